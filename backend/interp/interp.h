@@ -1,0 +1,11 @@
+/* The reference interpreter: executes an IR graph node by node with plain C kernels. */
+#ifndef BCL_INTERP_H
+#define BCL_INTERP_H
+#include "../../ir/ir.h"
+
+/* inputs[i] holds graph input i (its shape), outputs[i] receives graph output i.
+ * Every parameter must have data (bound or random). Returns 0, or reports to d and
+ * returns 1 (e.g. a parameter without data). */
+int bcl_interp_run(const IrGraph *g, const float *const *inputs, float *const *outputs, Diag *d);
+
+#endif

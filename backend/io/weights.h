@@ -1,0 +1,24 @@
+/* Binding weights to a graph's parameters by state-dict key, with the MegEngine /
+ * PyTorch shape equivalences of LANGUAGE.md section 6. */
+#ifndef BCL_WEIGHTS_H
+#define BCL_WEIGHTS_H
+#include <stdio.h>
+
+#include "safetensors.h"
+
+/* Copies each tensor of f into the matching parameter's data (allocated in g's arena).
+ * Strict: missing keys, unexpected keys and shape mismatches are errors listing the keys
+ * (and both shapes); non-strict: warnings, and missing parameters keep their values.
+ * Keys that are known non-parameters (BatchNorm's num_batches_tracked) are ignored.
+ * Returns 0 on success (no errors). */
+int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d);
+
+/* Fills every parameter that has no data with deterministic pseudo-random values
+ * (by its IrInit) from seed. */
+void bcl_random_weights(IrGraph *g, uint64_t seed);
+
+/* For `bclc params --weights`: one line per key: "key [shape]" plus " ok", " missing",
+ * " shape mismatch (file [..])"; then the unexpected keys of the file. */
+void bcl_print_weight_match(FILE *out, const IrGraph *g, const StFile *f);
+
+#endif

@@ -1,0 +1,29 @@
+/* Arena: a bump allocator; one per compilation. Freeing is arena_free. */
+#ifndef BCL_ARENA_H
+#define BCL_ARENA_H
+#include <stddef.h>
+
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+    ArenaBlock *head;
+    size_t total;          /* bytes handed out, for statistics */
+} Arena;
+
+void  arena_init(Arena *a);
+void  arena_free(Arena *a);                 /* releases every block */
+void *arena_alloc(Arena *a, size_t n);      /* zeroed, 16-byte aligned; aborts on OOM */
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Grows an arena array: returns a copy of old (n elements of size sz) with room for cap. */
+void *arena_grow(Arena *a, void *old, size_t n, size_t cap, size_t sz);
+
+#define ARENA_NEW(a, T) ((T *)arena_alloc((a), sizeof(T)))
+#define ARENA_NEWN(a, T, n) ((T *)arena_alloc((a), sizeof(T) * (size_t)(n)))
+
+/* A growable array of pointers kept in an arena (old storage is simply left behind). */
+typedef struct PtrVec { void **v; int n, cap; } PtrVec;
+void ptrvec_push(Arena *a, PtrVec *pv, void *p);
+
+#endif

@@ -1,0 +1,139 @@
+/* The IR: a graph of tensor operations with static shapes (float32). Values are
+ * inputs, parameters (named by state-dict key), constants, or node results.
+ * Nodes are kept in a topological (trace) order. Everything lives in the graph's arena. */
+#ifndef BCL_IR_H
+#define BCL_IR_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../frontend/diag.h"
+#include "arena.h"
+
+#define BCL_MAX_RANK 8
+
+typedef struct Shape {
+    int rank;
+    int64_t d[BCL_MAX_RANK];
+} Shape;
+
+int64_t shape_numel(const Shape *s);
+bool shape_eq(const Shape *a, const Shape *b);
+/* Writes "[1, 3, 224, 224]" into buf (always NUL-terminated); returns buf. */
+char *shape_str(const Shape *s, char *buf, size_t n);
+
+typedef enum {
+#define OP(ID, NAME, KIND, MINI, MAXI) IR_##ID,
+#include "ops.def"
+#undef OP
+    IR_OP_COUNT
+} IrOp;
+
+typedef enum {
+    OPK_ELEMWISE, OPK_BROADCAST, OPK_INJECTIVE, OPK_REDUCTION,
+    OPK_OUTFUSABLE, OPK_POOL, OPK_NORM, OPK_OPAQUE,
+} IrOpKind;
+
+typedef struct IrOpInfo {
+    const char *name;
+    IrOpKind kind;
+    int min_inputs, max_inputs;
+} IrOpInfo;
+
+extern const IrOpInfo ir_op_info[IR_OP_COUNT];
+/* Looks an op up by its text name; returns -1 if unknown. */
+int ir_op_by_name(const char *name);
+
+/* Fused activation epilogue (set by passes; IR_OP_COUNT = none). */
+typedef struct IrAttrs {
+    int64_t stride[2], dilation[2], kernel[2];
+    int64_t pad[4];                 /* conv/pool: top, left, bottom, right */
+    int64_t groups;
+    bool count_include_pad;         /* avg_pool2d: PyTorch true, MegEngine default false */
+    int64_t axis;                   /* concat, softmax */
+    int n_axes;                     /* reductions, layer_norm (normalised trailing dims) */
+    int64_t axes[BCL_MAX_RANK];
+    bool keepdim;
+    int64_t perm[BCL_MAX_RANK];     /* transpose */
+    Shape shape;                    /* reshape target */
+    int64_t begin[BCL_MAX_RANK], end[BCL_MAX_RANK], step[BCL_MAX_RANK]; /* slice */
+    int64_t pads[2 * BCL_MAX_RANK]; /* pad: before/after per axis */
+    int64_t shifts[BCL_MAX_RANK];   /* roll */
+    float value;                    /* pad value */
+    float alpha;                    /* leaky_relu slope, elu alpha */
+    float eps;                      /* batch_norm, layer_norm */
+    int act;                        /* fused activation epilogue: an IrOp, or -1 for none */
+    float act_alpha;
+} IrAttrs;
+
+/* Default attrs: stride/dilation/kernel 1, groups 1, act -1, eps 1e-5, alpha 0.01. */
+IrAttrs ir_attrs_default(void);
+
+typedef enum { IRV_INPUT, IRV_PARAM, IRV_CONST, IRV_NODE } IrValueKind;
+
+/* How --random-weights fills a parameter (tests use real weights instead). */
+typedef enum {
+    INIT_ZEROS, INIT_ONES,
+    INIT_FAN_IN,     /* uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)); fan_in = numel / d[0] */
+    INIT_VAR,        /* running variance: uniform(0.5, 1.5) */
+} IrInit;
+
+typedef struct IrNode IrNode;
+
+typedef struct IrValue {
+    int id;                 /* dense, unique in the graph */
+    IrValueKind kind;
+    Shape shape;
+    const char *name;       /* param: state-dict key ("features.0.weight"); input: "input"; else NULL */
+    IrNode *def;            /* IRV_NODE: the producing node */
+    float *data;            /* IRV_CONST: the values; IRV_PARAM: bound weights (NULL until bound) */
+    IrInit init;            /* IRV_PARAM */
+    SrcLoc loc;
+} IrValue;
+
+struct IrNode {
+    int id;
+    IrOp op;
+    int n_in;
+    IrValue **in;
+    IrValue *out;
+    IrAttrs attrs;
+    SrcLoc loc;             /* the .bcl expression that made it */
+};
+
+typedef struct IrGraph {
+    Arena *arena;
+    const char *name;       /* the model's name, e.g. "AlexNet" */
+    PtrVec values;          /* IrValue*, by id */
+    PtrVec nodes;           /* IrNode*, topological order */
+    PtrVec params;          /* IrValue*, in state-dict order */
+    PtrVec inputs;          /* IrValue* */
+    PtrVec outputs;         /* IrValue* */
+} IrGraph;
+
+IrGraph *ir_graph_new(Arena *a, const char *name);
+IrValue *ir_add_input(IrGraph *g, const char *name, const Shape *shape);
+IrValue *ir_add_param(IrGraph *g, const char *name, const Shape *shape, IrInit init, SrcLoc loc);
+IrValue *ir_add_const(IrGraph *g, const Shape *shape, const float *data);  /* copies data */
+IrValue *ir_const_scalar(IrGraph *g, float v);                            /* shape [] */
+void ir_add_output(IrGraph *g, IrValue *v);
+IrValue *ir_find_param(const IrGraph *g, const char *name);
+
+/* Appends a node after inferring its result shape. On a shape error it reports a
+ * diagnostic at loc naming the op and both/all input shapes, and returns NULL. */
+IrValue *ir_add_node(IrGraph *g, IrOp op, IrValue *const *in, int n_in,
+                     const IrAttrs *attrs, SrcLoc loc, Diag *d);
+
+/* Shape inference alone: returns false and writes a message into err on mismatch. */
+bool ir_infer_shape(IrOp op, const Shape *const *in, int n_in, const IrAttrs *attrs,
+                    Shape *out, char *err, size_t err_len);
+
+/* Checks structural invariants (ids, topological order, shapes agree with
+ * inference, arity). Reports each problem to d and returns false on any. */
+bool ir_verify(const IrGraph *g, Diag *d);
+
+/* Textual IR (round-trips through ir_parse). */
+void ir_print(FILE *out, const IrGraph *g);
+IrGraph *ir_parse(Arena *a, Diag *d, const Source *src);
+
+#endif

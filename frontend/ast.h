@@ -173,5 +173,11 @@ Source *bcl_source_from_string(Arena *a, const char *path, const char *text);
 /* Debug printer: one node a line, indented; used by parser tests. */
 void ast_dump(FILE *out, const AstModule *m);
 const char *op_text(OpKind op);   /* "+", "//", "not in", ... */
+/* ast_dump, with " @line:col+len" after each node when with_locs (location tests). */
+void ast_dump_ex(FILE *out, const AstModule *m, bool with_locs);
+
+/* Zeroed nodes of the given kind, in a. */
+Expr *ast_new_expr(Arena *a, ExprKind kind, SrcLoc loc);
+Stmt *ast_new_stmt(Arena *a, StmtKind kind, SrcLoc loc);
 
 #endif

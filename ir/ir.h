@@ -44,7 +44,8 @@ extern const IrOpInfo ir_op_info[IR_OP_COUNT];
 /* Looks an op up by its text name; returns -1 if unknown. */
 int ir_op_by_name(const char *name);
 
-/* Fused activation epilogue (set by passes; IR_OP_COUNT = none). */
+/* Op attributes (each op uses the few named in ops.def); act, the fused activation
+ * epilogue, is set by passes (-1 = none). */
 typedef struct IrAttrs {
     int64_t stride[2], dilation[2], kernel[2];
     int64_t pad[4];                 /* conv/pool: top, left, bottom, right */
@@ -55,7 +56,7 @@ typedef struct IrAttrs {
     int64_t axes[BCL_MAX_RANK];
     bool keepdim;
     int64_t perm[BCL_MAX_RANK];     /* transpose */
-    Shape shape;                    /* reshape target */
+    Shape shape;                    /* reshape target; upsample_nearest: the output shape */
     int64_t begin[BCL_MAX_RANK], end[BCL_MAX_RANK], step[BCL_MAX_RANK]; /* slice */
     int64_t pads[2 * BCL_MAX_RANK]; /* pad: before/after per axis */
     int64_t shifts[BCL_MAX_RANK];   /* roll */
@@ -64,6 +65,8 @@ typedef struct IrAttrs {
     float eps;                      /* batch_norm, layer_norm */
     int act;                        /* fused activation epilogue: an IrOp, or -1 for none */
     float act_alpha;
+    bool flatten;                   /* max/avg_pool2d (global pool, 1x1 output): the result is
+                                       [N, C] instead of [N, C, 1, 1] (pass fuse-pool-flatten) */
 } IrAttrs;
 
 /* Default attrs: stride/dilation/kernel 1, groups 1, act -1, eps 1e-5, alpha 0.01. */
@@ -77,6 +80,10 @@ typedef enum {
     INIT_FAN_IN,     /* uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)); fan_in = numel / d[0] */
     INIT_VAR,        /* running variance: uniform(0.5, 1.5) */
 } IrInit;
+
+/* IrInit as text ("zeros", "ones", "fan_in", "var"); ir_init_by_name returns -1 if unknown. */
+const char *ir_init_name(IrInit init);
+int ir_init_by_name(const char *name);
 
 typedef struct IrNode IrNode;
 
@@ -127,6 +134,14 @@ IrValue *ir_add_node(IrGraph *g, IrOp op, IrValue *const *in, int n_in,
 /* Shape inference alone: returns false and writes a message into err on mismatch. */
 bool ir_infer_shape(IrOp op, const Shape *const *in, int n_in, const IrAttrs *attrs,
                     Shape *out, char *err, size_t err_len);
+
+/* Rewrites attrs into the canonical form the graph stores, for inputs of these shapes:
+ * negative axes (softmax, concat, reductions, transpose perm) made non-negative,
+ * a reduction with n_axes == 0 reduces every axis, a -1 in a reshape target resolved,
+ * slice bounds made non-negative and clamped to the dim. ir_add_node calls it; returns
+ * false with a message in err on an axis out of range. */
+bool ir_normalize_attrs(IrOp op, const Shape *const *in, int n_in, IrAttrs *attrs,
+                        char *err, size_t err_len);
 
 /* Checks structural invariants (ids, topological order, shapes agree with
  * inference, arity). Reports each problem to d and returns false on any. */

@@ -4,7 +4,52 @@
 #define BCL_KERNELS_H
 #include "../../ir/ir.h"
 
-/* Runs one node's op on dense input buffers (shapes from the node's values). */
+/* Runs one node's op on dense input buffers (shapes from the node's values), then its
+ * fused epilogue: conv2d's residual input (4th) is added, then attrs.act (>= 0) applied. */
 void kern_run_node(const IrNode *n, const float *const *in, float *out);
+
+/* x[N,C,H,W] * w[O,C/g,kh,kw] (+ b[O], may be NULL) -> y[N,O,OH,OW]: stride, pad
+ * (t,l,b,r), dilation, groups from a. */
+void kern_conv2d(const float *x, const Shape *xs, const float *w, const Shape *ws, const float *b,
+                 const IrAttrs *a, float *y, const Shape *ys);
+/* x[..., I] w[O, I] (+ b[O], may be NULL) -> y[..., O] */
+void kern_linear(const float *x, const Shape *xs, const float *w, const Shape *ws, const float *b,
+                 float *y);
+/* NumPy matmul: 1-D operands and broadcast batch dims; ys is the inferred result shape. */
+void kern_matmul(const float *a, const Shape *as, const float *b, const Shape *bs, float *y,
+                 const Shape *ys);
+/* op is IR_MAX_POOL2D or IR_AVG_POOL2D; kernel, stride, pad, count_include_pad from a;
+ * ys may be the flattened [N, C] of a 1x1 result. */
+void kern_pool2d(IrOp op, const float *x, const Shape *xs, const IrAttrs *a, float *y,
+                 const Shape *ys);
+
+/* y = (x - mean) / sqrt(var + eps) * gamma + beta over axis 1 of x[N, C, ...]. */
+void kern_batch_norm(const float *x, const Shape *xs, const float *gamma, const float *beta,
+                     const float *mean, const float *var, float eps, float *y);
+/* Normalises over the last n_axes dims; gamma/beta may be NULL. */
+void kern_layer_norm(const float *x, const Shape *xs, int n_axes, const float *gamma,
+                     const float *beta, float eps, float *y);
+/* y = x * s[c] + t[c] over axis 1. */
+void kern_scale_shift(const float *x, const Shape *xs, const float *s, const float *t, float *y);
+
+/* A unary elementwise op (any OPK_ELEMWISE op) on one value; alpha for leaky_relu/elu. */
+float kern_unary(IrOp op, float x, float alpha);
+void kern_unary_buf(IrOp op, const float *x, float *y, int64_t n, float alpha);
+/* A binary OPK_BROADCAST op with NumPy broadcasting into ys. */
+void kern_binary(IrOp op, const float *a, const Shape *as, const float *b, const Shape *bs,
+                 float *y, const Shape *ys);
+void kern_softmax(const float *x, const Shape *xs, int axis, float *y);
+
+/* mean/sum/max/min over a->axes (normalised, non-negative). */
+void kern_reduce(IrOp op, const float *x, const Shape *xs, const IrAttrs *a, float *y);
+void kern_transpose(const float *x, const Shape *xs, const int64_t *perm, float *y);
+void kern_concat(const float *const *xs, const Shape *const *shapes, int n, int axis, float *y);
+void kern_slice(const float *x, const Shape *xs, const IrAttrs *a, float *y, const Shape *ys);
+void kern_pad(const float *x, const Shape *xs, const int64_t *pads, float value, float *y,
+              const Shape *ys);
+/* PyTorch 'nearest': src = min(floor(dst * (in / out)), in - 1) per spatial axis. */
+void kern_upsample_nearest(const float *x, const Shape *xs, float *y, const Shape *ys);
+/* torch.roll: y[(i + shift) mod d] = x[i] on every axis. */
+void kern_roll(const float *x, const Shape *xs, const int64_t *shifts, float *y);
 
 #endif

@@ -6,12 +6,23 @@
 
 #include "safetensors.h"
 
+/* Reads a weight file, recognised by its content: a zip archive is a NumPy .npz
+ * (npz_read), anything else safetensors (st_read). Pickles (.pkl, .pth) are refused
+ * with a hint. 0 on success; free with st_free. */
+int bcl_read_weights(const char *path, StFile *out, Diag *d);
+
 /* Copies each tensor of f into the matching parameter's data (allocated in g's arena).
  * Strict: missing keys, unexpected keys and shape mismatches are errors listing the keys
  * (and both shapes); non-strict: warnings, and missing parameters keep their values.
  * Keys that are known non-parameters (BatchNorm's num_batches_tracked) are ignored.
  * Returns 0 on success (no errors). */
 int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d);
+
+/* The layout equivalence used by binding: equal shapes, or the same element count and
+ * the same dims once all 1-dims are dropped ((O,) ~ (1,O,1,1)), or one shape is the
+ * 4-d conv weight with its first dim split in two (grouped conv (O,I/G,kh,kw) ~
+ * (G,O/G,I/G,kh,kw)), compared again without 1-dims. */
+bool bcl_weight_shape_compatible(const Shape *model, const Shape *file);
 
 /* Fills every parameter that has no data with deterministic pseudo-random values
  * (by its IrInit) from seed. */

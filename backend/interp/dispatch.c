@@ -1,0 +1,80 @@
+/* kern_run_node: one switch from IR op to reference kernel, then the fused epilogue. */
+#include <string.h>
+
+#include "kernels.h"
+
+void kern_run_node(const IrNode *n, const float *const *in, float *out)
+{
+    const IrAttrs *a = &n->attrs;
+    const Shape *xs = &n->in[0]->shape, *ys = &n->out->shape;
+    switch (ir_op_info[n->op].kind) {
+    case OPK_ELEMWISE:
+        kern_unary_buf(n->op, in[0], out, shape_numel(xs), a->alpha);
+        break;
+    case OPK_BROADCAST:
+        kern_binary(n->op, in[0], xs, in[1], &n->in[1]->shape, out, ys);
+        break;
+    case OPK_REDUCTION:
+        kern_reduce(n->op, in[0], xs, a, out);
+        break;
+    case OPK_POOL:
+        kern_pool2d(n->op, in[0], xs, a, out, ys);
+        break;
+    default:
+        switch (n->op) {
+        case IR_CONV2D:
+            kern_conv2d(in[0], xs, in[1], &n->in[1]->shape, n->n_in > 2 ? in[2] : NULL, a, out, ys);
+            if (n->n_in > 3) {   /* fused residual add, before the activation */
+                int64_t k = shape_numel(ys);
+                for (int64_t i = 0; i < k; i++) out[i] += in[3][i];
+            }
+            break;
+        case IR_LINEAR:
+            kern_linear(in[0], xs, in[1], &n->in[1]->shape, n->n_in > 2 ? in[2] : NULL, out);
+            break;
+        case IR_MATMUL:
+            kern_matmul(in[0], xs, in[1], &n->in[1]->shape, out, ys);
+            break;
+        case IR_BATCH_NORM:
+            kern_batch_norm(in[0], xs, in[1], in[2], in[3], in[4], a->eps, out);
+            break;
+        case IR_LAYER_NORM:
+            kern_layer_norm(in[0], xs, a->n_axes, n->n_in > 1 ? in[1] : NULL,
+                            n->n_in > 2 ? in[2] : NULL, a->eps, out);
+            break;
+        case IR_SCALE_SHIFT:
+            kern_scale_shift(in[0], xs, in[1], in[2], out);
+            break;
+        case IR_SOFTMAX:
+            kern_softmax(in[0], xs, (int)a->axis, out);
+            break;
+        case IR_RESHAPE:
+            memcpy(out, in[0], sizeof(float) * (size_t)shape_numel(xs));
+            break;
+        case IR_TRANSPOSE:
+            kern_transpose(in[0], xs, a->perm, out);
+            break;
+        case IR_CONCAT: {
+            const Shape *shapes[64];
+            for (int i = 0; i < n->n_in; i++) shapes[i] = &n->in[i]->shape;
+            kern_concat(in, shapes, n->n_in, (int)a->axis, out);
+            break;
+        }
+        case IR_SLICE:
+            kern_slice(in[0], xs, a, out, ys);
+            break;
+        case IR_PAD:
+            kern_pad(in[0], xs, a->pads, a->value, out, ys);
+            break;
+        case IR_UPSAMPLE_NEAREST:
+            kern_upsample_nearest(in[0], xs, out, ys);
+            break;
+        case IR_ROLL:
+            kern_roll(in[0], xs, a->shifts, out);
+            break;
+        default:
+            BCL_ASSERT(!"op without a reference kernel");
+        }
+    }
+    if (a->act >= 0) kern_unary_buf((IrOp)a->act, out, out, shape_numel(ys), a->act_alpha);
+}

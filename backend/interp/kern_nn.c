@@ -1,0 +1,143 @@
+/* Reference kernels for the heavy ops: convolution, linear, matmul, pooling. */
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* First output column whose input column ow * s + off lies in [0, W), and one past the last. */
+static void valid_cols(int64_t off, int64_t s, int64_t W, int64_t OW, int64_t *lo, int64_t *hi)
+{
+    *lo = off >= 0 ? 0 : (-off + s - 1) / s;
+    *hi = W - 1 - off < 0 ? 0 : (W - 1 - off) / s + 1;
+    if (*hi > OW) *hi = OW;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* Direct convolution, accumulated one kernel tap at a time into whole output rows
+ * (the inner loop runs over contiguous output columns). */
+void kern_conv2d(const float *x, const Shape *xs, const float *w, const Shape *ws, const float *b,
+                 const IrAttrs *a, float *y, const Shape *ys)
+{
+    int64_t N = xs->d[0], C = xs->d[1], H = xs->d[2], W = xs->d[3];
+    int64_t O = ws->d[0], CG = ws->d[1], KH = ws->d[2], KW = ws->d[3];
+    int64_t OH = ys->d[2], OW = ys->d[3];
+    int64_t G = a->groups, OG = O / G;
+    int64_t sh = a->stride[0], sw = a->stride[1], dh = a->dilation[0], dw = a->dilation[1];
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t o = 0; o < O; o++) {
+            int64_t g = o / OG;
+            float *yp = y + (n * O + o) * OH * OW;
+            for (int64_t i = 0; i < OH * OW; i++) yp[i] = b ? b[o] : 0.0f;
+            for (int64_t c = 0; c < CG; c++) {
+                const float *xp = x + (n * C + g * CG + c) * H * W;
+                for (int64_t kh = 0; kh < KH; kh++)
+                    for (int64_t kw = 0; kw < KW; kw++) {
+                        float wv = w[((o * CG + c) * KH + kh) * KW + kw];
+                        int64_t off = kw * dw - a->pad[1], lo, hi;   /* iw = ow * sw + off */
+                        valid_cols(off, sw, W, OW, &lo, &hi);
+                        for (int64_t oh = 0; oh < OH; oh++) {
+                            int64_t ih = oh * sh - a->pad[0] + kh * dh;
+                            if (ih < 0 || ih >= H) continue;
+                            const float *xr = xp + ih * W + off;
+                            float *yr = yp + oh * OW;
+                            if (sw == 1)   /* the common case, written so it vectorises */
+                                for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow];
+                            else
+                                for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * sw];
+                        }
+                    }
+            }
+        }
+}
+
+void kern_linear(const float *x, const Shape *xs, const float *w, const Shape *ws, const float *b,
+                 float *y)
+{
+    int64_t I = ws->d[1], O = ws->d[0], rows = 1;
+    for (int i = 0; i < xs->rank - 1; i++) rows *= xs->d[i];
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t o = 0; o < O; o++) {
+            double acc = b ? b[o] : 0.0;
+            for (int64_t i = 0; i < I; i++) acc += (double)x[r * I + i] * w[o * I + i];
+            y[r * O + o] = (float)acc;
+        }
+}
+
+void kern_matmul(const float *a, const Shape *as, const float *b, const Shape *bs, float *y,
+                 const Shape *ys)
+{
+    /* View both as stacks of matrices: a 1-D a is [1, K], a 1-D b is [K, 1]. */
+    Shape A = *as, B = *bs;
+    if (A.rank == 1) { A.rank = 2; A.d[1] = A.d[0]; A.d[0] = 1; }
+    if (B.rank == 1) { B.rank = 2; B.d[1] = 1; }
+    int64_t M = A.d[A.rank - 2], K = A.d[A.rank - 1], N = B.d[B.rank - 1];
+    int ra = A.rank - 2, rb = B.rank - 2, r = ra > rb ? ra : rb;
+    int64_t bd[BCL_MAX_RANK], sa[BCL_MAX_RANK], sb[BCL_MAX_RANK];
+    int64_t stride_a = M * K, stride_b = K * N, nbatch = 1;
+    /* Batch strides in matrices, 0 where a dim broadcasts. */
+    for (int i = r - 1; i >= 0; i--) {
+        int ia = ra - r + i, ib = rb - r + i;
+        int64_t da = ia >= 0 ? A.d[ia] : 1, db = ib >= 0 ? B.d[ib] : 1;
+        bd[i] = da > db ? da : db;
+        sa[i] = da == 1 ? 0 : stride_a;
+        sb[i] = db == 1 ? 0 : stride_b;
+        stride_a *= da;
+        stride_b *= db;
+        nbatch *= bd[i];
+    }
+    (void)ys;
+    for (int64_t t = 0; t < nbatch; t++) {
+        int64_t rem = t, oa = 0, ob = 0;
+        for (int i = r - 1; i >= 0; i--) {
+            int64_t idx = rem % bd[i];
+            rem /= bd[i];
+            oa += idx * sa[i];
+            ob += idx * sb[i];
+        }
+        for (int64_t m = 0; m < M; m++) {
+            float *yr = y + (t * M + m) * N;   /* row m: sum over k of a[m, k] * b[k, :] */
+            for (int64_t n = 0; n < N; n++) yr[n] = 0.0f;
+            for (int64_t k = 0; k < K; k++) {
+                float av = a[oa + m * K + k];
+                const float *br = b + ob + k * N;
+                for (int64_t n = 0; n < N; n++) yr[n] += av * br[n];
+            }
+        }
+    }
+}
+
+void kern_pool2d(IrOp op, const float *x, const Shape *xs, const IrAttrs *a, float *y,
+                 const Shape *ys)
+{
+    int64_t NC = xs->d[0] * xs->d[1], H = xs->d[2], W = xs->d[3];
+    /* attrs.flatten gives a [N, C] result: the same data as [N, C, 1, 1] */
+    int64_t OH = ys->rank == 4 ? ys->d[2] : 1, OW = ys->rank == 4 ? ys->d[3] : 1;
+    for (int64_t p = 0; p < NC; p++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                double sum = 0;
+                float mx = -INFINITY;
+                int64_t count = 0;
+                for (int64_t kh = 0; kh < a->kernel[0]; kh++) {
+                    int64_t ih = oh * a->stride[0] - a->pad[0] + kh;
+                    if (ih < 0 || ih >= H) continue;
+                    for (int64_t kw = 0; kw < a->kernel[1]; kw++) {
+                        int64_t iw = ow * a->stride[1] - a->pad[1] + kw;
+                        if (iw < 0 || iw >= W) continue;
+                        float v = x[(p * H + ih) * W + iw];
+                        sum += v;
+                        if (v > mx || isnan(v)) mx = v;
+                        count++;
+                    }
+                }
+                float r;
+                if (op == IR_MAX_POOL2D) {
+                    r = count ? mx : 0.0f;   /* a window wholly in padding (PyTorch rejects it) */
+                } else {
+                    /* PyTorch divides by the whole window, MegEngine by the in-bounds part. */
+                    int64_t div = a->count_include_pad ? a->kernel[0] * a->kernel[1] : count;
+                    r = div ? (float)(sum / (double)div) : 0.0f;
+                }
+                y[(p * OH + oh) * OW + ow] = r;
+            }
+}

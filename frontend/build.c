@@ -1,0 +1,591 @@
+/* The build driver: module loading and imports, _cfg and -o overrides,
+ * build_model, parameter naming over the module tree, and tracing forward. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ast.h"
+#include "eval.h"
+
+void interp_init(Interp *I, Arena *a, Diag *d, const BclBuildOptions *opt)
+{
+    memset(I, 0, sizeof *I);
+    I->a = a;
+    I->d = d;
+    I->opt = opt;
+    I->builtins = env_new(I, NULL);
+    registry_init(I);
+    builtins_py_init(I);
+    I->bcl_ns = native_bcl(I);  /* creates _bcl.Module before any file derives from it */
+}
+
+/* ------------------------------------------------------------------ module loading */
+
+static LoadedModule *find_loaded(Interp *I, const char *key)
+{
+    for (int i = 0; i < I->modules.n; i++) {
+        LoadedModule *m = I->modules.v[i];
+        if (!strcmp(m->key, key)) return m;
+    }
+    return NULL;
+}
+
+static LoadedModule *add_loaded(Interp *I, const char *key, Value *ns)
+{
+    LoadedModule *m = ARENA_NEW(I->a, LoadedModule);
+    m->key = arena_strdup(I->a, key);
+    m->ns = ns;
+    ptrvec_push(I->a, &I->modules, m);
+    return m;
+}
+
+static char *dir_of(Arena *a, const char *path)
+{
+    const char *s = strrchr(path, '/');
+    if (!s) return arena_strdup(a, ".");
+    if (s == path) return arena_strdup(a, "/");
+    return arena_strndup(a, path, (size_t)(s - path));
+}
+
+/* Runs one source as a module; key identifies it in the cache. */
+static Value *load_source(Interp *I, const char *key, const char *dotted, Source *src, bool is_stdlib,
+                          const char *dir, SrcLoc from)
+{
+    LoadedModule *lm = find_loaded(I, key);
+    if (lm) {
+        if (lm->loading) {
+            diag_error(I->d, from, "circular import of '%s'", dotted);
+            return NULL;
+        }
+        return lm->ns;
+    }
+    AstModule *m = bcl_parse(I->a, I->d, src);
+    if (!m) return NULL;
+    Value *ns = new_namespace(I, dotted);
+    ns->ns->is_stdlib = is_stdlib;
+    ns->ns->env->parent = I->builtins;
+    lm = add_loaded(I, key, ns);
+    lm->loading = true;
+    const char *saved_dir = I->loading_from;
+    bool saved_std = I->loading_stdlib;
+    I->loading_from = dir;
+    I->loading_stdlib = is_stdlib;
+    bool ok = exec_toplevel(I, ns->ns->env, m);
+    I->loading_from = saved_dir;
+    I->loading_stdlib = saved_std;
+    lm->loading = false;
+    if (!ok) {
+        if (from.src) diag_note(I->d, from, "while importing '%s' here", dotted);
+        lm->ns = &v_poison_val;
+        return NULL;
+    }
+    return ns;
+}
+
+static Value *load_stdlib(Interp *I, const char *key, const char *dotted, SrcLoc from)
+{
+    const char *text = bcl_stdlib_lookup(key);
+    if (!text) return NULL;
+    const char *skey = arena_printf(I->a, "<stdlib>/%s", key);
+    LoadedModule *lm = find_loaded(I, skey);
+    if (lm && !lm->loading) return lm->ns->kind == V_POISON ? NULL : lm->ns;
+    Source *src = bcl_source_from_string(I->a, arena_printf(I->a, "<stdlib>/%s.bcl", key), text);
+    return load_source(I, skey, dotted, src, true, dir_of(I->a, key), from);
+}
+
+static bool file_exists(const char *p) { return access(p, R_OK) == 0; }
+
+static Value *load_file(Interp *I, const char *path, const char *dotted, SrcLoc from)
+{
+    LoadedModule *lm = find_loaded(I, path);
+    if (lm && !lm->loading) return lm->ns->kind == V_POISON ? NULL : lm->ns;
+    if (!lm) {
+        Source *src = bcl_read_source(I->a, I->d, path);
+        if (!src) return NULL;
+        return load_source(I, path, dotted, src, false, dir_of(I->a, path), from);
+    }
+    return load_source(I, path, dotted, NULL, false, NULL, from);  /* reports the cycle */
+}
+
+static Value *native_module(Interp *I, const char *dotted)
+{
+    if (!strcmp(dotted, "megengine")) {
+        Value *ns = native_megengine(I);
+        Value *f = import_module(I, "megengine.functional", NO_LOC, false);
+        if (f) env_set(I, ns->ns->env, "functional", f);
+        return ns;
+    }
+    if (!strcmp(dotted, "megengine.functional") || !strcmp(dotted, "megengine.functional.nn")) return native_functional(I);
+    if (!strcmp(dotted, "basecls.utils")) return native_basecls_utils(I);
+    if (!strcmp(dotted, "typing")) return native_typing(I);
+    if (!strcmp(dotted, "collections")) return native_collections(I);
+    if (!strcmp(dotted, "math")) return native_math(I);
+    if (!strcmp(dotted, "basecls") || !strcmp(dotted, "basecls.models")) return new_namespace(I, dotted);
+    return NULL;
+}
+
+static Value *import_inner(Interp *I, const char *dotted, SrcLoc loc);
+
+Value *import_module(Interp *I, const char *dotted, SrcLoc loc, bool from_stdlib)
+{
+    Value *v = import_inner(I, dotted, loc);
+    return v && v->kind == V_POISON ? NULL : v;
+}
+
+static Value *import_inner(Interp *I, const char *dotted, SrcLoc loc)
+{
+    /* native modules, cached by name */
+    const char *nkey = arena_printf(I->a, "<native>/%s", dotted);
+    LoadedModule *lm = find_loaded(I, nkey);
+    if (lm) return lm->ns;
+    if (!strcmp(dotted, "_bcl")) {
+        if (!I->loading_stdlib) {
+            diag_error(I->d, loc, "'_bcl' holds compiler intrinsics and can only be imported by the standard library");
+            return NULL;
+        }
+        return I->bcl_ns;
+    }
+    Value *nat = native_module(I, dotted);
+    if (nat) {
+        add_loaded(I, nkey, nat);
+        return nat;
+    }
+    /* dotted name -> relative path "a/b" */
+    char *rel = arena_strdup(I->a, dotted);
+    for (char *p = rel; *p; p++)
+        if (*p == '.') *p = '/';
+    /* a file beside the importer (stdlib files import their siblings from the stdlib) */
+    if (I->loading_stdlib) {
+        const char *sib = I->loading_from && strcmp(I->loading_from, ".") ? arena_printf(I->a, "%s/%s", I->loading_from, rel) : rel;
+        if (bcl_stdlib_lookup(sib)) return load_stdlib(I, sib, dotted, loc);
+    } else if (I->loading_from) {
+        const char *p = arena_printf(I->a, "%s/%s.bcl", I->loading_from, rel);
+        if (file_exists(p)) return load_file(I, p, dotted, loc);
+    }
+    for (int i = 0; I->opt && i < I->opt->n_include_dirs; i++) {
+        const char *p = arena_printf(I->a, "%s/%s.bcl", I->opt->include_dirs[i], rel);
+        if (file_exists(p)) return load_file(I, p, dotted, loc);
+    }
+    if (bcl_stdlib_lookup(rel)) {
+        const char *skey = arena_printf(I->a, "<stdlib>/%s", rel);
+        LoadedModule *sl = find_loaded(I, skey);
+        if (sl && sl->ns->kind == V_POISON) return NULL;
+        return load_stdlib(I, rel, dotted, loc);
+    }
+    diag_error(I->d, loc, "no module named '%s' (looked for %s.bcl beside the file, on -I paths and in the standard library)",
+               dotted, rel);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ config and overrides */
+
+static bool is_literal(Expr *e)
+{
+    switch (e->kind) {
+    case E_INT: case E_FLOAT: case E_STR: case E_BOOL: case E_NONE: return true;
+    case E_UNARY: return (e->un.op == OP_NEG || e->un.op == OP_POS) && (e->un.x->kind == E_INT || e->un.x->kind == E_FLOAT);
+    case E_TUPLE: case E_LIST:
+        for (int i = 0; i < e->elts.n; i++)
+            if (!is_literal(e->elts.v[i])) return false;
+        return true;
+    case E_DICT:
+        for (int i = 0; i < e->dict.n; i++)
+            if (!e->dict.keys[i] || !is_literal(e->dict.keys[i]) || !is_literal(e->dict.values[i])) return false;
+        return true;
+    default: return false;
+    }
+}
+
+/* A -o value: a Python literal, else the text itself as a string (as BaseCls does). */
+static Value *parse_override_value(Interp *I, const char *text, SrcLoc loc)
+{
+    Source *src = bcl_source_from_string(I->a, "<command line>", text);
+    Diag quiet;
+    FILE *null = fopen("/dev/null", "w");
+    diag_init(&quiet, null ? null : stderr);
+    Arena *pa = I->a;
+    AstModule *m = null ? bcl_parse(pa, &quiet, src) : NULL;
+    if (null) fclose(null);
+    if (m && quiet.n_errors == 0 && m->body.n == 1 && m->body.v[0]->kind == S_EXPR && is_literal(m->body.v[0]->expr)) {
+        Env *env = env_new(I, I->builtins);
+        Value *v = eval_expr(I, env, m->body.v[0]->expr);
+        if (v) {
+            /* literal dicts from the command line point at the command line */
+            if (v->kind == V_DICT)
+                for (int i = 0; i < v->dict->n; i++) v->dict->e[i].loc = loc;
+            return v;
+        }
+        return NULL;
+    }
+    return v_str(I, text);
+}
+
+static bool apply_override(Interp *I, Value *cfg, const char *ov)
+{
+    Source *src = bcl_source_from_string(I->a, "<command line>", ov);
+    SrcLoc loc = {src, 1, 1, (int)strlen(ov)};
+    const char *eq = strchr(ov, '=');
+    if (!eq || eq == ov) {
+        diag_error(I->d, loc, "an override must have the form KEY=VALUE (e.g. -o model.head.width=1024)");
+        return false;
+    }
+    const char *key = arena_strndup(I->a, ov, (size_t)(eq - ov));
+    Value *val = parse_override_value(I, eq + 1, loc);
+    if (!val) return false;
+    Dict *d = cfg->dict;
+    const char *p = key;
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        const char *part = dot ? arena_strndup(I->a, p, (size_t)(dot - p)) : p;
+        if (!*part) {
+            diag_error(I->d, loc, "bad override key '%s'", key);
+            return false;
+        }
+        if (!dot) {
+            dict_set_str(I, d, part, val, loc);
+            return true;
+        }
+        DictEntry *e = dict_find_str(d, part);
+        if (!e || e->val->kind == V_NONE) {
+            Value *nd = v_dict(I);
+            dict_set_str(I, d, part, nd, loc);
+            d = nd->dict;
+        } else if (e->val->kind == V_DICT) {
+            /* copy so the file's own dict values stay as written */
+            Value *nd = v_dict(I);
+            for (int i = 0; i < e->val->dict->n; i++)
+                dict_set(I, nd->dict, e->val->dict->e[i].key, e->val->dict->e[i].val, e->val->dict->e[i].loc);
+            e->val = nd;
+            d = nd->dict;
+        } else {
+            diag_error(I->d, loc, "cannot set '%s': '%s' is a %s, not a dict",
+                       key, arena_strndup(I->a, key, (size_t)(dot - key)), v_type_name(e->val));
+            if (e->loc.src) diag_note(I->d, e->loc, "'%s' is set here", part);
+            return false;
+        }
+        p = dot + 1;
+    }
+}
+
+static Value *copy_dict(Interp *I, Value *src)
+{
+    Value *d = v_dict(I);
+    for (int i = 0; i < src->dict->n; i++) {
+        Value *v = src->dict->e[i].val;
+        if (v->kind == V_DICT) v = copy_dict(I, v);
+        dict_set(I, d->dict, src->dict->e[i].key, v, src->dict->e[i].loc);
+    }
+    return d;
+}
+
+/* ------------------------------------------------------------------ build_model */
+
+static Value *build_model(Interp *I, Value *cfg, const char *cfg_name, SrcLoc cfg_loc)
+{
+    DictEntry *me = dict_find_str(cfg->dict, "model");
+    if (!me || me->val->kind != V_DICT) {
+        if (me && me->val->kind != V_DICT) {
+            diag_error(I->d, me->loc.src ? me->loc : cfg_loc, "%s.model must be a dict, not %s", cfg_name, v_type_name(me->val));
+            return NULL;
+        }
+        diag_error(I->d, cfg_loc, "model name is missing: %s has no 'model' dict with a 'name'", cfg_name);
+        return NULL;
+    }
+    Dict *model = me->val->dict;
+    DictEntry *ne = dict_find_str(model, "name");
+    SrcLoc mloc = me->loc.src ? me->loc : cfg_loc;
+    if (!ne || ne->val->kind == V_NONE) {
+        diag_error(I->d, ne && ne->loc.src ? ne->loc : mloc, "model name is missing (set %s.model.name)", cfg_name);
+        return NULL;
+    }
+    SrcLoc nloc = ne->loc.src ? ne->loc : mloc;
+    Value *ctor;
+    const char *mname;
+    if (ne->val->kind == V_STR) {
+        mname = ne->val->str.s;
+        if (!(ctor = registry_get(I, &I->models, mname, nloc))) return NULL;
+    } else if (ne->val->kind == V_CLASS || ne->val->kind == V_FUNC) {
+        ctor = ne->val;
+        mname = ctor->kind == V_CLASS ? ctor->cls->name : ctor->fn->def->name;
+    } else {
+        diag_error(I->d, nloc, "model.name must be a registered name, a class or a function, not %s", v_type_name(ne->val));
+        return NULL;
+    }
+    CallArgs a;
+    callargs_init(&a);
+    bool has_head = false;
+    for (int i = 0; i < model->n; i++) {
+        DictEntry *e = &model->e[i];
+        if (v_is_str(e->key, "name")) continue;
+        if (e->key->kind != V_STR) {
+            diag_error(I->d, e->loc.src ? e->loc : mloc, "%s.model keys must be strings", cfg_name);
+            return NULL;
+        }
+        Value *v = e->val;
+        if (v_is_str(e->key, "head")) {
+            has_head = true;
+            if (v->kind == V_DICT) v = copy_dict(I, v);
+        }
+        callargs_kw(I, &a, e->key->str.s, v, e->loc.src ? e->loc : mloc, e->loc.src ? e->loc : mloc);
+    }
+    /* head defaulting from num_classes (BaseCls's build_model) */
+    DictEntry *nc = dict_find_str(cfg->dict, "num_classes");
+    if (nc && nc->val->kind != V_NONE) {
+        if (!has_head) {
+            Value *h = v_dict(I);
+            callargs_kw(I, &a, "head", h, nc->loc, nc->loc);
+        }
+        for (int i = 0; i < a.n_kw; i++)
+            if (!strcmp(a.kw_names[i], "head") && a.kw[i]->kind == V_DICT && !dict_find_str(a.kw[i]->dict, "w_out"))
+                dict_set_str(I, a.kw[i]->dict, "w_out", nc->val, nc->loc.src ? nc->loc : cfg_loc);
+    }
+    I->bind_failed = false;
+    I->top_call = true;
+    Value *m = call_value(I, ctor, &a, nloc);
+    I->top_call = false;
+    if (!m) {
+        diag_note(I->d, nloc, "while building model '%s' from %s.model here", mname, cfg_name);
+        return NULL;
+    }
+    if (m->kind != V_OBJECT || !m->obj->cls->is_module) {
+        diag_error(I->d, nloc, "model '%s' did not build a module (got %s)", mname, v_type_name(m));
+        return NULL;
+    }
+    return m;
+}
+
+/* ------------------------------------------------------------------ parameters */
+
+static bool is_module_value(Value *v) { return v->kind == V_OBJECT && v->obj->cls->is_module; }
+
+static void add_param(Interp *I, ParamObj *p, const char *key)
+{
+    if (p->ir) return;  /* a shared parameter keeps its first name */
+    p->ir = ir_add_param(I->g, key, &p->shape, p->init, p->loc);
+}
+
+/* PyTorch's state-dict order: own parameters, own buffers, then children. */
+static void walk_module(Interp *I, Value *m, const char *prefix)
+{
+    ObjectObj *o = m->obj;
+    if (o->walk_mark == I->walk_gen) return;
+    o->walk_mark = I->walk_gen;
+    o->path = prefix;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < o->attrs.n; i++) {
+            Value *v = o->attrs.e[i].val;
+            if (v->kind == V_PARAM && v->param->buffer == (pass == 1))
+                add_param(I, v->param, arena_printf(I->a, "%s%s", prefix, o->attrs.e[i].key->str.s));
+        }
+    for (int i = 0; i < o->attrs.n; i++) {
+        Value *v = o->attrs.e[i].val;
+        const char *k = o->attrs.e[i].key->str.s;
+        if (is_module_value(v)) {
+            walk_module(I, v, arena_printf(I->a, "%s%s.", prefix, k));
+        } else if (v->kind == V_LIST || v->kind == V_TUPLE) {
+            for (int j = 0; j < v->seq->n; j++)
+                if (is_module_value(v->seq->v[j]))
+                    walk_module(I, v->seq->v[j], arena_printf(I->a, "%s%s.%d.", prefix, k, j));
+        } else if (v->kind == V_DICT) {
+            for (int j = 0; j < v->dict->n; j++)
+                if (is_module_value(v->dict->e[j].val))
+                    walk_module(I, v->dict->e[j].val,
+                                arena_printf(I->a, "%s%s.%s.", prefix, k, v_to_str(I, v->dict->e[j].key)));
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ input shape, tracing */
+
+static bool img_size(Interp *I, Value *cfg, int64_t *h, int64_t *w)
+{
+    static const char *const sections[] = {"test", "preprocess"};
+    for (int s = 0; s < 2; s++) {
+        Value *sec = dict_get_str(cfg->dict, sections[s]);
+        if (!sec || sec->kind != V_DICT) continue;
+        DictEntry *e = dict_find_str(sec->dict, "img_size");
+        if (!e || e->val->kind == V_NONE) continue;
+        Value *v = e->val;
+        if (v->kind == V_INT && v->i > 0) {
+            *h = *w = v->i;
+            return true;
+        }
+        if ((v->kind == V_TUPLE || v->kind == V_LIST) && v->seq->n == 2 && v->seq->v[0]->kind == V_INT &&
+            v->seq->v[1]->kind == V_INT && v->seq->v[0]->i > 0 && v->seq->v[1]->i > 0) {
+            *h = v->seq->v[0]->i;
+            *w = v->seq->v[1]->i;
+            return true;
+        }
+        diag_error(I->d, e->loc, "%s.img_size must be a positive int or a pair of them, got %s", sections[s], v_repr(I, v));
+        return false;
+    }
+    *h = *w = 224;
+    return true;
+}
+
+static bool add_outputs(Interp *I, Value *r, SrcLoc loc)
+{
+    if (r->kind == V_TENSOR) {
+        ir_add_output(I->g, r->tensor);
+        return true;
+    }
+    if (r->kind == V_PARAM && r->param->ir) {
+        ir_add_output(I->g, r->param->ir);
+        return true;
+    }
+    if ((r->kind == V_TUPLE || r->kind == V_LIST) && r->seq->n > 0) {
+        for (int i = 0; i < r->seq->n; i++)
+            if (!add_outputs(I, r->seq->v[i], loc)) return false;
+        return true;
+    }
+    diag_error(I->d, loc, "forward must return a tensor or a tuple of tensors, not %s", v_type_name(r));
+    return false;
+}
+
+static Value *default_cfg(Interp *I, const char *model_name)
+{
+    Value *cfg = v_dict(I);
+    Value *model = v_dict(I);
+    Source *src = bcl_source_from_string(I->a, "<command line>", arena_printf(I->a, "--model %s", model_name));
+    SrcLoc loc = {src, 1, 1, (int)strlen(src->text)};
+    dict_set_str(I, model->dict, "name", v_str(I, model_name), loc);
+    dict_set_str(I, cfg->dict, "num_classes", v_int(I, 1000), loc);
+    dict_set_str(I, cfg->dict, "model", model, loc);
+    return cfg;
+}
+
+/* Loads every stdlib module of the model zoo, so that their models are registered. */
+static void load_zoo(Interp *I)
+{
+    for (int i = 0; bcl_stdlib_paths[i]; i++)
+        if (!strncmp(bcl_stdlib_paths[i], "basecls/models/", 15)) {
+            const char *dotted = arena_strdup(I->a, bcl_stdlib_paths[i]);
+            for (char *p = (char *)dotted; *p; p++)
+                if (*p == '/') *p = '.';
+            bool saved = I->loading_stdlib;
+            I->loading_stdlib = true;
+            load_stdlib(I, bcl_stdlib_paths[i], dotted, NO_LOC);
+            I->loading_stdlib = saved;
+        }
+}
+
+static Value *load_main(Interp *I, const BclBuildOptions *opt)
+{
+    if (!opt->path) return NULL;
+    return load_file(I, opt->path, "__main__", NO_LOC);
+}
+
+IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
+{
+    Interp I;
+    interp_init(&I, a, d, opt);
+    int errs0 = d->n_errors;
+    Value *main_ns = NULL;
+    if (opt->path) {
+        main_ns = load_main(&I, opt);
+        if (!main_ns || d->n_errors > errs0) return NULL;
+    }
+    if (opt->model_name) load_zoo(&I);
+    if (d->n_errors > errs0) return NULL;
+    if (!opt->path && !opt->model_name) {
+        diag_error(d, NO_LOC, "nothing to build: give a .bcl file or --model NAME");
+        return NULL;
+    }
+    /* the config */
+    const char *cfg_name = opt->cfg_name ? opt->cfg_name : "_cfg";
+    Value *cfg = NULL;
+    SrcLoc cfg_loc = NO_LOC;
+    if (opt->model_name) {
+        cfg = default_cfg(&I, opt->model_name);
+    } else {
+        Value *c = env_get_local(main_ns->ns->env, cfg_name);
+        Source *fsrc = NULL;
+        (void)fsrc;
+        if (!c) {
+            diag_error_path(d, opt->path, "no config: '%s' is not defined in this file (define %s = dict(model=dict(name=...)) or use --model NAME)",
+                            cfg_name, cfg_name);
+            return NULL;
+        }
+        if (c->kind != V_DICT) {
+            diag_error_path(d, opt->path, "'%s' must be a dict, not %s", cfg_name, v_type_name(c));
+            return NULL;
+        }
+        cfg = copy_dict(&I, c);
+        /* point "model name is missing" at the config's first entry, else the file */
+        if (c->dict->n && c->dict->e[0].loc.src) cfg_loc = c->dict->e[0].loc;
+    }
+    for (int i = 0; i < opt->n_overrides; i++)
+        if (!apply_override(&I, cfg, opt->overrides[i])) return NULL;
+    if (!cfg_loc.src) cfg_loc = (SrcLoc){bcl_source_from_string(a, "<command line>", ""), 0, 0, 0};
+
+    Value *model = build_model(&I, cfg, cfg_name, cfg_loc);
+    if (!model || d->n_errors > errs0) return NULL;
+
+    /* parameters, in state-dict order */
+    I.g = ir_graph_new(a, model->obj->cls->name);
+    I.walk_gen++;
+    walk_module(&I, model, "");
+
+    /* the input */
+    Shape in = {.rank = 4};
+    if (opt->has_input_shape) {
+        in = opt->input_shape;
+    } else {
+        int64_t h, w;
+        if (!img_size(&I, cfg, &h, &w)) return NULL;
+        in.d[0] = 1;
+        in.d[1] = 3;
+        in.d[2] = h;
+        in.d[3] = w;
+    }
+    IrValue *x = ir_add_input(I.g, "input", &in);
+
+    /* trace forward */
+    I.tracing = true;
+    Value *fwd = class_lookup(model->obj->cls, "forward");
+    SrcLoc floc = fwd && fwd->kind == V_FUNC ? fwd->fn->def->name_loc : model->obj->cls->loc;
+    if (!fwd) {
+        diag_error(d, model->obj->cls->loc, "model '%s' has no forward method", model->obj->cls->name);
+        return NULL;
+    }
+    I.bind_failed = false;
+    Value *r = call1(&I, model, v_tensor(&I, x), floc);
+    I.tracing = false;
+    if (!r) {
+        diag_note(d, floc, "while tracing %s.forward on an input of shape [%lld, %lld, %lld, %lld]", model->obj->cls->name,
+                  (long long)in.d[0], (long long)in.d[1], (long long)in.d[2], (long long)in.d[3]);
+        return NULL;
+    }
+    if (!add_outputs(&I, r, floc)) return NULL;
+    if (d->n_errors > errs0) return NULL;
+    return I.g;
+}
+
+/* ------------------------------------------------------------------ listing */
+
+int bcl_list_registered(const BclBuildOptions *opt, const char *pattern, FILE *out, Diag *d)
+{
+    Arena a;
+    arena_init(&a);
+    Interp I;
+    interp_init(&I, &a, d, opt);
+    int errs0 = d->n_errors;
+    if (opt && opt->path) load_main(&I, opt);
+    load_zoo(&I);
+    /* the stdlib's heads live in basecls.layers */
+    if (bcl_stdlib_lookup("basecls/layers")) {
+        bool saved = I.loading_stdlib;
+        I.loading_stdlib = true;
+        load_stdlib(&I, "basecls/layers", "basecls.layers", NO_LOC);
+        I.loading_stdlib = saved;
+    }
+    int rc = d->n_errors > errs0 ? 1 : 0;
+    for (int k = 0; k < 2; k++) {
+        Registry *r = k ? &I.heads : &I.models;
+        for (int i = 0; i < r->n; i++)
+            if (!pattern || strstr(r->e[i].name, pattern)) fprintf(out, "%s %s\n", r->kind, r->e[i].name);
+    }
+    arena_free(&a);
+    return rc;
+}

@@ -1,0 +1,1720 @@
+/* The compile-time evaluator: expressions, statements, calls, classes, attributes.
+ * Every function returning Value* returns NULL after reporting an error. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "eval.h"
+
+static Value *err(Interp *I, SrcLoc loc, const char *msg) __attribute__((unused));
+
+/* ------------------------------------------------------------------ helpers */
+
+void callargs_init(CallArgs *a) { memset(a, 0, sizeof *a); }
+
+static void grow_args(Interp *I, void **p, int n, size_t sz)
+{
+    /* capacities are powers of two from 4 */
+    if (n >= 4 && (n & (n - 1))) return;
+    if (n < 4 && n != 0) return;
+    int cap = n ? n * 2 : 4;
+    *p = arena_grow(I->a, *p, (size_t)n, (size_t)cap, sz);
+}
+
+void callargs_pos(Interp *I, CallArgs *a, Value *v, SrcLoc loc)
+{
+    grow_args(I, (void **)&a->pos, a->n_pos, sizeof(Value *));
+    grow_args(I, (void **)&a->pos_loc, a->n_pos, sizeof(SrcLoc));
+    a->pos[a->n_pos] = v;
+    a->pos_loc[a->n_pos] = loc;
+    a->n_pos++;
+}
+
+void callargs_kw(Interp *I, CallArgs *a, const char *name, Value *v, SrcLoc loc, SrcLoc origin)
+{
+    grow_args(I, (void **)&a->kw_names, a->n_kw, sizeof(char *));
+    grow_args(I, (void **)&a->kw, a->n_kw, sizeof(Value *));
+    grow_args(I, (void **)&a->kw_loc, a->n_kw, sizeof(SrcLoc));
+    grow_args(I, (void **)&a->kw_origin, a->n_kw, sizeof(SrcLoc));
+    a->kw_names[a->n_kw] = name;
+    a->kw[a->n_kw] = v;
+    a->kw_loc[a->n_kw] = loc;
+    a->kw_origin[a->n_kw] = origin;
+    a->n_kw++;
+}
+
+static Value *err(Interp *I, SrcLoc loc, const char *msg)
+{
+    diag_error(I->d, loc, "%s", msg);
+    return NULL;
+}
+
+static Value *poisoned(Value *v) { return v && v->kind == V_POISON ? NULL : v; }
+
+ClassObj *native_class(Interp *I, const char *name, TypeKind tk, NativeFn construct)
+{
+    ClassObj *c = ARENA_NEW(I->a, ClassObj);
+    c->name = name;
+    c->tk = tk;
+    c->construct = construct;
+    c->n_mro = 1;
+    c->mro = ARENA_NEWN(I->a, ClassObj *, 1);
+    c->mro[0] = c;
+    return c;
+}
+
+Value *new_namespace(Interp *I, const char *name)
+{
+    Value *v = ARENA_NEW(I->a, Value);
+    v->kind = V_NAMESPACE;
+    v->ns = ARENA_NEW(I->a, NamespaceObj);
+    v->ns->name = name;
+    v->ns->env = env_new(I, NULL);
+    return v;
+}
+
+void ns_add(Interp *I, Value *ns, const char *name, NativeFn fn)
+{
+    env_set(I, ns->ns->env, name, v_builtin(I, name, fn, NULL));
+}
+
+Value *class_lookup(ClassObj *c, const char *name)
+{
+    for (int i = 0; i < c->n_mro; i++) {
+        Value *v = dict_get_str(&c->mro[i]->attrs, name);
+        if (v) return v;
+    }
+    return NULL;
+}
+
+const char *callable_name(Interp *I, Value *f)
+{
+    switch (f->kind) {
+    case V_FUNC: return f->fn->qualname;
+    case V_BOUND: return callable_name(I, f->bound.fn);
+    case V_CLASS:
+        if (f->cls->construct) return NULL;
+        return arena_printf(I->a, "%s.__init__", f->cls->name);
+    case V_OBJECT: return arena_printf(I->a, "%s.forward", f->obj->cls->name);
+    default: return NULL;
+    }
+}
+
+/* ------------------------------------------------------------------ numbers */
+
+static bool is_intlike(const Value *v) { return v->kind == V_INT || v->kind == V_BOOL; }
+static int64_t ival(const Value *v) { return v->kind == V_INT ? v->i : v->b; }
+static bool is_number(const Value *v) { return is_intlike(v) || v->kind == V_FLOAT; }
+static double fval(const Value *v) { return v->kind == V_FLOAT ? v->f : (double)ival(v); }
+
+static Value *overflow(Interp *I, SrcLoc loc)
+{
+    return err(I, loc, "integer overflow: the result does not fit in 64 bits");
+}
+
+static Value *int_pow(Interp *I, int64_t b, int64_t e, SrcLoc loc)
+{
+    int64_t r = 1;
+    while (e > 0) {
+        if (e & 1)
+            if (__builtin_mul_overflow(r, b, &r)) return overflow(I, loc);
+        e >>= 1;
+        if (e && __builtin_mul_overflow(b, b, &b)) return overflow(I, loc);
+    }
+    return v_int(I, r);
+}
+
+static Value *num_binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
+{
+    if (is_intlike(l) && is_intlike(r)) {
+        int64_t a = ival(l), b = ival(r), x;
+        switch (op) {
+        case OP_ADD: if (__builtin_add_overflow(a, b, &x)) return overflow(I, loc); return v_int(I, x);
+        case OP_SUB: if (__builtin_sub_overflow(a, b, &x)) return overflow(I, loc); return v_int(I, x);
+        case OP_MUL: if (__builtin_mul_overflow(a, b, &x)) return overflow(I, loc); return v_int(I, x);
+        case OP_DIV:
+            if (b == 0) return err(I, loc, "division by zero");
+            return v_float(I, (double)a / (double)b);
+        case OP_FLOORDIV:
+        case OP_MOD: {
+            if (b == 0) return err(I, loc, op == OP_MOD ? "modulo by zero" : "integer division by zero");
+            if (a == INT64_MIN && b == -1) {
+                if (op == OP_MOD) return v_int(I, 0);
+                return overflow(I, loc);
+            }
+            int64_t q = a / b, m = a % b;
+            if (m != 0 && ((m < 0) != (b < 0))) { q--; m += b; }  /* Python floors */
+            return v_int(I, op == OP_MOD ? m : q);
+        }
+        case OP_POW:
+            if (b < 0) return v_float(I, pow((double)a, (double)b));
+            return int_pow(I, a, b, loc);
+        default: break;
+        }
+    } else {
+        double a = fval(l), b = fval(r);
+        switch (op) {
+        case OP_ADD: return v_float(I, a + b);
+        case OP_SUB: return v_float(I, a - b);
+        case OP_MUL: return v_float(I, a * b);
+        case OP_DIV:
+            if (b == 0) return err(I, loc, "float division by zero");
+            return v_float(I, a / b);
+        case OP_FLOORDIV:
+            if (b == 0) return err(I, loc, "float floor division by zero");
+            return v_float(I, floor(a / b));
+        case OP_MOD: {
+            if (b == 0) return err(I, loc, "float modulo by zero");
+            double m = fmod(a, b);
+            if (m != 0 && ((m < 0) != (b < 0))) m += b;
+            return v_float(I, m);
+        }
+        case OP_POW:
+            if (a < 0 && b != floor(b)) return err(I, loc, "negative number raised to a fractional power");
+            if (a == 0 && b < 0) return err(I, loc, "0.0 cannot be raised to a negative power");
+            return v_float(I, pow(a, b));
+        default: break;
+        }
+    }
+    return NULL;
+}
+
+static Value *seq_repeat(Interp *I, Value *s, int64_t n, SrcLoc loc)
+{
+    if (n < 0) n = 0;
+    if (s->kind == V_STR) {
+        if (n && s->str.len > (int64_t)(1 << 26) / n) return err(I, loc, "string too long");
+        char *buf = arena_alloc(I->a, (size_t)(s->str.len * n + 1));
+        for (int64_t i = 0; i < n; i++) memcpy(buf + i * s->str.len, s->str.s, (size_t)s->str.len);
+        return v_strn(I, buf, s->str.len * n);
+    }
+    if (n && s->seq->n > (1 << 22) / n) return err(I, loc, "sequence too long");
+    Value *r = s->kind == V_LIST ? v_list(I, 0) : v_tuple(I, 0);
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < s->seq->n; j++) seq_push(I, r->seq, s->seq->v[j]);
+    return r;
+}
+
+static int compare_values(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok);
+
+static bool contains(Interp *I, Value *container, Value *x, SrcLoc loc, bool *ok)
+{
+    *ok = true;
+    switch (container->kind) {
+    case V_LIST:
+    case V_TUPLE:
+        for (int i = 0; i < container->seq->n; i++)
+            if (v_equal(container->seq->v[i], x)) return true;
+        return false;
+    case V_DICT: return dict_find(container->dict, x) != NULL;
+    case V_STR:
+        if (x->kind != V_STR) break;
+        if (x->str.len == 0) return true;
+        for (int64_t i = 0; i + x->str.len <= container->str.len; i++)
+            if (!memcmp(container->str.s + i, x->str.s, (size_t)x->str.len)) return true;
+        return false;
+    case V_RANGE: {
+        if (!is_intlike(x)) return false;
+        int64_t v = ival(x), s = container->range.start, e = container->range.stop, st = container->range.step;
+        if (st > 0 ? (v < s || v >= e) : (v > s || v <= e)) return false;
+        return (v - s) % st == 0;
+    }
+    default: break;
+    }
+    *ok = false;
+    diag_error(I->d, loc, "argument of type '%s' does not support 'in'", v_type_name(container));
+    return false;
+}
+
+static bool is_identical(const Value *a, const Value *b)
+{
+    if (a == b) return true;
+    if (a->kind != b->kind) return false;
+    switch (a->kind) {
+    case V_NONE: return true;
+    case V_BOOL: case V_INT: case V_FLOAT: case V_STR: return v_equal(a, b);
+    case V_LIST: case V_TUPLE: return a->seq == b->seq;
+    case V_DICT: return a->dict == b->dict;
+    default: return v_equal(a, b);
+    }
+}
+
+/* -1, 0, 1 for ordering comparisons; *ok false on an error. */
+static int compare_values(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok)
+{
+    *ok = true;
+    if (is_number(l) && is_number(r)) {
+        if (is_intlike(l) && is_intlike(r)) return ival(l) < ival(r) ? -1 : ival(l) > ival(r);
+        double a = fval(l), b = fval(r);
+        return a < b ? -1 : a > b;
+    }
+    if (l->kind == V_STR && r->kind == V_STR) {
+        int64_t n = l->str.len < r->str.len ? l->str.len : r->str.len;
+        int c = memcmp(l->str.s, r->str.s, (size_t)n);
+        if (c) return c < 0 ? -1 : 1;
+        return l->str.len < r->str.len ? -1 : l->str.len > r->str.len;
+    }
+    if ((l->kind == V_LIST || l->kind == V_TUPLE) && l->kind == r->kind) {
+        for (int i = 0; i < l->seq->n && i < r->seq->n; i++) {
+            if (v_equal(l->seq->v[i], r->seq->v[i])) continue;
+            return compare_values(I, l->seq->v[i], r->seq->v[i], loc, ok);
+        }
+        return l->seq->n < r->seq->n ? -1 : l->seq->n > r->seq->n;
+    }
+    *ok = false;
+    diag_error(I->d, loc, "'<' not supported between instances of '%s' and '%s'", v_type_name(l),
+               v_type_name(r));
+    return 0;
+}
+
+static Value *compare(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
+{
+    bool ok = true;
+    if ((l->kind == V_TENSOR || r->kind == V_TENSOR) && op != OP_IS && op != OP_ISNOT)
+        return err(I, loc, "comparing tensors is not supported: the result would depend on tensor data, which is not known at compile time");
+    switch (op) {
+    case OP_EQ: return v_bool(v_equal(l, r));
+    case OP_NE: return v_bool(!v_equal(l, r));
+    case OP_IS: return v_bool(is_identical(l, r));
+    case OP_ISNOT: return v_bool(!is_identical(l, r));
+    case OP_IN:
+    case OP_NOTIN: {
+        bool c = contains(I, r, l, loc, &ok);
+        if (!ok) return NULL;
+        return v_bool(op == OP_IN ? c : !c);
+    }
+    default: {
+        int c = compare_values(I, l, r, loc, &ok);
+        if (!ok) return NULL;
+        switch (op) {
+        case OP_LT: return v_bool(c < 0);
+        case OP_LE: return v_bool(c <= 0);
+        case OP_GT: return v_bool(c > 0);
+        case OP_GE: return v_bool(c >= 0);
+        default: return NULL;
+        }
+    }
+    }
+}
+
+Value *binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
+{
+    if (op >= OP_EQ) return compare(I, op, l, r, loc);
+    if (l->kind == V_TENSOR || r->kind == V_TENSOR || l->kind == V_PARAM || r->kind == V_PARAM)
+        return tensor_binop(I, op, l, r, loc);
+    if (is_number(l) && is_number(r) && op != OP_MATMUL) return num_binop(I, op, l, r, loc);
+    if (op == OP_ADD) {
+        if (l->kind == V_STR && r->kind == V_STR) {
+            char *buf = arena_alloc(I->a, (size_t)(l->str.len + r->str.len + 1));
+            memcpy(buf, l->str.s, (size_t)l->str.len);
+            memcpy(buf + l->str.len, r->str.s, (size_t)r->str.len);
+            return v_strn(I, buf, l->str.len + r->str.len);
+        }
+        if ((l->kind == V_LIST || l->kind == V_TUPLE) && l->kind == r->kind) {
+            Value *res = l->kind == V_LIST ? v_list(I, 0) : v_tuple(I, 0);
+            for (int i = 0; i < l->seq->n; i++) seq_push(I, res->seq, l->seq->v[i]);
+            for (int i = 0; i < r->seq->n; i++) seq_push(I, res->seq, r->seq->v[i]);
+            return res;
+        }
+    }
+    if (op == OP_MUL) {
+        if ((l->kind == V_STR || l->kind == V_LIST || l->kind == V_TUPLE) && is_intlike(r))
+            return seq_repeat(I, l, ival(r), loc);
+        if ((r->kind == V_STR || r->kind == V_LIST || r->kind == V_TUPLE) && is_intlike(l))
+            return seq_repeat(I, r, ival(l), loc);
+    }
+    diag_error(I->d, loc, "unsupported operand type(s) for %s: '%s' and '%s'", op_text(op),
+               v_type_name(l), v_type_name(r));
+    return NULL;
+}
+
+int truthy(Interp *I, Value *v, SrcLoc loc)
+{
+    switch (v->kind) {
+    case V_NONE: return 0;
+    case V_BOOL: return v->b;
+    case V_INT: return v->i != 0;
+    case V_FLOAT: return v->f != 0;
+    case V_STR: return v->str.len != 0;
+    case V_LIST: case V_TUPLE: return v->seq->n != 0;
+    case V_DICT: return v->dict->n != 0;
+    case V_RANGE:
+        return v->range.step > 0 ? v->range.start < v->range.stop : v->range.start > v->range.stop;
+    case V_TENSOR: case V_PARAM:
+        diag_error(I->d, loc, "condition depends on tensor data, which is not known at compile time");
+        return -1;
+    default: return 1;
+    }
+}
+
+/* ------------------------------------------------------------------ iteration, subscripts */
+
+Seq *iterate(Interp *I, Value *v, SrcLoc loc)
+{
+    Seq *s = ARENA_NEW(I->a, Seq);
+    switch (v->kind) {
+    case V_LIST:
+    case V_TUPLE:
+        for (int i = 0; i < v->seq->n; i++) seq_push(I, s, v->seq->v[i]);
+        return s;
+    case V_DICT:
+        for (int i = 0; i < v->dict->n; i++) seq_push(I, s, v->dict->e[i].key);
+        return s;
+    case V_STR:
+        for (int64_t i = 0; i < v->str.len; i++) seq_push(I, s, v_strn(I, v->str.s + i, 1));
+        return s;
+    case V_RANGE: {
+        int64_t st = v->range.step;
+        int64_t n = 0;
+        for (int64_t i = v->range.start; st > 0 ? i < v->range.stop : i > v->range.stop; i += st) {
+            if (++n > (1 << 22)) {
+                diag_error(I->d, loc, "range too long to iterate at compile time");
+                return NULL;
+            }
+            seq_push(I, s, v_int(I, i));
+            if ((st > 0 && i > INT64_MAX - st) || (st < 0 && i < INT64_MIN - st)) break;
+        }
+        return s;
+    }
+    case V_OBJECT: {
+        Value *it = class_lookup(v->obj->cls, "__iter__");
+        if (it) {
+            Value *b = ARENA_NEW(I->a, Value);
+            b->kind = V_BOUND;
+            b->bound.fn = it;
+            b->bound.self = v;
+            Value *r = call0(I, b, loc);
+            if (!r) return NULL;
+            if (r->kind == V_OBJECT) {
+                diag_error(I->d, loc, "__iter__ must return a list or tuple in .bcl");
+                return NULL;
+            }
+            return iterate(I, r, loc);
+        }
+        break;
+    }
+    case V_TENSOR:
+        diag_error(I->d, loc, "iterating over a tensor is not supported in .bcl; index it with x[i]");
+        return NULL;
+    default: break;
+    }
+    diag_error(I->d, loc, "'%s' object is not iterable", v_type_name(v));
+    return NULL;
+}
+
+static bool index_of(Interp *I, Value *idx, int64_t n, SrcLoc loc, int64_t *out, const char *what)
+{
+    if (!is_intlike(idx)) {
+        diag_error(I->d, loc, "%s indices must be integers, not %s", what, v_type_name(idx));
+        return false;
+    }
+    int64_t i = ival(idx);
+    if (i < 0) i += n;
+    if (i < 0 || i >= n) {
+        diag_error(I->d, loc, "%s index %" PRId64 " out of range (length %" PRId64 ")", what, ival(idx), n);
+        return false;
+    }
+    *out = i;
+    return true;
+}
+
+/* Python's slice.indices: normalised start, stop, step and the element count. */
+bool slice_indices(Interp *I, Value *sl, int64_t n, SrcLoc loc, int64_t *start, int64_t *step, int64_t *count)
+{
+    int64_t st = 1, lo, hi;
+    Value *vs[3] = {sl->slice.lo, sl->slice.hi, sl->slice.step};
+    for (int i = 0; i < 3; i++)
+        if (vs[i] && vs[i]->kind != V_NONE && !is_intlike(vs[i])) {
+            diag_error(I->d, loc, "slice indices must be integers or None, not %s", v_type_name(vs[i]));
+            return false;
+        }
+    if (vs[2] && vs[2]->kind != V_NONE) st = ival(vs[2]);
+    if (st == 0) {
+        diag_error(I->d, loc, "slice step cannot be zero");
+        return false;
+    }
+    if (st > 0) { lo = 0; hi = n; } else { lo = n - 1; hi = -1; }
+    if (vs[0] && vs[0]->kind != V_NONE) {
+        lo = ival(vs[0]);
+        if (lo < 0) lo += n;
+        if (st > 0) lo = lo < 0 ? 0 : lo > n ? n : lo;
+        else lo = lo < -1 ? -1 : lo > n - 1 ? n - 1 : lo;
+    }
+    if (vs[1] && vs[1]->kind != V_NONE) {
+        hi = ival(vs[1]);
+        if (hi < 0) hi += n;
+        if (st > 0) hi = hi < 0 ? 0 : hi > n ? n : hi;
+        else hi = hi < -1 ? -1 : hi > n - 1 ? n - 1 : hi;
+    }
+    int64_t c = 0;
+    if (st > 0 && hi > lo) c = (hi - lo + st - 1) / st;
+    if (st < 0 && lo > hi) c = (lo - hi + (-st) - 1) / (-st);
+    *start = lo;
+    *step = st;
+    *count = c;
+    return true;
+}
+
+Value *subscript(Interp *I, Value *obj, Value *idx, SrcLoc loc)
+{
+    switch (obj->kind) {
+    case V_LIST:
+    case V_TUPLE:
+    case V_STR: {
+        int64_t n = obj->kind == V_STR ? obj->str.len : obj->seq->n;
+        const char *what = obj->kind == V_LIST ? "list" : obj->kind == V_TUPLE ? "tuple" : "string";
+        if (idx->kind == V_SLICE) {
+            int64_t start, step, count;
+            if (!slice_indices(I, idx, n, loc, &start, &step, &count)) return NULL;
+            if (obj->kind == V_STR) {
+                char *buf = arena_alloc(I->a, (size_t)count + 1);
+                for (int64_t i = 0; i < count; i++) buf[i] = obj->str.s[start + i * step];
+                return v_strn(I, buf, count);
+            }
+            Value *r = obj->kind == V_LIST ? v_list(I, 0) : v_tuple(I, 0);
+            for (int64_t i = 0; i < count; i++) seq_push(I, r->seq, obj->seq->v[start + i * step]);
+            return r;
+        }
+        int64_t i;
+        if (!index_of(I, idx, n, loc, &i, what)) return NULL;
+        return obj->kind == V_STR ? v_strn(I, obj->str.s + i, 1) : obj->seq->v[i];
+    }
+    case V_DICT: {
+        Value *v = dict_get(obj->dict, idx);
+        if (!v) {
+            diag_error(I->d, loc, "key %s not found in dict", v_repr(I, idx));
+            return NULL;
+        }
+        return v;
+    }
+    case V_RANGE: {
+        Seq *s = iterate(I, obj, loc);
+        if (!s) return NULL;
+        Value *l = v_list(I, 0);
+        l->seq = s;
+        Value *r = subscript(I, l, idx, loc);
+        if (r && r->kind == V_LIST) {
+            diag_error(I->d, loc, "slicing a range is not supported in .bcl; use list(range(...))[...]");
+            return NULL;
+        }
+        return r;
+    }
+    case V_CLASS:
+        if (obj->cls->tk == TK_TYPING || obj->cls->tk != TK_NONE) return obj;  /* List[int], Optional[X] */
+        break;
+    case V_OBJECT: {
+        Value *gi = class_lookup(obj->obj->cls, "__getitem__");
+        if (gi) {
+            Value *b = ARENA_NEW(I->a, Value);
+            b->kind = V_BOUND;
+            b->bound.fn = gi;
+            b->bound.self = obj;
+            return call1(I, b, idx, loc);
+        }
+        break;
+    }
+    case V_TENSOR:
+    case V_PARAM:
+        return tensor_index(I, obj, idx, loc);
+    default: break;
+    }
+    diag_error(I->d, loc, "'%s' object is not subscriptable", v_type_name(obj));
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ attributes */
+
+static Value *bind_method(Interp *I, Value *f, Value *self)
+{
+    if (f->kind == V_FUNC) {
+        Value *b = ARENA_NEW(I->a, Value);
+        b->kind = V_BOUND;
+        b->bound.fn = f;
+        b->bound.self = self;
+        return b;
+    }
+    if (f->kind == V_BUILTIN && !f->builtin.self) return v_builtin(I, f->builtin.name, f->builtin.fn, self);
+    return f;
+}
+
+static Value *param_value(Interp *I, Value *v)
+{
+    /* a parameter read while tracing is its graph value */
+    if (I->tracing && v->kind == V_PARAM && v->param->ir) return v_tensor(I, v->param->ir);
+    return v;
+}
+
+Value *try_attr(Interp *I, Value *obj, const char *name)
+{
+    switch (obj->kind) {
+    case V_OBJECT: {
+        Value *v = dict_get_str(&obj->obj->attrs, name);
+        if (v) return param_value(I, v);
+        if (!strcmp(name, "__class__")) {
+            Value *c = ARENA_NEW(I->a, Value);
+            c->kind = V_CLASS;
+            c->cls = obj->obj->cls;
+            return c;
+        }
+        v = class_lookup(obj->obj->cls, name);
+        if (v) return bind_method(I, v, obj);
+        if (obj->obj->message && !strcmp(name, "args")) {
+            Value *t = v_tuple(I, 1);
+            t->seq->v[0] = v_str(I, obj->obj->message);
+            return t;
+        }
+        return NULL;
+    }
+    case V_CLASS: {
+        if (!strcmp(name, "__name__")) return v_str(I, obj->cls->name);
+        return class_lookup(obj->cls, name);
+    }
+    case V_NAMESPACE: {
+        Value *v = env_get_local(obj->ns->env, name);
+        /* mge.module loads the .bcl standard library lazily */
+        if (!v && !strcmp(obj->ns->name, "megengine") && !strcmp(name, "module")) {
+            v = import_module(I, "megengine.module", NO_LOC, false);
+            if (v) env_set(I, obj->ns->env, name, v);
+        }
+        return v;
+    }
+    case V_SUPER: {
+        ClassObj *c = obj->super.self->kind == V_OBJECT ? obj->super.self->obj->cls : obj->super.start;
+        int i = 0;
+        while (i < c->n_mro && c->mro[i] != obj->super.start) i++;
+        for (i++; i < c->n_mro; i++) {
+            Value *v = dict_get_str(&c->mro[i]->attrs, name);
+            if (v) return bind_method(I, v, obj->super.self);
+        }
+        return NULL;
+    }
+    case V_FUNC:
+        if (!strcmp(name, "__name__")) return v_str(I, obj->fn->def->name);
+        return NULL;
+    case V_TENSOR:
+        return tensor_attr(I, obj, name, NO_LOC);
+    case V_PARAM:
+        if (I->tracing && obj->param->ir) return tensor_attr(I, v_tensor(I, obj->param->ir), name, NO_LOC);
+        if (!strcmp(name, "shape")) {
+            Value *t = v_tuple(I, obj->param->shape.rank);
+            for (int i = 0; i < obj->param->shape.rank; i++) t->seq->v[i] = v_int(I, obj->param->shape.d[i]);
+            return t;
+        }
+        if (!strcmp(name, "ndim")) return v_int(I, obj->param->shape.rank);
+        return NULL;
+    default:
+        return builtin_method(I, obj, name);
+    }
+}
+
+Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc)
+{
+    if (obj->kind == V_TENSOR || (obj->kind == V_PARAM && I->tracing && obj->param->ir)) {
+        Value *t = obj->kind == V_PARAM ? v_tensor(I, obj->param->ir) : obj;
+        return tensor_attr(I, t, name, loc);  /* reports its own errors */
+    }
+    Value *v = try_attr(I, obj, name);
+    if (v) return v;
+    if (obj->kind == V_NAMESPACE)
+        diag_error(I->d, loc, "'%s' has no attribute '%s'", obj->ns->name, name);
+    else if (obj->kind == V_CLASS)
+        diag_error(I->d, loc, "type object '%s' has no attribute '%s'", obj->cls->name, name);
+    else if (obj->kind == V_SUPER)
+        diag_error(I->d, loc, "'super' object has no attribute '%s'", name);
+    else
+        diag_error(I->d, loc, "'%s' object has no attribute '%s'", v_type_name(obj), name);
+    return NULL;
+}
+
+bool set_attr(Interp *I, Value *obj, const char *name, Value *v, SrcLoc loc)
+{
+    if (obj->kind == V_OBJECT) {
+        if (I->tracing && obj->obj->cls->is_module) {
+            diag_error(I->d, loc, "modules cannot be changed in forward (assigning '%s')", name);
+            return false;
+        }
+        if (v->kind == V_TENSOR) {
+            diag_error(I->d, loc, "a tensor cannot be stored in a module attribute ('%s'); use _bcl.param or _bcl.buffer", name);
+            return false;
+        }
+        dict_set_str(I, &obj->obj->attrs, name, v, loc);
+        return true;
+    }
+    if (obj->kind == V_CLASS && !obj->cls->construct && !obj->cls->tk) {
+        dict_set_str(I, &obj->cls->attrs, name, v, loc);
+        return true;
+    }
+    diag_error(I->d, loc, "cannot set attribute '%s' of a '%s' object", name, v_type_name(obj));
+    return false;
+}
+
+/* ------------------------------------------------------------------ calls */
+
+bool func_accepts(Value *f, const char *argname)
+{
+    if (f->kind == V_BOUND) f = f->bound.fn;
+    if (f->kind == V_CLASS) {
+        f = class_lookup(f->cls, "__init__");
+        if (!f) return false;
+    }
+    if (f->kind == V_BUILTIN) return true;  /* natives take **kwargs-like keywords */
+    if (f->kind != V_FUNC) return false;
+    FuncDef *d = f->fn->def;
+    for (int i = 0; i < d->n_params; i++) {
+        if (d->params[i].kind == PARAM_DSTAR) return true;
+        if (d->params[i].kind != PARAM_STAR && !strcmp(d->params[i].name, argname)) return true;
+    }
+    return false;
+}
+
+/* Reports a binding error at the call (or the dict entry a keyword came from). */
+static void bind_error(Interp *I, SrcLoc loc, SrcLoc origin, FuncObj *fn, const char *msg)
+{
+    if (origin.src) {
+        diag_error(I->d, origin, "%s", msg);
+        if (!I->top_call) diag_note(I->d, loc, "in this call");
+    } else {
+        diag_error(I->d, loc, "%s", msg);
+    }
+    if (fn) diag_note(I->d, fn->def->name_loc, "'%s' is defined here", fn->qualname);
+}
+
+static bool bind_args(Interp *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc loc, const char *disp, Env *env)
+{
+    FuncDef *d = fn->def;
+    int np = d->n_params;
+    Value **bound = ARENA_NEWN(I->a, Value *, np + 1);
+    int star = -1, dstar = -1;
+    for (int i = 0; i < np; i++) {
+        if (d->params[i].kind == PARAM_STAR) star = i;
+        if (d->params[i].kind == PARAM_DSTAR) dstar = i;
+    }
+    Value *extra = v_tuple(I, 0);
+    Value *kwargs = v_dict(I);
+    int n_pos = a->n_pos + (self ? 1 : 0);
+    int pi = 0;
+    for (int k = 0; k < n_pos; k++) {
+        Value *v = self ? (k == 0 ? self : a->pos[k - 1]) : a->pos[k];
+        while (pi < np && d->params[pi].kind != PARAM_NORMAL) {
+            if (d->params[pi].kind == PARAM_STAR || d->params[pi].kind == PARAM_KWONLY ||
+                d->params[pi].kind == PARAM_DSTAR) { pi = np; break; }
+            pi++;
+        }
+        if (pi < np) {
+            bound[pi++] = v;
+        } else if (star >= 0) {
+            seq_push(I, extra->seq, v);
+        } else {
+            int takes = 0;
+            for (int i = 0; i < np; i++) takes += d->params[i].kind == PARAM_NORMAL;
+            if (self) { takes--; n_pos--; }
+            bind_error(I, loc, NO_LOC, fn, arena_printf(I->a, "%s() takes %d positional argument%s but %d %s given",
+                                                        disp, takes, takes == 1 ? "" : "s", n_pos, n_pos == 1 ? "was" : "were"));
+            I->bind_failed = true;
+            return false;
+        }
+    }
+    for (int k = 0; k < a->n_kw; k++) {
+        const char *name = a->kw_names[k];
+        int found = -1;
+        for (int i = 0; i < np; i++)
+            if ((d->params[i].kind == PARAM_NORMAL || d->params[i].kind == PARAM_KWONLY) &&
+                !strcmp(d->params[i].name, name)) { found = i; break; }
+        if (found >= 0 && !(self && found == 0)) {
+            if (bound[found]) {
+                bind_error(I, loc, a->kw_origin[k], fn,
+                           arena_printf(I->a, "%s() got multiple values for argument '%s'", disp, name));
+                I->bind_failed = true;
+                return false;
+            }
+            bound[found] = a->kw[k];
+        } else if (dstar >= 0) {
+            if (dict_find_str(kwargs->dict, name)) {
+                bind_error(I, loc, a->kw_origin[k], fn,
+                           arena_printf(I->a, "%s() got multiple values for keyword argument '%s'", disp, name));
+                I->bind_failed = true;
+                return false;
+            }
+            dict_set(I, kwargs->dict, v_str(I, name), a->kw[k], a->kw_origin[k].src ? a->kw_origin[k] : a->kw_loc[k]);
+        } else {
+            bind_error(I, loc, a->kw_origin[k], fn,
+                       arena_printf(I->a, "%s() got an unexpected keyword argument '%s'", disp, name));
+            I->bind_failed = true;
+            return false;
+        }
+    }
+    for (int i = 0; i < np; i++) {
+        Param *p = &d->params[i];
+        if (i == star) { env_set(I, env, p->name, extra); continue; }
+        if (i == dstar) { env_set(I, env, p->name, kwargs); continue; }
+        if (!bound[i]) bound[i] = fn->defaults[i];
+        if (!bound[i]) {
+            bind_error(I, loc, NO_LOC, fn, arena_printf(I->a, "%s() missing required %sargument '%s'", disp,
+                                                        p->kind == PARAM_KWONLY ? "keyword-only " : "", p->name));
+            I->bind_failed = true;
+            return false;
+        }
+        env_set(I, env, p->name, bound[i]);
+    }
+    return true;
+}
+
+static Value *call_user(Interp *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc loc, const char *disp)
+{
+    if (I->depth >= BCL_MAX_CALL_DEPTH) {
+        diag_error(I->d, loc, "maximum recursion depth (%d calls) exceeded", BCL_MAX_CALL_DEPTH);
+        I->bind_failed = true;
+        return NULL;
+    }
+    Env *env = env_new(I, fn->closure);
+    bool ok = bind_args(I, fn, self, a, loc, disp, env);
+    I->top_call = false;
+    if (!ok) return NULL;
+    Frame fr = {I->frame, fn, self ? self : (a->n_pos ? a->pos[0] : NULL)};
+    I->frame = &fr;
+    I->depth++;
+    Value *ret = NULL;
+    ExecStatus st = exec_block(I, env, &fn->def->body, &ret);
+    I->depth--;
+    I->frame = fr.up;
+    if (st == EX_ERROR) return NULL;
+    if (st == EX_BREAK || st == EX_CONTINUE) {
+        diag_error(I->d, fn->def->loc, "'break' or 'continue' outside a loop");
+        return NULL;
+    }
+    return ret ? ret : V_NONE_;
+}
+
+static Value *construct(Interp *I, ClassObj *c, CallArgs *a, SrcLoc loc)
+{
+    Value *obj = ARENA_NEW(I->a, Value);
+    obj->kind = V_OBJECT;
+    obj->obj = ARENA_NEW(I->a, ObjectObj);
+    obj->obj->cls = c;
+    if (I->tracing && c->is_module) {
+        diag_error(I->d, loc, "modules cannot be created in forward; create '%s' in __init__", c->name);
+        return NULL;
+    }
+    Value *init = class_lookup(c, "__init__");
+    Value *r;
+    if (!init) {
+        if (a->n_pos || a->n_kw) {
+            diag_error(I->d, loc, "%s() takes no arguments", c->name);
+            return NULL;
+        }
+        return obj;
+    }
+    if (init->kind == V_FUNC)
+        r = call_user(I, init->fn, obj, a, loc, c->name);
+    else
+        r = call_value(I, bind_method(I, init, obj), a, loc);
+    if (!r) return NULL;
+    if (r->kind != V_NONE) {
+        diag_error(I->d, loc, "__init__() should return None, not '%s'", v_type_name(r));
+        return NULL;
+    }
+    return obj;
+}
+
+Value *call_value(Interp *I, Value *f, CallArgs *a, SrcLoc loc)
+{
+    switch (f->kind) {
+    case V_FUNC: return call_user(I, f->fn, NULL, a, loc, f->fn->qualname);
+    case V_BOUND:
+        if (f->bound.fn->kind == V_FUNC)
+            return call_user(I, f->bound.fn->fn, f->bound.self, a, loc, f->bound.fn->fn->qualname);
+        return call_value(I, f->bound.fn, a, loc);
+    case V_BUILTIN: return f->builtin.fn(I, f->builtin.self, a, loc);
+    case V_CLASS:
+        if (f->cls->construct) return f->cls->construct(I, f, a, loc);
+        if (f->cls->tk == TK_TYPING) break;
+        return construct(I, f->cls, a, loc);
+    case V_OBJECT: {
+        if (f->obj->cls->is_module || class_lookup(f->obj->cls, "__call__")) {
+            Value *call = class_lookup(f->obj->cls, "__call__");
+            if (!call || call->kind == V_BUILTIN) call = class_lookup(f->obj->cls, "forward");
+            if (!call) {
+                diag_error(I->d, loc, "module '%s' has no forward method", f->obj->cls->name);
+                return NULL;
+            }
+            if (call->kind == V_FUNC)
+                return call_user(I, call->fn, f, a, loc, call->fn->qualname);
+            return call_value(I, bind_method(I, call, f), a, loc);
+        }
+        break;
+    }
+    case V_POISON: return NULL;
+    default: break;
+    }
+    diag_error(I->d, loc, "'%s' object is not callable", v_type_name(f));
+    return NULL;
+}
+
+Value *call0(Interp *I, Value *f, SrcLoc loc)
+{
+    CallArgs a;
+    callargs_init(&a);
+    return call_value(I, f, &a, loc);
+}
+
+Value *call1(Interp *I, Value *f, Value *x, SrcLoc loc)
+{
+    CallArgs a;
+    callargs_init(&a);
+    callargs_pos(I, &a, x, loc);
+    return call_value(I, f, &a, loc);
+}
+
+bool bind_native(Interp *I, const char *fname, CallArgs *a, SrcLoc loc, const char *const *names, int n_names,
+                 int n_required, Value **out)
+{
+    for (int i = 0; i < n_names; i++) out[i] = NULL;
+    if (a->n_pos > n_names) {
+        diag_error(I->d, loc, "%s() takes at most %d argument%s (%d given)", fname, n_names, n_names == 1 ? "" : "s",
+                   a->n_pos);
+        return false;
+    }
+    for (int i = 0; i < a->n_pos; i++) out[i] = a->pos[i];
+    for (int k = 0; k < a->n_kw; k++) {
+        int found = -1;
+        for (int i = 0; i < n_names; i++)
+            if (!strcmp(names[i], a->kw_names[k])) found = i;
+        if (found < 0) {
+            bind_error(I, loc, a->kw_origin[k], NULL,
+                       arena_printf(I->a, "%s() got an unexpected keyword argument '%s'", fname, a->kw_names[k]));
+            return false;
+        }
+        if (out[found]) {
+            bind_error(I, loc, a->kw_origin[k], NULL,
+                       arena_printf(I->a, "%s() got multiple values for argument '%s'", fname, a->kw_names[k]));
+            return false;
+        }
+        out[found] = a->kw[k];
+    }
+    for (int i = 0; i < n_required; i++)
+        if (!out[i]) {
+            diag_error(I->d, loc, "%s() missing required argument '%s'", fname, names[i]);
+            return false;
+        }
+    return true;
+}
+
+/* ------------------------------------------------------------------ expressions */
+
+static Value *lookup_name(Interp *I, Env *env, const char *name)
+{
+    for (Env *e = env; e; e = e->parent) {
+        Value *v = env_get_local(e, name);
+        if (v) return v;
+    }
+    return NULL;
+}
+
+static bool eval_args(Interp *I, Env *env, Expr *e, CallArgs *a)
+{
+    callargs_init(a);
+    for (int i = 0; i < e->call.n_args; i++) {
+        Arg *arg = &e->call.args[i];
+        Value *v = poisoned(eval_expr(I, env, arg->value));
+        if (!v) return false;
+        switch (arg->kind) {
+        case ARG_POS: callargs_pos(I, a, v, arg->value->loc); break;
+        case ARG_KW: callargs_kw(I, a, arg->name, v, arg->loc, NO_LOC); break;
+        case ARG_STAR: {
+            Seq *s = iterate(I, v, arg->value->loc);
+            if (!s) return false;
+            for (int k = 0; k < s->n; k++) callargs_pos(I, a, s->v[k], arg->value->loc);
+            break;
+        }
+        case ARG_DSTAR:
+            if (v->kind != V_DICT) {
+                diag_error(I->d, arg->value->loc, "argument after ** must be a dict, not %s", v_type_name(v));
+                return false;
+            }
+            for (int k = 0; k < v->dict->n; k++) {
+                DictEntry *de = &v->dict->e[k];
+                if (de->key->kind != V_STR) {
+                    diag_error(I->d, arg->value->loc, "keywords must be strings, not %s", v_type_name(de->key));
+                    return false;
+                }
+                for (int j = 0; j < a->n_kw; j++)
+                    if (!strcmp(a->kw_names[j], de->key->str.s)) {
+                        diag_error(I->d, de->loc.src ? de->loc : arg->value->loc,
+                                   "got multiple values for keyword argument '%s'", de->key->str.s);
+                        if (de->loc.src) diag_note(I->d, arg->value->loc, "in this call");
+                        return false;
+                    }
+                callargs_kw(I, a, de->key->str.s, de->val, arg->value->loc, de->loc);
+            }
+            break;
+        }
+    }
+    return true;
+}
+
+static Value *eval_call(Interp *I, Env *env, Expr *e)
+{
+    Value *f = poisoned(eval_expr(I, env, e->call.func));
+    if (!f) return NULL;
+    CallArgs a;
+    if (!eval_args(I, env, e, &a)) return NULL;
+    I->bind_failed = false;
+    Value *r = call_value(I, f, &a, e->loc);
+    if (!r) {
+        const char *n = callable_name(I, f);
+        if (n && !I->bind_failed) {
+            /* deep recursion: show the first few identical notes only */
+            SrcLoc l = I->last_note;
+            bool same = l.src == e->loc.src && l.line == e->loc.line && l.col == e->loc.col;
+            I->note_repeat = same ? I->note_repeat + 1 : 0;
+            I->last_note = e->loc;
+            if (I->note_repeat < 3) diag_note(I->d, e->loc, "in call to %s here", n);
+            else if (I->note_repeat == 3) diag_note(I->d, e->loc, "(further calls to %s here are not shown)", n);
+        }
+        I->bind_failed = false;
+    }
+    return r;
+}
+
+static Value *eval_listcomp(Interp *I, Env *env, Expr *e, int gi, Value *out);
+
+static bool assign(Interp *I, Env *env, Expr *target, Value *v, SrcLoc vloc);
+
+static Value *eval_listcomp(Interp *I, Env *env, Expr *e, int gi, Value *out)
+{
+    if (gi == e->comp.n_gens) {
+        Value *v = eval_expr(I, env, e->comp.elt);
+        if (!poisoned(v)) return NULL;
+        seq_push(I, out->seq, v);
+        return out;
+    }
+    Comprehension *c = &e->comp.gens[gi];
+    Value *it = poisoned(eval_expr(I, env, c->iter));
+    if (!it) return NULL;
+    Seq *s = iterate(I, it, c->iter->loc);
+    if (!s) return NULL;
+    for (int i = 0; i < s->n; i++) {
+        if (!assign(I, env, c->target, s->v[i], c->iter->loc)) return NULL;
+        bool keep = true;
+        for (int k = 0; k < c->ifs.n && keep; k++) {
+            Value *cv = poisoned(eval_expr(I, env, c->ifs.v[k]));
+            if (!cv) return NULL;
+            int t = truthy(I, cv, c->ifs.v[k]->loc);
+            if (t < 0) return NULL;
+            keep = t;
+        }
+        if (keep && !eval_listcomp(I, env, e, gi + 1, out)) return NULL;
+    }
+    return out;
+}
+
+static Value *eval_display(Interp *I, Env *env, ExprList *el, Value *out)
+{
+    for (int i = 0; i < el->n; i++) {
+        Expr *x = el->v[i];
+        if (x->kind == E_STARRED) {
+            Value *v = poisoned(eval_expr(I, env, x->starred.value));
+            if (!v) return NULL;
+            Seq *s = iterate(I, v, x->loc);
+            if (!s) return NULL;
+            for (int k = 0; k < s->n; k++) seq_push(I, out->seq, s->v[k]);
+        } else {
+            Value *v = poisoned(eval_expr(I, env, x));
+            if (!v) return NULL;
+            seq_push(I, out->seq, v);
+        }
+    }
+    return out;
+}
+
+static Value *eval_fstring(Interp *I, Env *env, Expr *e)
+{
+    const char *acc = "";
+    for (int i = 0; i < e->fstr.n; i++) {
+        Expr *p = e->fstr.v[i];
+        const char *piece;
+        if (p->kind == E_STR) {
+            piece = p->str;
+        } else if (p->kind == E_FIELD) {
+            Value *v = poisoned(eval_expr(I, env, p->field.value));
+            if (!v) return NULL;
+            if (p->field.conv == 'r') v = v_str(I, v_repr(I, v));
+            piece = format_spec(I, v, p->field.spec ? p->field.spec : "", p->loc);
+            if (!piece) return NULL;
+        } else {
+            Value *v = poisoned(eval_expr(I, env, p));
+            if (!v) return NULL;
+            piece = v_to_str(I, v);
+        }
+        acc = arena_printf(I->a, "%s%s", acc, piece);
+    }
+    return v_str(I, acc);
+}
+
+static Value *eval_expr_inner(Interp *I, Env *env, Expr *e)
+{
+    switch (e->kind) {
+    case E_NAME: {
+        Value *v = lookup_name(I, env, e->name);
+        if (!v) {
+            diag_error(I->d, e->loc, "name '%s' is not defined", e->name);
+            return NULL;
+        }
+        return poisoned(v);
+    }
+    case E_INT: return v_int(I, e->ival);
+    case E_FLOAT: return v_float(I, e->fval);
+    case E_STR: return v_strn(I, e->str, e->str_len);
+    case E_BOOL: return v_bool(e->bval);
+    case E_NONE: return V_NONE_;
+    case E_FSTRING: return eval_fstring(I, env, e);
+    case E_FIELD: {
+        Value *v = poisoned(eval_expr(I, env, e->field.value));
+        if (!v) return NULL;
+        const char *s = format_spec(I, v, e->field.spec ? e->field.spec : "", e->loc);
+        return s ? v_str(I, s) : NULL;
+    }
+    case E_ATTR: {
+        Value *o = poisoned(eval_expr(I, env, e->attr.obj));
+        if (!o) return NULL;
+        return get_attr(I, o, e->attr.name, e->attr.name_loc.src ? e->attr.name_loc : e->loc);
+    }
+    case E_SUBSCRIPT: {
+        Value *o = poisoned(eval_expr(I, env, e->sub.obj));
+        if (!o) return NULL;
+        Value *idx = poisoned(eval_expr(I, env, e->sub.index));
+        if (!idx) return NULL;
+        return subscript(I, o, idx, e->loc);
+    }
+    case E_SLICE: {
+        Value *s = ARENA_NEW(I->a, Value);
+        s->kind = V_SLICE;
+        Expr *parts[3] = {e->slice.lo, e->slice.hi, e->slice.step};
+        Value *vals[3] = {NULL, NULL, NULL};
+        for (int i = 0; i < 3; i++)
+            if (parts[i] && !(vals[i] = poisoned(eval_expr(I, env, parts[i])))) return NULL;
+        s->slice.lo = vals[0];
+        s->slice.hi = vals[1];
+        s->slice.step = vals[2];
+        return s;
+    }
+    case E_CALL: return eval_call(I, env, e);
+    case E_BINOP: {
+        Value *l = poisoned(eval_expr(I, env, e->bin.l));
+        if (!l) return NULL;
+        Value *r = poisoned(eval_expr(I, env, e->bin.r));
+        if (!r) return NULL;
+        if (e->bin.op == OP_MATMUL) return tensor_binop(I, OP_MATMUL, l, r, e->loc);
+        return binop(I, e->bin.op, l, r, e->loc);
+    }
+    case E_UNARY: {
+        Value *x = poisoned(eval_expr(I, env, e->un.x));
+        if (!x) return NULL;
+        if (e->un.op == OP_NOT) {
+            int t = truthy(I, x, e->un.x->loc);
+            return t < 0 ? NULL : v_bool(!t);
+        }
+        if (x->kind == V_TENSOR || x->kind == V_PARAM) {
+            if (e->un.op == OP_POS) return x;
+            return tensor_neg(I, x, e->loc);
+        }
+        if (!is_number(x)) {
+            diag_error(I->d, e->loc, "bad operand type for unary %s: '%s'", op_text(e->un.op), v_type_name(x));
+            return NULL;
+        }
+        if (e->un.op == OP_POS) return x->kind == V_BOOL ? v_int(I, x->b) : x;
+        if (x->kind == V_FLOAT) return v_float(I, -x->f);
+        if (ival(x) == INT64_MIN) return overflow(I, e->loc);
+        return v_int(I, -ival(x));
+    }
+    case E_BOOLOP: {
+        Value *l = poisoned(eval_expr(I, env, e->bin.l));
+        if (!l) return NULL;
+        int t = truthy(I, l, e->bin.l->loc);
+        if (t < 0) return NULL;
+        if (e->bin.op == OP_AND ? !t : t) return l;
+        return poisoned(eval_expr(I, env, e->bin.r));
+    }
+    case E_COMPARE: {
+        Value *l = poisoned(eval_expr(I, env, e->cmp.first));
+        if (!l) return NULL;
+        for (int i = 0; i < e->cmp.n; i++) {
+            Value *r = poisoned(eval_expr(I, env, e->cmp.rest[i]));
+            if (!r) return NULL;
+            Value *c = compare(I, e->cmp.ops[i], l, r, e->loc);
+            if (!c) return NULL;
+            if (!c->b) return c;
+            l = r;
+        }
+        return v_bool(true);
+    }
+    case E_IFEXP: {
+        Value *c = poisoned(eval_expr(I, env, e->ifexp.cond));
+        if (!c) return NULL;
+        int t = truthy(I, c, e->ifexp.cond->loc);
+        if (t < 0) return NULL;
+        return poisoned(eval_expr(I, env, t ? e->ifexp.body : e->ifexp.orelse));
+    }
+    case E_LIST: return eval_display(I, env, &e->elts, v_list(I, 0));
+    case E_TUPLE: return eval_display(I, env, &e->elts, v_tuple(I, 0));
+    case E_DICT: {
+        Value *d = v_dict(I);
+        for (int i = 0; i < e->dict.n; i++) {
+            Value *v = poisoned(eval_expr(I, env, e->dict.values[i]));
+            if (!v) return NULL;
+            if (!e->dict.keys[i]) {
+                if (v->kind != V_DICT) {
+                    diag_error(I->d, e->dict.values[i]->loc, "'%s' object is not a mapping", v_type_name(v));
+                    return NULL;
+                }
+                for (int k = 0; k < v->dict->n; k++)
+                    dict_set(I, d->dict, v->dict->e[k].key, v->dict->e[k].val, v->dict->e[k].loc);
+                continue;
+            }
+            Value *k = poisoned(eval_expr(I, env, e->dict.keys[i]));
+            if (!k) return NULL;
+            if (k->kind == V_LIST || k->kind == V_DICT) {
+                diag_error(I->d, e->dict.keys[i]->loc, "unhashable type: '%s'", v_type_name(k));
+                return NULL;
+            }
+            SrcLoc l = e->dict.keys[i]->loc;
+            dict_set(I, d->dict, k, v, l);
+        }
+        return d;
+    }
+    case E_LISTCOMP: {
+        Env *cenv = env_new(I, env);
+        return eval_listcomp(I, cenv, e, 0, v_list(I, 0));
+    }
+    case E_STARRED:
+        diag_error(I->d, e->loc, "can't use starred expression here");
+        return NULL;
+    }
+    diag_error(I->d, e->loc, "expression not supported in .bcl");
+    return NULL;
+}
+
+Value *eval_expr(Interp *I, Env *env, Expr *e)
+{
+    if (I->expr_depth >= BCL_MAX_EXPR_DEPTH) {
+        diag_error(I->d, e->loc, "expression nested too deeply");
+        return NULL;
+    }
+    I->expr_depth++;
+    Value *v = eval_expr_inner(I, env, e);
+    I->expr_depth--;
+    return v;
+}
+
+/* ------------------------------------------------------------------ statements */
+
+static bool assign(Interp *I, Env *env, Expr *target, Value *v, SrcLoc vloc)
+{
+    switch (target->kind) {
+    case E_NAME: env_set(I, env, target->name, v); return true;
+    case E_ATTR: {
+        Value *o = poisoned(eval_expr(I, env, target->attr.obj));
+        if (!o) return false;
+        return set_attr(I, o, target->attr.name, v, vloc.src ? vloc : target->loc);
+    }
+    case E_SUBSCRIPT: {
+        Value *o = poisoned(eval_expr(I, env, target->sub.obj));
+        if (!o) return false;
+        Value *idx = poisoned(eval_expr(I, env, target->sub.index));
+        if (!idx) return false;
+        if (o->kind == V_DICT) {
+            if (idx->kind == V_LIST || idx->kind == V_DICT) {
+                diag_error(I->d, target->sub.index->loc, "unhashable type: '%s'", v_type_name(idx));
+                return false;
+            }
+            dict_set(I, o->dict, idx, v, vloc.src ? vloc : target->loc);
+            return true;
+        }
+        if (o->kind == V_LIST) {
+            int64_t i;
+            if (idx->kind == V_SLICE) {
+                diag_error(I->d, target->loc, "slice assignment is not supported in .bcl");
+                return false;
+            }
+            if (!index_of(I, idx, o->seq->n, target->loc, &i, "list assignment")) return false;
+            o->seq->v[i] = v;
+            return true;
+        }
+        if (o->kind == V_OBJECT && class_lookup(o->obj->cls, "__setitem__")) {
+            CallArgs a;
+            callargs_init(&a);
+            callargs_pos(I, &a, idx, target->loc);
+            callargs_pos(I, &a, v, target->loc);
+            return call_value(I, bind_method(I, class_lookup(o->obj->cls, "__setitem__"), o), &a, target->loc) != NULL;
+        }
+        diag_error(I->d, target->loc, "'%s' object does not support item assignment", v_type_name(o));
+        return false;
+    }
+    case E_TUPLE:
+    case E_LIST: {
+        Seq *s = iterate(I, v, target->loc);
+        if (!s) return false;
+        int star = -1, n = target->elts.n;
+        for (int i = 0; i < n; i++)
+            if (target->elts.v[i]->kind == E_STARRED) star = i;
+        if (star < 0 ? s->n != n : s->n < n - 1) {
+            if (s->n > n)
+                diag_error(I->d, target->loc, "too many values to unpack (expected %d, got %d)", n, s->n);
+            else
+                diag_error(I->d, target->loc, "not enough values to unpack (expected %s%d, got %d)",
+                           star < 0 ? "" : "at least ", star < 0 ? n : n - 1, s->n);
+            return false;
+        }
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            if (i == star) {
+                int take = s->n - (n - 1);
+                Value *l = v_list(I, 0);
+                for (int j = 0; j < take; j++) seq_push(I, l->seq, s->v[k++]);
+                if (!assign(I, env, target->elts.v[i]->starred.value, l, vloc)) return false;
+            } else if (!assign(I, env, target->elts.v[i], s->v[k++], vloc)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    default:
+        diag_error(I->d, target->loc, "cannot assign to this expression");
+        return false;
+    }
+}
+
+static Value *make_function(Interp *I, Env *env, FuncDef *d)
+{
+    FuncObj *fn = ARENA_NEW(I->a, FuncObj);
+    fn->def = d;
+    fn->qualname = d->name;
+    fn->closure = env;
+    while (fn->closure && fn->closure->is_class) fn->closure = fn->closure->parent;
+    fn->defaults = ARENA_NEWN(I->a, Value *, d->n_params + 1);
+    for (int i = 0; i < d->n_params; i++)
+        if (d->params[i].def && !(fn->defaults[i] = poisoned(eval_expr(I, env, d->params[i].def)))) return NULL;
+    Value *v = ARENA_NEW(I->a, Value);
+    v->kind = V_FUNC;
+    v->fn = fn;
+    return v;
+}
+
+static Value *apply_decorators(Interp *I, Env *env, ExprList *decs, Value *v)
+{
+    for (int i = decs->n - 1; i >= 0; i--) {
+        Value *dec = poisoned(eval_expr(I, env, decs->v[i]));
+        if (!dec) return NULL;
+        I->bind_failed = false;
+        v = call1(I, dec, v, decs->v[i]->loc);
+        if (!v) return NULL;
+    }
+    return v;
+}
+
+/* C3 linearisation of a class's bases (Python's MRO). */
+static bool compute_mro(Interp *I, ClassObj *c, SrcLoc loc)
+{
+    int nb = c->n_bases;
+    int total = 1;
+    for (int i = 0; i < nb; i++) total += c->bases[i]->cls->n_mro;
+    ClassObj **out = ARENA_NEWN(I->a, ClassObj *, total + 1);
+    int n_out = 0;
+    out[n_out++] = c;
+    /* lists: each base's MRO, then the list of bases */
+    int nl = nb + 1;
+    ClassObj ***lists = ARENA_NEWN(I->a, ClassObj **, nl);
+    int *len = ARENA_NEWN(I->a, int, nl), *pos = ARENA_NEWN(I->a, int, nl);
+    for (int i = 0; i < nb; i++) {
+        lists[i] = c->bases[i]->cls->mro;
+        len[i] = c->bases[i]->cls->n_mro;
+    }
+    lists[nb] = ARENA_NEWN(I->a, ClassObj *, nb + 1);
+    for (int i = 0; i < nb; i++) lists[nb][i] = c->bases[i]->cls;
+    len[nb] = nb;
+    for (;;) {
+        bool any = false;
+        ClassObj *pick = NULL;
+        for (int i = 0; i < nl && !pick; i++) {
+            if (pos[i] >= len[i]) continue;
+            any = true;
+            ClassObj *cand = lists[i][pos[i]];
+            bool in_tail = false;
+            for (int j = 0; j < nl && !in_tail; j++)
+                for (int k = pos[j] + 1; k < len[j]; k++)
+                    if (lists[j][k] == cand) { in_tail = true; break; }
+            if (!in_tail) pick = cand;
+        }
+        if (!any) break;
+        if (!pick) {
+            diag_error(I->d, loc, "cannot create a consistent method resolution order for class '%s'", c->name);
+            return false;
+        }
+        out[n_out++] = pick;
+        for (int i = 0; i < nl; i++)
+            if (pos[i] < len[i] && lists[i][pos[i]] == pick) pos[i]++;
+    }
+    c->mro = out;
+    c->n_mro = n_out;
+    return true;
+}
+
+static Value *make_class(Interp *I, Env *env, ClassDef *cd)
+{
+    ClassObj *c = ARENA_NEW(I->a, ClassObj);
+    c->name = cd->name;
+    c->loc = cd->name_loc;
+    c->n_bases = cd->n_bases;
+    c->bases = ARENA_NEWN(I->a, Value *, cd->n_bases + 1);
+    bool ok_base = false;
+    for (int i = 0; i < cd->n_bases; i++) {
+        Value *b = poisoned(eval_expr(I, env, cd->bases[i].value));
+        if (!b) return NULL;
+        if (b->kind != V_CLASS || (b->cls->tk != TK_EXCEPTION && (b->cls->construct || b->cls->tk))) {
+            diag_error(I->d, cd->bases[i].value->loc, "a class can only derive from M.Module or another .bcl class, not '%s'",
+                       b->kind == V_CLASS ? b->cls->name : v_type_name(b));
+            return NULL;
+        }
+        c->bases[i] = b;
+        if (b->cls->is_module) c->is_module = true;
+        if (b->cls->is_module || b->cls->tk == TK_EXCEPTION) ok_base = true;
+        if (b->cls->tk == TK_EXCEPTION) {
+            c->tk = TK_EXCEPTION;
+            c->construct = I->exception_cls->construct;
+        }
+    }
+    if (!ok_base) {
+        diag_error(I->d, cd->name_loc, "class '%s' does not derive from M.Module: such classes are not supported in .bcl",
+                   cd->name);
+        return NULL;
+    }
+    if (!compute_mro(I, c, cd->name_loc)) return NULL;
+    Env *cenv = env_new(I, env);
+    cenv->is_class = true;
+    Value *ret = NULL;
+    ExecStatus st = exec_block(I, cenv, &cd->body, &ret);
+    if (st == EX_ERROR) return NULL;
+    if (st != EX_NORMAL) {
+        diag_error(I->d, cd->loc, "'return', 'break' or 'continue' in a class body");
+        return NULL;
+    }
+    for (int i = 0; i < cenv->n; i++) {
+        Value *v = cenv->vars[i].v;
+        if (v->kind == V_FUNC && !v->fn->owner) {
+            v->fn->owner = c;
+            v->fn->qualname = arena_printf(I->a, "%s.%s", c->name, v->fn->def->name);
+        }
+        dict_set_str(I, &c->attrs, cenv->vars[i].name, v, cd->loc);
+    }
+    Value *v = ARENA_NEW(I->a, Value);
+    v->kind = V_CLASS;
+    v->cls = c;
+    return v;
+}
+
+static ExecStatus exec_import(Interp *I, Env *env, Stmt *s)
+{
+    for (int i = 0; i < s->import_.n; i++) {
+        ImportName *in = &s->import_.names[i];
+        Value *m = import_module(I, in->name, in->loc, false);
+        if (!m) return EX_ERROR;
+        if (in->asname) {
+            env_set(I, env, in->asname, m);
+            continue;
+        }
+        const char *dot = strchr(in->name, '.');
+        if (!dot) {
+            env_set(I, env, in->name, m);
+            continue;
+        }
+        /* `import a.b.c` binds `a`, with b and c reachable as attributes */
+        const char *first = arena_strndup(I->a, in->name, (size_t)(dot - in->name));
+        Value *root = env_get_local(env, first);
+        if (!root || root->kind != V_NAMESPACE) {
+            root = new_namespace(I, first);
+            env_set(I, env, first, root);
+        }
+        Value *cur = root;
+        const char *p = dot + 1;
+        while (p) {
+            const char *nd = strchr(p, '.');
+            const char *part = nd ? arena_strndup(I->a, p, (size_t)(nd - p)) : p;
+            if (!nd) {
+                env_set(I, cur->ns->env, part, m);
+                break;
+            }
+            Value *next = env_get_local(cur->ns->env, part);
+            if (!next || next->kind != V_NAMESPACE) {
+                next = new_namespace(I, arena_strndup(I->a, in->name, (size_t)(nd - in->name)));
+                env_set(I, cur->ns->env, part, next);
+            }
+            cur = next;
+            p = nd + 1;
+        }
+    }
+    return EX_NORMAL;
+}
+
+static ExecStatus exec_from(Interp *I, Env *env, Stmt *s)
+{
+    if (s->from.level > 0) {
+        diag_error(I->d, s->loc, "relative imports are not supported in .bcl; import the file by name");
+        return EX_ERROR;
+    }
+    Value *m = import_module(I, s->from.module, s->loc, false);
+    if (!m) return EX_ERROR;
+    if (s->from.star) {
+        Env *me = m->ns->env;
+        for (int i = 0; i < me->n; i++)
+            if (me->vars[i].name[0] != '_') env_set(I, env, me->vars[i].name, me->vars[i].v);
+        return EX_NORMAL;
+    }
+    ExecStatus st = EX_NORMAL;
+    for (int i = 0; i < s->from.n; i++) {
+        ImportName *in = &s->from.names[i];
+        Value *v = env_get_local(m->ns->env, in->name);
+        if (!v) {
+            const char *sub = arena_printf(I->a, "%s.%s", s->from.module, in->name);
+            int nerr = I->d->n_errors;
+            (void)nerr;
+            v = NULL;
+            /* a submodule of a package ("from basecls import layers") */
+            if (!strchr(in->name, '.') && (!strcmp(s->from.module, "basecls") || !strcmp(s->from.module, "megengine")))
+                v = import_module(I, sub, in->loc, false);
+            if (!v) {
+                if (I->d->n_errors == nerr)
+                    diag_error(I->d, in->loc, "cannot import name '%s' from '%s'", in->name, s->from.module);
+                env_set(I, env, in->asname ? in->asname : in->name, &v_poison_val);
+                st = EX_ERROR;
+                continue;
+            }
+        }
+        env_set(I, env, in->asname ? in->asname : in->name, v);
+    }
+    return st;
+}
+
+static ExecStatus exec_stmt(Interp *I, Env *env, Stmt *s, Value **ret);
+
+ExecStatus exec_block(Interp *I, Env *env, StmtList *b, Value **ret)
+{
+    for (int i = 0; i < b->n; i++) {
+        ExecStatus st = exec_stmt(I, env, b->v[i], ret);
+        if (st != EX_NORMAL) return st;
+    }
+    return EX_NORMAL;
+}
+
+static ExecStatus exec_augassign(Interp *I, Env *env, Stmt *s)
+{
+    Expr *t = s->aug.target;
+    Value *rhs;
+    Value *cur, *obj = NULL, *idx = NULL;
+    switch (t->kind) {
+    case E_NAME:
+        cur = poisoned(eval_expr(I, env, t));
+        break;
+    case E_ATTR:
+        if (!(obj = poisoned(eval_expr(I, env, t->attr.obj)))) return EX_ERROR;
+        cur = get_attr(I, obj, t->attr.name, t->loc);
+        break;
+    case E_SUBSCRIPT:
+        if (!(obj = poisoned(eval_expr(I, env, t->sub.obj)))) return EX_ERROR;
+        if (!(idx = poisoned(eval_expr(I, env, t->sub.index)))) return EX_ERROR;
+        cur = subscript(I, obj, idx, t->loc);
+        break;
+    default:
+        diag_error(I->d, t->loc, "illegal target for augmented assignment");
+        return EX_ERROR;
+    }
+    if (!cur) return EX_ERROR;
+    if (!(rhs = poisoned(eval_expr(I, env, s->aug.value)))) return EX_ERROR;
+    Value *nv;
+    if (s->aug.op == OP_ADD && cur->kind == V_LIST) {
+        Seq *items = iterate(I, rhs, s->aug.value->loc);  /* list += iterable extends in place */
+        if (!items) return EX_ERROR;
+        for (int i = 0; i < items->n; i++) seq_push(I, cur->seq, items->v[i]);
+        nv = cur;
+    } else {
+        nv = s->aug.op == OP_MATMUL ? tensor_binop(I, OP_MATMUL, cur, rhs, s->loc) : binop(I, s->aug.op, cur, rhs, s->loc);
+        if (!nv) return EX_ERROR;
+    }
+    switch (t->kind) {
+    case E_NAME: env_set(I, env, t->name, nv); return EX_NORMAL;
+    case E_ATTR: return set_attr(I, obj, t->attr.name, nv, s->loc) ? EX_NORMAL : EX_ERROR;
+    default:
+        if (obj->kind == V_DICT) { dict_set(I, obj->dict, idx, nv, s->loc); return EX_NORMAL; }
+        if (obj->kind == V_LIST) {
+            int64_t i;
+            if (!index_of(I, idx, obj->seq->n, t->loc, &i, "list")) return EX_ERROR;
+            obj->seq->v[i] = nv;
+            return EX_NORMAL;
+        }
+        diag_error(I->d, t->loc, "'%s' object does not support item assignment", v_type_name(obj));
+        return EX_ERROR;
+    }
+}
+
+static const char *exception_message(Interp *I, Value *v)
+{
+    if (v->kind == V_OBJECT && v->obj->cls->tk == TK_EXCEPTION) {
+        const char *m = v->obj->message ? v->obj->message : "";
+        return *m ? arena_printf(I->a, "%s: %s", v->obj->cls->name, m) : v->obj->cls->name;
+    }
+    if (v->kind == V_CLASS && v->cls->tk == TK_EXCEPTION) return v->cls->name;
+    return NULL;
+}
+
+static ExecStatus exec_stmt(Interp *I, Env *env, Stmt *s, Value **ret)
+{
+    switch (s->kind) {
+    case S_EXPR: return poisoned(eval_expr(I, env, s->expr)) ? EX_NORMAL : EX_ERROR;
+    case S_ASSIGN: {
+        Value *v = poisoned(eval_expr(I, env, s->assign.value));
+        if (!v) return EX_ERROR;
+        for (int i = 0; i < s->assign.n_targets; i++)
+            if (!assign(I, env, s->assign.targets[i], v, s->assign.value->loc)) return EX_ERROR;
+        return EX_NORMAL;
+    }
+    case S_AUGASSIGN: return exec_augassign(I, env, s);
+    case S_ANNASSIGN: {
+        if (!s->ann.value) return EX_NORMAL;
+        Value *v = poisoned(eval_expr(I, env, s->ann.value));
+        if (!v) return EX_ERROR;
+        return assign(I, env, s->ann.target, v, s->ann.value->loc) ? EX_NORMAL : EX_ERROR;
+    }
+    case S_IF: {
+        Value *c = poisoned(eval_expr(I, env, s->if_.cond));
+        if (!c) return EX_ERROR;
+        int t = truthy(I, c, s->if_.cond->loc);
+        if (t < 0) return EX_ERROR;
+        return exec_block(I, env, t ? &s->if_.body : &s->if_.orelse, ret);
+    }
+    case S_FOR: {
+        Value *it = poisoned(eval_expr(I, env, s->for_.iter));
+        if (!it) return EX_ERROR;
+        Seq *items = iterate(I, it, s->for_.iter->loc);
+        if (!items) return EX_ERROR;
+        for (int i = 0; i < items->n; i++) {
+            if (!assign(I, env, s->for_.target, items->v[i], s->for_.iter->loc)) return EX_ERROR;
+            ExecStatus st = exec_block(I, env, &s->for_.body, ret);
+            if (st == EX_BREAK) return EX_NORMAL;
+            if (st == EX_RETURN || st == EX_ERROR) return st;
+        }
+        return exec_block(I, env, &s->for_.orelse, ret);
+    }
+    case S_RETURN:
+        if (s->expr) {
+            Value *v = poisoned(eval_expr(I, env, s->expr));
+            if (!v) return EX_ERROR;
+            *ret = v;
+        } else {
+            *ret = V_NONE_;
+        }
+        return EX_RETURN;
+    case S_ASSERT: {
+        Value *c = poisoned(eval_expr(I, env, s->assert_.cond));
+        if (!c) return EX_ERROR;
+        int t = truthy(I, c, s->assert_.cond->loc);
+        if (t < 0) return EX_ERROR;
+        if (t) return EX_NORMAL;
+        if (s->assert_.msg) {
+            Value *m = poisoned(eval_expr(I, env, s->assert_.msg));
+            if (!m) return EX_ERROR;
+            diag_error(I->d, s->loc, "assertion failed: %s", v_to_str(I, m));
+        } else {
+            diag_error(I->d, s->loc, "assertion failed");
+        }
+        return EX_ERROR;
+    }
+    case S_RAISE: {
+        if (!s->expr) {
+            diag_error(I->d, s->loc, "bare 'raise' is not supported in .bcl");
+            return EX_ERROR;
+        }
+        Value *v = poisoned(eval_expr(I, env, s->expr));
+        if (!v) return EX_ERROR;
+        const char *m = exception_message(I, v);
+        if (!m) {
+            diag_error(I->d, s->loc, "exceptions must derive from Exception, not '%s'", v_type_name(v));
+            return EX_ERROR;
+        }
+        diag_error(I->d, s->loc, "%s", m);
+        return EX_ERROR;
+    }
+    case S_PASS: return EX_NORMAL;
+    case S_BREAK: return EX_BREAK;
+    case S_CONTINUE: return EX_CONTINUE;
+    case S_DEF: {
+        Value *f = make_function(I, env, s->def);
+        if (!f) return EX_ERROR;
+        f = apply_decorators(I, env, &s->def->decorators, f);
+        if (!f) return EX_ERROR;
+        env_set(I, env, s->def->name, f);
+        return EX_NORMAL;
+    }
+    case S_CLASS: {
+        Value *c = make_class(I, env, s->cls);
+        if (!c) return EX_ERROR;
+        c = apply_decorators(I, env, &s->cls->decorators, c);
+        if (!c) return EX_ERROR;
+        env_set(I, env, s->cls->name, c);
+        return EX_NORMAL;
+    }
+    case S_IMPORT: return exec_import(I, env, s);
+    case S_FROM: return exec_from(I, env, s);
+    }
+    diag_error(I->d, s->loc, "statement not supported in .bcl");
+    return EX_ERROR;
+}
+
+/* Binds the names a failed statement would have defined to a poison value, so that
+ * later uses stay silent instead of repeating "not defined" errors. */
+static void poison_targets(Interp *I, Env *env, Stmt *s)
+{
+    switch (s->kind) {
+    case S_ASSIGN:
+        for (int i = 0; i < s->assign.n_targets; i++)
+            if (s->assign.targets[i]->kind == E_NAME) env_set(I, env, s->assign.targets[i]->name, &v_poison_val);
+        break;
+    case S_ANNASSIGN:
+        if (s->ann.target->kind == E_NAME) env_set(I, env, s->ann.target->name, &v_poison_val);
+        break;
+    case S_DEF: env_set(I, env, s->def->name, &v_poison_val); break;
+    case S_CLASS: env_set(I, env, s->cls->name, &v_poison_val); break;
+    case S_IMPORT:
+        for (int i = 0; i < s->import_.n; i++) {
+            ImportName *in = &s->import_.names[i];
+            const char *n = in->asname ? in->asname : in->name;
+            if (!env_get_local(env, n) && !strchr(n, '.')) env_set(I, env, n, &v_poison_val);
+        }
+        break;
+    case S_FROM:
+        for (int i = 0; i < s->from.n; i++) {
+            ImportName *in = &s->from.names[i];
+            const char *n = in->asname ? in->asname : in->name;
+            if (!env_get_local(env, n)) env_set(I, env, n, &v_poison_val);
+        }
+        break;
+    default: break;
+    }
+}
+
+bool exec_toplevel(Interp *I, Env *env, AstModule *m)
+{
+    bool ok = true;
+    for (int i = 0; i < m->body.n; i++) {
+        Stmt *s = m->body.v[i];
+        Value *ret = NULL;
+        ExecStatus st = exec_stmt(I, env, s, &ret);
+        if (st == EX_ERROR) {
+            ok = false;
+            poison_targets(I, env, s);
+        } else if (st != EX_NORMAL) {
+            diag_error(I->d, s->loc, "'return', 'break' or 'continue' outside a function or loop");
+            ok = false;
+        }
+    }
+    return ok;
+}

@@ -1,0 +1,121 @@
+/* The elaborator's interpreter state and the functions its files share. */
+#ifndef BCL_EVAL_H
+#define BCL_EVAL_H
+#include "build.h"
+#include "value.h"
+
+#define BCL_MAX_CALL_DEPTH 200
+#define BCL_MAX_EXPR_DEPTH 400
+
+/* One registry (registers.models / registers.heads). */
+typedef struct RegEntry { const char *name; Value *v; SrcLoc loc; } RegEntry;
+typedef struct Registry { const char *kind; int n, cap; RegEntry *e; } Registry;
+
+/* A loaded (or loading) file or native module. */
+typedef struct LoadedModule {
+    const char *key;            /* "megengine.functional", or the file path */
+    Value *ns;
+    bool loading;               /* for cycle detection */
+} LoadedModule;
+
+typedef struct Frame {
+    struct Frame *up;
+    FuncObj *fn;
+    Value *self;                /* first argument, for super() */
+} Frame;
+
+struct Interp {
+    Arena *a;
+    Diag *d;
+    const BclBuildOptions *opt;
+    Env *builtins;
+    PtrVec modules;             /* LoadedModule* */
+    Registry models, heads;
+    Value *registers;           /* the basecls.utils `registers` object */
+    ClassObj *module_cls;       /* _bcl.Module */
+    ClassObj *tensor_cls, *exception_cls;
+    IrGraph *g;                 /* while tracing */
+    bool tracing;
+    int depth, expr_depth;
+    Frame *frame;
+    int walk_gen;
+    const char *loading_from;   /* directory of the file being loaded, for imports */
+    bool loading_stdlib;        /* the file being loaded is part of the standard library */
+    Value *bcl_ns;              /* the _bcl namespace */
+    bool bind_failed;
+    bool top_call;              /* build_model's own call: its site is reported by the caller */
+    SrcLoc last_note;           /* to fold the notes of deep recursion */
+    int note_repeat;           /* the last call failed while binding its arguments */
+};
+
+typedef enum { EX_NORMAL, EX_RETURN, EX_BREAK, EX_CONTINUE, EX_ERROR } ExecStatus;
+
+/* ---- eval.c */
+void interp_init(Interp *I, Arena *a, Diag *d, const BclBuildOptions *opt);
+Value *eval_expr(Interp *I, Env *env, Expr *e);
+ExecStatus exec_block(Interp *I, Env *env, StmtList *b, Value **ret);
+/* Runs a file's statements; continues after a failing top-level statement. Returns false on any error. */
+bool exec_toplevel(Interp *I, Env *env, AstModule *m);
+Value *call_value(Interp *I, Value *f, CallArgs *a, SrcLoc loc);
+Value *call0(Interp *I, Value *f, SrcLoc loc);
+Value *call1(Interp *I, Value *f, Value *x, SrcLoc loc);
+/* Attribute lookup: get_attr reports a missing attribute; try_attr returns NULL silently. */
+Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc);
+Value *try_attr(Interp *I, Value *obj, const char *name);
+bool set_attr(Interp *I, Value *obj, const char *name, Value *v, SrcLoc loc);
+/* Truthiness: -1 on error (a tensor condition). */
+int truthy(Interp *I, Value *v, SrcLoc loc);
+Value *binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc);
+/* Iterates any iterable into a fresh Seq; NULL (and an error) if not iterable. */
+Seq *iterate(Interp *I, Value *v, SrcLoc loc);
+Value *subscript(Interp *I, Value *obj, Value *idx, SrcLoc loc);
+Value *class_lookup(ClassObj *c, const char *name);
+/* Python's slice.indices for a V_SLICE over n items. */
+bool slice_indices(Interp *I, Value *sl, int64_t n, SrcLoc loc, int64_t *start, int64_t *step, int64_t *count);
+/* Binding helpers for natives: fills out[i] for names[i] (NULL if not given). */
+bool bind_native(Interp *I, const char *fname, CallArgs *a, SrcLoc loc,
+                 const char *const *names, int n_names, int n_required, Value **out);
+void callargs_init(CallArgs *a);
+void callargs_pos(Interp *I, CallArgs *a, Value *v, SrcLoc loc);
+void callargs_kw(Interp *I, CallArgs *a, const char *name, Value *v, SrcLoc loc, SrcLoc origin);
+bool func_accepts(Value *f, const char *argname);
+/* "in call to X" name of a callable, or NULL. */
+const char *callable_name(Interp *I, Value *f);
+ClassObj *native_class(Interp *I, const char *name, TypeKind tk, NativeFn construct);
+void ns_add(Interp *I, Value *ns, const char *name, NativeFn fn);
+Value *new_namespace(Interp *I, const char *name);
+
+/* ---- builtins_py.c */
+void builtins_py_init(Interp *I);
+/* Methods of builtin values (list.append, dict.get, str.join, ...): NULL if none. */
+Value *builtin_method(Interp *I, Value *obj, const char *name);
+Value *native_math(Interp *I);
+Value *native_typing(Interp *I);
+Value *native_collections(Interp *I);
+/* Python int(), float() conversions used by natives; false and an error if not a number. */
+bool as_int(Interp *I, Value *v, SrcLoc loc, const char *what, int64_t *out);
+bool as_float(Interp *I, Value *v, SrcLoc loc, const char *what, double *out);
+/* format(v, spec) as in f-strings and str.format; NULL after an error. */
+const char *format_spec(Interp *I, Value *v, const char *spec, SrcLoc loc);
+
+/* ---- builtins_mge.c */
+Value *native_megengine(Interp *I);
+Value *native_functional(Interp *I);
+Value *native_bcl(Interp *I);
+Value *tensor_attr(Interp *I, Value *t, const char *name, SrcLoc loc);
+Value *tensor_binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc);
+Value *tensor_neg(Interp *I, Value *t, SrcLoc loc);
+Value *tensor_index(Interp *I, Value *t, Value *idx, SrcLoc loc);
+
+/* ---- registry.c */
+Value *native_basecls_utils(Interp *I);
+void registry_init(Interp *I);
+/* Looks name up; reports an unknown name with the closest registered names. */
+Value *registry_get(Interp *I, Registry *r, const char *name, SrcLoc loc);
+int edit_distance(const char *a, const char *b);
+
+/* ---- build.c */
+/* Imports module `dotted` (from a file in `from_dir`); NULL after an error. */
+Value *import_module(Interp *I, const char *dotted, SrcLoc loc, bool from_stdlib);
+
+#endif

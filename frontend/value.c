@@ -1,0 +1,396 @@
+/* Compile-time values: constructors, dicts, scopes, equality, str()/repr(). */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+
+Value v_none_val = {.kind = V_NONE};
+Value v_true_val = {.kind = V_BOOL, .b = true};
+Value v_false_val = {.kind = V_BOOL, .b = false};
+Value v_poison_val = {.kind = V_POISON};
+
+static Value *new_value(Interp *I, ValueKind k)
+{
+    Value *v = ARENA_NEW(I->a, Value);
+    v->kind = k;
+    return v;
+}
+
+Value *v_bool(bool b) { return b ? &v_true_val : &v_false_val; }
+
+Value *v_int(Interp *I, int64_t i)
+{
+    Value *v = new_value(I, V_INT);
+    v->i = i;
+    return v;
+}
+
+Value *v_float(Interp *I, double f)
+{
+    Value *v = new_value(I, V_FLOAT);
+    v->f = f;
+    return v;
+}
+
+Value *v_strn(Interp *I, const char *s, int64_t n)
+{
+    Value *v = new_value(I, V_STR);
+    v->str.s = arena_strndup(I->a, s, (size_t)n);
+    v->str.len = n;
+    return v;
+}
+
+Value *v_str(Interp *I, const char *s) { return v_strn(I, s, (int64_t)strlen(s)); }
+
+static Value *new_seq(Interp *I, ValueKind k, int n)
+{
+    Value *v = new_value(I, k);
+    v->seq = ARENA_NEW(I->a, Seq);
+    v->seq->cap = n < 4 ? 4 : n;
+    v->seq->v = ARENA_NEWN(I->a, Value *, v->seq->cap);
+    v->seq->n = n;
+    for (int i = 0; i < n; i++) v->seq->v[i] = V_NONE_;
+    return v;
+}
+
+Value *v_list(Interp *I, int n) { return new_seq(I, V_LIST, n); }
+Value *v_tuple(Interp *I, int n) { return new_seq(I, V_TUPLE, n); }
+
+Value *v_dict(Interp *I)
+{
+    Value *v = new_value(I, V_DICT);
+    v->dict = ARENA_NEW(I->a, Dict);
+    return v;
+}
+
+Value *v_builtin(Interp *I, const char *name, NativeFn fn, Value *self)
+{
+    Value *v = new_value(I, V_BUILTIN);
+    v->builtin.name = name;
+    v->builtin.fn = fn;
+    v->builtin.self = self;
+    return v;
+}
+
+Value *v_tensor(Interp *I, IrValue *t)
+{
+    Value *v = new_value(I, V_TENSOR);
+    v->tensor = t;
+    return v;
+}
+
+void seq_push(Interp *I, Seq *s, Value *v)
+{
+    if (s->n == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 4;
+        s->v = arena_grow(I->a, s->v, (size_t)s->n, (size_t)cap, sizeof(Value *));
+        s->cap = cap;
+    }
+    s->v[s->n++] = v;
+}
+
+DictEntry *dict_find(const Dict *d, const Value *key)
+{
+    for (int i = 0; i < d->n; i++)
+        if (v_equal(d->e[i].key, key)) return &d->e[i];
+    return NULL;
+}
+
+Value *dict_get(const Dict *d, const Value *key)
+{
+    DictEntry *e = dict_find(d, key);
+    return e ? e->val : NULL;
+}
+
+DictEntry *dict_find_str(const Dict *d, const char *key)
+{
+    for (int i = 0; i < d->n; i++)
+        if (v_is_str(d->e[i].key, key)) return &d->e[i];
+    return NULL;
+}
+
+Value *dict_get_str(const Dict *d, const char *key)
+{
+    DictEntry *e = dict_find_str(d, key);
+    return e ? e->val : NULL;
+}
+
+void dict_set(Interp *I, Dict *d, Value *key, Value *val, SrcLoc loc)
+{
+    DictEntry *e = dict_find(d, key);
+    if (e) {  /* Python keeps the first insertion position */
+        e->val = val;
+        e->loc = loc;
+        return;
+    }
+    if (d->n == d->cap) {
+        int cap = d->cap ? d->cap * 2 : 8;
+        d->e = arena_grow(I->a, d->e, (size_t)d->n, (size_t)cap, sizeof(DictEntry));
+        d->cap = cap;
+    }
+    d->e[d->n++] = (DictEntry){key, val, loc};
+}
+
+void dict_set_str(Interp *I, Dict *d, const char *key, Value *val, SrcLoc loc)
+{
+    DictEntry *e = dict_find_str(d, key);
+    if (e) {
+        e->val = val;
+        e->loc = loc;
+        return;
+    }
+    dict_set(I, d, v_str(I, key), val, loc);
+}
+
+bool dict_del(Dict *d, const Value *key)
+{
+    for (int i = 0; i < d->n; i++)
+        if (v_equal(d->e[i].key, key)) {
+            memmove(&d->e[i], &d->e[i + 1], sizeof(DictEntry) * (size_t)(d->n - i - 1));
+            d->n--;
+            return true;
+        }
+    return false;
+}
+
+Env *env_new(Interp *I, Env *parent)
+{
+    Env *e = ARENA_NEW(I->a, Env);
+    e->parent = parent;
+    return e;
+}
+
+Value *env_get_local(const Env *e, const char *name)
+{
+    for (int i = 0; i < e->n; i++)
+        if (!strcmp(e->vars[i].name, name)) return e->vars[i].v;
+    return NULL;
+}
+
+void env_set(Interp *I, Env *e, const char *name, Value *v)
+{
+    for (int i = 0; i < e->n; i++)
+        if (!strcmp(e->vars[i].name, name)) {
+            e->vars[i].v = v;
+            return;
+        }
+    if (e->n == e->cap) {
+        int cap = e->cap ? e->cap * 2 : 8;
+        e->vars = arena_grow(I->a, e->vars, (size_t)e->n, (size_t)cap, sizeof(EnvVar));
+        e->cap = cap;
+    }
+    e->vars[e->n++] = (EnvVar){name, v};
+}
+
+const char *v_type_name(const Value *v)
+{
+    switch (v->kind) {
+    case V_NONE: return "NoneType";
+    case V_BOOL: return "bool";
+    case V_INT: return "int";
+    case V_FLOAT: return "float";
+    case V_STR: return "str";
+    case V_LIST: return "list";
+    case V_TUPLE: return "tuple";
+    case V_DICT: return "dict";
+    case V_RANGE: return "range";
+    case V_CLASS: return "type";
+    case V_FUNC: return "function";
+    case V_BUILTIN: return "builtin_function";
+    case V_BOUND: return "method";
+    case V_OBJECT: return v->obj->cls->name;
+    case V_PARAM: return v->param->buffer ? "buffer" : "Parameter";
+    case V_TENSOR: return "Tensor";
+    case V_NAMESPACE: return "module";
+    case V_SUPER: return "super";
+    case V_SLICE: return "slice";
+    case V_POISON: return "<error>";
+    }
+    return "?";
+}
+
+bool v_is_str(const Value *v, const char *s)
+{
+    return v->kind == V_STR && (size_t)v->str.len == strlen(s) && !memcmp(v->str.s, s, (size_t)v->str.len);
+}
+
+static bool is_num(const Value *v) { return v->kind == V_INT || v->kind == V_BOOL || v->kind == V_FLOAT; }
+static double num_f(const Value *v) { return v->kind == V_FLOAT ? v->f : v->kind == V_INT ? (double)v->i : v->b; }
+
+bool v_equal(const Value *a, const Value *b)
+{
+    if (a == b) return true;
+    if (is_num(a) && is_num(b)) {
+        if (a->kind != V_FLOAT && b->kind != V_FLOAT) {
+            int64_t x = a->kind == V_INT ? a->i : a->b, y = b->kind == V_INT ? b->i : b->b;
+            return x == y;
+        }
+        return num_f(a) == num_f(b);
+    }
+    if (a->kind != b->kind) {
+        return false;
+    }
+    switch (a->kind) {
+    case V_NONE: return true;
+    case V_STR: return a->str.len == b->str.len && !memcmp(a->str.s, b->str.s, (size_t)a->str.len);
+    case V_LIST:
+    case V_TUPLE:
+        if (a->seq->n != b->seq->n) return false;
+        for (int i = 0; i < a->seq->n; i++)
+            if (!v_equal(a->seq->v[i], b->seq->v[i])) return false;
+        return true;
+    case V_DICT:
+        if (a->dict->n != b->dict->n) return false;
+        for (int i = 0; i < a->dict->n; i++) {
+            Value *o = dict_get(b->dict, a->dict->e[i].key);
+            if (!o || !v_equal(a->dict->e[i].val, o)) return false;
+        }
+        return true;
+    case V_RANGE:
+        return a->range.start == b->range.start && a->range.stop == b->range.stop &&
+               a->range.step == b->range.step;
+    case V_CLASS: return a->cls == b->cls;
+    case V_FUNC: return a->fn == b->fn;
+    case V_OBJECT: return a->obj == b->obj;
+    case V_PARAM: return a->param == b->param;
+    case V_TENSOR: return a->tensor == b->tensor;
+    case V_NAMESPACE: return a->ns == b->ns;
+    case V_BUILTIN: return a->builtin.fn == b->builtin.fn && a->builtin.self == b->builtin.self;
+    case V_BOUND: return v_equal(a->bound.fn, b->bound.fn) && a->bound.self == b->bound.self;
+    default: return false;
+    }
+}
+
+bool class_is_sub(const ClassObj *c, const ClassObj *base)
+{
+    for (int i = 0; i < c->n_mro; i++)
+        if (c->mro[i] == base) return true;
+    return false;
+}
+
+/* A growable arena string buffer. */
+typedef struct Buf { char *s; size_t n, cap; Arena *a; } Buf;
+
+static void buf_put(Buf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 64);
+        while (cap < b->n + n + 1) cap *= 2;
+        b->s = arena_grow(b->a, b->s, b->n, cap, 1);
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = 0;
+}
+
+static void buf_puts(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+
+static void float_repr(char *out, size_t n, double f)
+{
+    if (isnan(f)) { snprintf(out, n, "nan"); return; }
+    if (isinf(f)) { snprintf(out, n, f < 0 ? "-inf" : "inf"); return; }
+    /* shortest representation that round-trips, as Python prints floats */
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(out, n, "%.*g", prec, f);
+        if (strtod(out, NULL) == f) break;
+    }
+    if (!strpbrk(out, ".eninf")) strncat(out, ".0", n - strlen(out) - 1);
+}
+
+static void repr_into(Interp *I, Buf *b, const Value *v, bool top_str, int depth)
+{
+    char tmp[64];
+    if (depth > 50) { buf_puts(b, "..."); return; }
+    switch (v->kind) {
+    case V_NONE: buf_puts(b, "None"); break;
+    case V_BOOL: buf_puts(b, v->b ? "True" : "False"); break;
+    case V_INT: snprintf(tmp, sizeof tmp, "%" PRId64, v->i); buf_puts(b, tmp); break;
+    case V_FLOAT: float_repr(tmp, sizeof tmp, v->f); buf_puts(b, tmp); break;
+    case V_STR:
+        if (top_str) { buf_put(b, v->str.s, (size_t)v->str.len); break; }
+        buf_puts(b, "'");
+        for (int64_t i = 0; i < v->str.len; i++) {
+            char c = v->str.s[i];
+            if (c == '\'' || c == '\\') { buf_put(b, "\\", 1); buf_put(b, &c, 1); }
+            else if (c == '\n') buf_puts(b, "\\n");
+            else if (c == '\t') buf_puts(b, "\\t");
+            else buf_put(b, &c, 1);
+        }
+        buf_puts(b, "'");
+        break;
+    case V_LIST:
+    case V_TUPLE:
+        buf_puts(b, v->kind == V_LIST ? "[" : "(");
+        for (int i = 0; i < v->seq->n; i++) {
+            if (i) buf_puts(b, ", ");
+            repr_into(I, b, v->seq->v[i], false, depth + 1);
+        }
+        if (v->kind == V_TUPLE && v->seq->n == 1) buf_puts(b, ",");
+        buf_puts(b, v->kind == V_LIST ? "]" : ")");
+        break;
+    case V_DICT:
+        buf_puts(b, "{");
+        for (int i = 0; i < v->dict->n; i++) {
+            if (i) buf_puts(b, ", ");
+            repr_into(I, b, v->dict->e[i].key, false, depth + 1);
+            buf_puts(b, ": ");
+            repr_into(I, b, v->dict->e[i].val, false, depth + 1);
+        }
+        buf_puts(b, "}");
+        break;
+    case V_RANGE:
+        snprintf(tmp, sizeof tmp, "range(%" PRId64 ", %" PRId64 ")", v->range.start, v->range.stop);
+        buf_puts(b, tmp);
+        break;
+    case V_CLASS: buf_puts(b, "<class '"); buf_puts(b, v->cls->name); buf_puts(b, "'>"); break;
+    case V_FUNC: buf_puts(b, "<function "); buf_puts(b, v->fn->qualname); buf_puts(b, ">"); break;
+    case V_BUILTIN: buf_puts(b, "<built-in function "); buf_puts(b, v->builtin.name); buf_puts(b, ">"); break;
+    case V_BOUND: buf_puts(b, "<bound method>"); break;
+    case V_OBJECT:
+        if (v->obj->message) {
+            buf_puts(b, v->obj->message);
+            break;
+        }
+        buf_puts(b, v->obj->cls->name);
+        buf_puts(b, "()");
+        break;
+    case V_PARAM: {
+        char sh[128];
+        buf_puts(b, v->param->buffer ? "Buffer(shape=" : "Parameter(shape=");
+        buf_puts(b, shape_str(&v->param->shape, sh, sizeof sh));
+        buf_puts(b, ")");
+        break;
+    }
+    case V_TENSOR: {
+        char sh[128];
+        buf_puts(b, "Tensor(shape=");
+        buf_puts(b, shape_str(&v->tensor->shape, sh, sizeof sh));
+        buf_puts(b, ")");
+        break;
+    }
+    case V_NAMESPACE: buf_puts(b, "<module '"); buf_puts(b, v->ns->name); buf_puts(b, "'>"); break;
+    case V_SUPER: buf_puts(b, "<super>"); break;
+    case V_SLICE: buf_puts(b, "slice"); break;
+    case V_POISON: buf_puts(b, "<error>"); break;
+    }
+}
+
+const char *v_to_str(Interp *I, const Value *v)
+{
+    Buf b = {.a = I->a};
+    buf_puts(&b, "");
+    repr_into(I, &b, v, true, 0);
+    return b.s;
+}
+
+const char *v_repr(Interp *I, const Value *v)
+{
+    Buf b = {.a = I->a};
+    buf_puts(&b, "");
+    repr_into(I, &b, v, false, 0);
+    return b.s;
+}

@@ -1,0 +1,161 @@
+/* Compile-time values of the elaborator: everything a .bcl program computes while
+ * its constructors run and its forward is traced. All values live in the arena. */
+#ifndef BCL_VALUE_H
+#define BCL_VALUE_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../ir/ir.h"
+#include "ast.h"
+#include "diag.h"
+
+typedef struct Value Value;
+typedef struct Interp Interp;
+typedef struct Env Env;
+
+typedef enum {
+    V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, V_LIST, V_TUPLE, V_DICT, V_RANGE,
+    V_CLASS, V_FUNC, V_BUILTIN, V_BOUND, V_OBJECT, V_PARAM, V_TENSOR,
+    V_NAMESPACE, V_SUPER, V_SLICE,
+    V_POISON,   /* the result of a top-level statement that failed: uses stay silent */
+} ValueKind;
+
+/* Insertion-ordered dict; each entry remembers where its value was written. */
+typedef struct DictEntry { Value *key, *val; SrcLoc loc; } DictEntry;
+typedef struct Dict { int n, cap; DictEntry *e; } Dict;
+
+typedef struct Seq { int n, cap; Value **v; } Seq;
+
+/* Arguments of one call, after spreading *xs and **d. kw_origin is the location of
+ * the dict entry a keyword came from (src NULL when written at the call). */
+typedef struct CallArgs {
+    int n_pos;
+    Value **pos;
+    SrcLoc *pos_loc;
+    int n_kw;
+    const char **kw_names;
+    Value **kw;
+    SrcLoc *kw_loc, *kw_origin;
+} CallArgs;
+
+typedef Value *(*NativeFn)(Interp *I, Value *self, CallArgs *a, SrcLoc loc);
+
+/* Builtin "type" classes that isinstance and calls understand. */
+typedef enum {
+    TK_NONE = 0, TK_INT, TK_FLOAT, TK_BOOL, TK_STR, TK_LIST, TK_TUPLE, TK_DICT,
+    TK_TENSOR, TK_PARAM, TK_OBJECT, TK_EXCEPTION, TK_TYPING,
+} TypeKind;
+
+typedef struct ClassObj {
+    const char *name;
+    int n_bases;
+    Value **bases;
+    int n_mro;
+    struct ClassObj **mro;      /* this class first */
+    Dict attrs;                 /* class dict: methods and class attributes */
+    SrcLoc loc;
+    bool is_module;             /* derives from _bcl.Module */
+    TypeKind tk;                /* builtin type classes (int, list, Exception, ...) */
+    NativeFn construct;         /* native classes: called instead of __init__ */
+} ClassObj;
+
+typedef struct FuncObj {
+    FuncDef *def;
+    const char *qualname;       /* "ResBlock.__init__" */
+    Value **defaults;           /* per parameter, evaluated at definition time (NULL = none) */
+    Env *closure;               /* enclosing function scope (NULL at top level) */
+    Env *globals;               /* the defining file's top level */
+    ClassObj *owner;            /* class whose body defined it (for super()) */
+} FuncObj;
+
+typedef struct ObjectObj {
+    ClassObj *cls;
+    Dict attrs;                 /* in assignment order */
+    const char *path;           /* module tree path, set by the parameter walk */
+    int walk_mark;
+    const char *message;        /* exception objects */
+} ObjectObj;
+
+typedef struct ParamObj {
+    Shape shape;
+    IrInit init;
+    bool buffer;
+    IrValue *ir;                /* created by the parameter walk */
+    SrcLoc loc;
+} ParamObj;
+
+typedef struct NamespaceObj {
+    const char *name;           /* "megengine.functional", "mylayers" */
+    Env *env;
+    bool is_stdlib;
+} NamespaceObj;
+
+struct Value {
+    ValueKind kind;
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        struct { const char *s; int64_t len; } str;
+        Seq *seq;                                    /* list, tuple */
+        Dict *dict;
+        struct { int64_t start, stop, step; } range;
+        ClassObj *cls;
+        FuncObj *fn;
+        struct { const char *name; NativeFn fn; Value *self; void *data; } builtin;
+        struct { Value *fn, *self; } bound;
+        ObjectObj *obj;
+        ParamObj *param;
+        IrValue *tensor;
+        NamespaceObj *ns;
+        struct { ClassObj *start; Value *self; } super;
+        struct { Value *lo, *hi, *step; } slice;   /* only as a subscript index */
+    };
+};
+
+/* Scopes: a function's locals, a class body, or a file's top level. */
+typedef struct EnvVar { const char *name; Value *v; } EnvVar;
+struct Env {
+    int n, cap;
+    EnvVar *vars;
+    Env *parent;
+    bool is_class;
+};
+
+/* ---- constructors (value.c) */
+extern Value v_none_val, v_true_val, v_false_val, v_poison_val;
+#define V_NONE_ (&v_none_val)
+Value *v_bool(bool b);
+Value *v_int(Interp *I, int64_t i);
+Value *v_float(Interp *I, double f);
+Value *v_str(Interp *I, const char *s);
+Value *v_strn(Interp *I, const char *s, int64_t n);
+Value *v_list(Interp *I, int n);       /* n items, all None */
+Value *v_tuple(Interp *I, int n);
+Value *v_dict(Interp *I);
+Value *v_builtin(Interp *I, const char *name, NativeFn fn, Value *self);
+Value *v_tensor(Interp *I, IrValue *t);
+
+void seq_push(Interp *I, Seq *s, Value *v);
+Value *dict_get(const Dict *d, const Value *key);
+DictEntry *dict_find(const Dict *d, const Value *key);
+Value *dict_get_str(const Dict *d, const char *key);
+DictEntry *dict_find_str(const Dict *d, const char *key);
+void dict_set(Interp *I, Dict *d, Value *key, Value *val, SrcLoc loc);
+void dict_set_str(Interp *I, Dict *d, const char *key, Value *val, SrcLoc loc);
+bool dict_del(Dict *d, const Value *key);
+
+Env *env_new(Interp *I, Env *parent);
+Value *env_get_local(const Env *e, const char *name);
+void env_set(Interp *I, Env *e, const char *name, Value *v);
+
+/* ---- queries */
+const char *v_type_name(const Value *v);
+bool v_equal(const Value *a, const Value *b);
+bool v_is_str(const Value *v, const char *s);
+/* Python str() and repr() (arena strings). */
+const char *v_to_str(Interp *I, const Value *v);
+const char *v_repr(Interp *I, const Value *v);
+bool class_is_sub(const ClassObj *c, const ClassObj *base);
+
+#endif

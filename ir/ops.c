@@ -1,0 +1,47 @@
+/* The op table generated from ops.def, name lookup, and attribute defaults. */
+#include <string.h>
+
+#include "ir.h"
+
+const IrOpInfo ir_op_info[IR_OP_COUNT] = {
+#define OP(ID, NAME, KIND, MINI, MAXI) [IR_##ID] = {NAME, OPK_##KIND, MINI, MAXI},
+#include "ops.def"
+#undef OP
+};
+
+int ir_op_by_name(const char *name)
+{
+    if (!name) return -1;
+    for (int i = 0; i < IR_OP_COUNT; i++)
+        if (strcmp(ir_op_info[i].name, name) == 0) return i;
+    return -1;
+}
+
+IrAttrs ir_attrs_default(void)
+{
+    IrAttrs a;
+    memset(&a, 0, sizeof a);
+    a.stride[0] = a.stride[1] = 1;
+    a.dilation[0] = a.dilation[1] = 1;
+    a.kernel[0] = a.kernel[1] = 1;
+    a.groups = 1;
+    for (int i = 0; i < BCL_MAX_RANK; i++) a.step[i] = 1;
+    a.eps = 1e-5f;
+    a.alpha = 0.01f;
+    a.act = -1;
+    return a;
+}
+
+static const char *const init_names[] = {"zeros", "ones", "fan_in", "var"};
+
+const char *ir_init_name(IrInit init)
+{
+    return (unsigned)init < sizeof init_names / sizeof *init_names ? init_names[init] : "?";
+}
+
+int ir_init_by_name(const char *name)
+{
+    for (int i = 0; i < (int)(sizeof init_names / sizeof *init_names); i++)
+        if (strcmp(init_names[i], name) == 0) return i;
+    return -1;
+}

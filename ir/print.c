@@ -1,0 +1,230 @@
+/* Textual IR writer. The format is documented in docs/internals/ir.md; ir_parse reads
+ * it back. Values are numbered densely in print order (inputs, params, consts, nodes)
+ * so the text does not depend on how the graph was built. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir.h"
+
+/* Which attributes each op prints (and so which the parser expects). */
+enum {
+    PA_STRIDE = 1 << 0, PA_PAD = 1 << 1, PA_DILATION = 1 << 2, PA_GROUPS = 1 << 3,
+    PA_KERNEL = 1 << 4, PA_CIP = 1 << 5, PA_EPS = 1 << 6, PA_ALPHA = 1 << 7,
+    PA_AXIS = 1 << 8, PA_AXES = 1 << 9, PA_KEEPDIM = 1 << 10, PA_SHAPE = 1 << 11,
+    PA_PERM = 1 << 12, PA_SLICE = 1 << 13, PA_PADS = 1 << 14, PA_SHIFTS = 1 << 15,
+    PA_NAXES = 1 << 16, PA_FLATTEN = 1 << 17,
+};
+
+static unsigned op_attrs(IrOp op)
+{
+    switch (op) {
+    case IR_CONV2D: return PA_STRIDE | PA_PAD | PA_DILATION | PA_GROUPS;
+    case IR_MAX_POOL2D: return PA_KERNEL | PA_STRIDE | PA_PAD | PA_FLATTEN;
+    case IR_AVG_POOL2D: return PA_KERNEL | PA_STRIDE | PA_PAD | PA_CIP | PA_FLATTEN;
+    case IR_BATCH_NORM: return PA_EPS;
+    case IR_LAYER_NORM: return PA_NAXES | PA_EPS;
+    case IR_LEAKY_RELU: case IR_ELU: return PA_ALPHA;
+    case IR_SOFTMAX: case IR_CONCAT: return PA_AXIS;
+    case IR_REDUCE_MEAN: case IR_REDUCE_SUM: case IR_REDUCE_MAX: case IR_REDUCE_MIN:
+        return PA_AXES | PA_KEEPDIM;
+    case IR_RESHAPE: case IR_UPSAMPLE_NEAREST: return PA_SHAPE;
+    case IR_TRANSPOSE: return PA_PERM;
+    case IR_SLICE: return PA_SLICE;
+    case IR_PAD: return PA_PADS;
+    case IR_ROLL: return PA_SHIFTS;
+    default: return 0;
+    }
+}
+
+static bool is_ident(const char *s)
+{
+    if (!s || !(isalpha((unsigned char)*s) || *s == '_')) return false;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_')) return false;
+    return true;
+}
+
+static void print_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f) fprintf(f, "\\x%02x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void print_name(FILE *f, char sigil, const char *s)
+{
+    fputc(sigil, f);
+    if (is_ident(s)) fputs(s, f);
+    else print_quoted(f, s);
+}
+
+typedef struct Printer {
+    FILE *f;
+    const IrGraph *g;
+    int *num;          /* value id -> print index, -1 if not printed yet */
+    int next;
+} Printer;
+
+static bool has_name(const IrValue *v)
+{
+    return (v->kind == IRV_INPUT || v->kind == IRV_PARAM) && v->name && v->name[0];
+}
+
+static void print_ref(Printer *p, const IrValue *v)
+{
+    if (has_name(v)) {
+        print_name(p->f, '%', v->name);
+    } else if (v->id >= 0 && v->id < p->g->values.n && p->num[v->id] >= 0) {
+        fprintf(p->f, "%%%d", p->num[v->id]);
+    } else {
+        fprintf(p->f, "%%?%d", v->id);   /* a broken graph: not parseable, but visible */
+    }
+}
+
+static void define(Printer *p, const IrValue *v)
+{
+    if (v->id >= 0 && v->id < p->g->values.n) p->num[v->id] = p->next;
+    p->next++;
+    print_ref(p, v);
+}
+
+static void print_type(FILE *f, const Shape *s)
+{
+    char buf[256];
+    fprintf(f, "f32%s", shape_str(s, buf, sizeof buf));
+}
+
+static void print_ints(FILE *f, const char *key, const int64_t *v, int n)
+{
+    fprintf(f, "%s = [", key);
+    for (int i = 0; i < n; i++) fprintf(f, "%s%lld", i ? ", " : "", (long long)v[i]);
+    fputc(']', f);
+}
+
+static void print_loc(FILE *f, SrcLoc loc)
+{
+    if (loc.src && loc.src->path) fprintf(f, "  # %s:%d:%d", loc.src->path, loc.line, loc.col);
+}
+
+static void print_attrs(FILE *f, const IrNode *n)
+{
+    const IrAttrs *a = &n->attrs;
+    unsigned m = op_attrs(n->op);
+    int rank = n->n_in > 0 && n->in[0] ? n->in[0]->shape.rank : 0;
+    if (rank < 0 || rank > BCL_MAX_RANK) rank = 0;
+    bool first = true;
+#define SEP() (fputs(first ? " {" : ", ", f), first = false)
+    if (m & PA_KERNEL) { SEP(); print_ints(f, "kernel", a->kernel, 2); }
+    if (m & PA_STRIDE) { SEP(); print_ints(f, "stride", a->stride, 2); }
+    if (m & PA_PAD) { SEP(); print_ints(f, "pad", a->pad, 4); }
+    if (m & PA_DILATION) { SEP(); print_ints(f, "dilation", a->dilation, 2); }
+    if (m & PA_GROUPS) { SEP(); fprintf(f, "groups = %lld", (long long)a->groups); }
+    if (m & PA_CIP) { SEP(); fprintf(f, "count_include_pad = %s", a->count_include_pad ? "true" : "false"); }
+    if ((m & PA_FLATTEN) && a->flatten) { SEP(); fputs("flatten = true", f); }
+    if (m & PA_NAXES) { SEP(); fprintf(f, "n_axes = %d", a->n_axes); }
+    if (m & PA_EPS) { SEP(); fprintf(f, "eps = %.9g", a->eps); }
+    if (m & PA_ALPHA) { SEP(); fprintf(f, "alpha = %.9g", a->alpha); }
+    if (m & PA_AXIS) { SEP(); fprintf(f, "axis = %lld", (long long)a->axis); }
+    if (m & PA_AXES) {
+        SEP();
+        print_ints(f, "axes", a->axes, a->n_axes >= 0 && a->n_axes <= BCL_MAX_RANK ? a->n_axes : 0);
+    }
+    if (m & PA_KEEPDIM) { SEP(); fprintf(f, "keepdim = %s", a->keepdim ? "true" : "false"); }
+    if (m & PA_SHAPE) {
+        SEP();
+        int r = a->shape.rank >= 0 && a->shape.rank <= BCL_MAX_RANK ? a->shape.rank : 0;
+        print_ints(f, "shape", a->shape.d, r);
+    }
+    if (m & PA_PERM) { SEP(); print_ints(f, "perm", a->perm, rank); }
+    if (m & PA_SLICE) {
+        SEP(); print_ints(f, "begin", a->begin, rank);
+        SEP(); print_ints(f, "end", a->end, rank);
+        SEP(); print_ints(f, "step", a->step, rank);
+    }
+    if (m & PA_PADS) {
+        SEP(); print_ints(f, "pads", a->pads, 2 * rank);
+        SEP(); fprintf(f, "value = %.9g", a->value);
+    }
+    if (m & PA_SHIFTS) { SEP(); print_ints(f, "shifts", a->shifts, rank); }
+    if (a->act >= 0 && a->act < IR_OP_COUNT) {
+        SEP();
+        fprintf(f, "act = %s", ir_op_info[a->act].name);
+        if (a->act == IR_LEAKY_RELU || a->act == IR_ELU) fprintf(f, ", act_alpha = %.9g", a->act_alpha);
+    }
+#undef SEP
+    if (!first) fputc('}', f);
+}
+
+void ir_print(FILE *f, const IrGraph *g)
+{
+    Printer p = {f, g, NULL, 0};
+    p.num = malloc(sizeof(int) * (size_t)(g->values.n ? g->values.n : 1));
+    if (!p.num) return;
+    for (int i = 0; i < g->values.n; i++) p.num[i] = -1;
+
+    fputs("graph ", f);
+    print_name(f, '@', g->name ? g->name : "");
+    fputs(" {\n", f);
+    for (int i = 0; i < g->inputs.n; i++) {
+        const IrValue *v = g->inputs.v[i];
+        fputs("  input ", f);
+        define(&p, v);
+        fputs(": ", f);
+        print_type(f, &v->shape);
+        print_loc(f, v->loc);
+        fputc('\n', f);
+    }
+    for (int i = 0; i < g->params.n; i++) {
+        const IrValue *v = g->params.v[i];
+        fputs("  param ", f);
+        define(&p, v);
+        fputs(": ", f);
+        print_type(f, &v->shape);
+        fprintf(f, " {init = %s}", ir_init_name(v->init));
+        print_loc(f, v->loc);
+        fputc('\n', f);
+    }
+    for (int i = 0; i < g->values.n; i++) {
+        const IrValue *v = g->values.v[i];
+        if (v->kind != IRV_CONST) continue;
+        fputs("  const ", f);
+        define(&p, v);
+        fputs(": ", f);
+        print_type(f, &v->shape);
+        fputs(" = [", f);
+        int64_t n = shape_numel(&v->shape);
+        for (int64_t k = 0; k < n && v->data; k++) fprintf(f, "%s%.9g", k ? ", " : "", v->data[k]);
+        fputc(']', f);
+        print_loc(f, v->loc);
+        fputc('\n', f);
+    }
+    for (int i = 0; i < g->nodes.n; i++) {
+        const IrNode *n = g->nodes.v[i];
+        fputs("  ", f);
+        define(&p, n->out);
+        fputs(": ", f);
+        print_type(f, &n->out->shape);
+        fprintf(f, " = %s(", (unsigned)n->op < IR_OP_COUNT ? ir_op_info[n->op].name : "?");
+        for (int k = 0; k < n->n_in; k++) {
+            if (k) fputs(", ", f);
+            print_ref(&p, n->in[k]);
+        }
+        fputc(')', f);
+        print_attrs(f, n);
+        print_loc(f, n->loc);
+        fputc('\n', f);
+    }
+    for (int i = 0; i < g->outputs.n; i++) {
+        fputs("  output ", f);
+        print_ref(&p, g->outputs.v[i]);
+        fputc('\n', f);
+    }
+    fputs("}\n", f);
+    free(p.num);
+}

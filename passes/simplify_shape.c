@@ -1,0 +1,47 @@
+/* simplify-shape: reshape(reshape(x)) reads x directly; a reshape to its input's shape
+ * disappears; transpose(transpose(x)) becomes one transpose with the composed
+ * permutation, or disappears when that is the identity, as does an identity transpose.
+ * Intermediate nodes left without users are removed. */
+#include <stdlib.h>
+
+#include "pass_util.h"
+
+static bool is_identity_perm(const int64_t *perm, int rank)
+{
+    for (int i = 0; i < rank; i++)
+        if (perm[i] != i) return false;
+    return true;
+}
+
+int pass_simplify_shape(IrGraph *g, Diag *d)
+{
+    (void)d;
+    int n_rewrites = 0;
+    for (int i = 0; i < g->nodes.n; i++) {
+        IrNode *n = g->nodes.v[i];
+        if (!n || (n->op != IR_RESHAPE && n->op != IR_TRANSPOSE)) continue;
+        IrValue *x = n->in[0];
+        IrNode *p = x->kind == IRV_NODE ? x->def : NULL;
+        /* Fold the producer in: chains collapse one link per visit, front to back. */
+        if (p && p->op == n->op) {
+            if (n->op == IR_TRANSPOSE) {
+                /* y = transpose(x, p0), z = transpose(y, p1): z.d[j] = x.d[p0[p1[j]]]. */
+                int64_t perm[BCL_MAX_RANK];
+                for (int j = 0; j < x->shape.rank; j++) perm[j] = p->attrs.perm[n->attrs.perm[j]];
+                for (int j = 0; j < x->shape.rank; j++) n->attrs.perm[j] = perm[j];
+            }
+            x = n->in[0] = p->in[0];
+            n_rewrites++;
+        }
+        bool noop = n->op == IR_RESHAPE ? shape_eq(&x->shape, &n->out->shape)
+                                        : is_identity_perm(n->attrs.perm, x->shape.rank);
+        if (noop && pu_can_replace(g, n->out, x)) {
+            pu_replace_uses(g, n->out, x);
+            pu_remove_node(g, i);
+            n_rewrites++;
+        }
+    }
+    pu_remove_dead(g);
+    pu_compact(g);
+    return n_rewrites;
+}

@@ -1,0 +1,476 @@
+/* bclc: the command-line driver. Parses options, then hands a .bcl file (or a
+ * registered model name) to the stages: build the IR graph, then print, check or run it.
+ * Exit status: 0 success, 1 user error (a diagnostic was printed), 2 usage error. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/interp/interp.h"
+#include "backend/io/npy.h"
+#include "backend/io/safetensors.h"
+#include "backend/io/weights.h"
+#include "frontend/build.h"
+#include "frontend/diag.h"
+#include "ir/ir.h"
+
+#define BCLC_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_USER = 1, EXIT_USAGE = 2 };
+
+typedef struct Command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+    const char *usage;   /* the command's own --help text */
+} Command;
+
+/* Options shared by every command that builds a model. */
+typedef struct Options {
+    BclBuildOptions build;
+    const char *overrides[256];
+    const char *include_dirs[64];
+    const char *weights, *input, *output, *labels, *pattern;
+    int topk;
+    int non_strict;
+    int has_seed;
+    uint64_t seed;
+} Options;
+
+static const char common_help[] =
+    "Model options:\n"
+    "  FILE                   a .bcl model file (or use --model NAME)\n"
+    "  --model NAME           build a registered model with its default config\n"
+    "  --cfg NAME             the config dict to use (default _cfg)\n"
+    "  -o KEY=VALUE           override a config field (dotted path); VALUE is a Python\n"
+    "                         literal, anything else is taken as a string\n"
+    "  --input-shape N,C,H,W  input shape (default 1,3,S,S; S from the config, else 224)\n"
+    "  -I DIR                 also look for imported .bcl files in DIR\n"
+    "  -h, --help             show this help\n";
+
+static void usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "bclc%s%s: error: ", cmd ? " " : "", cmd ? cmd : "");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see 'bclc %s--help')\n", cmd ? cmd : "");
+}
+
+static int parse_shape(const char *s, Shape *shape)
+{
+    memset(shape, 0, sizeof *shape);
+    const char *p = s;
+    while (*p) {
+        if (shape->rank == BCL_MAX_RANK) return -1;
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || errno || v <= 0 || v > (1LL << 31)) return -1;
+        shape->d[shape->rank++] = v;
+        p = end;
+        if (*p == ',') {
+            p++;
+            if (!*p) return -1;
+        } else if (*p) {
+            return -1;
+        }
+    }
+    return shape->rank == 4 ? 0 : -1;
+}
+
+static int parse_int(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Which extra options a command accepts. */
+enum { OPT_RUN = 1, OPT_WEIGHTS = 2, OPT_LIST = 4 };
+
+/* Parses argv into o. Returns -1 after printing a usage error, 1 after printing help. */
+static int parse_options(const Command *cmd, int argc, char **argv, Options *o, int extra)
+{
+    memset(o, 0, sizeof *o);
+    o->build.overrides = o->overrides;
+    o->build.include_dirs = o->include_dirs;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        /* Options that take a value accept "--opt VALUE" and "--opt=VALUE". */
+#define TAKES(flag)                                                                    \
+    (!strcmp(a, flag) ? (i + 1 < argc ? (val = argv[++i], 1)                          \
+                                      : (usage_error(cmd->name, "option %s needs a value", flag), -1)) \
+     : (!strncmp(a, flag "=", sizeof(flag)) ? (val = a + sizeof(flag), 1) : 0))
+        int r;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(cmd->usage, stdout);
+            return 1;
+        } else if ((r = TAKES("-o")) != 0 || (r = TAKES("--override")) != 0) {
+            if (r < 0) return -1;
+            if (!strchr(val, '=')) {
+                usage_error(cmd->name, "-o expects KEY=VALUE, got '%s'", val);
+                return -1;
+            }
+            if (o->build.n_overrides == 256) {
+                usage_error(cmd->name, "%s", "too many -o options");
+                return -1;
+            }
+            o->overrides[o->build.n_overrides++] = val;
+        } else if ((r = TAKES("--cfg")) != 0) {
+            if (r < 0) return -1;
+            o->build.cfg_name = val;
+        } else if ((r = TAKES("--model")) != 0) {
+            if (r < 0) return -1;
+            o->build.model_name = val;
+        } else if ((r = TAKES("--input-shape")) != 0) {
+            if (r < 0) return -1;
+            if (parse_shape(val, &o->build.input_shape)) {
+                usage_error(cmd->name, "--input-shape expects N,C,H,W with positive sizes, got '%s'", val);
+                return -1;
+            }
+            o->build.has_input_shape = true;
+        } else if (!strncmp(a, "-I", 2) && a[2]) {
+            if (o->build.n_include_dirs == 64) return usage_error(cmd->name, "%s", "too many -I options"), -1;
+            o->include_dirs[o->build.n_include_dirs++] = a + 2;
+        } else if ((r = TAKES("-I")) != 0) {
+            if (r < 0) return -1;
+            if (o->build.n_include_dirs == 64) return usage_error(cmd->name, "%s", "too many -I options"), -1;
+            o->include_dirs[o->build.n_include_dirs++] = val;
+        } else if ((extra & (OPT_RUN | OPT_WEIGHTS)) && (r = TAKES("--weights")) != 0) {
+            if (r < 0) return -1;
+            o->weights = val;
+        } else if ((extra & OPT_RUN) && !strcmp(a, "--non-strict")) {
+            o->non_strict = 1;
+        } else if ((extra & OPT_RUN) && (r = TAKES("--input")) != 0) {
+            if (r < 0) return -1;
+            o->input = val;
+        } else if ((extra & OPT_RUN) && (r = TAKES("--output")) != 0) {
+            if (r < 0) return -1;
+            o->output = val;
+        } else if ((extra & OPT_RUN) && (r = TAKES("--labels")) != 0) {
+            if (r < 0) return -1;
+            o->labels = val;
+        } else if ((extra & OPT_RUN) && (r = TAKES("--topk")) != 0) {
+            long long k;
+            if (r < 0) return -1;
+            if (parse_int(val, 1, 1000000, &k)) {
+                usage_error(cmd->name, "--topk expects a positive integer, got '%s'", val);
+                return -1;
+            }
+            o->topk = (int)k;
+        } else if ((extra & OPT_RUN) && (r = TAKES("--random-weights")) != 0) {
+            long long s;
+            if (r < 0) return -1;
+            if (parse_int(val, 0, INT64_MAX, &s)) {
+                usage_error(cmd->name, "--random-weights expects a seed (a non-negative integer), got '%s'", val);
+                return -1;
+            }
+            o->has_seed = 1;
+            o->seed = (uint64_t)s;
+        } else if ((extra & OPT_RUN) && (r = TAKES("--engine")) != 0) {
+            if (r < 0) return -1;
+            if (strcmp(val, "interp")) {
+                usage_error(cmd->name, "unknown engine '%s' (available: interp)", val);
+                return -1;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            usage_error(cmd->name, "unknown option '%s'", a);
+            return -1;
+        } else if ((extra & OPT_LIST) && !strstr(a, ".bcl")) {
+            if (o->pattern) return usage_error(cmd->name, "unexpected argument '%s'", a), -1;
+            o->pattern = a;
+        } else {
+            if (o->build.path) {
+                usage_error(cmd->name, "unexpected argument '%s' (one model file at a time)", a);
+                return -1;
+            }
+            o->build.path = a;
+        }
+#undef TAKES
+    }
+    if (!(extra & OPT_LIST) && !o->build.path && !o->build.model_name) {
+        usage_error(cmd->name, "%s", "no model given: name a .bcl file or use --model NAME");
+        return -1;
+    }
+    return 0;
+}
+
+/* Builds the graph; prints diagnostics. NULL on error. */
+static IrGraph *build(Options *o, Arena *a, Diag *d)
+{
+    IrGraph *g = bcl_build(&o->build, a, d);
+    if (!g && d->n_errors == 0) diag_error(d, NO_LOC, "could not build the model");
+    return d->n_errors ? NULL : g;
+}
+
+static int cmd_check(int argc, char **argv);
+static int cmd_params(int argc, char **argv);
+static int cmd_dump_ir(int argc, char **argv);
+static int cmd_run(int argc, char **argv);
+static int cmd_list(int argc, char **argv);
+
+static const Command commands[] = {
+    {"check", "check a model file: parse, build and trace it", cmd_check,
+     "usage: bclc check FILE [options]\n"
+     "Parses FILE, builds the model its config names and traces forward; prints\n"
+     "diagnostics and exits 1 on any error, 0 if the model is valid.\n\n"},
+    {"params", "list the model's parameters (state-dict keys and shapes)", cmd_params,
+     "usage: bclc params FILE [options] [--weights W.safetensors]\n"
+     "Prints one line per state-dict key with its shape, in PyTorch's state-dict order.\n"
+     "With --weights, also says for each key whether the file has it with that shape.\n\n"},
+    {"dump-ir", "print the traced IR graph as text", cmd_dump_ir,
+     "usage: bclc dump-ir FILE [options]\n"
+     "Prints the IR graph that forward traces to, in the textual IR format.\n\n"},
+    {"run", "run a model on an input with the interpreter", cmd_run,
+     "usage: bclc run FILE --input X.npy (--weights W.safetensors | --random-weights SEED)\n"
+     "                [--output Y.npy] [--topk K] [--labels FILE] [options]\n"
+     "Runs the model on X.npy (its shape is the input shape) and writes the output to\n"
+     "Y.npy and/or prints the top-K classes per batch item with softmax probabilities.\n"
+     "  --weights W            weights by state-dict key (.safetensors)\n"
+     "  --non-strict           missing/unexpected/mismatched weights are warnings\n"
+     "  --random-weights SEED  run with deterministic random weights (no trained weights;\n"
+     "                         results are meaningless, useful for testing and timing)\n"
+     "  --input X.npy          the input tensor (float32, or converted to it)\n"
+     "  --output Y.npy         write the first output here\n"
+     "  --topk K               print the K best classes per batch item\n"
+     "  --labels FILE          class names, one per line, for --topk\n"
+     "  --engine interp        the execution engine (only the interpreter for now)\n\n"},
+    {"list", "list the registered models and heads", cmd_list,
+     "usage: bclc list [PATTERN] [FILE] [options]\n"
+     "Prints the registered models and heads whose names contain PATTERN.\n\n"},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static void print_main_help(FILE *out)
+{
+    fprintf(out,
+            "bclc %s: a compiler and interpreter for BaseCls model files (.bcl)\n\n"
+            "usage: bclc COMMAND [options]\n\nCommands:\n",
+            BCLC_VERSION);
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun 'bclc COMMAND --help' for a command's options. 'bclc --version' prints the version.\n");
+}
+
+/* Every command does: parse options, set up arena and diagnostics, work, clean up. */
+typedef struct Session {
+    Options o;
+    Arena arena;
+    Diag diag;
+} Session;
+
+static int session_begin(Session *s, int cmd_index, int argc, char **argv, int extra)
+{
+    int r = parse_options(&commands[cmd_index], argc, argv, &s->o, extra);
+    if (r < 0) return EXIT_USAGE;
+    if (r > 0) {
+        fputs(common_help, stdout);
+        return EXIT_OK;
+    }
+    arena_init(&s->arena);
+    diag_init(&s->diag, stderr);
+    return -1;  /* go on */
+}
+
+static int session_end(Session *s)
+{
+    arena_free(&s->arena);
+    return s->diag.n_errors ? EXIT_USER : EXIT_OK;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    Session s;
+    int r = session_begin(&s, 0, argc, argv, 0);
+    if (r >= 0) return r;
+    build(&s.o, &s.arena, &s.diag);
+    return session_end(&s);
+}
+
+static void print_params(FILE *out, const IrGraph *g)
+{
+    char buf[128];
+    for (int i = 0; i < g->params.n; i++) {
+        const IrValue *p = g->params.v[i];
+        fprintf(out, "%s %s\n", p->name, shape_str(&p->shape, buf, sizeof buf));
+    }
+}
+
+static int cmd_params(int argc, char **argv)
+{
+    Session s;
+    int r = session_begin(&s, 1, argc, argv, OPT_WEIGHTS);
+    if (r >= 0) return r;
+    IrGraph *g = build(&s.o, &s.arena, &s.diag);
+    if (g && s.o.weights) {
+        StFile f;
+        if (st_read(s.o.weights, &f, &s.diag) == 0) {
+            bcl_print_weight_match(stdout, g, &f);
+            st_free(&f);
+        }
+    } else if (g) {
+        print_params(stdout, g);
+    }
+    return session_end(&s);
+}
+
+static int cmd_dump_ir(int argc, char **argv)
+{
+    Session s;
+    int r = session_begin(&s, 2, argc, argv, 0);
+    if (r >= 0) return r;
+    IrGraph *g = build(&s.o, &s.arena, &s.diag);
+    if (g) ir_print(stdout, g);
+    return session_end(&s);
+}
+
+/* Reads class names, one per line; returns the count (0 on error, reported). */
+static int read_labels(const char *path, Arena *a, char ***names, Diag *d)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        diag_error_path(d, path, "cannot open labels file: %s", strerror(errno));
+        return 0;
+    }
+    PtrVec v = {0};
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        ptrvec_push(a, &v, arena_strdup(a, line));
+    }
+    fclose(f);
+    *names = (char **)v.v;
+    return v.n;
+}
+
+/* Prints, per batch item, the K classes with the highest softmax probability. */
+static void print_topk(const float *y, const Shape *shape, int k, char **labels, int n_labels)
+{
+    int64_t n = shape->d[0], c = shape->d[1];
+    if (k > c) k = (int)c;
+    for (int64_t b = 0; b < n; b++) {
+        const float *row = y + b * c;
+        double mx = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < c; j++) mx = row[j] > mx ? row[j] : mx;
+        for (int64_t j = 0; j < c; j++) sum += exp(row[j] - mx);
+        if (n > 1) printf("item %" PRId64 ":\n", b);
+        int64_t prev = -1;
+        double prev_v = INFINITY;
+        for (int r = 0; r < k; r++) {
+            /* next best after (prev_v, prev): ties broken by the lower index */
+            int64_t best = -1;
+            for (int64_t j = 0; j < c; j++) {
+                double v = row[j];
+                int after = v < prev_v || (v == prev_v && j > prev);
+                if (after && (best < 0 || v > row[best])) best = j;
+            }
+            double p = exp(row[best] - mx) / sum;
+            printf("  %d. class %" PRId64, r + 1, best);
+            if (labels && best < n_labels) printf(" (%s)", labels[best]);
+            printf(": %.4f\n", p);
+            prev = best;
+            prev_v = row[best];
+        }
+    }
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    Session s;
+    int r = session_begin(&s, 3, argc, argv, OPT_RUN);
+    if (r >= 0) return r;
+    Options *o = &s.o;
+    Diag *d = &s.diag;
+    if (!o->input) {
+        usage_error("run", "%s", "--input X.npy is required");
+        arena_free(&s.arena);
+        return EXIT_USAGE;
+    }
+    if (!o->weights && !o->has_seed) {
+        usage_error("run", "%s", "give --weights W.safetensors, or --random-weights SEED to run untrained");
+        arena_free(&s.arena);
+        return EXIT_USAGE;
+    }
+    float *x = NULL, *y = NULL;
+    Shape xs;
+    if (npy_read(o->input, &xs, &x, d)) return free(x), session_end(&s);
+    if (o->build.has_input_shape && !shape_eq(&xs, &o->build.input_shape)) {
+        char a[128], b[128];
+        diag_error_path(d, o->input, "input shape %s differs from --input-shape %s",
+                        shape_str(&xs, a, sizeof a), shape_str(&o->build.input_shape, b, sizeof b));
+        free(x);
+        return session_end(&s);
+    }
+    o->build.has_input_shape = true;
+    o->build.input_shape = xs;
+
+    IrGraph *g = build(o, &s.arena, d);
+    if (g && o->weights) {
+        StFile f;
+        if (st_read(o->weights, &f, d) == 0) {
+            bcl_bind_weights(g, &f, o->weights, !o->non_strict, d);
+            st_free(&f);
+        }
+    }
+    if (g && !d->n_errors && o->has_seed) bcl_random_weights(g, o->seed);
+    if (g && !d->n_errors) {
+        const IrValue *out = g->outputs.v[0];
+        y = malloc(sizeof(float) * (size_t)(shape_numel(&out->shape) ? shape_numel(&out->shape) : 1));
+        const float *ins[1] = {x};
+        float *outs[1] = {y};
+        if (g->outputs.n != 1) {
+            diag_error(d, NO_LOC, "'bclc run' supports models with one output, this one has %d", g->outputs.n);
+        } else if (bcl_interp_run(g, ins, outs, d) == 0) {
+            if (o->output) npy_write(o->output, &out->shape, y, d);
+            int k = o->topk;
+            if (!k && !o->output) k = 5;  /* nothing asked: show the best classes */
+            if (k && out->shape.rank == 2) {
+                char **labels = NULL;
+                int n_labels = o->labels ? read_labels(o->labels, &s.arena, &labels, d) : 0;
+                if (!d->n_errors) print_topk(y, &out->shape, k, labels, n_labels);
+            } else if (k) {
+                char buf[128];
+                diag_error(d, NO_LOC, "--topk needs an output of shape [N, classes], the output is %s",
+                           shape_str(&out->shape, buf, sizeof buf));
+            }
+        }
+    }
+    free(x);
+    free(y);
+    return session_end(&s);
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    Session s;
+    int r = session_begin(&s, 4, argc, argv, OPT_LIST);
+    if (r >= 0) return r;
+    bcl_list_registered(&s.o.build, s.o.pattern, stdout, &s.diag);
+    return session_end(&s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_main_help(stderr);
+        return EXIT_USAGE;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help")) {
+        print_main_help(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(c, "--version") || !strcmp(c, "-V")) {
+        printf("bclc %s\n", BCLC_VERSION);
+        return EXIT_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(c, commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+    usage_error(NULL, "unknown command '%s'", c);
+    return EXIT_USAGE;
+}

@@ -841,12 +841,19 @@ sub_items
 subscript
     : test
     | opt_test COLON opt_test {
-          $$ = mkexpr(ps, E_SLICE, @$);
+          /* from the first part written to the last: an empty part has no place */
+          BclLoc l = $1 ? @1 : @2;
+          BclLoc e = $3 ? @3 : @2;
+          l.last_line = e.last_line, l.last_column = e.last_column, l.end = e.end;
+          $$ = mkexpr(ps, E_SLICE, l);
           $$->slice.lo = $1;
           $$->slice.hi = $3;
       }
     | opt_test COLON opt_test COLON opt_test {
-          $$ = mkexpr(ps, E_SLICE, @$);
+          BclLoc l = $1 ? @1 : @2;
+          BclLoc e = $5 ? @5 : @4;
+          l.last_line = e.last_line, l.last_column = e.last_column, l.end = e.end;
+          $$ = mkexpr(ps, E_SLICE, l);
           $$->slice.lo = $1;
           $$->slice.hi = $3;
           $$->slice.step = $5;

@@ -1,7 +1,7 @@
 /* simplify-shape: reshape(reshape(x)) reads x directly; a reshape to its input's shape
  * disappears; transpose(transpose(x)) becomes one transpose with the composed
  * permutation, or disappears when that is the identity, as does an identity transpose.
- * Intermediate nodes left without users are removed. */
+ * Nodes left without users are removed (and counted as rewrites). */
 #include <stdlib.h>
 
 #include "pass_util.h"
@@ -41,7 +41,7 @@ int pass_simplify_shape(IrGraph *g, Diag *d)
             n_rewrites++;
         }
     }
-    pu_remove_dead(g);
+    n_rewrites += pu_remove_dead(g);
     pu_compact(g);
     return n_rewrites;
 }

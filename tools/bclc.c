@@ -15,6 +15,7 @@
 #include "frontend/build.h"
 #include "frontend/diag.h"
 #include "ir/ir.h"
+#include "passes/pass.h"
 
 #define BCLC_VERSION "0.1.0"
 
@@ -37,6 +38,10 @@ typedef struct Options {
     int non_strict;
     int has_seed;
     uint64_t seed;
+    const char *pipeline;   /* --passes= or -O<n>; NULL = the command's default */
+    PassOptions pass_opt;
+    int print_memplan;
+    int check;              /* run: compare the optimized graph with the unoptimized one */
 } Options;
 
 static const char common_help[] =
@@ -90,7 +95,7 @@ static int parse_int(const char *s, long long lo, long long hi, long long *out)
 }
 
 /* Which extra options a command accepts. */
-enum { OPT_RUN = 1, OPT_WEIGHTS = 2, OPT_LIST = 4 };
+enum { OPT_RUN = 1, OPT_WEIGHTS = 2, OPT_LIST = 4, OPT_PASSES = 8 };
 
 /* Parses argv into o. Returns -1 after printing a usage error, 1 after printing help. */
 static int parse_options(const Command *cmd, int argc, char **argv, Options *o, int extra)
@@ -144,6 +149,20 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
         } else if ((extra & (OPT_RUN | OPT_WEIGHTS)) && (r = TAKES("--weights")) != 0) {
             if (r < 0) return -1;
             o->weights = val;
+        } else if ((extra & OPT_PASSES) && (r = TAKES("--passes")) != 0) {
+            if (r < 0) return -1;
+            o->pipeline = val;
+        } else if ((extra & OPT_PASSES) && a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
+            o->pipeline = bcl_default_pipeline(a[2] - '0');
+        } else if ((extra & OPT_PASSES) && (r = TAKES("--print-after")) != 0) {
+            if (r < 0) return -1;
+            o->pass_opt.print_after = val;
+        } else if ((extra & OPT_PASSES) && !strcmp(a, "--verify-each")) {
+            o->pass_opt.verify_each = true;
+        } else if ((extra & OPT_PASSES) && !strcmp(a, "--print-memplan")) {
+            o->print_memplan = 1;
+        } else if ((extra & OPT_RUN) && !strcmp(a, "--check")) {
+            o->check = 1;
         } else if ((extra & OPT_RUN) && !strcmp(a, "--non-strict")) {
             o->non_strict = 1;
         } else if ((extra & OPT_RUN) && (r = TAKES("--input")) != 0) {
@@ -193,6 +212,14 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
         }
 #undef TAKES
     }
+    if (o->pipeline) {
+        Diag d;
+        diag_init(&d, stderr);
+        if (!bcl_check_pipeline(o->pipeline, &d)) {
+            fprintf(stderr, "(see 'bclc %s --help' for the passes)\n", cmd->name);
+            return -1;
+        }
+    }
     if (!(extra & OPT_LIST) && !o->build.path && !o->build.model_name) {
         usage_error(cmd->name, "%s", "no model given: name a .bcl file or use --model NAME");
         return -1;
@@ -208,11 +235,29 @@ static IrGraph *build(Options *o, Arena *a, Diag *d)
     return d->n_errors ? NULL : g;
 }
 
+/* Runs the pass pipeline (the command's default unless --passes/-O chose one) and
+ * prints the memory plan if asked. 0 on success. */
+static int optimize(Options *o, IrGraph *g, const char *default_pipeline, Arena *a, Diag *d)
+{
+    const char *pipeline = o->pipeline ? o->pipeline : default_pipeline;
+    if (bcl_run_passes(g, pipeline, &o->pass_opt, d)) return 1;
+    if (o->print_memplan) bcl_print_memplan(stdout, g, bcl_plan_memory(g, a));
+    return 0;
+}
+
 static int cmd_check(int argc, char **argv);
 static int cmd_params(int argc, char **argv);
 static int cmd_dump_ir(int argc, char **argv);
 static int cmd_run(int argc, char **argv);
 static int cmd_list(int argc, char **argv);
+
+#define PASS_HELP                                                                      \
+    "Optimization options:\n"                                                           \
+    "  -O0, -O1, -O2          the default pass pipeline of that level\n"                \
+    "  --passes=LIST          run these passes, comma-separated (see 'bcl-opt --help')\n" \
+    "  --print-after=PASS     print the graph after PASS (or 'all')\n"                  \
+    "  --verify-each          check the graph after every pass\n"                       \
+    "  --print-memplan        print the activation memory plan and its peak\n\n"
 
 static const Command commands[] = {
     {"check", "check a model file: parse, build and trace it", cmd_check,
@@ -224,8 +269,9 @@ static const Command commands[] = {
      "Prints one line per state-dict key with its shape, in PyTorch's state-dict order.\n"
      "With --weights, also says for each key whether the file has it with that shape.\n\n"},
     {"dump-ir", "print the traced IR graph as text", cmd_dump_ir,
-     "usage: bclc dump-ir FILE [options]\n"
-     "Prints the IR graph that forward traces to, in the textual IR format.\n\n"},
+     "usage: bclc dump-ir FILE [options] [-O0|-O1|-O2] [--passes=LIST]\n"
+     "Prints the IR graph that forward traces to, in the textual IR format; by default\n"
+     "as traced (-O0), optimized with -O1/-O2 or --passes.\n\n" PASS_HELP},
     {"run", "run a model on an input with the interpreter", cmd_run,
      "usage: bclc run FILE --input X.npy (--weights W.safetensors | --random-weights SEED)\n"
      "                [--output Y.npy] [--topk K] [--labels FILE] [options]\n"
@@ -239,7 +285,11 @@ static const Command commands[] = {
      "  --output Y.npy         write the first output here\n"
      "  --topk K               print the K best classes per batch item\n"
      "  --labels FILE          class names, one per line, for --topk\n"
-     "  --engine interp        the execution engine (only the interpreter for now)\n\n"},
+     "  --engine interp        the execution engine (only the interpreter for now)\n"
+     "  --check                also run the unoptimized graph and compare: reports the\n"
+     "                         first node whose result differs beyond rounding\n"
+     "The graph is optimized with the -O2 pipeline unless -O or --passes says otherwise.\n\n"
+     PASS_HELP},
     {"list", "list the registered models and heads", cmd_list,
      "usage: bclc list [PATTERN] [FILE] [options]\n"
      "Prints the registered models and heads whose names contain PATTERN.\n\n"},
@@ -322,10 +372,10 @@ static int cmd_params(int argc, char **argv)
 static int cmd_dump_ir(int argc, char **argv)
 {
     Session s;
-    int r = session_begin(&s, 2, argc, argv, 0);
+    int r = session_begin(&s, 2, argc, argv, OPT_PASSES);
     if (r >= 0) return r;
     IrGraph *g = build(&s.o, &s.arena, &s.diag);
-    if (g) ir_print(stdout, g);
+    if (g && optimize(&s.o, g, bcl_default_pipeline(0), &s.arena, &s.diag) == 0) ir_print(stdout, g);
     return session_end(&s);
 }
 
@@ -382,7 +432,7 @@ static void print_topk(const float *y, const Shape *shape, int k, char **labels,
 static int cmd_run(int argc, char **argv)
 {
     Session s;
-    int r = session_begin(&s, 3, argc, argv, OPT_RUN);
+    int r = session_begin(&s, 3, argc, argv, OPT_RUN | OPT_PASSES);
     if (r >= 0) return r;
     Options *o = &s.o;
     Diag *d = &s.diag;
@@ -418,25 +468,30 @@ static int cmd_run(int argc, char **argv)
         }
     }
     if (g && !d->n_errors && o->has_seed) bcl_random_weights(g, o->seed);
+    if (g && !d->n_errors && g->outputs.n != 1)
+        diag_error(d, NO_LOC, "'bclc run' supports models with one output, this one has %d", g->outputs.n);
     if (g && !d->n_errors) {
         const IrValue *out = g->outputs.v[0];
-        y = malloc(sizeof(float) * (size_t)(shape_numel(&out->shape) ? shape_numel(&out->shape) : 1));
+        Shape out_shape = out->shape;
+        y = malloc(sizeof(float) * (size_t)(shape_numel(&out_shape) ? shape_numel(&out_shape) : 1));
         const float *ins[1] = {x};
         float *outs[1] = {y};
-        if (g->outputs.n != 1) {
-            diag_error(d, NO_LOC, "'bclc run' supports models with one output, this one has %d", g->outputs.n);
-        } else if (bcl_interp_run(g, ins, outs, d) == 0) {
-            if (o->output) npy_write(o->output, &out->shape, y, d);
+        const char *pipeline = o->pipeline ? o->pipeline : bcl_default_pipeline(2);
+        int rc = o->check ? bcl_run_passes_checked(g, pipeline, &o->pass_opt, ins, outs, stdout, d)
+                          : optimize(o, g, pipeline, &s.arena, d) || bcl_interp_run(g, ins, outs, d);
+        if (o->check && o->print_memplan && !rc) bcl_print_memplan(stdout, g, bcl_plan_memory(g, &s.arena));
+        if (rc == 0) {
+            if (o->output) npy_write(o->output, &out_shape, y, d);
             int k = o->topk;
-            if (!k && !o->output) k = 5;  /* nothing asked: show the best classes */
-            if (k && out->shape.rank == 2) {
+            if (!k && !o->output && !o->check) k = 5;  /* nothing asked: show the best classes */
+            if (k && out_shape.rank == 2) {
                 char **labels = NULL;
                 int n_labels = o->labels ? read_labels(o->labels, &s.arena, &labels, d) : 0;
-                if (!d->n_errors) print_topk(y, &out->shape, k, labels, n_labels);
+                if (!d->n_errors) print_topk(y, &out_shape, k, labels, n_labels);
             } else if (k) {
                 char buf[128];
                 diag_error(d, NO_LOC, "--topk needs an output of shape [N, classes], the output is %s",
-                           shape_str(&out->shape, buf, sizeof buf));
+                           shape_str(&out_shape, buf, sizeof buf));
             }
         }
     }

@@ -9,6 +9,12 @@
 
 int bcl_interp_run(const IrGraph *g, const float *const *inputs, float *const *outputs, Diag *d)
 {
+    return bcl_interp_run_observed(g, inputs, outputs, NULL, NULL, d);
+}
+
+int bcl_interp_run_observed(const IrGraph *g, const float *const *inputs, float *const *outputs,
+                            InterpObserver observe, void *ctx, Diag *d)
+{
     int nv = g->values.n, rc = 0;
     const float **buf = calloc((size_t)nv + 1, sizeof *buf);
     float **owned = calloc((size_t)nv + 1, sizeof *owned);   /* node results we allocated */
@@ -60,6 +66,7 @@ int bcl_interp_run(const IrGraph *g, const float *const *inputs, float *const *o
             BCL_ASSERT(ins[k] != NULL);   /* topological order is an invariant (ir_verify) */
         }
         kern_run_node(n, ins, out);
+        if (observe) observe(ctx, n, out);
         /* Operands (and a result nobody reads) whose last reader was this node. */
         for (int k = 0; k <= n->n_in; k++) {
             int id = k < n->n_in ? n->in[k]->id : n->out->id;

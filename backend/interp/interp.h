@@ -8,4 +8,11 @@
  * returns 1 (e.g. a parameter without data). */
 int bcl_interp_run(const IrGraph *g, const float *const *inputs, float *const *outputs, Diag *d);
 
+/* Called after each node with its result (valid only during the call). */
+typedef void (*InterpObserver)(void *ctx, const IrNode *n, const float *out);
+
+/* bcl_interp_run, calling observe (if not NULL) after every node. */
+int bcl_interp_run_observed(const IrGraph *g, const float *const *inputs, float *const *outputs,
+                            InterpObserver observe, void *ctx, Diag *d);
+
 #endif

@@ -6,7 +6,7 @@ plus examples/alexnet.bcl): generate the reference once (cached in the workdir),
 then check
   run      bclc run with PyTorch-layout weights      vs expected.npy
   run-mge  bclc run with MegEngine-layout weights    vs expected.npy
-  params   `bclc params` output                      == params.txt
+  params   `bclc params --input-shape S` output      == params.txt
 A run passes when max|bclc - torch| <= 1e-4 + 1e-3 * max|torch|.
 
 usage: run_conformance.py --bclc PATH --workdir DIR [-k FILTER] [--regen] [-v]
@@ -32,7 +32,7 @@ TIMEOUT = 600
 # The shipped examples, when present (AlexNet with a narrow head: the default
 # 4096-wide one would need 230 MB of weights per case).
 EXTRA = [("examples/alexnet.bcl",
-          "--name example --input-shape 1,3,63,63 -o model.head.width=48 -o num_classes=11"),
+          "--name example --input-shape 1,3,224,224 -o model.head.width=48 -o num_classes=11"),
          ("examples/models/resnet_small.bcl", "--name example --input-shape 2,3,32,32"),
          ("examples/digits/digits.bcl", "--name example --input-shape 3,1,8,8")]
 
@@ -146,7 +146,8 @@ def check_run(bclc, case, d, weights, tag, extra=()):
 
 
 def check_params(bclc, case, d):
-    cmd = [bclc, "params", case.path] + case.ovr_args()
+    # params needs the input shape too: bclc traces forward to build the model
+    cmd = [bclc, "params", case.path, "--input-shape", case.input_shape] + case.ovr_args()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
     except (OSError, subprocess.TimeoutExpired) as e:

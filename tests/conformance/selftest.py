@@ -74,9 +74,11 @@ def adaptive_window_rule():
     assert not np.allclose(torch.nn.functional.adaptive_avg_pool2d(t, 3)[0, 0].numpy(), want)
     want = np.array([[x[r:r + 4, c:c + 3].max() for c in (0, 1, 2)] for r in (0, 2, 4)])
     assert np.allclose(M.AdaptiveMaxPool2d((3, 3))(t)[0, 0].numpy(), want), "adaptive max"
-    # 1 -> 6: stride 0, window 1 (AlexNet's head on a 1x1 feature map)
-    one = torch.full((1, 1, 1, 1), 2.5)
-    assert F.adaptive_avg_pool2d(one, (6, 6)).shape == (1, 1, 6, 6)
+    # 1 -> 6 would be stride 0: an error, as in MegEngine
+    _expect_error(lambda: F.adaptive_avg_pool2d(torch.ones(1, 1, 1, 1), (6, 6)), "larger than input")
+    # 7 -> 6: stride 1, window 2
+    y = torch.arange(7.0).reshape(1, 1, 7, 1)
+    assert F.adaptive_max_pool2d(y, (6, 1)).flatten().tolist() == [1, 2, 3, 4, 5, 6]
 
 
 @check
@@ -254,6 +256,7 @@ def alexnet_param_list():
     assert params_text(model).splitlines() == want
     y = model(torch.zeros(1, 3, 224, 224))
     assert tuple(y.shape) == (1, 1000)
+    _expect_error(lambda: model(torch.zeros(1, 3, 99, 99)), "larger than input")   # 2x2 features
 
 
 @check

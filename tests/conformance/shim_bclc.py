@@ -28,6 +28,7 @@ def main(argv=None):
     ap.add_argument("--weights")
     ap.add_argument("--input")
     ap.add_argument("--output")
+    ap.add_argument("--input-shape")   # shapes do not depend on it in the shim
     ap.add_argument("-o", dest="overrides", action="append", default=[])
     a = ap.parse_args(argv)
     fault = os.environ.get("BCL_SHIM_FAULT", "")

@@ -5,6 +5,7 @@ import types
 import torch
 import torch.nn.functional as TF
 
+from .registry import ShimError
 from .tensor import _as_tensor, permute, reduce
 
 
@@ -283,6 +284,9 @@ def _adaptive(inp, oshp, how):
     # MegEngine's window rule: stride = floor(in/out), window = in - (out-1)*stride, no padding
     oh, ow = _pair(oshp)
     ih, iw = inp.shape[-2], inp.shape[-1]
+    if oh > ih or ow > iw or oh < 1 or ow < 1:
+        # stride 0: MegEngine divides by zero here (BaseCls notes it in wrapper.py)
+        raise ShimError(f"adaptive pooling to ({oh}, {ow}) from ({ih}, {iw}): output larger than input")
     sh, sw = ih // oh, iw // ow
     kh, kw = ih - (oh - 1) * sh, iw - (ow - 1) * sw
     rows = []

@@ -1,0 +1,35 @@
+/* The LLVM JIT engine: compiles an IR graph (shapes static, parameters bound) into
+ * native code through ORC LLJIT, specialised to the graph's shapes and the host CPU,
+ * and runs it on a persistent thread pool. Results match the reference interpreter
+ * (backend/interp) within float rounding. */
+#ifndef BCL_JIT_H
+#define BCL_JIT_H
+#include <stdio.h>
+
+#include "../../ir/ir.h"
+
+typedef struct BclJitOptions {
+    int threads;        /* 0 = BCL_NUM_THREADS from the environment, else the online cores */
+    FILE *emit_llvm;    /* if set, the optimised module is printed there */
+    int time_phases;    /* print the time of each compile phase to stderr */
+} BclJitOptions;
+
+typedef struct BclJit BclJit;
+
+/* Compiles g; every parameter and constant must have data (it is read, and packed
+ * where a kernel wants another layout, now; later changes to it are not seen).
+ * opt may be NULL (defaults). Returns NULL after reporting to d. The graph must
+ * outlive the returned engine. */
+BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d);
+
+/* inputs[i] holds graph input i, outputs[i] receives graph output i (dense, the
+ * values' shapes). Not reentrant: one run at a time per engine. Returns 0, or 1
+ * after reporting to d. */
+int bcl_jit_run(BclJit *j, const float *const *inputs, float *const *outputs, Diag *d);
+
+/* The worker thread count the engine runs with. */
+int bcl_jit_threads(const BclJit *j);
+
+void bcl_jit_free(BclJit *j);
+
+#endif

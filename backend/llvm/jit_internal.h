@@ -1,0 +1,65 @@
+/* Internals shared by the JIT's files: the execution plan (plan.c) that codegen.c
+ * turns into an LLVM module, the host target (target.c), and the engine (jit.c). */
+#ifndef BCL_JIT_INTERNAL_H
+#define BCL_JIT_INTERNAL_H
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../../ir/ir.h"
+
+/* One parallel loop: kernel bcl_k_<kernel> over items [0, items) with table p. */
+typedef struct JitStep {
+    const char *kernel;
+    int64_t *p;
+    int np;
+    int64_t items;
+} JitStep;
+
+/* How graph output i is produced: written in place into the caller's buffer
+ * (direct), or copied from its slot after the run. */
+typedef struct JitOut {
+    int slot;
+    bool direct;
+    int64_t numel;
+} JitOut;
+
+typedef struct JitPlan {
+    int n_slots;
+    void **slot_init;       /* fixed buffers; inputs and direct outputs are set per run */
+    void **owned;           /* buffers the plan allocated (freed with it) */
+    int n_owned, cap_owned;
+    JitStep *steps;
+    int n_steps, cap_steps;
+    int n_inputs;
+    int *input_slot;
+    int n_outputs;
+    JitOut *outs;
+    size_t bytes_packed, bytes_act;   /* for --time-phases */
+} JitPlan;
+
+typedef struct JitHost {
+    char *triple, *cpu, *features;   /* LLVM-owned strings (LLVMDisposeMessage) */
+    bool vec512;                     /* AVX-512: 16-float vectors are native */
+} JitHost;
+
+/* plan.c: lowers g into steps; reports to d and returns false on failure. */
+bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d);
+void jit_plan_free(JitPlan *pl);
+
+/* target.c */
+bool jit_host_init(JitHost *h, Diag *d);
+void jit_host_free(JitHost *h);
+LLVMTargetMachineRef jit_host_machine(const JitHost *h, Diag *d);
+/* Gives fn the host CPU and features (and wide vectors) as attributes. */
+void jit_host_fn_attrs(const JitHost *h, LLVMValueRef fn);
+
+/* codegen.c: the kernel bitcode plus one function per step and the entry
+ * void bcl_entry(void **slots, void *pool); NULL after reporting to d. */
+LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx,
+                          LLVMTargetMachineRef tm, Diag *d);
+
+#define JIT_ENTRY "bcl_entry"
+
+#endif

@@ -1,0 +1,512 @@
+/* The JIT's kernel library, compiled to LLVM bitcode at build time (clang, no LLVM
+ * optimisation) and embedded into bcl_llvm. At JIT time each kernel is inlined into a
+ * per-node function with a constant parameter table, then the module is optimised for
+ * the host CPU, so shapes, strides and attrs are constants here in practice.
+ * Parameter layouts: kernels.h. Float semantics follow the reference interpreter
+ * (backend/interp) operation by operation where it matters (double accumulation in
+ * batch_norm, reductions; the same activation formulas). */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../../../ir/ir.h"
+#include "kernels.h"
+
+#define KERNEL(name) void bcl_k_##name(void **slots, const int64_t *p, int64_t begin, int64_t end)
+#define INL static inline __attribute__((always_inline))
+
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v16fu __attribute__((vector_size(64), aligned(4)));   /* unaligned access */
+
+INL v16f ld16(const float *q) { return *(const v16fu *)q; }
+INL v16f splat(float s) { return (v16f){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+
+INL float fbits(int64_t v)
+{
+    uint32_t u = (uint32_t)v;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* The buffer in slot p[i]; a negative index means "absent". */
+INL float *slot(void **slots, const int64_t *p, int i) { return p[i] < 0 ? 0 : (float *)slots[p[i]]; }
+
+INL float relu6f(float x) { return x < 0 ? 0 : x > 6 ? 6 : x; }
+INL float sigmoidf(float x) { return (float)(1.0 / (1.0 + exp(-(double)x))); }
+
+/* Every unary op, and the fused activation epilogue (op < 0: none). */
+INL float act1(int64_t op, float x, float alpha)
+{
+    switch (op) {
+    case IR_RELU: return x > 0 ? x : 0;
+    case IR_RELU6: return relu6f(x);
+    case IR_SIGMOID: return sigmoidf(x);
+    case IR_SILU: return x * sigmoidf(x);
+    case IR_GELU: return (float)(0.5 * x * (1.0 + erf((double)x / sqrt(2.0))));
+    case IR_HSWISH: return x * relu6f(x + 3) / 6;
+    case IR_HSIGMOID: return relu6f(x + 3) / 6;
+    case IR_LEAKY_RELU: return x >= 0 ? x : alpha * x;
+    case IR_TANH: return tanhf(x);
+    case IR_ELU: return x > 0 ? x : (float)(alpha * expm1((double)x));
+    case IR_NEG: return -x;
+    case IR_SQRT: return sqrtf(x);
+    case IR_EXP: return expf(x);
+    default: return x;   /* identity, dropout, none */
+    }
+}
+
+INL float binop(int64_t op, float a, float b)
+{
+    switch (op) {
+    case IR_ADD: return a + b;
+    case IR_SUB: return a - b;
+    case IR_MUL: return a * b;
+    case IR_DIV: return a / b;
+    case IR_POW: return powf(a, b);
+    case IR_MAXIMUM: return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
+    default: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;   /* minimum */
+    }
+}
+
+INL int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+KERNEL(unary)
+{
+    int64_t op = p[0], n = p[4], chunk = p[5];
+    float alpha = fbits(p[1]);
+    const float *x = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    int64_t hi = min64(end * chunk, n);
+    for (int64_t i = begin * chunk; i < hi; i++) y[i] = act1(op, x[i], alpha);
+}
+
+INL void binary_rows(int64_t op, const float *restrict a, const float *restrict b, float *restrict y,
+                     const int64_t *p, int64_t r0, int64_t r1)
+{
+    int64_t rank = p[4], act = p[7];
+    float alpha = fbits(p[8]);
+    const int64_t *yd = p + 9, *sa = p + 17, *sb = p + 25;
+    int64_t len = yd[rank - 1], la = sa[rank - 1], lb = sb[rank - 1];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t rem = r, oa = 0, ob = 0;
+        for (int64_t k = rank - 2; k >= 0; k--) {
+            int64_t i = rem % yd[k];
+            rem /= yd[k];
+            oa += i * sa[k];
+            ob += i * sb[k];
+        }
+        float *yr = y + r * len;
+        for (int64_t j = 0; j < len; j++) yr[j] = act1(act, binop(op, a[oa + j * la], b[ob + j * lb]), alpha);
+    }
+}
+
+KERNEL(binary)
+{
+    int64_t rows = p[5], per = p[6];
+    const float *a = slot(slots, p, 1), *b = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    /* y may be written in place over an operand only by identical indexing, so no
+     * restrict violation in practice; the JIT never aliases them. */
+    binary_rows(p[0], a, b, y, p, begin * per, min64(end * per, rows));
+}
+
+KERNEL(norm_chan)
+{
+    int64_t mode = p[0], C = p[8], inner = p[9], act = p[11];
+    float eps = fbits(p[10]), alpha = fbits(p[12]);
+    const float *x = slot(slots, p, 1), *g = slot(slots, p, 2), *bt = slot(slots, p, 3);
+    const float *m = slot(slots, p, 4), *v = slot(slots, p, 5);
+    float *y = slot(slots, p, 6);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t c = it % C;
+        const float *px = x + it * inner;
+        float *py = y + it * inner;
+        if (mode == 0) {
+            double inv = 1.0 / sqrt((double)v[c] + eps);
+            for (int64_t i = 0; i < inner; i++)
+                py[i] = act1(act, (float)(((double)px[i] - m[c]) * inv * g[c] + bt[c]), alpha);
+        } else {
+            float s = g[c], t = bt[c];
+            for (int64_t i = 0; i < inner; i++) py[i] = act1(act, px[i] * s + t, alpha);
+        }
+    }
+}
+
+KERNEL(layer_norm)
+{
+    int64_t inner = p[5];
+    float eps = fbits(p[6]);
+    const float *x = slot(slots, p, 0), *g = slot(slots, p, 1), *b = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    for (int64_t r = begin; r < end; r++) {
+        const float *px = x + r * inner;
+        float *py = y + r * inner;
+        double mean = 0, var = 0;
+        for (int64_t i = 0; i < inner; i++) mean += px[i];
+        mean /= (double)inner;
+        for (int64_t i = 0; i < inner; i++) var += (px[i] - mean) * (px[i] - mean);
+        var /= (double)inner;
+        double inv = 1.0 / sqrt(var + eps);
+        for (int64_t i = 0; i < inner; i++) {
+            double v = (px[i] - mean) * inv;
+            if (g) v *= g[i];
+            if (b) v += b[i];
+            py[i] = (float)v;
+        }
+    }
+}
+
+KERNEL(softmax)
+{
+    int64_t dim = p[3], inner = p[4];
+    const float *x = slot(slots, p, 0);
+    float *y = slot(slots, p, 1);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t o = it / inner, in = it % inner;
+        const float *px = x + o * dim * inner + in;
+        float *py = y + o * dim * inner + in;
+        float mx = -INFINITY;
+        for (int64_t k = 0; k < dim; k++) mx = px[k * inner] > mx ? px[k * inner] : mx;
+        double sum = 0;
+        for (int64_t k = 0; k < dim; k++) sum += exp((double)px[k * inner] - mx);
+        for (int64_t k = 0; k < dim; k++) py[k * inner] = (float)(exp((double)px[k * inner] - mx) / sum);
+    }
+}
+
+KERNEL(pool)
+{
+    int64_t op = p[0], H = p[4], W = p[5], OH = p[6], OW = p[7], KH = p[8], KW = p[9];
+    int64_t sh = p[10], sw = p[11], pt = p[12], pl = p[13], cip = p[14];
+    const float *x = slot(slots, p, 1);
+    float *y = slot(slots, p, 2);
+    for (int64_t c = begin; c < end; c++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                double sum = 0;
+                float mx = -INFINITY;
+                int64_t count = 0;
+                for (int64_t kh = 0; kh < KH; kh++) {
+                    int64_t ih = oh * sh - pt + kh;
+                    if (ih < 0 || ih >= H) continue;
+                    for (int64_t kw = 0; kw < KW; kw++) {
+                        int64_t iw = ow * sw - pl + kw;
+                        if (iw < 0 || iw >= W) continue;
+                        float v = x[(c * H + ih) * W + iw];
+                        if (op == IR_MAX_POOL2D) {
+                            if (v > mx || isnan(v)) mx = v;
+                        } else {
+                            sum += v;
+                        }
+                        count++;
+                    }
+                }
+                float r;
+                if (op == IR_MAX_POOL2D) {
+                    r = count ? mx : 0.0f;
+                } else {
+                    int64_t div = cip ? KH * KW : count;
+                    r = div ? (float)(sum / (double)div) : 0.0f;
+                }
+                y[(c * OH + oh) * OW + ow] = r;
+            }
+}
+
+KERNEL(reduce)
+{
+    int64_t op = p[0], rank = p[3], count = p[4], nr = p[38];
+    const int64_t *yd = p + 6, *ys = p + 14, *rd = p + 22, *rs = p + 30;
+    const float *x = slot(slots, p, 1);
+    float *y = slot(slots, p, 2);
+    for (int64_t o = begin; o < end; o++) {
+        int64_t rem = o, base = 0;
+        for (int64_t k = rank - 1; k >= 0; k--) {
+            base += (rem % yd[k]) * ys[k];
+            rem /= yd[k];
+        }
+        double acc = op == IR_REDUCE_MAX ? -INFINITY : op == IR_REDUCE_MIN ? INFINITY : 0.0;
+        for (int64_t j = 0; j < count; j++) {
+            int64_t r = j, off = base;
+            for (int64_t k = nr - 1; k >= 0; k--) {
+                off += (r % rd[k]) * rs[k];
+                r /= rd[k];
+            }
+            double v = x[off];
+            if (op == IR_REDUCE_MAX) {
+                if (v > acc || isnan(v)) acc = v;
+            } else if (op == IR_REDUCE_MIN) {
+                if (v < acc || isnan(v)) acc = v;
+            } else {
+                acc += v;
+            }
+        }
+        y[o] = (float)(op == IR_REDUCE_MEAN ? (count ? acc / (double)count : NAN) : acc);
+    }
+}
+
+/* Per output axis, the input index is: mode 0 mul*i + add (out of range: the pad
+ * value), mode 1 (i - add) mod xdim (roll), mode 2 min(floor(i * scale), xdim - 1). */
+KERNEL(gather)
+{
+    int64_t rank = p[2], ny = p[3], chunk = p[4];
+    float value = fbits(p[5]);
+    const int64_t *yd = p + 6, *mode = p + 14, *mul = p + 22, *add = p + 30, *xd = p + 38,
+                  *xs = p + 46, *fs = p + 54;
+    const float *x = slot(slots, p, 0);
+    float *y = slot(slots, p, 1);
+    int64_t hi = min64(end * chunk, ny);
+    for (int64_t i = begin * chunk; i < hi; i++) {
+        int64_t rem = i, off = 0;
+        int inside = 1;
+        for (int64_t k = rank - 1; k >= 0; k--) {
+            int64_t yi = rem % yd[k], xi;
+            rem /= yd[k];
+            if (mode[k] == 0) {
+                xi = mul[k] * yi + add[k];
+                if (xi < 0 || xi >= xd[k]) inside = 0;
+            } else if (mode[k] == 1) {
+                xi = ((yi - add[k]) % xd[k] + xd[k]) % xd[k];
+            } else {
+                xi = (int64_t)floorf((float)yi * fbits(fs[k]));
+                if (xi > xd[k] - 1) xi = xd[k] - 1;
+            }
+            off += xi * xs[k];
+        }
+        y[i] = inside ? x[off] : value;
+    }
+}
+
+KERNEL(copy_rows)
+{
+    int64_t len = p[3], ystride = p[4], yoff = p[5];
+    const float *x = slot(slots, p, 0);
+    float *y = slot(slots, p, 1);
+    for (int64_t r = begin; r < end; r++) memcpy(y + yoff + r * ystride, x + r * len, sizeof(float) * (size_t)len);
+}
+
+KERNEL(matmul)
+{
+    int64_t M = p[3], K = p[4], N = p[5], rank = p[7], act = p[32];
+    float alpha = fbits(p[33]);
+    const int64_t *bd = p + 8, *sa = p + 16, *sb = p + 24;
+    const float *a = slot(slots, p, 0), *b = slot(slots, p, 1);
+    float *y = slot(slots, p, 2);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t t = it / M, m = it % M, rem = t, oa = 0, ob = 0;
+        for (int64_t i = rank - 1; i >= 0; i--) {
+            int64_t idx = rem % bd[i];
+            rem /= bd[i];
+            oa += idx * sa[i];
+            ob += idx * sb[i];
+        }
+        float *yr = y + it * N;
+        for (int64_t n = 0; n < N; n++) yr[n] = 0.0f;
+        for (int64_t k = 0; k < K; k++) {
+            float av = a[oa + m * K + k];
+            const float *br = b + ob + k * N;
+            for (int64_t n = 0; n < N; n++) yr[n] += av * br[n];
+        }
+        for (int64_t n = 0; n < N; n++) yr[n] = act1(act, yr[n], alpha);
+    }
+}
+
+KERNEL(linear)
+{
+    int64_t I = p[5], O = p[6], act = p[7];
+    float alpha = fbits(p[8]);
+    const float *x = slot(slots, p, 0), *w = slot(slots, p, 1), *b = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    for (int64_t r = begin; r < end; r++)
+        for (int64_t o = 0; o < O; o++) {
+            double acc = b ? b[o] : 0.0;
+            for (int64_t i = 0; i < I; i++) acc += (double)x[r * I + i] * w[o * I + i];
+            y[r * O + o] = act1(act, (float)acc, alpha);
+        }
+}
+
+/* Stores a 16-channel vector's valid lanes (channel o0 + j < nch) of one output
+ * element position, adding the residual and the activation. */
+INL void store_lanes(float *restrict y, const float *restrict r, v16f v, int64_t base, int64_t cstride,
+                     int64_t nvalid, int64_t act, float alpha)
+{
+    for (int64_t j = 0; j < 16; j++) {
+        if (j >= nvalid) break;
+        int64_t idx = base + j * cstride;
+        float s = v[j];
+        if (r) s += r[idx];
+        y[idx] = act1(act, s, alpha);
+    }
+}
+
+/* rt rows (a constant after inlining) of x times one 16-column block of packed w. */
+INL void linear_tile(const float *restrict x, const float *restrict wp, float *restrict y, int64_t r0,
+                     const int rt, int64_t I, int64_t O, int64_t OB, int64_t ob, int64_t act, float alpha)
+{
+    v16f acc[8];
+#pragma clang loop unroll(full)
+    for (int t = 0; t < rt; t++) acc[t] = splat(0);
+    const float *w = wp + ob * I * 16;
+    for (int64_t i = 0; i < I; i++) {
+        v16f wv = ld16(w + i * 16);
+#pragma clang loop unroll(full)
+        for (int t = 0; t < rt; t++) acc[t] += splat(x[(r0 + t) * I + i]) * wv;
+    }
+    v16f bv = ld16(wp + OB * I * 16 + ob * 16);
+    for (int t = 0; t < rt; t++)
+        store_lanes(y, 0, acc[t] + bv, (r0 + t) * O + ob * 16, 1, O - ob * 16, act, alpha);
+}
+
+KERNEL(linear_p)
+{
+    int64_t rows = p[3], I = p[4], O = p[5], OB = p[6], act = p[7], RT = p[9];
+    float alpha = fbits(p[8]);
+    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1);
+    float *y = slot(slots, p, 2);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t rt = it / OB, ob = it % OB, r0 = rt * RT;
+        if (RT == 4 && r0 + 4 <= rows)   /* the full tile, register-blocked */
+            linear_tile(x, wp, y, r0, 4, I, O, OB, ob, act, alpha);
+        else
+            for (int64_t r = r0; r < min64(r0 + RT, rows); r++)
+                linear_tile(x, wp, y, r, 1, I, O, OB, ob, act, alpha);
+    }
+}
+
+/* Generic direct convolution (any groups), the reference algorithm per output plane. */
+KERNEL(conv)
+{
+    int64_t C = p[6], H = p[7], W = p[8], O = p[9], KH = p[10], KW = p[11], OH = p[12], OW = p[13];
+    int64_t sh = p[14], sw = p[15], dh = p[16], dw = p[17], pt = p[18], pl = p[19], G = p[20];
+    int64_t act = p[21];
+    float alpha = fbits(p[22]);
+    int64_t CG = C / G, OG = O / G;
+    const float *x = slot(slots, p, 0), *w = slot(slots, p, 1), *b = slot(slots, p, 2);
+    const float *res = slot(slots, p, 3);
+    float *y = slot(slots, p, 4);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t n = it / O, o = it % O, g = o / OG;
+        float *yp = y + it * OH * OW;
+        for (int64_t i = 0; i < OH * OW; i++) yp[i] = b ? b[o] : 0.0f;
+        for (int64_t c = 0; c < CG; c++) {
+            const float *xp = x + (n * C + g * CG + c) * H * W;
+            for (int64_t kh = 0; kh < KH; kh++)
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    float wv = w[((o * CG + c) * KH + kh) * KW + kw];
+                    for (int64_t oh = 0; oh < OH; oh++) {
+                        int64_t ih = oh * sh - pt + kh * dh;
+                        if (ih < 0 || ih >= H) continue;
+                        for (int64_t ow = 0; ow < OW; ow++) {
+                            int64_t iw = ow * sw - pl + kw * dw;
+                            if (iw >= 0 && iw < W) yp[oh * OW + ow] += wv * xp[ih * W + iw];
+                        }
+                    }
+                }
+        }
+        const float *rp = res ? res + it * OH * OW : 0;
+        for (int64_t i = 0; i < OH * OW; i++) yp[i] = act1(act, rp ? yp[i] + rp[i] : yp[i], alpha);
+    }
+}
+
+/* NCHW -> zero-padded NCHW16c: xp[n][cb][HP][WP][16], channels past C are zero. */
+KERNEL(pack16c)
+{
+    int64_t C = p[3], H = p[4], W = p[5], CB = p[6], HP = p[7], WP = p[8], pt = p[9], pl = p[10];
+    const float *x = slot(slots, p, 0);
+    float *xp = slot(slots, p, 1);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t hp = it % HP, cb = (it / HP) % CB, n = it / (HP * CB), ih = hp - pt;
+        float *row = xp + it * WP * 16;
+        if (ih < 0 || ih >= H) {
+            memset(row, 0, sizeof(float) * 16 * (size_t)WP);
+            continue;
+        }
+        for (int64_t wp = 0; wp < WP; wp++) {
+            int64_t iw = wp - pl;
+            for (int64_t j = 0; j < 16; j++) {
+                int64_t c = cb * 16 + j;
+                row[wp * 16 + j] = (iw >= 0 && iw < W && c < C) ? x[((n * C + c) * H + ih) * W + iw] : 0.0f;
+            }
+        }
+    }
+}
+
+/* One output tile: tw (a constant) consecutive output columns x 16 output channels,
+ * accumulated in vector registers over all input channel blocks and taps. */
+INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const float *restrict r,
+                      float *restrict y, const int64_t *p, int64_t n, int64_t ob, int64_t oh,
+                      int64_t ow0, const int tw)
+{
+    int64_t CB = p[5], HP = p[6], WP = p[7], O = p[8], OB = p[9], KH = p[10], KW = p[11];
+    int64_t OH = p[12], OW = p[13], sh = p[14], sw = p[15], dh = p[16], dw = p[17], act = p[18];
+    float alpha = fbits(p[19]);
+    v16f acc[16];
+#pragma clang loop unroll(full)
+    for (int t = 0; t < tw; t++) acc[t] = splat(0);
+    for (int64_t cb = 0; cb < CB; cb++)
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const float *xr = xp + (((n * CB + cb) * HP + oh * sh + kh * dh) * WP) * 16;
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const float *wk = wp + (((ob * CB + cb) * KH + kh) * KW + kw) * 256;
+                const float *xk = xr + (ow0 * sw + kw * dw) * 16;
+                for (int64_t c = 0; c < 16; c++) {
+                    v16f w = ld16(wk + c * 16);
+#pragma clang loop unroll(full)
+                    for (int t = 0; t < tw; t++) acc[t] += splat(xk[t * sw * 16 + c]) * w;
+                }
+            }
+        }
+    v16f bv = ld16(wp + OB * CB * KH * KW * 256 + ob * 16);
+    for (int t = 0; t < tw; t++)
+        store_lanes(y, r, acc[t] + bv, ((n * O + ob * 16) * OH + oh) * OW + ow0 + t, OH * OW,
+                    O - ob * 16, act, alpha);
+}
+
+KERNEL(conv16c)
+{
+    int64_t OB = p[9], OH = p[12], OW = p[13], TW = p[20];
+    const float *xp = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t oh = it % OH, ob = (it / OH) % OB, n = it / (OH * OB), ow = 0;
+        /* TW and OW % TW are constants, so both tiles are fully unrolled. */
+        for (; ow + TW <= OW; ow += TW) conv16c_tile(xp, wp, r, y, p, n, ob, oh, ow, TW);
+        if (ow < OW) conv16c_tile(xp, wp, r, y, p, n, ob, oh, ow, OW % TW);
+    }
+}
+
+INL void dw16c_tile(const float *restrict xp, const float *restrict wp, const float *restrict r,
+                    float *restrict y, const int64_t *p, int64_t n, int64_t cb, int64_t oh,
+                    int64_t ow0, const int tw)
+{
+    int64_t CB = p[5], HP = p[6], WP = p[7], C = p[8], KH = p[9], KW = p[10];
+    int64_t OH = p[11], OW = p[12], sh = p[13], sw = p[14], dh = p[15], dw = p[16], act = p[17];
+    float alpha = fbits(p[18]);
+    v16f acc[16];
+#pragma clang loop unroll(full)
+    for (int t = 0; t < tw; t++) acc[t] = splat(0);
+    for (int64_t kh = 0; kh < KH; kh++) {
+        const float *xr = xp + (((n * CB + cb) * HP + oh * sh + kh * dh) * WP) * 16;
+        for (int64_t kw = 0; kw < KW; kw++) {
+            v16f w = ld16(wp + ((cb * KH + kh) * KW + kw) * 16);
+            const float *xk = xr + (ow0 * sw + kw * dw) * 16;
+#pragma clang loop unroll(full)
+            for (int t = 0; t < tw; t++) acc[t] += ld16(xk + t * sw * 16) * w;
+        }
+    }
+    v16f bv = ld16(wp + CB * KH * KW * 16 + cb * 16);
+    for (int t = 0; t < tw; t++)
+        store_lanes(y, r, acc[t] + bv, ((n * C + cb * 16) * OH + oh) * OW + ow0 + t, OH * OW,
+                    C - cb * 16, act, alpha);
+}
+
+KERNEL(dwconv16c)
+{
+    int64_t CB = p[5], OH = p[11], OW = p[12], TW = p[19];
+    const float *xp = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t oh = it % OH, cb = (it / OH) % CB, n = it / (OH * CB), ow = 0;
+        for (; ow + TW <= OW; ow += TW) dw16c_tile(xp, wp, r, y, p, n, cb, oh, ow, TW);
+        if (ow < OW) dw16c_tile(xp, wp, r, y, p, n, cb, oh, ow, OW % TW);
+    }
+}

@@ -1,0 +1,36 @@
+/* The kernel library the JIT specialises ("libjit"): every kernel has the signature
+ *   void bcl_k_NAME(void **slots, const int64_t *p, int64_t begin, int64_t end)
+ * slots holds the buffers (graph values, packed weights, scratch); p is a constant
+ * table of slot indices, shapes and attrs (float attrs as their bit pattern). The JIT
+ * emits p as an internal constant global and inlines the kernel, so every p[i] folds
+ * to a constant and the loops are specialised to the static shapes.
+ * [begin, end) is a range of work items; the thread pool splits the item space.
+ * The layout of p for each kernel is listed below (indices into p). */
+#ifndef BCL_JIT_KERNELS_H
+#define BCL_JIT_KERNELS_H
+
+/* Names of the kernels, in the X-macro style of ops.def. */
+#define BCL_JIT_KERNELS(K) \
+    K(unary)      /* op alpha x y n chunk; items: chunks of n */ \
+    K(binary)     /* op a b y rank rows rows_per_item act alpha ydims[8] astr[8] bstr[8]; items: row groups */ \
+    K(norm_chan)  /* mode(0 bn, 1 scale_shift) x g b m v y N C inner eps act alpha; items: N*C */ \
+    K(layer_norm) /* x g b y rows inner eps; items: rows */ \
+    K(softmax)    /* x y outer dim inner; items: outer*inner */ \
+    K(pool)       /* op x y NC H W OH OW kh kw sh sw pt pl cip; items: NC */ \
+    K(reduce)     /* op x y rank count ny ydims[8] ystr_in_x[8] rdims[8] rstr[8] nr; items: ny */ \
+    K(gather)     /* x y rank ny chunk value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] fscale[8];
+                     items: chunks of ny */ \
+    K(copy_rows)  /* x y rows len ystride yoff; items: rows */ \
+    K(matmul)     /* a b y M K N nb rank bd[8] sa[8] sb[8] act alpha; items: nb*M */ \
+    K(linear)     /* x w b y rows I O act alpha; items: rows (weights computed at run time) */ \
+    K(linear_p)   /* x wp y rows I O OB act alpha RT; items: ceil(rows/RT)*OB; wp [OB][I][16] + bias[OB*16] */ \
+    K(conv)       /* x w b r y N C H W O KH KW OH OW sh sw dh dw pt pl G act alpha; items: N*O */ \
+    K(pack16c)    /* x xp N C H W CB HP WP pt pl; items: N*CB*HP */ \
+    K(conv16c)    /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW; items: N*OB*OH;
+                     wp [OB][CB][KH][KW][16c][16o] + bias[OB*16] */ \
+    K(dwconv16c)  /* xp wp r y N CB HP WP C KH KW OH OW sh sw dh dw act alpha TW; items: N*CB*OH;
+                     wp [CB][KH][KW][16] + bias[CB*16] */
+
+#define BCL_JIT_CHUNK 8192   /* elements per work item of elementwise kernels */
+
+#endif

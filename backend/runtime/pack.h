@@ -1,0 +1,20 @@
+/* Weight pre-packing for the JIT's blocked kernels (layouts in backend/llvm/libjit/
+ * kernels.h). Each returns a 64-byte aligned buffer (free with free()) holding the
+ * packed weights followed by the bias padded to whole 16-blocks (zeros without a
+ * bias, and zeros in every padded channel), or NULL when out of memory. */
+#ifndef BCL_RT_PACK_H
+#define BCL_RT_PACK_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* w[O][C][KH][KW] -> [O/16][C/16][KH][KW][16c][16o] + bias[O/16*16] */
+float *bcl_pack_conv16c(const float *w, const float *b, int64_t O, int64_t C, int64_t KH, int64_t KW,
+                        size_t *n_floats);
+/* depthwise w[C][1][KH][KW] -> [C/16][KH][KW][16] + bias[C/16*16] */
+float *bcl_pack_dw16c(const float *w, const float *b, int64_t C, int64_t KH, int64_t KW, size_t *n_floats);
+/* w[O][I] -> [O/16][I][16] + bias[O/16*16] */
+float *bcl_pack_linear16(const float *w, const float *b, int64_t O, int64_t I, size_t *n_floats);
+/* A zeroed 64-byte aligned buffer of n floats (at least one). */
+float *bcl_alloc_floats(size_t n);
+
+#endif

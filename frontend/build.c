@@ -98,14 +98,18 @@ static bool file_exists(const char *p) { return access(p, R_OK) == 0; }
 
 static Value *load_file(Interp *I, const char *path, const char *dotted, SrcLoc from)
 {
-    LoadedModule *lm = find_loaded(I, path);
+    /* one key per file however it is spelled, so each file loads once */
+    char *real = realpath(path, NULL);
+    const char *key = real ? arena_strdup(I->a, real) : path;
+    free(real);
+    LoadedModule *lm = find_loaded(I, key);
     if (lm && !lm->loading) return lm->ns->kind == V_POISON ? NULL : lm->ns;
     if (!lm) {
         Source *src = bcl_read_source(I->a, I->d, path);
         if (!src) return NULL;
-        return load_source(I, path, dotted, src, false, dir_of(I->a, path), from);
+        return load_source(I, key, dotted, src, false, dir_of(I->a, path), from);
     }
-    return load_source(I, path, dotted, NULL, false, NULL, from);  /* reports the cycle */
+    return load_source(I, key, dotted, NULL, false, NULL, from);  /* reports the cycle */
 }
 
 static Value *native_module(Interp *I, const char *dotted)
@@ -365,6 +369,8 @@ static void add_param(Interp *I, ParamObj *p, const char *key)
     p->ir = ir_add_param(I->g, key, &p->shape, p->init, p->loc);
 }
 
+static void walk_value(Interp *I, Value *v, const char *path, int depth);
+
 /* PyTorch's state-dict order: own parameters, own buffers, then children. */
 static void walk_module(Interp *I, Value *m, const char *prefix)
 {
@@ -378,21 +384,21 @@ static void walk_module(Interp *I, Value *m, const char *prefix)
             if (v->kind == V_PARAM && v->param->buffer == (pass == 1))
                 add_param(I, v->param, arena_printf(I->a, "%s%s", prefix, o->attrs.e[i].key->str.s));
         }
-    for (int i = 0; i < o->attrs.n; i++) {
-        Value *v = o->attrs.e[i].val;
-        const char *k = o->attrs.e[i].key->str.s;
-        if (is_module_value(v)) {
-            walk_module(I, v, arena_printf(I->a, "%s%s.", prefix, k));
-        } else if (v->kind == V_LIST || v->kind == V_TUPLE) {
-            for (int j = 0; j < v->seq->n; j++)
-                if (is_module_value(v->seq->v[j]))
-                    walk_module(I, v->seq->v[j], arena_printf(I->a, "%s%s.%d.", prefix, k, j));
-        } else if (v->kind == V_DICT) {
-            for (int j = 0; j < v->dict->n; j++)
-                if (is_module_value(v->dict->e[j].val))
-                    walk_module(I, v->dict->e[j].val,
-                                arena_printf(I->a, "%s%s.%s.", prefix, k, v_to_str(I, v->dict->e[j].key)));
-        }
+    for (int i = 0; i < o->attrs.n; i++)
+        walk_value(I, o->attrs.e[i].val, arena_printf(I->a, "%s%s", prefix, o->attrs.e[i].key->str.s), 0);
+}
+
+/* Modules inside (nested) list / tuple / dict attributes are named attr.i / attr.key, as MegEngine does. */
+static void walk_value(Interp *I, Value *v, const char *path, int depth)
+{
+    if (depth > 32) return;
+    if (is_module_value(v)) {
+        walk_module(I, v, arena_printf(I->a, "%s.", path));
+    } else if (v->kind == V_LIST || v->kind == V_TUPLE) {
+        for (int j = 0; j < v->seq->n; j++) walk_value(I, v->seq->v[j], arena_printf(I->a, "%s.%d", path, j), depth + 1);
+    } else if (v->kind == V_DICT) {
+        for (int j = 0; j < v->dict->n; j++)
+            walk_value(I, v->dict->e[j].val, arena_printf(I->a, "%s.%s", path, v_to_str(I, v->dict->e[j].key)), depth + 1);
     }
 }
 

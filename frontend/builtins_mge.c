@@ -22,6 +22,10 @@ static IrValue *tensor_of(Interp *I, Value *v, SrcLoc loc, const char *what)
     if (v->kind == V_TENSOR) return v->tensor;
     if (v->kind == V_PARAM) {
         if (v->param->ir) return v->param->ir;
+        if (v->param->born_in_forward) {
+            diag_error(I->d, loc, "%s: this parameter was created in forward; create parameters (and the modules that hold them) in __init__", what);
+            return NULL;
+        }
         diag_error(I->d, loc, "%s: this parameter is not part of the model (it is not an attribute of a module in the tree)", what);
         return NULL;
     }
@@ -36,6 +40,19 @@ static IrValue *tensor_of(Interp *I, Value *v, SrcLoc loc, const char *what)
 
 static Value *emit(Interp *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc loc)
 {
+    /* a node made inside the standard library is located in the user's file: where the
+     * module running it was constructed (M.Conv2d(...)), else the user's call */
+    if (loc_in_stdlib(loc)) {
+        SrcLoc best = I->user_loc;
+        for (Frame *f = I->frame; f; f = f->up) {
+            Value *s = f->self;
+            if (s && s->kind == V_OBJECT && s->obj->made_at.src && !loc_in_stdlib(s->obj->made_at)) {
+                best = s->obj->made_at;
+                break;
+            }
+        }
+        if (best.src) loc = best;
+    }
     IrAttrs def = ir_attrs_default();
     IrValue *r = ir_add_node(I->g, op, in, n, at ? at : &def, loc, I->d);
     return r ? v_tensor(I, r) : NULL;
@@ -1075,7 +1092,8 @@ static Value *new_param(Interp *I, CallArgs *a, SrcLoc loc, bool buffer)
         p->init = (IrInit)k;
     }
     p->buffer = buffer;
-    p->loc = loc;
+    p->born_in_forward = I->tracing;
+    p->loc = loc_in_stdlib(loc) && I->user_loc.src ? I->user_loc : loc;  /* the user's M.Conv2d(...) */
     Value *v = ARENA_NEW(I->a, Value);
     v->kind = V_PARAM;
     v->param = p;
@@ -1152,6 +1170,7 @@ Value *native_bcl(Interp *I)
     dict_set_str(I, &m->cls->attrs, "__init__", v_builtin(I, "__init__", module_init, NULL), NO_LOC);
     dict_set_str(I, &m->cls->attrs, "children", v_builtin(I, "children", module_children, NULL), NO_LOC);
     dict_set_str(I, &m->cls->attrs, "named_children", v_builtin(I, "named_children", module_named_children, NULL), NO_LOC);
+    dict_set_str(I, &m->cls->attrs, "training", v_bool(false), NO_LOC);  /* bclc compiles inference graphs */
     I->module_cls = m->cls;
     env_set(I, ns->ns->env, "Module", m);
     ns_add(I, ns, "param", b_param);

@@ -78,6 +78,10 @@ const char *format_spec(Interp *I, Value *v, const char *spec, SrcLoc loc)
     (void)comma;
     char body[512];
     bool numeric = v->kind == V_INT || v->kind == V_BOOL || v->kind == V_FLOAT;
+    if (!numeric && v->kind != V_STR) {
+        diag_error(I->d, loc, "unsupported format string passed to %s.__format__", v_type_name(v));
+        return NULL;
+    }
     if (type == 's' || (!type && !numeric)) {
         if (numeric && type == 's') {
             diag_error(I->d, loc, "unknown format code 's' for object of type '%s'", v_type_name(v));

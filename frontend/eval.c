@@ -173,6 +173,7 @@ static Value *num_binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
         case OP_POW:
             if (a < 0 && b != floor(b)) return err(I, loc, "negative number raised to a fractional power");
             if (a == 0 && b < 0) return err(I, loc, "0.0 cannot be raised to a negative power");
+            if (isinf(pow(a, b)) && !isinf(a) && !isinf(b)) return err(I, loc, "float overflow in '**': the result is out of range");
             return v_float(I, pow(a, b));
         default: break;
         }
@@ -630,7 +631,7 @@ Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc)
 bool set_attr(Interp *I, Value *obj, const char *name, Value *v, SrcLoc loc)
 {
     if (obj->kind == V_OBJECT) {
-        if (I->tracing && obj->obj->cls->is_module) {
+        if (I->tracing && obj->obj->cls->is_module && !obj->obj->born_in_forward) {
             diag_error(I->d, loc, "modules cannot be changed in forward (assigning '%s')", name);
             return false;
         }
@@ -792,10 +793,9 @@ static Value *construct(Interp *I, ClassObj *c, CallArgs *a, SrcLoc loc)
     obj->kind = V_OBJECT;
     obj->obj = ARENA_NEW(I->a, ObjectObj);
     obj->obj->cls = c;
-    if (I->tracing && c->is_module) {
-        diag_error(I->d, loc, "modules cannot be created in forward; create '%s' in __init__", c->name);
-        return NULL;
-    }
+    /* a module made in forward (a Sequential slice) may only hold modules of the tree */
+    obj->obj->born_in_forward = I->tracing;
+    obj->obj->made_at = I->user_loc;
     Value *init = class_lookup(c, "__init__");
     Value *r;
     if (!init) {
@@ -953,6 +953,11 @@ static bool eval_args(Interp *I, Env *env, Expr *e, CallArgs *a)
     return true;
 }
 
+bool loc_in_stdlib(SrcLoc loc)
+{
+    return loc.src && loc.src->path && !strncmp(loc.src->path, "<stdlib>/", 9);
+}
+
 static Value *eval_call(Interp *I, Env *env, Expr *e)
 {
     Value *f = poisoned(eval_expr(I, env, e->call.func));
@@ -960,7 +965,10 @@ static Value *eval_call(Interp *I, Env *env, Expr *e)
     CallArgs a;
     if (!eval_args(I, env, e, &a)) return NULL;
     I->bind_failed = false;
+    SrcLoc saved_user = I->user_loc;
+    if (!loc_in_stdlib(e->loc)) I->user_loc = e->loc;
     Value *r = call_value(I, f, &a, e->loc);
+    I->user_loc = saved_user;
     if (!r) {
         const char *n = callable_name(I, f);
         if (n && !I->bind_failed) {

@@ -5,7 +5,7 @@
 #include "value.h"
 
 #define BCL_MAX_CALL_DEPTH 200
-#define BCL_MAX_EXPR_DEPTH 400
+#define BCL_MAX_EXPR_DEPTH 1500
 
 /* One registry (registers.models / registers.heads). */
 typedef struct RegEntry { const char *name; Value *v; SrcLoc loc; } RegEntry;
@@ -45,12 +45,14 @@ struct Interp {
     bool bind_failed;
     bool top_call;              /* build_model's own call: its site is reported by the caller */
     SrcLoc last_note;           /* to fold the notes of deep recursion */
-    int note_repeat;           /* the last call failed while binding its arguments */
+    int note_repeat;
+    SrcLoc user_loc;            /* the innermost call made from a user file (not the stdlib) */           /* the last call failed while binding its arguments */
 };
 
 typedef enum { EX_NORMAL, EX_RETURN, EX_BREAK, EX_CONTINUE, EX_ERROR } ExecStatus;
 
 /* ---- eval.c */
+bool loc_in_stdlib(SrcLoc loc);
 void interp_init(Interp *I, Arena *a, Diag *d, const BclBuildOptions *opt);
 Value *eval_expr(Interp *I, Env *env, Expr *e);
 ExecStatus exec_block(Interp *I, Env *env, StmtList *b, Value **ret);

@@ -80,9 +80,12 @@ void bcl_lexer_free(Lexer *lx);
 bool bcl_lexer_quiet_eof(const Lexer *lx);
 /* The last line on which the lexer reported an error (0: none): the parser stays quiet there. */
 int bcl_lexer_error_line(const Lexer *lx);
-/* The innermost open bracket, if any; and forgetting them all (error recovery). */
+/* The innermost open bracket, if any. */
 bool bcl_lexer_open_bracket(const Lexer *lx, BclLoc *loc, char *c);
-void bcl_lexer_forget_brackets(Lexer *lx);
+/* Error recovery after a syntax error inside brackets (on): the brackets are
+ * forgotten, and closing ones without a match dropped quietly until a statement
+ * parses again (off). */
+void bcl_lexer_recover(Lexer *lx, bool on);
 /* Decodes a string body's escapes into *out (arena); errors point into the source. */
 bool bcl_decode_escapes(Arena *a, Diag *d, const Source *src, const char *raw, int n,
                         int line, int col, int off, bool is_raw, char **out, int64_t *out_len);
@@ -211,8 +214,8 @@ stmts
     ;
 
 stmt
-    : simple_stmt               { $$ = $1; ps->after_error = false; }
-    | compound_stmt             { $$ = vec1(ps, $1); ps->after_error = false; }
+    : simple_stmt               { $$ = $1; ps->after_error = false; bcl_lexer_recover(ps->lx, false); }
+    | compound_stmt             { $$ = vec1(ps, $1); ps->after_error = false; bcl_lexer_recover(ps->lx, false); }
     | error NEWLINE             { $$ = newvec(ps); ps->after_error = true; yyerrok; }
     | INDENT {
           /* After error recovery this is the body of the broken statement. */
@@ -706,7 +709,7 @@ atom
     | LPAR yield_expr RPAR      { $$ = $2; }
     | LPAR testlist_comp RPAR {
           if ($2.gens)
-              $$ = make_comp(ps, no_star(ps, $2.v.v[0]), $2.gens, @$);
+              $$ = make_comp(ps, $2.v.v[0], $2.gens, @$);
           else if ($2.v.n == 1 && !$2.comma)
               $$ = no_star(ps, $2.v.v[0]);
           else
@@ -715,7 +718,7 @@ atom
     | LSQB RSQB                 { $$ = mkexpr(ps, E_LIST, @$); }
     | LSQB testlist_comp RSQB {
           if ($2.gens)
-              $$ = make_comp(ps, no_star(ps, $2.v.v[0]), $2.gens, @$);
+              $$ = make_comp(ps, $2.v.v[0], $2.gens, @$);
           else
               $$ = seq_expr(ps, $2, @$, E_LIST);
       }
@@ -991,10 +994,13 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ParseState *ps)
      * Forget the brackets so that recovery finds the end of the line. */
     BclLoc open;
     char c;
-    if (bcl_lexer_open_bracket(ps->lx, &open, &c) && open.first_line < l->first_line) {
-        diag_error(ps->d, L(ps, open), "'%c' was never closed", c);
-        bcl_lexer_forget_brackets(ps->lx);
-        return 0;
+    if (bcl_lexer_open_bracket(ps->lx, &open, &c)) {
+        /* Recovery skips to the end of the line: for that, forget the brackets. */
+        bcl_lexer_recover(ps->lx, true);
+        if (open.first_line < l->first_line) {
+            diag_error(ps->d, L(ps, open), "'%c' was never closed", c);
+            return 0;
+        }
     }
     if (tok == YYSYMBOL_INDENT) {
         diag_error(ps->d, L(ps, *l), "unexpected indent");
@@ -1511,14 +1517,15 @@ static int fs_field(ParseState *ps, FsBuild *b, const StrTok *t, int i)
         k += 2;
     }
     if (k < n && raw[k] == ':') {
-        int s0 = k + 1;
-        for (k = s0; k < n && raw[k] != '}'; k++) {
+        int s0 = k + 1, depth = 0;
+        for (k = s0; k < n; k++) {
             if (raw[k] == '{') {
-                diag_error(ps->d, L(ps, body_pos(ps, t, k, 1)),
-                           "nested fields in a format spec are not supported in .bcl");
-                while (k < n && raw[k] != '}') k++;
-                if (k < n) k++;
-                if (k >= n) break;
+                if (depth++ == 0)
+                    diag_error(ps->d, L(ps, body_pos(ps, t, k, 1)),
+                               "nested fields in a format spec are not supported in .bcl");
+            } else if (raw[k] == '}') {
+                if (depth == 0) break;
+                depth--;
             }
         }
         char *out;

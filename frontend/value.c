@@ -293,12 +293,24 @@ static void float_repr(char *out, size_t n, double f)
 {
     if (isnan(f)) { snprintf(out, n, "nan"); return; }
     if (isinf(f)) { snprintf(out, n, f < 0 ? "-inf" : "inf"); return; }
-    /* shortest representation that round-trips, as Python prints floats */
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(out, n, "%.*g", prec, f);
-        if (strtod(out, NULL) == f) break;
+    /* Python's repr: the shortest digits that round-trip, fixed notation for
+     * exponents in [-4, 16), else d.ddde+XX */
+    char e[64];
+    int prec;
+    for (prec = 0; prec <= 16; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec, f);
+        if (strtod(e, NULL) == f) break;
     }
-    if (!strpbrk(out, ".eninf")) strncat(out, ".0", n - strlen(out) - 1);
+    char *ep = strchr(e, 'e');
+    int exp10 = atoi(ep + 1);
+    if (exp10 >= -4 && exp10 < 16) {
+        int decimals = prec - exp10;
+        if (decimals < 1) decimals = 1;
+        snprintf(out, n, "%.*f", decimals, f);
+        return;
+    }
+    *ep = 0;
+    snprintf(out, n, "%se%c%02d", e, exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
 }
 
 static void repr_into(Interp *I, Buf *b, const Value *v, bool top_str, int depth)
@@ -312,15 +324,21 @@ static void repr_into(Interp *I, Buf *b, const Value *v, bool top_str, int depth
     case V_FLOAT: float_repr(tmp, sizeof tmp, v->f); buf_puts(b, tmp); break;
     case V_STR:
         if (top_str) { buf_put(b, v->str.s, (size_t)v->str.len); break; }
-        buf_puts(b, "'");
-        for (int64_t i = 0; i < v->str.len; i++) {
-            char c = v->str.s[i];
-            if (c == '\'' || c == '\\') { buf_put(b, "\\", 1); buf_put(b, &c, 1); }
-            else if (c == '\n') buf_puts(b, "\\n");
-            else if (c == '\t') buf_puts(b, "\\t");
-            else buf_put(b, &c, 1);
+        {
+            /* Python quotes with ' unless the text holds ' and no " */
+            bool sq = memchr(v->str.s, '\'', (size_t)v->str.len), dq = memchr(v->str.s, '"', (size_t)v->str.len);
+            char q = sq && !dq ? '"' : '\'';
+            buf_put(b, &q, 1);
+            for (int64_t i = 0; i < v->str.len; i++) {
+                char c = v->str.s[i];
+                if (c == q || c == '\\') { buf_put(b, "\\", 1); buf_put(b, &c, 1); }
+                else if (c == '\n') buf_puts(b, "\\n");
+                else if (c == '\t') buf_puts(b, "\\t");
+                else if (c == '\r') buf_puts(b, "\\r");
+                else buf_put(b, &c, 1);
+            }
+            buf_put(b, &q, 1);
         }
-        buf_puts(b, "'");
         break;
     case V_LIST:
     case V_TUPLE:

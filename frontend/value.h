@@ -74,6 +74,8 @@ typedef struct ObjectObj {
     const char *path;           /* module tree path, set by the parameter walk */
     int walk_mark;
     const char *message;        /* exception objects */
+    SrcLoc made_at;             /* the user-file call that constructed it */
+    bool born_in_forward;       /* created while tracing (e.g. a Sequential slice): still mutable */
 } ObjectObj;
 
 typedef struct ParamObj {
@@ -81,6 +83,7 @@ typedef struct ParamObj {
     IrInit init;
     bool buffer;
     IrValue *ir;                /* created by the parameter walk */
+    bool born_in_forward;
     SrcLoc loc;
 } ParamObj;
 

@@ -182,7 +182,7 @@ int main(int argc, char **argv)
     if (!g || d.n_errors) goto done;
     if (weights) {
         StFile f;
-        if (st_read(weights, &f, &d) == 0) {
+        if (bcl_read_weights(weights, &f, &d) == 0) {
             bcl_bind_weights(g, &f, weights, 1, &d);
             st_free(&f);
         }

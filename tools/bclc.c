@@ -273,11 +273,11 @@ static const Command commands[] = {
      "Prints the IR graph that forward traces to, in the textual IR format; by default\n"
      "as traced (-O0), optimized with -O1/-O2 or --passes.\n\n" PASS_HELP},
     {"run", "run a model on an input with the interpreter", cmd_run,
-     "usage: bclc run FILE --input X.npy (--weights W.safetensors | --random-weights SEED)\n"
+     "usage: bclc run FILE --input X.npy (--weights W | --random-weights SEED)\n"
      "                [--output Y.npy] [--topk K] [--labels FILE] [options]\n"
      "Runs the model on X.npy (its shape is the input shape) and writes the output to\n"
      "Y.npy and/or prints the top-K classes per batch item with softmax probabilities.\n"
-     "  --weights W            weights by state-dict key (.safetensors)\n"
+     "  --weights W            weights by state-dict key (.safetensors or .npz)\n"
      "  --non-strict           missing/unexpected/mismatched weights are warnings\n"
      "  --random-weights SEED  run with deterministic random weights (no trained weights;\n"
      "                         results are meaningless, useful for testing and timing)\n"
@@ -359,7 +359,7 @@ static int cmd_params(int argc, char **argv)
     IrGraph *g = build(&s.o, &s.arena, &s.diag);
     if (g && s.o.weights) {
         StFile f;
-        if (st_read(s.o.weights, &f, &s.diag) == 0) {
+        if (bcl_read_weights(s.o.weights, &f, &s.diag) == 0) {
             bcl_print_weight_match(stdout, g, &f);
             st_free(&f);
         }
@@ -462,7 +462,7 @@ static int cmd_run(int argc, char **argv)
     IrGraph *g = build(o, &s.arena, d);
     if (g && o->weights) {
         StFile f;
-        if (st_read(o->weights, &f, d) == 0) {
+        if (bcl_read_weights(o->weights, &f, d) == 0) {
             bcl_bind_weights(g, &f, o->weights, !o->non_strict, d);
             st_free(&f);
         }

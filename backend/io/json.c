@@ -283,12 +283,3 @@ bool json_get_int(const JsonValue *v, int64_t *out)
     *out = r;
     return true;
 }
-
-const JsonValue *json_member(const JsonValue *obj, const char *key)
-{
-    if (obj->kind != JSON_OBJECT) return NULL;
-    size_t n = strlen(key);
-    for (int i = 0; i < obj->n; i++)
-        if (obj->keys[i]->str_len == n && !memcmp(obj->keys[i]->str, key, n)) return obj->items[i];
-    return NULL;
-}

@@ -34,7 +34,4 @@ JsonValue *json_parse(Arena *a, const char *text, size_t len, char *err, size_t 
  * (also on overflow past INT64_MAX). */
 bool json_get_int(const JsonValue *v, int64_t *out);
 
-/* The member named key of an object, or NULL. */
-const JsonValue *json_member(const JsonValue *obj, const char *key);
-
 #endif

@@ -18,10 +18,10 @@ int bcl_read_weights(const char *path, StFile *out, Diag *d);
  * Returns 0 on success (no errors). */
 int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d);
 
-/* The layout equivalence used by binding: equal shapes, or the same element count and
- * the same dims once all 1-dims are dropped ((O,) ~ (1,O,1,1)), or one shape is the
- * 4-d conv weight with its first dim split in two (grouped conv (O,I/G,kh,kw) ~
- * (G,O/G,I/G,kh,kw)), compared again without 1-dims. */
+/* The layout equivalence used by binding: equal shapes; or the same element count and
+ * the same dims once all 1-dims are dropped ((O,) ~ (1,O,1,1)); or a 4-d conv weight
+ * against a 5-d one whose first two dims, merged, give it (grouped conv
+ * (O,I/G,kh,kw) ~ (G,O/G,I/G,kh,kw)). */
 bool bcl_weight_shape_compatible(const Shape *model, const Shape *file);
 
 /* Fills every parameter that has no data with deterministic pseudo-random values

@@ -26,7 +26,7 @@ typedef struct JitOut {
 } JitOut;
 
 typedef struct JitPlan {
-    int n_slots;
+    int n_slots, cap_slots;
     void **slot_init;       /* fixed buffers; inputs and direct outputs are set per run */
     void **owned;           /* buffers the plan allocated (freed with it) */
     int n_owned, cap_owned;

@@ -7,6 +7,8 @@ then check
   run      bclc run with PyTorch-layout weights      vs expected.npy
   run-mge  bclc run with MegEngine-layout weights    vs expected.npy
   params   `bclc params --input-shape S` output      == params.txt
+A `# conformance-error:` line is a model that MegEngine / BaseCls reject: the
+shim must fail and `bclc params` must exit 1 with an error (check `rejected`).
 A run passes when max|bclc - torch| <= 1e-4 + 1e-3 * max|torch|.
 
 usage: run_conformance.py --bclc PATH --workdir DIR [-k FILTER] [--regen] [-v]
@@ -38,7 +40,7 @@ EXTRA = [("examples/alexnet.bcl",
 
 
 class Case:
-    def __init__(self, path, argline):
+    def __init__(self, path, argline, expect_error=False):
         ap = argparse.ArgumentParser(prog="conformance-case", add_help=False)
         ap.add_argument("--name", default=None)
         ap.add_argument("--input-shape", required=True)
@@ -49,6 +51,7 @@ class Case:
         self.name = stem + ("@" + a.name if a.name else "")
         self.input_shape = a.input_shape
         self.overrides = a.overrides
+        self.expect_error = expect_error
 
     def ovr_args(self):
         out = []
@@ -68,6 +71,8 @@ def discover():
                 s = line.strip()
                 if s.startswith("# conformance:"):
                     cases.append(Case(p, s[len("# conformance:"):]))
+                elif s.startswith("# conformance-error:"):
+                    cases.append(Case(p, s[len("# conformance-error:"):], expect_error=True))
     for rel, args in EXTRA:
         p = os.path.join(ROOT, rel)
         if os.path.isfile(p):
@@ -164,6 +169,26 @@ def check_params(bclc, case, d):
     return False, f"{len(got)} lines, expected {len(want)}"
 
 
+def check_rejects(bclc, case, d):
+    """A model MegEngine / BaseCls reject: the shim must fail, and bclc must
+    exit 1 with a diagnostic (never a crash, never an answer)."""
+    os.makedirs(d, exist_ok=True)
+    cmd = [sys.executable, GEN, case.path, "--out", d, "--input-shape", case.input_shape] + case.ovr_args()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    if r.returncode == 0:
+        return False, "the reference accepted it (the case is wrong)"
+    shim_msg = (r.stderr.strip().splitlines() or ["?"])[-1]
+    cmd = [bclc, "params", case.path, "--input-shape", case.input_shape] + case.ovr_args()
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, f"cannot run bclc: {e}"
+    if r.returncode != 1 or "error:" not in r.stderr:
+        return False, f"bclc exited {r.returncode} (expected 1 with an error)\n" + _tail(r.stderr + r.stdout)
+    first = next((ln for ln in r.stderr.splitlines() if "error:" in ln), "")
+    return True, f"bclc: {first.split('error:', 1)[1].strip()} | shim: {shim_msg}"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="bclc vs PyTorch conformance")
     ap.add_argument("--bclc", required=True)
@@ -196,6 +221,10 @@ def main(argv=None):
 
     for c in cases:
         d = os.path.join(a.workdir, c.name.replace("@", "_"))
+        if c.expect_error:
+            ok, msg = check_rejects(bclc, c, d)
+            report(ok, f"{c.name} rejected", msg)
+            continue
         err = generate(c, d, a.regen)
         if err:
             report(False, f"{c.name} reference", err)

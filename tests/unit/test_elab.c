@@ -85,6 +85,17 @@ static void test_logic_and_builtins(void **state)
     EXPECT("r", "[True, False, 'x', 0, True, True, True, True, 0, 2, 2.67, -3, 2.5, 6, 1.5]");
 }
 
+/* CPython's repr: shortest round-trip digits, exponent outside [-4, 16), quote choice */
+static void test_repr(void **state)
+{
+    Ctx *c = *state;
+    assert_true(run(c, "f = [1e3, 1e16, 1.5e-5, 0.0001, 123456.789, 1e-7, -2.5, 0.1 + 0.2, 1 / 3, 2.0 ** 60, 5e-324]\n"
+                       "s = [\"it's\", 'say \"hi\"', 'a\\nb', str(1.0), str([1.5, 'x'])]\n"));
+    EXPECT("f", "[1000.0, 1e+16, 1.5e-05, 0.0001, 123456.789, 1e-07, -2.5, 0.30000000000000004, "
+                "0.3333333333333333, 1.152921504606847e+18, 5e-324]");
+    EXPECT("s", "[\"it's\", 'say \"hi\"', 'a\\nb', '1.0', \"[1.5, 'x']\"]");
+}
+
 static void test_int_overflow_is_error(void **state)
 {
     Ctx *c = *state;
@@ -309,6 +320,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_arithmetic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_logic_and_builtins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_int_overflow_is_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_division_by_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fstrings_and_format, setup, teardown),

@@ -239,7 +239,8 @@ static void test_bf16_f64_and_alignment(void **state)
     double f64[3] = {0.1, 1e300, -1e-50};
     memcpy(data + 30, f64, 24);
     StFile f;
-    load_ok("{\"__metadata__\":{\"format\":\"pt\",\"nested\":[1,{\"x\":null}]},"
+    load_ok("{\"__metadata__\":{\"format\":\"pt\",\"nested\":[1,{\"x\":null}],"
+            "\"nums\":[0,-0,-1.5e+3,2E-2,0.25,1e400],\"b\":[true,false],\"s\":\"\\\"\\b\\f\\r\"},"
             "\"b\":{\"dtype\":\"BF16\",\"shape\":[2,5],\"data_offsets\":[0,20]},"
             "\"pad\":{\"shape\":[],\"dtype\":\"F16\",\"data_offsets\":[20,22]},"
             "\"f\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[22,30]},"
@@ -378,6 +379,11 @@ static void test_bad_entries(void **state)
                  "\"m\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]},"
                  "\"l\":{\"dtype\":\"F32\",\"shape\":[12],\"data_offsets\":[0,48]}}",
                  "tensors 'l' [0, 48] and 'm' [16, 24] overlap");
+    /* an empty tensor between two overlapping ones does not hide the overlap */
+    expect_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                 "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]},"
+                 "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}",
+                 "tensors 'a' [0, 16] and 'b' [12, 20] overlap");
     expect_error("{\"x\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}",
                  "tensor 'x': unsupported dtype I64 (only F32, F16, BF16 and F64)");
     expect_error("{\"x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",

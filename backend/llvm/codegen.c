@@ -1,0 +1,101 @@
+/* Plan -> LLVM module. The module starts as the embedded kernel bitcode (libjit);
+ * every kernel becomes internal and always-inline, and each step gets a function
+ *   void step_i(void **slots, i64 begin, i64 end) { bcl_k_K(slots, @tbl_i, begin, end); }
+ * with its parameter table as an internal constant, so inlining plus constant
+ * folding specialise the kernel to the node. The entry runs the steps in order,
+ * each through bcl_rt_parallel_for (or directly when it has one item). */
+#include <llvm-c/BitReader.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jit_internal.h"
+
+extern const unsigned char bcl_jit_bitcode[];
+extern const size_t bcl_jit_bitcode_len;
+
+static void mark_kernels(LLVMModuleRef m, const JitHost *h)
+{
+    LLVMContextRef ctx = LLVMGetModuleContext(m);
+    unsigned ai = LLVMGetEnumAttributeKindForName("alwaysinline", 12);
+    unsigned ni = LLVMGetEnumAttributeKindForName("noinline", 8);
+    unsigned on = LLVMGetEnumAttributeKindForName("optnone", 7);
+    for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
+        if (LLVMIsDeclaration(f)) continue;
+        jit_host_fn_attrs(h, f);
+        LLVMRemoveEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, ni);
+        LLVMRemoveEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, on);
+        LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, ai, 0));
+        LLVMSetLinkage(f, LLVMInternalLinkage);
+    }
+}
+
+LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx,
+                          LLVMTargetMachineRef tm, Diag *d)
+{
+    LLVMMemoryBufferRef mb = LLVMCreateMemoryBufferWithMemoryRange(
+        (const char *)bcl_jit_bitcode, bcl_jit_bitcode_len, "libjit.bc", 0);
+    LLVMModuleRef m = NULL;
+    bool bad = LLVMParseBitcodeInContext2(ctx, mb, &m);
+    LLVMDisposeMemoryBuffer(mb);
+    if (bad) {
+        diag_error(d, NO_LOC, "the JIT's embedded kernel bitcode does not load (LLVM version mismatch?)");
+        return NULL;
+    }
+    LLVMSetTarget(m, h->triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    char *dl = LLVMCopyStringRepOfTargetData(td);
+    LLVMSetDataLayout(m, dl);
+    LLVMDisposeMessage(dl);
+    LLVMDisposeTargetData(td);
+    mark_kernels(m, h);
+
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), i64 = LLVMInt64TypeInContext(ctx);
+    LLVMTypeRef vd = LLVMVoidTypeInContext(ctx);
+    LLVMTypeRef step_ty = LLVMFunctionType(vd, (LLVMTypeRef[]){ptr, i64, i64}, 3, 0);
+    LLVMTypeRef kern_ty = LLVMFunctionType(vd, (LLVMTypeRef[]){ptr, ptr, i64, i64}, 4, 0);
+    LLVMTypeRef pfor_ty = LLVMFunctionType(vd, (LLVMTypeRef[]){ptr, ptr, ptr, i64}, 4, 0);
+    LLVMTypeRef entry_ty = LLVMFunctionType(vd, (LLVMTypeRef[]){ptr, ptr}, 2, 0);
+    LLVMValueRef pfor = LLVMAddFunction(m, "bcl_rt_parallel_for", pfor_ty);
+    LLVMValueRef entry = LLVMAddFunction(m, JIT_ENTRY, entry_ty);
+    jit_host_fn_attrs(h, entry);
+    LLVMBuilderRef eb = LLVMCreateBuilderInContext(ctx), sb = LLVMCreateBuilderInContext(ctx);
+    LLVMPositionBuilderAtEnd(eb, LLVMAppendBasicBlockInContext(ctx, entry, "entry"));
+    LLVMValueRef slots = LLVMGetParam(entry, 0), pool = LLVMGetParam(entry, 1);
+    char name[64];
+    for (int i = 0; i < pl->n_steps; i++) {
+        const JitStep *s = &pl->steps[i];
+        snprintf(name, sizeof name, "bcl_k_%s", s->kernel);
+        LLVMValueRef kf = LLVMGetNamedFunction(m, name);
+        BCL_ASSERT(kf != NULL);   /* every kernel the planner names is in libjit */
+        LLVMValueRef vals[128];
+        BCL_ASSERT(s->np <= 128);
+        for (int k = 0; k < s->np; k++) vals[k] = LLVMConstInt(i64, (unsigned long long)s->p[k], 1);
+        LLVMTypeRef tty = LLVMArrayType2(i64, (uint64_t)s->np);
+        snprintf(name, sizeof name, "tbl%d.%s", i, s->kernel);
+        LLVMValueRef tbl = LLVMAddGlobal(m, tty, name);
+        LLVMSetInitializer(tbl, LLVMConstArray2(i64, vals, (uint64_t)s->np));
+        LLVMSetGlobalConstant(tbl, 1);
+        LLVMSetLinkage(tbl, LLVMInternalLinkage);
+        LLVMSetUnnamedAddress(tbl, LLVMGlobalUnnamedAddr);
+        snprintf(name, sizeof name, "step%d.%s", i, s->kernel);
+        LLVMValueRef sf = LLVMAddFunction(m, name, step_ty);
+        LLVMSetLinkage(sf, LLVMInternalLinkage);
+        jit_host_fn_attrs(h, sf);
+        LLVMPositionBuilderAtEnd(sb, LLVMAppendBasicBlockInContext(ctx, sf, "entry"));
+        LLVMBuildCall2(sb, kern_ty, kf,
+                       (LLVMValueRef[]){LLVMGetParam(sf, 0), tbl, LLVMGetParam(sf, 1), LLVMGetParam(sf, 2)},
+                       4, "");
+        LLVMBuildRetVoid(sb);
+        if (s->items == 1)
+            LLVMBuildCall2(eb, step_ty, sf,
+                           (LLVMValueRef[]){slots, LLVMConstInt(i64, 0, 0), LLVMConstInt(i64, 1, 0)}, 3, "");
+        else
+            LLVMBuildCall2(eb, pfor_ty, pfor,
+                           (LLVMValueRef[]){pool, sf, slots, LLVMConstInt(i64, (unsigned long long)s->items, 0)},
+                           4, "");
+    }
+    LLVMBuildRetVoid(eb);
+    LLVMDisposeBuilder(eb);
+    LLVMDisposeBuilder(sb);
+    return m;
+}

@@ -1,0 +1,530 @@
+/* Lowers an IR graph to the JIT's execution plan: a list of parallel steps, each a
+ * kernel of libjit/kernels.c with a constant parameter table; buffers for node
+ * results (reused after their last reader); weights packed for the blocked kernels. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../runtime/pack.h"
+#include "jit_internal.h"
+#include "libjit/kernels.h"
+
+#define TAB_MAX 96
+
+typedef struct Tab {
+    int64_t v[TAB_MAX];
+    int n;
+} Tab;
+
+static void put(Tab *t, int64_t x)
+{
+    BCL_ASSERT(t->n < TAB_MAX);
+    t->v[t->n++] = x;
+}
+
+static void put8(Tab *t, const int64_t *a, int n)
+{
+    for (int i = 0; i < 8; i++) put(t, i < n ? a[i] : 0);
+}
+
+static int64_t fbits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+typedef struct Lower {
+    JitPlan *pl;
+    const JitHost *h;
+    Diag *d;
+    bool oom;
+    int scratch_slot;
+    size_t scratch_floats;
+} Lower;
+
+static void *grow(void *p, int *cap, int need, size_t elt, bool *oom)
+{
+    if (need <= *cap) return p;
+    int nc = *cap ? *cap * 2 : 16;
+    while (nc < need) nc *= 2;
+    void *q = realloc(p, (size_t)nc * elt);
+    if (!q) {
+        *oom = true;
+        return p;
+    }
+    *cap = nc;
+    return q;
+}
+
+static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
+{
+    JitPlan *pl = L->pl;
+    if (items <= 0) return;
+    pl->steps = grow(pl->steps, &pl->cap_steps, pl->n_steps + 1, sizeof *pl->steps, &L->oom);
+    int64_t *p = malloc(sizeof(int64_t) * (size_t)(t->n ? t->n : 1));
+    if (L->oom || !p) {
+        free(p);
+        L->oom = true;
+        return;
+    }
+    memcpy(p, t->v, sizeof(int64_t) * (size_t)t->n);
+    pl->steps[pl->n_steps++] = (JitStep){kernel, p, t->n, items};
+}
+
+/* The plan frees buf with itself (on failure to record it, buf is freed now). */
+static void own_buf(Lower *L, void *buf)
+{
+    JitPlan *pl = L->pl;
+    pl->owned = grow(pl->owned, &pl->cap_owned, pl->n_owned + 1, sizeof(void *), &L->oom);
+    if (L->oom) {
+        free(buf);
+        return;
+    }
+    pl->owned[pl->n_owned++] = buf;
+}
+
+/* A new slot holding buf (owned by the plan when own). */
+static int new_slot(Lower *L, void *buf, bool own)
+{
+    JitPlan *pl = L->pl;
+    pl->slot_init = grow(pl->slot_init, &pl->cap_slots, pl->n_slots + 1, sizeof(void *), &L->oom);
+    if (L->oom) {
+        if (own) free(buf);
+        return 0;
+    }
+    pl->slot_init[pl->n_slots] = buf;
+    if (own) own_buf(L, buf);
+    return pl->n_slots++;
+}
+
+static bool has_data(const IrValue *v) { return v->kind == IRV_PARAM || v->kind == IRV_CONST; }
+
+static void strides_of(const Shape *s, int64_t *st)
+{
+    int64_t acc = 1;
+    for (int i = s->rank - 1; i >= 0; i--) {
+        st[i] = acc;
+        acc *= s->d[i];
+    }
+}
+
+static void act_step(Lower *L, int y, int act, float alpha, int64_t n)
+{
+    Tab t = {0};
+    put(&t, act), put(&t, fbits(alpha)), put(&t, y), put(&t, y), put(&t, n), put(&t, BCL_JIT_CHUNK);
+    step(L, "unary", &t, cdiv(n, BCL_JIT_CHUNK));
+}
+
+/* Right-aligned broadcast strides of s in an r-dim result (0 where it broadcasts). */
+static void bcast_strides(const Shape *s, int r, int64_t *st)
+{
+    int64_t acc = 1;
+    for (int i = r - 1; i >= 0; i--) {
+        int k = s->rank - r + i;
+        int64_t d = k >= 0 ? s->d[k] : 1;
+        st[i] = d == 1 ? 0 : acc;
+        acc *= d;
+    }
+}
+
+/* Returns whether the node's act epilogue is done by the emitted kernel. */
+static bool lower_binary(Lower *L, const IrNode *n, int a, int b, int y)
+{
+    const Shape *ys = &n->out->shape;
+    int64_t yd[8] = {1}, sa[8] = {0}, sb[8] = {0};
+    int r = ys->rank;
+    if (r == 0) {
+        r = 1;   /* a scalar result: one row of one element */
+    } else {
+        for (int i = 0; i < r; i++) yd[i] = ys->d[i];
+        bcast_strides(&n->in[0]->shape, r, sa);
+        bcast_strides(&n->in[1]->shape, r, sb);
+    }
+    int64_t len = yd[r - 1], rows = len ? shape_numel(ys) / len : 0;
+    int64_t per = len >= BCL_JIT_CHUNK ? 1 : BCL_JIT_CHUNK / (len ? len : 1);
+    Tab t = {0};
+    put(&t, n->op), put(&t, a), put(&t, b), put(&t, y), put(&t, r), put(&t, rows), put(&t, per);
+    put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
+    put8(&t, yd, r), put8(&t, sa, r), put8(&t, sb, r);
+    step(L, "binary", &t, cdiv(rows, per));
+    return true;
+}
+
+static bool lower_matmul(Lower *L, const IrNode *n, int a, int b, int y)
+{
+    Shape A = n->in[0]->shape, B = n->in[1]->shape;
+    if (A.rank == 1) { A.rank = 2; A.d[1] = A.d[0]; A.d[0] = 1; }
+    if (B.rank == 1) { B.rank = 2; B.d[1] = 1; }
+    int64_t M = A.d[A.rank - 2], K = A.d[A.rank - 1], N = B.d[B.rank - 1];
+    int ra = A.rank - 2, rb = B.rank - 2, r = ra > rb ? ra : rb;
+    int64_t bd[8] = {0}, sa[8] = {0}, sb[8] = {0}, st_a = M * K, st_b = K * N, nb = 1;
+    for (int i = r - 1; i >= 0; i--) {
+        int ia = ra - r + i, ib = rb - r + i;
+        int64_t da = ia >= 0 ? A.d[ia] : 1, db = ib >= 0 ? B.d[ib] : 1;
+        bd[i] = da > db ? da : db;
+        sa[i] = da == 1 ? 0 : st_a;
+        sb[i] = db == 1 ? 0 : st_b;
+        st_a *= da;
+        st_b *= db;
+        nb *= bd[i];
+    }
+    Tab t = {0};
+    put(&t, a), put(&t, b), put(&t, y), put(&t, M), put(&t, K), put(&t, N), put(&t, nb), put(&t, r);
+    put8(&t, bd, r), put8(&t, sa, r), put8(&t, sb, r);
+    put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
+    step(L, "matmul", &t, nb * M);
+    return true;
+}
+
+static bool lower_linear(Lower *L, const IrNode *n, int x, int y)
+{
+    const IrValue *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
+    int64_t I = w->shape.d[1], O = w->shape.d[0];
+    int64_t rows = I ? shape_numel(&n->in[0]->shape) / I : 0;
+    Tab t = {0};
+    if (has_data(w) && (!b || has_data(b))) {
+        size_t nf;
+        float *wp = bcl_pack_linear16(w->data, b ? b->data : NULL, O, I, &nf);
+        if (!wp) {
+            L->oom = true;
+            return true;
+        }
+        L->pl->bytes_packed += nf * sizeof(float);
+        int ws = new_slot(L, wp, true);
+        int64_t OB = cdiv(O, 16), RT = 4;
+        put(&t, x), put(&t, ws), put(&t, y), put(&t, rows), put(&t, I), put(&t, O), put(&t, OB);
+        put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha)), put(&t, RT);
+        step(L, "linear_p", &t, cdiv(rows, RT) * OB);
+    } else {
+        put(&t, x), put(&t, w->id), put(&t, b ? b->id : -1), put(&t, y), put(&t, rows), put(&t, I);
+        put(&t, O), put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
+        step(L, "linear", &t, rows);
+    }
+    return true;
+}
+
+static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
+{
+    const IrAttrs *a = &n->attrs;
+    const IrValue *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
+    const Shape *xs = &n->in[0]->shape, *ws = &w->shape, *ys = &n->out->shape;
+    int64_t N = xs->d[0], C = xs->d[1], H = xs->d[2], W = xs->d[3];
+    int64_t O = ws->d[0], CG = ws->d[1], KH = ws->d[2], KW = ws->d[3], OH = ys->d[2], OW = ys->d[3];
+    int64_t G = a->groups, sh = a->stride[0], sw = a->stride[1], dh = a->dilation[0], dw = a->dilation[1];
+    int res = n->n_in > 3 ? n->in[3]->id : -1;
+    bool packable = has_data(w) && (!b || has_data(b));
+    bool dense = G == 1, depthwise = G == C && O == C && CG == 1;
+    Tab t = {0};
+    if (!packable || !(dense || depthwise)) {
+        put(&t, x), put(&t, w->id), put(&t, b ? b->id : -1), put(&t, res), put(&t, y);
+        int64_t v[] = {N, C, H, W, O, KH, KW, OH, OW, sh, sw, dh, dw, a->pad[0], a->pad[1], G};
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
+        put(&t, a->act), put(&t, fbits(a->act_alpha));
+        step(L, "conv", &t, N * O);
+        return true;
+    }
+    /* Blocked path: pack the input (zero halo) into scratch, then the tiled kernel. */
+    int64_t CB = cdiv(C, 16), HP = H + a->pad[0] + a->pad[2], WP = W + a->pad[1] + a->pad[3];
+    int64_t need_h = (OH - 1) * sh + (KH - 1) * dh + 1, need_w = (OW - 1) * sw + (KW - 1) * dw + 1;
+    if (HP < need_h) HP = need_h;
+    if (WP < need_w) WP = need_w;
+    size_t sf = (size_t)(N * CB * HP * WP * 16);
+    if (sf > L->scratch_floats) L->scratch_floats = sf;
+    put(&t, x), put(&t, L->scratch_slot), put(&t, N), put(&t, C), put(&t, H), put(&t, W), put(&t, CB);
+    put(&t, HP), put(&t, WP), put(&t, a->pad[0]), put(&t, a->pad[1]);
+    step(L, "pack16c", &t, N * CB * HP);
+    size_t nf;
+    float *wp = depthwise && !dense ? bcl_pack_dw16c(w->data, b ? b->data : NULL, C, KH, KW, &nf)
+                                    : bcl_pack_conv16c(w->data, b ? b->data : NULL, O, C, KH, KW, &nf);
+    if (!wp) {
+        L->oom = true;
+        return true;
+    }
+    L->pl->bytes_packed += nf * sizeof(float);
+    int wslot = new_slot(L, wp, true);
+    int64_t TW = L->h->vec512 ? 14 : 6;   /* accumulators that fit the vector registers */
+    Tab c = {0};
+    put(&c, L->scratch_slot), put(&c, wslot), put(&c, res), put(&c, y), put(&c, N), put(&c, CB);
+    put(&c, HP), put(&c, WP);
+    if (depthwise && !dense) {
+        int64_t v[] = {C, KH, KW, OH, OW, sh, sw, dh, dw};
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&c, v[i]);
+        put(&c, a->act), put(&c, fbits(a->act_alpha)), put(&c, TW);
+        step(L, "dwconv16c", &c, N * CB * OH);
+    } else {
+        int64_t v[] = {O, cdiv(O, 16), KH, KW, OH, OW, sh, sw, dh, dw};
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&c, v[i]);
+        put(&c, a->act), put(&c, fbits(a->act_alpha)), put(&c, TW);
+        step(L, "conv16c", &c, N * cdiv(O, 16) * OH);
+    }
+    return true;
+}
+
+/* The data-movement ops as one strided gather (see KERNEL(gather)). */
+static void lower_gather(Lower *L, const IrNode *n, int x, int y)
+{
+    const Shape *xs = &n->in[0]->shape, *ys = &n->out->shape;
+    const IrAttrs *a = &n->attrs;
+    int r = ys->rank;
+    int64_t xst[8], mode[8] = {0}, mul[8] = {0}, add[8] = {0}, xd[8] = {0}, xstr[8] = {0}, fs[8] = {0};
+    strides_of(xs, xst);
+    float value = 0;
+    for (int k = 0; k < r; k++) {
+        int src = k;
+        mul[k] = 1;
+        switch (n->op) {
+        case IR_TRANSPOSE: src = (int)a->perm[k]; break;
+        case IR_SLICE: mul[k] = a->step[k], add[k] = a->begin[k]; break;
+        case IR_PAD: add[k] = -a->pads[2 * k], value = a->value; break;
+        case IR_ROLL: mode[k] = 1, add[k] = a->shifts[k]; break;
+        case IR_UPSAMPLE_NEAREST:
+            if (k >= 2) mode[k] = 2, fs[k] = fbits((float)xs->d[k] / (float)ys->d[k]);
+            break;
+        default: BCL_ASSERT(!"not a gather op");
+        }
+        xd[k] = xs->d[src];
+        xstr[k] = xst[src];
+    }
+    int64_t ny = shape_numel(ys);
+    Tab t = {0};
+    put(&t, x), put(&t, y), put(&t, r), put(&t, ny), put(&t, BCL_JIT_CHUNK), put(&t, fbits(value));
+    put8(&t, ys->d, r), put8(&t, mode, r), put8(&t, mul, r), put8(&t, add, r), put8(&t, xd, r);
+    put8(&t, xstr, r), put8(&t, fs, r);
+    step(L, "gather", &t, cdiv(ny, BCL_JIT_CHUNK));
+}
+
+static void lower_reduce(Lower *L, const IrNode *n, int x, int y)
+{
+    const Shape *xs = &n->in[0]->shape;
+    const IrAttrs *a = &n->attrs;
+    int r = xs->rank, nr = 0;
+    int64_t xst[8], yd[8] = {0}, ys[8] = {0}, rd[8] = {0}, rs[8] = {0}, count = 1, ny = 1;
+    bool red[8] = {0};
+    strides_of(xs, xst);
+    for (int i = 0; i < a->n_axes; i++) red[a->axes[i]] = true;
+    for (int k = 0; k < r; k++) {
+        yd[k] = red[k] ? 1 : xs->d[k];
+        ys[k] = red[k] ? 0 : xst[k];
+        ny *= yd[k];
+        if (red[k]) {
+            rd[nr] = xs->d[k];
+            rs[nr++] = xst[k];
+            count *= xs->d[k];
+        }
+    }
+    Tab t = {0};
+    put(&t, n->op), put(&t, x), put(&t, y), put(&t, r), put(&t, count), put(&t, ny);
+    put8(&t, yd, r), put8(&t, ys, r), put8(&t, rd, nr), put8(&t, rs, nr), put(&t, nr);
+    step(L, "reduce", &t, ny);
+}
+
+/* Emits the steps of one node; returns whether its act epilogue is already done. */
+static bool lower_node(Lower *L, const IrNode *n)
+{
+    const IrAttrs *a = &n->attrs;
+    const Shape *xs = &n->in[0]->shape, *ys = &n->out->shape;
+    int x = n->in[0]->id, y = n->out->id;
+    int64_t ny = shape_numel(ys);
+    Tab t = {0};
+    switch (ir_op_info[n->op].kind) {
+    case OPK_ELEMWISE:
+        put(&t, n->op), put(&t, fbits(a->alpha)), put(&t, x), put(&t, y), put(&t, ny), put(&t, BCL_JIT_CHUNK);
+        step(L, "unary", &t, cdiv(ny, BCL_JIT_CHUNK));
+        return false;
+    case OPK_BROADCAST:
+        return lower_binary(L, n, x, n->in[1]->id, y);
+    case OPK_REDUCTION:
+        lower_reduce(L, n, x, y);
+        return false;
+    case OPK_POOL: {
+        int64_t OH = ys->rank == 4 ? ys->d[2] : 1, OW = ys->rank == 4 ? ys->d[3] : 1;
+        int64_t v[] = {n->op, x, y, xs->d[0] * xs->d[1], xs->d[2], xs->d[3], OH, OW, a->kernel[0],
+                       a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[1], a->count_include_pad};
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
+        step(L, "pool", &t, xs->d[0] * xs->d[1]);
+        return false;
+    }
+    default: break;
+    }
+    switch (n->op) {
+    case IR_CONV2D: return lower_conv(L, n, x, y);
+    case IR_LINEAR: return lower_linear(L, n, x, y);
+    case IR_MATMUL: return lower_matmul(L, n, x, n->in[1]->id, y);
+    case IR_BATCH_NORM:
+    case IR_SCALE_SHIFT: {
+        bool bn = n->op == IR_BATCH_NORM;
+        int64_t C = xs->rank > 1 ? xs->d[1] : 1, N = xs->rank > 0 ? xs->d[0] : 1;
+        int64_t inner = N * C > 0 ? shape_numel(xs) / (N * C) : 0;
+        put(&t, bn ? 0 : 1), put(&t, x), put(&t, n->in[1]->id), put(&t, n->in[2]->id);
+        put(&t, bn ? n->in[3]->id : -1), put(&t, bn ? n->in[4]->id : -1), put(&t, y);
+        put(&t, N), put(&t, C), put(&t, inner), put(&t, fbits(a->eps)), put(&t, a->act);
+        put(&t, fbits(a->act_alpha));
+        step(L, "norm_chan", &t, N * C);
+        return true;
+    }
+    case IR_LAYER_NORM: {
+        int64_t inner = 1;
+        for (int i = xs->rank - a->n_axes; i < xs->rank; i++) inner *= xs->d[i];
+        put(&t, x), put(&t, n->n_in > 1 ? n->in[1]->id : -1), put(&t, n->n_in > 2 ? n->in[2]->id : -1);
+        put(&t, y), put(&t, inner ? ny / inner : 0), put(&t, inner), put(&t, fbits(a->eps));
+        step(L, "layer_norm", &t, inner ? ny / inner : 0);
+        return false;
+    }
+    case IR_SOFTMAX: {
+        int64_t outer = 1, inner = 1, ax = a->axis;
+        for (int i = 0; i < ax; i++) outer *= xs->d[i];
+        for (int i = (int)ax + 1; i < xs->rank; i++) inner *= xs->d[i];
+        put(&t, x), put(&t, y), put(&t, outer), put(&t, xs->d[ax]), put(&t, inner);
+        step(L, "softmax", &t, outer * inner);
+        return false;
+    }
+    case IR_RESHAPE:   /* a copy: node results own their buffers */
+        put(&t, IR_IDENTITY), put(&t, 0), put(&t, x), put(&t, y), put(&t, ny), put(&t, BCL_JIT_CHUNK);
+        step(L, "unary", &t, cdiv(ny, BCL_JIT_CHUNK));
+        return false;
+    case IR_CONCAT: {
+        int64_t outer = 1, total = 0, off = 0;
+        int ax = (int)a->axis;
+        for (int i = 0; i < ax; i++) outer *= ys->d[i];
+        int64_t inner = 1;   /* elements under one index of the concat axis */
+        for (int i = ax + 1; i < ys->rank; i++) inner *= ys->d[i];
+        total = ys->d[ax] * inner;
+        for (int k = 0; k < n->n_in; k++) {
+            int64_t len = n->in[k]->shape.d[ax] * inner;
+            Tab c = {0};
+            put(&c, n->in[k]->id), put(&c, y), put(&c, outer), put(&c, len), put(&c, total), put(&c, off);
+            if (len > 0) step(L, "copy_rows", &c, outer);
+            off += len;
+        }
+        return false;
+    }
+    case IR_TRANSPOSE:
+    case IR_SLICE:
+    case IR_PAD:
+    case IR_ROLL:
+    case IR_UPSAMPLE_NEAREST:
+        lower_gather(L, n, x, y);
+        return false;
+    default:
+        diag_error(L->d, n->loc, "the JIT has no code generation for op '%s'", ir_op_info[n->op].name);
+        return true;
+    }
+}
+
+/* Node result buffers: allocated in node order, handed back after the last reader,
+ * reused best-fit (never by the node that frees them, so no result aliases an operand). */
+typedef struct FreeBuf {
+    float *p;
+    size_t n;
+} FreeBuf;
+
+bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
+{
+    memset(pl, 0, sizeof *pl);
+    Lower L = {.pl = pl, .h = h, .d = d};
+    int nv = g->values.n, nn = g->nodes.n, errs = d->n_errors;
+    for (int i = 0; i < nv; i++) new_slot(&L, NULL, false);
+    L.scratch_slot = new_slot(&L, NULL, false);
+    int *last = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
+    bool *direct = calloc((size_t)(nv ? nv : 1), sizeof(bool));
+    FreeBuf *fl = calloc((size_t)(nv ? nv : 1), sizeof *fl);
+    int nfree = 0;
+    pl->n_inputs = g->inputs.n;
+    pl->n_outputs = g->outputs.n;
+    pl->input_slot = calloc((size_t)(g->inputs.n ? g->inputs.n : 1), sizeof(int));
+    pl->outs = calloc((size_t)(g->outputs.n ? g->outputs.n : 1), sizeof(JitOut));
+    if (L.oom || !last || !direct || !fl || !pl->input_slot || !pl->outs) goto oom;
+    for (int i = 0; i < g->inputs.n; i++) pl->input_slot[i] = ((IrValue *)g->inputs.v[i])->id;
+    for (int i = 0; i < nv; i++) {
+        const IrValue *v = g->values.v[i];
+        last[i] = -1;
+        if (has_data(v)) {
+            if (!v->data)
+                diag_error(d, v->loc, "%s '%s' has no data (load weights or use --random-weights)",
+                           v->kind == IRV_PARAM ? "parameter" : "constant", v->name ? v->name : "?");
+            pl->slot_init[i] = v->data;
+        }
+    }
+    if (d->n_errors > errs) goto fail;
+    for (int i = 0; i < nn; i++) {
+        const IrNode *n = g->nodes.v[i];
+        for (int k = 0; k < n->n_in; k++) last[n->in[k]->id] = i;
+    }
+    for (int i = 0; i < g->outputs.n; i++) {
+        const IrValue *v = g->outputs.v[i];
+        bool dir = v->kind == IRV_NODE && !direct[v->id];
+        if (dir) direct[v->id] = true;
+        else last[v->id] = nn;   /* copied out at the end: keep it alive */
+        pl->outs[i] = (JitOut){v->id, dir, shape_numel(&v->shape)};
+    }
+    for (int i = 0; i < nn; i++) {
+        const IrNode *n = g->nodes.v[i];
+        int y = n->out->id;
+        int64_t ny = shape_numel(&n->out->shape);
+        if (!direct[y]) {
+            size_t need = (size_t)(ny > 0 ? ny : 1);
+            int best = -1;
+            for (int k = 0; k < nfree; k++)
+                if (fl[k].n >= need && (best < 0 || fl[k].n < fl[best].n)) best = k;
+            if (best >= 0) {
+                pl->slot_init[y] = fl[best].p;
+                fl[best] = fl[--nfree];
+            } else {
+                float *b = bcl_alloc_floats(need);
+                if (!b) goto oom;
+                pl->bytes_act += need * sizeof(float);
+                own_buf(&L, b);
+                if (L.oom) goto oom;
+                pl->slot_init[y] = b;
+            }
+        }
+        if (ny > 0) {
+            bool fused = lower_node(&L, n);
+            if (!fused && n->attrs.act >= 0) act_step(&L, y, n->attrs.act, n->attrs.act_alpha, ny);
+        }
+        if (L.oom) goto oom;
+        for (int k = 0; k <= n->n_in; k++) {
+            const IrValue *v = k < n->n_in ? n->in[k] : n->out;
+            if (v->kind != IRV_NODE || direct[v->id] || last[v->id] > i) continue;
+            bool dup = false;   /* an operand listed twice is released once */
+            for (int j = 0; j < k; j++) dup |= n->in[j] == v;
+            if (dup || !pl->slot_init[v->id]) continue;
+            fl[nfree++] = (FreeBuf){pl->slot_init[v->id], (size_t)(shape_numel(&v->shape) > 0 ? shape_numel(&v->shape) : 1)};
+        }
+    }
+    if (d->n_errors > errs) goto fail;
+    if (L.scratch_floats) {
+        float *s = bcl_alloc_floats(L.scratch_floats);
+        if (!s) goto oom;
+        pl->bytes_act += L.scratch_floats * sizeof(float);
+        own_buf(&L, s);
+        if (L.oom) goto oom;
+        pl->slot_init[L.scratch_slot] = s;
+    }
+    free(last);
+    free(direct);
+    free(fl);
+    return true;
+oom:
+    diag_error(d, NO_LOC, "out of memory while preparing the JIT");
+fail:
+    free(last);
+    free(direct);
+    free(fl);
+    jit_plan_free(pl);
+    return false;
+}
+
+void jit_plan_free(JitPlan *pl)
+{
+    for (int i = 0; i < pl->n_owned; i++) free(pl->owned[i]);
+    for (int i = 0; i < pl->n_steps; i++) free(pl->steps[i].p);
+    free(pl->owned);
+    free(pl->steps);
+    free(pl->slot_init);
+    free(pl->input_slot);
+    free(pl->outs);
+    memset(pl, 0, sizeof *pl);
+}

@@ -1,0 +1,60 @@
+/* The host target: triple, CPU name and features go into the target machine and
+ * onto every function, so the optimiser and the backend use the whole ISA. */
+#include <llvm-c/Target.h>
+#include <string.h>
+
+#include "jit_internal.h"
+
+bool jit_host_init(JitHost *h, Diag *d)
+{
+    memset(h, 0, sizeof *h);
+    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter()) {
+        diag_error(d, NO_LOC, "LLVM has no code generator for this host");
+        return false;
+    }
+    h->triple = LLVMGetDefaultTargetTriple();
+    h->cpu = LLVMGetHostCPUName();
+    h->features = LLVMGetHostCPUFeatures();
+    h->vec512 = strstr(h->features, "+avx512f") != NULL;
+    return true;
+}
+
+void jit_host_free(JitHost *h)
+{
+    if (h->triple) LLVMDisposeMessage(h->triple);
+    if (h->cpu) LLVMDisposeMessage(h->cpu);
+    if (h->features) LLVMDisposeMessage(h->features);
+    memset(h, 0, sizeof *h);
+}
+
+LLVMTargetMachineRef jit_host_machine(const JitHost *h, Diag *d)
+{
+    LLVMTargetRef t;
+    char *err = NULL;
+    if (LLVMGetTargetFromTriple(h->triple, &t, &err)) {
+        diag_error(d, NO_LOC, "LLVM target for '%s': %s", h->triple, err ? err : "?");
+        LLVMDisposeMessage(err);
+        return NULL;
+    }
+    /* JIT code lives at arbitrary addresses: the large-ish model is not needed on
+     * x86-64 with ORC's default (small code model, PIC not required). */
+    return LLVMCreateTargetMachine(t, h->triple, h->cpu, h->features, LLVMCodeGenLevelAggressive,
+                                   LLVMRelocDefault, LLVMCodeModelJITDefault);
+}
+
+static void set_str_attr(LLVMValueRef fn, const char *k, const char *v)
+{
+    LLVMContextRef ctx = LLVMGetTypeContext(LLVMTypeOf(fn));
+    LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, k, (unsigned)strlen(k));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(ctx, k, (unsigned)strlen(k), v, (unsigned)strlen(v)));
+}
+
+void jit_host_fn_attrs(const JitHost *h, LLVMValueRef fn)
+{
+    set_str_attr(fn, "target-cpu", h->cpu);
+    set_str_attr(fn, "target-features", h->features);
+    set_str_attr(fn, "tune-cpu", h->cpu);
+    /* The kernels use 16-float vectors on purpose; let AVX-512 hosts keep them whole. */
+    set_str_attr(fn, "min-legal-vector-width", "512");
+}

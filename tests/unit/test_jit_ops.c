@@ -1,0 +1,284 @@
+/* JIT vs reference interpreter, op by op, over random shapes and attributes. Each
+ * test puts many independent cases into one graph (one compile). */
+#include "test_jit_util.h"
+
+#define TOL 1e-4
+
+static const int acts[] = {-1, IR_RELU, IR_RELU6, IR_SILU, IR_LEAKY_RELU, IR_HSWISH, IR_SIGMOID};
+
+static int pick_act(JT *t) { return acts[jt_int(t, 0, (int)(sizeof acts / sizeof *acts) - 1)]; }
+
+/* One random conv2d case; weights bound (blocked kernels) or a graph input
+ * (generic kernel). */
+static void add_conv_case(JT *t, int kind)
+{
+    for (;;) {
+        int N = jt_int(t, 1, 2), C = jt_int(t, 1, 36), H = jt_int(t, 3, 11), W = jt_int(t, 3, 13);
+        int K = jt_int(t, 0, 2) * 2 + 1, KW = jt_int(t, 0, 3) ? K : jt_int(t, 1, 3);
+        int G = 1, O = jt_int(t, 1, 40);
+        if (kind == 1) G = O = C;                            /* depthwise */
+        if (kind == 2) {                                      /* grouped */
+            G = jt_int(t, 2, 3);
+            C = G * jt_int(t, 1, 6);
+            O = G * jt_int(t, 1, 6);
+        }
+        IrAttrs a = ir_attrs_default();
+        a.stride[0] = jt_int(t, 1, 2), a.stride[1] = jt_int(t, 1, 2);
+        a.dilation[0] = jt_int(t, 0, 3) ? 1 : 2, a.dilation[1] = jt_int(t, 0, 3) ? 1 : 2;
+        for (int i = 0; i < 4; i++) a.pad[i] = jt_int(t, 0, 2);
+        a.groups = G;
+        a.act = pick_act(t);
+        a.act_alpha = 0.1f;
+        int64_t OH = (H + a.pad[0] + a.pad[2] - a.dilation[0] * (K - 1) - 1) / a.stride[0] + 1;
+        int64_t OW = (W + a.pad[1] + a.pad[3] - a.dilation[1] * (KW - 1) - 1) / a.stride[1] + 1;
+        if (H + a.pad[0] + a.pad[2] < a.dilation[0] * (K - 1) + 1 ||
+            W + a.pad[1] + a.pad[3] < a.dilation[1] * (KW - 1) + 1)
+            continue;
+        float s = 1.0f / sqrtf((float)(C / G * K * KW));
+        IrValue *in[4];
+        int n = 2;
+        in[0] = jt_input(t, jt_shape(4, N, C, H, W));
+        in[1] = kind == 3 ? jt_input(t, jt_shape(4, O, C / G, K, KW))
+                          : jt_param(t, jt_shape(4, O, C / G, K, KW), -s, s);
+        if (jt_int(t, 0, 3)) in[n++] = jt_param(t, jt_shape(1, O), -1, 1);
+        if (n == 3 && jt_int(t, 0, 1)) in[n++] = jt_input(t, jt_shape(4, N, O, (int)OH, (int)OW));
+        ir_add_output(t->g, jt_node(t, IR_CONV2D, in, n, &a));
+        return;
+    }
+}
+
+static void test_conv_dense(void **st)
+{
+    JT t;
+    jt_init(&t, 1);
+    for (int i = 0; i < 24; i++) add_conv_case(&t, 0);
+    /* channel counts at and around the 16-block */
+    for (int i = 0; i < 4; i++) {
+        int C = (int[]){16, 17, 32, 15}[i], O = (int[]){16, 33, 31, 64}[i];
+        IrAttrs a = ir_attrs_default();
+        a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
+        a.act = IR_RELU;
+        IrValue *in[3] = {jt_input(&t, jt_shape(4, 2, C, 9, 20)), jt_param(&t, jt_shape(4, O, C, 3, 3), -0.1f, 0.1f),
+                          jt_param(&t, jt_shape(1, O), -1, 1)};
+        ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, 3, &a));
+    }
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
+static void test_conv_depthwise_grouped_generic(void **st)
+{
+    JT t;
+    jt_init(&t, 2);
+    for (int i = 0; i < 10; i++) add_conv_case(&t, 1);
+    for (int i = 0; i < 6; i++) add_conv_case(&t, 2);
+    for (int i = 0; i < 6; i++) add_conv_case(&t, 3);
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
+static void test_linear_matmul(void **st)
+{
+    JT t;
+    jt_init(&t, 3);
+    for (int i = 0; i < 10; i++) {
+        int I = jt_int(&t, 1, 70), O = jt_int(&t, 1, 50), R = jt_int(&t, 1, 9);
+        float s = 1.0f / sqrtf((float)I);
+        IrValue *in[3];
+        in[0] = i % 3 == 0 ? jt_input(&t, jt_shape(3, 2, R, I)) : jt_input(&t, jt_shape(2, R, I));
+        in[1] = i % 4 == 3 ? jt_input(&t, jt_shape(2, O, I)) : jt_param(&t, jt_shape(2, O, I), -s, s);
+        int n = 2;
+        if (i % 2) in[n++] = jt_param(&t, jt_shape(1, O), -1, 1);
+        IrAttrs a = ir_attrs_default();
+        a.act = pick_act(&t);
+        ir_add_output(t.g, jt_node(&t, IR_LINEAR, in, n, &a));
+    }
+    /* matmul: 1-D operands, batch broadcasting */
+    Shape as[] = {jt_shape(2, 5, 7), jt_shape(1, 7), jt_shape(3, 3, 5, 7), jt_shape(3, 1, 4, 6), jt_shape(2, 4, 6)};
+    Shape bs[] = {jt_shape(2, 7, 9), jt_shape(2, 7, 3), jt_shape(1, 7), jt_shape(4, 2, 3, 6, 5), jt_shape(3, 2, 6, 17)};
+    for (int i = 0; i < 5; i++) {
+        IrValue *in[2] = {jt_input(&t, as[i]), jt_input(&t, bs[i])};
+        IrAttrs a = ir_attrs_default();
+        a.act = i == 4 ? IR_RELU : -1;
+        ir_add_output(t.g, jt_node(&t, IR_MATMUL, in, 2, &a));
+    }
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
+static void test_elementwise(void **st)
+{
+    JT t;
+    jt_init(&t, 4);
+    IrValue *x = jt_input(&t, jt_shape(4, 2, 3, 5, 7));
+    for (int op = 0; op < IR_OP_COUNT; op++) {
+        if (ir_op_info[op].kind != OPK_ELEMWISE) continue;
+        IrAttrs a = ir_attrs_default();
+        a.alpha = 0.2f;
+        ir_add_output(t.g, jt_node(&t, (IrOp)op, &x, 1, &a));
+    }
+    /* broadcasting shapes, including a rank-0 constant, and a fused act */
+    Shape sa[] = {jt_shape(4, 2, 3, 4, 5), jt_shape(3, 3, 1, 5), jt_shape(1, 1), jt_shape(2, 4, 1), jt_shape(0)};
+    Shape sb[] = {jt_shape(4, 2, 3, 4, 5), jt_shape(4, 2, 1, 4, 5), jt_shape(3, 2, 3, 4), jt_shape(3, 3, 1, 6), jt_shape(2, 5, 3)};
+    for (int op = 0; op < IR_OP_COUNT; op++) {
+        if (ir_op_info[op].kind != OPK_BROADCAST) continue;
+        for (int k = 0; k < 5; k++) {
+            IrValue *in[2] = {k == 4 ? ir_const_scalar(t.g, 1.5f) : jt_input(&t, sa[k]), jt_input(&t, sb[k])};
+            if (op == IR_POW) in[1] = jt_param(&t, sb[k], 0, 3);   /* real results mostly */
+            IrAttrs a = ir_attrs_default();
+            a.act = k == 1 ? IR_RELU : -1;
+            ir_add_output(t.g, jt_node(&t, (IrOp)op, in, 2, &a));
+        }
+    }
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
+static void test_norm_softmax(void **st)
+{
+    JT t;
+    jt_init(&t, 5);
+    Shape xs = jt_shape(4, 2, 5, 3, 4);
+    IrValue *x = jt_input(&t, xs);
+    IrValue *bn[5] = {x, jt_param(&t, jt_shape(1, 5), 0.5f, 1.5f), jt_param(&t, jt_shape(1, 5), -1, 1),
+                      jt_param(&t, jt_shape(1, 5), -1, 1), jt_param(&t, jt_shape(1, 5), 0.5f, 1.5f)};
+    IrAttrs a = ir_attrs_default();
+    ir_add_output(t.g, jt_node(&t, IR_BATCH_NORM, bn, 5, &a));
+    a.act = IR_RELU;
+    ir_add_output(t.g, jt_node(&t, IR_BATCH_NORM, bn, 5, &a));
+    IrValue *x2 = jt_input(&t, jt_shape(2, 3, 5));   /* BatchNorm1d */
+    bn[0] = x2;
+    ir_add_output(t.g, jt_node(&t, IR_BATCH_NORM, bn, 5, &a));
+    IrValue *ss[3] = {x, bn[1], bn[2]};
+    a = ir_attrs_default();
+    ir_add_output(t.g, jt_node(&t, IR_SCALE_SHIFT, ss, 3, &a));
+    for (int k = 1; k <= 2; k++) {
+        a = ir_attrs_default();
+        a.n_axes = k;
+        Shape gs = k == 1 ? jt_shape(1, 4) : jt_shape(2, 3, 4);
+        IrValue *ln[3] = {x, jt_param(&t, gs, 0.5f, 1.5f), jt_param(&t, gs, -1, 1)};
+        ir_add_output(t.g, jt_node(&t, IR_LAYER_NORM, ln, k == 1 ? 3 : 1, &a));
+    }
+    for (int ax = 0; ax < 4; ax++) {
+        a = ir_attrs_default();
+        a.axis = ax;
+        ir_add_output(t.g, jt_node(&t, IR_SOFTMAX, &x, 1, &a));
+    }
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
+static void test_pool_reduce(void **st)
+{
+    JT t;
+    jt_init(&t, 6);
+    IrValue *x = jt_input(&t, jt_shape(4, 2, 3, 9, 11));
+    for (int i = 0; i < 12; i++) {
+        IrAttrs a = ir_attrs_default();
+        a.kernel[0] = jt_int(&t, 1, 4), a.kernel[1] = jt_int(&t, 1, 4);
+        a.stride[0] = jt_int(&t, 1, 3), a.stride[1] = jt_int(&t, 1, 3);
+        a.pad[0] = a.pad[2] = jt_int(&t, 0, (int)a.kernel[0] / 2);
+        a.pad[1] = a.pad[3] = jt_int(&t, 0, (int)a.kernel[1] / 2);
+        a.count_include_pad = i % 2;
+        ir_add_output(t.g, jt_node(&t, i % 3 ? IR_AVG_POOL2D : IR_MAX_POOL2D, &x, 1, &a));
+    }
+    for (int op = 0; op < 2; op++) {   /* global pools, flattened to [N, C] */
+        IrAttrs a = ir_attrs_default();
+        a.kernel[0] = 9, a.kernel[1] = 11;
+        a.flatten = true;
+        ir_add_output(t.g, jt_node(&t, op ? IR_AVG_POOL2D : IR_MAX_POOL2D, &x, 1, &a));
+    }
+    IrOp rops[] = {IR_REDUCE_MEAN, IR_REDUCE_SUM, IR_REDUCE_MAX, IR_REDUCE_MIN};
+    for (int i = 0; i < 12; i++) {
+        IrAttrs a = ir_attrs_default();
+        for (int ax = 0; ax < 4; ax++)
+            if (jt_int(&t, 0, 1)) a.axes[a.n_axes++] = ax;
+        a.keepdim = i % 2;
+        ir_add_output(t.g, jt_node(&t, rops[i % 4], &x, 1, &a));
+    }
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
+static void test_data_movement(void **st)
+{
+    JT t;
+    jt_init(&t, 7);
+    IrValue *x = jt_input(&t, jt_shape(4, 2, 3, 4, 5));
+    IrAttrs a = ir_attrs_default();
+    a.shape = jt_shape(3, 6, 4, 5);
+    ir_add_output(t.g, jt_node(&t, IR_RESHAPE, &x, 1, &a));
+    int64_t perms[3][4] = {{0, 2, 3, 1}, {3, 2, 1, 0}, {1, 0, 3, 2}};
+    for (int i = 0; i < 3; i++) {
+        a = ir_attrs_default();
+        memcpy(a.perm, perms[i], sizeof perms[i]);
+        ir_add_output(t.g, jt_node(&t, IR_TRANSPOSE, &x, 1, &a));
+    }
+    for (int ax = 0; ax < 4; ax++) {
+        Shape s2 = x->shape;
+        s2.d[ax] = 2;
+        IrValue *in[3] = {x, jt_input(&t, s2), x};
+        a = ir_attrs_default();
+        a.axis = ax;
+        ir_add_output(t.g, jt_node(&t, IR_CONCAT, in, 3, &a));
+    }
+    a = ir_attrs_default();
+    int64_t b[4] = {1, 0, 1, 0}, e[4] = {2, 3, 4, 5}, s[4] = {1, 2, 2, 3};
+    memcpy(a.begin, b, sizeof b), memcpy(a.end, e, sizeof e), memcpy(a.step, s, sizeof s);
+    ir_add_output(t.g, jt_node(&t, IR_SLICE, &x, 1, &a));
+    a = ir_attrs_default();
+    int64_t pads[8] = {0, 1, 2, 0, 1, 1, 3, 2};
+    memcpy(a.pads, pads, sizeof pads);
+    a.value = -2.5f;
+    ir_add_output(t.g, jt_node(&t, IR_PAD, &x, 1, &a));
+    a = ir_attrs_default();
+    a.shape = jt_shape(4, 2, 3, 8, 10);
+    ir_add_output(t.g, jt_node(&t, IR_UPSAMPLE_NEAREST, &x, 1, &a));
+    a.shape = jt_shape(4, 2, 3, 7, 3);   /* non-integer scales, one downscale */
+    ir_add_output(t.g, jt_node(&t, IR_UPSAMPLE_NEAREST, &x, 1, &a));
+    a = ir_attrs_default();
+    int64_t sh[4] = {1, -4, 0, 7};
+    memcpy(a.shifts, sh, sizeof sh);
+    ir_add_output(t.g, jt_node(&t, IR_ROLL, &x, 1, &a));
+    /* an input that is also an output, and one value output twice */
+    ir_add_output(t.g, x);
+    IrValue *r = jt_node(&t, IR_RELU, &x, 1, NULL);
+    ir_add_output(t.g, r);
+    ir_add_output(t.g, r);
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
+static void test_missing_weights(void **st)
+{
+    JT t;
+    jt_init(&t, 8);
+    IrValue *x = jt_input(&t, jt_shape(2, 2, 3));
+    Shape ws = jt_shape(2, 4, 3);
+    IrValue *w = ir_add_param(t.g, "fc.weight", &ws, INIT_FAN_IN, NO_LOC);
+    IrValue *in[2] = {x, w};
+    ir_add_output(t.g, jt_node(&t, IR_LINEAR, in, 2, NULL));
+    FILE *sink = tmpfile();
+    Diag d;
+    diag_init(&d, sink);
+    BclJit *j = bcl_jit_compile(t.g, NULL, &d);
+    assert_null(j);
+    assert_int_equal(d.n_errors, 1);
+    fclose(sink);
+    jt_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_dense),
+        cmocka_unit_test(test_conv_depthwise_grouped_generic),
+        cmocka_unit_test(test_linear_matmul),
+        cmocka_unit_test(test_elementwise),
+        cmocka_unit_test(test_norm_softmax),
+        cmocka_unit_test(test_pool_reduce),
+        cmocka_unit_test(test_data_movement),
+        cmocka_unit_test(test_missing_weights),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -72,6 +72,8 @@ static Value *load_source(Interp *I, const char *key, const char *dotted, Source
     I->loading_from = dir;
     I->loading_stdlib = is_stdlib;
     bool ok = exec_toplevel(I, ns->ns->env, m);
+    /* names in functions the build may never run are checked now */
+    if (!is_stdlib && check_file_names(I, m, ns->ns->env)) ok = false;
     I->loading_from = saved_dir;
     I->loading_stdlib = saved_std;
     lm->loading = false;
@@ -479,6 +481,10 @@ static void load_zoo(Interp *I)
 static Value *load_main(Interp *I, const BclBuildOptions *opt)
 {
     if (!opt->path) return NULL;
+    if (opt->source_text) {  /* in-memory text under a virtual name: nothing is read from disk */
+        Source *src = bcl_source_from_string(I->a, opt->path, opt->source_text);
+        return load_source(I, opt->path, "__main__", src, false, dir_of(I->a, opt->path), NO_LOC);
+    }
     return load_file(I, opt->path, "__main__", NO_LOC);
 }
 
@@ -488,13 +494,13 @@ IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
     interp_init(&I, a, d, opt);
     int errs0 = d->n_errors;
     Value *main_ns = NULL;
-    if (opt->path) {
+    if (opt->path || opt->source_text) {
         main_ns = load_main(&I, opt);
         if (!main_ns || d->n_errors > errs0) return NULL;
     }
     if (opt->model_name) load_zoo(&I);
     if (d->n_errors > errs0) return NULL;
-    if (!opt->path && !opt->model_name) {
+    if (!main_ns && !opt->model_name) {
         diag_error(d, NO_LOC, "nothing to build: give a .bcl file or --model NAME");
         return NULL;
     }
@@ -577,7 +583,7 @@ int bcl_list_registered(const BclBuildOptions *opt, const char *pattern, FILE *o
     Interp I;
     interp_init(&I, &a, d, opt);
     int errs0 = d->n_errors;
-    if (opt && opt->path) load_main(&I, opt);
+    if (opt && (opt->path || opt->source_text)) load_main(&I, opt);
     load_zoo(&I);
     /* the stdlib's heads live in basecls.layers */
     if (bcl_stdlib_lookup("basecls/layers")) {

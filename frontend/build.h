@@ -10,6 +10,7 @@
 
 typedef struct BclBuildOptions {
     const char *path;            /* the .bcl file; NULL with model_name alone (stdlib zoo) */
+    const char *source_text;     /* if set: the text of path, which need not exist (C API) */
     const char *model_name;      /* --model NAME: build this registered model, default config */
     const char *cfg_name;        /* --cfg NAME; NULL = "_cfg" */
     const char *const *overrides;/* -o key=value, in command-line order */

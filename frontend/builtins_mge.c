@@ -258,8 +258,25 @@ Value *tensor_index(Interp *I, Value *t, Value *idx, SrcLoc loc)
     for (int i = 0; i < r; i++) { at.begin[i] = 0; at.end[i] = x->shape.d[i]; at.step[i] = 1; }
     Shape out = {0};
     bool sliced = false;
+    int n_axes_used = 0, n_ell = 0;
+    for (int k = 0; k < n; k++) {
+        if (items[k] == I->ellipsis) n_ell++;
+        else if (items[k]->kind != V_NONE) n_axes_used++;
+    }
+    if (n_ell > 1) {
+        diag_error(I->d, loc, "an index can only have a single ellipsis ('...')");
+        return NULL;
+    }
     for (int k = 0; k < n; k++) {
         Value *it = items[k];
+        if (it == I->ellipsis) {
+            /* ... stands for every axis the other indices do not name */
+            for (int j = 0; j < r - n_axes_used && ax < r; j++, ax++) {
+                if (out.rank >= BCL_MAX_RANK) goto too_many;
+                out.d[out.rank++] = x->shape.d[ax];
+            }
+            continue;
+        }
         if (it->kind == V_NONE) {
             if (out.rank >= BCL_MAX_RANK) goto too_many;
             out.d[out.rank++] = 1;

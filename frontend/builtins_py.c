@@ -76,7 +76,8 @@ const char *format_spec(Interp *I, Value *v, const char *spec, SrcLoc loc)
         return NULL;
     }
     (void)comma;
-    char body[512];
+    char bodybuf[512];
+    char *body = bodybuf;
     bool numeric = v->kind == V_INT || v->kind == V_BOOL || v->kind == V_FLOAT;
     if (!numeric && v->kind != V_STR) {
         diag_error(I->d, loc, "unsupported format string passed to %s.__format__", v_type_name(v));
@@ -88,16 +89,18 @@ const char *format_spec(Interp *I, Value *v, const char *spec, SrcLoc loc)
             return NULL;
         }
         const char *s = v_to_str(I, v);
-        snprintf(body, sizeof body, "%.*s", prec >= 0 ? prec : (int)sizeof body, s);
+        size_t sl = strlen(s);
+        if (prec >= 0 && (size_t)prec < sl) sl = (size_t)prec;
+        body = arena_strndup(I->a, s, sl);
         if (!align) align = '<';
     } else if (strchr("dxXob", type ? type : 'd') && v->kind != V_FLOAT) {
         if (!numeric) goto bad;
         int64_t x = ival(v);
         char t = type ? type : 'd';
-        if (t == 'd') snprintf(body, sizeof body, sign == '+' ? "%+" PRId64 : sign == ' ' ? "% " PRId64 : "%" PRId64, x);
-        else if (t == 'x') snprintf(body, sizeof body, "%" PRIx64, x);
-        else if (t == 'X') snprintf(body, sizeof body, "%" PRIX64, x);
-        else if (t == 'o') snprintf(body, sizeof body, "%" PRIo64, x);
+        if (t == 'd') snprintf(body, sizeof bodybuf, sign == '+' ? "%+" PRId64 : sign == ' ' ? "% " PRId64 : "%" PRId64, x);
+        else if (t == 'x') snprintf(body, sizeof bodybuf, "%" PRIx64, x);
+        else if (t == 'X') snprintf(body, sizeof bodybuf, "%" PRIX64, x);
+        else if (t == 'o') snprintf(body, sizeof bodybuf, "%" PRIo64, x);
         else {
             int n = 0;
             uint64_t u = (uint64_t)x;
@@ -113,12 +116,12 @@ const char *format_spec(Interp *I, Value *v, const char *spec, SrcLoc loc)
         char t = type ? type : 'g';
         char fmt[16];
         if (!type && prec < 0) {
-            snprintf(body, sizeof body, "%s", v_to_str(I, v));
+            body = (char *)v_to_str(I, v);
         } else {
             if (t == '%') { x *= 100; t = 'f'; }
             snprintf(fmt, sizeof fmt, "%%%s.%d%c", sign == '+' ? "+" : sign == ' ' ? " " : "", prec < 0 ? 6 : prec, t);
-            snprintf(body, sizeof body, fmt, x);
-            if (type == '%') strncat(body, "%", sizeof body - strlen(body) - 1);
+            snprintf(body, sizeof bodybuf, fmt, x);
+            if (type == '%') strncat(body, "%", sizeof bodybuf - strlen(body) - 1);
         }
         if (!align) align = '>';
     } else {
@@ -159,6 +162,9 @@ static int64_t length(Interp *I, Value *v, SrcLoc loc, bool *ok)
     case V_STR: return v->str.len;
     case V_LIST: case V_TUPLE: return v->seq->n;
     case V_DICT: return v->dict->n;
+    case V_TENSOR:  /* MegEngine: the size of the first axis */
+        if (v->tensor->shape.rank > 0) return v->tensor->shape.d[0];
+        break;
     case V_RANGE: {
         int64_t s = v->range.start, e = v->range.stop, st = v->range.step;
         if (st > 0) return e > s ? (e - s + st - 1) / st : 0;
@@ -639,11 +645,24 @@ static Value *b_super(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return s;
 }
 
-static Value *b_identity_deco(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *method_deco(Interp *I, CallArgs *a, SrcLoc loc, char kind)
 {
-    if (!nargs(I, a, loc, "staticmethod", 1, 1)) return NULL;
-    return a->pos[0];
+    const char *f = kind == 's' ? "staticmethod" : "classmethod";
+    if (!nargs(I, a, loc, f, 1, 1)) return NULL;
+    Value *fn = a->pos[0];
+    if (fn->kind != V_FUNC) {
+        diag_error(I->d, loc, "%s() expects a function defined with def", f);
+        return NULL;
+    }
+    Value *v = ARENA_NEW(I->a, Value);
+    *v = *fn;
+    v->fn = ARENA_NEW(I->a, FuncObj);
+    *v->fn = *fn->fn;
+    v->fn->method_kind = kind;
+    return v;
 }
+static Value *b_staticmethod(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return method_deco(I, a, loc, 's'); }
+static Value *b_classmethod(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return method_deco(I, a, loc, 'c'); }
 
 static Value *c_exception(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
 {
@@ -678,7 +697,7 @@ void builtins_py_init(Interp *I)
         {"isinstance", b_isinstance}, {"getattr", b_getattr}, {"setattr", b_setattr},
         {"hasattr", b_hasattr}, {"print", b_print}, {"repr", b_repr}, {"any", b_any}, {"all", b_all},
         {"reversed", b_reversed}, {"sorted", b_sorted}, {"type", b_type},
-        {"staticmethod", b_identity_deco}, {"super", b_super},
+        {"staticmethod", b_staticmethod}, {"classmethod", b_classmethod}, {"super", b_super},
     };
     for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) env_set(I, e, fns[i].name, v_builtin(I, fns[i].name, fns[i].fn, NULL));
     add_class(I, e, "int", TK_INT, c_int);
@@ -689,6 +708,13 @@ void builtins_py_init(Interp *I)
     add_class(I, e, "tuple", TK_TUPLE, c_tuple);
     add_class(I, e, "dict", TK_DICT, c_dict);
     add_class(I, e, "object", TK_OBJECT, NULL);
+    Value *ell = ARENA_NEW(I->a, Value);
+    ell->kind = V_OBJECT;
+    ell->obj = ARENA_NEW(I->a, ObjectObj);
+    ell->obj->cls = native_class(I, "ellipsis", TK_NONE, NULL);
+    ell->obj->message = "Ellipsis";
+    env_set(I, e, "Ellipsis", ell);
+    I->ellipsis = ell;
     Value *exc = add_class(I, e, "Exception", TK_EXCEPTION, NULL);
     exc->cls->construct = c_exception;
     I->exception_cls = exc->cls;

@@ -306,6 +306,10 @@ Value *binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
         return tensor_binop(I, op, l, r, loc);
     if (is_number(l) && is_number(r) && op != OP_MATMUL) return num_binop(I, op, l, r, loc);
     if (op == OP_ADD) {
+        /* compile-time values stay small: doubling loops must not exhaust memory */
+        if ((l->kind == V_STR && r->kind == V_STR && l->str.len + r->str.len > (1 << 26)) ||
+            ((l->kind == V_LIST || l->kind == V_TUPLE) && l->kind == r->kind && l->seq->n + r->seq->n > (1 << 22)))
+            return err(I, loc, "value too large for compile-time evaluation");
         if (l->kind == V_STR && r->kind == V_STR) {
             char *buf = arena_alloc(I->a, (size_t)(l->str.len + r->str.len + 1));
             memcpy(buf, l->str.s, (size_t)l->str.len);
@@ -528,6 +532,14 @@ Value *subscript(Interp *I, Value *obj, Value *idx, SrcLoc loc)
 
 static Value *bind_method(Interp *I, Value *f, Value *self)
 {
+    if (f->kind == V_FUNC && f->fn->method_kind == 's') return f;
+    if (f->kind == V_FUNC && f->fn->method_kind == 'c') {
+        Value *c = ARENA_NEW(I->a, Value);
+        c->kind = V_CLASS;
+        c->cls = self->kind == V_OBJECT ? self->obj->cls : self->kind == V_CLASS ? self->cls : NULL;
+        if (!c->cls) return f;
+        self = c;
+    }
     if (f->kind == V_FUNC) {
         Value *b = ARENA_NEW(I->a, Value);
         b->kind = V_BOUND;
@@ -569,7 +581,9 @@ Value *try_attr(Interp *I, Value *obj, const char *name)
     }
     case V_CLASS: {
         if (!strcmp(name, "__name__")) return v_str(I, obj->cls->name);
-        return class_lookup(obj->cls, name);
+        Value *v = class_lookup(obj->cls, name);
+        if (v && v->kind == V_FUNC && v->fn->method_kind == 'c') return bind_method(I, v, obj);
+        return v;
     }
     case V_NAMESPACE: {
         Value *v = env_get_local(obj->ns->env, name);
@@ -617,8 +631,10 @@ Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc)
     }
     Value *v = try_attr(I, obj, name);
     if (v) return v;
-    if (obj->kind == V_NAMESPACE)
+    if (obj->kind == V_NAMESPACE) {
         diag_error(I->d, loc, "'%s' has no attribute '%s'", obj->ns->name, name);
+        mark_reported(I, loc);
+    }
     else if (obj->kind == V_CLASS)
         diag_error(I->d, loc, "type object '%s' has no attribute '%s'", obj->cls->name, name);
     else if (obj->kind == V_SUPER)
@@ -709,7 +725,7 @@ static bool bind_args(Interp *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc l
         } else {
             int takes = 0;
             for (int i = 0; i < np; i++) takes += d->params[i].kind == PARAM_NORMAL;
-            if (self) { takes--; n_pos--; }
+            if (self && takes > 0) { takes--; n_pos--; }
             bind_error(I, loc, NO_LOC, fn, arena_printf(I->a, "%s() takes %d positional argument%s but %d %s given",
                                                         disp, takes, takes == 1 ? "" : "s", n_pos, n_pos == 1 ? "was" : "were"));
             I->bind_failed = true;
@@ -953,6 +969,22 @@ static bool eval_args(Interp *I, Env *env, Expr *e, CallArgs *a)
     return true;
 }
 
+void mark_reported(Interp *I, SrcLoc loc)
+{
+    SrcLoc *l = ARENA_NEW(I->a, SrcLoc);
+    *l = loc;
+    ptrvec_push(I->a, &I->reported, l);
+}
+
+bool reported_at(Interp *I, SrcLoc loc)
+{
+    for (int i = 0; i < I->reported.n; i++) {
+        SrcLoc *l = I->reported.v[i];
+        if (l->src == loc.src && l->line == loc.line && l->col == loc.col) return true;
+    }
+    return false;
+}
+
 bool loc_in_stdlib(SrcLoc loc)
 {
     return loc.src && loc.src->path && !strncmp(loc.src->path, "<stdlib>/", 9);
@@ -1067,6 +1099,7 @@ static Value *eval_expr_inner(Interp *I, Env *env, Expr *e)
         Value *v = lookup_name(I, env, e->name);
         if (!v) {
             diag_error(I->d, e->loc, "name '%s' is not defined", e->name);
+            mark_reported(I, e->loc);
             return NULL;
         }
         return poisoned(v);
@@ -1576,6 +1609,12 @@ static const char *exception_message(Interp *I, Value *v)
 
 static ExecStatus exec_stmt(Interp *I, Env *env, Stmt *s, Value **ret)
 {
+    /* a budget of statements, so that huge nested loops end with an error, not a hang */
+    if (++I->steps > BCL_MAX_STEPS) {
+        if (I->steps == BCL_MAX_STEPS + 1)
+            diag_error(I->d, s->loc, "compile-time evaluation ran more than %d statements; is there a runaway loop?", BCL_MAX_STEPS);
+        return EX_ERROR;
+    }
     switch (s->kind) {
     case S_EXPR: return poisoned(eval_expr(I, env, s->expr)) ? EX_NORMAL : EX_ERROR;
     case S_ASSIGN: {

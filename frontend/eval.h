@@ -6,6 +6,7 @@
 
 #define BCL_MAX_CALL_DEPTH 200
 #define BCL_MAX_EXPR_DEPTH 1500
+#define BCL_MAX_STEPS 5000000
 
 /* One registry (registers.models / registers.heads). */
 typedef struct RegEntry { const char *name; Value *v; SrcLoc loc; } RegEntry;
@@ -37,15 +38,18 @@ struct Interp {
     IrGraph *g;                 /* while tracing */
     bool tracing;
     int depth, expr_depth;
+    long steps;                 /* statements executed, against BCL_MAX_STEPS */
     Frame *frame;
     int walk_gen;
     const char *loading_from;   /* directory of the file being loaded, for imports */
     bool loading_stdlib;        /* the file being loaded is part of the standard library */
     Value *bcl_ns;              /* the _bcl namespace */
+    Value *ellipsis;            /* the `...` object (tensor indexing) */
     bool bind_failed;
     bool top_call;              /* build_model's own call: its site is reported by the caller */
     SrcLoc last_note;           /* to fold the notes of deep recursion */
     int note_repeat;
+    PtrVec reported;            /* SrcLoc* of name errors already reported (no duplicates) */
     SrcLoc user_loc;            /* the innermost call made from a user file (not the stdlib) */           /* the last call failed while binding its arguments */
 };
 
@@ -53,6 +57,13 @@ typedef enum { EX_NORMAL, EX_RETURN, EX_BREAK, EX_CONTINUE, EX_ERROR } ExecStatu
 
 /* ---- eval.c */
 bool loc_in_stdlib(SrcLoc loc);
+/* Name errors: remembered so the static check does not repeat them. */
+void mark_reported(Interp *I, SrcLoc loc);
+bool reported_at(Interp *I, SrcLoc loc);
+
+/* ---- check.c */
+/* Reports undefined names (and missing attributes of native modules) in a file's functions. */
+int check_file_names(Interp *I, AstModule *m, Env *globals);
 void interp_init(Interp *I, Arena *a, Diag *d, const BclBuildOptions *opt);
 Value *eval_expr(Interp *I, Env *env, Expr *e);
 ExecStatus exec_block(Interp *I, Env *env, StmtList *b, Value **ret);

@@ -118,7 +118,6 @@ static Expr *no_star(ParseState *ps, Expr *e);
 static void check_target(ParseState *ps, Expr *e);
 static Expr *binop(ParseState *ps, ExprKind k, OpKind op, Expr *l, Expr *r, BclLoc loc);
 static Expr *unary(ParseState *ps, OpKind op, Expr *x, BclLoc loc);
-static Expr *bitwise(ParseState *ps, BclLoc op, const char *text, Expr *l);
 static Expr *compare_add(ParseState *ps, Expr *c, OpKind op, Expr *r);
 static Expr *make_call(ParseState *ps, Expr *func, PtrVec *args, BclLoc l);
 static Arg *make_arg(ParseState *ps, ArgKind k, const char *name, Expr *v, BclLoc l);
@@ -635,26 +634,35 @@ star_expr
     : STAR expr                 { $$ = mkexpr(ps, E_STARRED, @$); $$->starred.value = $2; }
     ;
 
+/* Bitwise operators are reported where they stand, as soon as they are read. */
 expr
     : xor_expr
-    | expr VBAR xor_expr        { $$ = bitwise(ps, @2, "|", $1); }
+    | expr bit_or xor_expr      { $$ = $1; }
     ;
 
 xor_expr
     : and_expr
-    | xor_expr CIRCUMFLEX and_expr { $$ = bitwise(ps, @2, "^", $1); }
+    | xor_expr bit_xor and_expr { $$ = $1; }
     ;
 
 and_expr
     : shift_expr
-    | and_expr AMPER shift_expr { $$ = bitwise(ps, @2, "&", $1); }
+    | and_expr bit_and shift_expr { $$ = $1; }
     ;
 
 shift_expr
     : arith
-    | shift_expr LSHIFT arith   { $$ = bitwise(ps, @2, "<<", $1); }
-    | shift_expr RSHIFT arith   { $$ = bitwise(ps, @2, ">>", $1); }
+    | shift_expr bit_shift arith { $$ = $1; }
     ;
+
+bit_or: VBAR                    { unsupported(ps, @1, "|"); };
+bit_xor: CIRCUMFLEX             { unsupported(ps, @1, "^"); };
+bit_and: AMPER                  { unsupported(ps, @1, "&"); };
+bit_shift
+    : LSHIFT                    { unsupported(ps, @1, "<<"); }
+    | RSHIFT                    { unsupported(ps, @1, ">>"); }
+    ;
+bit_not: TILDE                  { unsupported(ps, @1, "~"); };
 
 arith
     : term
@@ -674,7 +682,7 @@ term
 factor
     : PLUS factor               { $$ = unary(ps, OP_POS, $2, @$); }
     | MINUS factor              { $$ = unary(ps, OP_NEG, $2, @$); }
-    | TILDE factor              { $$ = bitwise(ps, @1, "~", $2); }
+    | bit_not factor            { $$ = $2; }
     | power
     ;
 
@@ -981,6 +989,16 @@ static void describe(yysymbol_kind_t k, ParseState *ps, const BclLoc *l, char *o
     }
 }
 
+/* The column of the first non-blank character on the line holding text[off]. */
+static int line_indent(const Source *src, int off)
+{
+    int b = off;
+    while (b > 0 && src->text[b - 1] != '\n') b--;
+    int col = 1;
+    while (src->text[b] == ' ' || src->text[b] == '\t') b++, col++;
+    return col;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, ParseState *ps)
 {
     yysymbol_kind_t tok = yypcontext_token(ctx);
@@ -997,7 +1015,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ParseState *ps)
     if (bcl_lexer_open_bracket(ps->lx, &open, &c)) {
         /* Recovery skips to the end of the line: for that, forget the brackets. */
         bcl_lexer_recover(ps->lx, true);
-        if (open.first_line < l->first_line) {
+        /* A line that starts no further right than the bracket's line is a new statement. */
+        int line_col = line_indent(ps->src, l->start), open_col = line_indent(ps->src, open.start);
+        if (open.first_line < l->first_line && line_col <= open_col) {
             diag_error(ps->d, L(ps, open), "'%c' was never closed", c);
             return 0;
         }
@@ -1141,12 +1161,6 @@ static Expr *unary(ParseState *ps, OpKind op, Expr *x, BclLoc loc)
     e->un.op = op;
     e->un.x = x;
     return e;
-}
-
-static Expr *bitwise(ParseState *ps, BclLoc op, const char *text, Expr *l)
-{
-    unsupported(ps, op, text);
-    return l;
 }
 
 static Expr *compare_add(ParseState *ps, Expr *c, OpKind op, Expr *r)
@@ -1615,6 +1629,40 @@ static Expr *make_strings(ParseState *ps, PtrVec *toks, BclLoc l)
 
 /* ---- entry point ---- */
 
+/* Length of the UTF-8 sequence at p (at most n bytes), or 0 if it is not valid UTF-8. */
+static int utf8_len(const unsigned char *p, size_t n)
+{
+    if (p[0] < 0x80) return 1;
+    int len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (len == 0 || p[0] > 0xf4 || (size_t)len > n) return 0;
+    for (int i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if (len == 3 && p[0] == 0xe0 && p[1] < 0xa0) return 0;     /* overlong */
+    if (len == 3 && p[0] == 0xed && p[1] >= 0xa0) return 0;    /* surrogate */
+    if (len == 4 && p[0] == 0xf0 && p[1] < 0x90) return 0;     /* overlong */
+    if (len == 4 && p[0] == 0xf4 && p[1] >= 0x90) return 0;    /* past U+10FFFF */
+    return len;
+}
+
+/* Source files are UTF-8, as in Python; the first bad byte is reported. */
+static bool check_utf8(Diag *d, const Source *src)
+{
+    const unsigned char *t = (const unsigned char *)src->text;
+    int line = 1, col = 1;
+    for (size_t i = 0; i < src->len;) {
+        int n = utf8_len(t + i, src->len - i);
+        if (n == 0) {
+            SrcLoc at = {src, line, col, 1};
+            diag_error(d, at, "invalid UTF-8 (byte 0x%02x): .bcl files are UTF-8", t[i]);
+            return false;
+        }
+        if (t[i] == '\n') line++, col = 1;
+        else col += n;
+        i += (size_t)n;
+    }
+    return true;
+}
+
 AstModule *bcl_parse(Arena *a, Diag *d, const Source *src)
 {
     int errs = d->n_errors;
@@ -1628,6 +1676,7 @@ AstModule *bcl_parse(Arena *a, Diag *d, const Source *src)
         diag_error(d, NO_LOC, "%s: file is too large", src->path);
         return NULL;
     }
+    if (!check_utf8(d, src)) return NULL;
     ps.lx = bcl_lexer_new(a, d, src, false, 0, (int)src->len, 1, 1);
     int rc = bcl_yyparse(&ps);
     bcl_lexer_free(ps.lx);

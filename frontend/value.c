@@ -23,6 +23,14 @@ Value *v_bool(bool b) { return b ? &v_true_val : &v_false_val; }
 
 Value *v_int(Interp *I, int64_t i)
 {
+    /* small ints are shared (they are immutable), which keeps loops cheap */
+    static Value small[1040];
+    if (i >= -16 && i < 1024) {
+        Value *v = &small[i + 16];
+        v->kind = V_INT;
+        v->i = i;
+        return v;
+    }
     Value *v = new_value(I, V_INT);
     v->i = i;
     return v;

@@ -66,6 +66,7 @@ typedef struct FuncObj {
     Env *closure;               /* enclosing function scope (NULL at top level) */
     Env *globals;               /* the defining file's top level */
     ClassObj *owner;            /* class whose body defined it (for super()) */
+    char method_kind;           /* 0, 's' staticmethod, 'c' classmethod */
 } FuncObj;
 
 typedef struct ObjectObj {

@@ -2,10 +2,12 @@
  * every kernel becomes internal and always-inline, and each step gets a function
  *   void step_i(void **slots, i64 begin, i64 end) { bcl_k_K(slots, @tbl_i, begin, end); }
  * with its parameter table as an internal constant, so inlining plus constant
- * folding specialise the kernel to the node. The entry runs the steps in order,
- * each through bcl_rt_parallel_for (or directly when it has one item). */
+ * folding specialise the kernel to the node; steps with equal tables share it.
+ * The entry runs the steps in order, each on its own buffer bindings (slots +
+ * ctx_off), through bcl_rt_parallel_for (or directly when it has one item). */
 #include <llvm-c/BitReader.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jit_internal.h"
@@ -27,6 +29,35 @@ static void mark_kernels(LLVMModuleRef m, const JitHost *h)
         LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, ai, 0));
         LLVMSetLinkage(f, LLVMInternalLinkage);
     }
+}
+
+/* Deletes the kernels (and helpers) this graph does not call, so the optimiser
+ * does not spend time on them. */
+static void drop_unused(LLVMModuleRef m)
+{
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (LLVMValueRef f = LLVMGetFirstFunction(m), next; f; f = next) {
+            next = LLVMGetNextFunction(f);
+            if (LLVMGetLinkage(f) == LLVMInternalLinkage && !LLVMGetFirstUse(f)) {
+                LLVMDeleteFunction(f);
+                changed = true;
+            }
+        }
+    }
+}
+
+/* Runs step function sf over its items: directly when there is one item, else on
+ * the pool. */
+static void emit_call(LLVMBuilderRef b, LLVMTypeRef step_ty, LLVMTypeRef pfor_ty, LLVMValueRef pfor,
+                      LLVMValueRef sf, LLVMValueRef pool, LLVMValueRef ctx, int64_t items)
+{
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(LLVMGetTypeContext(step_ty));
+    if (items == 1)
+        LLVMBuildCall2(b, step_ty, sf, (LLVMValueRef[]){ctx, LLVMConstInt(i64, 0, 0), LLVMConstInt(i64, 1, 0)}, 3, "");
+    else
+        LLVMBuildCall2(b, pfor_ty, pfor,
+                       (LLVMValueRef[]){pool, sf, ctx, LLVMConstInt(i64, (unsigned long long)items, 0)}, 4, "");
 }
 
 LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx,
@@ -62,8 +93,15 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
     LLVMPositionBuilderAtEnd(eb, LLVMAppendBasicBlockInContext(ctx, entry, "entry"));
     LLVMValueRef slots = LLVMGetParam(entry, 0), pool = LLVMGetParam(entry, 1);
     char name[64];
+    LLVMValueRef *fns = calloc((size_t)(pl->n_steps ? pl->n_steps : 1), sizeof *fns);
+    BCL_ASSERT(fns != NULL);
     for (int i = 0; i < pl->n_steps; i++) {
         const JitStep *s = &pl->steps[i];
+        LLVMValueRef ctx_i = LLVMBuildGEP2(eb, ptr, slots, (LLVMValueRef[]){LLVMConstInt(i64, (unsigned long long)s->ctx_off, 0)}, 1, "");
+        if (s->same_as != i) {   /* the same code as an earlier step, other buffers */
+            emit_call(eb, step_ty, pfor_ty, pfor, fns[s->same_as], pool, ctx_i, s->items);
+            continue;
+        }
         snprintf(name, sizeof name, "bcl_k_%s", s->kernel);
         LLVMValueRef kf = LLVMGetNamedFunction(m, name);
         BCL_ASSERT(kf != NULL);   /* every kernel the planner names is in libjit */
@@ -86,16 +124,13 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
                        (LLVMValueRef[]){LLVMGetParam(sf, 0), tbl, LLVMGetParam(sf, 1), LLVMGetParam(sf, 2)},
                        4, "");
         LLVMBuildRetVoid(sb);
-        if (s->items == 1)
-            LLVMBuildCall2(eb, step_ty, sf,
-                           (LLVMValueRef[]){slots, LLVMConstInt(i64, 0, 0), LLVMConstInt(i64, 1, 0)}, 3, "");
-        else
-            LLVMBuildCall2(eb, pfor_ty, pfor,
-                           (LLVMValueRef[]){pool, sf, slots, LLVMConstInt(i64, (unsigned long long)s->items, 0)},
-                           4, "");
+        fns[i] = sf;
+        emit_call(eb, step_ty, pfor_ty, pfor, sf, pool, ctx_i, s->items);
     }
+    free(fns);
     LLVMBuildRetVoid(eb);
     LLVMDisposeBuilder(eb);
     LLVMDisposeBuilder(sb);
+    drop_unused(m);
     return m;
 }

@@ -21,7 +21,8 @@ struct BclJit {
     EntryFn entry;
     BclPool *pool;
     JitPlan plan;
-    void **slots;
+    void **slots;   /* every buffer, by slot */
+    void **ctx;     /* the steps' bindings, filled from slots before each run */
 };
 
 static double now_ms(void)
@@ -85,6 +86,13 @@ static LLVMOrcLLJITRef make_lljit(const JitHost *h, Diag *d)
     return j;
 }
 
+static int n_fns(const JitPlan *pl)
+{
+    int n = 0;
+    for (int i = 0; i < pl->n_steps; i++) n += pl->steps[i].same_as == i;
+    return n;
+}
+
 BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
 {
     BclJitOptions defaults = {0};
@@ -136,16 +144,17 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     j->entry = (EntryFn)(uintptr_t)addr;
     j->pool = bcl_pool_new(opt->threads);
     j->slots = malloc(sizeof(void *) * (size_t)(j->plan.n_slots ? j->plan.n_slots : 1));
-    if (!j->pool || !j->slots) {
+    j->ctx = malloc(sizeof(void *) * (size_t)(j->plan.n_ctx ? j->plan.n_ctx : 1));
+    if (!j->pool || !j->slots || !j->ctx) {
         diag_error(d, NO_LOC, "out of memory in the JIT");
         goto fail;
     }
     memcpy(j->slots, j->plan.slot_init, sizeof(void *) * (size_t)j->plan.n_slots);
     if (opt->time_phases)
         fprintf(stderr,
-                "jit: %d steps, %.1f MiB packed weights, %.1f MiB activations, %d threads\n"
+                "jit: %d steps (%d functions), %.1f MiB packed weights, %.1f MiB activations, %d threads\n"
                 "jit: plan %.1f ms, codegen %.1f ms, verify %.1f ms, optimize %.1f ms, machine code %.1f ms\n",
-                j->plan.n_steps, j->plan.bytes_packed / 1048576.0, j->plan.bytes_act / 1048576.0,
+                j->plan.n_steps, n_fns(&j->plan), j->plan.bytes_packed / 1048576.0, j->plan.bytes_act / 1048576.0,
                 bcl_pool_threads(j->pool), t_plan - t0, t_gen - t_plan, t_ver - t_gen, t_opt - t_ver,
                 t_mc - t_opt);
     LLVMOrcDisposeThreadSafeContext(tsc);
@@ -168,7 +177,11 @@ int bcl_jit_run(BclJit *j, const float *const *inputs, float *const *outputs, Di
     for (int i = 0; i < pl->n_inputs; i++) j->slots[pl->input_slot[i]] = (void *)inputs[i];
     for (int i = 0; i < pl->n_outputs; i++)
         if (pl->outs[i].direct) j->slots[pl->outs[i].slot] = outputs[i];
-    j->entry(j->slots, j->pool);
+    for (int i = 0; i < pl->n_steps; i++) {
+        const JitStep *s = &pl->steps[i];
+        for (int k = 0; k < s->nbind; k++) j->ctx[s->ctx_off + k] = j->slots[s->bind[k]];
+    }
+    j->entry(j->ctx, j->pool);
     for (int i = 0; i < pl->n_outputs; i++)
         if (!pl->outs[i].direct && pl->outs[i].numel > 0)
             memcpy(outputs[i], j->slots[pl->outs[i].slot], sizeof(float) * (size_t)pl->outs[i].numel);
@@ -185,5 +198,6 @@ void bcl_jit_free(BclJit *j)
     bcl_pool_free(j->pool);
     jit_plan_free(&j->plan);
     free(j->slots);
+    free(j->ctx);
     free(j);
 }

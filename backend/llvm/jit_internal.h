@@ -9,12 +9,18 @@
 
 #include "../../ir/ir.h"
 
-/* One parallel loop: kernel bcl_k_<kernel> over items [0, items) with table p. */
+/* One parallel loop: kernel bcl_k_<kernel> over items [0, items) with table p.
+ * The buffers a step uses are its binding: slot numbers bind[0..nbind), copied
+ * before each run into ctx[ctx_off..] (the pointer the step gets as "slots"), and
+ * p refers to them by position. So steps that differ only in their buffers have
+ * equal tables and share one compiled function (same_as: the first such step). */
 typedef struct JitStep {
     const char *kernel;
     int64_t *p;
     int np;
     int64_t items;
+    int *bind;
+    int nbind, ctx_off, same_as;
 } JitStep;
 
 /* How graph output i is produced: written in place into the caller's buffer
@@ -27,6 +33,7 @@ typedef struct JitOut {
 
 typedef struct JitPlan {
     int n_slots, cap_slots;
+    int n_ctx;              /* binding entries of all steps */
     void **slot_init;       /* fixed buffers; inputs and direct outputs are set per run */
     void **owned;           /* buffers the plan allocated (freed with it) */
     int n_owned, cap_owned;

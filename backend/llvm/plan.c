@@ -58,19 +58,54 @@ static void *grow(void *p, int *cap, int need, size_t elt, bool *oom)
     return q;
 }
 
+/* Which table entries of each kernel are buffer slots (bit i: p[i]); kernels.h. */
+static uint64_t slot_mask(const char *k)
+{
+    static const struct { const char *k; uint64_t m; } tab[] = {
+        {"unary", 0xc},       {"binary", 0xe},     {"norm_chan", 0x7e}, {"layer_norm", 0xf},
+        {"softmax", 0x3},     {"pool", 0x6},       {"reduce", 0x6},     {"gather", 0x3},
+        {"copy_rows", 0x3},   {"matmul", 0x7},     {"linear", 0xf},     {"linear_p", 0x7},
+        {"conv", 0x1f},       {"pack16c", 0x3},    {"conv16c", 0xf},    {"conv1x1", 0xf},
+        {"dwconv16c", 0xf},
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
+        if (!strcmp(tab[i].k, k)) return tab[i].m;
+    BCL_ASSERT(!"kernel without a slot mask");
+}
+
 static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
 {
     JitPlan *pl = L->pl;
     if (items <= 0) return;
     pl->steps = grow(pl->steps, &pl->cap_steps, pl->n_steps + 1, sizeof *pl->steps, &L->oom);
     int64_t *p = malloc(sizeof(int64_t) * (size_t)(t->n ? t->n : 1));
-    if (L->oom || !p) {
+    int *bind = malloc(sizeof(int) * 64);
+    if (L->oom || !p || !bind) {
         free(p);
+        free(bind);
         L->oom = true;
         return;
     }
     memcpy(p, t->v, sizeof(int64_t) * (size_t)t->n);
-    pl->steps[pl->n_steps++] = (JitStep){kernel, p, t->n, items};
+    uint64_t m = slot_mask(kernel);
+    int nb = 0;
+    for (int i = 0; i < t->n && i < 64; i++)
+        if ((m >> i & 1) && p[i] >= 0) {
+            int k = 0;   /* a buffer used twice gets one binding entry */
+            while (k < nb && bind[k] != p[i]) k++;
+            if (k == nb) bind[nb++] = (int)p[i];
+            p[i] = k;
+        }
+    int same = pl->n_steps;
+    for (int i = 0; i < pl->n_steps && same == pl->n_steps; i++) {
+        const JitStep *o = &pl->steps[i];
+        if (o->same_as == i && o->np == t->n && !strcmp(o->kernel, kernel) &&
+            !memcmp(o->p, p, sizeof(int64_t) * (size_t)t->n))
+            same = i;
+    }
+    pl->steps[pl->n_steps] = (JitStep){kernel, p, t->n, items, bind, nb, pl->n_ctx, same};
+    pl->n_steps++;
+    pl->n_ctx += nb;
 }
 
 /* The plan frees buf with itself (on failure to record it, buf is freed now). */
@@ -223,6 +258,22 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
         put(&t, a->act), put(&t, fbits(a->act_alpha));
         step(L, "conv", &t, N * O);
+        return true;
+    }
+    if (dense && KH == 1 && KW == 1 && sh == 1 && sw == 1 && !a->pad[0] && !a->pad[1] && !a->pad[2] &&
+        !a->pad[3]) {   /* a GEMM on NCHW as it is */
+        int64_t OT = 6, PV = L->h->vec512 ? 4 : 1, P = H * W;
+        size_t nf;
+        float *wp = bcl_pack_gemm(w->data, b ? b->data : NULL, O, C, OT, &nf);
+        if (!wp) {
+            L->oom = true;
+            return true;
+        }
+        L->pl->bytes_packed += nf * sizeof(float);
+        int wslot = new_slot(L, wp, true);
+        put(&t, x), put(&t, wslot), put(&t, res), put(&t, y), put(&t, N), put(&t, C), put(&t, P), put(&t, O);
+        put(&t, cdiv(O, OT)), put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, OT), put(&t, PV);
+        step(L, "conv1x1", &t, N * (P / (16 * PV) ? P / (16 * PV) : 1));
         return true;
     }
     /* Blocked path: pack the input (zero halo) into scratch, then the tiled kernel. */
@@ -520,7 +571,10 @@ fail:
 void jit_plan_free(JitPlan *pl)
 {
     for (int i = 0; i < pl->n_owned; i++) free(pl->owned[i]);
-    for (int i = 0; i < pl->n_steps; i++) free(pl->steps[i].p);
+    for (int i = 0; i < pl->n_steps; i++) {
+        free(pl->steps[i].p);
+        free(pl->steps[i].bind);
+    }
     free(pl->owned);
     free(pl->steps);
     free(pl->slot_init);

@@ -57,3 +57,15 @@ float *bcl_pack_linear16(const float *w, const float *b, int64_t O, int64_t I, s
     if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
     return p;
 }
+
+float *bcl_pack_gemm(const float *w, const float *b, int64_t O, int64_t C, int64_t ot, size_t *n_floats)
+{
+    int64_t OBK = (O + ot - 1) / ot, nw = OBK * C * ot;
+    *n_floats = (size_t)(nw + OBK * ot);
+    float *p = bcl_alloc_floats(*n_floats);
+    if (!p) return NULL;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t c = 0; c < C; c++) p[((o / ot) * C + c) * ot + o % ot] = w[o * C + c];
+    if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
+    return p;
+}

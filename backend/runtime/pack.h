@@ -14,6 +14,8 @@ float *bcl_pack_conv16c(const float *w, const float *b, int64_t O, int64_t C, in
 float *bcl_pack_dw16c(const float *w, const float *b, int64_t C, int64_t KH, int64_t KW, size_t *n_floats);
 /* w[O][I] -> [O/16][I][16] + bias[O/16*16] */
 float *bcl_pack_linear16(const float *w, const float *b, int64_t O, int64_t I, size_t *n_floats);
+/* 1x1 conv as GEMM: w[O][C] -> [O/ot][C][ot] + bias[O/ot*ot] */
+float *bcl_pack_gemm(const float *w, const float *b, int64_t O, int64_t C, int64_t ot, size_t *n_floats);
 /* A zeroed 64-byte aligned buffer of n floats (at least one). */
 float *bcl_alloc_floats(size_t n);
 

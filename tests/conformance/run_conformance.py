@@ -2,7 +2,7 @@
 """Conformance of bclc against the PyTorch reference (bclshim).
 
 For every case (a `# conformance: ARGS` line in tests/conformance/models/*.bcl,
-plus examples/alexnet.bcl): generate the reference once (cached in the workdir),
+plus the shipped examples in EXTRA): generate the reference once (cached in the workdir),
 then check
   run      bclc run with PyTorch-layout weights      vs expected.npy
   run-mge  bclc run with MegEngine-layout weights    vs expected.npy
@@ -12,7 +12,7 @@ shim must fail and `bclc params` must exit 1 with an error (check `rejected`).
 A run passes when max|bclc - torch| <= 1e-4 + 1e-3 * max|torch|.
 
 usage: run_conformance.py --bclc PATH --workdir DIR [-k FILTER] [--regen] [-v]
-                          [--bclc-arg=ARG]...
+                          [--bclc-arg=ARG]... [--fuzz N [--fuzz-seed S]]
 Exit status 1 if any check fails. Run with /usr/bin/python3 (torch, numpy).
 """
 import argparse
@@ -25,6 +25,7 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 ROOT = os.path.dirname(os.path.dirname(HERE))
 MODELS = os.path.join(HERE, "models")
 GEN = os.path.join(HERE, "gen_reference.py")
@@ -60,12 +61,10 @@ class Case:
         return out
 
 
-def discover():
+def discover(dirs=(MODELS,)):
     cases = []
-    for fn in sorted(os.listdir(MODELS)):
-        if not fn.endswith(".bcl"):
-            continue
-        p = os.path.join(MODELS, fn)
+    files = [os.path.join(d, fn) for d in dirs for fn in sorted(os.listdir(d)) if fn.endswith(".bcl")]
+    for p in files:
         with open(p, encoding="utf-8") as f:
             for line in f:
                 s = line.strip()
@@ -105,7 +104,10 @@ def generate(case, d, regen):
         os.remove(sp)
     cmd = [sys.executable, GEN, case.path, "--out", d, "--input-shape", case.input_shape,
            "--seed", str(SEED)] + case.ovr_args()
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"reference generation timed out after {TIMEOUT}s"
     if r.returncode != 0:
         return "reference generation failed:\n" + r.stdout + r.stderr
     with open(sp, "w") as f:
@@ -174,7 +176,10 @@ def check_rejects(bclc, case, d):
     exit 1 with a diagnostic (never a crash, never an answer)."""
     os.makedirs(d, exist_ok=True)
     cmd = [sys.executable, GEN, case.path, "--out", d, "--input-shape", case.input_shape] + case.ovr_args()
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return False, f"the reference timed out after {TIMEOUT}s"
     if r.returncode == 0:
         return False, "the reference accepted it (the case is wrong)"
     shim_msg = (r.stderr.strip().splitlines() or ["?"])[-1]
@@ -198,9 +203,17 @@ def main(argv=None):
     ap.add_argument("-v", action="store_true", help="print full details")
     ap.add_argument("--bclc-arg", action="append", default=[],
                     help="extra argument for every `bclc run` (e.g. --bclc-arg=--engine=interp)")
+    ap.add_argument("--fuzz", type=int, default=0, metavar="N", help="also test N random networks")
+    ap.add_argument("--fuzz-seed", type=int, default=1)
     a = ap.parse_args(argv)
     bclc = os.path.abspath(a.bclc)
-    cases = [c for c in discover() if not a.filter or a.filter in c.name]
+    dirs = [MODELS]
+    if a.fuzz:
+        import fuzz_models
+        fdir = os.path.join(a.workdir, f"fuzz_models_{a.fuzz_seed}")
+        fuzz_models.write(fdir, a.fuzz, a.fuzz_seed)
+        dirs.append(fdir)
+    cases = [c for c in discover(dirs) if not a.filter or a.filter in c.name]
     passed = failed = 0
 
     def report(ok, what, detail):
@@ -214,7 +227,6 @@ def main(argv=None):
         sys.stdout.flush()
 
     # the reference must itself be right before it judges bclc
-    sys.path.insert(0, HERE)
     import selftest
     bad = [f"{n}: {e}" for n, e in selftest.run_unit_checks() if e]
     report(not bad, "shim self-test", "; ".join(bad) if bad else f"{len(selftest.CHECKS)} checks")

@@ -177,12 +177,22 @@ static void test_classes_super_mro(void **state)
         "r = d.who()\n"
         "t = d.tag\n"
         "i = [isinstance(d, A), isinstance(d, C), isinstance(3, int), isinstance(True, int), isinstance('x', (int, str))]\n"
-        "h = [hasattr(d, 'n'), hasattr(d, 'zz'), getattr(d, 'zz', 7), getattr(d, 'n')]\n";
+        "h = [hasattr(d, 'n'), hasattr(d, 'zz'), getattr(d, 'zz', 7), getattr(d, 'n')]\n"
+        "class E(M.Module):\n"
+        "    base = 10\n"
+        "    @staticmethod\n"
+        "    def twice(x):\n"
+        "        return 2 * x\n"
+        "    @classmethod\n"
+        "    def make(cls, k):\n"
+        "        return cls.base + k\n"
+        "sm = [E.twice(3), E().twice(4), E.make(1), E().make(2)]\n";
     assert_true(run(c, src));
     EXPECT("r", "['D', 'B', 'C', 'A']");  /* C3 MRO, as CPython */
     EXPECT("t", "'C'");
     EXPECT("i", "[True, True, True, True, True]");
     EXPECT("h", "[True, False, 7, 5]");
+    EXPECT("sm", "[6, 8, 11, 12]");
 }
 
 static void test_closures_and_comprehensions(void **state)

@@ -62,6 +62,17 @@ static void test_conv_dense(void **st)
                           jt_param(&t, jt_shape(1, O), -1, 1)};
         ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, 3, &a));
     }
+    /* 1x1 stride-1 convs (the GEMM kernel): pixel counts below, at and off 16 */
+    int hw[][2] = {{3, 3}, {4, 4}, {5, 7}, {8, 8}, {7, 9}, {1, 1}};
+    for (int i = 0; i < 6; i++) {
+        int C = jt_int(&t, 1, 40), O = (int[]){5, 6, 13, 64, 7, 12}[i];
+        IrAttrs a = ir_attrs_default();
+        a.act = pick_act(&t);
+        IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, C, hw[i][0], hw[i][1])),
+                          jt_param(&t, jt_shape(4, O, C, 1, 1), -0.3f, 0.3f), jt_param(&t, jt_shape(1, O), -1, 1),
+                          jt_input(&t, jt_shape(4, 2, O, hw[i][0], hw[i][1]))};
+        ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i % 2 ? 4 : 2, &a));
+    }
     jt_check(&t, 2, TOL, false);
     jt_free(&t);
 }

@@ -703,12 +703,12 @@ static void test_unsupported_expressions(void **state)
                  "t.bcl:1:7: error: '&' is not supported in .bcl\n"
                  "    x = a & b | c ^ d\n"
                  "          ^\n"
-                 "t.bcl:1:15: error: '^' is not supported in .bcl\n"
-                 "    x = a & b | c ^ d\n"
-                 "                  ^\n"
                  "t.bcl:1:11: error: '|' is not supported in .bcl\n"
                  "    x = a & b | c ^ d\n"
-                 "              ^\n");
+                 "              ^\n"
+                 "t.bcl:1:15: error: '^' is not supported in .bcl\n"
+                 "    x = a & b | c ^ d\n"
+                 "                  ^\n");
     expect_diags("x = ~a << 2 >> 1\n",
                  "t.bcl:1:5: error: '~' is not supported in .bcl\n"
                  "    x = ~a << 2 >> 1\n"
@@ -975,6 +975,25 @@ static void test_fstring_errors(void **state)
                  "            ^~~~~~\n");
 }
 
+static void test_utf8(void **state)
+{
+    /* names and strings may use any Unicode; columns count bytes */
+    expect_dump_ex("gr\xc3\xb6\xc3\x9f\x65 = '\xe2\x82\xac'\n",
+                   "Module\n"
+                   "  Assign @1:1+15\n"
+                   "    target: Name gr\xc3\xb6\xc3\x9f\x65 @1:1+7\n"
+                   "    value: Str \"\xe2\x82\xac\" @1:11+5\n",
+                   true);
+    expect_diags("x = 1\ns = 'a\xff'\n",
+                 "t.bcl:2:7: error: invalid UTF-8 (byte 0xff): .bcl files are UTF-8\n"
+                 "    s = 'a\xff'\n"
+                 "          ^\n");
+    expect_diags("s = '\xed\xa0\x80'\n",
+                 "t.bcl:1:6: error: invalid UTF-8 (byte 0xed): .bcl files are UTF-8\n"
+                 "    s = '\xed\xa0\x80'\n"
+                 "         ^\n");
+}
+
 /* ---- locations ---- */
 
 static void test_locations(void **state)
@@ -1009,6 +1028,25 @@ static void test_locations(void **state)
                    "    value: FString @4:5+6\n"
                    "      Field @4:7+3\n"
                    "        Name q @4:8+1\n",
+                   true);
+    /* a span over several lines is cut at the end of its first line */
+    expect_dump_ex("x = f(1,\n"
+                   "      2)\n"
+                   "def g(a,\n"
+                   "      b):\n"
+                   "    pass\n",
+                   "Module\n"
+                   "  Assign @1:1+8\n"
+                   "    target: Name x @1:1+1\n"
+                   "    value: Call @1:5+4\n"
+                   "      Name f @1:5+1\n"
+                   "      arg: Int 1 @1:7+1\n"
+                   "      arg: Int 2 @2:7+1\n"
+                   "  FunctionDef g @3:1+8\n"
+                   "    Param a @3:7+1\n"
+                   "    Param b @4:7+1\n"
+                   "    body:\n"
+                   "      Pass @5:5+4\n",
                    true);
 }
 
@@ -1096,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_call_and_target_errors),
         cmocka_unit_test(test_parameter_errors),
         cmocka_unit_test(test_fstring_errors),
+        cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_locations),
         cmocka_unit_test(test_alexnet_example),
         cmocka_unit_test(test_read_source),

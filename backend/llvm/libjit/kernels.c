@@ -415,17 +415,22 @@ KERNEL(pack16c)
     float *xp = slot(slots, p, 1);
     for (int64_t it = begin; it < end; it++) {
         int64_t hp = it % HP, cb = (it / HP) % CB, n = it / (HP * CB), ih = hp - pt;
+        int64_t nc = min64(16, C - cb * 16);
         float *row = xp + it * WP * 16;
-        if (ih < 0 || ih >= H) {
+        if (ih < 0 || ih >= H || nc < 16) {
             memset(row, 0, sizeof(float) * 16 * (size_t)WP);
-            continue;
+        } else {   /* only the halo columns */
+            memset(row, 0, sizeof(float) * 16 * (size_t)pl);
+            memset(row + (pl + W) * 16, 0, sizeof(float) * 16 * (size_t)(WP - pl - W));
         }
-        for (int64_t wp = 0; wp < WP; wp++) {
-            int64_t iw = wp - pl;
-            for (int64_t j = 0; j < 16; j++) {
-                int64_t c = cb * 16 + j;
-                row[wp * 16 + j] = (iw >= 0 && iw < W && c < C) ? x[((n * C + c) * H + ih) * W + iw] : 0.0f;
-            }
+        if (ih < 0 || ih >= H) continue;
+        /* A transpose: contiguous reads per channel, stores 16 floats apart (one
+         * cache line each, all in L1); vectorising it only grows the code. */
+        for (int64_t j = 0; j < nc; j++) {
+            const float *xr = x + ((n * C + cb * 16 + j) * H + ih) * W;
+            float *dst = row + pl * 16 + j;
+#pragma clang loop vectorize(disable) interleave(disable)
+            for (int64_t iw = 0; iw < W; iw++) dst[iw * 16] = xr[iw];
         }
     }
 }
@@ -445,9 +450,12 @@ INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const 
     for (int64_t cb = 0; cb < CB; cb++)
         for (int64_t kh = 0; kh < KH; kh++) {
             const float *xr = xp + (((n * CB + cb) * HP + oh * sh + kh * dh) * WP) * 16;
+            /* Unrolling the taps only grows the code (and compile time). */
+#pragma clang loop unroll(disable)
             for (int64_t kw = 0; kw < KW; kw++) {
                 const float *wk = wp + (((ob * CB + cb) * KH + kh) * KW + kw) * 256;
                 const float *xk = xr + (ow0 * sw + kw * dw) * 16;
+#pragma clang loop unroll_count(4)
                 for (int64_t c = 0; c < 16; c++) {
                     v16f w = ld16(wk + c * 16);
 #pragma clang loop unroll(full)
@@ -508,5 +516,89 @@ KERNEL(dwconv16c)
         int64_t oh = it % OH, cb = (it / OH) % CB, n = it / (OH * CB), ow = 0;
         for (; ow + TW <= OW; ow += TW) dw16c_tile(xp, wp, r, y, p, n, cb, oh, ow, TW);
         if (ow < OW) dw16c_tile(xp, wp, r, y, p, n, cb, oh, ow, OW % TW);
+    }
+}
+
+/* 1x1 stride-1 unpadded convolution as a GEMM straight on NCHW (no packing of the
+ * activations): y[n][o][p] = sum_c w[o][c] * x[n][c][p]. A register tile is ot
+ * output channels x pv 16-pixel vectors; the epilogue stores whole vectors. */
+INL void gemm_tile(const float *restrict x, const float *restrict wp, const float *restrict r,
+                   float *restrict y, const int64_t *p, int64_t n, int64_t obk, int64_t p0, const int ot,
+                   const int pv)
+{
+    int64_t C = p[5], P = p[6], O = p[7], OBK = p[8], act = p[9];
+    float alpha = fbits(p[10]);
+    v16f acc[8][4];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < ot; i++)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < pv; v++) acc[i][v] = splat(0);
+    const float *xc = x + n * C * P + p0, *wc = wp + obk * C * ot;
+    for (int64_t c = 0; c < C; c++) {
+        v16f xv[4];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < pv; v++) xv[v] = ld16(xc + c * P + 16 * v);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < ot; i++) {
+            v16f wv = splat(wc[c * ot + i]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < pv; v++) acc[i][v] += wv * xv[v];
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < ot; i++) {
+        int64_t o = obk * ot + i;
+        if (o >= O) break;
+        v16f bv = splat(wp[OBK * C * ot + o]);
+#pragma clang loop unroll(full)
+        for (int v = 0; v < pv; v++) {
+            int64_t idx = (n * O + o) * P + p0 + 16 * v;
+            v16f s = acc[i][v] + bv;
+            if (r) s += ld16(r + idx);
+            for (int j = 0; j < 16; j++) s[j] = act1(act, s[j], alpha);
+            *(v16fu *)(y + idx) = s;
+        }
+    }
+}
+
+/* The last P % 16 pixels, one at a time. */
+INL void gemm_tail(const float *restrict x, const float *restrict wp, const float *restrict r,
+                   float *restrict y, const int64_t *p, int64_t n, int64_t p0, const int ot)
+{
+    int64_t C = p[5], P = p[6], O = p[7], OBK = p[8], act = p[9];
+    float alpha = fbits(p[10]);
+    for (int64_t px = p0; px < P; px++)
+        for (int64_t o = 0; o < O; o++) {
+            const float *wc = wp + (o / ot) * C * ot + o % ot;
+            float s = 0;
+            for (int64_t c = 0; c < C; c++) s += wc[c * ot] * x[(n * C + c) * P + px];
+            int64_t idx = (n * O + o) * P + px;
+            s += wp[OBK * C * ot + o];
+            if (r) s += r[idx];
+            y[idx] = act1(act, s, alpha);
+        }
+}
+
+KERNEL(conv1x1)
+{
+    int64_t P = p[6], OBK = p[8], OT = p[11], PV = p[12];
+    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    /* Items: the full tiles of each image; the last one also does the remainder. */
+    int64_t tiles = P / (16 * PV), per_n = tiles ? tiles : 1;
+    for (int64_t it = begin; it < end; it++) {
+        int64_t n = it / per_n, t = it % per_n;
+        /* OT, PV and the remainders are constants: each call is fully unrolled. */
+        if (t < tiles)
+            for (int64_t obk = 0; obk < OBK; obk++) gemm_tile(x, wp, r, y, p, n, obk, t * 16 * PV, OT, PV);
+        if (t != per_n - 1) continue;
+        int64_t p0 = tiles * 16 * PV, pv = (P - p0) / 16;
+        if (pv > 0)
+            for (int64_t obk = 0; obk < OBK; obk++) gemm_tile(x, wp, r, y, p, n, obk, p0, OT, (P % (16 * PV)) / 16);
+        if (P % 16 == 0) continue;
+        if (P >= 16)   /* the last 16 pixels again, overlapping: same values, same thread */
+            for (int64_t obk = 0; obk < OBK; obk++) gemm_tile(x, wp, r, y, p, n, obk, P - 16, OT, 1);
+        else
+            gemm_tail(x, wp, r, y, p, n, 0, OT);
     }
 }

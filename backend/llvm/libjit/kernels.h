@@ -28,6 +28,8 @@
     K(pack16c)    /* x xp N C H W CB HP WP pt pl; items: N*CB*HP */ \
     K(conv16c)    /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW; items: N*OB*OH;
                      wp [OB][CB][KH][KW][16c][16o] + bias[OB*16] */ \
+    K(conv1x1)    /* x wp r y N C P O OBK act alpha OT PV; items: N*max(1, P/(16*PV));
+                     wp [OBK][C][OT] + bias[OBK*OT] (1x1, stride 1, no padding, groups 1) */ \
     K(dwconv16c)  /* xp wp r y N CB HP WP C KH KW OH OW sh sw dh dw act alpha TW; items: N*CB*OH;
                      wp [CB][KH][KW][16] + bias[CB*16] */
 

@@ -82,14 +82,18 @@ def erf(x):
     return torch.erf(_t(x))
 
 
+def _pair_tensors(x, y):
+    ref = x if isinstance(x, torch.Tensor) else y
+    conv = lambda v: v if isinstance(v, torch.Tensor) else torch.tensor(float(v), dtype=ref.dtype)  # noqa: E731
+    return conv(x), conv(y)
+
+
 def maximum(x, y):
-    return torch.maximum(_t(x), _t(y)) if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) \
-        else torch.clamp(x, min=y) if isinstance(x, torch.Tensor) else torch.clamp(y, min=x)
+    return torch.maximum(*_pair_tensors(x, y))
 
 
 def minimum(x, y):
-    return torch.minimum(_t(x), _t(y)) if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) \
-        else torch.clamp(x, max=y) if isinstance(x, torch.Tensor) else torch.clamp(y, max=x)
+    return torch.minimum(*_pair_tensors(x, y))
 
 
 def clip(inp, lower=None, upper=None):

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Runs zoo models through bclc and through the PyTorch shim of the conformance tests
+(tests/conformance/bclshim: torch-backed stand-ins of MegEngine and BaseCls, which
+execute the zoo's .bcl files as plain Python), with the same random weights and input,
+and compares the outputs (max|bclc - torch| <= 1e-4 + 1e-3 * max|torch|).
+
+This checks that bclc elaborates and runs the zoo code with Python's semantics and
+that bclc's stdlib layers behave as the shim's independent ones; the architectures
+themselves are checked against published parameter counts by run_zoo.py.
+
+usage: forward_check.py --bclc PATH --workdir DIR [--only SUBSTR]
+Needs /usr/bin/python3 with torch and numpy; exit status 0 when every case passes.
+"""
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
+
+# (registered model, family file, input shape, config overrides)
+CASES = [
+    ("resnet50d", "resnet", "1,3,64,64", []),
+    ("se_resnext50_32x4d", "resnet", "1,3,64,64", []),
+    ("mbnetv1_x025", "mbnet", "1,3,64,64", []),
+    ("mbnetv3_small_x100", "mbnet", "2,3,64,64", []),
+    ("effnetv2_b0", "effnet", "1,3,64,64", []),
+    ("effnet_b0_lite", "effnet", "1,3,64,64", []),
+    ("regnety_002", "regnet", "1,3,64,64", []),
+    ("vgg11_bn", "vgg", "1,3,224,224", ["model.widths=[8,8,16,16,16]", "model.head.width=32"]),
+    ("repvgg_a0", "repvgg", "1,3,64,64", []),
+    ("repvgg_a0", "repvgg", "1,3,64,64", ["model.deploy=True"]),
+    ("snetv2_x050", "snet", "2,3,64,64", []),
+    ("snetv2p_x075", "snet", "1,3,64,64", []),
+    ("hrnet_w18_small_v1", "hrnet", "1,3,64,64", []),
+]
+
+
+def install_models_package(loader):
+    """Makes `basecls.models.<family>` importable in the shim: the stand-in `basecls`
+    module becomes a package whose `models` subpackage the shim's .bcl finder fills
+    from stdlib/ (the shim's own M and basecls.layers stay in use)."""
+    import types
+    orig = loader._install_standins
+
+    def install():
+        orig()
+        basecls = sys.modules["basecls"]
+        basecls.__path__ = []
+        models = types.ModuleType("basecls.models")
+        models.__path__ = []
+        basecls.models = models
+        sys.modules["basecls.models"] = models
+
+    loader._install_standins = install
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bclc", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--only", default=None)
+    opt = ap.parse_args()
+    import numpy as np
+    from bclshim import loader
+    from bclshim.reference import write_case
+
+    install_models_package(loader)
+    stdlib = os.path.join(ROOT, "stdlib")
+    failures = 0
+    for i, (name, family, shape, overrides) in enumerate(CASES):
+        label = name + "".join(" -o " + o for o in overrides)
+        if opt.only and opt.only not in label:
+            continue
+        d = os.path.join(opt.workdir, f"{i:02d}_{name}")
+        os.makedirs(d, exist_ok=True)
+        case = os.path.join(d, "case.bcl")
+        with open(case, "w") as f:
+            f.write(f"from basecls.models.{family} import {name}\n\n"
+                    f"_cfg = dict(num_classes=1000, model=dict(name=\"{name}\"))\n")
+        t0 = time.time()
+        model, _ = loader.build_from_file(case, overrides, "_cfg", [stdlib])
+        ref = write_case(model, [int(v) for v in shape.split(",")], 1234, d)
+        cmd = [opt.bclc, "run", case, "--weights", os.path.join(d, "weights.safetensors"),
+               "--input", os.path.join(d, "input.npy"), "--output", os.path.join(d, "y.npy")]
+        for o in overrides:
+            cmd += ["-o", o]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            print(f"FAIL {label}: bclc failed:\n  {' '.join(map(shlex.quote, cmd))}\n{p.stderr}",
+                  file=sys.stderr)
+            failures += 1
+            continue
+        y = np.load(os.path.join(d, "y.npy"))
+        if y.shape != ref.shape:
+            print(f"FAIL {label}: output shape {y.shape}, torch {ref.shape}", file=sys.stderr)
+            failures += 1
+            continue
+        err = float(np.abs(y - ref).max())
+        tol = 1e-4 + 1e-3 * float(np.abs(ref).max())
+        ok = err <= tol
+        failures += 0 if ok else 1
+        print(f"{'ok  ' if ok else 'FAIL'} {label} [{shape}]: max|diff| {err:.3g} "
+              f"(tolerance {tol:.3g}, {time.time() - t0:.1f}s)", file=sys.stderr)
+    print(f"forward_check: {failures} failure(s)", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -834,6 +834,16 @@ static Value *F_layer_norm(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     int64_t dims[BCL_MAX_RANK];
     int n = int_list(I, av[1], loc, "normalized_shape", dims, BCL_MAX_RANK);
     if (n < 0) return NULL;
+    char b1[128], b2[128];
+    Shape ns = {.rank = n};
+    for (int i = 0; i < n; i++) ns.d[i] = dims[i];
+    bool fits = n >= 1 && n <= x->shape.rank;
+    for (int i = 0; fits && i < n; i++) fits = dims[i] == x->shape.d[x->shape.rank - n + i];
+    if (!fits) {
+        diag_error(I->d, loc, "layer_norm: normalized_shape %s does not match the last dimensions of the input %s",
+                   shape_str(&ns, b1, sizeof b1), shape_str(&x->shape, b2, sizeof b2));
+        return NULL;
+    }
     IrAttrs at = ir_attrs_default();
     at.n_axes = n;
     double eps = 1e-5;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/interp/interp.h"
 #include "backend/io/npy.h"
@@ -16,6 +17,9 @@
 #include "frontend/diag.h"
 #include "ir/ir.h"
 #include "passes/pass.h"
+#if BCL_HAVE_LLVM
+#include "backend/llvm/jit.h"
+#endif
 
 #define BCLC_VERSION "0.1.0"
 
@@ -42,7 +46,15 @@ typedef struct Options {
     PassOptions pass_opt;
     int print_memplan;
     int check;              /* run: compare the optimized graph with the unoptimized one */
+    int engine;             /* ENGINE_* */
+    int threads;            /* 0 = BCL_NUM_THREADS or the online cores */
+    int time_phases;
+    int emit_llvm;
+    int batch, iters;       /* bench */
 } Options;
+
+enum { ENGINE_INTERP, ENGINE_JIT };
+static const char *const engine_names[] = {"interp", "jit"};
 
 static const char common_help[] =
     "Model options:\n"
@@ -95,7 +107,7 @@ static int parse_int(const char *s, long long lo, long long hi, long long *out)
 }
 
 /* Which extra options a command accepts. */
-enum { OPT_RUN = 1, OPT_WEIGHTS = 2, OPT_LIST = 4, OPT_PASSES = 8 };
+enum { OPT_RUN = 1, OPT_WEIGHTS = 2, OPT_LIST = 4, OPT_PASSES = 8, OPT_ENGINE = 16, OPT_BENCH = 32 };
 
 /* Parses argv into o. Returns -1 after printing a usage error, 1 after printing help. */
 static int parse_options(const Command *cmd, int argc, char **argv, Options *o, int extra)
@@ -191,12 +203,49 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
             }
             o->has_seed = 1;
             o->seed = (uint64_t)s;
-        } else if ((extra & OPT_RUN) && (r = TAKES("--engine")) != 0) {
+        } else if ((extra & OPT_ENGINE) && (r = TAKES("--engine")) != 0) {
             if (r < 0) return -1;
-            if (strcmp(val, "interp")) {
-                usage_error(cmd->name, "unknown engine '%s' (available: interp)", val);
+            if (!strcmp(val, "interp")) {
+                o->engine = ENGINE_INTERP;
+            } else if (!strcmp(val, "jit")) {
+#if BCL_HAVE_LLVM
+                o->engine = ENGINE_JIT;
+#else
+                usage_error(cmd->name, "%s", "this bclc was built without LLVM: --engine jit is not available");
+                return -1;
+#endif
+            } else {
+                usage_error(cmd->name, "unknown engine '%s' (available: interp, jit)", val);
                 return -1;
             }
+        } else if ((extra & OPT_ENGINE) && (r = TAKES("--threads")) != 0) {
+            long long t;
+            if (r < 0) return -1;
+            if (parse_int(val, 1, 1024, &t)) {
+                usage_error(cmd->name, "--threads expects a count from 1 to 1024, got '%s'", val);
+                return -1;
+            }
+            o->threads = (int)t;
+        } else if ((extra & OPT_ENGINE) && !strcmp(a, "--time-phases")) {
+            o->time_phases = 1;
+        } else if ((extra & OPT_ENGINE) && !strcmp(a, "--emit=llvm")) {
+            o->emit_llvm = 1;
+        } else if ((extra & OPT_BENCH) && (r = TAKES("--batch")) != 0) {
+            long long b;
+            if (r < 0) return -1;
+            if (parse_int(val, 1, 4096, &b)) {
+                usage_error(cmd->name, "--batch expects a size from 1 to 4096, got '%s'", val);
+                return -1;
+            }
+            o->batch = (int)b;
+        } else if ((extra & OPT_BENCH) && (r = TAKES("--iters")) != 0) {
+            long long k;
+            if (r < 0) return -1;
+            if (parse_int(val, 1, 1000000, &k)) {
+                usage_error(cmd->name, "--iters expects a positive count, got '%s'", val);
+                return -1;
+            }
+            o->iters = (int)k;
         } else if (a[0] == '-' && a[1]) {
             usage_error(cmd->name, "unknown option '%s'", a);
             return -1;
@@ -249,6 +298,7 @@ static int cmd_check(int argc, char **argv);
 static int cmd_params(int argc, char **argv);
 static int cmd_dump_ir(int argc, char **argv);
 static int cmd_run(int argc, char **argv);
+static int cmd_bench(int argc, char **argv);
 static int cmd_list(int argc, char **argv);
 
 #define PASS_HELP                                                                      \
@@ -258,6 +308,18 @@ static int cmd_list(int argc, char **argv);
     "  --print-after=PASS     print the graph after PASS (or 'all')\n"                  \
     "  --verify-each          check the graph after every pass\n"                       \
     "  --print-memplan        print the activation memory plan and its peak\n\n"
+
+#if BCL_HAVE_LLVM
+#define ENGINE_DEFAULT_TEXT "interp"
+#else
+#define ENGINE_DEFAULT_TEXT "interp (this build has no JIT)"
+#endif
+#define ENGINE_HELP                                                                     \
+    "  --engine E             interp (reference interpreter) or jit (LLVM, native code);\n" \
+    "                         default " ENGINE_DEFAULT_TEXT "\n"                             \
+    "  --threads T            JIT worker threads (default: BCL_NUM_THREADS, else all cores)\n" \
+    "  --time-phases          print the JIT's compile time per phase\n"                  \
+    "  --emit=llvm            print the JIT's optimized LLVM module\n"
 
 static const Command commands[] = {
     {"check", "check a model file: parse, build and trace it", cmd_check,
@@ -285,11 +347,21 @@ static const Command commands[] = {
      "  --output Y.npy         write the first output here\n"
      "  --topk K               print the K best classes per batch item\n"
      "  --labels FILE          class names, one per line, for --topk\n"
-     "  --engine interp        the execution engine (only the interpreter for now)\n"
+     ENGINE_HELP
      "  --check                also run the unoptimized graph and compare: reports the\n"
      "                         first node whose result differs beyond rounding\n"
      "The graph is optimized with the -O2 pipeline unless -O or --passes says otherwise.\n\n"
      PASS_HELP},
+    {"bench", "time a model: compile time, latency and throughput", cmd_bench,
+     "usage: bclc bench FILE [--batch N] [--threads T] [--engine E] [--iters K] [options]\n"
+     "Compiles the model, runs it once to warm up, then K times (default 20) on a fixed\n"
+     "pseudo-random input, and prints the compile time, the median and minimum latency\n"
+     "and images/s. Weights are random (--random-weights SEED, default 0) unless\n"
+     "--weights is given. The input is N,C,H,W with C,H,W from the config.\n"
+     "  --batch N              batch size (default 1)\n"
+     "  --iters K              timed iterations (default 20)\n"
+     "  --weights W            use these weights instead of random ones\n"
+     ENGINE_HELP "\n" PASS_HELP},
     {"list", "list the registered models and heads", cmd_list,
      "usage: bclc list [PATTERN] [FILE] [options]\n"
      "Prints the registered models and heads whose names contain PATTERN.\n\n"},
@@ -429,10 +501,93 @@ static void print_topk(const float *y, const Shape *shape, int k, char **labels,
     }
 }
 
+/* An execution engine for an optimized graph whose parameters have data. */
+typedef struct Engine {
+    int kind;
+    const IrGraph *g;
+#if BCL_HAVE_LLVM
+    BclJit *jit;
+#endif
+} Engine;
+
+static int engine_prepare(Engine *e, const Options *o, const IrGraph *g, Diag *d)
+{
+    memset(e, 0, sizeof *e);
+    e->kind = o->engine;
+    e->g = g;
+#if BCL_HAVE_LLVM
+    if (e->kind == ENGINE_JIT) {
+        BclJitOptions jo = {.threads = o->threads, .emit_llvm = o->emit_llvm ? stdout : NULL,
+                            .time_phases = o->time_phases};
+        e->jit = bcl_jit_compile(g, &jo, d);
+        return e->jit ? 0 : 1;
+    }
+#endif
+    return 0;
+}
+
+static int engine_run(Engine *e, const float *const *ins, float *const *outs, Diag *d)
+{
+#if BCL_HAVE_LLVM
+    if (e->kind == ENGINE_JIT) return bcl_jit_run(e->jit, ins, outs, d);
+#endif
+    return bcl_interp_run(e->g, ins, outs, d);
+}
+
+static void engine_free(Engine *e)
+{
+#if BCL_HAVE_LLVM
+    if (e->jit) bcl_jit_free(e->jit);
+    e->jit = NULL;
+#endif
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Builds the graph for the options' input shape and gives its parameters data:
+ * --weights, or --random-weights. NULL after reporting errors. */
+static IrGraph *build_with_weights(Options *o, Arena *a, Diag *d)
+{
+    IrGraph *g = build(o, a, d);
+    if (g && o->weights) {
+        StFile f;
+        if (bcl_read_weights(o->weights, &f, d) == 0) {
+            bcl_bind_weights(g, &f, o->weights, !o->non_strict, d);
+            st_free(&f);
+        }
+    }
+    if (g && !d->n_errors && o->has_seed) bcl_random_weights(g, o->seed);
+    if (g && !d->n_errors && g->outputs.n != 1)
+        diag_error(d, NO_LOC, "'bclc %s' supports models with one output, this one has %d",
+                   o->batch ? "bench" : "run", g->outputs.n);
+    return d->n_errors ? NULL : g;
+}
+
+static void print_output(Options *o, const float *y, const Shape *out_shape, Arena *a, Diag *d)
+{
+    if (o->output) npy_write(o->output, out_shape, y, d);
+    int k = o->topk;
+    if (!k && !o->output && !o->check) k = 5;  /* nothing asked: show the best classes */
+    if (k && out_shape->rank == 2) {
+        char **labels = NULL;
+        int n_labels = o->labels ? read_labels(o->labels, a, &labels, d) : 0;
+        if (!d->n_errors) print_topk(y, out_shape, k, labels, n_labels);
+    } else if (k) {
+        char buf[128];
+        diag_error(d, NO_LOC, "--topk needs an output of shape [N, classes], the output is %s",
+                   shape_str(out_shape, buf, sizeof buf));
+    }
+}
+
 static int cmd_run(int argc, char **argv)
 {
     Session s;
-    int r = session_begin(&s, 3, argc, argv, OPT_RUN | OPT_PASSES);
+    int r = session_begin(&s, 3, argc, argv, OPT_RUN | OPT_PASSES | OPT_ENGINE);
     if (r >= 0) return r;
     Options *o = &s.o;
     Diag *d = &s.diag;
@@ -459,51 +614,117 @@ static int cmd_run(int argc, char **argv)
     o->build.has_input_shape = true;
     o->build.input_shape = xs;
 
-    IrGraph *g = build(o, &s.arena, d);
-    if (g && o->weights) {
-        StFile f;
-        if (bcl_read_weights(o->weights, &f, d) == 0) {
-            bcl_bind_weights(g, &f, o->weights, !o->non_strict, d);
-            st_free(&f);
-        }
-    }
-    if (g && !d->n_errors && o->has_seed) bcl_random_weights(g, o->seed);
-    if (g && !d->n_errors && g->outputs.n != 1)
-        diag_error(d, NO_LOC, "'bclc run' supports models with one output, this one has %d", g->outputs.n);
-    if (g && !d->n_errors) {
-        const IrValue *out = g->outputs.v[0];
-        Shape out_shape = out->shape;
+    IrGraph *g = build_with_weights(o, &s.arena, d);
+    if (g) {
+        Shape out_shape = ((IrValue *)g->outputs.v[0])->shape;
         y = malloc(sizeof(float) * (size_t)(shape_numel(&out_shape) ? shape_numel(&out_shape) : 1));
         const float *ins[1] = {x};
         float *outs[1] = {y};
         const char *pipeline = o->pipeline ? o->pipeline : bcl_default_pipeline(2);
-        int rc = o->check ? bcl_run_passes_checked(g, pipeline, &o->pass_opt, ins, outs, stdout, d)
-                          : optimize(o, g, pipeline, &s.arena, d) || bcl_interp_run(g, ins, outs, d);
-        if (o->check && o->print_memplan && !rc) bcl_print_memplan(stdout, g, bcl_plan_memory(g, &s.arena));
-        if (rc == 0) {
-            if (o->output) npy_write(o->output, &out_shape, y, d);
-            int k = o->topk;
-            if (!k && !o->output && !o->check) k = 5;  /* nothing asked: show the best classes */
-            if (k && out_shape.rank == 2) {
-                char **labels = NULL;
-                int n_labels = o->labels ? read_labels(o->labels, &s.arena, &labels, d) : 0;
-                if (!d->n_errors) print_topk(y, &out_shape, k, labels, n_labels);
-            } else if (k) {
-                char buf[128];
-                diag_error(d, NO_LOC, "--topk needs an output of shape [N, classes], the output is %s",
-                           shape_str(&out_shape, buf, sizeof buf));
-            }
+        Engine e = {0};
+        int rc;
+        if (o->check) {
+            /* The reference is always the interpreter on the unoptimized graph. */
+            rc = bcl_run_passes_checked(g, pipeline, &o->pass_opt, ins, outs, stdout, d);
+            if (!rc && o->print_memplan) bcl_print_memplan(stdout, g, bcl_plan_memory(g, &s.arena));
+            if (!rc && o->engine != ENGINE_INTERP)
+                rc = engine_prepare(&e, o, g, d) || engine_run(&e, ins, outs, d);
+        } else {
+            rc = optimize(o, g, pipeline, &s.arena, d) || engine_prepare(&e, o, g, d) ||
+                 engine_run(&e, ins, outs, d);
         }
+        engine_free(&e);
+        if (rc == 0) print_output(o, y, &out_shape, &s.arena, d);
     }
     free(x);
     free(y);
     return session_end(&s);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    Session s;
+    int r = session_begin(&s, 4, argc, argv, OPT_RUN | OPT_PASSES | OPT_ENGINE | OPT_BENCH);
+    if (r >= 0) return r;
+    Options *o = &s.o;
+    Diag *d = &s.diag;
+    if (!o->weights && !o->has_seed) o->has_seed = 1;  /* timing does not need trained weights */
+    if (!o->batch) o->batch = o->build.has_input_shape ? (int)o->build.input_shape.d[0] : 1;
+    if (!o->iters) o->iters = 20;
+
+    double t0 = now_seconds();
+    if (!o->build.has_input_shape) {
+        /* The config decides C, H, W: build once to learn them. */
+        Arena probe;
+        arena_init(&probe);
+        IrGraph *g0 = build(o, &probe, d);
+        if (g0 && g0->inputs.n == 1) {
+            o->build.input_shape = ((IrValue *)g0->inputs.v[0])->shape;
+            o->build.has_input_shape = true;
+        }
+        arena_free(&probe);
+        if (!o->build.has_input_shape) return session_end(&s);
+    }
+    o->build.input_shape.d[0] = o->batch;
+    IrGraph *g = build_with_weights(o, &s.arena, d);
+    double t_build = now_seconds();
+    if (!g) return session_end(&s);
+    const char *pipeline = o->pipeline ? o->pipeline : bcl_default_pipeline(2);
+    Engine e;
+    if (optimize(o, g, pipeline, &s.arena, d)) return session_end(&s);
+    double t_opt = now_seconds();
+    if (engine_prepare(&e, o, g, d)) return engine_free(&e), session_end(&s);
+    double t_compile = now_seconds();
+
+    const IrValue *in = g->inputs.v[0], *out = g->outputs.v[0];
+    int64_t n_in = shape_numel(&in->shape), n_out = shape_numel(&out->shape);
+    float *x = malloc(sizeof(float) * (size_t)n_in), *y = malloc(sizeof(float) * (size_t)n_out);
+    double *lat = malloc(sizeof(double) * (size_t)o->iters);
+    uint64_t state = 0x9e3779b97f4a7c15ull;
+    for (int64_t i = 0; i < n_in; i++) {  /* a fixed pseudo-random input in [-1, 1) */
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((double)(state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+    }
+    const float *ins[1] = {x};
+    float *outs[1] = {y};
+    int rc = engine_run(&e, ins, outs, d);  /* warm-up */
+    for (int i = 0; i < o->iters && !rc; i++) {
+        double a = now_seconds();
+        rc = engine_run(&e, ins, outs, d);
+        lat[i] = now_seconds() - a;
+    }
+    if (!rc) {
+        qsort(lat, (size_t)o->iters, sizeof *lat, cmp_double);
+        double median = lat[o->iters / 2], min = lat[0];
+        char buf[128];
+        int threads = 1;
+#if BCL_HAVE_LLVM
+        if (e.jit) threads = bcl_jit_threads(e.jit);
+#endif
+        printf("model:       %s, input %s\n", g->name ? g->name : "?", shape_str(&in->shape, buf, sizeof buf));
+        printf("engine:      %s, %d thread%s\n", engine_names[o->engine], threads, threads == 1 ? "" : "s");
+        printf("compile:     %.3f s (build %.3f s, passes %.3f s, engine %.3f s)\n", t_compile - t0,
+               t_build - t0, t_opt - t_build, t_compile - t_opt);
+        printf("latency:     median %.3f ms, min %.3f ms (%d iterations)\n", median * 1e3, min * 1e3, o->iters);
+        printf("throughput:  %.1f images/s\n", (double)o->batch / median);
+    }
+    engine_free(&e);
+    free(x);
+    free(y);
+    free(lat);
+    return session_end(&s);
+}
+
 static int cmd_list(int argc, char **argv)
 {
     Session s;
-    int r = session_begin(&s, 4, argc, argv, OPT_LIST);
+    int r = session_begin(&s, 5, argc, argv, OPT_LIST);
     if (r >= 0) return r;
     bcl_list_registered(&s.o.build, s.o.pattern, stdout, &s.diag);
     return session_end(&s);

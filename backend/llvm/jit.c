@@ -47,7 +47,7 @@ static bool optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, Diag *d)
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
     LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
-    LLVMPassBuilderOptionsSetLoopUnrolling(po, 1);
+    LLVMPassBuilderOptionsSetLoopUnrolling(po, 0);
     LLVMPassBuilderOptionsSetLoopInterleaving(po, 1);
     LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", tm, po);
     LLVMDisposePassBuilderOptions(po);

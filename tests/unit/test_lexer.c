@@ -367,6 +367,33 @@ static void test_error_brackets(void **state)
     free_lexed(&r);
 }
 
+static void test_error_limits(void **state)
+{
+    /* deeper than 200 brackets: one error, and the closers still balance */
+    char src[1024];
+    int n = 0;
+    n += sprintf(src + n, "x = ");
+    for (int i = 0; i < 210; i++) src[n++] = '(';
+    src[n++] = '1';
+    for (int i = 0; i < 210; i++) src[n++] = ')';
+    src[n++] = '\n';
+    src[n] = 0;
+    Lexed r = lex(src);
+    assert_int_equal(r.n_errors, 1);
+    assert_non_null(strstr(r.diags, "t.bcl:1:205: error: too many nested parentheses\n"));
+    free_lexed(&r);
+    /* more than 100 indentation levels */
+    char *deep = malloc(64 * 1024);
+    n = 0;
+    for (int i = 0; i < 101; i++) n += sprintf(deep + n, "%*sif x:\n", i, "");
+    n += sprintf(deep + n, "%*spass\n", 101, "");
+    r = lex(deep);
+    assert_int_equal(r.n_errors, 1);
+    assert_non_null(strstr(r.diags, "t.bcl:101:1: error: too many levels of indentation\n"));
+    free_lexed(&r);
+    free(deep);
+}
+
 static void test_token_locations(void **state)
 {
     Arena a;
@@ -411,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_error_strings),
         cmocka_unit_test(test_error_characters),
         cmocka_unit_test(test_error_brackets),
+        cmocka_unit_test(test_error_limits),
         cmocka_unit_test(test_token_locations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

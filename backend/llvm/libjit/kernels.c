@@ -329,6 +329,7 @@ KERNEL(linear)
 INL void store_lanes(float *restrict y, const float *restrict r, v16f v, int64_t base, int64_t cstride,
                      int64_t nvalid, int64_t act, float alpha)
 {
+#pragma clang loop unroll(full)
     for (int64_t j = 0; j < 16; j++) {
         if (j >= nvalid) break;
         int64_t idx = base + j * cstride;
@@ -455,7 +456,7 @@ INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const 
             for (int64_t kw = 0; kw < KW; kw++) {
                 const float *wk = wp + (((ob * CB + cb) * KH + kh) * KW + kw) * 256;
                 const float *xk = xr + (ow0 * sw + kw * dw) * 16;
-#pragma clang loop unroll_count(4)
+#pragma clang loop unroll(disable)
                 for (int64_t c = 0; c < 16; c++) {
                     v16f w = ld16(wk + c * 16);
 #pragma clang loop unroll(full)
@@ -534,6 +535,7 @@ INL void gemm_tile(const float *restrict x, const float *restrict wp, const floa
 #pragma clang loop unroll(full)
         for (int v = 0; v < pv; v++) acc[i][v] = splat(0);
     const float *xc = x + n * C * P + p0, *wc = wp + obk * C * ot;
+#pragma clang loop unroll_count(4)
     for (int64_t c = 0; c < C; c++) {
         v16f xv[4];
 #pragma clang loop unroll(full)
@@ -555,6 +557,7 @@ INL void gemm_tile(const float *restrict x, const float *restrict wp, const floa
             int64_t idx = (n * O + o) * P + p0 + 16 * v;
             v16f s = acc[i][v] + bv;
             if (r) s += ld16(r + idx);
+#pragma clang loop unroll(full)
             for (int j = 0; j < 16; j++) s[j] = act1(act, s[j], alpha);
             *(v16fu *)(y + idx) = s;
         }

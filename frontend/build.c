@@ -114,6 +114,39 @@ static Value *load_file(Interp *I, const char *path, const char *dotted, SrcLoc 
     return load_source(I, key, dotted, NULL, false, NULL, from);  /* reports the cycle */
 }
 
+static const char *const native_names[] = {
+    "megengine", "megengine.functional", "megengine.functional.nn", "basecls.utils", "typing", "collections",
+    "math", "basecls", "basecls.models", NULL,
+};
+
+bool module_exists(Interp *I, const char *dotted)
+{
+    for (int i = 0; native_names[i]; i++)
+        if (!strcmp(native_names[i], dotted)) return true;
+    char *rel = arena_strdup(I->a, dotted);
+    for (char *p = rel; *p; p++)
+        if (*p == '.') *p = '/';
+    return bcl_stdlib_lookup(rel) != NULL;
+}
+
+static void load_zoo(Interp *I);
+
+/* basecls.models: every zoo module, with their public names (resnet18, ...) */
+static Value *zoo_namespace(Interp *I)
+{
+    Value *ns = new_namespace(I, "basecls.models");
+    load_zoo(I);
+    for (int i = 0; i < I->modules.n; i++) {
+        LoadedModule *m = I->modules.v[i];
+        if (strncmp(m->key, "<stdlib>/basecls/models/", 24) || m->ns->kind != V_NAMESPACE) continue;
+        env_set(I, ns->ns->env, m->key + 24, m->ns);
+        Env *e = m->ns->ns->env;
+        for (int k = 0; k < e->n; k++)
+            if (e->vars[k].name[0] != '_' && e->vars[k].v->kind != V_NAMESPACE) env_set(I, ns->ns->env, e->vars[k].name, e->vars[k].v);
+    }
+    return ns;
+}
+
 static Value *native_module(Interp *I, const char *dotted)
 {
     if (!strcmp(dotted, "megengine")) {
@@ -127,7 +160,8 @@ static Value *native_module(Interp *I, const char *dotted)
     if (!strcmp(dotted, "typing")) return native_typing(I);
     if (!strcmp(dotted, "collections")) return native_collections(I);
     if (!strcmp(dotted, "math")) return native_math(I);
-    if (!strcmp(dotted, "basecls") || !strcmp(dotted, "basecls.models")) return new_namespace(I, dotted);
+    if (!strcmp(dotted, "basecls.models")) return zoo_namespace(I);
+    if (!strcmp(dotted, "basecls")) return new_namespace(I, dotted);
     return NULL;
 }
 

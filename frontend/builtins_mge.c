@@ -1187,6 +1187,118 @@ static Value *module_children(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return nc;
 }
 
+/* modules(): self, then every descendant once, depth first, as MegEngine walks them */
+static void collect_modules(Interp *I, Value *v, const char *prefix, Value *out, int depth, bool named)
+{
+    if (depth > 64) return;
+    if (is_module_value(v)) {
+        for (int i = 0; i < out->seq->n; i++) {
+            Value *e = named ? out->seq->v[i]->seq->v[1] : out->seq->v[i];
+            if (e->obj == v->obj) return;
+        }
+        if (named) {
+            Value *t = v_tuple(I, 2);
+            t->seq->v[0] = v_str(I, prefix);
+            t->seq->v[1] = v;
+            seq_push(I, out->seq, t);
+        } else {
+            seq_push(I, out->seq, v);
+        }
+        Dict *d = &v->obj->attrs;
+        for (int i = 0; i < d->n; i++)
+            collect_modules(I, d->e[i].val, *prefix ? arena_printf(I->a, "%s.%s", prefix, d->e[i].key->str.s) : d->e[i].key->str.s,
+                            out, depth + 1, named);
+    } else if (v->kind == V_LIST || v->kind == V_TUPLE) {
+        for (int j = 0; j < v->seq->n; j++)
+            collect_modules(I, v->seq->v[j], arena_printf(I->a, "%s.%d", prefix, j), out, depth + 1, named);
+    } else if (v->kind == V_DICT) {
+        for (int j = 0; j < v->dict->n; j++)
+            collect_modules(I, v->dict->e[j].val, arena_printf(I->a, "%s.%s", prefix, v_to_str(I, v->dict->e[j].key)), out,
+                            depth + 1, named);
+    }
+}
+
+static Value *module_modules(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    Value *l = v_list(I, 0);
+    if (self) collect_modules(I, self, "", l, 0, false);
+    return l;
+}
+
+static Value *module_named_modules(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    Value *l = v_list(I, 0);
+    if (self) collect_modules(I, self, "", l, 0, true);
+    return l;
+}
+
+/* parameters(): every parameter (not buffer) of the module and its descendants */
+static Value *module_params(Interp *I, Value *self, CallArgs *a, SrcLoc loc, bool named)
+{
+    Value *mods = v_list(I, 0);
+    Value *out = v_list(I, 0);
+    if (!self) return out;
+    collect_modules(I, self, "", mods, 0, true);
+    for (int m = 0; m < mods->seq->n; m++) {
+        const char *pfx = mods->seq->v[m]->seq->v[0]->str.s;
+        Dict *d = &mods->seq->v[m]->seq->v[1]->obj->attrs;
+        for (int i = 0; i < d->n; i++) {
+            Value *v = d->e[i].val;
+            if (v->kind != V_PARAM || v->param->buffer) continue;
+            bool seen = false;
+            for (int k = 0; k < out->seq->n && !seen; k++) {
+                Value *o = named ? out->seq->v[k]->seq->v[1] : out->seq->v[k];
+                seen = o->param == v->param;
+            }
+            if (seen) continue;
+            if (named) {
+                Value *t = v_tuple(I, 2);
+                t->seq->v[0] = v_str(I, *pfx ? arena_printf(I->a, "%s.%s", pfx, d->e[i].key->str.s) : d->e[i].key->str.s);
+                t->seq->v[1] = v;
+                seq_push(I, out->seq, t);
+            } else {
+                seq_push(I, out->seq, v);
+            }
+        }
+    }
+    return out;
+}
+static Value *module_parameters(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return module_params(I, s, a, l, false); }
+static Value *module_named_parameters(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return module_params(I, s, a, l, true); }
+
+/* Post-order (children before their parent), each module once: apply()'s order. */
+static void post_order(Interp *I, Value *v, Value *out, int depth)
+{
+    if (depth > 64) return;
+    if (is_module_value(v)) {
+        for (int i = 0; i < out->seq->n; i++)
+            if (out->seq->v[i]->obj == v->obj) return;
+        Dict *d = &v->obj->attrs;
+        for (int i = 0; i < d->n; i++) post_order(I, d->e[i].val, out, depth + 1);
+        for (int i = 0; i < out->seq->n; i++)  /* a cycle through an attribute */
+            if (out->seq->v[i]->obj == v->obj) return;
+        seq_push(I, out->seq, v);
+    } else if (v->kind == V_LIST || v->kind == V_TUPLE) {
+        for (int j = 0; j < v->seq->n; j++) post_order(I, v->seq->v[j], out, depth + 1);
+    } else if (v->kind == V_DICT) {
+        for (int j = 0; j < v->dict->n; j++) post_order(I, v->dict->e[j].val, out, depth + 1);
+    }
+}
+
+/* apply(fn): fn(m) for every module, children first, as MegEngine and PyTorch do; returns self */
+static Value *module_apply(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (a->n_pos != 1 || a->n_kw) {
+        diag_error(I->d, loc, "apply() takes one function");
+        return NULL;
+    }
+    Value *mods = v_list(I, 0);
+    if (self) post_order(I, self, mods, 0);
+    for (int i = 0; i < mods->seq->n; i++)
+        if (!call1(I, a->pos[0], mods->seq->v[i], loc)) return NULL;
+    return self;
+}
+
 Value *native_bcl(Interp *I)
 {
     Value *ns = new_namespace(I, "_bcl");
@@ -1197,6 +1309,11 @@ Value *native_bcl(Interp *I)
     dict_set_str(I, &m->cls->attrs, "__init__", v_builtin(I, "__init__", module_init, NULL), NO_LOC);
     dict_set_str(I, &m->cls->attrs, "children", v_builtin(I, "children", module_children, NULL), NO_LOC);
     dict_set_str(I, &m->cls->attrs, "named_children", v_builtin(I, "named_children", module_named_children, NULL), NO_LOC);
+    dict_set_str(I, &m->cls->attrs, "modules", v_builtin(I, "modules", module_modules, NULL), NO_LOC);
+    dict_set_str(I, &m->cls->attrs, "named_modules", v_builtin(I, "named_modules", module_named_modules, NULL), NO_LOC);
+    dict_set_str(I, &m->cls->attrs, "parameters", v_builtin(I, "parameters", module_parameters, NULL), NO_LOC);
+    dict_set_str(I, &m->cls->attrs, "named_parameters", v_builtin(I, "named_parameters", module_named_parameters, NULL), NO_LOC);
+    dict_set_str(I, &m->cls->attrs, "apply", v_builtin(I, "apply", module_apply, NULL), NO_LOC);
     dict_set_str(I, &m->cls->attrs, "training", v_bool(false), NO_LOC);  /* bclc compiles inference graphs */
     I->module_cls = m->cls;
     env_set(I, ns->ns->env, "Module", m);

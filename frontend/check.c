@@ -112,7 +112,14 @@ static void check_name(Checker *c, Scope *s, Expr *e)
         if (scope_has(p, e->name)) return;
     if (env_get_local(c->globals, e->name) || env_get_local(c->I->builtins, e->name)) return;
     if (reported_at(c->I, e->loc)) return;
-    diag_error(c->I->d, e->loc, "name '%s' is not defined", e->name);
+    /* suggestions from the enclosing function scopes first, then module level */
+    const char *sug = "";
+    for (Scope *p = s; p && !*sug; p = p->up)
+        for (int i = 0; i < p->n && !*sug; i++)
+            if (edit_distance(e->name, p->names[i]) <= (strlen(e->name) <= 4 ? 1 : 2))
+                sug = arena_printf(c->I->a, "; did you mean '%s'?", p->names[i]);
+    if (!*sug) sug = suggest_name(c->I, c->globals, e->name);
+    diag_error(c->I->d, e->loc, "name '%s' is not defined%s", e->name, sug);
     c->n_errors++;
 }
 
@@ -130,8 +137,8 @@ static void check_expr(Checker *c, Scope *s, Expr *e)
             Value *v = global_value(c, s, e->attr.obj->name);
             if (v && v->kind == V_NAMESPACE && !v->ns->is_stdlib && strcmp(v->ns->name, "megengine") &&
                 !env_get_local(v->ns->env, e->attr.name) && !reported_at(c->I, e->attr.name_loc.src ? e->attr.name_loc : e->loc)) {
-                diag_error(c->I->d, e->attr.name_loc.src ? e->attr.name_loc : e->loc, "'%s' has no attribute '%s'",
-                           v->ns->name, e->attr.name);
+                diag_error(c->I->d, e->attr.name_loc.src ? e->attr.name_loc : e->loc, "'%s' has no attribute '%s'%s",
+                           v->ns->name, e->attr.name, suggest_name(c->I, v->ns->env, e->attr.name));
                 c->n_errors++;
             }
         }

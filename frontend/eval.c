@@ -587,9 +587,9 @@ Value *try_attr(Interp *I, Value *obj, const char *name)
     }
     case V_NAMESPACE: {
         Value *v = env_get_local(obj->ns->env, name);
-        /* mge.module loads the .bcl standard library lazily */
-        if (!v && !strcmp(obj->ns->name, "megengine") && !strcmp(name, "module")) {
-            v = import_module(I, "megengine.module", NO_LOC, false);
+        /* packages load their submodules lazily: mge.module, basecls.layers, ... */
+        if (!v && module_exists(I, arena_printf(I->a, "%s.%s", obj->ns->name, name))) {
+            v = import_module(I, arena_printf(I->a, "%s.%s", obj->ns->name, name), NO_LOC, false);
             if (v) env_set(I, obj->ns->env, name, v);
         }
         return v;
@@ -623,6 +623,23 @@ Value *try_attr(Interp *I, Value *obj, const char *name)
     }
 }
 
+/* "; did you mean 'relu'?" for a name close to one defined in env (and its parents) */
+const char *suggest_name(Interp *I, Env *env, const char *name)
+{
+    const char *best = NULL;
+    int bd = 1 << 30;
+    int limit = strlen(name) <= 4 ? 1 : 2;
+    for (Env *e = env; e; e = e->parent)
+        for (int i = 0; i < e->n; i++) {
+            int d = edit_distance(name, e->vars[i].name);
+            if (d <= limit && d < bd && strcmp(name, e->vars[i].name)) {
+                bd = d;
+                best = e->vars[i].name;
+            }
+        }
+    return best ? arena_printf(I->a, "; did you mean '%s'?", best) : "";
+}
+
 Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc)
 {
     if (obj->kind == V_TENSOR || (obj->kind == V_PARAM && I->tracing && obj->param->ir)) {
@@ -632,7 +649,7 @@ Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc)
     Value *v = try_attr(I, obj, name);
     if (v) return v;
     if (obj->kind == V_NAMESPACE) {
-        diag_error(I->d, loc, "'%s' has no attribute '%s'", obj->ns->name, name);
+        diag_error(I->d, loc, "'%s' has no attribute '%s'%s", obj->ns->name, name, suggest_name(I, obj->ns->env, name));
         mark_reported(I, loc);
     }
     else if (obj->kind == V_CLASS)
@@ -697,6 +714,26 @@ static void bind_error(Interp *I, SrcLoc loc, SrcLoc origin, FuncObj *fn, const 
     if (fn) diag_note(I->d, fn->def->name_loc, "'%s' is defined here", fn->qualname);
 }
 
+/* "; did you mean 'kernel_size'?" for a keyword close to a declared parameter */
+static const char *suggest_param(Interp *I, FuncDef *d, const char *name)
+{
+    const char *best = NULL;
+    int bd = 1 << 30;
+    size_t n = strlen(name);
+    for (int i = 0; i < d->n_params; i++) {
+        if (d->params[i].kind == PARAM_STAR || d->params[i].kind == PARAM_DSTAR) continue;
+        const char *p = d->params[i].name;
+        size_t m = strlen(p);
+        int dist = edit_distance(name, p);
+        bool prefix = n >= 3 && m >= 3 && (!strncmp(name, p, n < m ? n : m));
+        if ((dist <= 2 || prefix) && dist < bd) {
+            bd = dist;
+            best = p;
+        }
+    }
+    return best ? arena_printf(I->a, "; did you mean '%s'?", best) : "";
+}
+
 static bool bind_args(Interp *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc loc, const char *disp, Env *env)
 {
     FuncDef *d = fn->def;
@@ -756,7 +793,8 @@ static bool bind_args(Interp *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc l
             dict_set(I, kwargs->dict, v_str(I, name), a->kw[k], a->kw_origin[k].src ? a->kw_origin[k] : a->kw_loc[k]);
         } else {
             bind_error(I, loc, a->kw_origin[k], fn,
-                       arena_printf(I->a, "%s() got an unexpected keyword argument '%s'", disp, name));
+                       arena_printf(I->a, "%s() got an unexpected keyword argument '%s'%s", disp, name,
+                                    suggest_param(I, d, name)));
             I->bind_failed = true;
             return false;
         }
@@ -1098,7 +1136,7 @@ static Value *eval_expr_inner(Interp *I, Env *env, Expr *e)
     case E_NAME: {
         Value *v = lookup_name(I, env, e->name);
         if (!v) {
-            diag_error(I->d, e->loc, "name '%s' is not defined", e->name);
+            diag_error(I->d, e->loc, "name '%s' is not defined%s", e->name, suggest_name(I, env, e->name));
             mark_reported(I, e->loc);
             return NULL;
         }

@@ -60,6 +60,7 @@ bool loc_in_stdlib(SrcLoc loc);
 /* Name errors: remembered so the static check does not repeat them. */
 void mark_reported(Interp *I, SrcLoc loc);
 bool reported_at(Interp *I, SrcLoc loc);
+const char *suggest_name(Interp *I, Env *env, const char *name);
 
 /* ---- check.c */
 /* Reports undefined names (and missing attributes of native modules) in a file's functions. */
@@ -130,5 +131,7 @@ int edit_distance(const char *a, const char *b);
 /* ---- build.c */
 /* Imports module `dotted` (from a file in `from_dir`); NULL after an error. */
 Value *import_module(Interp *I, const char *dotted, SrcLoc loc, bool from_stdlib);
+/* True if `dotted` names a native module or a standard-library file (not user files). */
+bool module_exists(Interp *I, const char *dotted);
 
 #endif

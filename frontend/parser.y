@@ -999,6 +999,34 @@ static int line_indent(const Source *src, int off)
     return col;
 }
 
+static bool starts_expr(yysymbol_kind_t k)
+{
+    switch (k) {
+    case YYSYMBOL_NAME: case YYSYMBOL_INT: case YYSYMBOL_FLOAT: case YYSYMBOL_STRING:
+    case YYSYMBOL_NONE: case YYSYMBOL_TRUE: case YYSYMBOL_FALSE: case YYSYMBOL_LPAR:
+    case YYSYMBOL_LSQB: case YYSYMBOL_LBRACE: case YYSYMBOL_NOT: case YYSYMBOL_TILDE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* `print "x"`, Python 2's print statement, ends up here: say so. */
+static bool py2_print(ParseState *ps, const BclLoc *l)
+{
+    int b = l->start;
+    while (b > 0 && ps->src->text[b - 1] != '\n') b--;
+    int col = 1;
+    while (ps->src->text[b] == ' ' || ps->src->text[b] == '\t') b++, col++;
+    const char *p = ps->src->text + b;
+    if (strncmp(p, "print", 5) != 0 || (p[5] != ' ' && p[5] != '\t')) return false;
+    for (int i = b + 5; i < l->start; i++)
+        if (ps->src->text[i] != ' ' && ps->src->text[i] != '\t') return false;
+    SrcLoc at = {ps->src, l->first_line, col, 5};
+    diag_error(ps->d, at, "missing parentheses in call to 'print'; did you mean print(...)?");
+    return true;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, ParseState *ps)
 {
     yysymbol_kind_t tok = yypcontext_token(ctx);
@@ -1012,7 +1040,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ParseState *ps)
      * Forget the brackets so that recovery finds the end of the line. */
     BclLoc open;
     char c;
-    if (bcl_lexer_open_bracket(ps->lx, &open, &c)) {
+    bool in_brackets = bcl_lexer_open_bracket(ps->lx, &open, &c);
+    if (in_brackets) {
         /* Recovery skips to the end of the line: for that, forget the brackets. */
         bcl_lexer_recover(ps->lx, true);
         /* A line that starts no further right than the bracket's line is a new statement. */
@@ -1032,6 +1061,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ParseState *ps)
         diag_error(ps->d, L(ps, *l), "expected an indented block");
         return 0;
     }
+    if (!in_brackets && starts_expr(tok) && py2_print(ps, l)) return 0;
     char what[96], want[96] = "";
     describe(tok, ps, tok == YYSYMBOL_YYEOF ? NULL : l, what, sizeof what);
     if (n == 1) {
@@ -1042,6 +1072,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ParseState *ps)
         /* `if x` at the end of a line: say what the header lacks */
         for (int i = 0; i < n; i++)
             if (exp[i] == YYSYMBOL_COLON) snprintf(want, sizeof want, ", expected ':'");
+    } else if (in_brackets && starts_expr(tok)) {
+        /* two expressions side by side in a call or a list: M.ReLU() M.Conv2d(...) */
+        for (int i = 0; i < n; i++)
+            if (exp[i] == YYSYMBOL_COMMA) snprintf(want, sizeof want, "; perhaps you forgot a comma?");
     }
     diag_error(ps->d, L(ps, *l), "invalid syntax: unexpected %s%s", what, want);
     return 0;

@@ -92,6 +92,9 @@ const char *api_msg(const char *msg);
 /* Copies an option string (NULL stays NULL); false on no memory. */
 bool api_strdup(const char *s, char **out);
 
+/* 0 if path can be opened and read (a directory cannot), else an errno value. */
+int api_readable(const char *path);
+
 /* Prepares m; the caller holds m->mu. Diagnostics go to m->msg. */
 BclStatus model_prepare_locked(BclModel *m);
 

@@ -1,6 +1,5 @@
 /* BclCompiler: the build options, and compiling a .bcl file or text into a model
  * (the unoptimised graph; weights and passes come later, see model.c). */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,12 +235,8 @@ BclStatus bcl_compile_file(BclCompiler *c, const char *path, BclModel **out)
     *out = NULL;
     if (!path) return api_fail(&c->msg, BCL_ERR_INVALID_ARGUMENT, "bcl_compile_file: path is NULL");
     /* a file that cannot be read is an I/O error, not a compile error */
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        return api_fail_path(&c->msg, BCL_ERR_IO, path, "cannot open: %s", strerror(e));
-    }
-    fclose(f);
+    int e = api_readable(path);
+    if (e) return api_fail_path(&c->msg, BCL_ERR_IO, path, "cannot open: %s", strerror(e));
     BclBuildOptions bo = {.path = path};
     return compile(c, &bo, out);
 }

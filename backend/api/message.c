@@ -1,6 +1,7 @@
 /* Per-handle error texts: diagnostics captured through a memory stream, so a caller
  * gets exactly what bclc would print (file:line:col, caret, notes). */
 #define _GNU_SOURCE   /* vasprintf */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,16 @@ void api_clear(char **msg)
 }
 
 const char *api_msg(const char *msg) { return msg ? msg : ""; }
+
+int api_readable(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return errno ? errno : EIO;
+    errno = 0;
+    int e = fgetc(f) == EOF && ferror(f) ? (errno ? errno : EIO) : 0;
+    fclose(f);
+    return e;
+}
 
 bool api_strdup(const char *s, char **out)
 {

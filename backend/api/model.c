@@ -1,6 +1,5 @@
 /* BclModel: binding weights, preparation (passes, then the engine), and the
  * queries on its inputs, outputs and parameters. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,12 +98,8 @@ BclStatus bcl_model_load_weights_file(BclModel *m, const char *path)
 {
     if (!m) return BCL_ERR_INVALID_ARGUMENT;
     if (!path) return api_fail(&m->msg, BCL_ERR_INVALID_ARGUMENT, "bcl_model_load_weights_file: path is NULL");
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        int e = errno;
-        return api_fail_path(&m->msg, BCL_ERR_IO, path, "cannot open the weight file: %s", strerror(e));
-    }
-    fclose(fp);
+    int e = api_readable(path);
+    if (e) return api_fail_path(&m->msg, BCL_ERR_IO, path, "cannot open the weight file: %s", strerror(e));
     return load(m, "bcl_model_load_weights_file", path, NULL, 0);
 }
 

@@ -87,6 +87,8 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
     LLVMTypeRef pfor_ty = LLVMFunctionType(vd, (LLVMTypeRef[]){ptr, ptr, ptr, i64}, 4, 0);
     LLVMTypeRef entry_ty = LLVMFunctionType(vd, (LLVMTypeRef[]){ptr, ptr}, 2, 0);
     LLVMValueRef pfor = LLVMAddFunction(m, "bcl_rt_parallel_for", pfor_ty);
+    LLVMTypeRef prof_ty = LLVMFunctionType(vd, (LLVMTypeRef[]){ptr, i64}, 2, 0);
+    LLVMValueRef prof = pl->profile ? LLVMAddFunction(m, "bcl_rt_prof_mark", prof_ty) : NULL;
     LLVMValueRef entry = LLVMAddFunction(m, JIT_ENTRY, entry_ty);
     jit_host_fn_attrs(h, entry);
     LLVMBuilderRef eb = LLVMCreateBuilderInContext(ctx), sb = LLVMCreateBuilderInContext(ctx);
@@ -100,6 +102,7 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
         LLVMValueRef ctx_i = LLVMBuildGEP2(eb, ptr, slots, (LLVMValueRef[]){LLVMConstInt(i64, (unsigned long long)s->ctx_off, 0)}, 1, "");
         if (s->same_as != i) {   /* the same code as an earlier step, other buffers */
             emit_call(eb, step_ty, pfor_ty, pfor, fns[s->same_as], pool, ctx_i, s->items);
+            if (prof) LLVMBuildCall2(eb, prof_ty, prof, (LLVMValueRef[]){pool, LLVMConstInt(i64, (unsigned)i, 0)}, 2, "");
             continue;
         }
         snprintf(name, sizeof name, "bcl_k_%s", s->kernel);
@@ -126,6 +129,7 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
         LLVMBuildRetVoid(sb);
         fns[i] = sf;
         emit_call(eb, step_ty, pfor_ty, pfor, sf, pool, ctx_i, s->items);
+        if (prof) LLVMBuildCall2(eb, prof_ty, prof, (LLVMValueRef[]){pool, LLVMConstInt(i64, (unsigned)i, 0)}, 2, "");
     }
     free(fns);
     LLVMBuildRetVoid(eb);

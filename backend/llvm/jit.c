@@ -23,6 +23,7 @@ struct BclJit {
     JitPlan plan;
     void **slots;   /* every buffer, by slot */
     void **ctx;     /* the steps' bindings, filled from slots before each run */
+    int runs;       /* profiled runs */
 };
 
 static double now_ms(void)
@@ -40,6 +41,14 @@ static bool llvm_failed(LLVMErrorRef e, Diag *d, const char *what)
     diag_error(d, NO_LOC, "JIT: %s: %s", what, msg);
     LLVMDisposeErrorMessage(msg);
     return true;
+}
+
+/* LLVM's own warnings and remarks (e.g. an unroll pragma it could not honour on a
+ * remainder loop) are not the user's business; errors surface as failures. */
+static void quiet_diagnostics(LLVMDiagnosticInfoRef di, void *ctx)
+{
+    (void)di;
+    (void)ctx;
 }
 
 static bool optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, Diag *d)
@@ -73,11 +82,12 @@ static LLVMOrcLLJITRef make_lljit(const JitHost *h, Diag *d)
         return NULL;
     }
     LLVMOrcJITDylibAddGenerator(jd, gen);
-    LLVMOrcCSymbolMapPair sym = {
-        LLVMOrcLLJITMangleAndIntern(j, "bcl_rt_parallel_for"),
-        {(LLVMOrcJITTargetAddress)(uintptr_t)&bcl_rt_parallel_for,
-         {LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable, 0}}};
-    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(&sym, 1);
+    LLVMJITSymbolFlags fl = {LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable, 0};
+    LLVMOrcCSymbolMapPair sym[2] = {
+        {LLVMOrcLLJITMangleAndIntern(j, "bcl_rt_parallel_for"), {(LLVMOrcJITTargetAddress)(uintptr_t)&bcl_rt_parallel_for, fl}},
+        {LLVMOrcLLJITMangleAndIntern(j, "bcl_rt_prof_mark"), {(LLVMOrcJITTargetAddress)(uintptr_t)&bcl_rt_prof_mark, fl}},
+    };
+    LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(sym, 2);
     if (llvm_failed(LLVMOrcJITDylibDefine(jd, mu), d, "runtime symbols")) {
         LLVMOrcDisposeMaterializationUnit(mu);
         LLVMOrcDisposeLLJIT(j);
@@ -110,8 +120,11 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     if (!jit_host_init(&h, d)) goto fail_nohost;
     if (!(tm = jit_host_machine(&h, d))) goto fail;
     if (!jit_plan_build(&j->plan, g, &h, d)) goto fail;
+    const char *pe = getenv("BCL_JIT_PROFILE");
+    j->plan.profile = pe && *pe && strcmp(pe, "0") != 0;
     t_plan = now_ms();
     tsc = LLVMOrcCreateNewThreadSafeContext();
+    LLVMContextSetDiagnosticHandler(LLVMOrcThreadSafeContextGetContext(tsc), quiet_diagnostics, NULL);
     m = jit_codegen(&j->plan, &h, LLVMOrcThreadSafeContextGetContext(tsc), tm, d);
     if (!m) goto fail;
     t_gen = now_ms();
@@ -181,6 +194,10 @@ int bcl_jit_run(BclJit *j, const float *const *inputs, float *const *outputs, Di
         const JitStep *s = &pl->steps[i];
         for (int k = 0; k < s->nbind; k++) j->ctx[s->ctx_off + k] = j->slots[s->bind[k]];
     }
+    if (pl->profile) {
+        bcl_pool_prof_start(j->pool, pl->n_steps);
+        j->runs++;
+    }
     j->entry(j->ctx, j->pool);
     for (int i = 0; i < pl->n_outputs; i++)
         if (!pl->outs[i].direct && pl->outs[i].numel > 0)
@@ -191,9 +208,25 @@ int bcl_jit_run(BclJit *j, const float *const *inputs, float *const *outputs, Di
 
 int bcl_jit_threads(const BclJit *j) { return bcl_pool_threads(j->pool); }
 
+/* BCL_JIT_PROFILE: the time of every step, averaged over the runs, to stderr. */
+static void print_profile(const BclJit *j)
+{
+    const double *t = bcl_pool_prof(j->pool);
+    if (!t || !j->runs) return;
+    double total = 0;
+    for (int i = 0; i < j->plan.n_steps; i++) total += t[i];
+    fprintf(stderr, "jit profile: %d runs, %.3f ms per run\n", j->runs, total * 1e3 / j->runs);
+    for (int i = 0; i < j->plan.n_steps; i++) {
+        const JitStep *s = &j->plan.steps[i];
+        fprintf(stderr, "  step %3d %-12s %-10s %8lld items %9.3f ms %5.1f%%\n", i, s->what ? s->what : "?",
+                s->kernel, (long long)s->items, t[i] * 1e3 / j->runs, total > 0 ? 100 * t[i] / total : 0);
+    }
+}
+
 void bcl_jit_free(BclJit *j)
 {
     if (!j) return;
+    if (j->plan.profile) print_profile(j);
     if (j->lljit) LLVMOrcDisposeLLJIT(j->lljit);
     bcl_pool_free(j->pool);
     jit_plan_free(&j->plan);

@@ -21,6 +21,7 @@ typedef struct JitStep {
     int64_t items;
     int *bind;
     int nbind, ctx_off, same_as;
+    const char *what;       /* the op it comes from, for BCL_JIT_PROFILE */
 } JitStep;
 
 /* How graph output i is produced: written in place into the caller's buffer
@@ -44,6 +45,7 @@ typedef struct JitPlan {
     int n_outputs;
     JitOut *outs;
     size_t bytes_packed, bytes_act;   /* for --time-phases */
+    bool profile;           /* time every step (BCL_JIT_PROFILE) */
 } JitPlan;
 
 typedef struct JitHost {

@@ -40,6 +40,7 @@ typedef struct Lower {
     const JitHost *h;
     Diag *d;
     bool oom;
+    const char *what;
     int scratch_slot;
     size_t scratch_floats;
 } Lower;
@@ -64,7 +65,7 @@ static uint64_t slot_mask(const char *k)
     static const struct { const char *k; uint64_t m; } tab[] = {
         {"unary", 0xc},       {"binary", 0xe},     {"norm_chan", 0x7e}, {"layer_norm", 0xf},
         {"softmax", 0x3},     {"pool", 0x6},       {"reduce", 0x6},     {"gather", 0x3},
-        {"copy_rows", 0x3},   {"matmul", 0x7},     {"linear", 0xf},     {"linear_p", 0x7},
+        {"copy_rows", 0x3},   {"matmul", 0x7},     {"linear", 0xf},     {"linear_p", 0x807},
         {"conv", 0x1f},       {"pack16c", 0x3},    {"conv16c", 0xf},    {"conv1x1", 0xf},
         {"dwconv16c", 0xf},
     };
@@ -103,7 +104,7 @@ static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
             !memcmp(o->p, p, sizeof(int64_t) * (size_t)t->n))
             same = i;
     }
-    pl->steps[pl->n_steps] = (JitStep){kernel, p, t->n, items, bind, nb, pl->n_ctx, same};
+    pl->steps[pl->n_steps] = (JitStep){kernel, p, t->n, items, bind, nb, pl->n_ctx, same, L->what};
     pl->n_steps++;
     pl->n_ctx += nb;
 }
@@ -230,7 +231,7 @@ static bool lower_linear(Lower *L, const IrNode *n, int x, int y)
         int ws = new_slot(L, wp, true);
         int64_t OB = cdiv(O, 16), RT = 4;
         put(&t, x), put(&t, ws), put(&t, y), put(&t, rows), put(&t, I), put(&t, O), put(&t, OB);
-        put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha)), put(&t, RT);
+        put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha)), put(&t, RT), put(&t, 1), put(&t, -1);
         step(L, "linear_p", &t, cdiv(rows, RT) * OB);
     } else {
         put(&t, x), put(&t, w->id), put(&t, b ? b->id : -1), put(&t, y), put(&t, rows), put(&t, I);
@@ -260,6 +261,22 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         step(L, "conv", &t, N * O);
         return true;
     }
+    if (dense && packable && KH == 1 && KW == 1 && sh == 1 && sw == 1 && !a->pad[0] && !a->pad[1] &&
+        !a->pad[2] && !a->pad[3] && H * W < 16) {   /* few pixels: a linear over (image, pixel) rows */
+        size_t nf;
+        float *wp = bcl_pack_linear16(w->data, b ? b->data : NULL, O, C, &nf);
+        if (!wp) {
+            L->oom = true;
+            return true;
+        }
+        L->pl->bytes_packed += nf * sizeof(float);
+        int ws = new_slot(L, wp, true);
+        int64_t OB = cdiv(O, 16), RT = 4;
+        put(&t, x), put(&t, ws), put(&t, y), put(&t, N * H * W), put(&t, C), put(&t, O), put(&t, OB);
+        put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, RT), put(&t, H * W), put(&t, res);
+        step(L, "linear_p", &t, cdiv(N * H * W, RT) * OB);
+        return true;
+    }
     if (dense && KH == 1 && KW == 1 && sh == 1 && sw == 1 && !a->pad[0] && !a->pad[1] && !a->pad[2] &&
         !a->pad[3]) {   /* a GEMM on NCHW as it is */
         int64_t OT = 6, PV = L->h->vec512 ? 4 : 1, P = H * W;
@@ -273,7 +290,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         int wslot = new_slot(L, wp, true);
         put(&t, x), put(&t, wslot), put(&t, res), put(&t, y), put(&t, N), put(&t, C), put(&t, P), put(&t, O);
         put(&t, cdiv(O, OT)), put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, OT), put(&t, PV);
-        step(L, "conv1x1", &t, N * (P / (16 * PV) ? P / (16 * PV) : 1));
+        step(L, "conv1x1", &t, N * (P / (16 * PV) ? P / (16 * PV) : 1) * cdiv(O, OT));
         return true;
     }
     /* Blocked path: pack the input (zero halo) into scratch, then the tiled kernel. */
@@ -531,6 +548,7 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
                 pl->slot_init[y] = b;
             }
         }
+        L.what = ir_op_info[n->op].name;
         if (ny > 0) {
             bool fused = lower_node(&L, n);
             if (!fused && n->attrs.act >= 0) act_step(&L, y, n->attrs.act, n->attrs.act_alpha, ny);

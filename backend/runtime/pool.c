@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 struct BclPool {
@@ -17,6 +18,8 @@ struct BclPool {
     BclTask fn;
     void **slots;
     int64_t items;
+    double *prof, t_mark;
+    int n_prof;
 };
 
 typedef struct { BclPool *p; int idx; } WorkerArg;
@@ -123,6 +126,34 @@ void bcl_pool_free(BclPool *p)
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->start);
     pthread_cond_destroy(&p->done);
+    free(p->prof);
     free(p->th);
     free(p);
 }
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void bcl_pool_prof_start(BclPool *p, int n)
+{
+    if (!p) return;
+    if (!p->prof) {
+        p->prof = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+        p->n_prof = p->prof ? n : 0;
+    }
+    p->t_mark = now_s();
+}
+
+void bcl_rt_prof_mark(BclPool *p, int64_t i)
+{
+    if (!p || i < 0 || i >= p->n_prof) return;
+    double t = now_s();
+    p->prof[i] += t - p->t_mark;
+    p->t_mark = t;
+}
+
+const double *bcl_pool_prof(const BclPool *p) { return p ? p->prof : NULL; }

@@ -17,4 +17,12 @@ int bcl_pool_threads(const BclPool *p);
 void bcl_rt_parallel_for(BclPool *pool, BclTask fn, void **slots, int64_t n);
 void bcl_pool_free(BclPool *p);
 
+/* Step profiling (BCL_JIT_PROFILE): bcl_pool_prof_start sizes the table for n steps
+ * and starts the clock of a run; compiled code calls bcl_rt_prof_mark after step i,
+ * which adds the time since the previous mark to step i. bcl_pool_prof returns the
+ * table (seconds summed over runs) or NULL. */
+void bcl_pool_prof_start(BclPool *p, int n);
+void bcl_rt_prof_mark(BclPool *p, int64_t i);
+const double *bcl_pool_prof(const BclPool *p);
+
 #endif

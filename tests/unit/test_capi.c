@@ -384,7 +384,9 @@ static void test_missing_file(void **state)
     BclModel *m;
     assert_int_equal(bcl_compile_file(c, "no/such/model.bcl", &m), BCL_ERR_IO);
     assert_null(m);
-    assert_contains(bcl_compiler_error(c), "no/such/model.bcl: error: cannot open");
+    assert_contains(bcl_compiler_error(c), "no/such/model.bcl: error: cannot open: No such file or directory");
+    assert_int_equal(bcl_compile_file(c, "examples", &m), BCL_ERR_IO);   /* a directory */
+    assert_contains(bcl_compiler_error(c), "examples: error: cannot open: Is a directory");
     bcl_compiler_destroy(c);
 }
 

@@ -195,6 +195,36 @@ static void test_classes_super_mro(void **state)
     EXPECT("sm", "[6, 8, 11, 12]");
 }
 
+/* the expected names are torch.nn's for the same tree (lists held as ModuleList there) */
+static void test_module_walks(void **state)
+{
+    Ctx *c = *state;
+    assert_true(run(c, "import megengine.module as M\n"
+                       "class B(M.Module):\n"
+                       "    def __init__(self):\n"
+                       "        super().__init__()\n"
+                       "        self.c = M.Conv2d(3, 3, 1)\n"
+                       "        self.l = [M.ReLU(), M.Sequential(M.Conv2d(3, 3, 1, bias=False))]\n"
+                       "        self.shared = self.c\n"
+                       "class N(M.Module):\n"
+                       "    def __init__(self):\n"
+                       "        super().__init__()\n"
+                       "        self.b = B()\n"
+                       "        self.bn = M.BatchNorm2d(3)\n"
+                       "n = N()\n"
+                       "mods = [k for k, m in n.named_modules()]\n"
+                       "params = [k for k, p in n.named_parameters()]\n"
+                       "kids = [type(m).__name__ for m in n.children()]\n"
+                       "order = []\n"
+                       "def visit(m):\n"
+                       "    order.append(type(m).__name__)\n"
+                       "n.apply(visit)\n"));
+    EXPECT("mods", "['', 'b', 'b.c', 'b.l.0', 'b.l.1', 'b.l.1.0', 'bn']");
+    EXPECT("params", "['b.c.weight', 'b.c.bias', 'b.l.1.0.weight', 'bn.weight', 'bn.bias']");
+    EXPECT("kids", "['B', 'BatchNorm2d']");
+    EXPECT("order", "['Conv2d', 'ReLU', 'Conv2d', 'Sequential', 'B', 'BatchNorm2d', 'N']");
+}
+
 static void test_closures_and_comprehensions(void **state)
 {
     Ctx *c = *state;
@@ -337,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_call_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_classes_super_mro, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_module_walks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_closures_and_comprehensions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loops_and_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_continue_after_toplevel_error, setup, teardown),

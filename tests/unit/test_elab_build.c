@@ -159,6 +159,26 @@ static void test_overrides(void **state)
     assert_int_equal(in->shape.d[3], 16);
 }
 
+/* -o values are Python literals (ast.literal_eval), else strings, as BaseCls reads them */
+static void test_override_literals(void **state)
+{
+    Ctx *c = *state;
+    const char *ov[] = {"model.a=(1, 2)", "model.b=None", "model.c=True", "model.d='BN'", "model.e=BN",
+                        "model.f=1e-3", "model.g=-1", "model.h=[1, 'x']", "model.i={'k': 2}", "model.j=foo(1)",
+                        "model.k=relu6", "new.deep.key=3"};
+    IrGraph *g = build(c, src_with(c,
+        "class Net(M.Module):\n"
+        "    def __init__(self, a, b, c, d, e, f, g, h, i, j, k):\n"
+        "        super().__init__()\n"
+        "        got = [a, b, c, d, e, f, g, h, i, j, k]\n"
+        "        want = [(1, 2), None, True, 'BN', 'BN', 0.001, -1, [1, 'x'], {'k': 2}, 'foo(1)', 'relu6']\n"
+        "        assert got == want and isinstance(a, tuple) and isinstance(f, float), f'got {got!r}'\n"
+        "    def forward(self, x):\n"
+        "        return x\n"
+        "_cfg = dict(model=dict(name=Net, a=0, b=0, c=0, d=0, e=0, f=0, g=0, h=0, i=0, j=0, k=0))\n"), ov, 12);
+    if (!g) fail_msg("%s", errors(c));
+}
+
 static void test_explicit_head_none(void **state)
 {
     Ctx *c = *state;
@@ -268,6 +288,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_param_order_and_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_head_defaults_from_num_classes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_override_literals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_explicit_head_none, setup, teardown),
         cmocka_unit_test_setup_teardown(test_override_string_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_head_kwarg_error_points_at_config, setup, teardown),

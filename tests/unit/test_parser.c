@@ -771,9 +771,17 @@ static void test_multiple_errors(void **state)
 static void test_syntax_errors(void **state)
 {
     expect_diags("f(a b)\n",
-                 "t.bcl:1:5: error: invalid syntax: unexpected name 'b'\n"
+                 "t.bcl:1:5: error: invalid syntax: unexpected name 'b'; perhaps you forgot a comma?\n"
                  "    f(a b)\n"
                  "        ^\n");
+    expect_diags("layers = [M.ReLU()\n          M.ReLU()]\n",
+                 "t.bcl:2:11: error: invalid syntax: unexpected name 'M'; perhaps you forgot a comma?\n"
+                 "              M.ReLU()]\n"
+                 "              ^\n");
+    expect_diags("a b\n",
+                 "t.bcl:1:3: error: invalid syntax: unexpected name 'b'\n"
+                 "    a b\n"
+                 "      ^\n");
     expect_diags("x = (1 +)\n",
                  "t.bcl:1:9: error: invalid syntax: unexpected ')'\n"
                  "    x = (1 +)\n"
@@ -799,9 +807,13 @@ static void test_syntax_errors(void **state)
                  "    else:\n"
                  "    ^~~~\n");
     expect_diags("print 'x'\n",
-                 "t.bcl:1:7: error: invalid syntax: unexpected string literal\n"
+                 "t.bcl:1:1: error: missing parentheses in call to 'print'; did you mean print(...)?\n"
                  "    print 'x'\n"
-                 "          ^~~\n");
+                 "    ^~~~~\n");
+    expect_diags("f 'x'\n",
+                 "t.bcl:1:3: error: invalid syntax: unexpected string literal\n"
+                 "    f 'x'\n"
+                 "      ^~~\n");
     expect_diags("x = 1 +",
                  "t.bcl:1:8: error: invalid syntax: unexpected end of line\n"
                  "    x = 1 +\n"

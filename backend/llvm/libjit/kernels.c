@@ -33,7 +33,31 @@ INL float fbits(int64_t v)
 INL float *slot(void **slots, const int64_t *p, int i) { return p[i] < 0 ? 0 : (float *)slots[p[i]]; }
 
 INL float relu6f(float x) { return x < 0 ? 0 : x > 6 ? 6 : x; }
-INL float sigmoidf(float x) { return (float)(1.0 / (1.0 + exp(-(double)x))); }
+
+/* exp in float arithmetic only (so loops over it vectorise; libm's would be a call
+ * per element): x = n ln2 + r, |r| <= ln2/2, e^r by its degree-6 Taylor polynomial
+ * (error about 1e-7 relative), times 2^n built in the exponent bits. */
+INL float fexp(float x)
+{
+    if (x != x) return x;
+    x = x > 88.7f ? 88.7f : x;
+    if (x < -86.0f) return 0.0f;   /* below 2^-124: zero is within any tolerance used */
+    float n = __builtin_rintf(x * 1.44269504f);
+    float r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f;
+    float q = 1 + r * (1 + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
+    int32_t e = ((int32_t)n + 126) << 23;   /* 2^(n-1): n = 128 stays finite */
+    float s;
+    memcpy(&s, &e, sizeof s);
+    return q * s * 2.0f;
+}
+
+INL float sigmoidf(float x) { return 1.0f / (1.0f + fexp(-x)); }
+
+INL float tanh_f(float x)
+{
+    float a = x < 0 ? -x : x, t = 1.0f - 2.0f / (fexp(2.0f * a) + 1.0f);
+    return x != x ? x : x < 0 ? -t : t;
+}
 
 /* Every unary op, and the fused activation epilogue (op < 0: none). */
 INL float act1(int64_t op, float x, float alpha)
@@ -47,11 +71,11 @@ INL float act1(int64_t op, float x, float alpha)
     case IR_HSWISH: return x * relu6f(x + 3) / 6;
     case IR_HSIGMOID: return relu6f(x + 3) / 6;
     case IR_LEAKY_RELU: return x >= 0 ? x : alpha * x;
-    case IR_TANH: return tanhf(x);
-    case IR_ELU: return x > 0 ? x : (float)(alpha * expm1((double)x));
+    case IR_TANH: return tanh_f(x);
+    case IR_ELU: return x > 0 ? x : alpha * (fexp(x) - 1.0f);
     case IR_NEG: return -x;
     case IR_SQRT: return sqrtf(x);
-    case IR_EXP: return expf(x);
+    case IR_EXP: return fexp(x);
     default: return x;   /* identity, dropout, none */
     }
 }
@@ -339,9 +363,12 @@ INL void store_lanes(float *restrict y, const float *restrict r, v16f v, int64_t
     }
 }
 
-/* rt rows (a constant after inlining) of x times one 16-column block of packed w. */
-INL void linear_tile(const float *restrict x, const float *restrict wp, float *restrict y, int64_t r0,
-                     const int rt, int64_t I, int64_t O, int64_t OB, int64_t ob, int64_t act, float alpha)
+/* rt rows (a constant after inlining) of x times one 16-column block of packed w.
+ * Row r is pixel r % P of image r / P: x[n][i][px], y[n][o][px] (P = 1: a plain
+ * [rows, I] x [I, O] linear; P > 1: a 1x1 convolution on few pixels). */
+INL void linear_tile(const float *restrict x, const float *restrict wp, const float *restrict res,
+                     float *restrict y, int64_t r0, const int rt, int64_t I, int64_t O, int64_t OB, int64_t ob,
+                     int64_t P, int64_t act, float alpha)
 {
     v16f acc[8];
 #pragma clang loop unroll(full)
@@ -350,26 +377,31 @@ INL void linear_tile(const float *restrict x, const float *restrict wp, float *r
     for (int64_t i = 0; i < I; i++) {
         v16f wv = ld16(w + i * 16);
 #pragma clang loop unroll(full)
-        for (int t = 0; t < rt; t++) acc[t] += splat(x[(r0 + t) * I + i]) * wv;
+        for (int t = 0; t < rt; t++) {
+            int64_t r = r0 + t;
+            acc[t] += splat(x[((r / P) * I + i) * P + r % P]) * wv;
+        }
     }
     v16f bv = ld16(wp + OB * I * 16 + ob * 16);
-    for (int t = 0; t < rt; t++)
-        store_lanes(y, 0, acc[t] + bv, (r0 + t) * O + ob * 16, 1, O - ob * 16, act, alpha);
+    for (int t = 0; t < rt; t++) {
+        int64_t r = r0 + t;
+        store_lanes(y, res, acc[t] + bv, ((r / P) * O + ob * 16) * P + r % P, P, O - ob * 16, act, alpha);
+    }
 }
 
 KERNEL(linear_p)
 {
-    int64_t rows = p[3], I = p[4], O = p[5], OB = p[6], act = p[7], RT = p[9];
+    int64_t rows = p[3], I = p[4], O = p[5], OB = p[6], act = p[7], RT = p[9], P = p[10];
     float alpha = fbits(p[8]);
-    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1);
+    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *res = slot(slots, p, 11);
     float *y = slot(slots, p, 2);
     for (int64_t it = begin; it < end; it++) {
         int64_t rt = it / OB, ob = it % OB, r0 = rt * RT;
         if (RT == 4 && r0 + 4 <= rows)   /* the full tile, register-blocked */
-            linear_tile(x, wp, y, r0, 4, I, O, OB, ob, act, alpha);
+            linear_tile(x, wp, res, y, r0, 4, I, O, OB, ob, P, act, alpha);
         else
             for (int64_t r = r0; r < min64(r0 + RT, rows); r++)
-                linear_tile(x, wp, y, r, 1, I, O, OB, ob, act, alpha);
+                linear_tile(x, wp, res, y, r, 1, I, O, OB, ob, P, act, alpha);
     }
 }
 
@@ -564,44 +596,22 @@ INL void gemm_tile(const float *restrict x, const float *restrict wp, const floa
     }
 }
 
-/* The last P % 16 pixels, one at a time. */
-INL void gemm_tail(const float *restrict x, const float *restrict wp, const float *restrict r,
-                   float *restrict y, const int64_t *p, int64_t n, int64_t p0, const int ot)
-{
-    int64_t C = p[5], P = p[6], O = p[7], OBK = p[8], act = p[9];
-    float alpha = fbits(p[10]);
-    for (int64_t px = p0; px < P; px++)
-        for (int64_t o = 0; o < O; o++) {
-            const float *wc = wp + (o / ot) * C * ot + o % ot;
-            float s = 0;
-            for (int64_t c = 0; c < C; c++) s += wc[c * ot] * x[(n * C + c) * P + px];
-            int64_t idx = (n * O + o) * P + px;
-            s += wp[OBK * C * ot + o];
-            if (r) s += r[idx];
-            y[idx] = act1(act, s, alpha);
-        }
-}
-
 KERNEL(conv1x1)
 {
     int64_t P = p[6], OBK = p[8], OT = p[11], PV = p[12];
     const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
     float *y = slot(slots, p, 3);
-    /* Items: the full tiles of each image; the last one also does the remainder. */
+    /* Items (n, tile, obk), obk fastest so a thread's consecutive items reuse the
+     * pixel tile; the last tile of an image also does the remainder. */
     int64_t tiles = P / (16 * PV), per_n = tiles ? tiles : 1;
     for (int64_t it = begin; it < end; it++) {
-        int64_t n = it / per_n, t = it % per_n;
+        int64_t obk = it % OBK, t = (it / OBK) % per_n, n = it / (OBK * per_n);
         /* OT, PV and the remainders are constants: each call is fully unrolled. */
-        if (t < tiles)
-            for (int64_t obk = 0; obk < OBK; obk++) gemm_tile(x, wp, r, y, p, n, obk, t * 16 * PV, OT, PV);
+        if (t < tiles) gemm_tile(x, wp, r, y, p, n, obk, t * 16 * PV, OT, PV);
         if (t != per_n - 1) continue;
-        int64_t p0 = tiles * 16 * PV, pv = (P - p0) / 16;
-        if (pv > 0)
-            for (int64_t obk = 0; obk < OBK; obk++) gemm_tile(x, wp, r, y, p, n, obk, p0, OT, (P % (16 * PV)) / 16);
-        if (P % 16 == 0) continue;
-        if (P >= 16)   /* the last 16 pixels again, overlapping: same values, same thread */
-            for (int64_t obk = 0; obk < OBK; obk++) gemm_tile(x, wp, r, y, p, n, obk, P - 16, OT, 1);
-        else
-            gemm_tail(x, wp, r, y, p, n, 0, OT);
+        int64_t p0 = tiles * 16 * PV;
+        if ((P - p0) / 16 > 0) gemm_tile(x, wp, r, y, p, n, obk, p0, OT, (P % (16 * PV)) / 16);
+        /* the last 16 pixels again, overlapping: same values, same thread */
+        if (P % 16) gemm_tile(x, wp, r, y, p, n, obk, P - 16, OT, 1);
     }
 }

@@ -23,12 +23,13 @@
     K(copy_rows)  /* x y rows len ystride yoff; items: rows */ \
     K(matmul)     /* a b y M K N nb rank bd[8] sa[8] sb[8] act alpha; items: nb*M */ \
     K(linear)     /* x w b y rows I O act alpha; items: rows (weights computed at run time) */ \
-    K(linear_p)   /* x wp y rows I O OB act alpha RT; items: ceil(rows/RT)*OB; wp [OB][I][16] + bias[OB*16] */ \
+    K(linear_p)   /* x wp y rows I O OB act alpha RT P r; items: ceil(rows/RT)*OB; wp [OB][I][16] + bias[OB*16];
+                     row = pixel of P per image (1x1 conv on P < 16 pixels), r: residual */ \
     K(conv)       /* x w b r y N C H W O KH KW OH OW sh sw dh dw pt pl G act alpha; items: N*O */ \
     K(pack16c)    /* x xp N C H W CB HP WP pt pl; items: N*CB*HP */ \
     K(conv16c)    /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW; items: N*OB*OH;
                      wp [OB][CB][KH][KW][16c][16o] + bias[OB*16] */ \
-    K(conv1x1)    /* x wp r y N C P O OBK act alpha OT PV; items: N*max(1, P/(16*PV));
+    K(conv1x1)    /* x wp r y N C P O OBK act alpha OT PV; items: N*max(1, P/(16*PV))*OBK; P >= 16;
                      wp [OBK][C][OT] + bias[OBK*OT] (1x1, stride 1, no padding, groups 1) */ \
     K(dwconv16c)  /* xp wp r y N CB HP WP C KH KW OH OW sh sw dh dw act alpha TW; items: N*CB*OH;
                      wp [CB][KH][KW][16] + bias[CB*16] */

@@ -219,7 +219,7 @@ static bool expect(Parser *P, char c)
 
 static const char *tok_text(const Tok *t)
 {
-    static char buf[64];
+    static _Thread_local char buf[64];
     if (t->kind == T_EOF) return "end of file";
     snprintf(buf, sizeof buf, "'%.*s'", t->len > 40 ? 40 : t->len, t->p);
     return buf;

@@ -58,8 +58,8 @@ static bool fail(char *err, size_t n, const char *fmt, ...)
 /* Short-lived shape strings for messages (four slots, enough for one message). */
 static const char *S(const Shape *s)
 {
-    static char buf[4][160];
-    static int k;
+    static _Thread_local char buf[4][160];   /* per thread: compilers may run in parallel */
+    static _Thread_local int k;
     k = (k + 1) & 3;
     return shape_str(s, buf[k], sizeof buf[k]);
 }

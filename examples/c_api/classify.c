@@ -84,13 +84,16 @@ static char *label(const char *path, int64_t i)
     return r;
 }
 
-/* Prints the failing call's status and the handle's diagnostics, and exits. */
-static void check(BclStatus s, const char *what, const char *diagnostics)
-{
-    if (s == BCL_OK) return;
-    fprintf(stderr, "%s failed (%s):\n%s", what, bcl_status_name(s), diagnostics);
-    exit(1);
-}
+/* On failure: the call, its status and the handle's diagnostics, then exit. The
+ * diagnostics are fetched after the call has returned. */
+#define CHECK(call, error_of, handle)                                                          \
+    do {                                                                                       \
+        BclStatus s_ = (call);                                                                 \
+        if (s_ != BCL_OK) {                                                                    \
+            fprintf(stderr, "%s failed (%s):\n%s", #call, bcl_status_name(s_), error_of(handle)); \
+            exit(1);                                                                           \
+        }                                                                                      \
+    } while (0)
 
 int main(int argc, char **argv)
 {
@@ -109,29 +112,29 @@ int main(int argc, char **argv)
 
     /* options, then compile; the input shape comes from the .npy file */
     BclCompiler *c;
-    check(bcl_compiler_create(&c), "bcl_compiler_create", "");
-    check(bcl_compiler_set_input_shape(c, dims, rank), "bcl_compiler_set_input_shape", bcl_compiler_error(c));
-    if (argc > 5) check(bcl_compiler_set_engine(c, argv[5]), "bcl_compiler_set_engine", bcl_compiler_error(c));
+    if (bcl_compiler_create(&c) != BCL_OK) return 1;
+    CHECK(bcl_compiler_set_input_shape(c, dims, rank), bcl_compiler_error, c);
+    if (argc > 5) CHECK(bcl_compiler_set_engine(c, argv[5]), bcl_compiler_error, c);
     BclModel *m;
-    check(bcl_compile_file(c, argv[1], &m), "bcl_compile_file", bcl_compiler_error(c));
+    CHECK(bcl_compile_file(c, argv[1], &m), bcl_compiler_error, c);
     bcl_compiler_destroy(c);
 
     /* weights, then a context (which prepares the model) */
-    check(bcl_model_load_weights_file(m, argv[2]), "bcl_model_load_weights_file", bcl_model_error(m));
+    CHECK(bcl_model_load_weights_file(m, argv[2]), bcl_model_error, m);
     BclContext *ctx;
-    check(bcl_context_create(m, &ctx), "bcl_context_create", bcl_model_error(m));
+    CHECK(bcl_context_create(m, &ctx), bcl_model_error, m);
 
     int64_t out_dims[BCL_MAX_DIMS];
     int out_rank;
-    check(bcl_model_output_shape(m, 0, out_dims, BCL_MAX_DIMS, &out_rank), "bcl_model_output_shape", "");
-    if (out_rank != 2 || out_dims[0] != 1) {
+    if (bcl_model_output_shape(m, 0, out_dims, BCL_MAX_DIMS, &out_rank) != BCL_OK || out_rank != 2 ||
+        out_dims[0] != 1) {
         fprintf(stderr, "expected one image in and [1, classes] out\n");
         return 1;
     }
     size_t n_in = (size_t)bcl_model_input_numel(m, 0), n_out = (size_t)bcl_model_output_numel(m, 0);
     float *y = malloc(sizeof(float) * n_out);
     if (!y) return 1;
-    check(bcl_context_run1(ctx, x, n_in, y, n_out), "bcl_context_run1", bcl_context_error(ctx));
+    CHECK(bcl_context_run1(ctx, x, n_in, y, n_out), bcl_context_error, ctx);
 
     /* softmax of the best logit */
     size_t best = 0;

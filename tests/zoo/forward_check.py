@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Runs zoo models through bclc and through the PyTorch shim of the conformance tests
 (tests/conformance/bclshim: torch-backed stand-ins of MegEngine and BaseCls, which
-execute the zoo's .bcl files as plain Python), with the same random weights and input,
-and compares the outputs (max|bclc - torch| <= 1e-4 + 1e-3 * max|torch|).
+execute the zoo's .bcl files as plain Python), with the same random weights (given to bclc in PyTorch's and in
+MegEngine's layouts) and input, and compares the outputs (max|bclc - torch| <= 1e-4 + 1e-3 * max|torch|).
 
 This checks that bclc elaborates and runs the zoo code with Python's semantics and
 that bclc's stdlib layers behave as the shim's independent ones; the architectures
@@ -12,6 +12,7 @@ usage: forward_check.py --bclc PATH --workdir DIR [--only SUBSTR]
 Needs /usr/bin/python3 with torch and numpy; exit status 0 when every case passes.
 """
 import argparse
+import concurrent.futures
 import os
 import shlex
 import subprocess
@@ -71,7 +72,9 @@ def main():
 
     install_models_package(loader)
     stdlib = os.path.join(ROOT, "stdlib")
-    failures = 0
+
+    # references first (torch, in this process), then the bclc runs, two at a time
+    runs = []
     for i, (name, family, shape, overrides) in enumerate(CASES):
         label = name + "".join(" -o " + o for o in overrides)
         if opt.only and opt.only not in label:
@@ -82,33 +85,43 @@ def main():
         with open(case, "w") as f:
             f.write(f"from basecls.models.{family} import {name}\n\n"
                     f"_cfg = dict(num_classes=1000, model=dict(name=\"{name}\"))\n")
-        t0 = time.time()
         model, _ = loader.build_from_file(case, overrides, "_cfg", [stdlib])
         ref = write_case(model, [int(v) for v in shape.split(",")], 1234, d)
-        cmd = [opt.bclc, "run", case, "--weights", os.path.join(d, "weights.safetensors"),
-               "--input", os.path.join(d, "input.npy"), "--output", os.path.join(d, "y.npy")]
-        for o in overrides:
-            cmd += ["-o", o]
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if p.returncode != 0:
-            print(f"FAIL {label}: bclc failed:\n  {' '.join(map(shlex.quote, cmd))}\n{p.stderr}",
-                  file=sys.stderr)
-            failures += 1
-            continue
-        y = np.load(os.path.join(d, "y.npy"))
-        if y.shape != ref.shape:
-            print(f"FAIL {label}: output shape {y.shape}, torch {ref.shape}", file=sys.stderr)
-            failures += 1
-            continue
-        err = float(np.abs(y - ref).max())
-        tol = 1e-4 + 1e-3 * float(np.abs(ref).max())
-        ok = err <= tol
-        failures += 0 if ok else 1
-        print(f"{'ok  ' if ok else 'FAIL'} {label} [{shape}]: max|diff| {err:.3g} "
-              f"(tolerance {tol:.3g}, {time.time() - t0:.1f}s)", file=sys.stderr)
-    print(f"forward_check: {failures} failure(s)", file=sys.stderr)
-    return 1 if failures else 0
+        # PyTorch-layout weights, then MegEngine's layouts of the same tensors
+        for layout, wfile in (("torch", "weights.safetensors"), ("mge", "weights_mge.safetensors")):
+            out = os.path.join(d, f"y_{layout}.npy")
+            cmd = [opt.bclc, "run", case, "--weights", os.path.join(d, wfile),
+                   "--input", os.path.join(d, "input.npy"), "--output", out]
+            for o in overrides:
+                cmd += ["-o", o]
+            runs.append((f"{label} [{shape}, {layout} weights]", cmd, out, ref))
 
+    def run(item):
+        t0 = time.time()
+        p = subprocess.run(item[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return p, time.time() - t0
+
+    failures = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for (label, cmd, out, ref), (p, dt) in zip(runs, pool.map(run, runs)):
+            if p.returncode != 0:
+                print(f"FAIL {label}: bclc failed:\n  {' '.join(map(shlex.quote, cmd))}\n{p.stderr}",
+                      file=sys.stderr)
+                failures += 1
+                continue
+            y = np.load(out)
+            if y.shape != ref.shape:
+                print(f"FAIL {label}: output shape {y.shape}, torch {ref.shape}", file=sys.stderr)
+                failures += 1
+                continue
+            err = float(np.abs(y - ref).max())
+            tol = 1e-4 + 1e-3 * float(np.abs(ref).max())
+            ok = err <= tol
+            failures += 0 if ok else 1
+            print(f"{'ok  ' if ok else 'FAIL'} {label}: max|diff| {err:.3g} (tolerance {tol:.3g}, "
+                  f"{dt:.1f}s)", file=sys.stderr)
+    print(f"forward_check: {len(runs)} runs, {failures} failure(s)", file=sys.stderr)
+    return 1 if failures else 0
 
 if __name__ == "__main__":
     sys.exit(main())

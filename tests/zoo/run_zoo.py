@@ -12,6 +12,7 @@ each model in tests/zoo/keys.txt has the listed state-dict keys with the listed 
 (BaseCls's attribute names), and that each line of tests/zoo/classes.txt (a class-level
 name with explicit arguments) has the listed count.
 
+It checks that docs/zoo.md's tables match the .tsv files (zoo_doc.py --check).
 Then it runs forward_check.py (outputs of a model per family against the PyTorch shim of
 tests/conformance), when torch is importable.
 
@@ -178,6 +179,13 @@ def main():
 
     total = time.time() - t0
     n = len(jobs)
+
+    # docs/zoo.md's tables are generated from the same .tsv files
+    if not opt.only and not opt.print:
+        p = subprocess.run([sys.executable, os.path.join(HERE, "zoo_doc.py"), "--check"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if p.returncode != 0:
+            failures.append(p.stdout.strip())
 
     # outputs against the PyTorch shim (needs torch; skipped without it)
     fwd = "skipped"

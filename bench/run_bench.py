@@ -1,0 +1,417 @@
+#!/usr/bin/python3
+"""Side-by-side benchmark: the same model (same .bcl file, same seeded random weights)
+through bclc, ONNX Runtime (onnxruntime-node, on an ONNX export of the PyTorch model)
+and PyTorch, printed as a markdown table with the latency ratios.
+
+usage: run_bench.py [--models resnet50,resnet18,mbnetv2,alexnet] [--batches 1,8]
+                    [--threads 1,2] [--iters K] [--rounds R] [--bclc PATH]
+                    [--workdir DIR] [--interp] [--no-check] [--rtol R]
+The PyTorch model comes from the conformance shim (tests/conformance/bclshim), which
+runs the .bcl file as Python; its weights are written to a .safetensors file that
+bclc reads, and it is exported to ONNX for ONNX Runtime. Before timing, the outputs
+of bclc (JIT), ONNX Runtime and the timed PyTorch process on one input are compared
+with the shim's, so that the table compares equal work.
+Needs Debian's /usr/bin/python3 (torch, numpy), node, and `npm install` in bench/.
+See bench/README.md.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import benchlib  # noqa: E402
+
+LATENCY_RE = re.compile(r"latency:\s+median ([0-9.]+) ms, min ([0-9.]+) ms")
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def int_list(text):
+    try:
+        vals = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of integers")
+    if not vals or any(v < 1 for v in vals):
+        raise argparse.ArgumentTypeError(f"'{text}': values must be positive integers")
+    return vals
+
+
+def thread_env(threads):
+    """Environment for a timed subprocess: every runtime's pool sized to `threads`
+    (OpenMP / MKL / OpenBLAS are sized when the library loads, hence a process each)."""
+    env = dict(os.environ)
+    for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BCL_NUM_THREADS"):
+        env[k] = str(threads)
+    return env
+
+
+def run_cmd(cmd, env=None, what=""):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if p.returncode != 0:
+        tail = "\n".join((p.stderr or p.stdout).strip().splitlines()[-15:])
+        raise BenchError(f"{what or cmd[0]} failed (exit {p.returncode}):\n  "
+                         f"{' '.join(cmd)}\n{tail}")
+    return p.stdout
+
+
+def last_json(text, what):
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise BenchError(f"{what}: no result line in its output")
+
+
+# ---------------------------------------------------------------- preparation
+
+
+def cache_key(name):
+    """Changes when the model, the zoo, the shim, this bench's Python or torch change."""
+    import torch
+
+    h = hashlib.sha256()
+    files = [benchlib.model_path(name), os.path.join(HERE, "benchlib.py"),
+             os.path.join(HERE, "run_bench.py")]
+    for d in (os.path.join(benchlib.STDLIB, "basecls", "models"),
+              os.path.join(benchlib.SHIM_DIR, "bclshim")):
+        files += sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith((".bcl", ".py")))
+    for f in files:
+        h.update(f.encode())
+        with open(f, "rb") as fh:
+            h.update(fh.read())
+    h.update(f"seed={benchlib.SEED} torch={torch.__version__}".encode())
+    return h.hexdigest()[:12]
+
+
+class Prepared:
+    """Per model: weights.safetensors, input.npy (batch 1), expected.npy, model_bN.onnx."""
+
+    def __init__(self, name, workdir):
+        self.name = name
+        self.dir = os.path.join(workdir, f"{name}-{cache_key(name)}")
+        self.weights = os.path.join(self.dir, "weights.safetensors")
+        self.input = os.path.join(self.dir, "input.npy")
+        self.expected = os.path.join(self.dir, "expected.npy")
+        self._model = None
+
+    def onnx(self, batch):
+        return os.path.join(self.dir, f"model_b{batch}.onnx")
+
+    def model(self):
+        if self._model is None:
+            from bclshim import reference
+
+            t0 = time.time()
+            m = benchlib.build_torch_model(self.name)
+            reference.randomize(m, benchlib.SEED)
+            self._model = m
+            log(f"  {self.name}: torch model built and randomized ({time.time() - t0:.1f}s)")
+        return self._model
+
+    def ensure(self, batches):
+        import numpy as np
+        import torch
+
+        benchlib.shim_loader()  # puts bclshim on sys.path
+        os.makedirs(self.dir, exist_ok=True)
+        if not all(os.path.exists(p) for p in (self.weights, self.input, self.expected)):
+            from bclshim import reference, safetensors
+
+            m = self.model()
+            tensors = [(k, t.detach().numpy().copy()) for k, t, _, _ in reference.entries(m)]
+            safetensors.save(self.weights + ".tmp", tensors, {"model": self.name})
+            x = reference.make_input((1,) + benchlib.IMAGE, benchlib.SEED)
+            with torch.no_grad():
+                y = m(torch.from_numpy(x)).numpy().astype(np.float32)
+            np.save(self.input, x)
+            np.save(self.expected, y)
+            os.replace(self.weights + ".tmp", self.weights)
+        for b in batches:
+            if os.path.exists(self.onnx(b)):
+                continue
+            import warnings
+
+            t0 = time.time()
+            x = torch.zeros((b,) + benchlib.IMAGE)
+            with warnings.catch_warnings(), benchlib.native_ops():
+                warnings.simplefilter("ignore")  # tracer warnings about the shim's shape checks
+                # a static batch size: ORT plans memory and picks kernels for it
+                torch.onnx.export(self.model(), x, self.onnx(b) + ".tmp", opset_version=13,
+                                  input_names=["input"], output_names=["output"],
+                                  do_constant_folding=True)
+            os.replace(self.onnx(b) + ".tmp", self.onnx(b))
+            log(f"  {self.name}: ONNX export, batch {b} ({time.time() - t0:.1f}s)")
+
+    def release(self):
+        self._model = None
+
+
+# ---------------------------------------------------------------- engines
+
+
+def bclc_bench(opt, prep, batch, threads, engine, iters):
+    cmd = [opt.bclc, "bench", benchlib.model_path(prep.name), "--weights", prep.weights,
+           "--batch", str(batch), "--threads", str(threads), "--engine", engine,
+           "--iters", str(iters)]
+    out = run_cmd(cmd, thread_env(threads), f"bclc bench ({engine})")
+    m = LATENCY_RE.search(out)
+    if not m:
+        raise BenchError(f"bclc bench ({engine}): no latency line in:\n{out}")
+    return {"median_ms": float(m.group(1)), "min_ms": float(m.group(2))}
+
+
+def ort_cmd(opt, onnx, batch, threads, iters, warmup, extra=()):
+    return ([opt.node, os.path.join(HERE, "ort_bench.js"), onnx, "--batch", str(batch),
+             "--threads", str(threads), "--iters", str(iters), "--warmup", str(warmup)]
+            + list(extra))
+
+
+def ort_bench(opt, prep, batch, threads, iters):
+    out = run_cmd(ort_cmd(opt, prep.onnx(batch), batch, threads, iters, opt.warmup),
+                  thread_env(threads), "ort_bench.js")
+    return last_json(out, "ort_bench.js")
+
+
+def torch_cmd(opt, prep, batch, threads, iters, warmup, extra=()):
+    return ([sys.executable, os.path.join(HERE, "torch_bench.py"), prep.name, "--weights",
+             prep.weights, "--batch", str(batch), "--threads", str(threads), "--iters",
+             str(iters), "--warmup", str(warmup), "--mode", opt.torch_mode] + list(extra))
+
+
+def torch_bench(opt, prep, batch, threads, iters):
+    out = run_cmd(torch_cmd(opt, prep, batch, threads, iters, opt.warmup), thread_env(threads),
+                  "torch_bench.py")
+    return last_json(out, "torch_bench.py")
+
+
+# ---------------------------------------------------------------- output check
+
+
+def check_outputs(opt, prep):
+    """Runs each engine once on input.npy; {engine: (max|diff|, tolerance, ok)} against
+    the shim's expected.npy, with the conformance tests' tolerance scaled by --rtol."""
+    import numpy as np
+
+    ref = np.load(prep.expected)
+    tol = opt.rtol * (0.1 + float(np.abs(ref).max()))
+    outs = {}
+    engines = ["jit"] + (["interp"] if opt.interp else [])
+    for eng in engines:
+        y = os.path.join(prep.dir, f"out_bclc_{eng}.npy")
+        run_cmd([opt.bclc, "run", benchlib.model_path(prep.name), "--weights", prep.weights,
+                 "--input", prep.input, "--output", y, "--engine", eng, "--threads", "1"],
+                thread_env(1), f"bclc run ({eng})")
+        outs[f"bclc {eng}"] = y
+    y = os.path.join(prep.dir, "out_ort.npy")
+    run_cmd(ort_cmd(opt, prep.onnx(1), 1, 1, 1, 0, ["--input", prep.input, "--output", y]),
+            thread_env(1), "ort_bench.js")
+    outs["ORT"] = y
+    y = os.path.join(prep.dir, "out_torch.npy")
+    run_cmd(torch_cmd(opt, prep, 1, 1, 1, 0, ["--input", prep.input, "--output", y]),
+            thread_env(1), "torch_bench.py")
+    outs["torch"] = y
+    res = {}
+    for eng, path in outs.items():
+        out = np.load(path)
+        if out.shape != ref.shape:
+            res[eng] = (float("inf"), tol, False, f"shape {out.shape} != {ref.shape}")
+            continue
+        err = float(np.abs(out.astype(np.float64) - ref).max()) if np.isfinite(out).all() \
+            else float("inf")
+        res[eng] = (err, tol, err <= tol, "")
+    return res
+
+
+# ---------------------------------------------------------------- table
+
+
+def fmt_ms(v):
+    if v is None:
+        return "–"
+    if isinstance(v, str):
+        return v
+    return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def fmt_ratio(a, b):
+    if not isinstance(a, float) or not isinstance(b, float) or b <= 0:
+        return "–"
+    return f"{a / b:.2f}"
+
+
+def median(xs):
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="resnet50,resnet18,mbnetv2,alexnet")
+    ap.add_argument("--batches", type=int_list, default=[1, 8])
+    ap.add_argument("--threads", type=int_list, default=[1, 2])
+    ap.add_argument("--iters", type=int, default=10, help="timed iterations per run (default 10)")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed runs first (ORT, torch)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat every measurement R times, interleaved, and report the median "
+                         "of the runs' medians (smooths out load from other processes)")
+    ap.add_argument("--torch-mode", choices=("eager", "jit"), default="eager",
+                    help="time PyTorch eager (default) or traced and frozen (torch.jit)")
+    ap.add_argument("--bclc", default=None, help="bclc binary (default: build/bclc)")
+    ap.add_argument("--node", default=shutil.which("node") or "node")
+    ap.add_argument("--workdir", default=os.path.join(benchlib.ROOT, "build", "bench"),
+                    help="weights, inputs and ONNX files are cached here")
+    ap.add_argument("--interp", action="store_true",
+                    help="also time bclc's interpreter (batch 1 only; single-threaded, slow)")
+    ap.add_argument("--interp-iters", type=int, default=3)
+    ap.add_argument("--no-check", action="store_true", help="skip the output comparison")
+    ap.add_argument("--rtol", type=float, default=1e-3,
+                    help="outputs agree when max|y - torch| <= RTOL * (0.1 + max|torch|)")
+    ap.add_argument("--json", default=None, help="also write the raw results here")
+    opt = ap.parse_args(argv)
+
+    models = [m.strip() for m in opt.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in benchlib.MODELS]
+    if unknown or not models:
+        ap.error(f"unknown model(s) {unknown}; known: {', '.join(benchlib.MODELS)}")
+    if opt.iters < 1 or opt.rounds < 1 or opt.warmup < 0 or opt.interp_iters < 1:
+        ap.error("--iters, --rounds and --interp-iters must be >= 1, --warmup >= 0")
+    if opt.bclc is None:
+        opt.bclc = os.path.join(benchlib.ROOT, "build", "bclc")
+    if not os.access(opt.bclc, os.X_OK):
+        ap.error(f"bclc not found at {opt.bclc} (build it, or pass --bclc PATH)")
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "onnxruntime-node")):
+        ap.error("onnxruntime-node is not installed: "
+                 "cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install")
+
+    try:
+        return bench(opt, models)
+    except BenchError as e:
+        log(f"run_bench: error: {e}")
+        return 1
+
+
+def bench(opt, models):
+    import torch
+
+    cores = os.cpu_count()
+    log(f"run_bench: models {','.join(models)}, batches {opt.batches}, threads {opt.threads}, "
+        f"{opt.iters} iterations x {opt.rounds} round(s); {cores} cores, "
+        f"load average {os.getloadavg()[0]:.1f}")
+    preps = {}
+    for name in models:
+        log(f"preparing {name}")
+        p = Prepared(name, opt.workdir)
+        p.ensure(sorted(set(opt.batches) | {1}))
+        p.release()
+        preps[name] = p
+
+    checks = {}
+    if not opt.no_check:
+        for name in models:
+            log(f"checking outputs of {name}")
+            checks[name] = check_outputs(opt, preps[name])
+            for eng, (err, tol, ok, why) in checks[name].items():
+                log(f"  {eng:12s} max|diff| {err:.3g} (tolerance {tol:.3g}) "
+                    f"{'ok' if ok else 'MISMATCH ' + why}")
+
+    configs = [(m, b, t) for m in models for b in opt.batches for t in opt.threads]
+    samples = {}  # (model, batch, threads, engine) -> [median_ms per round]
+
+    def measure(key, fn):
+        try:
+            r = fn()
+            samples.setdefault(key, []).append(r["median_ms"])
+        except BenchError as e:
+            log(f"  {key}: {e}")
+            samples.setdefault(key, []).append("error")
+
+    for r in range(opt.rounds):
+        for (m, b, t) in configs:
+            prep = preps[m]
+            log(f"round {r + 1}/{opt.rounds}: {m} batch {b}, {t} thread(s)")
+            measure((m, b, t, "jit"), lambda: bclc_bench(opt, prep, b, t, "jit", opt.iters))
+            if opt.interp and b == 1 and t == 1:
+                measure((m, b, t, "interp"),
+                        lambda: bclc_bench(opt, prep, b, 1, "interp", opt.interp_iters))
+            measure((m, b, t, "ort"), lambda: ort_bench(opt, prep, b, t, opt.iters))
+            measure((m, b, t, "torch"), lambda: torch_bench(opt, prep, b, t, opt.iters))
+
+    def value(key):
+        xs = samples.get(key)
+        if not xs:
+            return None
+        nums = [x for x in xs if isinstance(x, float)]
+        return median(nums) if nums else "error"
+
+    head = ["model", "batch", "threads", "bclc jit ms"]
+    if opt.interp:
+        head.append("bclc interp ms")
+    head += ["ORT ms", "torch ms", "bclc/ORT", "bclc/torch"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    rows = []
+    for (m, b, t) in configs:
+        jit, ort, tch = (value((m, b, t, e)) for e in ("jit", "ort", "torch"))
+        mark = ""
+        if m in checks and not checks[m]["bclc jit"][2]:
+            mark = " (outputs differ!)"
+        cells = [m, str(b), str(t), fmt_ms(jit) + mark]
+        if opt.interp:
+            cells.append(fmt_ms(value((m, b, t, "interp"))))
+        cells += [fmt_ms(ort), fmt_ms(tch), fmt_ratio(jit, ort), fmt_ratio(jit, tch)]
+        lines.append("| " + " | ".join(cells) + " |")
+        rows.append({"model": m, "batch": b, "threads": t,
+                     "samples": {e: samples.get((m, b, t, e)) for e in ("jit", "interp", "ort", "torch")}})
+
+    print("\n".join(lines))
+    print()
+    print(f"Median latency per batch (ms); ratio < 1 means bclc is faster. "
+          f"{opt.iters} iterations x {opt.rounds} round(s), {cores} cores, "
+          f"torch {torch.__version__} ({opt.torch_mode}), onnxruntime-node {ort_version()}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
+    if opt.interp:
+        print("bclc interp: the reference interpreter, single-threaded, batch 1 only.")
+    failed = []
+    if checks:
+        parts = []
+        for m, res in checks.items():
+            for eng, (err, tol, ok, why) in res.items():
+                if not ok:
+                    failed.append(f"{m} {eng}")
+            errs = ", ".join(f"{eng} {err:.2g}" for eng, (err, _, _, _) in res.items())
+            parts.append(f"{m}: {errs} (tol {next(iter(res.values()))[1]:.2g})")
+        print("Outputs vs the PyTorch shim, max|diff| on one input: " + "; ".join(parts) + ".")
+        if failed:
+            print("OUTPUTS DIFFER: " + ", ".join(failed))
+    if opt.json:
+        with open(opt.json, "w") as f:
+            json.dump({"rows": rows, "checks": {m: {e: list(v) for e, v in r.items()}
+                                                 for m, r in checks.items()}}, f, indent=1)
+    errors = any(v == "error" for xs in samples.values() for v in xs)
+    return 1 if failed or errors else 0
+
+
+def ort_version():
+    try:
+        with open(os.path.join(HERE, "node_modules", "onnxruntime-node", "package.json")) as f:
+            return json.load(f).get("version", "?")
+    except (OSError, ValueError):
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1034,11 +1034,53 @@ static Value *F_roll(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_ROLL, &x, 1, &at, loc);
 }
 
-static Value *F_zeros_like_unsupported(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+/* F.zeros / F.ones / F.full(shape, value): a constant while tracing; in __init__ a
+ * parameter initialiser for mge.Parameter(F.ones(shape)) (layer scales and the like). */
+static Value *filled(Interp *I, CallArgs *a, SrcLoc loc, const char *f, int kind)
 {
-    diag_error(I->d, loc, "creating tensors from data is not supported in .bcl");
-    return NULL;
+    static const char *const names[] = {"shape", "value", "dtype", "device"};
+    Value *av[4];
+    if (!bind_native(I, f, a, loc, names, kind == 2 ? 4 : 3, kind == 2 ? 2 : 1, av)) return NULL;
+    if (kind != 2) av[3] = av[2], av[2] = av[1], av[1] = NULL;
+    int64_t dims[BCL_MAX_RANK];
+    int n = int_list(I, av[0], loc, "shape", dims, BCL_MAX_RANK);
+    if (n < 0) return NULL;
+    Shape sh = {.rank = n};
+    for (int i = 0; i < n; i++) {
+        if (dims[i] <= 0) {
+            diag_error(I->d, loc, "%s: dimensions must be positive, got %lld", f, (long long)dims[i]);
+            return NULL;
+        }
+        sh.d[i] = dims[i];
+    }
+    double v = kind == 1 ? 1.0 : 0.0;
+    if (kind == 2 && !as_float(I, av[1], loc, "value", &v)) return NULL;
+    if (I->tracing && I->g) {
+        int64_t numel = shape_numel(&sh);
+        if (numel > (1 << 24)) {
+            diag_error(I->d, loc, "%s: constant too large (%lld elements)", f, (long long)numel);
+            return NULL;
+        }
+        float *data = ARENA_NEWN(I->a, float, numel);
+        for (int64_t i = 0; i < numel; i++) data[i] = (float)v;
+        return v_tensor(I, ir_add_const(I->g, &sh, data));
+    }
+    if (v != 0.0 && v != 1.0) {
+        diag_error(I->d, loc, "%s: in __init__ only zeros and ones can initialise a parameter", f);
+        return NULL;
+    }
+    ParamObj *p = ARENA_NEW(I->a, ParamObj);
+    p->shape = sh;
+    p->init = v == 1.0 ? INIT_ONES : INIT_ZEROS;
+    p->loc = loc_in_stdlib(loc) && I->user_loc.src ? I->user_loc : loc;
+    Value *r = ARENA_NEW(I->a, Value);
+    r->kind = V_PARAM;
+    r->param = p;
+    return r;
 }
+static Value *F_zeros(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "zeros", 0); }
+static Value *F_ones(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "ones", 1); }
+static Value *F_full(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "full", 2); }
 
 Value *native_functional(Interp *I)
 {
@@ -1055,7 +1097,7 @@ Value *native_functional(Interp *I)
         {"max_pool2d", F_max_pool2d}, {"avg_pool2d", F_avg_pool2d},
         {"adaptive_avg_pool2d", F_adaptive_avg_pool2d}, {"adaptive_max_pool2d", F_adaptive_max_pool2d},
         {"dropout", F_dropout}, {"pad", F_pad}, {"interpolate", F_interpolate}, {"roll", F_roll},
-        {"zeros", F_zeros_like_unsupported}, {"ones", F_zeros_like_unsupported},
+        {"zeros", F_zeros}, {"ones", F_ones}, {"full", F_full},
     };
     for (size_t i = 0; i < sizeof fs / sizeof *fs; i++) ns_add(I, ns, fs[i].name, fs[i].fn);
     /* MegEngine's sub-namespaces alias the same primitives */
@@ -1067,6 +1109,26 @@ Value *native_functional(Interp *I)
 }
 
 /* ------------------------------------------------------------------ megengine, _bcl */
+
+/* mge.Parameter(F.ones(shape)): a new parameter with that shape and initialiser */
+static Value *c_parameter(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    static const char *const names[] = {"data", "dtype", "device", "is_const", "no_cache", "name"};
+    Value *av[6];
+    if (!bind_native(I, "Parameter", a, loc, names, 6, 1, av)) return NULL;
+    if (av[0]->kind != V_PARAM || I->tracing) {
+        diag_error(I->d, loc, "mge.Parameter(...) takes F.zeros(shape) or F.ones(shape) in __init__; "
+                              "creating tensors from data is not supported in .bcl");
+        return NULL;
+    }
+    Value *r = ARENA_NEW(I->a, Value);
+    r->kind = V_PARAM;
+    r->param = ARENA_NEW(I->a, ParamObj);
+    *r->param = *av[0]->param;
+    r->param->buffer = false;
+    r->param->ir = NULL;
+    return r;
+}
 
 static Value *c_tensor(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
 {
@@ -1084,7 +1146,7 @@ Value *native_megengine(Interp *I)
     env_set(I, ns->ns->env, "Tensor", t);
     Value *p = ARENA_NEW(I->a, Value);
     p->kind = V_CLASS;
-    p->cls = native_class(I, "Parameter", TK_PARAM, c_tensor);
+    p->cls = native_class(I, "Parameter", TK_PARAM, c_parameter);
     env_set(I, ns->ns->env, "Parameter", p);
     return ns;
 }

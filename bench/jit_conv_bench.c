@@ -1,5 +1,6 @@
 /* GFLOP/s of the JIT against the reference interpreter on ResNet-50-like convolutions
- * (conv + bias + relu, as after BN folding): 3x3 64->64 and 1x1 256->64 at 56x56.
+ * (conv + bias + relu, as after BN folding): 3x3 64->64 (Winograd, then direct) and
+ * 1x1 256->64 at 56x56. GFLOP/s count the direct convolution's 2*N*O*OH*OW*C*KH*KW.
  * Usage: jit_conv_bench [threads] [batch]   (threads 0 = BCL_NUM_THREADS or all cores) */
 #include <math.h>
 #include <stdio.h>
@@ -110,5 +111,7 @@ int main(int argc, char **argv)
     if (N < 1) N = 1;
     int rc = bench("conv3x3 64->64 56x56", N, 64, 64, 56, 3, threads);
     rc |= bench("conv1x1 256->64 56x56", N, 256, 64, 56, 1, threads);
+    setenv("BCL_JIT_WINOGRAD", "0", 1);   /* the same 3x3 by direct convolution */
+    rc |= bench("conv3x3 64->64 56x56 direct", N, 64, 64, 56, 3, threads);
     return rc;
 }

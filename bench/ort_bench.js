@@ -2,7 +2,7 @@
 // Times one ONNX model on ONNX Runtime's CPU provider (onnxruntime-node).
 //
 // usage: node ort_bench.js MODEL.onnx [--batch N] [--threads T] [--iters K]
-//                          [--warmup W] [--input X.npy] [--output Y.npy]
+//                          [--warmup W] [--input X.npy] [--output Y.npy] [--no-spin]
 // Prints one JSON line: {"median_ms", "min_ms", "iters", "threads", "batch",
 // "output_shape"}. The input is the model's input with its batch dimension set
 // to N (from X.npy when given, else a fixed pseudo-random one); --output writes
@@ -13,7 +13,8 @@ const fs = require('fs');
 const ort = require('onnxruntime-node');
 
 function parseArgs(argv) {
-  const a = { model: null, batch: 1, threads: 1, iters: 10, warmup: 2, input: null, output: null };
+  const a = { model: null, batch: 1, threads: 1, iters: 10, warmup: 2, input: null, output: null,
+    spin: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => {
@@ -26,6 +27,7 @@ function parseArgs(argv) {
     else if (k === '--warmup') a.warmup = parseInt(next(), 10);
     else if (k === '--input') a.input = next();
     else if (k === '--output') a.output = next();
+    else if (k === '--no-spin') a.spin = false;
     else if (k.startsWith('--')) throw new Error(`unknown option ${k}`);
     else if (a.model === null) a.model = k;
     else throw new Error(`unexpected argument ${k}`);
@@ -97,6 +99,8 @@ async function main() {
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // idle workers sleep instead of spinning: fairer when other processes share the cores
+    extra: a.spin ? {} : { session: { intra_op: { allow_spinning: '0' } } },
   });
   const inName = session.inputNames[0];
   const outName = session.outputNames[0];

@@ -50,12 +50,19 @@ def int_list(text):
     return vals
 
 
+SPIN = False  # set from --spin
+
+
 def thread_env(threads):
     """Environment for a timed subprocess: every runtime's pool sized to `threads`
-    (OpenMP / MKL / OpenBLAS are sized when the library loads, hence a process each)."""
+    (OpenMP / MKL / OpenBLAS are sized when the library loads, hence a process each).
+    Without --spin, OpenMP's idle workers sleep (as bclc's pool's do): on cores shared
+    with other processes, spinning workers steal the time the working ones need."""
     env = dict(os.environ)
     for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BCL_NUM_THREADS"):
         env[k] = str(threads)
+    if not SPIN:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
     return env
 
 
@@ -98,15 +105,20 @@ def cache_key(name):
 
 
 class Prepared:
-    """Per model: weights.safetensors, input.npy (batch 1), expected.npy, model_bN.onnx."""
+    """Per model: weights.safetensors, and per batch size N: input_bN.npy, expected_bN.npy
+    (the shim's own output, before native_ops) and model_bN.onnx."""
 
     def __init__(self, name, workdir):
         self.name = name
         self.dir = os.path.join(workdir, f"{name}-{cache_key(name)}")
         self.weights = os.path.join(self.dir, "weights.safetensors")
-        self.input = os.path.join(self.dir, "input.npy")
-        self.expected = os.path.join(self.dir, "expected.npy")
         self._model = None
+
+    def input(self, batch):
+        return os.path.join(self.dir, f"input_b{batch}.npy")
+
+    def expected(self, batch):
+        return os.path.join(self.dir, f"expected_b{batch}.npy")
 
     def onnx(self, batch):
         return os.path.join(self.dir, f"model_b{batch}.onnx")
@@ -128,18 +140,22 @@ class Prepared:
 
         benchlib.shim_loader()  # puts bclshim on sys.path
         os.makedirs(self.dir, exist_ok=True)
-        if not all(os.path.exists(p) for p in (self.weights, self.input, self.expected)):
-            from bclshim import reference, safetensors
+        from bclshim import reference, safetensors
 
-            m = self.model()
-            tensors = [(k, t.detach().numpy().copy()) for k, t, _, _ in reference.entries(m)]
+        if not os.path.exists(self.weights):
+            tensors = [(k, t.detach().numpy().copy())
+                       for k, t, _, _ in reference.entries(self.model())]
             safetensors.save(self.weights + ".tmp", tensors, {"model": self.name})
-            x = reference.make_input((1,) + benchlib.IMAGE, benchlib.SEED)
-            with torch.no_grad():
-                y = m(torch.from_numpy(x)).numpy().astype(np.float32)
-            np.save(self.input, x)
-            np.save(self.expected, y)
             os.replace(self.weights + ".tmp", self.weights)
+        for b in batches:
+            if os.path.exists(self.expected(b)):
+                continue
+            x = reference.make_input((b,) + benchlib.IMAGE, benchlib.SEED)
+            with torch.no_grad():
+                y = self.model()(torch.from_numpy(x)).numpy().astype(np.float32)
+            np.save(self.input(b), x)
+            np.save(self.expected(b) + ".tmp.npy", y)
+            os.replace(self.expected(b) + ".tmp.npy", self.expected(b))
         for b in batches:
             if os.path.exists(self.onnx(b)):
                 continue
@@ -177,7 +193,7 @@ def bclc_bench(opt, prep, batch, threads, engine, iters):
 def ort_cmd(opt, onnx, batch, threads, iters, warmup, extra=()):
     return ([opt.node, os.path.join(HERE, "ort_bench.js"), onnx, "--batch", str(batch),
              "--threads", str(threads), "--iters", str(iters), "--warmup", str(warmup)]
-            + list(extra))
+            + ([] if opt.spin else ["--no-spin"]) + list(extra))
 
 
 def ort_bench(opt, prep, batch, threads, iters):
@@ -201,28 +217,31 @@ def torch_bench(opt, prep, batch, threads, iters):
 # ---------------------------------------------------------------- output check
 
 
-def check_outputs(opt, prep):
-    """Runs each engine once on input.npy; {engine: (max|diff|, tolerance, ok)} against
-    the shim's expected.npy, with the conformance tests' tolerance scaled by --rtol."""
+def check_outputs(opt, prep, batch):
+    """Runs each engine once on input_bN.npy (with the most threads benchmarked) and
+    compares with the shim's expected_bN.npy: {engine: (max|diff|, tolerance, ok, why)}.
+    The tolerance is the conformance tests' (1e-4 + 1e-3 max|ref|) scaled by --rtol."""
     import numpy as np
 
-    ref = np.load(prep.expected)
+    ref = np.load(prep.expected(batch))
     tol = opt.rtol * (0.1 + float(np.abs(ref).max()))
+    threads = max(opt.threads)
+    x = prep.input(batch)
     outs = {}
-    engines = ["jit"] + (["interp"] if opt.interp else [])
+    engines = ["jit"] + (["interp"] if opt.interp and batch == 1 else [])
     for eng in engines:
-        y = os.path.join(prep.dir, f"out_bclc_{eng}.npy")
+        y = os.path.join(prep.dir, f"out_bclc_{eng}_b{batch}.npy")
         run_cmd([opt.bclc, "run", benchlib.model_path(prep.name), "--weights", prep.weights,
-                 "--input", prep.input, "--output", y, "--engine", eng, "--threads", "1"],
-                thread_env(1), f"bclc run ({eng})")
+                 "--input", x, "--output", y, "--engine", eng, "--threads", str(threads)],
+                thread_env(threads), f"bclc run ({eng})")
         outs[f"bclc {eng}"] = y
-    y = os.path.join(prep.dir, "out_ort.npy")
-    run_cmd(ort_cmd(opt, prep.onnx(1), 1, 1, 1, 0, ["--input", prep.input, "--output", y]),
-            thread_env(1), "ort_bench.js")
+    y = os.path.join(prep.dir, f"out_ort_b{batch}.npy")
+    run_cmd(ort_cmd(opt, prep.onnx(batch), batch, threads, 1, 0, ["--input", x, "--output", y]),
+            thread_env(threads), "ort_bench.js")
     outs["ORT"] = y
-    y = os.path.join(prep.dir, "out_torch.npy")
-    run_cmd(torch_cmd(opt, prep, 1, 1, 1, 0, ["--input", prep.input, "--output", y]),
-            thread_env(1), "torch_bench.py")
+    y = os.path.join(prep.dir, f"out_torch_b{batch}.npy")
+    run_cmd(torch_cmd(opt, prep, batch, threads, 1, 0, ["--input", x, "--output", y]),
+            thread_env(threads), "torch_bench.py")
     outs["torch"] = y
     res = {}
     for eng, path in outs.items():
@@ -271,6 +290,9 @@ def main(argv=None):
                          "of the runs' medians (smooths out load from other processes)")
     ap.add_argument("--torch-mode", choices=("eager", "jit"), default="eager",
                     help="time PyTorch eager (default) or traced and frozen (torch.jit)")
+    ap.add_argument("--spin", action="store_true",
+                    help="let ORT's and OpenMP's idle workers spin (their default; best on an "
+                         "otherwise idle machine). Default: they sleep, as bclc's do")
     ap.add_argument("--bclc", default=None, help="bclc binary (default: build/bclc)")
     ap.add_argument("--node", default=shutil.which("node") or "node")
     ap.add_argument("--workdir", default=os.path.join(benchlib.ROOT, "build", "bench"),
@@ -284,6 +306,8 @@ def main(argv=None):
     ap.add_argument("--json", default=None, help="also write the raw results here")
     opt = ap.parse_args(argv)
 
+    global SPIN
+    SPIN = opt.spin
     models = [m.strip() for m in opt.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in benchlib.MODELS]
     if unknown or not models:
@@ -316,16 +340,16 @@ def bench(opt, models):
     for name in models:
         log(f"preparing {name}")
         p = Prepared(name, opt.workdir)
-        p.ensure(sorted(set(opt.batches) | {1}))
+        p.ensure(opt.batches)
         p.release()
         preps[name] = p
 
     checks = {}
     if not opt.no_check:
-        for name in models:
-            log(f"checking outputs of {name}")
-            checks[name] = check_outputs(opt, preps[name])
-            for eng, (err, tol, ok, why) in checks[name].items():
+        for name, b in ((n, b) for n in models for b in opt.batches):
+            log(f"checking outputs of {name}, batch {b}")
+            checks[(name, b)] = check_outputs(opt, preps[name], b)
+            for eng, (err, tol, ok, why) in checks[(name, b)].items():
                 log(f"  {eng:12s} max|diff| {err:.3g} (tolerance {tol:.3g}) "
                     f"{'ok' if ok else 'MISMATCH ' + why}")
 
@@ -367,7 +391,7 @@ def bench(opt, models):
     for (m, b, t) in configs:
         jit, ort, tch = (value((m, b, t, e)) for e in ("jit", "ort", "torch"))
         mark = ""
-        if m in checks and not checks[m]["bclc jit"][2]:
+        if (m, b) in checks and not checks[(m, b)]["bclc jit"][2]:
             mark = " (outputs differ!)"
         cells = [m, str(b), str(t), fmt_ms(jit) + mark]
         if opt.interp:
@@ -382,25 +406,37 @@ def bench(opt, models):
     print(f"Median latency per batch (ms); ratio < 1 means bclc is faster. "
           f"{opt.iters} iterations x {opt.rounds} round(s), {cores} cores, "
           f"torch {torch.__version__} ({opt.torch_mode}), onnxruntime-node {ort_version()}, "
+          f"idle workers {'spin' if opt.spin else 'sleep'}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
     if opt.interp:
         print("bclc interp: the reference interpreter, single-threaded, batch 1 only.")
     failed = []
     if checks:
-        parts = []
-        for m, res in checks.items():
-            for eng, (err, tol, ok, why) in res.items():
+        engs = ["bclc jit"] + (["bclc interp"] if opt.interp else []) + ["ORT", "torch"]
+        print()
+        print("Outputs against the PyTorch shim's (max|diff| on one seeded input):")
+        print()
+        print("| model | batch | " + " | ".join(engs) + " | tolerance |")
+        print("|" + "---|" * (len(engs) + 3))
+        for (m, b), res in checks.items():
+            cells = []
+            for eng in engs:
+                if eng not in res:
+                    cells.append("–")
+                    continue
+                err, _, ok, why = res[eng]
+                cells.append(f"{err:.2g}" + ("" if ok else " DIFFERS " + why))
                 if not ok:
-                    failed.append(f"{m} {eng}")
-            errs = ", ".join(f"{eng} {err:.2g}" for eng, (err, _, _, _) in res.items())
-            parts.append(f"{m}: {errs} (tol {next(iter(res.values()))[1]:.2g})")
-        print("Outputs vs the PyTorch shim, max|diff| on one input: " + "; ".join(parts) + ".")
+                    failed.append(f"{m} batch {b} {eng}")
+            tol = next(iter(res.values()))[1]
+            print(f"| {m} | {b} | " + " | ".join(cells) + f" | {tol:.2g} |")
         if failed:
+            print()
             print("OUTPUTS DIFFER: " + ", ".join(failed))
     if opt.json:
         with open(opt.json, "w") as f:
-            json.dump({"rows": rows, "checks": {m: {e: list(v) for e, v in r.items()}
-                                                 for m, r in checks.items()}}, f, indent=1)
+            json.dump({"rows": rows, "checks": {f"{m}@{b}": {e: list(v) for e, v in r.items()}
+                                                 for (m, b), r in checks.items()}}, f, indent=1)
     errors = any(v == "error" for xs in samples.values() for v in xs)
     return 1 if failed or errors else 0
 

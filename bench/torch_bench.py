@@ -42,8 +42,12 @@ def main(argv=None):
 
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
-    model = benchlib.build_torch_model(a.model)
-    benchlib.load_weights(model, a.weights)
+    try:
+        model = benchlib.build_torch_model(a.model)
+        benchlib.load_weights(model, a.weights)
+    except (OSError, RuntimeError, ValueError) as e:
+        print(f"torch_bench: error: {e}", file=sys.stderr)
+        return 1
     if a.input:
         x = torch.from_numpy(np.load(a.input).astype(np.float32))
         if x.shape[0] != a.batch:

@@ -308,12 +308,17 @@ static bool apply_override(Interp *I, Value *cfg, const char *ov)
     }
 }
 
-static Value *copy_dict(Interp *I, Value *src)
+static Value *copy_dict_d(Interp *I, Value *src, int depth);
+static Value *copy_dict(Interp *I, Value *src) { return copy_dict_d(I, src, 0); }
+
+/* nested dicts are copied (overrides must not change the file's values); a dict that
+ * contains itself is copied only so deep */
+static Value *copy_dict_d(Interp *I, Value *src, int depth)
 {
     Value *d = v_dict(I);
     for (int i = 0; i < src->dict->n; i++) {
         Value *v = src->dict->e[i].val;
-        if (v->kind == V_DICT) v = copy_dict(I, v);
+        if (v->kind == V_DICT && depth < 32) v = copy_dict_d(I, v, depth + 1);
         dict_set(I, d->dict, src->dict->e[i].key, v, src->dict->e[i].loc);
     }
     return d;

@@ -582,18 +582,22 @@ static Value *b_sorted(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     if (!s) return NULL;
     int rev = av[1] ? truthy(I, av[1], loc) : 0;
     if (rev < 0) return NULL;
-    /* insertion sort: stable and small */
-    for (int i = 1; i < s->n; i++) {
-        Value *x = s->v[i];
-        int j = i - 1;
-        while (j >= 0) {
-            Value *c = binop(I, rev ? OP_LT : OP_GT, s->v[j], x, loc);
-            if (!c) return NULL;
-            if (!c->b) break;
-            s->v[j + 1] = s->v[j];
-            j--;
+    /* a stable merge sort: comparisons can fail (mixed types), so no qsort */
+    Value **tmp = ARENA_NEWN(I->a, Value *, s->n + 1);
+    for (int width = 1; width < s->n; width *= 2) {
+        for (int lo = 0; lo < s->n; lo += 2 * width) {
+            int mid = lo + width < s->n ? lo + width : s->n, hi = lo + 2 * width < s->n ? lo + 2 * width : s->n;
+            int i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) {
+                /* take from the right run only if it is strictly before the left one */
+                Value *c = binop(I, rev ? OP_GT : OP_LT, s->v[j], s->v[i], loc);
+                if (!c) return NULL;
+                tmp[k++] = c->b ? s->v[j++] : s->v[i++];
+            }
+            while (i < mid) tmp[k++] = s->v[i++];
+            while (j < hi) tmp[k++] = s->v[j++];
         }
-        s->v[j + 1] = x;
+        memcpy(s->v, tmp, sizeof(Value *) * (size_t)s->n);
     }
     Value *l = v_list(I, 0);
     l->seq = s;
@@ -911,15 +915,25 @@ static Value *m_join(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     if (!nargs(I, a, loc, "join", 1, 1)) return NULL;
     Seq *s = iterate(I, a->pos[0], loc);
     if (!s) return NULL;
-    const char *acc = "";
+    int64_t total = 0;
     for (int i = 0; i < s->n; i++) {
         if (s->v[i]->kind != V_STR) {
             diag_error(I->d, loc, "sequence item %d: expected str instance, %s found", i, v_type_name(s->v[i]));
             return NULL;
         }
-        acc = arena_printf(I->a, "%s%s%s", acc, i ? self->str.s : "", s->v[i]->str.s);
+        total += s->v[i]->str.len + (i ? self->str.len : 0);
+        if (total > (1 << 26)) {
+            diag_error(I->d, loc, "value too large for compile-time evaluation");
+            return NULL;
+        }
     }
-    return v_str(I, acc);
+    char *buf = arena_alloc(I->a, (size_t)total + 1), *p = buf;
+    for (int i = 0; i < s->n; i++) {
+        if (i) { memcpy(p, self->str.s, (size_t)self->str.len); p += self->str.len; }
+        memcpy(p, s->v[i]->str.s, (size_t)s->v[i]->str.len);
+        p += s->v[i]->str.len;
+    }
+    return v_strn(I, buf, total);
 }
 
 static Value *m_split(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
@@ -1001,18 +1015,26 @@ static Value *m_replace(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     Value *o = str_arg(I, a, 0, loc, "replace"), *n = str_arg(I, a, 1, loc, "replace");
     if (!o || !n) return NULL;
     if (!o->str.len) return self;
-    const char *acc = "", *s = self->str.s, *end = s + self->str.len, *p = s;
-    while (p + o->str.len <= end) {
-        if (!memcmp(p, o->str.s, (size_t)o->str.len)) {
-            acc = arena_printf(I->a, "%s%.*s%s", acc, (int)(p - s), s, n->str.s);
+    const char *s = self->str.s, *end = s + self->str.len;
+    int64_t count = 0;
+    for (const char *p = s; p + o->str.len <= end;)
+        if (!memcmp(p, o->str.s, (size_t)o->str.len)) { count++; p += o->str.len; } else p++;
+    int64_t total = self->str.len + count * (n->str.len - o->str.len);
+    if (total > (1 << 26)) {
+        diag_error(I->d, loc, "value too large for compile-time evaluation");
+        return NULL;
+    }
+    char *buf = arena_alloc(I->a, (size_t)total + 1), *q = buf;
+    for (const char *p = s; p < end;) {
+        if (p + o->str.len <= end && !memcmp(p, o->str.s, (size_t)o->str.len)) {
+            memcpy(q, n->str.s, (size_t)n->str.len);
+            q += n->str.len;
             p += o->str.len;
-            s = p;
         } else {
-            p++;
+            *q++ = *p++;
         }
     }
-    acc = arena_printf(I->a, "%s%.*s", acc, (int)(end - s), s);
-    return v_str(I, acc);
+    return v_strn(I, buf, total);
 }
 
 /* str.format: {} {0} {name} with optional :spec */

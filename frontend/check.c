@@ -132,11 +132,11 @@ static void check_expr(Checker *c, Scope *s, Expr *e)
     case E_FIELD: check_expr(c, s, e->field.value); break;
     case E_ATTR: {
         check_expr(c, s, e->attr.obj);
-        /* F.foo where F is a native module: a missing name is known now */
+        /* M.Foo, F.foo: a module's names are all known once it has loaded */
         if (e->attr.obj->kind == E_NAME) {
             Value *v = global_value(c, s, e->attr.obj->name);
-            if (v && v->kind == V_NAMESPACE && !v->ns->is_stdlib && strcmp(v->ns->name, "megengine") &&
-                !env_get_local(v->ns->env, e->attr.name) && !reported_at(c->I, e->attr.name_loc.src ? e->attr.name_loc : e->loc)) {
+            if (v && v->kind == V_NAMESPACE && !env_get_local(v->ns->env, e->attr.name) &&
+                !module_exists(c->I, arena_printf(c->I->a, "%s.%s", v->ns->name, e->attr.name)) && !reported_at(c->I, e->attr.name_loc.src ? e->attr.name_loc : e->loc)) {
                 diag_error(c->I->d, e->attr.name_loc.src ? e->attr.name_loc : e->loc, "'%s' has no attribute '%s'%s",
                            v->ns->name, e->attr.name, suggest_name(c->I, v->ns->env, e->attr.name));
                 c->n_errors++;

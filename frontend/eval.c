@@ -184,6 +184,7 @@ static Value *num_binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
 static Value *seq_repeat(Interp *I, Value *s, int64_t n, SrcLoc loc)
 {
     if (n < 0) n = 0;
+    if ((s->kind == V_STR ? s->str.len : s->seq->n) == 0) n = 0;  /* '' * 10**18 is '' at once */
     if (s->kind == V_STR) {
         if (n && s->str.len > (int64_t)(1 << 26) / n) return err(I, loc, "string too long");
         char *buf = arena_alloc(I->a, (size_t)(s->str.len * n + 1));
@@ -198,6 +199,7 @@ static Value *seq_repeat(Interp *I, Value *s, int64_t n, SrcLoc loc)
 }
 
 static int compare_values(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok);
+static int compare_d(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok, int depth);
 
 static bool contains(Interp *I, Value *container, Value *x, SrcLoc loc, bool *ok)
 {
@@ -242,9 +244,16 @@ static bool is_identical(const Value *a, const Value *b)
 }
 
 /* -1, 0, 1 for ordering comparisons; *ok false on an error. */
-static int compare_values(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok)
+static int compare_values(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok) { return compare_d(I, l, r, loc, ok, 0); }
+
+static int compare_d(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok, int depth)
 {
     *ok = true;
+    if (depth > 200) {
+        *ok = false;
+        diag_error(I->d, loc, "comparison nested too deeply (a list that contains itself?)");
+        return 0;
+    }
     if (is_number(l) && is_number(r)) {
         if (is_intlike(l) && is_intlike(r)) return ival(l) < ival(r) ? -1 : ival(l) > ival(r);
         double a = fval(l), b = fval(r);
@@ -259,7 +268,7 @@ static int compare_values(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok)
     if ((l->kind == V_LIST || l->kind == V_TUPLE) && l->kind == r->kind) {
         for (int i = 0; i < l->seq->n && i < r->seq->n; i++) {
             if (v_equal(l->seq->v[i], r->seq->v[i])) continue;
-            return compare_values(I, l->seq->v[i], r->seq->v[i], loc, ok);
+            return compare_d(I, l->seq->v[i], r->seq->v[i], loc, ok, depth + 1);
         }
         return l->seq->n < r->seq->n ? -1 : l->seq->n > r->seq->n;
     }

@@ -45,6 +45,9 @@ struct Interp {
     bool loading_stdlib;        /* the file being loaded is part of the standard library */
     Value *bcl_ns;              /* the _bcl namespace */
     Value *ellipsis;            /* the `...` object (tensor indexing) */
+    Value *small_ints;          /* shared ints -16..1023 (per build: no global state) */
+    const void *repr_stack[64]; /* containers being printed (a list holding itself prints [...]) */
+    int repr_depth;
     bool bind_failed;
     bool top_call;              /* build_model's own call: its site is reported by the caller */
     SrcLoc last_note;           /* to fold the notes of deep recursion */

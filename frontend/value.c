@@ -24,12 +24,15 @@ Value *v_bool(bool b) { return b ? &v_true_val : &v_false_val; }
 Value *v_int(Interp *I, int64_t i)
 {
     /* small ints are shared (they are immutable), which keeps loops cheap */
-    static Value small[1040];
     if (i >= -16 && i < 1024) {
-        Value *v = &small[i + 16];
-        v->kind = V_INT;
-        v->i = i;
-        return v;
+        if (!I->small_ints) {
+            I->small_ints = ARENA_NEWN(I->a, Value, 1040);
+            for (int k = 0; k < 1040; k++) {
+                I->small_ints[k].kind = V_INT;
+                I->small_ints[k].i = k - 16;
+            }
+        }
+        return &I->small_ints[i + 16];
     }
     Value *v = new_value(I, V_INT);
     v->i = i;
@@ -228,9 +231,15 @@ bool v_is_str(const Value *v, const char *s)
 static bool is_num(const Value *v) { return v->kind == V_INT || v->kind == V_BOOL || v->kind == V_FLOAT; }
 static double num_f(const Value *v) { return v->kind == V_FLOAT ? v->f : v->kind == V_INT ? (double)v->i : v->b; }
 
-bool v_equal(const Value *a, const Value *b)
+static bool equal_d(const Value *a, const Value *b, int depth);
+
+bool v_equal(const Value *a, const Value *b) { return equal_d(a, b, 0); }
+
+/* depth bounds self-containing lists (a.append(a)): deeper than that they differ */
+static bool equal_d(const Value *a, const Value *b, int depth)
 {
     if (a == b) return true;
+    if (depth > 200) return false;
     if (is_num(a) && is_num(b)) {
         if (a->kind != V_FLOAT && b->kind != V_FLOAT) {
             int64_t x = a->kind == V_INT ? a->i : a->b, y = b->kind == V_INT ? b->i : b->b;
@@ -248,13 +257,13 @@ bool v_equal(const Value *a, const Value *b)
     case V_TUPLE:
         if (a->seq->n != b->seq->n) return false;
         for (int i = 0; i < a->seq->n; i++)
-            if (!v_equal(a->seq->v[i], b->seq->v[i])) return false;
+            if (!equal_d(a->seq->v[i], b->seq->v[i], depth + 1)) return false;
         return true;
     case V_DICT:
         if (a->dict->n != b->dict->n) return false;
         for (int i = 0; i < a->dict->n; i++) {
             Value *o = dict_get(b->dict, a->dict->e[i].key);
-            if (!o || !v_equal(a->dict->e[i].val, o)) return false;
+            if (!o || !equal_d(a->dict->e[i].val, o, depth + 1)) return false;
         }
         return true;
     case V_RANGE:
@@ -267,7 +276,7 @@ bool v_equal(const Value *a, const Value *b)
     case V_TENSOR: return a->tensor == b->tensor;
     case V_NAMESPACE: return a->ns == b->ns;
     case V_BUILTIN: return a->builtin.fn == b->builtin.fn && a->builtin.self == b->builtin.self;
-    case V_BOUND: return v_equal(a->bound.fn, b->bound.fn) && a->bound.self == b->bound.self;
+    case V_BOUND: return equal_d(a->bound.fn, b->bound.fn, depth + 1) && a->bound.self == b->bound.self;
     default: return false;
     }
 }
@@ -321,10 +330,21 @@ static void float_repr(char *out, size_t n, double f)
     snprintf(out, n, "%se%c%02d", e, exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
 }
 
+/* the containers being printed, so that a list holding itself prints as [...] */
+static bool on_stack(Interp *I, const void *p)
+{
+    for (int i = 0; i < I->repr_depth; i++)
+        if (I->repr_stack[i] == p) return true;
+    return false;
+}
+
 static void repr_into(Interp *I, Buf *b, const Value *v, bool top_str, int depth)
 {
     char tmp[64];
-    if (depth > 50) { buf_puts(b, "..."); return; }
+    if (depth > 50 || depth >= 64) { buf_puts(b, "..."); return; }
+    if ((v->kind == V_LIST || v->kind == V_TUPLE) && on_stack(I, v->seq)) { buf_puts(b, v->kind == V_LIST ? "[...]" : "(...)"); return; }
+    if (v->kind == V_DICT && on_stack(I, v->dict)) { buf_puts(b, "{...}"); return; }
+    if (b->n > (1 << 24)) { buf_puts(b, "..."); return; }  /* bounded output */
     switch (v->kind) {
     case V_NONE: buf_puts(b, "None"); break;
     case V_BOOL: buf_puts(b, v->b ? "True" : "False"); break;
@@ -351,21 +371,25 @@ static void repr_into(Interp *I, Buf *b, const Value *v, bool top_str, int depth
     case V_LIST:
     case V_TUPLE:
         buf_puts(b, v->kind == V_LIST ? "[" : "(");
+        I->repr_stack[I->repr_depth++] = v->seq;
         for (int i = 0; i < v->seq->n; i++) {
             if (i) buf_puts(b, ", ");
             repr_into(I, b, v->seq->v[i], false, depth + 1);
         }
+        I->repr_depth--;
         if (v->kind == V_TUPLE && v->seq->n == 1) buf_puts(b, ",");
         buf_puts(b, v->kind == V_LIST ? "]" : ")");
         break;
     case V_DICT:
         buf_puts(b, "{");
+        I->repr_stack[I->repr_depth++] = v->dict;
         for (int i = 0; i < v->dict->n; i++) {
             if (i) buf_puts(b, ", ");
             repr_into(I, b, v->dict->e[i].key, false, depth + 1);
             buf_puts(b, ": ");
             repr_into(I, b, v->dict->e[i].val, false, depth + 1);
         }
+        I->repr_depth--;
         buf_puts(b, "}");
         break;
     case V_RANGE:

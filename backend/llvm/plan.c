@@ -40,9 +40,10 @@ typedef struct Lower {
     const JitHost *h;
     Diag *d;
     bool oom;
+    bool winograd;              /* 3x3 stride-1 convs by Winograd F(2x2, 3x3) */
     const char *what;
-    int scratch_slot;
-    size_t scratch_floats;
+    int scratch_slot[3];        /* packed input; Winograd V and M */
+    size_t scratch_floats[3];
 } Lower;
 
 static void *grow(void *p, int *cap, int need, size_t elt, bool *oom)
@@ -67,7 +68,7 @@ static uint64_t slot_mask(const char *k)
         {"softmax", 0x3},     {"pool", 0x6},       {"reduce", 0x6},     {"gather", 0x3},
         {"copy_rows", 0x3},   {"matmul", 0x7},     {"linear", 0xf},     {"linear_p", 0x807},
         {"conv", 0x1f},       {"pack16c", 0x3},    {"conv16c", 0xf},    {"conv1x1", 0xf},
-        {"dwconv16c", 0xf},
+        {"dwconv16c", 0xf},   {"wino_in", 0x3},    {"wino_gemm", 0x7},  {"wino_out", 0xf},
     };
     for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
         if (!strcmp(tab[i].k, k)) return tab[i].m;
@@ -277,8 +278,22 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         step(L, "linear_p", &t, cdiv(N * H * W, RT) * OB);
         return true;
     }
-    if (dense && KH == 1 && KW == 1 && sh == 1 && sw == 1 && !a->pad[0] && !a->pad[1] && !a->pad[2] &&
-        !a->pad[3]) {   /* a GEMM on NCHW as it is */
+    bool pad0 = !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3];
+    if (dense && KH == 1 && KW == 1 && pad0 && (sh > 1 || sw > 1) && OH * OW >= 16) {
+        /* strided 1x1 (ResNet's projections): subsample into scratch, then the GEMM */
+        int64_t xst[4] = {C * H * W, H * W, W, 1}, ydim[4] = {N, C, OH, OW};
+        int64_t mode[4] = {0}, mul[4] = {1, 1, sh, sw}, add[4] = {0}, xd[4] = {N, C, H, W}, fs[4] = {0};
+        int64_t ny = N * C * OH * OW;
+        if ((size_t)ny > L->scratch_floats[1]) L->scratch_floats[1] = (size_t)ny;
+        put(&t, x), put(&t, L->scratch_slot[1]), put(&t, 4), put(&t, ny), put(&t, BCL_JIT_CHUNK), put(&t, 0);
+        put8(&t, ydim, 4), put8(&t, mode, 4), put8(&t, mul, 4), put8(&t, add, 4), put8(&t, xd, 4);
+        put8(&t, xst, 4), put8(&t, fs, 4);
+        step(L, "gather", &t, cdiv(ny, BCL_JIT_CHUNK));
+        t.n = 0;
+        x = L->scratch_slot[1];
+        H = OH, W = OW, sh = sw = 1;
+    }
+    if (dense && KH == 1 && KW == 1 && sh == 1 && sw == 1 && pad0) {   /* a GEMM on NCHW as it is */
         int64_t OT = 6, PV = L->h->vec512 ? 4 : 1, P = H * W;
         size_t nf;
         float *wp = bcl_pack_gemm(w->data, b ? b->data : NULL, O, C, OT, &nf);
@@ -295,15 +310,47 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     }
     /* Blocked path: pack the input (zero halo) into scratch, then the tiled kernel. */
     int64_t CB = cdiv(C, 16), HP = H + a->pad[0] + a->pad[2], WP = W + a->pad[1] + a->pad[3];
+    bool wino = dense && KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && C >= 8 &&
+                O >= 8 && L->winograd;
+    int64_t TH = cdiv(OH, 2), TWn = cdiv(OW, 2);
+    if (wino) {   /* the 4x4 patches of the last tiles reach past the padding */
+        if (HP < 2 * TH + 2) HP = 2 * TH + 2;
+        if (WP < 2 * TWn + 2) WP = 2 * TWn + 2;
+    }
     int64_t need_h = (OH - 1) * sh + (KH - 1) * dh + 1, need_w = (OW - 1) * sw + (KW - 1) * dw + 1;
     if (HP < need_h) HP = need_h;
     if (WP < need_w) WP = need_w;
     size_t sf = (size_t)(N * CB * HP * WP * 16);
-    if (sf > L->scratch_floats) L->scratch_floats = sf;
-    put(&t, x), put(&t, L->scratch_slot), put(&t, N), put(&t, C), put(&t, H), put(&t, W), put(&t, CB);
+    if (sf > L->scratch_floats[0]) L->scratch_floats[0] = sf;
+    put(&t, x), put(&t, L->scratch_slot[0]), put(&t, N), put(&t, C), put(&t, H), put(&t, W), put(&t, CB);
     put(&t, HP), put(&t, WP), put(&t, a->pad[0]), put(&t, a->pad[1]);
     step(L, "pack16c", &t, N * CB * HP);
     size_t nf;
+    if (wino) {
+        float *up = bcl_pack_wino23(w->data, b ? b->data : NULL, O, C, &nf);
+        if (!up) {
+            L->oom = true;
+            return true;
+        }
+        L->pl->bytes_packed += nf * sizeof(float);
+        int us = new_slot(L, up, true);
+        int64_t T = N * TH * TWn, OB = cdiv(O, 16), Cp = CB * 16, RT = L->h->vec512 ? 8 : 6;
+        size_t vf = (size_t)(16 * T * Cp), mf = (size_t)(16 * T * OB * 16);
+        if (vf > L->scratch_floats[1]) L->scratch_floats[1] = vf;
+        if (mf > L->scratch_floats[2]) L->scratch_floats[2] = mf;
+        Tab ti = {0}, tg = {0}, to = {0};
+        put(&ti, L->scratch_slot[0]), put(&ti, L->scratch_slot[1]), put(&ti, N), put(&ti, CB), put(&ti, HP);
+        put(&ti, WP), put(&ti, TH), put(&ti, TWn);
+        step(L, "wino_in", &ti, N * TH);
+        put(&tg, L->scratch_slot[1]), put(&tg, us), put(&tg, L->scratch_slot[2]), put(&tg, T), put(&tg, Cp);
+        put(&tg, OB), put(&tg, RT);
+        step(L, "wino_gemm", &tg, 16 * cdiv(T, RT) * OB);
+        put(&to, L->scratch_slot[2]), put(&to, us), put(&to, res), put(&to, y), put(&to, N), put(&to, O);
+        put(&to, OB), put(&to, OH), put(&to, OW), put(&to, TH), put(&to, TWn), put(&to, a->act);
+        put(&to, fbits(a->act_alpha)), put(&to, Cp);
+        step(L, "wino_out", &to, N * OB * TH);
+        return true;
+    }
     float *wp = depthwise && !dense ? bcl_pack_dw16c(w->data, b ? b->data : NULL, C, KH, KW, &nf)
                                     : bcl_pack_conv16c(w->data, b ? b->data : NULL, O, C, KH, KW, &nf);
     if (!wp) {
@@ -314,7 +361,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     int wslot = new_slot(L, wp, true);
     int64_t TW = L->h->vec512 ? 14 : 6;   /* accumulators that fit the vector registers */
     Tab c = {0};
-    put(&c, L->scratch_slot), put(&c, wslot), put(&c, res), put(&c, y), put(&c, N), put(&c, CB);
+    put(&c, L->scratch_slot[0]), put(&c, wslot), put(&c, res), put(&c, y), put(&c, N), put(&c, CB);
     put(&c, HP), put(&c, WP);
     if (depthwise && !dense) {
         int64_t v[] = {C, KH, KW, OH, OW, sh, sw, dh, dw};
@@ -324,7 +371,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     } else {
         int64_t v[] = {O, cdiv(O, 16), KH, KW, OH, OW, sh, sw, dh, dw};
         for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&c, v[i]);
-        put(&c, a->act), put(&c, fbits(a->act_alpha)), put(&c, TW);
+        put(&c, a->act), put(&c, fbits(a->act_alpha)), put(&c, TW), put(&c, C);
         step(L, "conv16c", &c, N * cdiv(O, 16) * OH);
     }
     return true;
@@ -491,10 +538,11 @@ typedef struct FreeBuf {
 bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
 {
     memset(pl, 0, sizeof *pl);
-    Lower L = {.pl = pl, .h = h, .d = d};
+    const char *we = getenv("BCL_JIT_WINOGRAD");   /* 0: direct convolution only */
+    Lower L = {.pl = pl, .h = h, .d = d, .winograd = !(we && *we == '0')};
     int nv = g->values.n, nn = g->nodes.n, errs = d->n_errors;
     for (int i = 0; i < nv; i++) new_slot(&L, NULL, false);
-    L.scratch_slot = new_slot(&L, NULL, false);
+    for (int k = 0; k < 3; k++) L.scratch_slot[k] = new_slot(&L, NULL, false);
     int *last = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
     bool *direct = calloc((size_t)(nv ? nv : 1), sizeof(bool));
     FreeBuf *fl = calloc((size_t)(nv ? nv : 1), sizeof *fl);
@@ -564,13 +612,14 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
         }
     }
     if (d->n_errors > errs) goto fail;
-    if (L.scratch_floats) {
-        float *s = bcl_alloc_floats(L.scratch_floats);
-        if (!s) goto oom;
-        pl->bytes_act += L.scratch_floats * sizeof(float);
-        own_buf(&L, s);
+    for (int k = 0; k < 3; k++) {
+        if (!L.scratch_floats[k]) continue;
+        float *sb = bcl_alloc_floats(L.scratch_floats[k]);
+        if (!sb) goto oom;
+        pl->bytes_act += L.scratch_floats[k] * sizeof(float);
+        own_buf(&L, sb);
         if (L.oom) goto oom;
-        pl->slot_init[L.scratch_slot] = s;
+        pl->slot_init[L.scratch_slot[k]] = sb;
     }
     free(last);
     free(direct);

@@ -16,6 +16,9 @@ float *bcl_pack_dw16c(const float *w, const float *b, int64_t C, int64_t KH, int
 float *bcl_pack_linear16(const float *w, const float *b, int64_t O, int64_t I, size_t *n_floats);
 /* 1x1 conv as GEMM: w[O][C] -> [O/ot][C][ot] + bias[O/ot*ot] */
 float *bcl_pack_gemm(const float *w, const float *b, int64_t O, int64_t C, int64_t ot, size_t *n_floats);
+/* Winograd F(2x2, 3x3): w[O][C][3][3] -> U = G w G^T as [16][O/16][C/16*16][16o]
+ * + bias[O/16*16] */
+float *bcl_pack_wino23(const float *w, const float *b, int64_t O, int64_t C, size_t *n_floats);
 /* A zeroed 64-byte aligned buffer of n floats (at least one). */
 float *bcl_alloc_floats(size_t n);
 

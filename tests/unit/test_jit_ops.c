@@ -52,15 +52,19 @@ static void test_conv_dense(void **st)
     JT t;
     jt_init(&t, 1);
     for (int i = 0; i < 24; i++) add_conv_case(&t, 0);
-    /* channel counts at and around the 16-block */
+    /* channel counts at and around the 16-block; 3x3 stride 1 is Winograd: odd and
+     * even output sizes, asymmetric padding, a residual */
     for (int i = 0; i < 4; i++) {
         int C = (int[]){16, 17, 32, 15}[i], O = (int[]){16, 33, 31, 64}[i];
         IrAttrs a = ir_attrs_default();
-        a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
+        a.pad[0] = a.pad[1] = a.pad[2] = 1;
+        a.pad[3] = i % 2;
         a.act = IR_RELU;
-        IrValue *in[3] = {jt_input(&t, jt_shape(4, 2, C, 9, 20)), jt_param(&t, jt_shape(4, O, C, 3, 3), -0.1f, 0.1f),
-                          jt_param(&t, jt_shape(1, O), -1, 1)};
-        ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, 3, &a));
+        int H = 9 + i % 2, W = 20 - i;
+        int OW = W + 1 + a.pad[3] - 2;
+        IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, C, H, W)), jt_param(&t, jt_shape(4, O, C, 3, 3), -0.1f, 0.1f),
+                          jt_param(&t, jt_shape(1, O), -1, 1), jt_input(&t, jt_shape(4, 2, O, H, OW))};
+        ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i >= 2 ? 4 : 3, &a));
     }
     /* 1x1 stride-1 convs (the GEMM kernel): pixel counts below, at and off 16 */
     int hw[][2] = {{3, 3}, {4, 4}, {5, 7}, {8, 8}, {7, 9}, {1, 1}};
@@ -72,6 +76,16 @@ static void test_conv_dense(void **st)
                           jt_param(&t, jt_shape(4, O, C, 1, 1), -0.3f, 0.3f), jt_param(&t, jt_shape(1, O), -1, 1),
                           jt_input(&t, jt_shape(4, 2, O, hw[i][0], hw[i][1]))};
         ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i % 2 ? 4 : 2, &a));
+    }
+    /* strided 1x1 (subsampled, then the GEMM) */
+    for (int i = 0; i < 2; i++) {
+        IrAttrs a = ir_attrs_default();
+        a.stride[0] = 2, a.stride[1] = 2 - i;
+        a.act = IR_RELU;
+        int OW = i ? 12 : 6;
+        IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, 20, 9, 12)), jt_param(&t, jt_shape(4, 19, 20, 1, 1), -0.3f, 0.3f),
+                          jt_param(&t, jt_shape(1, 19), -1, 1), jt_input(&t, jt_shape(4, 2, 19, 5, OW))};
+        ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, 4, &a));
     }
     jt_check(&t, 2, TOL, false);
     jt_free(&t);

@@ -476,11 +476,13 @@ INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const 
 {
     int64_t CB = p[5], HP = p[6], WP = p[7], O = p[8], OB = p[9], KH = p[10], KW = p[11];
     int64_t OH = p[12], OW = p[13], sh = p[14], sw = p[15], dh = p[16], dw = p[17], act = p[18];
+    int64_t C = p[21];
     float alpha = fbits(p[19]);
     v16f acc[16];
 #pragma clang loop unroll(full)
     for (int t = 0; t < tw; t++) acc[t] = splat(0);
-    for (int64_t cb = 0; cb < CB; cb++)
+    for (int64_t cb = 0; cb < CB; cb++) {
+        int64_t cn = min64(16, C - cb * 16);   /* the padded channels of the last block are zeros */
         for (int64_t kh = 0; kh < KH; kh++) {
             const float *xr = xp + (((n * CB + cb) * HP + oh * sh + kh * dh) * WP) * 16;
             /* Unrolling the taps only grows the code (and compile time). */
@@ -489,13 +491,14 @@ INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const 
                 const float *wk = wp + (((ob * CB + cb) * KH + kh) * KW + kw) * 256;
                 const float *xk = xr + (ow0 * sw + kw * dw) * 16;
 #pragma clang loop unroll(disable)
-                for (int64_t c = 0; c < 16; c++) {
+                for (int64_t c = 0; c < cn; c++) {
                     v16f w = ld16(wk + c * 16);
 #pragma clang loop unroll(full)
                     for (int t = 0; t < tw; t++) acc[t] += splat(xk[t * sw * 16 + c]) * w;
                 }
             }
         }
+    }
     v16f bv = ld16(wp + OB * CB * KH * KW * 256 + ob * 16);
     for (int t = 0; t < tw; t++)
         store_lanes(y, r, acc[t] + bv, ((n * O + ob * 16) * OH + oh) * OW + ow0 + t, OH * OW,
@@ -613,5 +616,109 @@ KERNEL(conv1x1)
         if ((P - p0) / 16 > 0) gemm_tile(x, wp, r, y, p, n, obk, p0, OT, (P % (16 * PV)) / 16);
         /* the last 16 pixels again, overlapping: same values, same thread */
         if (P % 16) gemm_tile(x, wp, r, y, p, n, obk, P - 16, OT, 1);
+    }
+}
+
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions: 2x2 output tiles from 4x4
+ * input patches, 16 multiplies per tile and channel pair instead of 36.
+ * V = B^T d B per patch (wino_in), M[xi] = V[xi] U[xi] for the 16 positions xi
+ * (wino_gemm, U = G g G^T packed at compile time), Y = A^T M A (wino_out). */
+KERNEL(wino_in)
+{
+    int64_t CB = p[3], HP = p[4], WP = p[5], TH = p[6], TW = p[7];
+    const float *xp = slot(slots, p, 0);
+    float *V = slot(slots, p, 1);
+    int64_t T = p[2] * TH * TW, Cp = CB * 16;
+    for (int64_t it = begin; it < end; it++) {   /* it = (n, th) */
+        int64_t n = it / TH, th = it % TH;
+        for (int64_t tw = 0; tw < TW; tw++)
+            for (int64_t cb = 0; cb < CB; cb++) {
+                const float *b = xp + (((n * CB + cb) * HP + 2 * th) * WP + 2 * tw) * 16;
+                v16f d[4][4], t[4][4];
+#pragma clang loop unroll(full)
+                for (int i = 0; i < 4; i++)
+#pragma clang loop unroll(full)
+                    for (int j = 0; j < 4; j++) d[i][j] = ld16(b + (i * WP + j) * 16);
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; j++) {   /* B^T d */
+                    t[0][j] = d[0][j] - d[2][j];
+                    t[1][j] = d[1][j] + d[2][j];
+                    t[2][j] = d[2][j] - d[1][j];
+                    t[3][j] = d[1][j] - d[3][j];
+                }
+                int64_t tile = (n * TH + th) * TW + tw;
+#pragma clang loop unroll(full)
+                for (int i = 0; i < 4; i++) {   /* (B^T d) B */
+                    v16f v[4] = {t[i][0] - t[i][2], t[i][1] + t[i][2], t[i][2] - t[i][1], t[i][1] - t[i][3]};
+#pragma clang loop unroll(full)
+                    for (int j = 0; j < 4; j++) *(v16fu *)(V + ((i * 4 + j) * T + tile) * Cp + cb * 16) = v[j];
+                }
+            }
+    }
+}
+
+INL void wino_tile(const float *restrict V, const float *restrict U, float *restrict M, int64_t xi, int64_t t0,
+                   const int rt, int64_t T, int64_t Cp, int64_t OB, int64_t ob)
+{
+    v16f acc[8];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rt; r++) acc[r] = splat(0);
+    const float *u = U + (xi * OB + ob) * Cp * 16, *v = V + (xi * T + t0) * Cp;
+#pragma clang loop unroll_count(2)
+    for (int64_t c = 0; c < Cp; c++) {
+        v16f w = ld16(u + c * 16);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < rt; r++) acc[r] += splat(v[r * Cp + c]) * w;
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rt; r++) *(v16fu *)(M + ((xi * T + t0 + r) * OB + ob) * 16) = acc[r];
+}
+
+KERNEL(wino_gemm)
+{
+    int64_t T = p[3], Cp = p[4], OB = p[5], RT = p[6], TB = (T + RT - 1) / RT;
+    const float *V = slot(slots, p, 0), *U = slot(slots, p, 1);
+    float *M = slot(slots, p, 2);
+    for (int64_t it = begin; it < end; it++) {   /* it = (xi, tile block, ob) */
+        int64_t ob = it % OB, tb = (it / OB) % TB, xi = it / (OB * TB), t0 = tb * RT;
+        if (t0 + RT <= T)
+            wino_tile(V, U, M, xi, t0, RT, T, Cp, OB, ob);
+        else
+            for (int64_t t = t0; t < T; t++) wino_tile(V, U, M, xi, t, 1, T, Cp, OB, ob);
+    }
+}
+
+KERNEL(wino_out)
+{
+    int64_t O = p[5], OB = p[6], OH = p[7], OW = p[8], TH = p[9], TW = p[10], act = p[11], Cp = p[13];
+    float alpha = fbits(p[12]);
+    const float *M = slot(slots, p, 0), *U = slot(slots, p, 1), *r = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    int64_t T = p[4] * TH * TW;
+    for (int64_t it = begin; it < end; it++) {   /* it = (n, ob, th) */
+        int64_t th = it % TH, ob = (it / TH) % OB, n = it / (TH * OB);
+        v16f bv = ld16(U + 16 * OB * Cp * 16 + ob * 16);
+        for (int64_t tw = 0; tw < TW; tw++) {
+            int64_t tile = (n * TH + th) * TW + tw;
+            v16f m[4][4], t[2][4];
+#pragma clang loop unroll(full)
+            for (int i = 0; i < 4; i++)
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; j++) m[i][j] = ld16(M + (((i * 4 + j) * T + tile) * OB + ob) * 16);
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 4; j++) {   /* A^T m */
+                t[0][j] = m[0][j] + m[1][j] + m[2][j];
+                t[1][j] = m[1][j] - m[2][j] - m[3][j];
+            }
+#pragma clang loop unroll(full)
+            for (int i = 0; i < 2; i++) {   /* (A^T m) A */
+                int64_t oh = 2 * th + i;
+                if (oh >= OH) break;
+                v16f o0 = t[i][0] + t[i][1] + t[i][2] + bv, o1 = t[i][1] - t[i][2] - t[i][3] + bv;
+                int64_t base = ((n * O + ob * 16) * OH + oh) * OW + 2 * tw;
+                store_lanes(y, r, o0, base, OH * OW, O - ob * 16, act, alpha);
+                if (2 * tw + 1 < OW) store_lanes(y, r, o1, base + 1, OH * OW, O - ob * 16, act, alpha);
+            }
+        }
     }
 }

@@ -27,10 +27,13 @@
                      row = pixel of P per image (1x1 conv on P < 16 pixels), r: residual */ \
     K(conv)       /* x w b r y N C H W O KH KW OH OW sh sw dh dw pt pl G act alpha; items: N*O */ \
     K(pack16c)    /* x xp N C H W CB HP WP pt pl; items: N*CB*HP */ \
-    K(conv16c)    /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW; items: N*OB*OH;
+    K(conv16c)    /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW C; items: N*OB*OH;
                      wp [OB][CB][KH][KW][16c][16o] + bias[OB*16] */ \
     K(conv1x1)    /* x wp r y N C P O OBK act alpha OT PV; items: N*max(1, P/(16*PV))*OBK; P >= 16;
                      wp [OBK][C][OT] + bias[OBK*OT] (1x1, stride 1, no padding, groups 1) */ \
+    K(wino_in)    /* xp V N CB HP WP TH TW; items: N*TH; V [16][T = N*TH*TW][CB*16] */ \
+    K(wino_gemm)  /* V U M T Cp OB RT; items: 16*ceil(T/RT)*OB; U [16][OB][Cp][16o] + bias; M [16][T][OB*16] */ \
+    K(wino_out)   /* M U r y N O OB OH OW TH TW act alpha Cp; items: N*OB*TH */ \
     K(dwconv16c)  /* xp wp r y N CB HP WP C KH KW OH OW sh sw dh dw act alpha TW; items: N*CB*OH;
                      wp [CB][KH][KW][16] + bias[CB*16] */
 

@@ -47,8 +47,12 @@ function readNpy(path) {
   const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const hstart = major === 1 ? 10 : 12;
   const header = buf.toString('latin1', hstart, hstart + hlen);
-  if (!/'descr':\s*'<f4'/.test(header)) throw new Error(`${path}: only little-endian float32 is supported`);
-  if (/'fortran_order':\s*True/.test(header)) throw new Error(`${path}: Fortran order is not supported`);
+  if (!/'descr':\s*'<f4'/.test(header)) {
+    throw new Error(`${path}: only little-endian float32 is supported`);
+  }
+  if (/'fortran_order':\s*True/.test(header)) {
+    throw new Error(`${path}: Fortran order is not supported`);
+  }
   const m = header.match(/'shape':\s*\(([^)]*)\)/);
   if (!m) throw new Error(`${path}: no shape in header`);
   const shape = m[1].split(',').map((s) => s.trim()).filter((s) => s.length).map(Number);
@@ -113,7 +117,9 @@ async function main() {
   } else {
     // the exported model has a static shape; take it from the model's metadata when present
     const meta = session.inputMetadata ? session.inputMetadata[0] : null;
-    shape = meta && meta.shape ? meta.shape.map((d) => (typeof d === 'number' ? d : 1)) : [a.batch, 3, 224, 224];
+    shape = meta && meta.shape
+      ? meta.shape.map((d) => (typeof d === 'number' ? d : 1))
+      : [a.batch, 3, 224, 224];
     shape[0] = a.batch;
     data = makeInput(shape.reduce((x, y) => x * y, 1));
   }

@@ -5,7 +5,8 @@ and PyTorch, printed as a markdown table with the latency ratios.
 
 usage: run_bench.py [--models resnet50,resnet18,mbnetv2,alexnet] [--batches 1,8]
                     [--threads 1,2] [--iters K] [--rounds R] [--bclc PATH]
-                    [--workdir DIR] [--interp] [--no-check] [--rtol R]
+                    [--workdir DIR] [--interp] [--torch-mode eager|jit] [--spin]
+                    [--check-only | --no-check] [--rtol R] [--json FILE]
 The PyTorch model comes from the conformance shim (tests/conformance/bclshim), which
 runs the .bcl file as Python; its weights are written to a .safetensors file that
 bclc reads, and it is exported to ONNX for ONNX Runtime. Before timing, the outputs
@@ -29,6 +30,8 @@ sys.path.insert(0, HERE)
 
 import benchlib  # noqa: E402
 
+# Bump when the files Prepared writes change (the key also hashes their inputs).
+CACHE_VERSION = 2
 LATENCY_RE = re.compile(r"latency:\s+median ([0-9.]+) ms, min ([0-9.]+) ms")
 
 
@@ -87,12 +90,11 @@ def last_json(text, what):
 
 
 def cache_key(name):
-    """Changes when the model, the zoo, the shim, this bench's Python or torch change."""
+    """Changes when the model, the zoo, the shim, benchlib.py, CACHE_VERSION or torch change."""
     import torch
 
     h = hashlib.sha256()
-    files = [benchlib.model_path(name), os.path.join(HERE, "benchlib.py"),
-             os.path.join(HERE, "run_bench.py")]
+    files = [benchlib.model_path(name), os.path.join(HERE, "benchlib.py")]
     for d in (os.path.join(benchlib.STDLIB, "basecls", "models"),
               os.path.join(benchlib.SHIM_DIR, "bclshim")):
         files += sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith((".bcl", ".py")))
@@ -100,7 +102,7 @@ def cache_key(name):
         h.update(f.encode())
         with open(f, "rb") as fh:
             h.update(fh.read())
-    h.update(f"seed={benchlib.SEED} torch={torch.__version__}".encode())
+    h.update(f"v{CACHE_VERSION} seed={benchlib.SEED} torch={torch.__version__}".encode())
     return h.hexdigest()[:12]
 
 
@@ -111,6 +113,12 @@ class Prepared:
     def __init__(self, name, workdir):
         self.name = name
         self.dir = os.path.join(workdir, f"{name}-{cache_key(name)}")
+        # one cached version per model: the weights and exports are large
+        if os.path.isdir(workdir):
+            for d in os.listdir(workdir):
+                old = os.path.join(workdir, d)
+                if re.fullmatch(re.escape(name) + r"-[0-9a-f]{12}", d) and old != self.dir:
+                    shutil.rmtree(old, ignore_errors=True)
         self.weights = os.path.join(self.dir, "weights.safetensors")
         self._model = None
 
@@ -227,24 +235,29 @@ def check_outputs(opt, prep, batch):
     tol = opt.rtol * (0.1 + float(np.abs(ref).max()))
     threads = max(opt.threads)
     x = prep.input(batch)
-    outs = {}
-    engines = ["jit"] + (["interp"] if opt.interp and batch == 1 else [])
-    for eng in engines:
+    env = thread_env(threads)
+    cmds = {}
+    for eng in ["jit"] + (["interp"] if opt.interp and batch == 1 else []):
         y = os.path.join(prep.dir, f"out_bclc_{eng}_b{batch}.npy")
-        run_cmd([opt.bclc, "run", benchlib.model_path(prep.name), "--weights", prep.weights,
-                 "--input", x, "--output", y, "--engine", eng, "--threads", str(threads)],
-                thread_env(threads), f"bclc run ({eng})")
-        outs[f"bclc {eng}"] = y
+        cmds[f"bclc {eng}"] = (y, [opt.bclc, "run", benchlib.model_path(prep.name), "--weights",
+                                   prep.weights, "--input", x, "--output", y, "--engine", eng,
+                                   "--threads", str(threads)])
     y = os.path.join(prep.dir, f"out_ort_b{batch}.npy")
-    run_cmd(ort_cmd(opt, prep.onnx(batch), batch, threads, 1, 0, ["--input", x, "--output", y]),
-            thread_env(threads), "ort_bench.js")
-    outs["ORT"] = y
+    cmds["ORT"] = (y, ort_cmd(opt, prep.onnx(batch), batch, threads, 1, 0,
+                              ["--input", x, "--output", y]))
     y = os.path.join(prep.dir, f"out_torch_b{batch}.npy")
-    run_cmd(torch_cmd(opt, prep, batch, threads, 1, 0, ["--input", x, "--output", y]),
-            thread_env(threads), "torch_bench.py")
-    outs["torch"] = y
+    cmds["torch"] = (y, torch_cmd(opt, prep, batch, threads, 1, 0,
+                                  ["--input", x, "--output", y]))
     res = {}
-    for eng, path in outs.items():
+    for eng, (path, cmd) in cmds.items():
+        if os.path.exists(path):
+            os.remove(path)
+        try:
+            run_cmd(cmd, env, eng)
+        except BenchError as e:
+            log(f"  {e}")
+            res[eng] = (float("inf"), tol, False, "failed")
+            continue
         out = np.load(path)
         if out.shape != ref.shape:
             res[eng] = (float("inf"), tol, False, f"shape {out.shape} != {ref.shape}")
@@ -301,6 +314,7 @@ def main(argv=None):
                     help="also time bclc's interpreter (batch 1 only; single-threaded, slow)")
     ap.add_argument("--interp-iters", type=int, default=3)
     ap.add_argument("--no-check", action="store_true", help="skip the output comparison")
+    ap.add_argument("--check-only", action="store_true", help="only compare the outputs")
     ap.add_argument("--rtol", type=float, default=1e-3,
                     help="outputs agree when max|y - torch| <= RTOL * (0.1 + max|torch|)")
     ap.add_argument("--json", default=None, help="also write the raw results here")
@@ -312,6 +326,8 @@ def main(argv=None):
     unknown = [m for m in models if m not in benchlib.MODELS]
     if unknown or not models:
         ap.error(f"unknown model(s) {unknown}; known: {', '.join(benchlib.MODELS)}")
+    if opt.no_check and opt.check_only:
+        ap.error("--no-check and --check-only exclude each other")
     if opt.iters < 1 or opt.rounds < 1 or opt.warmup < 0 or opt.interp_iters < 1:
         ap.error("--iters, --rounds and --interp-iters must be >= 1, --warmup >= 0")
     if opt.bclc is None:
@@ -364,12 +380,12 @@ def bench(opt, models):
             log(f"  {key}: {e}")
             samples.setdefault(key, []).append("error")
 
-    for r in range(opt.rounds):
+    for r in range(0 if opt.check_only else opt.rounds):
         for (m, b, t) in configs:
             prep = preps[m]
             log(f"round {r + 1}/{opt.rounds}: {m} batch {b}, {t} thread(s)")
             measure((m, b, t, "jit"), lambda: bclc_bench(opt, prep, b, t, "jit", opt.iters))
-            if opt.interp and b == 1 and t == 1:
+            if opt.interp and b == 1 and t == min(opt.threads):  # it is single-threaded
                 measure((m, b, t, "interp"),
                         lambda: bclc_bench(opt, prep, b, 1, "interp", opt.interp_iters))
             measure((m, b, t, "ort"), lambda: ort_bench(opt, prep, b, t, opt.iters))
@@ -392,24 +408,27 @@ def bench(opt, models):
         jit, ort, tch = (value((m, b, t, e)) for e in ("jit", "ort", "torch"))
         mark = ""
         if (m, b) in checks and not checks[(m, b)]["bclc jit"][2]:
-            mark = " (outputs differ!)"
+            failed_run = checks[(m, b)]["bclc jit"][3] == "failed"
+            mark = " (run failed)" if failed_run else " (outputs differ!)"
         cells = [m, str(b), str(t), fmt_ms(jit) + mark]
         if opt.interp:
             cells.append(fmt_ms(value((m, b, t, "interp"))))
         cells += [fmt_ms(ort), fmt_ms(tch), fmt_ratio(jit, ort), fmt_ratio(jit, tch)]
         lines.append("| " + " | ".join(cells) + " |")
         rows.append({"model": m, "batch": b, "threads": t,
-                     "samples": {e: samples.get((m, b, t, e)) for e in ("jit", "interp", "ort", "torch")}})
+                     "samples": {e: samples.get((m, b, t, e))
+                                 for e in ("jit", "interp", "ort", "torch")}})
 
-    print("\n".join(lines))
-    print()
-    print(f"Median latency per batch (ms); ratio < 1 means bclc is faster. "
-          f"{opt.iters} iterations x {opt.rounds} round(s), {cores} cores, "
-          f"torch {torch.__version__} ({opt.torch_mode}), onnxruntime-node {ort_version()}, "
-          f"idle workers {'spin' if opt.spin else 'sleep'}, "
-          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
-    if opt.interp:
-        print("bclc interp: the reference interpreter, single-threaded, batch 1 only.")
+    if not opt.check_only:
+        print("\n".join(lines))
+        print()
+        print(f"Median latency of one batch (ms); a ratio below 1 means bclc is faster. "
+              f"{opt.iters} iterations x {opt.rounds} round(s), {cores} cores, "
+              f"torch {torch.__version__} ({opt.torch_mode}), onnxruntime-node {ort_version()}, "
+              f"idle workers {'spin' if opt.spin else 'sleep'}, "
+              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
+        if opt.interp:
+            print("bclc interp: the reference interpreter, single-threaded, batch 1 only.")
     failed = []
     if checks:
         engs = ["bclc jit"] + (["bclc interp"] if opt.interp else []) + ["ORT", "torch"]
@@ -425,7 +444,8 @@ def bench(opt, models):
                     cells.append("–")
                     continue
                 err, _, ok, why = res[eng]
-                cells.append(f"{err:.2g}" + ("" if ok else " DIFFERS " + why))
+                note = "" if ok else " DIFFERS" + (f" ({why})" if why else "")
+                cells.append(f"{err:.2g}{note}")
                 if not ok:
                     failed.append(f"{m} batch {b} {eng}")
             tol = next(iter(res.values()))[1]

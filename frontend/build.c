@@ -218,6 +218,57 @@ static Value *import_inner(Interp *I, const char *dotted, SrcLoc loc)
     return NULL;
 }
 
+/* `from ..pkg.mod import x` in the file of `loc`: relative to that file's directory
+ * (level 1) or the directories above it, in the standard library or on disk. */
+Value *import_relative(Interp *I, const char *module, int level, SrcLoc loc)
+{
+    const char *shown = arena_printf(I->a, "%.*s%s", level, "................................", module);
+    const char *path = loc.src ? loc.src->path : NULL;
+    if (!path || level > 32) {
+        diag_error(I->d, loc, "relative import '%s' outside a file", shown);
+        return NULL;
+    }
+    char *rel = arena_strdup(I->a, module);
+    for (char *p = rel; *p; p++)
+        if (*p == '.') *p = '/';
+    static const char stdpfx[] = "<stdlib>/";
+    if (!strncmp(path, stdpfx, sizeof stdpfx - 1)) {
+        /* the package is the stdlib directory: climb one component per extra dot */
+        char *dir = dir_of(I->a, path + sizeof stdpfx - 1);
+        if (!strcmp(dir, ".")) dir[0] = 0;
+        for (int i = 1; i < level; i++) {
+            char *sl = strrchr(dir, '/');
+            if (!*dir) {
+                diag_error(I->d, loc, "attempted relative import '%s' beyond the top of the standard library", shown);
+                return NULL;
+            }
+            if (sl) *sl = 0; else dir[0] = 0;
+        }
+        const char *key = *dir ? arena_printf(I->a, "%s/%s", dir, rel) : rel;
+        if (bcl_stdlib_lookup(key)) {
+            char *dotted = arena_strdup(I->a, key);
+            for (char *p = dotted; *p; p++)
+                if (*p == '/') *p = '.';
+            const char *skey = arena_printf(I->a, "<stdlib>/%s", key);
+            LoadedModule *sl = find_loaded(I, skey);
+            if (sl && sl->ns->kind == V_POISON) return NULL;
+            bool saved = I->loading_stdlib;
+            I->loading_stdlib = true;
+            Value *v = load_stdlib(I, key, dotted, loc);
+            I->loading_stdlib = saved;
+            return v;
+        }
+        diag_error(I->d, loc, "no module named '%s' (looked for %s.bcl in the standard library)", shown, key);
+        return NULL;
+    }
+    const char *dir = dir_of(I->a, path);
+    for (int i = 1; i < level; i++) dir = arena_printf(I->a, "%s/..", dir);
+    const char *p = arena_printf(I->a, "%s/%s.bcl", dir, rel);
+    if (file_exists(p)) return load_file(I, p, shown, loc);
+    diag_error(I->d, loc, "no module named '%s' (looked for %s)", shown, p);
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ config and overrides */
 
 static bool is_literal(Expr *e)

@@ -648,6 +648,62 @@ static Value *F_stack(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_CONCAT, xs, n, &at, loc);
 }
 
+/* MegEngine's F.repeat(inp, repeats, axis=None): each element `repeats` times along axis
+ * (the flattened input when axis is None). There is no repeat op: a unit axis is added
+ * after `axis`, `repeats` copies are concatenated along it, and the two axes merged. */
+static Value *F_repeat(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "repeats", "axis");
+    BIND("repeat", 2);
+    FIRST_TENSOR("repeat");
+    int64_t r, ax = 0;
+    if (!as_int(I, av[1], loc, "repeats", &r)) return NULL;
+    if (r < 1 || r > 64 * 64) {
+        diag_error(I->d, loc, "repeat: repeats must be between 1 and %d, got %lld", 64 * 64, (long long)r);
+        return NULL;
+    }
+    if (OPT(2)) {
+        if (!as_int(I, av[2], loc, "axis", &ax)) return NULL;
+        if (!norm_axis(I, &ax, x->shape.rank, loc, "repeat")) return NULL;
+    } else {
+        Shape flat = {.rank = 1, .d = {shape_numel(&x->shape)}};
+        if (!(x = reshape_ir(I, x, &flat, loc))) return NULL;
+    }
+    if (x->shape.rank == 0) {  /* a scalar repeats into a vector */
+        Shape one = {.rank = 1, .d = {1}};
+        if (!(x = reshape_ir(I, x, &one, loc))) return NULL;
+    }
+    if (r == 1) return v_tensor(I, x);
+    int rank = x->shape.rank;
+    if (rank + 1 > BCL_MAX_RANK) {
+        diag_error(I->d, loc, "repeat: at most %d dimensions are supported", BCL_MAX_RANK - 1);
+        return NULL;
+    }
+    Shape ex = {.rank = rank + 1};
+    for (int k = 0, j = 0; k <= rank; k++) ex.d[k] = k == ax + 1 ? 1 : x->shape.d[j++];
+    IrValue *u = reshape_ir(I, x, &ex, loc);
+    if (!u) return NULL;
+    IrAttrs at = ir_attrs_default();
+    at.axis = ax + 1;
+    /* concat takes at most 64 inputs: repeat in chunks of 64, then join the chunks */
+    IrValue *chunk[64], *parts[64];
+    int np = 0;
+    for (int64_t left = r; left > 0;) {
+        int n = left > 64 ? 64 : (int)left;
+        for (int i = 0; i < n; i++) chunk[i] = u;
+        IrValue *c = n == 1 ? u : emit_ir(I, IR_CONCAT, chunk, n, &at, loc);
+        if (!c) return NULL;
+        parts[np++] = c;
+        left -= n;
+    }
+    IrValue *y = np == 1 ? parts[0] : emit_ir(I, IR_CONCAT, parts, np, &at, loc);
+    if (!y) return NULL;
+    Shape out = x->shape;
+    out.d[ax] *= r;
+    y = reshape_ir(I, y, &out, loc);
+    return y ? v_tensor(I, y) : NULL;
+}
+
 static IrValue *slice_axis(Interp *I, IrValue *x, int ax, int64_t b, int64_t e, SrcLoc loc)
 {
     if (b == 0 && e == x->shape.d[ax]) return x;
@@ -1097,7 +1153,7 @@ Value *native_functional(Interp *I)
         {"max_pool2d", F_max_pool2d}, {"avg_pool2d", F_avg_pool2d},
         {"adaptive_avg_pool2d", F_adaptive_avg_pool2d}, {"adaptive_max_pool2d", F_adaptive_max_pool2d},
         {"dropout", F_dropout}, {"pad", F_pad}, {"interpolate", F_interpolate}, {"roll", F_roll},
-        {"zeros", F_zeros}, {"ones", F_ones}, {"full", F_full},
+        {"zeros", F_zeros}, {"ones", F_ones}, {"full", F_full}, {"repeat", F_repeat},
     };
     for (size_t i = 0; i < sizeof fs / sizeof *fs; i++) ns_add(I, ns, fs[i].name, fs[i].fn);
     /* MegEngine's sub-namespaces alias the same primitives */
@@ -1193,18 +1249,42 @@ static Value *b_buffer(Interp *I, Value *s, CallArgs *a, SrcLoc loc) { return ne
 
 static Value *b_accepts(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
 {
-    ARGS("fn", "argname");
+    ARGS("fn", "argname", "kwargs");
     BIND("_bcl.accepts", 2);
     if (av[1]->kind != V_STR) {
         diag_error(I->d, loc, "_bcl.accepts: the argument name must be a string");
         return NULL;
     }
-    return v_bool(func_accepts(av[0], av[1]->str.s));
+    int via_kwargs = av[2] ? truthy(I, av[2], loc) : 1;
+    if (via_kwargs < 0) return NULL;
+    return v_bool(func_accepts(av[0], av[1]->str.s, via_kwargs));
 }
 
+static Value *b_has_kwargs(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("fn");
+    BIND("_bcl.has_kwargs", 1);
+    return v_bool(func_has_kwargs(av[0]));
+}
+
+/* MegEngine's Module.__init__(self, name=None): the name is checked and not kept
+ * (parameter names come from the attribute tree). Other arguments are errors, so that
+ * a class without its own __init__ does not silently swallow them. */
 static Value *module_init(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
 {
-    return V_NONE_;  /* MegEngine's Module.__init__(name=None) keeps nothing we need */
+    ARGS("name");
+    /* reached directly by MyMod(...) when the class has no __init__ of its own, else by super() */
+    const char *fname = "Module.__init__";
+    if (self && self->kind == V_OBJECT) {
+        Value *own = class_lookup(self->obj->cls, "__init__");
+        if (own && own->kind == V_BUILTIN) fname = self->obj->cls->name;
+    }
+    BIND(fname, 0);
+    if (OPT(0) && av[0]->kind != V_STR) {
+        diag_error(I->d, loc, "%s(): name must be a string or None, not %s", fname, v_type_name(av[0]));
+        return NULL;
+    }
+    return V_NONE_;
 }
 
 static bool is_module_value(Value *v) { return v->kind == V_OBJECT && v->obj->cls->is_module; }
@@ -1382,5 +1462,6 @@ Value *native_bcl(Interp *I)
     ns_add(I, ns, "param", b_param);
     ns_add(I, ns, "buffer", b_buffer);
     ns_add(I, ns, "accepts", b_accepts);
+    ns_add(I, ns, "has_kwargs", b_has_kwargs);
     return ns;
 }

@@ -683,6 +683,77 @@ static Value *c_exception(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return obj;
 }
 
+/* ------------------------------------------------------------------ iter, next, callable */
+
+/* An iterator holds a snapshot of its items (hidden attributes: not valid identifiers)
+ * and a position; next() advances it, and for / list() take what is left. */
+static Value *it_items(Value *it) { return dict_get_str(&it->obj->attrs, " items"); }
+static int64_t it_pos(Value *it) { return dict_get_str(&it->obj->attrs, " pos")->i; }
+
+static bool is_iterator(Interp *I, Value *v) { return v->kind == V_OBJECT && v->obj->cls == I->iter_cls; }
+
+static Value *it_rest(Interp *I, Value *it)
+{
+    Value *items = it_items(it);
+    Value *l = v_list(I, 0);
+    for (int64_t i = it_pos(it); i < items->seq->n; i++) seq_push(I, l->seq, items->seq->v[i]);
+    dict_set_str(I, &it->obj->attrs, " pos", v_int(I, items->seq->n), NO_LOC);
+    return l;
+}
+
+static Value *it_iter(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "__iter__", 0, 0)) return NULL;
+    return it_rest(I, self);
+}
+
+static Value *b_iter(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "iter", 1, 1)) return NULL;
+    if (is_iterator(I, a->pos[0])) return a->pos[0];
+    Seq *s = iterate(I, a->pos[0], a->pos_loc[0]);
+    if (!s) return NULL;
+    Value *items = v_tuple(I, 0);
+    items->seq = s;
+    Value *it = ARENA_NEW(I->a, Value);
+    it->kind = V_OBJECT;
+    it->obj = ARENA_NEW(I->a, ObjectObj);
+    it->obj->cls = I->iter_cls;
+    dict_set_str(I, &it->obj->attrs, " items", items, NO_LOC);
+    dict_set_str(I, &it->obj->attrs, " pos", v_int(I, 0), NO_LOC);
+    return it;
+}
+
+static Value *b_next(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "next", 1, 2)) return NULL;
+    Value *it = a->pos[0];
+    if (!is_iterator(I, it)) {
+        diag_error(I->d, a->pos_loc[0], "'%s' object is not an iterator (use next(iter(x)))", v_type_name(it));
+        return NULL;
+    }
+    Value *items = it_items(it);
+    int64_t pos = it_pos(it);
+    if (pos >= items->seq->n) {
+        if (a->n_pos == 2) return a->pos[1];
+        diag_error(I->d, loc, "StopIteration: next() on an exhausted iterator");
+        return NULL;
+    }
+    dict_set_str(I, &it->obj->attrs, " pos", v_int(I, pos + 1), NO_LOC);
+    return items->seq->v[pos];
+}
+
+static Value *b_callable(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "callable", 1, 1)) return NULL;
+    Value *v = a->pos[0];
+    switch (v->kind) {
+    case V_FUNC: case V_BUILTIN: case V_BOUND: case V_CLASS: return v_bool(true);
+    case V_OBJECT: return v_bool(v->obj->cls->is_module || class_lookup(v->obj->cls, "__call__") != NULL);
+    default: return v_bool(false);
+    }
+}
+
 static Value *add_class(Interp *I, Env *env, const char *name, TypeKind tk, NativeFn construct)
 {
     Value *v = ARENA_NEW(I->a, Value);
@@ -702,6 +773,7 @@ void builtins_py_init(Interp *I)
         {"hasattr", b_hasattr}, {"print", b_print}, {"repr", b_repr}, {"any", b_any}, {"all", b_all},
         {"reversed", b_reversed}, {"sorted", b_sorted}, {"type", b_type},
         {"staticmethod", b_staticmethod}, {"classmethod", b_classmethod}, {"super", b_super},
+        {"iter", b_iter}, {"next", b_next}, {"callable", b_callable},
     };
     for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) env_set(I, e, fns[i].name, v_builtin(I, fns[i].name, fns[i].fn, NULL));
     add_class(I, e, "int", TK_INT, c_int);
@@ -719,6 +791,8 @@ void builtins_py_init(Interp *I)
     ell->obj->message = "Ellipsis";
     env_set(I, e, "Ellipsis", ell);
     I->ellipsis = ell;
+    I->iter_cls = native_class(I, "iterator", TK_NONE, NULL);
+    dict_set_str(I, &I->iter_cls->attrs, "__iter__", v_builtin(I, "__iter__", it_iter, NULL), NO_LOC);
     Value *exc = add_class(I, e, "Exception", TK_EXCEPTION, NULL);
     exc->cls->construct = c_exception;
     I->exception_cls = exc->cls;

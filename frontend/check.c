@@ -138,7 +138,7 @@ static void check_expr(Checker *c, Scope *s, Expr *e)
             if (v && v->kind == V_NAMESPACE && !env_get_local(v->ns->env, e->attr.name) &&
                 !module_exists(c->I, arena_printf(c->I->a, "%s.%s", v->ns->name, e->attr.name)) && !reported_at(c->I, e->attr.name_loc.src ? e->attr.name_loc : e->loc)) {
                 diag_error(c->I->d, e->attr.name_loc.src ? e->attr.name_loc : e->loc, "'%s' has no attribute '%s'%s",
-                           v->ns->name, e->attr.name, suggest_name(c->I, v->ns->env, e->attr.name));
+                           v->ns->name, e->attr.name, suggest_attr(c->I, v->ns->env, e->attr.name));
                 c->n_errors++;
             }
         }

@@ -223,6 +223,11 @@ static bool contains(Interp *I, Value *container, Value *x, SrcLoc loc, bool *ok
         if (st > 0 ? (v < s || v >= e) : (v > s || v <= e)) return false;
         return (v - s) % st == 0;
     }
+    case V_NAMESPACE: {
+        Registry *r = registry_of(I, container);
+        if (r) return registry_has(r, x);
+        break;
+    }
     default: break;
     }
     *ok = false;
@@ -632,13 +637,12 @@ Value *try_attr(Interp *I, Value *obj, const char *name)
     }
 }
 
-/* "; did you mean 'relu'?" for a name close to one defined in env (and its parents) */
-const char *suggest_name(Interp *I, Env *env, const char *name)
+static const char *suggest_in(Interp *I, Env *env, const char *name, bool parents)
 {
     const char *best = NULL;
     int bd = 1 << 30;
     int limit = strlen(name) <= 4 ? 1 : 2;
-    for (Env *e = env; e; e = e->parent)
+    for (Env *e = env; e; e = parents ? e->parent : NULL)
         for (int i = 0; i < e->n; i++) {
             int d = edit_distance(name, e->vars[i].name);
             if (d <= limit && d < bd && strcmp(name, e->vars[i].name)) {
@@ -649,6 +653,13 @@ const char *suggest_name(Interp *I, Env *env, const char *name)
     return best ? arena_printf(I->a, "; did you mean '%s'?", best) : "";
 }
 
+/* "; did you mean 'relu'?" for a name close to one defined in env (and its parents) */
+const char *suggest_name(Interp *I, Env *env, const char *name) { return suggest_in(I, env, name, true); }
+
+/* The same for a module attribute: only the module's own names (not the builtins
+ * its scope falls back to: `M.init` must not suggest 'int'). */
+const char *suggest_attr(Interp *I, Env *env, const char *name) { return suggest_in(I, env, name, false); }
+
 Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc)
 {
     if (obj->kind == V_TENSOR || (obj->kind == V_PARAM && I->tracing && obj->param->ir)) {
@@ -658,7 +669,7 @@ Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc)
     Value *v = try_attr(I, obj, name);
     if (v) return v;
     if (obj->kind == V_NAMESPACE) {
-        diag_error(I->d, loc, "'%s' has no attribute '%s'%s", obj->ns->name, name, suggest_name(I, obj->ns->env, name));
+        diag_error(I->d, loc, "'%s' has no attribute '%s'%s", obj->ns->name, name, suggest_attr(I, obj->ns->env, name));
         mark_reported(I, loc);
     }
     else if (obj->kind == V_CLASS)
@@ -694,20 +705,48 @@ bool set_attr(Interp *I, Value *obj, const char *name, Value *v, SrcLoc loc)
 
 /* ------------------------------------------------------------------ calls */
 
-bool func_accepts(Value *f, const char *argname)
+/* The callable whose parameters a call binds: a class's __init__, a bound method's function. */
+static Value *signature_of(Value *f, bool *module_init)
 {
+    *module_init = false;
     if (f->kind == V_BOUND) f = f->bound.fn;
     if (f->kind == V_CLASS) {
-        f = class_lookup(f->cls, "__init__");
-        if (!f) return false;
+        ClassObj *c = f->cls;
+        f = class_lookup(c, "__init__");
+        /* inherited native Module.__init__(self, name=None) */
+        if (f && f->kind == V_BUILTIN && c->is_module) *module_init = true;
     }
-    if (f->kind == V_BUILTIN) return true;  /* natives take **kwargs-like keywords */
+    return f;
+}
+
+bool func_accepts(Value *f, const char *argname, bool via_kwargs)
+{
+    bool minit;
+    f = signature_of(f, &minit);
+    if (!f) return false;
+    if (minit) return !strcmp(argname, "name");
+    if (f->kind == V_BUILTIN) return via_kwargs;  /* natives take **kwargs-like keywords */
     if (f->kind != V_FUNC) return false;
     FuncDef *d = f->fn->def;
     for (int i = 0; i < d->n_params; i++) {
-        if (d->params[i].kind == PARAM_DSTAR) return true;
+        if (d->params[i].kind == PARAM_DSTAR) {
+            if (via_kwargs) return true;
+            continue;
+        }
         if (d->params[i].kind != PARAM_STAR && !strcmp(d->params[i].name, argname)) return true;
     }
+    return false;
+}
+
+bool func_has_kwargs(Value *f)
+{
+    bool minit;
+    f = signature_of(f, &minit);
+    if (!f || minit) return false;
+    if (f->kind == V_BUILTIN) return true;
+    if (f->kind != V_FUNC) return false;
+    for (int i = 0; i < f->fn->def->n_params; i++)
+        if (f->fn->def->params[i].kind == PARAM_DSTAR) return true;
     return false;
 }
 
@@ -887,6 +926,8 @@ Value *call_value(Interp *I, Value *f, CallArgs *a, SrcLoc loc)
     case V_BOUND:
         if (f->bound.fn->kind == V_FUNC)
             return call_user(I, f->bound.fn->fn, f->bound.self, a, loc, f->bound.fn->fn->qualname);
+        if (f->bound.fn->kind == V_BUILTIN && !f->bound.fn->builtin.self)  /* a native method (iterator.__iter__) */
+            return f->bound.fn->builtin.fn(I, f->bound.self, a, loc);
         return call_value(I, f->bound.fn, a, loc);
     case V_BUILTIN: return f->builtin.fn(I, f->builtin.self, a, loc);
     case V_CLASS:
@@ -1546,11 +1587,23 @@ static ExecStatus exec_import(Interp *I, Env *env, Stmt *s)
 
 static ExecStatus exec_from(Interp *I, Env *env, Stmt *s)
 {
-    if (s->from.level > 0) {
-        diag_error(I->d, s->loc, "relative imports are not supported in .bcl; import the file by name");
-        return EX_ERROR;
+    bool rel = s->from.level > 0;
+    const char *mod = s->from.module ? s->from.module : "";
+    if (rel && !*mod) {
+        /* `from . import resnet`: each name is a module beside this file */
+        if (s->from.star) {
+            diag_error(I->d, s->loc, "'from . import *' is not supported; import the modules by name");
+            return EX_ERROR;
+        }
+        for (int i = 0; i < s->from.n; i++) {
+            ImportName *in = &s->from.names[i];
+            Value *v = import_relative(I, in->name, s->from.level, in->loc);
+            if (!v) return EX_ERROR;
+            env_set(I, env, in->asname ? in->asname : in->name, v);
+        }
+        return EX_NORMAL;
     }
-    Value *m = import_module(I, s->from.module, s->loc, false);
+    Value *m = rel ? import_relative(I, mod, s->from.level, s->loc) : import_module(I, mod, s->loc, false);
     if (!m) return EX_ERROR;
     if (s->from.star) {
         Env *me = m->ns->env;

@@ -35,6 +35,7 @@ struct Interp {
     Value *registers;           /* the basecls.utils `registers` object */
     ClassObj *module_cls;       /* _bcl.Module */
     ClassObj *tensor_cls, *exception_cls;
+    ClassObj *iter_cls;         /* what iter() returns */
     IrGraph *g;                 /* while tracing */
     bool tracing;
     int depth, expr_depth;
@@ -64,6 +65,8 @@ bool loc_in_stdlib(SrcLoc loc);
 void mark_reported(Interp *I, SrcLoc loc);
 bool reported_at(Interp *I, SrcLoc loc);
 const char *suggest_name(Interp *I, Env *env, const char *name);
+/* Suggestion for a missing module attribute: from that module's own names only. */
+const char *suggest_attr(Interp *I, Env *env, const char *name);
 
 /* ---- check.c */
 /* Reports undefined names (and missing attributes of native modules) in a file's functions. */
@@ -95,7 +98,11 @@ bool bind_native(Interp *I, const char *fname, CallArgs *a, SrcLoc loc,
 void callargs_init(CallArgs *a);
 void callargs_pos(Interp *I, CallArgs *a, Value *v, SrcLoc loc);
 void callargs_kw(Interp *I, CallArgs *a, const char *name, Value *v, SrcLoc loc, SrcLoc origin);
-bool func_accepts(Value *f, const char *argname);
+/* Whether f (a function, or a class through its __init__) takes keyword argname: a
+ * declared parameter, or (via_kwargs) its **kwargs. */
+bool func_accepts(Value *f, const char *argname, bool via_kwargs);
+/* Whether f (or a class's __init__) has a **kwargs parameter. */
+bool func_has_kwargs(Value *f);
 /* "in call to X" name of a callable, or NULL. */
 const char *callable_name(Interp *I, Value *f);
 ClassObj *native_class(Interp *I, const char *name, TypeKind tk, NativeFn construct);
@@ -130,10 +137,16 @@ void registry_init(Interp *I);
 /* Looks name up; reports an unknown name with the closest registered names. */
 Value *registry_get(Interp *I, Registry *r, const char *name, SrcLoc loc);
 int edit_distance(const char *a, const char *b);
+/* The registry a value stands for (registers.models / registers.heads), or NULL. */
+Registry *registry_of(Interp *I, const Value *v);
+/* `name in registers.models`: membership by registered name, as BaseCls's Registry. */
+bool registry_has(const Registry *r, const Value *name);
 
 /* ---- build.c */
 /* Imports module `dotted` (from a file in `from_dir`); NULL after an error. */
 Value *import_module(Interp *I, const char *dotted, SrcLoc loc, bool from_stdlib);
+/* `from .mod import x` (level dots, module "" for `from . import x`) in the file of loc. */
+Value *import_relative(Interp *I, const char *module, int level, SrcLoc loc);
 /* True if `dotted` names a native module or a standard-library file (not user files). */
 bool module_exists(Interp *I, const char *dotted);
 

@@ -172,9 +172,7 @@ static Value *reg_contains(Interp *I, Registry *r, CallArgs *a, SrcLoc loc)
         diag_error(I->d, loc, "contains() takes one name");
         return NULL;
     }
-    for (int i = 0; i < r->n; i++)
-        if (!strcmp(r->e[i].name, a->pos[0]->str.s)) return v_bool(true);
-    return v_bool(false);
+    return v_bool(registry_has(r, a->pos[0]));
 }
 static Value *models_contains(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_contains(I, &I->models, a, l); }
 static Value *heads_contains(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_contains(I, &I->heads, a, l); }
@@ -187,6 +185,55 @@ static Value *reg_names(Interp *I, Registry *r)
 }
 static Value *models_names(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_names(I, &I->models); }
 static Value *heads_names(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_names(I, &I->heads); }
+
+Registry *registry_of(Interp *I, const Value *v)
+{
+    if (!I->registers || v->kind != V_NAMESPACE) return NULL;
+    if (v == env_get_local(I->registers->ns->env, "models")) return &I->models;
+    if (v == env_get_local(I->registers->ns->env, "heads")) return &I->heads;
+    return NULL;
+}
+
+bool registry_has(const Registry *r, const Value *name)
+{
+    if (name->kind != V_STR) return false;
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->e[i].name, name->str.s)) return true;
+    return false;
+}
+
+/* BaseCls's recursive_update(d, u): merges u into d in place, descending into the dicts
+ * u holds (a missing key starts as {}), and returns d. */
+static Value *rec_update(Interp *I, Value *d, Value *u, SrcLoc loc, int depth)
+{
+    if (depth > 64) {
+        diag_error(I->d, loc, "recursive_update(): dicts nested too deeply (does a dict contain itself?)");
+        return NULL;
+    }
+    if (d->kind != V_DICT || u->kind != V_DICT) {
+        diag_error(I->d, loc, "recursive_update() merges a dict into a dict, not %s into %s", v_type_name(u), v_type_name(d));
+        return NULL;
+    }
+    for (int i = 0; i < u->dict->n; i++) {
+        DictEntry *e = &u->dict->e[i];
+        Value *v = e->val;
+        if (v->kind == V_DICT) {
+            Value *cur = dict_get(d->dict, e->key);
+            if (!cur) cur = v_dict(I);
+            if (!(v = rec_update(I, cur, v, loc, depth + 1))) return NULL;
+        }
+        dict_set(I, d->dict, e->key, v, e->loc);
+    }
+    return d;
+}
+
+static Value *b_recursive_update(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    static const char *const names[] = {"d", "u"};
+    Value *av[2];
+    if (!bind_native(I, "recursive_update", a, loc, names, 2, 2, av)) return NULL;
+    return rec_update(I, av[0], av[1], loc, 0);
+}
 
 Value *native_basecls_utils(Interp *I)
 {
@@ -209,5 +256,6 @@ Value *native_basecls_utils(Interp *I)
     }
     Value *ns = new_namespace(I, "basecls.utils");
     env_set(I, ns->ns->env, "registers", I->registers);
+    ns_add(I, ns, "recursive_update", b_recursive_update);
     return ns;
 }

@@ -108,7 +108,8 @@ int bcl_run_passes_checked(IrGraph *g, const char *pipeline, const PassOptions *
         goto done;
     }
     c.comparing = true;
-    if (bcl_interp_run_observed(g, inputs, outputs, observe, &c, d)) goto done;
+    /* the optimized graph runs inside its memory plan, as bclc runs it */
+    if (bcl_interp_run_planned_observed(g, NULL, inputs, outputs, observe, &c, d)) goto done;
     rc = 0;
     for (int i = 0; i < n_out; i++) {
         const IrValue *v = g->outputs.v[i];

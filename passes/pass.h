@@ -9,6 +9,7 @@
 
 #include "../frontend/diag.h"
 #include "../ir/ir.h"
+#include "../ir/memplan.h"
 
 typedef struct PassOptions {
     const char *print_after;   /* a pass name or "all": ir_print the graph after it; NULL = none */
@@ -56,23 +57,8 @@ void bcl_list_passes(FILE *out);
 
 /* ---- memory planning: one arena for every activation ---- */
 
-#define BCL_MEMPLAN_ALIGN 64
-
-typedef struct MemPlan {
-    int n_values;              /* = g->values.n when planned */
-    int64_t *offset;           /* per value id: byte offset in the arena, -1 if not an activation
-                                  (input, param, const) */
-    int64_t *size;             /* per value id: bytes (numel * 4), -1 if not an activation */
-    int *shares;               /* per value id: the value whose buffer it reuses (a reshape view
-                                  or an in-place op), -1 if it has its own */
-    int64_t peak;              /* arena size in bytes */
-    int64_t total;             /* sum of every activation's size */
-} MemPlan;
-
-/* Liveness over the node order, best-fit offsets aligned to BCL_MEMPLAN_ALIGN,
- * in-place for elementwise ops whose input dies there, reshapes as views.
- * Graph outputs stay live to the end. Allocated in a. */
-MemPlan *bcl_plan_memory(const IrGraph *g, Arena *a);
+/* MemPlan, BCL_MEMPLAN_ALIGN and bcl_plan_memory are declared in ir/memplan.h (the
+ * interpreter executes inside a plan and must not depend on the passes). */
 
 /* One line per activation (offset, size, shared buffer) and
  * "peak: X bytes (Y% of Z bytes of activations)". */

@@ -531,7 +531,7 @@ static int engine_run(Engine *e, const float *const *ins, float *const *outs, Di
 #if BCL_HAVE_LLVM
     if (e->kind == ENGINE_JIT) return bcl_jit_run(e->jit, ins, outs, d);
 #endif
-    return bcl_interp_run(e->g, ins, outs, d);
+    return bcl_interp_run_planned(e->g, NULL, ins, outs, d);   /* inside the memory plan */
 }
 
 static void engine_free(Engine *e)

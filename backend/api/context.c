@@ -106,7 +106,7 @@ BclStatus bcl_context_run(BclContext *ctx, const float *const *inputs, const siz
         rc = bcl_jit_run(ctx->jit, inputs, outputs, &cap.d);
     else
 #endif
-        rc = bcl_interp_run(m->g, inputs, outputs, &cap.d);   /* reentrant: reads the graph only */
+        rc = bcl_interp_run_planned(m->g, NULL, inputs, outputs, &cap.d);   /* reentrant: plans per run, reads the graph only */
     capture_end(&cap, &ctx->msg);
     if (rc || cap.d.n_errors) {
         if (!ctx->msg || !*ctx->msg) api_fail(&ctx->msg, BCL_ERR_RUNTIME, "the model failed to run");

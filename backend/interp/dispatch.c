@@ -23,11 +23,9 @@ void kern_run_node(const IrNode *n, const float *const *in, float *out)
     default:
         switch (n->op) {
         case IR_CONV2D:
-            kern_conv2d(in[0], xs, in[1], &n->in[1]->shape, n->n_in > 2 ? in[2] : NULL, a, out, ys);
-            if (n->n_in > 3) {   /* fused residual add, before the activation */
-                int64_t k = shape_numel(ys);
-                for (int64_t i = 0; i < k; i++) out[i] += in[3][i];
-            }
+            /* a 4th input is the fused residual add, before the activation */
+            kern_conv2d_res(in[0], xs, in[1], &n->in[1]->shape, n->n_in > 2 ? in[2] : NULL,
+                            n->n_in > 3 ? in[3] : NULL, a, out, ys);
             break;
         case IR_LINEAR:
             kern_linear(in[0], xs, in[1], &n->in[1]->shape, n->n_in > 2 ? in[2] : NULL, out);

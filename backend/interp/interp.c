@@ -1,11 +1,38 @@
-/* The reference interpreter: one buffer per node result, nodes run in topological
- * order; a result's buffer is freed after its last use so peak memory stays near
- * the live set (whole models at batch > 1 would not fit otherwise). */
+/* The reference interpreter: nodes run in topological order. Unplanned, each node
+ * result gets its own buffer, freed after its last use so peak memory stays near the
+ * live set (whole models at batch > 1 would not fit otherwise). Planned, every result
+ * lives in one arena at the offset the memory plan gives it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "interp.h"
 #include "kernels.h"
+
+/* buf[id] for every graph input, parameter and constant; 1 after reporting a
+ * parameter or constant without data. */
+static int bind_leaves(const IrGraph *g, const float *const *inputs, const float **buf, Diag *d)
+{
+    int rc = 0;
+    for (int i = 0; i < g->inputs.n; i++) {
+        const IrValue *v = g->inputs.v[i];
+        buf[v->id] = inputs[i];
+    }
+    for (int i = 0; i < g->values.n; i++) {
+        const IrValue *v = g->values.v[i];
+        if (v->kind == IRV_PARAM || v->kind == IRV_CONST) {
+            if (!v->data) {
+                if (v->kind == IRV_PARAM)
+                    diag_error(d, v->loc, "parameter '%s' has no data (load weights or use --random-weights)",
+                               v->name ? v->name : "?");
+                else
+                    diag_error(d, v->loc, "constant %d has no data", v->id);
+                rc = 1;
+            }
+            buf[i] = v->data;
+        }
+    }
+    return rc;
+}
 
 int bcl_interp_run(const IrGraph *g, const float *const *inputs, float *const *outputs, Diag *d)
 {
@@ -24,25 +51,10 @@ int bcl_interp_run_observed(const IrGraph *g, const float *const *inputs, float 
         rc = 1;
         goto done;
     }
-    for (int i = 0; i < g->inputs.n; i++) {
-        const IrValue *v = g->inputs.v[i];
-        buf[v->id] = inputs[i];
+    if (bind_leaves(g, inputs, buf, d)) {
+        rc = 1;
+        goto done;
     }
-    for (int i = 0; i < nv; i++) {
-        const IrValue *v = g->values.v[i];
-        if (v->kind == IRV_PARAM || v->kind == IRV_CONST) {
-            if (!v->data) {
-                if (v->kind == IRV_PARAM)
-                    diag_error(d, v->loc, "parameter '%s' has no data (load weights or use --random-weights)",
-                               v->name ? v->name : "?");
-                else
-                    diag_error(d, v->loc, "constant %d has no data", v->id);
-                rc = 1;
-            }
-            buf[i] = v->data;
-        }
-    }
-    if (rc) goto done;
     for (int i = 0; i < nv; i++) last_use[i] = -1;
     for (int i = 0; i < g->nodes.n; i++) {
         const IrNode *n = g->nodes.v[i];
@@ -88,5 +100,77 @@ done:
     free(owned);
     free(last_use);
     free((void *)buf);
+    return rc;
+}
+
+int bcl_interp_run_planned(const IrGraph *g, const MemPlan *plan, const float *const *inputs,
+                           float *const *outputs, Diag *d)
+{
+    return bcl_interp_run_planned_observed(g, plan, inputs, outputs, NULL, NULL, d);
+}
+
+/* Whether plan fits g: one entry per value, every node result inside the arena. */
+static bool plan_fits(const IrGraph *g, const MemPlan *p)
+{
+    if (p->n_values != g->values.n || p->peak < 0) return false;
+    for (int i = 0; i < g->nodes.n; i++) {
+        const IrValue *v = ((const IrNode *)g->nodes.v[i])->out;
+        int64_t off = p->offset[v->id], size = p->size[v->id];
+        if (off < 0 || off % BCL_MEMPLAN_ALIGN || size != shape_numel(&v->shape) * (int64_t)sizeof(float) ||
+            off + size > p->peak)
+            return false;
+    }
+    return true;
+}
+
+int bcl_interp_run_planned_observed(const IrGraph *g, const MemPlan *plan, const float *const *inputs,
+                                    float *const *outputs, InterpObserver observe, void *ctx, Diag *d)
+{
+    Arena a;
+    arena_init(&a);
+    if (!plan) plan = bcl_plan_memory(g, &a);
+    int nv = g->values.n, rc = 0;
+    const float **buf = calloc((size_t)nv + 1, sizeof *buf);
+    /* aligned_alloc wants a size that is a multiple of the alignment */
+    size_t bytes = (size_t)(plan->peak + BCL_MEMPLAN_ALIGN - 1) / BCL_MEMPLAN_ALIGN * BCL_MEMPLAN_ALIGN;
+    float *arena = aligned_alloc(BCL_MEMPLAN_ALIGN, bytes ? bytes : BCL_MEMPLAN_ALIGN);
+    if (!buf || !arena) {
+        diag_error(d, NO_LOC, "out of memory for the interpreter's %lld-byte activation arena", (long long)plan->peak);
+        rc = 1;
+        goto done;
+    }
+    if (!plan_fits(g, plan)) {
+        diag_error(d, NO_LOC, "internal error: the memory plan does not match the graph");
+        rc = 1;
+        goto done;
+    }
+    if (bind_leaves(g, inputs, buf, d)) {
+        rc = 1;
+        goto done;
+    }
+    for (int i = 0; i < g->nodes.n; i++) {
+        const IrNode *n = g->nodes.v[i];
+        int o = n->out->id;
+        float *out = arena + plan->offset[o] / (int64_t)sizeof(float);
+        buf[o] = out;
+        const float *ins[64];
+        for (int k = 0; k < n->n_in; k++) {
+            ins[k] = buf[n->in[k]->id];
+            BCL_ASSERT(ins[k] != NULL);   /* topological order is an invariant (ir_verify) */
+        }
+        /* A view already holds the data at its own offset; an in-place op runs with
+         * out == ins[k] (the planner only aliases kernels that read i before writing i). */
+        if (!(n->op == IR_RESHAPE && plan->shares[o] >= 0)) kern_run_node(n, ins, out);
+        if (observe) observe(ctx, n, out);
+    }
+    for (int i = 0; i < g->outputs.n; i++) {
+        const IrValue *v = g->outputs.v[i];
+        BCL_ASSERT(buf[v->id] != NULL);
+        memcpy(outputs[i], buf[v->id], sizeof(float) * (size_t)shape_numel(&v->shape));
+    }
+done:
+    free(arena);
+    free((void *)buf);
+    arena_free(&a);
     return rc;
 }

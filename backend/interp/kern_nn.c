@@ -1,5 +1,6 @@
 /* Reference kernels for the heavy ops: convolution, linear, matmul, pooling. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -18,15 +19,30 @@ static void valid_cols(int64_t off, int64_t s, int64_t W, int64_t OW, int64_t *l
 void kern_conv2d(const float *x, const Shape *xs, const float *w, const Shape *ws, const float *b,
                  const IrAttrs *a, float *y, const Shape *ys)
 {
+    kern_conv2d_res(x, xs, w, ws, b, NULL, a, y, ys);
+}
+
+void kern_conv2d_res(const float *x, const Shape *xs, const float *w, const Shape *ws, const float *b,
+                     const float *r, const IrAttrs *a, float *y, const Shape *ys)
+{
     int64_t N = xs->d[0], C = xs->d[1], H = xs->d[2], W = xs->d[3];
     int64_t O = ws->d[0], CG = ws->d[1], KH = ws->d[2], KW = ws->d[3];
     int64_t OH = ys->d[2], OW = ys->d[3];
     int64_t G = a->groups, OG = O / G;
     int64_t sh = a->stride[0], sw = a->stride[1], dh = a->dilation[0], dw = a->dilation[1];
+    /* The residual plane is saved before y's plane is written: r may be y itself (the
+     * memory plan runs the residual add in place). Adding it last keeps the unfused
+     * rounding, act(conv + b) + r -> act((conv + b) + r). */
+    float *saved = NULL;
+    if (r) {
+        saved = malloc(sizeof(float) * (size_t)(OH * OW > 0 ? OH * OW : 1));
+        BCL_ASSERT(saved != NULL);
+    }
     for (int64_t n = 0; n < N; n++)
         for (int64_t o = 0; o < O; o++) {
             int64_t g = o / OG;
             float *yp = y + (n * O + o) * OH * OW;
+            if (r) memcpy(saved, r + (n * O + o) * OH * OW, sizeof(float) * (size_t)(OH * OW));
             for (int64_t i = 0; i < OH * OW; i++) yp[i] = b ? b[o] : 0.0f;
             for (int64_t c = 0; c < CG; c++) {
                 const float *xp = x + (n * C + g * CG + c) * H * W;
@@ -47,7 +63,10 @@ void kern_conv2d(const float *x, const Shape *xs, const float *w, const Shape *w
                         }
                     }
             }
+            if (r)
+                for (int64_t i = 0; i < OH * OW; i++) yp[i] += saved[i];
         }
+    free(saved);
 }
 
 void kern_linear(const float *x, const Shape *xs, const float *w, const Shape *ws, const float *b,

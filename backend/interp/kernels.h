@@ -12,6 +12,10 @@ void kern_run_node(const IrNode *n, const float *const *in, float *out);
  * (t,l,b,r), dilation, groups from a. */
 void kern_conv2d(const float *x, const Shape *xs, const float *w, const Shape *ws, const float *b,
                  const IrAttrs *a, float *y, const Shape *ys);
+/* kern_conv2d, then + r[N,O,OH,OW] (the fused residual, may be NULL). r may be y
+ * itself (in place), never x. */
+void kern_conv2d_res(const float *x, const Shape *xs, const float *w, const Shape *ws, const float *b,
+                     const float *r, const IrAttrs *a, float *y, const Shape *ys);
 /* x[..., I] w[O, I] (+ b[O], may be NULL) -> y[..., O] */
 void kern_linear(const float *x, const Shape *xs, const float *w, const Shape *ws, const float *b,
                  float *y);

@@ -42,7 +42,7 @@ typedef struct Lower {
     bool oom;
     bool winograd;              /* 3x3 stride-1 convs by Winograd F(2x2, 3x3) */
     const char *what;
-    int scratch_slot[3];        /* packed input; Winograd V and M */
+    int scratch_slot[3];        /* packed input; Winograd V (or a subsampled input); M */
     size_t scratch_floats[3];
 } Lower;
 
@@ -253,8 +253,9 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     int res = n->n_in > 3 ? n->in[3]->id : -1;
     bool packable = has_data(w) && (!b || has_data(b));
     bool dense = G == 1, depthwise = G == C && O == C && CG == 1;
+    bool grouped = G > 1 && CG % 16 == 0 && (O / G) % 16 == 0;   /* blocks stay inside groups */
     Tab t = {0};
-    if (!packable || !(dense || depthwise)) {
+    if (!packable || !(dense || depthwise || grouped)) {
         put(&t, x), put(&t, w->id), put(&t, b ? b->id : -1), put(&t, res), put(&t, y);
         int64_t v[] = {N, C, H, W, O, KH, KW, OH, OW, sh, sw, dh, dw, a->pad[0], a->pad[1], G};
         for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
@@ -352,7 +353,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         return true;
     }
     float *wp = depthwise && !dense ? bcl_pack_dw16c(w->data, b ? b->data : NULL, C, KH, KW, &nf)
-                                    : bcl_pack_conv16c(w->data, b ? b->data : NULL, O, C, KH, KW, &nf);
+                                    : bcl_pack_conv16c(w->data, b ? b->data : NULL, O, C, G, KH, KW, &nf);
     if (!wp) {
         L->oom = true;
         return true;
@@ -371,7 +372,8 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     } else {
         int64_t v[] = {O, cdiv(O, 16), KH, KW, OH, OW, sh, sw, dh, dw};
         for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&c, v[i]);
-        put(&c, a->act), put(&c, fbits(a->act_alpha)), put(&c, TW), put(&c, C);
+        put(&c, a->act), put(&c, fbits(a->act_alpha)), put(&c, TW), put(&c, C), put(&c, cdiv(CG, 16));
+        put(&c, dense ? cdiv(O, 16) : O / G / 16);
         step(L, "conv16c", &c, N * cdiv(O, 16) * OH);
     }
     return true;

@@ -1,15 +1,24 @@
 /* The host target: triple, CPU name and features go into the target machine and
  * onto every function, so the optimiser and the backend use the whole ISA. */
 #include <llvm-c/Target.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jit_internal.h"
 
+static int init_failed;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* LLVM's target registration is process-wide: once, even with engines compiled on
+ * several threads. */
+static void init_llvm(void) { init_failed = LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter(); }
+
 bool jit_host_init(JitHost *h, Diag *d)
 {
     memset(h, 0, sizeof *h);
-    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter()) {
+    pthread_once(&init_once, init_llvm);
+    if (init_failed) {
         diag_error(d, NO_LOC, "LLVM has no code generator for this host");
         return false;
     }

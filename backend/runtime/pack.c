@@ -15,9 +15,10 @@ float *bcl_alloc_floats(size_t n)
     return p;
 }
 
-float *bcl_pack_conv16c(const float *w, const float *b, int64_t O, int64_t C, int64_t KH, int64_t KW,
-                        size_t *n_floats)
+float *bcl_pack_conv16c(const float *w, const float *b, int64_t O, int64_t C, int64_t G, int64_t KH,
+                        int64_t KW, size_t *n_floats)
 {
+    C /= G;   /* input channels per group: the packed block row of an output block */
     int64_t OB = blocks(O), CB = blocks(C), nw = OB * CB * KH * KW * 256;
     *n_floats = (size_t)(nw + OB * 16);
     float *p = bcl_alloc_floats(*n_floats);

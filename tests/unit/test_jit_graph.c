@@ -97,12 +97,29 @@ static void test_rerun(void **st)
     jt_free(&t);
 }
 
+/* threads = 0 takes BCL_NUM_THREADS. */
+static void test_threads_from_env(void **st)
+{
+    JT t;
+    jt_init(&t, 24);
+    IrValue *x = jt_input(&t, jt_shape(2, 4, 5));
+    ir_add_output(t.g, jt_node(&t, IR_RELU, &x, 1, NULL));
+    setenv("BCL_NUM_THREADS", "3", 1);
+    BclJit *j = bcl_jit_compile(t.g, &(BclJitOptions){.threads = 0}, &t.d);
+    unsetenv("BCL_NUM_THREADS");
+    assert_non_null(j);
+    assert_int_equal(bcl_jit_threads(j), 3);
+    bcl_jit_free(j);
+    jt_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_net_vs_interp),
         cmocka_unit_test(test_threads_agree),
         cmocka_unit_test(test_rerun),
+        cmocka_unit_test(test_threads_from_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

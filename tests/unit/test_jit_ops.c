@@ -22,6 +22,12 @@ static void add_conv_case(JT *t, int kind)
             C = G * jt_int(t, 1, 6);
             O = G * jt_int(t, 1, 6);
         }
+        if (kind == 4) {                                      /* grouped, 16-blocks per group */
+            G = jt_int(t, 2, 3);
+            C = G * 16 * jt_int(t, 1, 2);
+            O = G * 16 * jt_int(t, 1, 2);
+            H = jt_int(t, 3, 7), W = jt_int(t, 3, 9);
+        }
         IrAttrs a = ir_attrs_default();
         a.stride[0] = jt_int(t, 1, 2), a.stride[1] = jt_int(t, 1, 2);
         a.dilation[0] = jt_int(t, 0, 3) ? 1 : 2, a.dilation[1] = jt_int(t, 0, 3) ? 1 : 2;
@@ -97,6 +103,7 @@ static void test_conv_depthwise_grouped_generic(void **st)
     jt_init(&t, 2);
     for (int i = 0; i < 10; i++) add_conv_case(&t, 1);
     for (int i = 0; i < 6; i++) add_conv_case(&t, 2);
+    for (int i = 0; i < 4; i++) add_conv_case(&t, 4);
     for (int i = 0; i < 6; i++) add_conv_case(&t, 3);
     jt_check(&t, 2, TOL, false);
     jt_free(&t);

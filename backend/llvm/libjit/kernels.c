@@ -476,19 +476,21 @@ INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const 
 {
     int64_t CB = p[5], HP = p[6], WP = p[7], O = p[8], OB = p[9], KH = p[10], KW = p[11];
     int64_t OH = p[12], OW = p[13], sh = p[14], sw = p[15], dh = p[16], dw = p[17], act = p[18];
-    int64_t C = p[21];
+    int64_t C = p[21], CBG = p[22], OBG = p[23];
     float alpha = fbits(p[19]);
     v16f acc[16];
 #pragma clang loop unroll(full)
     for (int t = 0; t < tw; t++) acc[t] = splat(0);
-    for (int64_t cb = 0; cb < CB; cb++) {
+    /* Grouped: output block ob reads only its group's CBG input blocks. */
+    int64_t cb0 = (ob / OBG) * CBG;
+    for (int64_t cb = cb0; cb < cb0 + CBG; cb++) {
         int64_t cn = min64(16, C - cb * 16);   /* the padded channels of the last block are zeros */
         for (int64_t kh = 0; kh < KH; kh++) {
             const float *xr = xp + (((n * CB + cb) * HP + oh * sh + kh * dh) * WP) * 16;
             /* Unrolling the taps only grows the code (and compile time). */
 #pragma clang loop unroll(disable)
             for (int64_t kw = 0; kw < KW; kw++) {
-                const float *wk = wp + (((ob * CB + cb) * KH + kh) * KW + kw) * 256;
+                const float *wk = wp + (((ob * CBG + cb - cb0) * KH + kh) * KW + kw) * 256;
                 const float *xk = xr + (ow0 * sw + kw * dw) * 16;
 #pragma clang loop unroll(disable)
                 for (int64_t c = 0; c < cn; c++) {
@@ -499,7 +501,7 @@ INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const 
             }
         }
     }
-    v16f bv = ld16(wp + OB * CB * KH * KW * 256 + ob * 16);
+    v16f bv = ld16(wp + OB * CBG * KH * KW * 256 + ob * 16);
     for (int t = 0; t < tw; t++)
         store_lanes(y, r, acc[t] + bv, ((n * O + ob * 16) * OH + oh) * OW + ow0 + t, OH * OW,
                     O - ob * 16, act, alpha);

@@ -27,8 +27,9 @@
                      row = pixel of P per image (1x1 conv on P < 16 pixels), r: residual */ \
     K(conv)       /* x w b r y N C H W O KH KW OH OW sh sw dh dw pt pl G act alpha; items: N*O */ \
     K(pack16c)    /* x xp N C H W CB HP WP pt pl; items: N*CB*HP */ \
-    K(conv16c)    /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW C; items: N*OB*OH;
-                     wp [OB][CB][KH][KW][16c][16o] + bias[OB*16] */ \
+    K(conv16c)    /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW C CBG OBG;
+                     items: N*OB*OH; wp [OB][CBG][KH][KW][16c][16o] + bias[OB*16];
+                     groups: CBG input and OBG output blocks per group (dense: CB, OB) */ \
     K(conv1x1)    /* x wp r y N C P O OBK act alpha OT PV; items: N*max(1, P/(16*PV))*OBK; P >= 16;
                      wp [OBK][C][OT] + bias[OBK*OT] (1x1, stride 1, no padding, groups 1) */ \
     K(wino_in)    /* xp V N CB HP WP TH TW; items: N*TH; V [16][T = N*TH*TW][CB*16] */ \

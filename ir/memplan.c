@@ -1,0 +1,180 @@
+/* The memory planner: every activation (node result) gets a byte offset in one arena.
+ * Liveness runs over the schedule (node order); graph outputs live to the end.
+ * A reshape of an activation is a view (same buffer, same offset). An elementwise
+ * op (unary, same-shape broadcast operand, scale_shift, batch_norm, conv2d's fused
+ * residual) writes over an input whose buffer dies at that node. Buffers get best-fit offsets from a free
+ * list, aligned to BCL_MEMPLAN_ALIGN. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "memplan.h"
+
+typedef struct Block { int64_t off, size; } Block;
+
+typedef struct FreeList {
+    Block *b;
+    int n, cap;
+    int64_t top;        /* end of the arena so far = peak */
+} FreeList;
+
+static int64_t align_up(int64_t x) { return (x + BCL_MEMPLAN_ALIGN - 1) / BCL_MEMPLAN_ALIGN * BCL_MEMPLAN_ALIGN; }
+
+static int64_t fl_alloc(FreeList *fl, int64_t size)
+{
+    int best = -1;
+    for (int i = 0; i < fl->n; i++)
+        if (fl->b[i].size >= size && (best < 0 || fl->b[i].size < fl->b[best].size)) best = i;
+    if (best >= 0) {
+        int64_t off = fl->b[best].off;
+        fl->b[best].off += size;
+        fl->b[best].size -= size;
+        if (fl->b[best].size == 0) {
+            memmove(&fl->b[best], &fl->b[best + 1], sizeof(Block) * (size_t)(fl->n - best - 1));
+            fl->n--;
+        }
+        return off;
+    }
+    /* Nothing fits: grow the arena, reusing a free block that ends at the top. */
+    if (fl->n > 0 && fl->b[fl->n - 1].off + fl->b[fl->n - 1].size == fl->top) {
+        int64_t off = fl->b[--fl->n].off;
+        fl->top = off + size;
+        return off;
+    }
+    int64_t off = fl->top;
+    fl->top += size;
+    return off;
+}
+
+/* Returns a block to the list (kept sorted by offset), merging with its neighbours. */
+static void fl_free(FreeList *fl, int64_t off, int64_t size)
+{
+    int i = 0;
+    while (i < fl->n && fl->b[i].off < off) i++;
+    if (fl->n == fl->cap) {
+        fl->cap = fl->cap ? 2 * fl->cap : 16;
+        fl->b = realloc(fl->b, sizeof(Block) * (size_t)fl->cap);
+        BCL_ASSERT(fl->b != NULL);
+    }
+    memmove(&fl->b[i + 1], &fl->b[i], sizeof(Block) * (size_t)(fl->n - i));
+    fl->b[i] = (Block){off, size};
+    fl->n++;
+    if (i + 1 < fl->n && fl->b[i].off + fl->b[i].size == fl->b[i + 1].off) {
+        fl->b[i].size += fl->b[i + 1].size;
+        memmove(&fl->b[i + 1], &fl->b[i + 2], sizeof(Block) * (size_t)(fl->n - i - 2));
+        fl->n--;
+    }
+    if (i > 0 && fl->b[i - 1].off + fl->b[i - 1].size == fl->b[i].off) {
+        fl->b[i - 1].size += fl->b[i].size;
+        memmove(&fl->b[i], &fl->b[i + 1], sizeof(Block) * (size_t)(fl->n - i - 1));
+        fl->n--;
+    }
+}
+
+/* Ops whose out[i] depends only on in[k][i] (for a same-shape operand k), so the
+ * result may overwrite that operand. Returns the operands that qualify as a mask.
+ * conv2d's residual (operand 3) qualifies too: the kernel saves each residual plane
+ * before writing that plane of the result. */
+static unsigned inplace_operands(const IrNode *n)
+{
+    switch (ir_op_info[n->op].kind) {
+    case OPK_ELEMWISE: return 1u;
+    case OPK_BROADCAST: return 3u;
+    default: break;
+    }
+    if (n->op == IR_SCALE_SHIFT || n->op == IR_BATCH_NORM) return 1u;
+    if (n->op == IR_CONV2D && n->n_in > 3) return 1u << 3;
+    return 0;
+}
+
+/* Whether operand k of n may be overwritten given the buffers' roots: an elementwise
+ * op reads every operand at the index it writes, but conv2d reads its input x all
+ * over, so x must not live in the residual's buffer. */
+static bool inplace_safe(const IrNode *n, int k, const int *root)
+{
+    if (n->op != IR_CONV2D) return true;
+    const IrValue *x = n->in[0];
+    return x->kind != IRV_NODE || root[x->id] != root[n->in[k]->id];
+}
+
+MemPlan *bcl_plan_memory(const IrGraph *g, Arena *a)
+{
+    int nv = g->values.n, nn = g->nodes.n;
+    MemPlan *p = ARENA_NEW(a, MemPlan);
+    p->n_values = nv;
+    p->offset = ARENA_NEWN(a, int64_t, nv ? nv : 1);
+    p->size = ARENA_NEWN(a, int64_t, nv ? nv : 1);
+    p->shares = ARENA_NEWN(a, int, nv ? nv : 1);
+    int *last = malloc(sizeof(int) * (size_t)(nv ? nv : 1) * 3);   /* last use, root, buffer end */
+    BCL_ASSERT(last != NULL);
+    int *root = last + nv, *end = root + nv;
+    for (int v = 0; v < nv; v++) {
+        p->offset[v] = p->size[v] = -1;
+        p->shares[v] = -1;
+        last[v] = -1;
+        root[v] = v;
+        end[v] = -1;
+    }
+    for (int i = 0; i < nn; i++) {
+        const IrNode *n = g->nodes.v[i];
+        for (int k = 0; k < n->n_in; k++) last[n->in[k]->id] = i;
+    }
+    for (int i = 0; i < g->outputs.n; i++) last[((IrValue *)g->outputs.v[i])->id] = nn;
+
+    /* Buffers: decide views and in-place in schedule order; end[r] is the last use of
+     * any value sharing root r, final for every value defined so far. */
+    for (int i = 0; i < nn; i++) {
+        const IrNode *n = g->nodes.v[i];
+        int o = n->out->id;
+        p->size[o] = shape_numel(&n->out->shape) * (int64_t)sizeof(float);
+        p->total += p->size[o];
+        int use = last[o] > i ? last[o] : i;   /* an unused result still gets written */
+        int share = -1;
+        if (n->op == IR_RESHAPE && n->in[0]->kind == IRV_NODE) {
+            share = n->in[0]->id;
+        } else {
+            unsigned mask = inplace_operands(n);
+            for (int k = 0; k < n->n_in && share < 0; k++) {
+                const IrValue *x = n->in[k];
+                if (!(mask >> k & 1u) || x->kind != IRV_NODE || !shape_eq(&x->shape, &n->out->shape)) continue;
+                if (end[root[x->id]] == i && inplace_safe(n, k, root)) share = x->id;
+            }
+        }
+        if (share >= 0) {
+            root[o] = root[share];
+            p->shares[o] = share;
+        }
+        if (end[root[o]] < use) end[root[o]] = use;
+    }
+
+    /* Offsets: walk the schedule, release buffers that ended before this node, then
+     * place the buffer this node starts. */
+    FreeList fl = {0};
+    int *order = malloc(sizeof(int) * (size_t)(nn ? nn : 1));   /* root started at node i, or -1 */
+    int64_t *bsize = calloc((size_t)(nv ? nv : 1), sizeof(int64_t));
+    BCL_ASSERT(order && bsize);
+    for (int i = 0; i < nn; i++) {
+        const IrNode *n = g->nodes.v[i];
+        int o = n->out->id;
+        order[i] = root[o] == o ? o : -1;
+        int64_t s = align_up(p->size[o] > 0 ? p->size[o] : 1);
+        if (bsize[root[o]] < s) bsize[root[o]] = s;
+    }
+    for (int i = 0; i < nn; i++) {
+        for (int j = 0; j < i; j++) {
+            int r = order[j];
+            if (r >= 0 && end[r] == i - 1) fl_free(&fl, p->offset[r], bsize[r]);
+        }
+        if (order[i] >= 0) p->offset[order[i]] = fl_alloc(&fl, bsize[order[i]]);
+    }
+    for (int i = 0; i < nn; i++) {
+        int o = ((IrNode *)g->nodes.v[i])->out->id;
+        p->offset[o] = p->offset[root[o]];
+    }
+    p->peak = fl.top;
+    free(fl.b);
+    free(order);
+    free(bsize);
+    free(last);
+    return p;
+}
+

@@ -1,5 +1,6 @@
-/* The thread pool behind bcl_rt_parallel_for: workers sleep on a condition variable
- * between jobs; a job is published by bumping a generation counter. */
+/* The thread pool behind bcl_rt_parallel_for: a job is published by bumping a
+ * generation counter; workers (and the caller waiting for them) spin briefly, since
+ * steps follow each other closely, then sleep on a condition variable. */
 #include "pool.h"
 
 #include <pthread.h>
@@ -24,6 +25,16 @@ struct BclPool {
 
 typedef struct { BclPool *p; int idx; } WorkerArg;
 
+/* About 10-50 us of polling before sleeping: steps are often shorter than a wake-up. */
+#define SPIN 2000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 static void run_part(BclPool *p, int idx)
 {
     int64_t lo = p->items * idx / p->n, hi = p->items * (idx + 1) / p->n;
@@ -36,17 +47,26 @@ static void *worker(void *arg)
     free(arg);
     BclPool *p = wa.p;
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
+        for (int k = 0; k < SPIN && __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) == seen &&
+                        !__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE);
+             k++)
+            cpu_relax();
+        pthread_mutex_lock(&p->mu);
         while (p->gen == seen && !p->quit) pthread_cond_wait(&p->start, &p->mu);
-        if (p->quit) break;
+        if (p->quit) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
         seen = p->gen;
         pthread_mutex_unlock(&p->mu);
         run_part(p, wa.idx);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        if (__atomic_sub_fetch(&p->pending, 1, __ATOMIC_ACQ_REL) == 0) {
+            pthread_mutex_lock(&p->mu);   /* the caller may be asleep on done */
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -105,13 +125,14 @@ void bcl_rt_parallel_for(BclPool *p, BclTask fn, void **slots, int64_t n)
     p->fn = fn;
     p->slots = slots;
     p->items = n;
-    p->pending = p->n - 1;
-    p->gen++;
+    __atomic_store_n(&p->pending, p->n - 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->gen, p->gen + 1, __ATOMIC_RELEASE);   /* publishes the job */
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
     run_part(p, 0);
+    for (int k = 0; k < SPIN && __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0; k++) cpu_relax();
     pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+    while (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -119,7 +140,7 @@ void bcl_pool_free(BclPool *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->quit = 1;
+    __atomic_store_n(&p->quit, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->n; i++) pthread_join(p->th[i], NULL);

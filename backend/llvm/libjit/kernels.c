@@ -425,13 +425,17 @@ KERNEL(conv)
             for (int64_t kh = 0; kh < KH; kh++)
                 for (int64_t kw = 0; kw < KW; kw++) {
                     float wv = w[((o * CG + c) * KH + kh) * KW + kw];
+                    /* the output columns whose input column lies inside the image, so
+                     * the inner loop has no test and vectorises */
+                    int64_t off = kw * dw - pl;
+                    int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                    int64_t hi = W - 1 - off < 0 ? 0 : min64((W - 1 - off) / sw + 1, OW);
                     for (int64_t oh = 0; oh < OH; oh++) {
                         int64_t ih = oh * sh - pt + kh * dh;
                         if (ih < 0 || ih >= H) continue;
-                        for (int64_t ow = 0; ow < OW; ow++) {
-                            int64_t iw = ow * sw - pl + kw * dw;
-                            if (iw >= 0 && iw < W) yp[oh * OW + ow] += wv * xp[ih * W + iw];
-                        }
+                        float *yr = yp + oh * OW;
+                        const float *xr = xp + ih * W;
+                        for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * sw + off];
                     }
                 }
         }

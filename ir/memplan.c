@@ -135,7 +135,7 @@ MemPlan *bcl_plan_memory(const IrGraph *g, Arena *a)
             unsigned mask = inplace_operands(n);
             for (int k = 0; k < n->n_in && share < 0; k++) {
                 const IrValue *x = n->in[k];
-                if (!(mask >> k & 1u) || x->kind != IRV_NODE || !shape_eq(&x->shape, &n->out->shape)) continue;
+                if (k >= 32 || !(mask >> k & 1u) || x->kind != IRV_NODE || !shape_eq(&x->shape, &n->out->shape)) continue;
                 if (end[root[x->id]] == i && inplace_safe(n, k, root)) share = x->id;
             }
         }

@@ -60,15 +60,13 @@ static void *grow(void *p, int *cap, int need, size_t elt, bool *oom)
     return q;
 }
 
-/* Which table entries of each kernel are buffer slots (bit i: p[i]); kernels.h. */
+/* Which table entries of kernel k are buffer slots (bit i: p[i]); from kernels.h. */
 static uint64_t slot_mask(const char *k)
 {
     static const struct { const char *k; uint64_t m; } tab[] = {
-        {"unary", 0xc},       {"binary", 0xe},     {"norm_chan", 0x7e}, {"layer_norm", 0xf},
-        {"softmax", 0x3},     {"pool", 0x6},       {"reduce", 0x6},     {"gather", 0x3},
-        {"copy_rows", 0x3},   {"matmul", 0x7},     {"linear", 0xf},     {"linear_p", 0x807},
-        {"conv", 0x1f},       {"pack16c", 0x3},    {"conv16c", 0xf},    {"conv1x1", 0xf},
-        {"dwconv16c", 0xf},   {"wino_in", 0x3},    {"wino_gemm", 0x7},  {"wino_out", 0xf},
+#define K(name, slots) {#name, slots},
+        BCL_JIT_KERNELS(K)
+#undef K
     };
     for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
         if (!strcmp(tab[i].k, k)) return tab[i].m;

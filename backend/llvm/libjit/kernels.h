@@ -9,33 +9,34 @@
 #ifndef BCL_JIT_KERNELS_H
 #define BCL_JIT_KERNELS_H
 
-/* Names of the kernels, in the X-macro style of ops.def. */
+/* The kernels, in the X-macro style of ops.def: K(name, slots), where bit i of slots
+ * says p[i] is a buffer slot (the planner rebinds those per step, see jit_internal.h). */
 #define BCL_JIT_KERNELS(K) \
-    K(unary)      /* op alpha x y n chunk; items: chunks of n */ \
-    K(binary)     /* op a b y rank rows rows_per_item act alpha ydims[8] astr[8] bstr[8]; items: row groups */ \
-    K(norm_chan)  /* mode(0 bn, 1 scale_shift) x g b m v y N C inner eps act alpha; items: N*C */ \
-    K(layer_norm) /* x g b y rows inner eps; items: rows */ \
-    K(softmax)    /* x y outer dim inner; items: outer*inner */ \
-    K(pool)       /* op x y NC H W OH OW kh kw sh sw pt pl cip; items: NC */ \
-    K(reduce)     /* op x y rank count ny ydims[8] ystr_in_x[8] rdims[8] rstr[8] nr; items: ny */ \
-    K(gather)     /* x y rank ny chunk value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] fscale[8];
+    K(unary, 0xc) /* op alpha x y n chunk; items: chunks of n */ \
+    K(binary, 0xe) /* op a b y rank rows rows_per_item act alpha ydims[8] astr[8] bstr[8]; items: row groups */ \
+    K(norm_chan, 0x7e) /* mode(0 bn, 1 scale_shift) x g b m v y N C inner eps act alpha; items: N*C */ \
+    K(layer_norm, 0xf) /* x g b y rows inner eps; items: rows */ \
+    K(softmax, 0x3) /* x y outer dim inner; items: outer*inner */ \
+    K(pool, 0x6)  /* op x y NC H W OH OW kh kw sh sw pt pl cip; items: NC */ \
+    K(reduce, 0x6) /* op x y rank count ny ydims[8] ystr_in_x[8] rdims[8] rstr[8] nr; items: ny */ \
+    K(gather, 0x3) /* x y rank ny chunk value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] fscale[8];
                      items: chunks of ny */ \
-    K(copy_rows)  /* x y rows len ystride yoff; items: rows */ \
-    K(matmul)     /* a b y M K N nb rank bd[8] sa[8] sb[8] act alpha; items: nb*M */ \
-    K(linear)     /* x w b y rows I O act alpha; items: rows (weights computed at run time) */ \
-    K(linear_p)   /* x wp y rows I O OB act alpha RT P r; items: ceil(rows/RT)*OB; wp [OB][I][16] + bias[OB*16];
+    K(copy_rows, 0x3) /* x y rows len ystride yoff; items: rows */ \
+    K(matmul, 0x7) /* a b y M K N nb rank bd[8] sa[8] sb[8] act alpha; items: nb*M */ \
+    K(linear, 0xf) /* x w b y rows I O act alpha; items: rows (weights computed at run time) */ \
+    K(linear_p, 0x807) /* x wp y rows I O OB act alpha RT P r; items: ceil(rows/RT)*OB; wp [OB][I][16] + bias[OB*16];
                      row = pixel of P per image (1x1 conv on P < 16 pixels), r: residual */ \
-    K(conv)       /* x w b r y N C H W O KH KW OH OW sh sw dh dw pt pl G act alpha; items: N*O */ \
-    K(pack16c)    /* x xp N C H W CB HP WP pt pl; items: N*CB*HP */ \
-    K(conv16c)    /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW C CBG OBG;
+    K(conv, 0x1f) /* x w b r y N C H W O KH KW OH OW sh sw dh dw pt pl G act alpha; items: N*O */ \
+    K(pack16c, 0x3) /* x xp N C H W CB HP WP pt pl; items: N*CB*HP */ \
+    K(conv16c, 0xf) /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW C CBG OBG;
                      items: N*OB*OH; wp [OB][CBG][KH][KW][16c][16o] + bias[OB*16];
                      groups: CBG input and OBG output blocks per group (dense: CB, OB) */ \
-    K(conv1x1)    /* x wp r y N C P O OBK act alpha OT PV; items: N*max(1, P/(16*PV))*OBK; P >= 16;
+    K(conv1x1, 0xf) /* x wp r y N C P O OBK act alpha OT PV; items: N*max(1, P/(16*PV))*OBK; P >= 16;
                      wp [OBK][C][OT] + bias[OBK*OT] (1x1, stride 1, no padding, groups 1) */ \
-    K(wino_in)    /* xp V N CB HP WP TH TW; items: N*TH; V [16][T = N*TH*TW][CB*16] */ \
-    K(wino_gemm)  /* V U M T Cp OB RT; items: 16*ceil(T/RT)*OB; U [16][OB][Cp][16o] + bias; M [16][T][OB*16] */ \
-    K(wino_out)   /* M U r y N O OB OH OW TH TW act alpha Cp; items: N*OB*TH */ \
-    K(dwconv16c)  /* xp wp r y N CB HP WP C KH KW OH OW sh sw dh dw act alpha TW; items: N*CB*OH;
+    K(wino_in, 0x3) /* xp V N CB HP WP TH TW; items: N*TH; V [16][T = N*TH*TW][CB*16] */ \
+    K(wino_gemm, 0x7) /* V U M T Cp OB RT; items: 16*ceil(T/RT)*OB; U [16][OB][Cp][16o] + bias; M [16][T][OB*16] */ \
+    K(wino_out, 0xf) /* M U r y N O OB OH OW TH TW act alpha Cp; items: N*OB*TH */ \
+    K(dwconv16c, 0xf) /* xp wp r y N CB HP WP C KH KW OH OW sh sw dh dw act alpha TW; items: N*CB*OH;
                      wp [CB][KH][KW][16] + bias[CB*16] */
 
 #define BCL_JIT_CHUNK 8192   /* elements per work item of elementwise kernels */

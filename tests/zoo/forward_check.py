@@ -38,6 +38,11 @@ CASES = [
     ("snetv2_x050", "snet", "2,3,64,64", []),
     ("snetv2p_x075", "snet", "1,3,64,64", []),
     ("hrnet_w18_small_v1", "hrnet", "1,3,64,64", []),
+    # full size, as issue 7 asks
+    ("resnet18", "resnet", "1,3,224,224", []),
+    ("mbnetv2_x100", "mbnet", "1,3,224,224", []),
+    ("regnetx_002", "regnet", "1,3,224,224", []),
+    ("effnet_b0", "effnet", "1,3,224,224", []),
 ]
 
 

@@ -71,7 +71,7 @@ static void usage_error(const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "bclc%s%s: error: ", cmd ? " " : "", cmd ? cmd : "");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(see 'bclc %s--help')\n", cmd ? cmd : "");
+    fprintf(stderr, "\n(see 'bclc %s%s--help')\n", cmd ? cmd : "", cmd ? " " : "");
 }
 
 static int parse_shape(const char *s, Shape *shape)
@@ -113,6 +113,9 @@ enum { OPT_RUN = 1, OPT_WEIGHTS = 2, OPT_LIST = 4, OPT_PASSES = 8, OPT_ENGINE = 
 static int parse_options(const Command *cmd, int argc, char **argv, Options *o, int extra)
 {
     memset(o, 0, sizeof *o);
+#if BCL_HAVE_LLVM
+    o->engine = ENGINE_JIT;   /* the fast engine when this build has it */
+#endif
     o->build.overrides = o->overrides;
     o->build.include_dirs = o->include_dirs;
     for (int i = 0; i < argc; i++) {
@@ -129,7 +132,7 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
             return 1;
         } else if ((r = TAKES("-o")) != 0 || (r = TAKES("--override")) != 0) {
             if (r < 0) return -1;
-            if (!strchr(val, '=')) {
+            if (!strchr(val, '=') || val[0] == '=') {
                 usage_error(cmd->name, "-o expects KEY=VALUE, got '%s'", val);
                 return -1;
             }
@@ -169,6 +172,10 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
         } else if ((extra & OPT_PASSES) && (r = TAKES("--print-after")) != 0) {
             if (r < 0) return -1;
             o->pass_opt.print_after = val;
+            if (strcmp(val, "all") && !bcl_find_pass(val)) {
+                usage_error(cmd->name, "unknown pass '%s' in --print-after", val);
+                return -1;
+            }
         } else if ((extra & OPT_PASSES) && !strcmp(a, "--verify-each")) {
             o->pass_opt.verify_each = true;
         } else if ((extra & OPT_PASSES) && !strcmp(a, "--print-memplan")) {
@@ -310,7 +317,7 @@ static int cmd_list(int argc, char **argv);
     "  --print-memplan        print the activation memory plan and its peak\n\n"
 
 #if BCL_HAVE_LLVM
-#define ENGINE_DEFAULT_TEXT "interp"
+#define ENGINE_DEFAULT_TEXT "jit"
 #else
 #define ENGINE_DEFAULT_TEXT "interp (this build has no JIT)"
 #endif
@@ -576,6 +583,9 @@ static void print_output(Options *o, const float *y, const Shape *out_shape, Are
     if (k && out_shape->rank == 2) {
         char **labels = NULL;
         int n_labels = o->labels ? read_labels(o->labels, a, &labels, d) : 0;
+        if (o->labels && !d->n_errors && n_labels < out_shape->d[1])
+            diag_warning_path(d, o->labels, "%d class names for %lld classes; the others are printed by number",
+                              n_labels, (long long)out_shape->d[1]);
         if (!d->n_errors) print_topk(y, out_shape, k, labels, n_labels);
     } else if (k) {
         char buf[128];

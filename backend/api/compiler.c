@@ -15,7 +15,11 @@ BclStatus bcl_compiler_create(BclCompiler **out)
     NEED(out);
     *out = calloc(1, sizeof **out);
     if (!*out) return BCL_ERR_NO_MEMORY;
+#if BCL_HAVE_LLVM
+    (*out)->run.engine = ENGINE_JIT;      /* the fast engine when the library has it */
+#else
     (*out)->run.engine = ENGINE_INTERP;
+#endif
     (*out)->run.opt_level = 2;
     (*out)->run.strict_weights = true;
     return BCL_OK;

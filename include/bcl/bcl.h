@@ -81,8 +81,9 @@ void bcl_compiler_destroy(BclCompiler *c);            /* NULL is fine */
 /* The diagnostics of the last call on c (see above); valid until the next call on c. */
 const char *bcl_compiler_error(const BclCompiler *c);
 
-/* "interp" (the reference interpreter, the default) or "jit" (native code through
- * LLVM; BCL_ERR_UNSUPPORTED when the library was built without it). */
+/* "jit" (native code through LLVM; the default when the library was built with it)
+ * or "interp" (the reference interpreter; the default otherwise). "jit" without LLVM:
+ * BCL_ERR_UNSUPPORTED. */
 BclStatus bcl_compiler_set_engine(BclCompiler *c, const char *engine);
 /* Worker threads per context for the JIT: 0 (the default) = BCL_NUM_THREADS from the
  * environment, else the online cores. The interpreter runs on the calling thread.

@@ -522,6 +522,25 @@ static bool img_size(Interp *I, Value *cfg, int64_t *h, int64_t *w)
     return true;
 }
 
+/* Input channels: as many as _cfg.preprocess.img_mean has values (BaseCls normalizes
+ * each channel with its mean), else 3. */
+static bool img_channels(Interp *I, Value *cfg, int64_t *c)
+{
+    *c = 3;
+    Value *sec = dict_get_str(cfg->dict, "preprocess");
+    if (!sec || sec->kind != V_DICT) return true;
+    DictEntry *e = dict_find_str(sec->dict, "img_mean");
+    if (!e || e->val->kind == V_NONE) return true;
+    Value *v = e->val;
+    if ((v->kind == V_TUPLE || v->kind == V_LIST) && v->seq->n > 0) {
+        *c = v->seq->n;
+        return true;
+    }
+    diag_error(I->d, e->loc, "preprocess.img_mean must be a list with one mean per input channel, got %s",
+               v_repr(I, v));
+    return false;
+}
+
 static bool add_outputs(Interp *I, Value *r, SrcLoc loc)
 {
     if (r->kind == V_TENSOR) {
@@ -634,10 +653,10 @@ IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
     if (opt->has_input_shape) {
         in = opt->input_shape;
     } else {
-        int64_t h, w;
-        if (!img_size(&I, cfg, &h, &w)) return NULL;
+        int64_t h, w, c;
+        if (!img_size(&I, cfg, &h, &w) || !img_channels(&I, cfg, &c)) return NULL;
         in.d[0] = 1;
-        in.d[1] = 3;
+        in.d[1] = c;
         in.d[2] = h;
         in.d[3] = w;
     }

@@ -143,6 +143,12 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
             o->overrides[o->build.n_overrides++] = val;
         } else if ((r = TAKES("--cfg")) != 0) {
             if (r < 0) return -1;
+            /* a top-level name of the file, not a path or an expression */
+            if (!*val || (*val >= '0' && *val <= '9') || val[strspn(val, "abcdefghijklmnopqrstuvwxyz"
+                                                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")]) {
+                usage_error(cmd->name, "--cfg expects the name of a dict defined in the file, got '%s'", val);
+                return -1;
+            }
             o->build.cfg_name = val;
         } else if ((r = TAKES("--model")) != 0) {
             if (r < 0) return -1;
@@ -307,6 +313,9 @@ static int cmd_dump_ir(int argc, char **argv);
 static int cmd_run(int argc, char **argv);
 static int cmd_bench(int argc, char **argv);
 static int cmd_list(int argc, char **argv);
+#if BCL_HAVE_LLVM
+int bclc_cmd_compile(int argc, char **argv);   /* tools/bclc_compile.c */
+#endif
 
 #define PASS_HELP                                                                      \
     "Optimization options:\n"                                                           \
@@ -372,6 +381,10 @@ static const Command commands[] = {
     {"list", "list the registered models and heads", cmd_list,
      "usage: bclc list [PATTERN] [FILE] [options]\n"
      "Prints the registered models and heads whose names contain PATTERN.\n\n"},
+#if BCL_HAVE_LLVM
+    /* tools/bclc_compile.c: parses its own options and prints its own help */
+    {"compile", "compile a model ahead of time to an object file + C header", bclc_cmd_compile, ""},
+#endif
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -469,12 +482,29 @@ static int read_labels(const char *path, Arena *a, char ***names, Diag *d)
     PtrVec v = {0};
     char line[1024];
     while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
+        size_t n = strcspn(line, "\r\n");
+        if (!line[n] && !feof(f))  /* longer than the buffer: one name, the rest skipped */
+            for (int c; (c = getc(f)) != EOF && c != '\n';) {}
+        line[n] = 0;
         ptrvec_push(a, &v, arena_strdup(a, line));
+    }
+    if (ferror(f)) {  /* e.g. a directory: fopen succeeds, reading fails */
+        diag_error_path(d, path, "cannot read labels file: %s", strerror(errno));
+        fclose(f);
+        return 0;
     }
     fclose(f);
     *names = (char **)v.v;
     return v.n;
+}
+
+/* Whether class i ranks before class j: the higher logit first, NaN last (so that a
+ * model that overflows still prints K valid classes), ties by the lower index. */
+static int ranks_before(const float *row, int64_t i, int64_t j)
+{
+    int ni = isnan(row[i]), nj = isnan(row[j]);
+    if (ni || nj) return ni != nj ? nj : i < j;
+    return row[i] > row[j] || (row[i] == row[j] && i < j);
 }
 
 /* Prints, per batch item, the K classes with the highest softmax probability. */
@@ -489,21 +519,16 @@ static void print_topk(const float *y, const Shape *shape, int k, char **labels,
         for (int64_t j = 0; j < c; j++) sum += exp(row[j] - mx);
         if (n > 1) printf("item %" PRId64 ":\n", b);
         int64_t prev = -1;
-        double prev_v = INFINITY;
         for (int r = 0; r < k; r++) {
-            /* next best after (prev_v, prev): ties broken by the lower index */
+            /* the best class that ranks after the previous one (the order is total) */
             int64_t best = -1;
-            for (int64_t j = 0; j < c; j++) {
-                double v = row[j];
-                int after = v < prev_v || (v == prev_v && j > prev);
-                if (after && (best < 0 || v > row[best])) best = j;
-            }
+            for (int64_t j = 0; j < c; j++)
+                if ((prev < 0 || ranks_before(row, prev, j)) && (best < 0 || ranks_before(row, j, best))) best = j;
             double p = exp(row[best] - mx) / sum;
             printf("  %d. class %" PRId64, r + 1, best);
             if (labels && best < n_labels) printf(" (%s)", labels[best]);
             printf(": %.4f\n", p);
             prev = best;
-            prev_v = row[best];
         }
     }
 }
@@ -633,7 +658,10 @@ static int cmd_run(int argc, char **argv)
         const char *pipeline = o->pipeline ? o->pipeline : bcl_default_pipeline(2);
         Engine e = {0};
         int rc;
-        if (o->check) {
+        if (!y) {
+            diag_error(d, NO_LOC, "out of memory for the output (%lld floats)", (long long)shape_numel(&out_shape));
+            rc = 1;
+        } else if (o->check) {
             /* The reference is always the interpreter on the unoptimized graph. */
             rc = bcl_run_passes_checked(g, pipeline, &o->pass_opt, ins, outs, stdout, d);
             if (!rc && o->print_memplan) bcl_print_memplan(stdout, g, bcl_plan_memory(g, &s.arena));
@@ -696,6 +724,11 @@ static int cmd_bench(int argc, char **argv)
     int64_t n_in = shape_numel(&in->shape), n_out = shape_numel(&out->shape);
     float *x = malloc(sizeof(float) * (size_t)n_in), *y = malloc(sizeof(float) * (size_t)n_out);
     double *lat = malloc(sizeof(double) * (size_t)o->iters);
+    if (!x || !y || !lat) {
+        diag_error(d, NO_LOC, "out of memory for the input and output (%lld floats)", (long long)(n_in + n_out));
+        free(x), free(y), free(lat), engine_free(&e);
+        return session_end(&s);
+    }
     uint64_t state = 0x9e3779b97f4a7c15ull;
     for (int64_t i = 0; i < n_in; i++) {  /* a fixed pseudo-random input in [-1, 1) */
         state = state * 6364136223846793005ull + 1442695040888963407ull;

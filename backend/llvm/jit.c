@@ -45,13 +45,13 @@ static bool llvm_failed(LLVMErrorRef e, Diag *d, const char *what)
 
 /* LLVM's own warnings and remarks (e.g. an unroll pragma it could not honour on a
  * remainder loop) are not the user's business; errors surface as failures. */
-static void quiet_diagnostics(LLVMDiagnosticInfoRef di, void *ctx)
+void jit_quiet_diagnostics(LLVMDiagnosticInfoRef di, void *ctx)
 {
     (void)di;
     (void)ctx;
 }
 
-static bool optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, Diag *d)
+bool jit_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, Diag *d)
 {
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
@@ -124,7 +124,7 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     j->plan.profile = pe && *pe && strcmp(pe, "0") != 0;
     t_plan = now_ms();
     tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextSetDiagnosticHandler(LLVMOrcThreadSafeContextGetContext(tsc), quiet_diagnostics, NULL);
+    LLVMContextSetDiagnosticHandler(LLVMOrcThreadSafeContextGetContext(tsc), jit_quiet_diagnostics, NULL);
     m = jit_codegen(&j->plan, &h, LLVMOrcThreadSafeContextGetContext(tsc), tm, d);
     if (!m) goto fail;
     t_gen = now_ms();
@@ -136,7 +136,7 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     }
     LLVMDisposeMessage(msg);
     t_ver = now_ms();
-    if (!optimize(m, tm, d)) goto fail;
+    if (!jit_optimize(m, tm, d)) goto fail;
     t_opt = now_ms();
     if (opt->emit_llvm) {
         char *s = LLVMPrintModuleToString(m);

@@ -32,11 +32,19 @@ typedef struct JitOut {
     int64_t numel;
 } JitOut;
 
+/* A buffer the plan allocated: its size, and whether it holds constant data
+ * (packed weights) rather than activations or scratch. */
+typedef struct JitOwned {
+    size_t bytes;
+    bool is_const;
+} JitOwned;
+
 typedef struct JitPlan {
     int n_slots, cap_slots;
     int n_ctx;              /* binding entries of all steps */
     void **slot_init;       /* fixed buffers; inputs and direct outputs are set per run */
     void **owned;           /* buffers the plan allocated (freed with it) */
+    JitOwned *owned_info;   /* owned[i]'s size and kind */
     int n_owned, cap_owned;
     JitStep *steps;
     int n_steps, cap_steps;
@@ -60,7 +68,12 @@ void jit_plan_free(JitPlan *pl);
 /* target.c */
 bool jit_host_init(JitHost *h, Diag *d);
 void jit_host_free(JitHost *h);
+/* cpu: NULL or "native" (the host), or x86-64, x86-64-v2, -v3, -v4 (an unknown name
+ * is an error). */
+bool jit_host_init_cpu(JitHost *h, const char *cpu, Diag *d);
 LLVMTargetMachineRef jit_host_machine(const JitHost *h, Diag *d);
+/* pic: relocatable position-independent code (ahead-of-time objects). */
+LLVMTargetMachineRef jit_machine(const JitHost *h, bool pic, Diag *d);
 /* Gives fn the host CPU and features (and wide vectors) as attributes. */
 void jit_host_fn_attrs(const JitHost *h, LLVMValueRef fn);
 
@@ -68,6 +81,12 @@ void jit_host_fn_attrs(const JitHost *h, LLVMValueRef fn);
  * void bcl_entry(void **slots, void *pool); NULL after reporting to d. */
 LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx,
                           LLVMTargetMachineRef tm, Diag *d);
+
+/* jit.c: the JIT's optimisation pipeline (O3, vectorisers, no generic unrolling),
+ * shared with the ahead-of-time compiler (aot.c) so both produce the same code. */
+bool jit_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, Diag *d);
+/* jit.c: LLVM's warnings and remarks are dropped (a context diagnostic handler). */
+void jit_quiet_diagnostics(LLVMDiagnosticInfoRef di, void *ctx);
 
 #define JIT_ENTRY "bcl_entry"
 

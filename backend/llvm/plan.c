@@ -109,28 +109,33 @@ static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
 }
 
 /* The plan frees buf with itself (on failure to record it, buf is freed now). */
-static void own_buf(Lower *L, void *buf)
+static void own_buf(Lower *L, void *buf, size_t bytes, bool is_const)
 {
     JitPlan *pl = L->pl;
+    int cap = pl->cap_owned;
     pl->owned = grow(pl->owned, &pl->cap_owned, pl->n_owned + 1, sizeof(void *), &L->oom);
+    /* sizes and kinds ride along (the AOT compiler embeds or lays out every buffer) */
+    if (!L->oom) pl->owned_info = grow(pl->owned_info, &cap, pl->n_owned + 1, sizeof(JitOwned), &L->oom);
     if (L->oom) {
         free(buf);
         return;
     }
+    pl->owned_info[pl->n_owned] = (JitOwned){bytes, is_const};
     pl->owned[pl->n_owned++] = buf;
 }
 
-/* A new slot holding buf (owned by the plan when own). */
-static int new_slot(Lower *L, void *buf, bool own)
+/* A new slot holding buf (owned by the plan, packed weights of own_floats floats,
+ * when own_floats > 0). */
+static int new_slot(Lower *L, void *buf, size_t own_floats)
 {
     JitPlan *pl = L->pl;
     pl->slot_init = grow(pl->slot_init, &pl->cap_slots, pl->n_slots + 1, sizeof(void *), &L->oom);
     if (L->oom) {
-        if (own) free(buf);
+        if (own_floats) free(buf);
         return 0;
     }
     pl->slot_init[pl->n_slots] = buf;
-    if (own) own_buf(L, buf);
+    if (own_floats) own_buf(L, buf, own_floats * sizeof(float), true);
     return pl->n_slots++;
 }
 
@@ -227,7 +232,7 @@ static bool lower_linear(Lower *L, const IrNode *n, int x, int y)
             return true;
         }
         L->pl->bytes_packed += nf * sizeof(float);
-        int ws = new_slot(L, wp, true);
+        int ws = new_slot(L, wp, nf);
         int64_t OB = cdiv(O, 16), RT = 4;
         put(&t, x), put(&t, ws), put(&t, y), put(&t, rows), put(&t, I), put(&t, O), put(&t, OB);
         put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha)), put(&t, RT), put(&t, 1), put(&t, -1);
@@ -270,7 +275,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
             return true;
         }
         L->pl->bytes_packed += nf * sizeof(float);
-        int ws = new_slot(L, wp, true);
+        int ws = new_slot(L, wp, nf);
         int64_t OB = cdiv(O, 16), RT = 4;
         put(&t, x), put(&t, ws), put(&t, y), put(&t, N * H * W), put(&t, C), put(&t, O), put(&t, OB);
         put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, RT), put(&t, H * W), put(&t, res);
@@ -301,7 +306,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
             return true;
         }
         L->pl->bytes_packed += nf * sizeof(float);
-        int wslot = new_slot(L, wp, true);
+        int wslot = new_slot(L, wp, nf);
         put(&t, x), put(&t, wslot), put(&t, res), put(&t, y), put(&t, N), put(&t, C), put(&t, P), put(&t, O);
         put(&t, cdiv(O, OT)), put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, OT), put(&t, PV);
         step(L, "conv1x1", &t, N * (P / (16 * PV) ? P / (16 * PV) : 1) * cdiv(O, OT));
@@ -332,7 +337,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
             return true;
         }
         L->pl->bytes_packed += nf * sizeof(float);
-        int us = new_slot(L, up, true);
+        int us = new_slot(L, up, nf);
         int64_t T = N * TH * TWn, OB = cdiv(O, 16), Cp = CB * 16, RT = L->h->vec512 ? 8 : 6;
         size_t vf = (size_t)(16 * T * Cp), mf = (size_t)(16 * T * OB * 16);
         if (vf > L->scratch_floats[1]) L->scratch_floats[1] = vf;
@@ -357,7 +362,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         return true;
     }
     L->pl->bytes_packed += nf * sizeof(float);
-    int wslot = new_slot(L, wp, true);
+    int wslot = new_slot(L, wp, nf);
     int64_t TW = L->h->vec512 ? 14 : 6;   /* accumulators that fit the vector registers */
     Tab c = {0};
     put(&c, L->scratch_slot[0]), put(&c, wslot), put(&c, res), put(&c, y), put(&c, N), put(&c, CB);
@@ -541,8 +546,8 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
     const char *we = getenv("BCL_JIT_WINOGRAD");   /* 0: direct convolution only */
     Lower L = {.pl = pl, .h = h, .d = d, .winograd = !(we && *we == '0')};
     int nv = g->values.n, nn = g->nodes.n, errs = d->n_errors;
-    for (int i = 0; i < nv; i++) new_slot(&L, NULL, false);
-    for (int k = 0; k < 3; k++) L.scratch_slot[k] = new_slot(&L, NULL, false);
+    for (int i = 0; i < nv; i++) new_slot(&L, NULL, 0);
+    for (int k = 0; k < 3; k++) L.scratch_slot[k] = new_slot(&L, NULL, 0);
     int *last = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
     bool *direct = calloc((size_t)(nv ? nv : 1), sizeof(bool));
     FreeBuf *fl = calloc((size_t)(nv ? nv : 1), sizeof *fl);
@@ -591,7 +596,7 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
                 float *b = bcl_alloc_floats(need);
                 if (!b) goto oom;
                 pl->bytes_act += need * sizeof(float);
-                own_buf(&L, b);
+                own_buf(&L, b, need * sizeof(float), false);
                 if (L.oom) goto oom;
                 pl->slot_init[y] = b;
             }
@@ -617,7 +622,7 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
         float *sb = bcl_alloc_floats(L.scratch_floats[k]);
         if (!sb) goto oom;
         pl->bytes_act += L.scratch_floats[k] * sizeof(float);
-        own_buf(&L, sb);
+        own_buf(&L, sb, L.scratch_floats[k] * sizeof(float), false);
         if (L.oom) goto oom;
         pl->slot_init[L.scratch_slot[k]] = sb;
     }
@@ -643,6 +648,7 @@ void jit_plan_free(JitPlan *pl)
         free(pl->steps[i].bind);
     }
     free(pl->owned);
+    free(pl->owned_info);
     free(pl->steps);
     free(pl->slot_init);
     free(pl->input_slot);

@@ -32,6 +32,36 @@ bool jit_host_init(JitHost *h, Diag *d)
     return true;
 }
 
+/* Portable x86-64 levels an object can be built for (besides the host's own CPU). */
+static const char *const aot_cpus[] = {"x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"};
+
+bool jit_host_init_cpu(JitHost *h, const char *cpu, Diag *d)
+{
+    if (!cpu || !strcmp(cpu, "native")) return jit_host_init(h, d);
+    bool known = false;
+    for (size_t i = 0; i < sizeof aot_cpus / sizeof *aot_cpus; i++) known |= !strcmp(cpu, aot_cpus[i]);
+    if (!known) {
+        diag_error(d, NO_LOC, "unknown target CPU '%s' (available: native, x86-64, x86-64-v2, x86-64-v3, x86-64-v4)",
+                   cpu);
+        return false;
+    }
+    if (!jit_host_init(h, d)) return false;
+    if (strncmp(h->triple, "x86_64", 6) != 0) {
+        diag_error(d, NO_LOC, "target CPU '%s' needs an x86-64 host, this one is '%s'", cpu, h->triple);
+        jit_host_free(h);
+        return false;
+    }
+    /* The level implies the features: the function attributes name none extra. */
+    LLVMDisposeMessage(h->cpu);
+    LLVMDisposeMessage(h->features);
+    h->cpu = LLVMCreateMessage(cpu);
+    h->features = LLVMCreateMessage("");
+    h->vec512 = !strcmp(cpu, "x86-64-v4");
+    const char *t = getenv("BCL_JIT_TILES_512");
+    if (t && *t == '1') h->vec512 = true;
+    return true;
+}
+
 void jit_host_free(JitHost *h)
 {
     if (h->triple) LLVMDisposeMessage(h->triple);
@@ -40,7 +70,9 @@ void jit_host_free(JitHost *h)
     memset(h, 0, sizeof *h);
 }
 
-LLVMTargetMachineRef jit_host_machine(const JitHost *h, Diag *d)
+LLVMTargetMachineRef jit_host_machine(const JitHost *h, Diag *d) { return jit_machine(h, false, d); }
+
+LLVMTargetMachineRef jit_machine(const JitHost *h, bool pic, Diag *d)
 {
     LLVMTargetRef t;
     char *err = NULL;
@@ -51,8 +83,11 @@ LLVMTargetMachineRef jit_host_machine(const JitHost *h, Diag *d)
     }
     /* JIT code lives at arbitrary addresses: the large-ish model is not needed on
      * x86-64 with ORC's default (small code model, PIC not required). */
+    /* Objects (bclc compile) are position independent: they link into PIEs and
+     * shared libraries alike. */
     return LLVMCreateTargetMachine(t, h->triple, h->cpu, h->features, LLVMCodeGenLevelAggressive,
-                                   LLVMRelocDefault, LLVMCodeModelJITDefault);
+                                   pic ? LLVMRelocPIC : LLVMRelocDefault,
+                                   pic ? LLVMCodeModelDefault : LLVMCodeModelJITDefault);
 }
 
 static void set_str_attr(LLVMValueRef fn, const char *k, const char *v)

@@ -1,0 +1,106 @@
+"""bclc compile against the JIT: the object built for this host's CPU (native)
+gives the JIT's output bit for bit (same code, same thread count); objects for
+x86-64-v3 (AVX2) and baseline x86-64 (SSE2) run here and agrees within float tolerance; the object's
+undefined symbols are all libbclrt.a's or libc/libm/pthread's.
+Run by ctest (aot_vs_jit); needs /usr/bin/python3 with numpy."""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--bclc", required=True)
+ap.add_argument("--cc", required=True)
+ap.add_argument("--bclrt", required=True)
+ap.add_argument("--root", required=True)
+ap.add_argument("--workdir", required=True)
+args = ap.parse_args()
+os.makedirs(args.workdir, exist_ok=True)
+W = args.workdir
+failures = []
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"FAILED ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def defined_symbols(path, dynamic=False):
+    out = run(["nm", "-D" if dynamic else "-g", "--defined-only", path])
+    return {line.split()[-1].split("@")[0] for line in out.splitlines() if len(line.split()) >= 3}
+
+
+libc_syms = set()
+for lib in ("/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libm.so.6"):
+    if os.path.exists(lib):
+        libc_syms |= defined_symbols(lib, dynamic=True)
+rt_syms = defined_symbols(args.bclrt)
+
+
+def compile_model(tag, model_args, cpu):
+    obj, hdr, exe = (os.path.join(W, f"{tag}.{e}") for e in ("o", "h", "exe"))
+    # the harness includes "model.h": one directory per object
+    d = os.path.join(W, tag)
+    os.makedirs(d, exist_ok=True)
+    hdr = os.path.join(d, "model.h")
+    run([args.bclc, "compile", *model_args, "--name", "model", "--threads", "2", "--target-cpu", cpu,
+         "--output", obj, "--header", hdr])
+    undefined = {l.split()[-1] for l in run(["nm", "-u", obj]).splitlines() if l.strip()}
+    stray = sorted(s for s in undefined if s not in rt_syms and s not in libc_syms)
+    if stray or not libc_syms:
+        failures.append(f"{tag}: undefined symbols outside libbclrt/libc/libm: {stray}")
+    run([args.cc, "-std=c11", "-O2", "-I", d, "-I", os.path.join(args.root, "examples", "aot"), "-o", exe,
+         os.path.join(args.root, "tests", "aot", "aot_harness.c"), obj, args.bclrt, "-lm", "-lpthread"])
+    return exe
+
+
+def aot_output(exe, x_path, shape):
+    out = os.path.join(W, "y.f32")
+    run([exe, x_path, out])
+    return np.fromfile(out, dtype=np.float32).reshape(shape)
+
+
+def jit_output(model_args, x_path):
+    out = os.path.join(W, "jit.npy")
+    run([args.bclc, "run", *model_args, "--engine", "jit", "--threads", "2", "--input", x_path, "--output", out])
+    return np.load(out)
+
+
+root = args.root
+cases = [
+    ("digits", [os.path.join(root, "examples/digits/digits.bcl"), "--input-shape", "1,1,8,8",
+                "--weights", os.path.join(root, "examples/digits/digits.safetensors")],
+     os.path.join(root, "examples/digits/sample_3.npy")),
+    ("resnet_basic", [os.path.join(root, "tests/conformance/models/resnet_basic.bcl"), "--input-shape", "2,3,32,32",
+                      "--random-weights", "7"], None),
+]
+for tag, margs, x_path in cases:
+    if x_path is None:
+        x_path = os.path.join(W, f"{tag}_x.npy")
+        shape = [int(s) for s in margs[margs.index("--input-shape") + 1].split(",")]
+        np.save(x_path, np.random.default_rng(3).standard_normal(shape).astype(np.float32))
+    ref = jit_output(margs, x_path)
+    for cpu in ("native", "x86-64-v3", "x86-64"):
+        y = aot_output(compile_model(f"{tag}_{cpu}", margs, cpu), x_path, ref.shape)
+        if cpu == "native":
+            if not np.array_equal(y.view(np.uint32), ref.view(np.uint32)):
+                failures.append(f"{tag} native: AOT differs from the JIT, max |diff| {np.abs(y - ref).max()}")
+        else:
+            tol = 1e-4 * (1 + np.abs(ref))
+            if not (np.abs(y - ref) <= tol).all():
+                failures.append(f"{tag} {cpu}: max |diff| {np.abs(y - ref).max()} beyond 1e-4 (1 + |ref|)")
+        print(f"{tag} {cpu}: max |aot - jit| = {np.abs(y - ref).max():.3g}")
+
+# a sanity check that the comparison can fail: other weights give other outputs
+other = aot_output(compile_model("digits_other", cases[0][1][:3] + ["--random-weights", "1"], "native"),
+                   cases[0][2], (1, 10))
+if np.array_equal(other, jit_output(cases[0][1], cases[0][2])):
+    failures.append("random weights gave the trained model's output")
+
+if failures:
+    sys.exit("FAIL\n" + "\n".join(failures))
+print("PASS")

@@ -13,6 +13,7 @@ import numpy as np
 ap = argparse.ArgumentParser()
 ap.add_argument("--bclc", required=True)
 ap.add_argument("--cc", required=True)
+ap.add_argument("--cflags", default="-std=c11 -O2", help="C flags for the harness (';' or space separated)")
 ap.add_argument("--bclrt", required=True)
 ap.add_argument("--root", required=True)
 ap.add_argument("--workdir", required=True)
@@ -53,7 +54,7 @@ def compile_model(tag, model_args, cpu):
     stray = sorted(s for s in undefined if s not in rt_syms and s not in libc_syms)
     if stray or not libc_syms:
         failures.append(f"{tag}: undefined symbols outside libbclrt/libc/libm: {stray}")
-    run([args.cc, "-std=c11", "-O2", "-I", d, "-I", os.path.join(args.root, "examples", "aot"), "-o", exe,
+    run([args.cc, *args.cflags.replace(";", " ").split(), "-I", d, "-I", os.path.join(args.root, "examples", "aot"), "-o", exe,
          os.path.join(args.root, "tests", "aot", "aot_harness.c"), obj, args.bclrt, "-lm", "-lpthread"])
     return exe
 
@@ -100,6 +101,27 @@ other = aot_output(compile_model("digits_other", cases[0][1][:3] + ["--random-we
                    cases[0][2], (1, 10))
 if np.array_equal(other, jit_output(cases[0][1], cases[0][2])):
     failures.append("random weights gave the trained model's output")
+
+# the driver's errors, and the other output kinds
+digits_args = cases[0][1]
+r = subprocess.run([args.bclc, "compile", *digits_args, "--target-cpu", "pentium9"], capture_output=True, text=True)
+if r.returncode != 1 or "unknown target CPU 'pentium9'" not in r.stderr:
+    failures.append(f"unknown CPU: exit {r.returncode}, stderr {r.stderr!r}")
+r = subprocess.run([args.bclc, "compile", *digits_args, "-o", "x.o"], capture_output=True, text=True)
+if r.returncode != 2 or "--output" not in r.stderr:
+    failures.append(f"-o x.o: exit {r.returncode}, stderr {r.stderr!r}")
+ll = os.path.join(W, "d.ll")
+run([args.bclc, "compile", *digits_args, "--emit=llvm", "--name", "dg", "--output", ll])
+text = open(ll).read()
+for sig in ("define ptr @dg_create()", "define i32 @dg_run(ptr", "define void @dg_destroy(ptr",
+            "define internal void @dg_entry(ptr"):
+    if sig not in text:
+        failures.append(f"--emit=llvm: no '{sig}'")
+asm = os.path.join(W, "d.s")
+run([args.bclc, "compile", *digits_args, "--emit=asm", "--name", "dg", "--target-cpu", "x86-64-v3", "--output", asm])
+text = open(asm).read()
+if "dg_run:" not in text or "ymm" not in text or "zmm" in text:
+    failures.append("--emit=asm for x86-64-v3: expected dg_run with AVX2 (ymm) code and no AVX-512")
 
 if failures:
     sys.exit("FAIL\n" + "\n".join(failures))

@@ -350,8 +350,9 @@ static bool apply_override(Interp *I, Value *cfg, const char *ov)
             e->val = nd;
             d = nd->dict;
         } else {
-            diag_error(I->d, loc, "cannot set '%s': '%s' is a %s, not a dict",
-                       key, arena_strndup(I->a, key, (size_t)(dot - key)), v_type_name(e->val));
+            const char *type = v_type_name(e->val);
+            diag_error(I->d, loc, "cannot set '%s': '%s' is %s %s, not a dict", key,
+                       arena_strndup(I->a, key, (size_t)(dot - key)), strchr("aeiou", type[0]) ? "an" : "a", type);
             if (e->loc.src) diag_note(I->d, e->loc, "'%s' is set here", part);
             return false;
         }

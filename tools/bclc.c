@@ -356,7 +356,8 @@ static const Command commands[] = {
      "Runs the model on X.npy (its shape is the input shape) and writes the output to\n"
      "Y.npy and/or prints the top-K classes per batch item with softmax probabilities.\n"
      "  --weights W            weights by state-dict key (.safetensors or .npz)\n"
-     "  --non-strict           missing/unexpected/mismatched weights are warnings\n"
+     "  --non-strict           missing/unexpected/mismatched weights are warnings;\n"
+     "                         parameters the file lacks keep their initial values\n"
      "  --random-weights SEED  run with deterministic random weights (no trained weights;\n"
      "                         results are meaningless, useful for testing and timing)\n"
      "  --input X.npy          the input tensor (float32, or converted to it)\n"
@@ -593,7 +594,10 @@ static IrGraph *build_with_weights(Options *o, Arena *a, Diag *d)
             st_free(&f);
         }
     }
-    if (g && !d->n_errors && o->has_seed) bcl_random_weights(g, o->seed);
+    /* --non-strict: parameters the file lacks start from their initializer, as a
+     * freshly built MegEngine/PyTorch module would (seed 0 unless --random-weights). */
+    if (g && !d->n_errors && (o->has_seed || (o->weights && o->non_strict)))
+        bcl_random_weights(g, o->has_seed ? o->seed : 0);
     if (g && !d->n_errors && g->outputs.n != 1)
         diag_error(d, NO_LOC, "'bclc %s' supports models with one output, this one has %d",
                    o->batch ? "bench" : "run", g->outputs.n);
@@ -639,6 +643,12 @@ static int cmd_run(int argc, char **argv)
     float *x = NULL, *y = NULL;
     Shape xs;
     if (npy_read(o->input, &xs, &x, d)) return free(x), session_end(&s);
+    if (shape_numel(&xs) == 0) {  /* as --input-shape, sizes must be positive */
+        char a[128];
+        diag_error_path(d, o->input, "the input is empty (shape %s)", shape_str(&xs, a, sizeof a));
+        free(x);
+        return session_end(&s);
+    }
     if (o->build.has_input_shape && !shape_eq(&xs, &o->build.input_shape)) {
         char a[128], b[128];
         diag_error_path(d, o->input, "input shape %s differs from --input-shape %s",

@@ -199,7 +199,6 @@ static bool add_aot_parts(Aot *A, const IrGraph *g, const BclAotOptions *o, cons
     forward(A, o->prefix, "run", "bclrt_run", LLVMFunctionType(i32, (LLVMTypeRef[]){ptr, ptr, ptr}, 3, 0), NULL, h);
     forward(A, o->prefix, "destroy", "bclrt_destroy", LLVMFunctionType(LLVMVoidTypeInContext(c), (LLVMTypeRef[]){ptr}, 1, 0),
             NULL, h);
-    A->pl = pl;
     return true;
 }
 

@@ -117,7 +117,8 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     LLVMOrcThreadSafeContextRef tsc = NULL;
     LLVMModuleRef m = NULL;
     double t0 = now_ms(), t_plan, t_gen, t_ver, t_opt, t_mc;
-    if (!jit_host_init(&h, d)) goto fail_nohost;
+    const char *cpu = opt->target_cpu ? opt->target_cpu : getenv("BCL_JIT_TARGET_CPU");
+    if (!jit_host_init_cpu(&h, cpu && *cpu ? cpu : NULL, d)) goto fail_nohost;
     if (!(tm = jit_host_machine(&h, d))) goto fail;
     if (!jit_plan_build(&j->plan, g, &h, d)) goto fail;
     const char *pe = getenv("BCL_JIT_PROFILE");

@@ -12,6 +12,9 @@ typedef struct BclJitOptions {
     int threads;        /* 0 = BCL_NUM_THREADS from the environment, else the online cores */
     FILE *emit_llvm;    /* if set, the optimised module is printed there */
     int time_phases;    /* print the time of each compile phase to stderr */
+    /* NULL: BCL_JIT_TARGET_CPU from the environment, else "native" (the host); or
+     * x86-64, x86-64-v2, x86-64-v3, x86-64-v4 (as bclc compile --target-cpu) */
+    const char *target_cpu;
 } BclJitOptions;
 
 typedef struct BclJit BclJit;

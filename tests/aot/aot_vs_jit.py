@@ -1,7 +1,8 @@
-"""bclc compile against the JIT: the object built for this host's CPU (native)
-gives the JIT's output bit for bit (same code, same thread count); objects for
-x86-64-v3 (AVX2) and baseline x86-64 (SSE2) run here and agrees within float tolerance; the object's
-undefined symbols are all libbclrt.a's or libc/libm/pthread's.
+"""bclc compile against the JIT: an object gives the JIT's output bit for bit for
+the same target CPU (native; x86-64-v3 and x86-64 through BCL_JIT_TARGET_CPU) and
+thread count; objects for x86-64-v3 (AVX2) and baseline x86-64 (SSE2) run here
+and agree with the host JIT within float tolerance; every undefined symbol of an
+object is libbclrt.a's or libc/libm's.
 Run by ctest (aot_vs_jit); needs /usr/bin/python3 with numpy."""
 import argparse
 import os
@@ -65,9 +66,16 @@ def aot_output(exe, x_path, shape):
     return np.fromfile(out, dtype=np.float32).reshape(shape)
 
 
-def jit_output(model_args, x_path):
+def jit_output(model_args, x_path, cpu=None):
     out = os.path.join(W, "jit.npy")
-    run([args.bclc, "run", *model_args, "--engine", "jit", "--threads", "2", "--input", x_path, "--output", out])
+    env = dict(os.environ)
+    env.pop("BCL_JIT_TARGET_CPU", None)
+    if cpu:
+        env["BCL_JIT_TARGET_CPU"] = cpu
+    r = subprocess.run([args.bclc, "run", *model_args, "--engine", "jit", "--threads", "2", "--input", x_path,
+                        "--output", out], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        sys.exit(f"FAILED: bclc run (JIT, cpu {cpu}): {r.stderr}")
     return np.load(out)
 
 
@@ -95,6 +103,11 @@ for tag, margs, x_path in cases:
             if not (np.abs(y - ref) <= tol).all():
                 failures.append(f"{tag} {cpu}: max |diff| {np.abs(y - ref).max()} beyond 1e-4 (1 + |ref|)")
         print(f"{tag} {cpu}: max |aot - jit| = {np.abs(y - ref).max():.3g}")
+        if cpu != "native":   # the JIT for the same CPU level: bit for bit
+            ref_cpu = jit_output(margs, x_path, cpu)
+            if not np.array_equal(y.view(np.uint32), ref_cpu.view(np.uint32)):
+                failures.append(f"{tag} {cpu}: AOT differs from the JIT for {cpu}, "
+                                f"max |diff| {np.abs(y - ref_cpu).max()}")
 
 # a sanity check that the comparison can fail: other weights give other outputs
 other = aot_output(compile_model("digits_other", cases[0][1][:3] + ["--random-weights", "1"], "native"),
@@ -122,6 +135,11 @@ run([args.bclc, "compile", *digits_args, "--emit=asm", "--name", "dg", "--target
 text = open(asm).read()
 if "dg_run:" not in text or "ymm" not in text or "zmm" in text:
     failures.append("--emit=asm for x86-64-v3: expected dg_run with AVX2 (ymm) code and no AVX-512")
+asm = os.path.join(W, "d4.s")
+run([args.bclc, "compile", *digits_args, "--emit=asm", "--target-cpu", "x86-64-v4", "--output", asm])
+text = open(asm).read()
+if "digitsnet_run:" not in text or "zmm" not in text:   # default prefix: the model's name lowercased
+    failures.append("--emit=asm for x86-64-v4: expected digitsnet_run with AVX-512 (zmm) code")
 
 if failures:
     sys.exit("FAIL\n" + "\n".join(failures))

@@ -14,6 +14,7 @@
 
 #include "backend/io/npy.h"
 #include "bcl/bcl.h"
+#include "test_support.h"
 
 #define DIGITS "examples/digits/digits.bcl"
 #define WEIGHTS "examples/digits/digits.safetensors"
@@ -37,28 +38,6 @@ static float *read_npy(const char *path, int64_t *numel)
     *numel = shape_numel(&s);
     return x;
 }
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-#define assert_contains(hay, needle)                                            \
-    do {                                                                        \
-        const char *h_ = (hay);                                                 \
-        if (!strstr(h_, (needle))) fail_msg("'%s' not in:\n%s", (needle), h_); \
-    } while (0)
 
 /* A compiler with the digits input shape and the given engine. */
 static BclCompiler *digits_compiler(const char *engine)
@@ -97,6 +76,14 @@ static void assert_close_to_ref(const float y[10])
     for (int i = 0; i < 10; i++)
         if (!(y[i] > ref_sample3[i] - 1e-4f && y[i] < ref_sample3[i] + 1e-4f))
             fail_msg("logit %d: %f, PyTorch %f", i, y[i], ref_sample3[i]);
+}
+
+/* Runs sample_3 through m in a new context: PyTorch's logits. */
+static void check_sample3(BclModel *m)
+{
+    float y[10];
+    run_sample3(m, y);
+    assert_close_to_ref(y);
 }
 
 /* ------------------------------------------------------------------ happy paths */
@@ -162,16 +149,14 @@ static void test_compile_file_queries(void **state)
     /* the interface is the unoptimised model's, whatever the passes did */
     assert_int_equal(bcl_model_num_params(m), 17);
     assert_string_equal(bcl_model_param_name(m, 1), "features.1.weight");
-    float y[10];
-    run_sample3(m, y);
-    assert_close_to_ref(y);
+    check_sample3(m);
     bcl_model_destroy(m);
 }
 
 static void test_compile_string(void **state)
 {
     size_t len;
-    char *text = read_all(DIGITS, &len);
+    char *text = (char *)slurp(DIGITS, &len);
     BclCompiler *c = digits_compiler("interp");
     BclModel *m;
     /* a virtual name in a directory that does not exist: nothing is read from disk */
@@ -179,25 +164,21 @@ static void test_compile_string(void **state)
     free(text);
     bcl_compiler_destroy(c);
     assert_int_equal(bcl_model_load_weights_file(m, WEIGHTS), BCL_OK);
-    float y[10];
-    run_sample3(m, y);
-    assert_close_to_ref(y);
+    check_sample3(m);
     bcl_model_destroy(m);
 }
 
 static void test_weights_from_memory(void **state)
 {
     size_t len;
-    char *bytes = read_all(WEIGHTS, &len);
+    unsigned char *bytes = slurp(WEIGHTS, &len);
     BclCompiler *c = digits_compiler("interp");
     BclModel *m;
     assert_int_equal(bcl_compile_file(c, DIGITS, &m), BCL_OK);
     bcl_compiler_destroy(c);
     assert_int_equal(bcl_model_load_weights_memory(m, bytes, len, "digits"), BCL_OK);
     free(bytes);   /* the model copied what it needs */
-    float y[10];
-    run_sample3(m, y);
-    assert_close_to_ref(y);
+    check_sample3(m);
     bcl_model_destroy(m);
 }
 
@@ -225,9 +206,7 @@ static void test_options(void **state)
         assert_int_equal(bcl_compile_file(c, DIGITS, &m), BCL_OK);
         bcl_compiler_destroy(c);
         assert_int_equal(bcl_model_load_weights_file(m, WEIGHTS), BCL_OK);
-        float y[10];
-        run_sample3(m, y);
-        assert_close_to_ref(y);
+        check_sample3(m);
         bcl_model_destroy(m);
     }
 
@@ -606,11 +585,8 @@ static void test_jit(void **state)
 {
     if (!bcl_engine_available("jit")) skip();
     BclModel *m = digits_model("jit");
-    float y[10];
-    run_sample3(m, y);
-    assert_close_to_ref(y);
-    run_sample3(m, y);   /* a second context reuses the first's engine */
-    assert_close_to_ref(y);
+    check_sample3(m);
+    check_sample3(m);   /* a second context reuses the first's engine */
     bcl_model_destroy(m);
 }
 

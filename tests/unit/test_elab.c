@@ -9,66 +9,7 @@
 #include <cmocka.h>
 
 #include "frontend/eval.h"
-
-typedef struct Ctx {
-    Arena a;
-    Diag d;
-    Interp I;
-    BclBuildOptions opt;
-    char *errbuf;
-    size_t errlen;
-    FILE *err;
-    Env *env;
-} Ctx;
-
-static int setup(void **state)
-{
-    Ctx *c = calloc(1, sizeof *c);
-    arena_init(&c->a);
-    c->err = open_memstream(&c->errbuf, &c->errlen);
-    diag_init(&c->d, c->err);
-    interp_init(&c->I, &c->a, &c->d, &c->opt);
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    Ctx *c = *state;
-    fclose(c->err);
-    free(c->errbuf);
-    arena_free(&c->a);
-    free(c);
-    return 0;
-}
-
-/* Runs src as a file's top level; returns true if no error was reported. */
-static bool run(Ctx *c, const char *src)
-{
-    Source *s = bcl_source_from_string(&c->a, "t.bcl", src);
-    AstModule *m = bcl_parse(&c->a, &c->d, s);
-    assert_non_null(m);
-    c->env = env_new(&c->I, c->I.builtins);
-    bool ok = exec_toplevel(&c->I, c->env, m);
-    fflush(c->err);
-    return ok && c->d.n_errors == 0;
-}
-
-static const char *repr_of(Ctx *c, const char *name)
-{
-    Value *v = env_get_local(c->env, name);
-    assert_non_null(v);
-    return v_repr(&c->I, v);
-}
-
-static const char *errors(Ctx *c)
-{
-    fflush(c->err);
-    return c->errbuf ? c->errbuf : "";
-}
-
-#define EXPECT(name, text) assert_string_equal(repr_of(c, name), text)
-#define EXPECT_ERR(sub) do { if (!strstr(errors(c), sub)) fail_msg("expected '%s' in:\n%s", sub, errors(c)); } while (0)
+#include "test_support_elab.h"
 
 static void test_arithmetic(void **state)
 {

@@ -10,58 +10,16 @@
 #include <cmocka.h>
 
 #include "frontend/build.h"
-
-typedef struct Ctx {
-    Arena a;
-    Diag d;
-    char *errbuf;
-    size_t errlen;
-    FILE *err;
-    char path[64];
-} Ctx;
-
-static int setup(void **state)
-{
-    Ctx *c = calloc(1, sizeof *c);
-    arena_init(&c->a);
-    c->err = open_memstream(&c->errbuf, &c->errlen);
-    diag_init(&c->d, c->err);
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    Ctx *c = *state;
-    fclose(c->err);
-    free(c->errbuf);
-    arena_free(&c->a);
-    if (c->path[0]) unlink(c->path);
-    free(c);
-    return 0;
-}
+#include "test_support_elab.h"
 
 static IrGraph *build(Ctx *c, const char *src, const char *const *ov, int n_ov)
 {
-    strcpy(c->path, "/tmp/test_elab_XXXXXX.bcl");
-    int fd = mkstemps(c->path, 4);
-    assert_true(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs(src, f);
-    fclose(f);
+    write_temp_bcl(c, NULL, src);
     BclBuildOptions opt = {.path = c->path, .overrides = ov, .n_overrides = n_ov};
     IrGraph *g = bcl_build(&opt, &c->a, &c->d);
     fflush(c->err);
     return g;
 }
-
-static const char *errors(Ctx *c)
-{
-    fflush(c->err);
-    return c->errbuf ? c->errbuf : "";
-}
-
-#define EXPECT_ERR(sub) do { if (!strstr(errors(c), sub)) fail_msg("expected '%s' in:\n%s", sub, errors(c)); } while (0)
 
 static const char *param_list(Ctx *c, IrGraph *g)
 {
@@ -198,55 +156,55 @@ static void test_override_string_fallback(void **state)
     EXPECT_ERR(":17:39: note: while building model 'Net' from _cfg.model here");
 }
 
+/* HEADER + body must fail to build, reporting msg. */
+static void expect_build_error(Ctx *c, const char *body, const char *msg)
+{
+    assert_null(build(c, src_with(c, body), NULL, 0));
+    EXPECT_ERR(msg);
+}
+
 static void test_head_kwarg_error_points_at_config(void **state)
 {
     Ctx *c = *state;
-    IrGraph *g = build(c, src_with(c, arena_printf(&c->a, "%s_cfg = dict(\n    num_classes=7,\n    model=dict(name='Net', head=dict(name='ClsHead', widht=3)))\n", HEADNET)), NULL, 0);
-    assert_null(g);
-    EXPECT_ERR(":19:54: error: ClsHead() got an unexpected keyword argument 'widht'");
+    expect_build_error(c, arena_printf(&c->a, "%s_cfg = dict(\n    num_classes=7,\n    model=dict(name='Net', head=dict(name='ClsHead', widht=3)))\n", HEADNET),
+                       ":19:54: error: ClsHead() got an unexpected keyword argument 'widht'");
 }
 
 static void test_model_name_missing(void **state)
 {
     Ctx *c = *state;
-    assert_null(build(c, src_with(c, arena_printf(&c->a, "%s_cfg = dict(model=dict(width=3))\n", HEADNET)), NULL, 0));
-    EXPECT_ERR("model name is missing");
+    expect_build_error(c, arena_printf(&c->a, "%s_cfg = dict(model=dict(width=3))\n", HEADNET), "model name is missing");
 }
 
 static void test_tensor_condition_is_error(void **state)
 {
-    Ctx *c = *state;
-    assert_null(build(c, src_with(c,
+    expect_build_error(*state,
         "class Net(M.Module):\n"
         "    def forward(self, x):\n"
         "        if x:\n"
         "            return x\n"
         "        return x\n"
-        "_cfg = dict(model=dict(name=Net))\n"), NULL, 0));
-    EXPECT_ERR(":8:12: error: condition depends on tensor data, which is not known at compile time");
+        "_cfg = dict(model=dict(name=Net))\n",
+        ":8:12: error: condition depends on tensor data, which is not known at compile time");
 }
 
 static void test_module_mutation_in_forward(void **state)
 {
-    Ctx *c = *state;
-    assert_null(build(c, src_with(c,
+    expect_build_error(*state,
         "class Net(M.Module):\n"
         "    def forward(self, x):\n"
         "        self.cache = 1\n"
         "        return x\n"
-        "_cfg = dict(model=dict(name=Net))\n"), NULL, 0));
-    EXPECT_ERR("error: modules cannot be changed in forward");
+        "_cfg = dict(model=dict(name=Net))\n",
+        "error: modules cannot be changed in forward");
 }
 
 /* shapes follow MegEngine / NumPy (the expectations are torch's for the same ops) */
 static void test_tensor_ops_shapes_small(void **state)
 {
     Ctx *c = *state;
-    strcpy(c->path, "/tmp/test_elab_XXXXXX.bcl");
-    int fd = mkstemps(c->path, 4);
-    FILE *f = fdopen(fd, "w");
-    fputs(HEADER, f);
-    fputs("class Net(M.Module):\n"
+    write_temp_bcl(c, HEADER,
+          "class Net(M.Module):\n"
           "    def forward(self, x):\n"
           "        n, ch, h, w = x.shape\n"
           "        a = x[:, 1:3, ::2, -1]\n"
@@ -258,8 +216,7 @@ static void test_tensor_ops_shapes_small(void **state)
           "        v = F.stack([a, a], axis=0)\n"
           "        m = x.mean(axis=1, keepdims=True)\n"
           "        return a, b, s, t, parts[1], v, m, x[0, None], x[..., 1:3], x[0, ..., None, 2]\n"
-          "_cfg = dict(model=dict(name=Net))\n", f);
-    fclose(f);
+          "_cfg = dict(model=dict(name=Net))\n");
     BclBuildOptions opt = {.path = c->path, .has_input_shape = true, .input_shape = {4, {1, 3, 9, 10}}};
     IrGraph *g = bcl_build(&opt, &c->a, &c->d);
     if (!g) fail_msg("%s", errors(c));
@@ -285,17 +242,17 @@ static void test_tensor_ops_shapes_small(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_param_order_and_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_head_defaults_from_num_classes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_override_literals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_explicit_head_none, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_override_string_fallback, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_head_kwarg_error_points_at_config, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_model_name_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tensor_condition_is_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_module_mutation_in_forward, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tensor_ops_shapes_small, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_param_order_and_names, setup_build, teardown),
+        cmocka_unit_test_setup_teardown(test_head_defaults_from_num_classes, setup_build, teardown),
+        cmocka_unit_test_setup_teardown(test_overrides, setup_build, teardown),
+        cmocka_unit_test_setup_teardown(test_override_literals, setup_build, teardown),
+        cmocka_unit_test_setup_teardown(test_explicit_head_none, setup_build, teardown),
+        cmocka_unit_test_setup_teardown(test_override_string_fallback, setup_build, teardown),
+        cmocka_unit_test_setup_teardown(test_head_kwarg_error_points_at_config, setup_build, teardown),
+        cmocka_unit_test_setup_teardown(test_model_name_missing, setup_build, teardown),
+        cmocka_unit_test_setup_teardown(test_tensor_condition_is_error, setup_build, teardown),
+        cmocka_unit_test_setup_teardown(test_module_mutation_in_forward, setup_build, teardown),
+        cmocka_unit_test_setup_teardown(test_tensor_ops_shapes_small, setup_build, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

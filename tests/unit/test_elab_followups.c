@@ -11,68 +11,7 @@
 #include <cmocka.h>
 
 #include "frontend/eval.h"
-
-typedef struct Ctx {
-    Arena a;
-    Diag d;
-    Interp I;
-    BclBuildOptions opt;
-    char *errbuf;
-    size_t errlen;
-    FILE *err;
-    Env *env;
-} Ctx;
-
-static int setup(void **state)
-{
-    Ctx *c = calloc(1, sizeof *c);
-    arena_init(&c->a);
-    c->err = open_memstream(&c->errbuf, &c->errlen);
-    diag_init(&c->d, c->err);
-    interp_init(&c->I, &c->a, &c->d, &c->opt);
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    Ctx *c = *state;
-    fclose(c->err);
-    free(c->errbuf);
-    arena_free(&c->a);
-    free(c);
-    return 0;
-}
-
-/* Runs src as a file's top level; true if no error was reported. */
-static bool run(Ctx *c, const char *src)
-{
-    Source *s = bcl_source_from_string(&c->a, "t.bcl", src);
-    AstModule *m = bcl_parse(&c->a, &c->d, s);
-    assert_non_null(m);
-    c->env = env_new(&c->I, c->I.builtins);
-    bool ok = exec_toplevel(&c->I, c->env, m);
-    fflush(c->err);
-    return ok && c->d.n_errors == 0;
-}
-
-static const char *repr_of(Ctx *c, const char *name)
-{
-    Value *v = env_get_local(c->env, name);
-    assert_non_null(v);
-    return v_repr(&c->I, v);
-}
-
-static const char *errors(Ctx *c)
-{
-    fflush(c->err);
-    return c->errbuf ? c->errbuf : "";
-}
-
-#define RUN_OK(src) do { if (!run(c, src)) fail_msg("unexpected errors:\n%s", errors(c)); } while (0)
-#define EXPECT(name, text) assert_string_equal(repr_of(c, name), text)
-#define EXPECT_ERR(sub) do { if (!strstr(errors(c), sub)) fail_msg("expected '%s' in:\n%s", sub, errors(c)); } while (0)
-#define EXPECT_NO(sub) do { if (strstr(errors(c), sub)) fail_msg("did not expect '%s' in:\n%s", sub, errors(c)); } while (0)
+#include "test_support_elab.h"
 
 static const char *MOD = "import megengine.module as M\n";
 
@@ -268,14 +207,7 @@ static void test_recursive_update_non_dict(void **state)
 /* Runs src as if it were the standard-library file at path (e.g. basecls/models/x.bcl). */
 static bool run_as_stdlib(Ctx *c, const char *path, const char *src)
 {
-    Source *s = bcl_source_from_string(&c->a, arena_printf(&c->a, "<stdlib>/%s", path), src);
-    AstModule *m = bcl_parse(&c->a, &c->d, s);
-    assert_non_null(m);
-    c->env = env_new(&c->I, c->I.builtins);
-    c->I.loading_stdlib = true;
-    bool ok = exec_toplevel(&c->I, c->env, m);
-    fflush(c->err);
-    return ok && c->d.n_errors == 0;
+    return run_file(c, arena_printf(&c->a, "<stdlib>/%s", path), src, true);
 }
 
 static void test_relative_import_in_stdlib(void **state)

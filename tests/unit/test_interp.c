@@ -9,16 +9,7 @@
 #include <string.h>
 
 #include "backend/interp/interp.h"
-
-static Shape S(int rank, ...)
-{
-    Shape s = {.rank = rank};
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) s.d[i] = va_arg(ap, int);
-    va_end(ap);
-    return s;
-}
+#include "test_support.h"
 
 /* x (3x3) -> conv 2x2 + bias -> sub 50 -> relu -> reshape [1, 4] -> linear; also mean. */
 static IrGraph *build(Arena *ar, IrValue **w_out)
@@ -26,7 +17,7 @@ static IrGraph *build(Arena *ar, IrValue **w_out)
     Diag d;
     diag_init(&d, stderr);
     IrGraph *g = ir_graph_new(ar, "Small");
-    Shape xs = S(4, 1, 1, 3, 3), ws = S(4, 1, 1, 2, 2), bs = S(1, 1), ls = S(2, 2, 4);
+    Shape xs = shp(4, 1, 1, 3, 3), ws = shp(4, 1, 1, 2, 2), bs = shp(1, 1), ls = shp(2, 2, 4);
     IrValue *x = ir_add_input(g, "input", &xs);
     IrValue *w = ir_add_param(g, "conv.weight", &ws, INIT_FAN_IN, NO_LOC);
     IrValue *b = ir_add_param(g, "conv.bias", &bs, INIT_ZEROS, NO_LOC);
@@ -37,7 +28,7 @@ static IrGraph *build(Arena *ar, IrValue **w_out)
     y = ir_add_node(g, IR_SUB, sub, 2, NULL, NO_LOC, &d);
     y = ir_add_node(g, IR_RELU, &y, 1, NULL, NO_LOC, &d);
     IrAttrs a = ir_attrs_default();
-    a.shape = S(2, 1, 4);
+    a.shape = shp(2, 1, 4);
     IrValue *f = ir_add_node(g, IR_RESHAPE, &y, 1, &a, NO_LOC, &d);
     IrValue *lin[2] = {f, lw};
     IrValue *o = ir_add_node(g, IR_LINEAR, lin, 2, NULL, NO_LOC, &d);
@@ -89,19 +80,15 @@ static void test_missing_weights(void **st)
     IrValue *w;
     IrGraph *g = build(&ar, &w);
     w->data = NULL;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    Diag d;
-    diag_init(&d, f);
+    Cap c;
+    cap_init(&c);
     float x[9] = {0}, o[2], m[1], y[4];
     const float *ins[1] = {x};
     float *outs[3] = {o, m, y};
-    assert_int_equal(bcl_interp_run(g, ins, outs, &d), 1);
-    fclose(f);
-    assert_int_equal(d.n_errors, 1);
-    assert_non_null(strstr(text, "error: parameter 'conv.weight' has no data"));
-    free(text);
+    assert_int_equal(bcl_interp_run(g, ins, outs, &c.d), 1);
+    assert_int_equal(c.d.n_errors, 1);
+    assert_non_null(strstr(cap_text(&c), "error: parameter 'conv.weight' has no data"));
+    cap_free(&c);
     arena_free(&ar);
 }
 

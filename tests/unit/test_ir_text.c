@@ -8,16 +8,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
-
-static Shape S(int rank, ...)
-{
-    Shape s = {.rank = rank};
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) s.d[i] = va_arg(ap, int);
-    va_end(ap);
-    return s;
-}
+#include "test_support.h"
 
 static char *print_to_string(const IrGraph *g)
 {
@@ -29,11 +20,6 @@ static char *print_to_string(const IrGraph *g)
     return text;
 }
 
-/* Diagnostics captured in memory. */
-typedef struct Cap { FILE *f; char *text; size_t len; Diag d; } Cap;
-static void cap_open(Cap *c) { c->text = NULL; c->f = open_memstream(&c->text, &c->len); diag_init(&c->d, c->f); }
-static char *cap_close(Cap *c) { fclose(c->f); return c->text; }
-
 static const Source model_src = {"m.bcl", "", 0};
 static SrcLoc L(int line, int col) { return (SrcLoc){&model_src, line, col, 1}; }
 
@@ -41,9 +27,9 @@ static SrcLoc L(int line, int col) { return (SrcLoc){&model_src, line, col, 1}; 
 static IrGraph *build_sample(Arena *ar, Diag *d)
 {
     IrGraph *g = ir_graph_new(ar, "Sample");
-    Shape xs = S(4, 2, 3, 8, 8);
+    Shape xs = shp(4, 2, 3, 8, 8);
     IrValue *x = ir_add_input(g, "input", &xs);
-    Shape ws = S(4, 8, 3, 3, 3), cs = S(1, 8), ls = S(2, 5, 10), lb = S(1, 5);
+    Shape ws = shp(4, 8, 3, 3, 3), cs = shp(1, 8), ls = shp(2, 5, 10), lb = shp(1, 5);
     IrValue *w = ir_add_param(g, "features.0.weight", &ws, INIT_FAN_IN, L(3, 5));
     IrValue *b = ir_add_param(g, "features.0.bias", &cs, INIT_ZEROS, L(3, 5));
     IrValue *gm = ir_add_param(g, "bn.weight", &cs, INIT_ONES, NO_LOC);
@@ -54,7 +40,7 @@ static IrGraph *build_sample(Arena *ar, Diag *d)
     IrValue *lbias = ir_add_param(g, "we\"ird\\name", &lb, INIT_ZEROS, NO_LOC);
     IrValue *half = ir_const_scalar(g, 0.5f);
     float cv[3] = {1.25f, -3e-8f, 1e20f};
-    Shape c3 = S(1, 3);
+    Shape c3 = shp(1, 3);
     IrValue *c = ir_add_const(g, &c3, cv);
 
     IrAttrs a = ir_attrs_default();
@@ -101,7 +87,7 @@ static IrGraph *build_sample(Arena *ar, Diag *d)
     a.perm[0] = 0; a.perm[1] = 2; a.perm[2] = 3; a.perm[3] = 1;
     IrValue *t = ir_add_node(g, IR_TRANSPOSE, &r, 1, &a, NO_LOC, d);      /* [2, 5, 1, 8] */
     a = ir_attrs_default();
-    a.shape = S(2, 2, -1);
+    a.shape = shp(2, 2, -1);
     IrValue *f = ir_add_node(g, IR_RESHAPE, &t, 1, &a, NO_LOC, d);        /* [2, 40] */
     a = ir_attrs_default();
     for (int i = 0; i < 2; i++) { a.begin[i] = 0; a.end[i] = INT64_MAX; }
@@ -113,7 +99,7 @@ static IrGraph *build_sample(Arena *ar, Diag *d)
     a.axis = 1;
     o = ir_add_node(g, IR_SOFTMAX, &o, 1, &a, NO_LOC, d);
     a = ir_attrs_default();
-    a.shape = S(4, 2, 8, 5, 7);
+    a.shape = shp(4, 2, 8, 5, 7);
     IrValue *u = ir_add_node(g, IR_UPSAMPLE_NEAREST, &p, 1, &a, NO_LOC, d);
     a = ir_attrs_default();
     a.shifts[2] = -2; a.shifts[3] = 3;
@@ -132,7 +118,7 @@ static void test_round_trip(void **st)
     Arena ar;
     arena_init(&ar);
     Cap c;
-    cap_open(&c);
+    cap_init(&c);
     IrGraph *g = build_sample(&ar, &c.d);
     /* the last add is a deliberate broadcast error: [2, 8, 5, 7] + [3] */
     assert_int_equal(c.d.n_errors, 1);
@@ -141,7 +127,7 @@ static void test_round_trip(void **st)
     if (getenv("DBG")) fputs(t1, stderr);
     Source src = {"sample.ir", t1, strlen(t1)};
     IrGraph *g2 = ir_parse(&ar, &c.d, &src);
-    char *diag = cap_close(&c);
+    const char *diag = cap_text(&c);
     if (!g2) fail_msg("parse failed:\n%s\n--- text:\n%s", diag, t1);
     assert_int_equal(c.d.n_errors, 1);
     Diag quiet;
@@ -192,7 +178,7 @@ static void test_round_trip(void **st)
     assert_int_equal(ir_find_param(g2, "bn.running_var")->init, INIT_VAR);
     free(t1);
     free(t2);
-    free(diag);
+    cap_free(&c);
     arena_free(&ar);
 }
 
@@ -202,14 +188,14 @@ static void expect_parse_error(const char *text, const char *msg)
     Arena ar;
     arena_init(&ar);
     Cap c;
-    cap_open(&c);
+    cap_init(&c);
     Source src = {"t.ir", text, strlen(text)};
     IrGraph *g = ir_parse(&ar, &c.d, &src);
-    char *out = cap_close(&c);
+    const char *out = cap_text(&c);
     if (g) fail_msg("parse of <<%s>> should fail with '%s'", text, msg);
     if (!strstr(out, msg)) fail_msg("diagnostic <<%s>> lacks '%s'", out, msg);
     assert_true(c.d.n_errors >= 1);
-    free(out);
+    cap_free(&c);
     arena_free(&ar);
 }
 
@@ -279,7 +265,7 @@ static void test_parse_minimal(void **st)
 static IrGraph *small_graph(Arena *ar)
 {
     IrGraph *g = ir_graph_new(ar, "G");
-    Shape s = S(2, 2, 3);
+    Shape s = shp(2, 2, 3);
     IrValue *x = ir_add_input(g, "x", &s);
     IrValue *r = ir_add_node(g, IR_RELU, &x, 1, NULL, NO_LOC, NULL);
     IrValue *in[2] = {r, x};
@@ -291,12 +277,12 @@ static IrGraph *small_graph(Arena *ar)
 static void expect_verify_error(IrGraph *g, const char *msg)
 {
     Cap c;
-    cap_open(&c);
+    cap_init(&c);
     bool ok = ir_verify(g, &c.d);
-    char *out = cap_close(&c);
+    const char *out = cap_text(&c);
     if (ok) fail_msg("verify should fail with '%s'", msg);
     if (!strstr(out, msg)) fail_msg("verifier output <<%s>> lacks '%s'", out, msg);
-    free(out);
+    cap_free(&c);
 }
 
 static void test_verify(void **st)

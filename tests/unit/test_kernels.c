@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend/interp/kernels.h"
+#include "test_support.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static float frand(void)   /* uniform in [-1, 1) */
@@ -18,16 +19,6 @@ static float frand(void)   /* uniform in [-1, 1) */
     return (float)((rng >> 40) / (double)(1 << 24)) * 2.0f - 1.0f;
 }
 static int irand(int lo, int hi) { return lo + (int)((frand() + 1.0f) * 0.5f * (float)(hi - lo + 1)) % (hi - lo + 1); }
-
-static Shape S(int rank, ...)
-{
-    Shape s = {.rank = rank};
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) s.d[i] = va_arg(ap, int);
-    va_end(ap);
-    return s;
-}
 
 static float *rand_buf(int64_t n)
 {
@@ -118,7 +109,7 @@ static void conv_case(int N, int C, int H, int W, int O, int KH, int KW, int gro
     a.pad[0] = pt; a.pad[1] = pl; a.pad[2] = pb; a.pad[3] = pr;
     a.dilation[0] = dh; a.dilation[1] = dw;
     a.groups = groups;
-    Shape sh3[3] = {S(4, N, C, H, W), S(4, O, C / groups, KH, KW), S(1, O)};
+    Shape sh3[3] = {shp(4, N, C, H, W), shp(4, O, C / groups, KH, KW), shp(1, O)};
     Run r;
     run_op(&r, IR_CONV2D, sh3, bias ? 3 : 2, &a, NULL);
     const Shape *ys = &r.n->out->shape;
@@ -163,7 +154,7 @@ static void test_fused_epilogue(void **st)
     (void)st;
     IrAttrs a = ir_attrs_default();
     a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
-    Shape sh[4] = {S(4, 2, 3, 5, 5), S(4, 4, 3, 3, 3), S(1, 4), S(4, 2, 4, 5, 5)};
+    Shape sh[4] = {shp(4, 2, 3, 5, 5), shp(4, 4, 3, 3, 3), shp(1, 4), shp(4, 2, 4, 5, 5)};
     Run plain, fused;
     run_op(&plain, IR_CONV2D, sh, 3, &a, NULL);
     float *given[4] = {plain.in[0], plain.in[1], plain.in[2], NULL};
@@ -181,7 +172,7 @@ static void test_fused_epilogue(void **st)
     run_free(&fused, given);
     run_free(&plain, NULL);
 
-    Shape ab[2] = {S(2, 3, 4), S(1, 4)};
+    Shape ab[2] = {shp(2, 3, 4), shp(1, 4)};
     a = ir_attrs_default();
     a.act = IR_RELU6;
     Run r;
@@ -201,7 +192,7 @@ static void test_linear(void **st)
     int cases[][4] = {{1, 1, 5, 3}, {2, 3, 7, 4}, {4, 1, 1, 1}};
     for (int t = 0; t < 3; t++) {
         int A = cases[t][0], B = cases[t][1], I = cases[t][2], O = cases[t][3];
-        Shape sh[3] = {S(3, A, B, I), S(2, O, I), S(1, O)};
+        Shape sh[3] = {shp(3, A, B, I), shp(2, O, I), shp(1, O)};
         for (int bias = 0; bias < 2; bias++) {
             Run r;
             run_op(&r, IR_LINEAR, sh, 2 + bias, NULL, NULL);
@@ -241,8 +232,8 @@ static void matmul_case(Shape as, Shape bs)
     run_op(&r, IR_MATMUL, sh, 2, NULL, NULL);
     /* promote 1-D operands, then walk output batch indices */
     Shape A = as, B = bs;
-    if (A.rank == 1) A = S(2, 1, (int)as.d[0]);
-    if (B.rank == 1) B = S(2, (int)bs.d[0], 1);
+    if (A.rank == 1) A = shp(2, 1, (int)as.d[0]);
+    if (B.rank == 1) B = shp(2, (int)bs.d[0], 1);
     int64_t M = A.d[A.rank - 2], K = A.d[A.rank - 1], N = B.d[B.rank - 1];
     Shape Ab = A, Bb = B;
     Ab.rank -= 2;
@@ -277,13 +268,13 @@ static void matmul_case(Shape as, Shape bs)
 static void test_matmul(void **st)
 {
     (void)st;
-    matmul_case(S(2, 3, 4), S(2, 4, 5));
-    matmul_case(S(1, 4), S(1, 4));
-    matmul_case(S(1, 4), S(3, 2, 4, 5));
-    matmul_case(S(3, 2, 3, 4), S(1, 4));
-    matmul_case(S(4, 2, 1, 3, 4), S(3, 3, 4, 2));
-    matmul_case(S(3, 1, 3, 4), S(3, 5, 4, 2));
-    matmul_case(S(2, 1, 1), S(3, 2, 1, 6));
+    matmul_case(shp(2, 3, 4), shp(2, 4, 5));
+    matmul_case(shp(1, 4), shp(1, 4));
+    matmul_case(shp(1, 4), shp(3, 2, 4, 5));
+    matmul_case(shp(3, 2, 3, 4), shp(1, 4));
+    matmul_case(shp(4, 2, 1, 3, 4), shp(3, 3, 4, 2));
+    matmul_case(shp(3, 1, 3, 4), shp(3, 5, 4, 2));
+    matmul_case(shp(2, 1, 1), shp(3, 2, 1, 6));
 }
 
 /* ---------------- pooling: explicit padded buffers ---------------- */
@@ -339,12 +330,12 @@ static void test_pool(void **st)
     for (int t = 0; t < 40; t++) {
         int kh = irand(1, 3), kw = irand(1, 3);
         int pt = irand(0, kh / 2), pl = irand(0, kw / 2), pb = irand(0, kh / 2), pr = irand(0, kw / 2);
-        Shape xs = S(4, irand(1, 2), irand(1, 3), irand(kh, 7), irand(kw, 7));
+        Shape xs = shp(4, irand(1, 2), irand(1, 3), irand(kh, 7), irand(kw, 7));
         pool_case(t % 2 ? IR_MAX_POOL2D : IR_AVG_POOL2D, xs, kh, kw, irand(1, 3), irand(1, 3), pt, pl, pb, pr,
                   irand(0, 1));
     }
-    pool_case(IR_MAX_POOL2D, S(4, 2, 3, 1, 1), 1, 1, 2, 2, 0, 0, 0, 0, false);   /* single pixel */
-    pool_case(IR_AVG_POOL2D, S(4, 1, 2, 5, 5), 2, 2, 3, 3, 0, 0, 0, 0, false);   /* stride > kernel */
+    pool_case(IR_MAX_POOL2D, shp(4, 2, 3, 1, 1), 1, 1, 2, 2, 0, 0, 0, 0, false);   /* single pixel */
+    pool_case(IR_AVG_POOL2D, shp(4, 1, 2, 5, 5), 2, 2, 3, 3, 0, 0, 0, 0, false);   /* stride > kernel */
 }
 
 /* Hand-computed: x = [[1, 2], [3, 4]], 2x2 window, stride 1, pad 1 everywhere -> 3x3. */
@@ -352,7 +343,7 @@ static void test_avg_pool_modes(void **st)
 {
     (void)st;
     float x[4] = {1, 2, 3, 4};
-    Shape xs = S(4, 1, 1, 2, 2);
+    Shape xs = shp(4, 1, 1, 2, 2);
     float *given[1] = {x};
     IrAttrs a = ir_attrs_default();
     a.kernel[0] = a.kernel[1] = 2;
@@ -409,7 +400,7 @@ static double ref_unary(IrOp op, double x, double alpha)
 static void test_unary(void **st)
 {
     (void)st;
-    Shape xs = S(3, 2, 3, 17);
+    Shape xs = shp(3, 2, 3, 17);
     for (int op = 0; op < IR_OP_COUNT; op++) {
         if (ir_op_info[op].kind != OPK_ELEMWISE) continue;
         float *x = rand_buf(102);
@@ -446,8 +437,8 @@ static double ref_binary(IrOp op, double a, double b)
 static void test_binary(void **st)
 {
     (void)st;
-    Shape pairs[][2] = {{S(4, 2, 3, 4, 5), S(4, 2, 3, 4, 5)}, {S(4, 2, 3, 4, 5), S(3, 3, 1, 5)},
-                        {S(2, 4, 1), S(3, 3, 1, 6)}, {S(0), S(2, 3, 2)}, {S(3, 2, 1, 4), S(0)}};
+    Shape pairs[][2] = {{shp(4, 2, 3, 4, 5), shp(4, 2, 3, 4, 5)}, {shp(4, 2, 3, 4, 5), shp(3, 3, 1, 5)},
+                        {shp(2, 4, 1), shp(3, 3, 1, 6)}, {shp(0), shp(2, 3, 2)}, {shp(3, 2, 1, 4), shp(0)}};
     for (int op = IR_ADD; op <= IR_MINIMUM; op++)
         for (int t = 0; t < 5; t++) {
             Shape *sh = pairs[t];
@@ -483,7 +474,7 @@ static void test_binary(void **st)
 static void test_softmax(void **st)
 {
     (void)st;
-    Shape xs = S(3, 2, 5, 3);
+    Shape xs = shp(3, 2, 5, 3);
     for (int axis = -3; axis < 3; axis++) {
         IrAttrs a = ir_attrs_default();
         a.axis = axis;
@@ -513,9 +504,9 @@ static void test_softmax(void **st)
 static void test_norms(void **st)
 {
     (void)st;
-    Shape shapes[] = {S(2, 3, 4), S(4, 2, 4, 3, 5), S(5, 1, 2, 2, 1, 3)};
+    Shape shapes[] = {shp(2, 3, 4), shp(4, 2, 4, 3, 5), shp(5, 1, 2, 2, 1, 3)};
     for (int t = 0; t < 3; t++) {
-        Shape xs = shapes[t], cs = S(1, (int)xs.d[1]);
+        Shape xs = shapes[t], cs = shp(1, (int)xs.d[1]);
         Shape sh[5] = {xs, cs, cs, cs, cs};
         int64_t C = xs.d[1], inner = shape_numel(&xs) / xs.d[0] / C;
         float *var = rand_buf(C);
@@ -544,7 +535,7 @@ static void test_norms(void **st)
         free(var);
     }
     /* layer_norm over the last 2 dims of [3, 4, 5], with and without affine */
-    Shape xs = S(3, 3, 4, 5), ns = S(2, 4, 5);
+    Shape xs = shp(3, 3, 4, 5), ns = shp(2, 4, 5);
     Shape sh[3] = {xs, ns, ns};
     for (int k = 1; k <= 3; k += 2) {
         IrAttrs a = ir_attrs_default();
@@ -573,7 +564,7 @@ static void test_norms(void **st)
 static void test_reduce(void **st)
 {
     (void)st;
-    Shape xs = S(4, 2, 3, 4, 5);
+    Shape xs = shp(4, 2, 3, 4, 5);
     int axsets[][4] = {{1, 1}, {2, -1, 0}, {3, 0, 2, 3}, {1, -3}};
     for (int op = IR_REDUCE_MEAN; op <= IR_REDUCE_MIN; op++)
         for (int t = 0; t < 4; t++)
@@ -623,7 +614,7 @@ static void test_data_movement(void **st)
     float x[120];
     for (int i = 0; i < 120; i++) x[i] = (float)i;
     float *given[3] = {x, x, x};
-    Shape xs = S(4, 2, 3, 4, 5);
+    Shape xs = shp(4, 2, 3, 4, 5);
     Run r;
 
     IrAttrs a = ir_attrs_default();
@@ -634,12 +625,12 @@ static void test_data_movement(void **st)
     run_free(&r, given);
 
     a = ir_attrs_default();
-    a.shape = S(2, 6, 20);
+    a.shape = shp(2, 6, 20);
     run_op(&r, IR_RESHAPE, &xs, 1, &a, given);
     check_close(r.out, x, 120, 0, "reshape");
     run_free(&r, given);
 
-    Shape cs[3] = {S(3, 2, 1, 3), S(3, 2, 2, 3), S(3, 2, 3, 3)};
+    Shape cs[3] = {shp(3, 2, 1, 3), shp(3, 2, 2, 3), shp(3, 2, 3, 3)};
     a = ir_attrs_default();
     a.axis = 1;
     run_op(&r, IR_CONCAT, cs, 3, &a, given);
@@ -686,10 +677,10 @@ static void test_data_movement(void **st)
     /* nearest: src = floor(dst * in / out), up and down */
     int sizes[][4] = {{4, 5, 8, 10}, {4, 5, 6, 7}, {4, 5, 2, 3}, {4, 5, 4, 5}};
     for (int t = 0; t < 4; t++) {
-        Shape us = S(4, 2, 3, sizes[t][0], sizes[t][1]);
+        Shape us = shp(4, 2, 3, sizes[t][0], sizes[t][1]);
         a = ir_attrs_default();
         int OH = sizes[t][2], OW = sizes[t][3];
-        a.shape = S(4, 2, 3, OH, OW);
+        a.shape = shp(4, 2, 3, OH, OW);
         run_op(&r, IR_UPSAMPLE_NEAREST, &us, 1, &a, given);
         for (int p = 0; p < 6; p++) for (int oh = 0; oh < OH; oh++) for (int ow = 0; ow < OW; ow++)
             assert_float_equal(r.out[(p * OH + oh) * OW + ow], x[(p * 4 + oh * 4 / OH) * 5 + ow * 5 / OW], 0);

@@ -12,55 +12,9 @@
 #include <cmocka.h>
 
 #include "backend/io/npy.h"
+#include "test_support.h"
 
 #define FIX "tests/unit/data/io/"
-
-/* Diagnostics captured into memory. */
-typedef struct Cap {
-    Diag d;
-    FILE *f;
-    char *buf;
-    size_t len;
-} Cap;
-
-static void cap_init(Cap *c)
-{
-    c->buf = NULL;
-    c->f = open_memstream(&c->buf, &c->len);
-    assert_non_null(c->f);
-    diag_init(&c->d, c->f);
-}
-
-static const char *cap_text(Cap *c)
-{
-    fflush(c->f);
-    return c->buf ? c->buf : "";
-}
-
-static void cap_free(Cap *c)
-{
-    fclose(c->f);
-    free(c->buf);
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    if (!strstr(hay, needle)) fail_msg("expected \"%s\" in:\n%s", needle, hay);
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 /* ---- reading numpy's files ---- */
 
@@ -148,16 +102,6 @@ static void test_numpy_rejected(void **state)
 }
 
 /* ---- writer ---- */
-
-static char *tmp_path(void)
-{
-    static char p[64];
-    strcpy(p, "/tmp/bcl_test_npy_XXXXXX");
-    int fd = mkstemp(p);
-    assert_true(fd >= 0);
-    close(fd);
-    return p;
-}
 
 static void check_same_as_numpy(const Shape *s, const float *v, const char *ref)
 {
@@ -394,11 +338,10 @@ static void test_mutations(void **state)
         size_t len;
         unsigned char *orig = slurp(files[fi], &len);
         for (int it = 0; it < 1500; it++) {
-            unsigned char *b = malloc(len);
-            memcpy(b, orig, len);
+            unsigned char *b = memdup(orig, len);
             size_t n = len;
             for (int k = 0; k <= it % 3; k++) {
-                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                xorshift64(&x);
                 b[6 + (size_t)(x % 90)] = (unsigned char)(x >> 24);   /* version, length, dict */
             }
             if (it % 5 == 0) n = (size_t)(x >> 33) % len;

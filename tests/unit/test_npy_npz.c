@@ -16,49 +16,9 @@
 #include "backend/io/npy.h"
 #include "backend/io/weights.h"
 #include "backend/io/zip.h"
+#include "test_support.h"
 
 #define FIX "tests/unit/data/io/"
-
-typedef struct Cap {
-    Diag d;
-    FILE *f;
-    char *buf;
-    size_t len;
-} Cap;
-
-static void cap_init(Cap *c)
-{
-    c->buf = NULL;
-    c->f = open_memstream(&c->buf, &c->len);
-    assert_non_null(c->f);
-    diag_init(&c->d, c->f);
-}
-
-static const char *cap_text(Cap *c)
-{
-    fflush(c->f);
-    return c->buf ? c->buf : "";
-}
-
-static void cap_free(Cap *c)
-{
-    fclose(c->f);
-    free(c->buf);
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 /* ---- DEFLATE ---- */
 
@@ -150,10 +110,7 @@ static void test_read_weights_by_content(void **state)
     /* safetensors, written here */
     float v[2] = {1, 2};
     StTensor t = {"w", {1, {2}}, v};
-    char p[] = "/tmp/bcl_test_npz_XXXXXX";
-    int fd = mkstemp(p);
-    assert_true(fd >= 0);
-    close(fd);
+    char *p = tmp_path();
     assert_int_equal(st_write(p, &t, 1, &c.d), 0);
     assert_int_equal(bcl_read_weights(p, &f, &c.d), 0);
     assert_int_equal(f.n, 1);
@@ -412,11 +369,10 @@ static void test_mutations(void **state)
         size_t len;
         unsigned char *orig = slurp(files[k], &len);
         for (int it = 0; it < 3000; it++) {
-            unsigned char *b = malloc(len);
-            memcpy(b, orig, len);
+            unsigned char *b = memdup(orig, len);
             size_t n = len;
             for (int j = 0; j <= it % 4; j++) {
-                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                xorshift64(&x);
                 size_t pos = it % 3 == 0 ? len - 1 - (size_t)(x % 200) : (size_t)(x % len);
                 b[pos] = (unsigned char)(x >> 24);
             }

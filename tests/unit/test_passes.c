@@ -15,6 +15,7 @@
 #include "backend/interp/interp.h"
 #include "backend/interp/kernels.h"
 #include "passes/pass.h"
+#include "test_support.h"
 
 /* ---- graph building with random data ---- */
 
@@ -23,16 +24,6 @@ static float frand(float lo, float hi)
 {
     rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
     return lo + (hi - lo) * (float)((rng_state >> 40) & 0xffffff) / (float)0xffffff;
-}
-
-static Shape shp(int rank, ...)
-{
-    Shape s = {.rank = rank};
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) s.d[i] = va_arg(ap, int);
-    va_end(ap);
-    return s;
 }
 
 static IrValue *param(IrGraph *g, const char *name, Shape s, float lo, float hi)
@@ -468,42 +459,39 @@ static void test_memplan_inplace(void **state)
 static void test_pipeline_strings(void **state)
 {
     (void)state;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    Diag d;
-    diag_init(&d, f);
-    for (int l = 0; l <= 2; l++) assert_true(bcl_check_pipeline(bcl_default_pipeline(l), &d));
+    Cap c;
+    cap_init(&c);
+    for (int l = 0; l <= 2; l++) assert_true(bcl_check_pipeline(bcl_default_pipeline(l), &c.d));
     assert_string_equal(bcl_default_pipeline(0), "");
     assert_string_equal(bcl_default_pipeline(7), bcl_default_pipeline(2));
-    assert_true(bcl_check_pipeline(" dce, ,cse,", &d));
-    assert_int_equal(d.n_errors, 0);
-    assert_false(bcl_check_pipeline("dce,fold-nothing,cse,bogus", &d));
-    assert_int_equal(d.n_errors, 2);
+    assert_true(bcl_check_pipeline(" dce, ,cse,", &c.d));
+    assert_int_equal(c.d.n_errors, 0);
+    assert_false(bcl_check_pipeline("dce,fold-nothing,cse,bogus", &c.d));
+    assert_int_equal(c.d.n_errors, 2);
 
     Arena a;
     arena_init(&a);
     IrGraph *g = build(&a, build_head, 1);
     int before = g->nodes.n;
-    assert_int_equal(bcl_run_passes(g, "dce,nope", NULL, &d), 1);
+    assert_int_equal(bcl_run_passes(g, "dce,nope", NULL, &c.d), 1);
     assert_int_equal(g->nodes.n, before);   /* nothing ran */
     PassOptions po = {.print_after = "nope"};
-    assert_int_equal(bcl_run_passes(g, "dce", &po, &d), 1);
-    fclose(f);
-    assert_non_null(strstr(text, "unknown pass 'fold-nothing'"));
-    assert_non_null(strstr(text, "unknown pass 'bogus'"));
-    assert_non_null(strstr(text, "unknown pass 'nope'"));
-    free(text);
+    assert_int_equal(bcl_run_passes(g, "dce", &po, &c.d), 1);
+    assert_non_null(strstr(cap_text(&c), "unknown pass 'fold-nothing'"));
+    assert_non_null(strstr(cap_text(&c), "unknown pass 'bogus'"));
+    assert_non_null(strstr(cap_text(&c), "unknown pass 'nope'"));
 
-    text = NULL;
-    f = open_memstream(&text, &len);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     po = (PassOptions){.print_after = "elide-dropout", .stats = true, .print_out = f};
-    assert_int_equal(bcl_run_passes(g, "cse,elide-dropout", &po, &d), 0);
+    assert_int_equal(bcl_run_passes(g, "cse,elide-dropout", &po, &c.d), 0);
     fclose(f);
     assert_non_null(strstr(text, "pass cse: "));
     assert_non_null(strstr(text, "# after elide-dropout\ngraph @test {"));
     assert_null(strstr(text, "# after cse"));
     free(text);
+    cap_free(&c);
     arena_free(&a);
 }
 

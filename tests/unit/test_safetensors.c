@@ -13,38 +13,7 @@
 #include <cmocka.h>
 
 #include "backend/io/safetensors.h"
-
-typedef struct Cap {
-    Diag d;
-    FILE *f;
-    char *buf;
-    size_t len;
-} Cap;
-
-static void cap_init(Cap *c)
-{
-    c->buf = NULL;
-    c->f = open_memstream(&c->buf, &c->len);
-    assert_non_null(c->f);
-    diag_init(&c->d, c->f);
-}
-
-static const char *cap_text(Cap *c)
-{
-    fflush(c->f);
-    return c->buf ? c->buf : "";
-}
-
-static void cap_free(Cap *c)
-{
-    fclose(c->f);
-    free(c->buf);
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    if (!strstr(hay, needle)) fail_msg("expected \"%s\" in:\n%s", needle, hay);
-}
+#include "test_support.h"
 
 /* A safetensors image: 8-byte little-endian length, the JSON text, then data. The
  * result is malloc'ed at exactly its size so ASan catches any over-read. */
@@ -94,16 +63,6 @@ static void expect_error_n(const char *json, size_t data_len, const char *msg)
 
 static void expect_error(const char *json, const char *msg) { expect_error_n(json, 64, msg); }
 
-static char *tmp_path(void)
-{
-    static char p[64];
-    strcpy(p, "/tmp/bcl_test_st_XXXXXX");
-    int fd = mkstemp(p);
-    assert_true(fd >= 0);
-    close(fd);
-    return p;
-}
-
 /* ---- round trip ---- */
 
 static void test_roundtrip(void **state)
@@ -122,10 +81,8 @@ static void test_roundtrip(void **state)
     char *p = tmp_path();
     assert_int_equal(st_write(p, t, 4, &c.d), 0);
 
-    FILE *fp = fopen(p, "rb");
-    unsigned char raw[1024];
-    size_t len = fread(raw, 1, sizeof raw, fp);
-    fclose(fp);
+    size_t len;
+    unsigned char *raw = slurp(p, &len);
     uint64_t hl = 0;
     for (int i = 0; i < 8; i++) hl |= (uint64_t)raw[i] << (8 * i);
     assert_int_equal((8 + hl) % 8, 0);
@@ -140,6 +97,7 @@ static void test_roundtrip(void **state)
     for (size_t i = strlen(want); i < hl; i++) assert_int_equal(raw[8 + i], ' ');
     /* little-endian float32 1.0f after the header... first value is 1.0 = 0x3f800000 */
     assert_memory_equal(raw + 8 + hl, "\x00\x00\x80\x3f", 4);
+    free(raw);
 
     StFile f;
     assert_int_equal(st_read(p, &f, &c.d), 0);
@@ -447,20 +405,17 @@ static void test_mutations(void **state)
     cap_init(&c);
     char *p = tmp_path();
     assert_int_equal(st_write(p, t, 3, &c.d), 0);
-    FILE *fp = fopen(p, "rb");
-    unsigned char orig[1024];
-    size_t len = fread(orig, 1, sizeof orig, fp);
-    fclose(fp);
+    size_t len;
+    unsigned char *orig = slurp(p, &len);
     unlink(p);
     uint64_t x = 0x9e3779b97f4a7c15u;
     int ok = 0;
     for (int it = 0; it < 4000; it++) {
         size_t n = len;
-        unsigned char *b = malloc(len);
-        memcpy(b, orig, len);
+        unsigned char *b = memdup(orig, len);
         int flips = 1 + it % 3;
         for (int k = 0; k < flips; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            xorshift64(&x);
             size_t pos = it % 2 ? (size_t)(x % len) : 8 + (size_t)(x % 180);   /* favour the header */
             b[pos] = (unsigned char)(x >> 32);
         }
@@ -479,6 +434,7 @@ static void test_mutations(void **state)
         free(b);
     }
     assert_true(ok > 0 && ok < 4000);   /* some corruptions land in float data and load */
+    free(orig);
     cap_free(&c);
 }
 

@@ -13,43 +13,7 @@
 #include <cmocka.h>
 
 #include "backend/io/weights.h"
-
-typedef struct Cap {
-    Diag d;
-    FILE *f;
-    char *buf;
-    size_t len;
-} Cap;
-
-static void cap_init(Cap *c)
-{
-    c->buf = NULL;
-    c->f = open_memstream(&c->buf, &c->len);
-    assert_non_null(c->f);
-    diag_init(&c->d, c->f);
-}
-
-static const char *cap_text(Cap *c)
-{
-    fflush(c->f);
-    return c->buf ? c->buf : "";
-}
-
-static void cap_free(Cap *c)
-{
-    fclose(c->f);
-    free(c->buf);
-}
-
-static Shape shp(int rank, ...)
-{
-    Shape s = {rank, {0}};
-    va_list ap;
-    va_start(ap, rank);
-    for (int i = 0; i < rank; i++) s.d[i] = va_arg(ap, int);
-    va_end(ap);
-    return s;
-}
+#include "test_support.h"
 
 static int64_t numel(const Shape *s)
 {
@@ -159,24 +123,38 @@ static StFile bad_file(void)
         tensor("head.num_batches_tracked_x", shp(0), 5));
 }
 
+/* bad_file() bound to model(): strict or not, the same four reports, as errors or
+ * as warnings. */
+static IrGraph *bind_bad_file(Arena *a, Cap *c, int strict)
+{
+    IrGraph *g = model(a);
+    StFile f = bad_file();
+    int rc = bcl_bind_weights(g, &f, "w.safetensors", strict, &c->d);
+    if (strict) assert_int_not_equal(rc, 0);
+    else assert_int_equal(rc, 0);
+    const char *k = strict ? "error" : "warning";
+    char want[1024];
+    snprintf(want, sizeof want,
+             "w.safetensors: %s: missing keys (2): fc.weight, fc.bias\n"
+             "w.safetensors: %s: unexpected keys (2): extra.weight, head.num_batches_tracked_x\n"
+             "w.safetensors: %s: shape mismatch for 'features.0.weight': model [64, 3, 11, 11], file [64, 3, 5, 5]\n"
+             "w.safetensors: %s: shape mismatch for 'bn.running_var': model [64], file [8, 8]\n",
+             k, k, k, k);
+    assert_string_equal(cap_text(c), want);
+    st_free(&f);
+    return g;
+}
+
 static void test_strict_reports_everything(void **state)
 {
     Arena a;
     arena_init(&a);
-    IrGraph *g = model(&a);
-    StFile f = bad_file();
     Cap c;
     cap_init(&c);
-    assert_int_not_equal(bcl_bind_weights(g, &f, "w.safetensors", 1, &c.d), 0);
-    assert_string_equal(cap_text(&c),
-        "w.safetensors: error: missing keys (2): fc.weight, fc.bias\n"
-        "w.safetensors: error: unexpected keys (2): extra.weight, head.num_batches_tracked_x\n"
-        "w.safetensors: error: shape mismatch for 'features.0.weight': model [64, 3, 11, 11], file [64, 3, 5, 5]\n"
-        "w.safetensors: error: shape mismatch for 'bn.running_var': model [64], file [8, 8]\n");
+    IrGraph *g = bind_bad_file(&a, &c, 1);
     assert_int_equal(c.d.n_errors, 4);
     assert_null(ir_find_param(g, "features.0.weight")->data);
     assert_null(ir_find_param(g, "fc.weight")->data);
-    st_free(&f);
     cap_free(&c);
     arena_free(&a);
 }
@@ -185,19 +163,11 @@ static void test_non_strict_warns_and_binds(void **state)
 {
     Arena a;
     arena_init(&a);
-    IrGraph *g = model(&a);
-    StFile f = bad_file();
     Cap c;
     cap_init(&c);
-    assert_int_equal(bcl_bind_weights(g, &f, "w.safetensors", 0, &c.d), 0);
-    assert_string_equal(cap_text(&c),
-        "w.safetensors: warning: missing keys (2): fc.weight, fc.bias\n"
-        "w.safetensors: warning: unexpected keys (2): extra.weight, head.num_batches_tracked_x\n"
-        "w.safetensors: warning: shape mismatch for 'features.0.weight': model [64, 3, 11, 11], file [64, 3, 5, 5]\n"
-        "w.safetensors: warning: shape mismatch for 'bn.running_var': model [64], file [8, 8]\n");
+    IrGraph *g = bind_bad_file(&a, &c, 0);
     assert_int_equal(c.d.n_errors, 0);
     assert_int_equal(c.d.n_warnings, 4);
-    st_free(&f);
     IrValue *b = ir_find_param(g, "features.0.bias");
     assert_non_null(b->data);
     assert_true(b->data[5] == 6.0f);
@@ -235,10 +205,7 @@ static void test_empty_and_odd_names(void **state)
 /* Through a real file: st_write, st_read, bind, st_free. */
 static void test_bind_from_file(void **state)
 {
-    char p[] = "/tmp/bcl_test_w_XXXXXX";
-    int fd = mkstemp(p);
-    assert_true(fd >= 0);
-    close(fd);
+    char *p = tmp_path();
     float w[2 * 4 * 3 * 3], bias[8];
     for (int i = 0; i < 72; i++) w[i] = (float)i * 0.5f;
     for (int i = 0; i < 8; i++) bias[i] = -(float)i;

@@ -135,6 +135,12 @@ def make(kind):
         buf = io.BytesIO()
         np.savez_compressed(buf, **{n: a for n, a in t})
         return buf.getvalue()
+    if kind == "npz-flipped":  # one data bit of a stored entry changed: only the CRC shows it
+        buf = io.BytesIO()
+        np.savez(buf, **{n: a for n, a in t})
+        b = bytearray(buf.getvalue())
+        b[b.index(b"head.fc.bias.npy") + len("head.fc.bias.npy") + 128 + 4] ^= 0x40
+        return bytes(b)
     if kind == "npz-object":
         buf = io.BytesIO()
         np.savez(buf, w=np.array([{"a": 1}], dtype=object))

@@ -29,7 +29,7 @@ static void usage(FILE *out)
           "  --weights W          bind weights (.safetensors, by state-dict key) first, so\n"
           "                       fold-bn and fold-constants compute data\n"
           "  --random-weights SEED  fill parameters without data with random values first\n"
-          "  --input-shape N,C,H,W  the input shape for a .bcl model (default 1,3,S,S)\n"
+          "  --input-shape N,C,H,W  the input shape for a .bcl model (default: from its config)\n"
           "  -o FILE              write the IR to FILE instead of stdout\n"
           "  -h, --help           show this help\n\n"
           "Passes:\n", out);

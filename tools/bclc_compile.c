@@ -42,7 +42,8 @@ static const char compile_help[] =
     "  --model NAME           build a registered model with its default config\n"
     "  --cfg NAME             the config dict to use (default _cfg)\n"
     "  -o KEY=VALUE           override a config field (NOT the output file: --output)\n"
-    "  --input-shape N,C,H,W  input shape (default 1,3,S,S; S from the config, else 224)\n"
+    "  --input-shape N,C,H,W  input shape (default 1,C,S,S: C = len(preprocess.img_mean)\n"
+    "                         or 3, S = test.img_size or preprocess.img_size or 224)\n"
     "  -I DIR                 also look for imported .bcl files in DIR\n"
     "  -h, --help             show this help\n";
 

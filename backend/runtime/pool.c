@@ -1,6 +1,10 @@
-/* The thread pool behind bcl_rt_parallel_for: a job is published by bumping a
- * generation counter; workers (and the caller waiting for them) spin briefly, since
- * steps follow each other closely, then sleep on a condition variable. */
+/* The thread pool behind bcl_rt_parallel_for. A job is split into a few chunks per
+ * thread; the caller and the workers claim chunks from one atomic word
+ * (generation | chunk count | next chunk), so when a worker is late (asleep, or
+ * descheduled on a busy machine) the others simply run its chunks instead of
+ * waiting for it. Chunk boundaries depend only on the thread count and every item is
+ * computed the same way by any thread, so results stay bitwise reproducible.
+ * Idle workers spin briefly, since steps follow each other closely, then sleep. */
 #include "pool.h"
 
 #include <pthread.h>
@@ -13,8 +17,9 @@ struct BclPool {
     pthread_t *th;
     pthread_mutex_t mu;
     pthread_cond_t start, done;
-    uint64_t gen;           /* bumped once per job */
-    int pending;            /* workers still running the current job */
+    uint64_t job;           /* gen << 32 | nchunks << 16 | next chunk */
+    int64_t finished;       /* chunks of the current job that are done */
+    int sleepers;           /* workers asleep (or about to be) on start */
     int quit;
     BclTask fn;
     void **slots;
@@ -27,6 +32,11 @@ typedef struct { BclPool *p; int idx; } WorkerArg;
 
 /* About 10-50 us of polling before sleeping: steps are often shorter than a wake-up. */
 #define SPIN 2000
+/* Chunks per thread: a few, so a thread slowed down by another process on its core
+ * leaves part of its share to the others; more would cost claims and, for conv1x1,
+ * recomputed edge tiles. */
+#define CHUNKS_PER_THREAD 4
+#define MAX_CHUNKS 0xffff
 
 static inline void cpu_relax(void)
 {
@@ -35,10 +45,28 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static void run_part(BclPool *p, int idx)
+static inline uint32_t job_gen(uint64_t w) { return (uint32_t)(w >> 32); }
+
+/* Claims and runs chunks of generation gen until none is left. A successful claim
+ * of chunk k means the job cannot finish before k does, so fn/slots/items (written
+ * before the job word was published) are still this job's while k runs. */
+static void run_chunks(BclPool *p, uint32_t gen)
 {
-    int64_t lo = p->items * idx / p->n, hi = p->items * (idx + 1) / p->n;
-    if (lo < hi) p->fn(p->slots, lo, hi);
+    uint64_t w = __atomic_load_n(&p->job, __ATOMIC_ACQUIRE);
+    for (;;) {
+        int64_t nch = (int64_t)((w >> 16) & 0xffff), k = (int64_t)(w & 0xffff);
+        if (job_gen(w) != gen || k >= nch) return;
+        if (!__atomic_compare_exchange_n(&p->job, &w, w + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue;   /* w now holds the current word */
+        int64_t lo = p->items * k / nch, hi = p->items * (k + 1) / nch;
+        if (lo < hi) p->fn(p->slots, lo, hi);
+        if (__atomic_add_fetch(&p->finished, 1, __ATOMIC_ACQ_REL) == nch) {
+            pthread_mutex_lock(&p->mu);   /* the caller may be asleep on done */
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
+        w = __atomic_load_n(&p->job, __ATOMIC_ACQUIRE);
+    }
 }
 
 static void *worker(void *arg)
@@ -46,26 +74,26 @@ static void *worker(void *arg)
     WorkerArg wa = *(WorkerArg *)arg;
     free(arg);
     BclPool *p = wa.p;
-    uint64_t seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        for (int k = 0; k < SPIN && __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) == seen &&
+        for (int k = 0; k < SPIN && job_gen(__atomic_load_n(&p->job, __ATOMIC_ACQUIRE)) == seen &&
                         !__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE);
              k++)
             cpu_relax();
         pthread_mutex_lock(&p->mu);
-        while (p->gen == seen && !p->quit) pthread_cond_wait(&p->start, &p->mu);
+        /* seq_cst pairs with the caller's publish-then-check-sleepers: either it sees
+         * us counted here or we see its new generation. */
+        __atomic_add_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+        while (job_gen(__atomic_load_n(&p->job, __ATOMIC_SEQ_CST)) == seen && !p->quit)
+            pthread_cond_wait(&p->start, &p->mu);
+        __atomic_sub_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
         if (p->quit) {
             pthread_mutex_unlock(&p->mu);
             break;
         }
-        seen = p->gen;
+        seen = job_gen(__atomic_load_n(&p->job, __ATOMIC_ACQUIRE));
         pthread_mutex_unlock(&p->mu);
-        run_part(p, wa.idx);
-        if (__atomic_sub_fetch(&p->pending, 1, __ATOMIC_ACQ_REL) == 0) {
-            pthread_mutex_lock(&p->mu);   /* the caller may be asleep on done */
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
-        }
+        run_chunks(p, seen);
     }
     return NULL;
 }
@@ -121,19 +149,29 @@ void bcl_rt_parallel_for(BclPool *p, BclTask fn, void **slots, int64_t n)
         fn(slots, 0, n);
         return;
     }
-    pthread_mutex_lock(&p->mu);
+    int64_t want = (int64_t)p->n * CHUNKS_PER_THREAD;
+    int64_t nch = n < want ? n : want;
+    if (nch > MAX_CHUNKS) nch = MAX_CHUNKS;
+    /* Every chunk of the previous job is done, so no worker reads these now. */
     p->fn = fn;
     p->slots = slots;
     p->items = n;
-    __atomic_store_n(&p->pending, p->n - 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&p->gen, p->gen + 1, __ATOMIC_RELEASE);   /* publishes the job */
-    pthread_cond_broadcast(&p->start);
-    pthread_mutex_unlock(&p->mu);
-    run_part(p, 0);
-    for (int k = 0; k < SPIN && __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0; k++) cpu_relax();
-    pthread_mutex_lock(&p->mu);
-    while (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    __atomic_store_n(&p->finished, 0, __ATOMIC_RELAXED);
+    uint32_t gen = job_gen(p->job) + 1;
+    __atomic_store_n(&p->job, (uint64_t)gen << 32 | (uint64_t)nch << 16, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->start);
+        pthread_mutex_unlock(&p->mu);
+    }
+    run_chunks(p, gen);
+    /* Only chunks a worker has claimed are left: wait for them. */
+    for (int k = 0; k < SPIN && __atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < nch; k++) cpu_relax();
+    if (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < nch) {
+        pthread_mutex_lock(&p->mu);
+        while (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < nch) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 void bcl_pool_free(BclPool *p)

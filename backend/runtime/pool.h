@@ -1,6 +1,7 @@
 /* A persistent thread pool for compiled code: parallel_for over a range of work
- * items, split statically into one contiguous part per thread (the caller runs
- * part 0), so a fixed thread count always gives the same partition. */
+ * items, cut into a fixed number of contiguous chunks (a few per thread) that the
+ * caller and the workers claim dynamically; a task must compute each item the same
+ * way whatever range it is given, which keeps results independent of threads. */
 #ifndef BCL_RT_POOL_H
 #define BCL_RT_POOL_H
 #include <stdint.h>

@@ -157,7 +157,7 @@ void bcl_rt_parallel_for(BclPool *p, BclTask fn, void **slots, int64_t n)
     p->slots = slots;
     p->items = n;
     __atomic_store_n(&p->finished, 0, __ATOMIC_RELAXED);
-    uint32_t gen = job_gen(p->job) + 1;
+    uint32_t gen = job_gen(__atomic_load_n(&p->job, __ATOMIC_RELAXED)) + 1;
     __atomic_store_n(&p->job, (uint64_t)gen << 32 | (uint64_t)nch << 16, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
         pthread_mutex_lock(&p->mu);

@@ -6,7 +6,6 @@ Run with Debian's /usr/bin/python3 (torch, numpy).
 """
 import os
 import sys
-import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -43,19 +42,9 @@ def shim_loader():
     if SHIM_DIR not in sys.path:
         sys.path.insert(0, SHIM_DIR)
     from bclshim import loader
+    from bclshim.zoo import enable_basecls_models
 
-    orig = loader._install_standins
-
-    def install():
-        orig()
-        basecls = sys.modules["basecls"]
-        basecls.__path__ = []
-        models = types.ModuleType("basecls.models")
-        models.__path__ = []
-        basecls.models = models
-        sys.modules["basecls.models"] = models
-
-    loader._install_standins = install
+    enable_basecls_models()
     _loader = loader
     return loader
 

@@ -46,25 +46,6 @@ CASES = [
 ]
 
 
-def install_models_package(loader):
-    """Makes `basecls.models.<family>` importable in the shim: the stand-in `basecls`
-    module becomes a package whose `models` subpackage the shim's .bcl finder fills
-    from stdlib/ (the shim's own M and basecls.layers stay in use)."""
-    import types
-    orig = loader._install_standins
-
-    def install():
-        orig()
-        basecls = sys.modules["basecls"]
-        basecls.__path__ = []
-        models = types.ModuleType("basecls.models")
-        models.__path__ = []
-        basecls.models = models
-        sys.modules["basecls.models"] = models
-
-    loader._install_standins = install
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bclc", required=True)
@@ -74,8 +55,9 @@ def main():
     import numpy as np
     from bclshim import loader
     from bclshim.reference import write_case
+    from bclshim.zoo import enable_basecls_models
 
-    install_models_package(loader)
+    enable_basecls_models()
     stdlib = os.path.join(ROOT, "stdlib")
 
     # references first (torch, in this process), then the bclc runs, two at a time

@@ -624,6 +624,40 @@ static void print_output(Options *o, const float *y, const Shape *out_shape, Are
     }
 }
 
+/* run --check with a native engine: its output must match the interpreter's (in y on
+ * entry; the engine's on return) within the conformance tolerance. */
+static int check_engine(Engine *e, const Options *o, const IrGraph *g, const float *const *ins,
+                        float *y, int64_t n, Diag *d)
+{
+    float *ref = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    if (!ref) {
+        diag_error(d, NO_LOC, "out of memory");
+        return 1;
+    }
+    memcpy(ref, y, sizeof(float) * (size_t)n);
+    float *outs[1] = {y};
+    int rc = engine_prepare(e, o, g, d) || engine_run(e, ins, outs, d);
+    if (!rc) {
+        double diff = 0, scale = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double di = fabs((double)y[i] - ref[i]);
+            diff = isnan(di) || di > diff ? (isnan(di) ? INFINITY : di) : diff;
+            scale = fmax(scale, fabs(ref[i]));
+        }
+        double tol = 1e-4 + 1e-3 * scale;
+        if (diff > tol) {
+            diag_error(d, NO_LOC, "--check: the %s engine's output differs from the interpreter's: max |diff| %.3g > tolerance %.3g",
+                       engine_names[o->engine], diff, tol);
+            rc = 1;
+        } else {
+            printf("check: the %s engine matches the interpreter (max |diff| %.3g, tolerance %.3g)\n",
+                   engine_names[o->engine], diff, tol);
+        }
+    }
+    free(ref);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     Session s;
@@ -677,7 +711,7 @@ static int cmd_run(int argc, char **argv)
             rc = bcl_run_passes_checked(g, pipeline, &o->pass_opt, ins, outs, stdout, d);
             if (!rc && o->print_memplan) bcl_print_memplan(stdout, g, bcl_plan_memory(g, &s.arena));
             if (!rc && o->engine != ENGINE_INTERP)
-                rc = engine_prepare(&e, o, g, d) || engine_run(&e, ins, outs, d);
+                rc = check_engine(&e, o, g, ins, y, shape_numel(&out_shape), d);
         } else {
             rc = optimize(o, g, pipeline, &s.arena, d) || engine_prepare(&e, o, g, d) ||
                  engine_run(&e, ins, outs, d);

@@ -367,7 +367,8 @@ static const Command commands[] = {
      "  --labels FILE          class names, one per line, for --topk\n"
      ENGINE_HELP
      "  --check                also run the unoptimized graph and compare: reports the\n"
-     "                         first node whose result differs beyond rounding\n"
+     "                         first node whose result differs beyond rounding; with\n"
+     "                         --engine jit, also compare the JIT with the interpreter\n"
      "The graph is optimized with the -O2 pipeline unless -O or --passes says otherwise.\n\n"
      PASS_HELP},
     {"bench", "time a model: compile time, latency and throughput", cmd_bench,

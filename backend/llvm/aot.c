@@ -22,6 +22,7 @@ typedef struct Region {
     const char *base;
     size_t bytes;
     LLVMValueRef global;
+    int64_t blob_off;    /* external weights: offset in the blob's data, or -1 */
 } Region;
 
 typedef struct Aot {
@@ -32,6 +33,7 @@ typedef struct Aot {
     int n_regs;
     int64_t *ws_off;     /* per owned buffer: workspace offset (activations) or -1 */
     int64_t weights;
+    bool external;       /* weights go to a blob instead of globals */
     Diag *d;
 } Aot;
 
@@ -39,6 +41,15 @@ typedef struct Aot {
 static LLVMValueRef const_ptr(Aot *A, Region *r, const char *p)
 {
     LLVMTypeRef i8 = LLVMInt8TypeInContext(A->c), i64 = LLVMInt64TypeInContext(A->c);
+    if (A->external) {
+        /* the blob offset travels as a pointer-sized integer (model.c adds the base) */
+        if (r->blob_off < 0) {
+            r->blob_off = (A->weights + 63) / 64 * 64;
+            A->weights = r->blob_off + (int64_t)r->bytes;
+        }
+        LLVMValueRef off = LLVMConstInt(i64, (unsigned long long)(r->blob_off + (p - r->base)), 0);
+        return LLVMConstIntToPtr(off, LLVMPointerTypeInContext(A->c, 0));
+    }
     if (!r->global) {
         char name[32];
         snprintf(name, sizeof name, "bcl.w%d", (int)(r - A->regs));
@@ -73,7 +84,7 @@ static bool locate(Aot *A, int s, int64_t *off, LLVMValueRef *cp)
         Region *r = &A->regs[i];
         if (p >= r->base && p < r->base + (r->bytes ? r->bytes : 1)) {
             *cp = const_ptr(A, r, p);
-            return *off = BCLRT_CONST, true;
+            return *off = A->external ? BCLRT_BLOB : BCLRT_CONST, true;
         }
     }
     return false;
@@ -134,12 +145,12 @@ static bool add_aot_parts(Aot *A, const IrGraph *g, const BclAotOptions *o, cons
     for (int i = 0; i < g->values.n; i++) {
         const IrValue *v = g->values.v[i];
         if (has_data(v))
-            A->regs[A->n_regs++] = (Region){(const char *)v->data, sizeof(float) * (size_t)shape_numel(&v->shape), NULL};
+            A->regs[A->n_regs++] = (Region){(const char *)v->data, sizeof(float) * (size_t)shape_numel(&v->shape), NULL, -1};
     }
     int64_t ws = 0;
     for (int i = 0; i < pl->n_owned; i++) {
         if (pl->owned_info[i].is_const) {
-            A->regs[A->n_regs++] = (Region){pl->owned[i], pl->owned_info[i].bytes, NULL};
+            A->regs[A->n_regs++] = (Region){pl->owned[i], pl->owned_info[i].bytes, NULL, -1};
             A->ws_off[i] = -1;
         } else {
             A->ws_off[i] = ws;

@@ -19,12 +19,14 @@ typedef struct BclAotOptions {
     const char *target_cpu;   /* NULL/"native", x86-64, x86-64-v2, x86-64-v3, x86-64-v4 */
     int threads;              /* 0: BCL_NUM_THREADS at run time, else the online cores */
     BclEmitKind emit;
+    const char *weights_out;  /* NULL: weights embedded; else the blob written here */
 } BclAotOptions;
 
 /* What the header needs to know (filled by bcl_aot_compile). */
 typedef struct BclAotInfo {
     int64_t workspace;        /* bytes the runtime allocates per context */
-    int64_t weights;          /* bytes of embedded (packed) weights */
+    int64_t weights;          /* bytes of (packed) weights, embedded or in the blob */
+    int external;             /* 1: weights in the blob, PREFIX_create_from_file */
 } BclAotInfo;
 
 /* Compiles g (one input, one output; every parameter with data) into out_path.

@@ -21,12 +21,16 @@ int bclc_cmd_compile(int argc, char **argv);
 static const char compile_help[] =
     "usage: bclc compile FILE (--weights W | --random-weights SEED) [--output model.o]\n"
     "                    [--header model.h] [--name PREFIX] [--target-cpu CPU]\n"
-    "                    [--threads N] [--emit=obj|asm|llvm|bc] [options]\n"
+    "                    [--threads N] [--emit=obj|asm|llvm|bc]\n"
+    "                    [--embed-weights | --weights-out model.bin] [options]\n"
     "Compiles the model ahead of time (the JIT's code, weights embedded) into a\n"
     "relocatable position-independent object exporting PREFIX_create, PREFIX_run and\n"
     "PREFIX_destroy; link it with libbclrt.a, -lm and -lpthread (docs/deploy.md).\n"
     "  --output FILE, --out   the output file (default PREFIX.o, .s, .ll or .bc)\n"
     "  --header FILE          also write the C header (entry points, shapes, sizes)\n"
+    "  --embed-weights        weights (packed) inside the object (the default)\n"
+    "  --weights-out FILE     write them to FILE instead; the program then calls\n"
+    "                         PREFIX_create_from_file(FILE) (a small object)\n"
     "  --name PREFIX          entry point prefix (default: the model name, lowercased)\n"
     "  --weights W            weights by state-dict key (.safetensors or .npz)\n"
     "  --non-strict           missing/unexpected/mismatched weights are warnings\n"
@@ -51,7 +55,7 @@ typedef struct CompileOpts {
     BclBuildOptions build;
     const char *overrides[256];
     const char *include_dirs[64];
-    const char *weights, *output, *header, *name, *cpu, *pipeline;
+    const char *weights, *output, *header, *name, *cpu, *pipeline, *weights_out;
     int has_seed, non_strict, threads;
     uint64_t seed;
     BclEmitKind emit;
@@ -145,6 +149,11 @@ static int parse(int argc, char **argv, CompileOpts *o)
         } else if ((r = TAKES("--output")) != 0 || (r = TAKES("--out")) != 0) {
             if (r < 0) return -1;
             o->output = val;
+        } else if (!strcmp(a, "--embed-weights")) {
+            o->weights_out = NULL;   /* the default, accepted explicitly */
+        } else if ((r = TAKES("--weights-out")) != 0) {
+            if (r < 0) return -1;
+            o->weights_out = val;
         } else if ((r = TAKES("--header")) != 0) {
             if (r < 0) return -1;
             o->header = val;
@@ -234,7 +243,7 @@ int bclc_cmd_compile(int argc, char **argv)
             snprintf(out_buf, sizeof out_buf, "%s.%s", prefix, ext[o.emit]);
             o.output = out_buf;
         }
-        BclAotOptions ao = {prefix, o.cpu, o.threads, o.emit};
+        BclAotOptions ao = {prefix, o.cpu, o.threads, o.emit, o.weights_out};
         BclAotInfo info;
         if (bcl_aot_compile(g, &ao, o.output, &info, &d) == 0 && o.header) {
             FILE *f = fopen(o.header, "w");

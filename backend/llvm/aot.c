@@ -100,14 +100,18 @@ static LLVMValueRef const_array(Aot *A, LLVMTypeRef elt, LLVMValueRef *v, int n,
     return g;
 }
 
-/* PREFIX_suffix calling the runtime function rt: with its own arguments, or (desc
- * set: PREFIX_create(void)) with the model descriptor. */
+/* PREFIX_suffix calling the runtime function rt with its own arguments, after the
+ * model descriptor when desc is set (PREFIX_create, PREFIX_create_from_file). */
 static void forward(Aot *A, const char *prefix, const char *suffix, const char *rt, LLVMTypeRef fty,
                     LLVMValueRef desc, const JitHost *h)
 {
     LLVMTypeRef ptr = LLVMPointerTypeInContext(A->c, 0);
     LLVMTypeRef rty = LLVMGetReturnType(fty);
-    LLVMTypeRef cty = desc ? LLVMFunctionType(rty, &ptr, 1, 0) : fty;
+    LLVMTypeRef ps[4];
+    unsigned np = LLVMCountParamTypes(fty), k = 0;
+    if (desc) ps[k++] = ptr;
+    LLVMGetParamTypes(fty, ps + k);
+    LLVMTypeRef cty = LLVMFunctionType(rty, ps, k + np, 0);
     char name[256];
     snprintf(name, sizeof name, "%s_%s", prefix, suffix);
     LLVMValueRef f = LLVMAddFunction(A->m, name, fty);
@@ -116,12 +120,62 @@ static void forward(Aot *A, const char *prefix, const char *suffix, const char *
     LLVMBuilderRef b = LLVMCreateBuilderInContext(A->c);
     LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(A->c, f, "entry"));
     LLVMValueRef args[4];
-    unsigned n = desc ? 1 : LLVMCountParams(f);
-    for (unsigned i = 0; i < n; i++) args[i] = desc ? desc : LLVMGetParam(f, i);
-    LLVMValueRef r = LLVMBuildCall2(b, cty, callee, args, n, "");
+    if (desc) args[0] = desc;
+    for (unsigned i = 0; i < np; i++) args[k + i] = LLVMGetParam(f, i);
+    LLVMValueRef r = LLVMBuildCall2(b, cty, callee, args, k + np, "");
     if (LLVMGetTypeKind(rty) == LLVMVoidTypeKind) LLVMBuildRetVoid(b);
     else LLVMBuildRet(b, r);
     LLVMDisposeBuilder(b);
+}
+
+static int by_blob_off(const void *a, const void *b)
+{
+    int64_t x = (*(Region *const *)a)->blob_off, y = (*(Region *const *)b)->blob_off;
+    return (x > y) - (x < y);
+}
+
+static void put_le(unsigned char *b, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++, v >>= 8) b[i] = (unsigned char)v;
+}
+
+/* Writes the bound regions to path in the blob format of model.h; *hash its FNV. */
+static bool write_blob(Aot *A, const char *path, uint64_t *hash)
+{
+    Region **rs = malloc(sizeof *rs * (size_t)(A->n_regs + 1));
+    int n = 0;
+    if (!rs) return diag_error(A->d, NO_LOC, "out of memory while compiling"), false;
+    for (int i = 0; i < A->n_regs; i++)
+        if (A->regs[i].blob_off >= 0) rs[n++] = &A->regs[i];
+    qsort(rs, (size_t)n, sizeof *rs, by_blob_off);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        free(rs);
+        diag_error_path(A->d, path, "cannot write the weight blob");
+        return false;
+    }
+    static const char zeros[64];
+    unsigned char h[BCLRT_BLOB_HEADER] = {'B', 'C', 'L', 'W'};
+    bool ok = fwrite(h, 1, sizeof h, f) == sizeof h;  /* rewritten once the hash is known */
+    uint64_t fnv = BCLRT_FNV_INIT;
+    int64_t at = 0;
+    for (int i = 0; i < n && ok; i++) {
+        size_t pad = (size_t)(rs[i]->blob_off - at);
+        fnv = bclrt_fnv1a(zeros, pad, fnv);
+        fnv = bclrt_fnv1a(rs[i]->base, rs[i]->bytes, fnv);
+        ok = fwrite(zeros, 1, pad, f) == pad && fwrite(rs[i]->base, 1, rs[i]->bytes, f) == rs[i]->bytes;
+        at = rs[i]->blob_off + (int64_t)rs[i]->bytes;
+    }
+    put_le(h + 4, 1, 4);
+    put_le(h + 8, (uint64_t)n, 4);
+    put_le(h + 16, (uint64_t)at, 8);
+    put_le(h + 24, fnv, 8);
+    ok = ok && fseek(f, 0, SEEK_SET) == 0 && fwrite(h, 1, sizeof h, f) == sizeof h;
+    if (fclose(f)) ok = false;
+    free(rs);
+    if (!ok) diag_error_path(A->d, path, "write failed");
+    *hash = fnv;
+    return ok;
 }
 
 /* Adds the descriptor and the exported entry points to the optimised module. */
@@ -161,7 +215,7 @@ static bool add_aot_parts(Aot *A, const IrGraph *g, const BclAotOptions *o, cons
     for (int i = 0; i < pl->n_steps && ok; i++) {
         const JitStep *s = &pl->steps[i];
         for (int k = 0; k < s->nbind && ok; k++) {
-            int64_t off;
+            int64_t off = 0;
             LLVMValueRef cp;
             ok = locate(A, s->bind[k], &off, &cp);
             ptrs[s->ctx_off + k] = cp ? cp : LLVMConstNull(ptr);
@@ -181,6 +235,12 @@ static bool add_aot_parts(Aot *A, const IrGraph *g, const BclAotOptions *o, cons
         diag_error(A->d, NO_LOC, "internal error: a buffer of the compiled graph has no home in the object");
         return false;
     }
+    uint64_t hash = 0;
+    if (A->external && !write_blob(A, o->weights_out, &hash)) {
+        free(ptrs);
+        free(offs);
+        return false;
+    }
     LLVMValueRef gp = const_array(A, ptr, ptrs, pl->n_ctx, "bcl.ptrs");
     LLVMValueRef go = const_array(A, i64, offs, pl->n_ctx, "bcl.offs");
     free(ptrs);
@@ -193,12 +253,13 @@ static bool add_aot_parts(Aot *A, const IrGraph *g, const BclAotOptions *o, cons
     /* BclrtModel, field by field (model.h) */
     const IrValue *in = g->inputs.v[0], *out = g->outputs.v[0];
     LLVMValueRef f[] = {
-        LLVMConstInt(i32, 1, 0), LLVMConstInt(i32, (unsigned long long)pl->n_ctx, 0),
+        LLVMConstInt(i32, 2, 0), LLVMConstInt(i32, (unsigned long long)pl->n_ctx, 0),
         LLVMConstInt(i64, (unsigned long long)ws, 0), gp, go, entry,
         LLVMConstInt(i64, (unsigned long long)shape_numel(&in->shape), 0),
         LLVMConstInt(i64, (unsigned long long)shape_numel(&out->shape), 0),
         LLVMConstInt(i64, (unsigned long long)out_src, 1), out_ptr,
-        LLVMConstInt(i32, (unsigned long long)o->threads, 0), LLVMConstInt(i32, 0, 0),
+        LLVMConstInt(i32, (unsigned long long)o->threads, 0), LLVMConstInt(i32, A->external, 0),
+        LLVMConstInt(i64, (unsigned long long)(A->external ? A->weights : 0), 0), LLVMConstInt(i64, hash, 0),
     };
     LLVMValueRef init = LLVMConstStructInContext(c, f, sizeof f / sizeof *f, 0);
     snprintf(name, sizeof name, "%s_model", o->prefix);
@@ -206,7 +267,10 @@ static bool add_aot_parts(Aot *A, const IrGraph *g, const BclAotOptions *o, cons
     LLVMSetInitializer(desc, init);
     LLVMSetGlobalConstant(desc, 1);
     LLVMSetLinkage(desc, LLVMInternalLinkage);
+    if (A->external)
+        forward(A, o->prefix, "create_from_file", "bclrt_create_from_file", LLVMFunctionType(ptr, &ptr, 1, 0), desc, h);
     forward(A, o->prefix, "create", "bclrt_create", LLVMFunctionType(ptr, NULL, 0, 0), desc, h);
+    forward(A, o->prefix, "error", "bclrt_last_error", LLVMFunctionType(ptr, NULL, 0, 0), NULL, h);
     forward(A, o->prefix, "run", "bclrt_run", LLVMFunctionType(i32, (LLVMTypeRef[]){ptr, ptr, ptr}, 3, 0), NULL, h);
     forward(A, o->prefix, "destroy", "bclrt_destroy", LLVMFunctionType(LLVMVoidTypeInContext(c), (LLVMTypeRef[]){ptr}, 1, 0),
             NULL, h);
@@ -242,7 +306,7 @@ int bcl_aot_compile(const IrGraph *g, const BclAotOptions *o, const char *out_pa
     LLVMContextRef c = LLVMContextCreate();
     LLVMContextSetDiagnosticHandler(c, jit_quiet_diagnostics, NULL);
     LLVMModuleRef m = NULL;
-    Aot A = {.pl = &pl, .c = c, .d = d};
+    Aot A = {.pl = &pl, .c = c, .external = o->weights_out != NULL, .d = d};
     int rc = 1;
     if (!tm) goto out_noplan;
     if (!jit_plan_build(&pl, g, &h, d)) goto out_noplan;
@@ -270,7 +334,7 @@ int bcl_aot_compile(const IrGraph *g, const BclAotOptions *o, const char *out_pa
         int64_t ws = 0;
         for (int i = 0; i < pl.n_owned; i++)
             if (!pl.owned_info[i].is_const) ws += (int64_t)(pl.owned_info[i].bytes + 63) / 64 * 64;
-        *info = (BclAotInfo){ws, A.weights};
+        *info = (BclAotInfo){ws, A.weights, A.external};
     }
     rc = 0;
 out:

@@ -39,10 +39,23 @@ int bcl_aot_write_header(FILE *f, const IrGraph *g, const char *prefix, const Bc
     shape_consts(f, up, "OUTPUT", &((const IrValue *)g->outputs.v[0])->shape);
     fprintf(f, "\n/* bytes %s_create allocates for activations (besides small tables) */\n", prefix);
     fprintf(f, "#define %s_WORKSPACE_SIZE %" PRId64 "\n", up, info->workspace);
-    fprintf(f, "/* bytes of weights embedded in the object (packed for the kernels) */\n");
-    fprintf(f, "#define %s_WEIGHTS_SIZE %" PRId64 "\n\n", up, info->weights);
-    fprintf(f, "/* A context: workspace and worker threads. NULL when out of memory. */\n");
+    fprintf(f, "/* bytes of weights (packed for the kernels), %s */\n",
+            info->external ? "in the separate blob (bclc compile --weights-out)" : "embedded in the object");
+    fprintf(f, "#define %s_WEIGHTS_SIZE %" PRId64 "\n", up, info->weights);
+    fprintf(f, "#define %s_WEIGHTS_EXTERNAL %d\n\n", up, info->external);
+    if (info->external) {
+        fprintf(f, "/* A context: reads and checks the weight blob at path (64-byte aligned copy),\n"
+                   " * workspace and worker threads. NULL when the blob is missing, truncated,\n"
+                   " * corrupt or of another compile, or out of memory: %s_error() says why. */\n",
+                prefix);
+        fprintf(f, "BclrtCtx *%s_create_from_file(const char *path);\n", prefix);
+        fprintf(f, "/* Always NULL here: this object's weights are in a blob. */\n");
+    } else {
+        fprintf(f, "/* A context: workspace and worker threads. NULL when out of memory. */\n");
+    }
     fprintf(f, "BclrtCtx *%s_create(void);\n", prefix);
+    fprintf(f, "/* Why the calling thread's last create returned NULL (static text). */\n");
+    fprintf(f, "const char *%s_error(void);\n", prefix);
     fprintf(f, "/* in: %s_INPUT_SIZE floats, out: %s_OUTPUT_SIZE floats, dense row-major. Returns 0. */\n", up,
             up);
     fprintf(f, "int %s_run(BclrtCtx *ctx, const float *in, float *out);\n", prefix);

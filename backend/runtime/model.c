@@ -28,13 +28,6 @@ static BclrtCtx *fail(const char *fmt, const char *arg)
     return NULL;
 }
 
-uint64_t bclrt_fnv1a(const void *p, uint64_t n, uint64_t h)
-{
-    const unsigned char *b = p;
-    for (uint64_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
 static uint64_t le(const unsigned char *b, int n)
 {
     uint64_t v = 0;

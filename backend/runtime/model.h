@@ -21,8 +21,14 @@ enum { BCLRT_INPUT = -1, BCLRT_OUTPUT = -2, BCLRT_CONST = -3,
  *   32 zeros up to 64, then data_bytes of data: the buffers, each 64-byte aligned.
  * The object records data_bytes and hash, so a blob of another compile is refused. */
 #define BCLRT_BLOB_HEADER 64
-uint64_t bclrt_fnv1a(const void *p, uint64_t n, uint64_t h);
 #define BCLRT_FNV_INIT 14695981039346656037ull
+/* Continues FNV-1a 64 from h over n bytes (inline: bclc's writer shares it). */
+static inline uint64_t bclrt_fnv1a(const void *p, uint64_t n, uint64_t h)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    for (uint64_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
 
 /* Emitted by backend/llvm/aot.c as a constant; the layout is part of the object
  * format (version 2): change both together. */

@@ -115,6 +115,43 @@ other = aot_output(compile_model("digits_other", cases[0][1][:3] + ["--random-we
 if np.array_equal(other, jit_output(cases[0][1], cases[0][2])):
     failures.append("random weights gave the trained model's output")
 
+# --weights-out: the same code reading the weights from a blob gives the embedded
+# object's output bit for bit; a missing, truncated or corrupt blob, or one of
+# another compile, makes create fail with a reason
+d = os.path.join(W, "blob")
+os.makedirs(d, exist_ok=True)
+bobj, blob, bexe = (os.path.join(W, f) for f in ("blob.o", "digits.bin", "blob.exe"))
+run([args.bclc, "compile", *cases[0][1], "--name", "model", "--threads", "2", "--target-cpu", "native",
+     "--weights-out", blob, "--output", bobj, "--header", os.path.join(d, "model.h")])
+run([args.cc, *args.cflags.replace(";", " ").split(), "-I", d, "-I", os.path.join(args.root, "examples", "aot"), "-o",
+     bexe, os.path.join(args.root, "tests", "aot", "aot_blob_harness.c"), bobj, args.bclrt, "-lm", "-lpthread"])
+if "MODEL_WEIGHTS_EXTERNAL 1" not in open(os.path.join(d, "model.h")).read():
+    failures.append("--weights-out: the header does not say the weights are external")
+emb = aot_output(compile_model("digits_native", cases[0][1], "native"), cases[0][2], (1, 10))
+yb = os.path.join(W, "yb.f32")
+run([bexe, blob, cases[0][2], yb])
+if not np.array_equal(np.fromfile(yb, dtype=np.float32).reshape(1, 10).view(np.uint32), emb.view(np.uint32)):
+    failures.append("--weights-out: the blob object's output differs from the embedded object's")
+if os.path.getsize(bobj) * 4 > os.path.getsize(os.path.join(W, "digits_native.o")):
+    failures.append("--weights-out: the object is not much smaller than the embedded one")
+raw = open(blob, "rb").read()
+other_blob = os.path.join(W, "other.bin")
+run([args.bclc, "compile", *cases[0][1][:3], "--random-weights", "1", "--name", "model", "--weights-out", other_blob,
+     "--output", os.path.join(W, "other.o")])
+bad_blobs = {"truncated": (raw[:len(raw) // 2], "truncated"),
+             "corrupt": (raw[:200] + bytes([raw[200] ^ 1]) + raw[201:], "corrupt"),
+             "not_a_blob": (b"hello" * 20, "not a bclc weight blob"),
+             "other": (open(other_blob, "rb").read(), "another compile")}
+for name, (data, why) in bad_blobs.items():
+    p = os.path.join(W, f"{name}.bin")
+    open(p, "wb").write(data)
+    r = subprocess.run([bexe, p, cases[0][2], yb], capture_output=True, text=True)
+    if r.returncode != 1 or why not in r.stderr:
+        failures.append(f"--weights-out, {name} blob: exit {r.returncode}, stderr {r.stderr!r}")
+r = subprocess.run([bexe, os.path.join(W, "missing.bin"), cases[0][2], yb], capture_output=True, text=True)
+if r.returncode != 1 or "cannot open" not in r.stderr:
+    failures.append(f"--weights-out, missing blob: exit {r.returncode}, stderr {r.stderr!r}")
+
 # the driver's errors, and the other output kinds
 digits_args = cases[0][1]
 r = subprocess.run([args.bclc, "compile", *digits_args, "--target-cpu", "pentium9"], capture_output=True, text=True)

@@ -5,6 +5,7 @@ and agree with the host JIT within float tolerance; every undefined symbol of an
 object is libbclrt.a's or libc/libm's.
 Run by ctest (aot_vs_jit); needs /usr/bin/python3 with numpy."""
 import argparse
+import glob
 import os
 import subprocess
 import sys
@@ -87,13 +88,24 @@ cases = [
     ("resnet_basic", [os.path.join(root, "tests/conformance/models/resnet_basic.bcl"), "--input-shape", "2,3,32,32",
                       "--random-weights", "7"], None),
 ]
+# every conformance model (its first configuration), native only: bit for bit
+for path in sorted(glob.glob(os.path.join(root, "tests/conformance/models/*.bcl"))):
+    lines = [l.split(":", 1)[1].split() for l in open(path) if l.startswith("# conformance:")]
+    if not lines:
+        continue   # an error case (# conformance-error:)
+    a = lines[0]
+    if "--name" in a:
+        i = a.index("--name")
+        a = a[:i] + a[i + 2:]
+    cases.append(("conf_" + os.path.basename(path)[:-4], [path, *a, "--random-weights", "5"], None))
+
 for tag, margs, x_path in cases:
     if x_path is None:
         x_path = os.path.join(W, f"{tag}_x.npy")
         shape = [int(s) for s in margs[margs.index("--input-shape") + 1].split(",")]
         np.save(x_path, np.random.default_rng(3).standard_normal(shape).astype(np.float32))
     ref = jit_output(margs, x_path)
-    for cpu in ("native", "x86-64-v3", "x86-64"):
+    for cpu in ("native",) if tag.startswith("conf_") else ("native", "x86-64-v3", "x86-64"):
         y = aot_output(compile_model(f"{tag}_{cpu}", margs, cpu), x_path, ref.shape)
         if cpu == "native":
             if not np.array_equal(y.view(np.uint32), ref.view(np.uint32)):

@@ -3,7 +3,6 @@ here (bclc compile --weights-out, then plain cc) and run against `bclc run --eng
 jit` on the same fixed input: the logits agree within 1e-4 relative and the printed
 top-5 classes are the JIT's. The 240 MB blob is removed afterwards.
 Run by ctest (aot_alexnet_example); needs /usr/bin/python3 with numpy."""
-import argparse
 import os
 import re
 import subprocess
@@ -11,25 +10,13 @@ import sys
 
 import numpy as np
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--bclc", required=True)
-ap.add_argument("--cc", required=True)
-ap.add_argument("--cflags", default="-std=c11 -O2", help="C flags (';' or space separated)")
-ap.add_argument("--bclrt", required=True)
-ap.add_argument("--root", required=True)
-ap.add_argument("--workdir", required=True)
-args = ap.parse_args()
-os.makedirs(args.workdir, exist_ok=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from aotlib import parse_args, run  # noqa: E402
+
+args = parse_args(__doc__.splitlines()[0])
 W = args.workdir
 model = os.path.join(args.root, "examples", "alexnet.bcl")
 blob, obj, exe = (os.path.join(W, f) for f in ("alexnet.bin", "alexnet.o", "run_alexnet"))
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"FAILED ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
-
 
 run([args.bclc, "compile", model, "--random-weights", "1", "--name", "alexnet", "--weights-out", blob,
      "--output", obj, "--header", os.path.join(W, "alexnet.h")])

@@ -4,7 +4,6 @@ thread count; objects for x86-64-v3 (AVX2) and baseline x86-64 (SSE2) run here
 and agree with the host JIT within float tolerance; every undefined symbol of an
 object is libbclrt.a's or libc/libm's.
 Run by ctest (aot_vs_jit); needs /usr/bin/python3 with numpy."""
-import argparse
 import glob
 import os
 import subprocess
@@ -12,24 +11,13 @@ import sys
 
 import numpy as np
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--bclc", required=True)
-ap.add_argument("--cc", required=True)
-ap.add_argument("--cflags", default="-std=c11 -O2", help="C flags for the harness (';' or space separated)")
-ap.add_argument("--bclrt", required=True)
-ap.add_argument("--root", required=True)
-ap.add_argument("--workdir", required=True)
-args = ap.parse_args()
-os.makedirs(args.workdir, exist_ok=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from aotlib import parse_args, run  # noqa: E402
+
+args = parse_args(__doc__.splitlines()[0])
 W = args.workdir
 failures = []
 
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"FAILED ({r.returncode}): {' '.join(cmd)}\n{r.stdout}{r.stderr}")
-    return r.stdout
 
 
 def defined_symbols(path, dynamic=False):

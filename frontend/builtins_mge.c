@@ -479,28 +479,29 @@ UNARY(exp, IR_EXP)
 UNARY(sqrt, IR_SQRT)
 UNARY(neg, IR_NEG)
 
+/* An activation with one float parameter stored in attrs.alpha (leaky_relu, elu). */
+static Value *unary_alpha(Interp *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f, const char *pname,
+                          double def)
+{
+    const char *const names[] = {"inp", pname};
+    Value *av[2];
+    BIND(f, 1);
+    FIRST_TENSOR(f);
+    IrAttrs at = ir_attrs_default();
+    double v = def;
+    if (OPT(1) && !as_float(I, av[1], loc, pname, &v)) return NULL;
+    at.alpha = (float)v;
+    return emit(I, op, &x, 1, &at, loc);
+}
+
 static Value *F_leaky_relu(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
 {
-    ARGS("inp", "negative_slope");
-    BIND("leaky_relu", 1);
-    FIRST_TENSOR("leaky_relu");
-    IrAttrs at = ir_attrs_default();
-    double sl = 0.01;
-    if (OPT(1) && !as_float(I, av[1], loc, "negative_slope", &sl)) return NULL;
-    at.alpha = (float)sl;
-    return emit(I, IR_LEAKY_RELU, &x, 1, &at, loc);
+    return unary_alpha(I, a, loc, IR_LEAKY_RELU, "leaky_relu", "negative_slope", 0.01);
 }
 
 static Value *F_elu(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
 {
-    ARGS("inp", "alpha");
-    BIND("elu", 1);
-    FIRST_TENSOR("elu");
-    IrAttrs at = ir_attrs_default();
-    double al = 1.0;
-    if (OPT(1) && !as_float(I, av[1], loc, "alpha", &al)) return NULL;
-    at.alpha = (float)al;
-    return emit(I, IR_ELU, &x, 1, &at, loc);
+    return unary_alpha(I, a, loc, IR_ELU, "elu", "alpha", 1.0);
 }
 
 static Value *binary(Interp *I, CallArgs *a, SrcLoc loc, OpKind op, IrOp ir, const char *f)

@@ -218,30 +218,40 @@ static bool lower_matmul(Lower *L, const IrNode *n, int a, int b, int y)
     return true;
 }
 
+/* A linear step over `rows` rows with weights pre-packed in 16-output blocks (bias folded
+ * in): Linear itself (hw 1, no residual) and 1x1 convs over few pixels (rows are
+ * (image, pixel) pairs, hw pixels per image, optional residual). */
+static bool step_linear_packed(Lower *L, const IrValue *w, const IrValue *b, int x, int y, int64_t rows,
+                               int64_t hw, int res, int act, float act_alpha)
+{
+    int64_t O = w->shape.d[0], I = w->shape.d[1];
+    size_t nf;
+    float *wp = bcl_pack_linear16(w->data, b ? b->data : NULL, O, I, &nf);
+    if (!wp) {
+        L->oom = true;
+        return true;
+    }
+    L->pl->bytes_packed += nf * sizeof(float);
+    int ws = new_slot(L, wp, nf);
+    int64_t OB = cdiv(O, 16), RT = 4;
+    Tab t = {0};
+    put(&t, x), put(&t, ws), put(&t, y), put(&t, rows), put(&t, I), put(&t, O), put(&t, OB);
+    put(&t, act), put(&t, fbits(act_alpha)), put(&t, RT), put(&t, hw), put(&t, res);
+    step(L, "linear_p", &t, cdiv(rows, RT) * OB);
+    return true;
+}
+
 static bool lower_linear(Lower *L, const IrNode *n, int x, int y)
 {
     const IrValue *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
     int64_t I = w->shape.d[1], O = w->shape.d[0];
     int64_t rows = I ? shape_numel(&n->in[0]->shape) / I : 0;
+    if (has_data(w) && (!b || has_data(b)))
+        return step_linear_packed(L, w, b, x, y, rows, 1, -1, n->attrs.act, n->attrs.act_alpha);
     Tab t = {0};
-    if (has_data(w) && (!b || has_data(b))) {
-        size_t nf;
-        float *wp = bcl_pack_linear16(w->data, b ? b->data : NULL, O, I, &nf);
-        if (!wp) {
-            L->oom = true;
-            return true;
-        }
-        L->pl->bytes_packed += nf * sizeof(float);
-        int ws = new_slot(L, wp, nf);
-        int64_t OB = cdiv(O, 16), RT = 4;
-        put(&t, x), put(&t, ws), put(&t, y), put(&t, rows), put(&t, I), put(&t, O), put(&t, OB);
-        put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha)), put(&t, RT), put(&t, 1), put(&t, -1);
-        step(L, "linear_p", &t, cdiv(rows, RT) * OB);
-    } else {
-        put(&t, x), put(&t, w->id), put(&t, b ? b->id : -1), put(&t, y), put(&t, rows), put(&t, I);
-        put(&t, O), put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
-        step(L, "linear", &t, rows);
-    }
+    put(&t, x), put(&t, w->id), put(&t, b ? b->id : -1), put(&t, y), put(&t, rows), put(&t, I);
+    put(&t, O), put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
+    step(L, "linear", &t, rows);
     return true;
 }
 
@@ -268,19 +278,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     }
     if (dense && packable && KH == 1 && KW == 1 && sh == 1 && sw == 1 && !a->pad[0] && !a->pad[1] &&
         !a->pad[2] && !a->pad[3] && H * W < 16) {   /* few pixels: a linear over (image, pixel) rows */
-        size_t nf;
-        float *wp = bcl_pack_linear16(w->data, b ? b->data : NULL, O, C, &nf);
-        if (!wp) {
-            L->oom = true;
-            return true;
-        }
-        L->pl->bytes_packed += nf * sizeof(float);
-        int ws = new_slot(L, wp, nf);
-        int64_t OB = cdiv(O, 16), RT = 4;
-        put(&t, x), put(&t, ws), put(&t, y), put(&t, N * H * W), put(&t, C), put(&t, O), put(&t, OB);
-        put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, RT), put(&t, H * W), put(&t, res);
-        step(L, "linear_p", &t, cdiv(N * H * W, RT) * OB);
-        return true;
+        return step_linear_packed(L, w, b, x, y, N * H * W, H * W, res, a->act, a->act_alpha);
     }
     bool pad0 = !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3];
     if (dense && KH == 1 && KW == 1 && pad0 && (sh > 1 || sw > 1) && OH * OW >= 16) {

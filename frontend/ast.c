@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ast.h"
+#include "frontend/ast.h"
 
 Expr *ast_new_expr(Arena *a, ExprKind kind, SrcLoc loc)
 {

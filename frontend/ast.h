@@ -5,8 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../ir/arena.h"
-#include "diag.h"
+#include "support/arena.h"
+#include "support/diag.h"
+#include "support/source.h"
 
 typedef struct Expr Expr;
 typedef struct Stmt Stmt;
@@ -166,9 +167,6 @@ typedef struct AstModule {
  * if any error was reported. Everything is allocated in a. */
 AstModule *bcl_parse(Arena *a, Diag *d, const Source *src);
 
-/* Reads a file into a Source allocated in a; NULL (and an error) if it can't be read. */
-Source *bcl_read_source(Arena *a, Diag *d, const char *path);
-Source *bcl_source_from_string(Arena *a, const char *path, const char *text);
 
 /* Debug printer: one node a line, indented; used by parser tests. */
 void ast_dump(FILE *out, const AstModule *m);

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ast.h"
-#include "eval.h"
+#include "frontend/ast.h"
+#include "frontend/eval.h"
 
 void interp_init(Interp *I, Arena *a, Diag *d, const BclBuildOptions *opt)
 {

@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../ir/ir.h"
-#include "diag.h"
+#include "ir/ir.h"
+#include "support/diag.h"
 
 typedef struct BclBuildOptions {
     const char *path;            /* the .bcl file; NULL with model_name alone (stdlib zoo) */

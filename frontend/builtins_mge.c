@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "eval.h"
+#include "frontend/eval.h"
 
 #define ARGS(...) static const char *const names[] = {__VA_ARGS__}; \
     Value *av[sizeof names / sizeof *names]

@@ -3,7 +3,7 @@
  * even in code the build never runs, so that one run lists them all. */
 #include <string.h>
 
-#include "eval.h"
+#include "frontend/eval.h"
 
 typedef struct Scope {
     struct Scope *up;

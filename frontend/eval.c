@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "eval.h"
+#include "frontend/eval.h"
 
 static Value *err(Interp *I, SrcLoc loc, const char *msg) __attribute__((unused));
 

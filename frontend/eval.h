@@ -1,8 +1,8 @@
 /* The elaborator's interpreter state and the functions its files share. */
 #ifndef BCL_EVAL_H
 #define BCL_EVAL_H
-#include "build.h"
-#include "value.h"
+#include "frontend/build.h"
+#include "frontend/value.h"
 
 #define BCL_MAX_CALL_DEPTH 200
 #define BCL_MAX_EXPR_DEPTH 1500

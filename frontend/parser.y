@@ -16,7 +16,7 @@
 %code requires {
 #include <stdbool.h>
 #include <stdint.h>
-#include "ast.h"
+#include "frontend/ast.h"
 
 /* A token's or a rule's span: 1-based line/column of both ends, and byte
  * offsets into the source text (used to measure a span's length). */

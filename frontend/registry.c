@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval.h"
+#include "frontend/eval.h"
 
 int edit_distance(const char *a, const char *b)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval.h"
+#include "frontend/eval.h"
 
 Value v_none_val = {.kind = V_NONE};
 Value v_true_val = {.kind = V_BOOL, .b = true};

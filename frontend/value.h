@@ -5,9 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../ir/ir.h"
-#include "ast.h"
-#include "diag.h"
+#include "ir/ir.h"
+#include "frontend/ast.h"
+#include "support/diag.h"
 
 typedef struct Value Value;
 typedef struct Interp Interp;

@@ -1,7 +1,7 @@
 /* Graph construction: values, parameters, constants and shape-checked nodes. */
 #include <string.h>
 
-#include "ir.h"
+#include "ir/ir.h"
 
 IrGraph *ir_graph_new(Arena *a, const char *name)
 {

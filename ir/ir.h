@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../frontend/diag.h"
-#include "arena.h"
+#include "support/diag.h"
+#include "support/arena.h"
 
 #define BCL_MAX_RANK 8
 
@@ -24,7 +24,7 @@ char *shape_str(const Shape *s, char *buf, size_t n);
 
 typedef enum {
 #define OP(ID, NAME, KIND, MINI, MAXI) IR_##ID,
-#include "ops.def"
+#include "ir/ops.def"
 #undef OP
     IR_OP_COUNT
 } IrOp;

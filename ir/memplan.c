@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memplan.h"
+#include "ir/memplan.h"
 
 typedef struct Block { int64_t off, size; } Block;
 

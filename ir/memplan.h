@@ -5,8 +5,8 @@
 #define BCL_MEMPLAN_H
 #include <stdint.h>
 
-#include "arena.h"
-#include "ir.h"
+#include "support/arena.h"
+#include "ir/ir.h"
 
 #define BCL_MEMPLAN_ALIGN 64
 

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ir.h"
+#include "ir/ir.h"
 
 static bool norm_axis(int64_t *axis, int rank, const char *op, char *err, size_t n)
 {

@@ -1,11 +1,11 @@
 /* The op table generated from ops.def, name lookup, and attribute defaults. */
 #include <string.h>
 
-#include "ir.h"
+#include "ir/ir.h"
 
 const IrOpInfo ir_op_info[IR_OP_COUNT] = {
 #define OP(ID, NAME, KIND, MINI, MAXI) [IR_##ID] = {NAME, OPK_##KIND, MINI, MAXI},
-#include "ops.def"
+#include "ir/ops.def"
 #undef OP
 };
 

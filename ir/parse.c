@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir.h"
+#include "ir/ir.h"
 
 typedef enum { T_EOF, T_IDENT, T_NUM, T_LOCAL, T_GLOBAL, T_PUNCT, T_COMMENT } TokKind;
 

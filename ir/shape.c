@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ir.h"
+#include "ir/ir.h"
 
 int64_t shape_numel(const Shape *s)
 {

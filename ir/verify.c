@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir.h"
+#include "ir/ir.h"
 
 static bool in_graph(const IrGraph *g, const IrValue *v)
 {

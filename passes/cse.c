@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 static bool ints_eq(const int64_t *a, const int64_t *b, int n)
 {

@@ -1,5 +1,5 @@
 /* dce: nodes whose result reaches no graph output are removed (IR ops have no side effects). */
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 int pass_dce(IrGraph *g, Diag *d)
 {

@@ -1,6 +1,6 @@
 /* elide-dropout: dropout is the identity at inference, so dropout and identity nodes
  * vanish and their users read the input directly. */
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 int pass_elide_dropout(IrGraph *g, Diag *d)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 /* "features.1.weight" -> "features.1" + suffix; other names get the suffix appended. */
 static const char *derived_name(IrGraph *g, const IrValue *v, const char *strip, const char *suffix)

@@ -1,8 +1,8 @@
 /* fold-constants: a node whose inputs all have data (constants, or params with bound
  * weights) is evaluated now with the interpreter's kernel and becomes a constant.
  * Front to back, so whole constant subgraphs fold in one run. */
-#include "../backend/interp/kernels.h"
-#include "pass_util.h"
+#include "backend/interp/kernels.h"
+#include "passes/pass_util.h"
 
 /* Larger results are left to run time rather than bloat the graph. */
 #define FOLD_MAX_NUMEL ((int64_t)1 << 24)

@@ -3,7 +3,7 @@
  * user, so the intermediate tensor is never stored. */
 #include <stdlib.h>
 
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 static bool is_fusable_act(IrOp op)
 {

@@ -6,7 +6,7 @@
  * to the conv. */
 #include <stdlib.h>
 
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 /* Whether r is available before node index ci. */
 static bool computed_before(const IrGraph *g, const IrValue *r, int ci)

@@ -3,7 +3,7 @@
  * is the same, one node and one buffer fewer. */
 #include <stdlib.h>
 
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 int pass_fuse_pool_flatten(IrGraph *g, Diag *d)
 {

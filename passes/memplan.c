@@ -2,7 +2,7 @@
  * numbers values, with the peak against the sum of activation sizes. */
 #include <stdlib.h>
 
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 /* The number ir_print gives a value: inputs, params, consts, then node results. */
 static void print_ref(FILE *out, const IrGraph *g, const IrValue *v, const int *num)

@@ -2,11 +2,11 @@
  * optionally print, verify and count after each one. */
 #include <string.h>
 
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 const PassInfo bcl_passes[] = {
 #define PASS(ID, NAME, FN, DESC) {NAME, FN, DESC},
-#include "passes.def"
+#include "passes/passes.def"
 #undef PASS
 };
 const int bcl_n_passes = (int)(sizeof bcl_passes / sizeof bcl_passes[0]);

@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../frontend/diag.h"
-#include "../ir/ir.h"
-#include "../ir/memplan.h"
+#include "support/diag.h"
+#include "ir/ir.h"
+#include "ir/memplan.h"
 
 typedef struct PassOptions {
     const char *print_after;   /* a pass name or "all": ir_print the graph after it; NULL = none */
@@ -44,13 +44,6 @@ bool bcl_check_pipeline(const char *pipeline, Diag *d);
 /* Runs the comma-separated passes of pipeline on g in order (opt may be NULL).
  * Returns 0, or 1 after reporting to d (unknown pass, a pass error, a verify failure). */
 int bcl_run_passes(IrGraph *g, const char *pipeline, const PassOptions *opt, Diag *d);
-
-/* Runs the interpreter on g (inputs -> reference outputs), then the pipeline, then the
- * interpreter again into outputs, and compares with issue 4's tolerance (max |diff| <=
- * 1e-5 * max |y| + 1e-6): a line per output goes to report; a difference is an error
- * located at the first node of the optimized graph whose result differs. 0 if equal. */
-int bcl_run_passes_checked(IrGraph *g, const char *pipeline, const PassOptions *opt,
-                           const float *const *inputs, float *const *outputs, FILE *report, Diag *d);
 
 /* "  NAME  description" for every pass, for --help. */
 void bcl_list_passes(FILE *out);

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 int *pu_use_counts(const IrGraph *g)
 {

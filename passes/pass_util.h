@@ -4,11 +4,11 @@
  * refers to any more (params and inputs always stay). */
 #ifndef BCL_PASS_UTIL_H
 #define BCL_PASS_UTIL_H
-#include "pass.h"
+#include "passes/pass.h"
 
 /* Declarations of every pass function (from passes.def). */
 #define PASS(ID, NAME, FN, DESC) int FN(IrGraph *g, Diag *d);
-#include "passes.def"
+#include "passes/passes.def"
 #undef PASS
 
 /* Per value id: how many node operands and graph outputs refer to it (malloc'd,

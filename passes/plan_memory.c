@@ -4,7 +4,7 @@
  * bcl_plan_memory for the plan it uses. */
 #include <stdlib.h>
 
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 /* The buffer a value lives in: follow views and in-place results to the owner. */
 static int owner(const MemPlan *p, int v)

@@ -6,7 +6,7 @@
  * counted as rewrites). */
 #include <stdlib.h>
 
-#include "pass_util.h"
+#include "passes/pass_util.h"
 
 static bool is_identity_perm(const int64_t *perm, int rank)
 {

@@ -5,18 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/io/weights.h"
-#include "frontend/diag.h"
+#include "io/weights.h"
+#include "support/diag.h"
 #include "ir/ir.h"
 #include "passes/pass.h"
-#ifdef BCL_OPT_FRONTEND
 #include "frontend/build.h"
-#endif
 
 static void usage(FILE *out)
 {
     fputs("usage: bcl-opt [options] FILE\n"
-          "Reads FILE (textual IR; a .bcl model too when built with the frontend; '-' is\n"
+          "Reads FILE (textual IR or a .bcl model; '-' is\n"
           "stdin), runs the passes and prints the resulting IR.\n\n"
           "Options:\n"
           "  --passes=A,B,C       run these passes in order\n"
@@ -165,16 +163,11 @@ int main(int argc, char **argv)
     int rc = 1;
     IrGraph *g = NULL;
     if (ends_with(path, ".bcl")) {
-#ifdef BCL_OPT_FRONTEND
         BclBuildOptions bo = {0};
         bo.path = path;
         bo.has_input_shape = has_shape;
         bo.input_shape = input_shape;
         g = bcl_build(&bo, &arena, &d);
-#else
-        (void)has_shape;
-        diag_error_path(&d, path, "this bcl-opt was built without the frontend: give textual IR");
-#endif
     } else {
         Source *src = read_source(&arena, &d, path);
         if (src) g = ir_parse(&arena, &d, src);

@@ -10,13 +10,13 @@
 #include <time.h>
 
 #include "backend/interp/interp.h"
-#include "backend/io/npy.h"
-#include "backend/io/safetensors.h"
-#include "backend/io/weights.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
+#include "io/weights.h"
 #include "frontend/build.h"
-#include "frontend/diag.h"
+#include "support/diag.h"
 #include "ir/ir.h"
-#include "passes/pass.h"
+#include "api/pipeline.h"
 #if BCL_HAVE_LLVM
 #include "backend/llvm/jit.h"
 #endif

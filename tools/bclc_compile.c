@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/io/safetensors.h"
-#include "backend/io/weights.h"
+#include "io/safetensors.h"
+#include "io/weights.h"
 #include "backend/llvm/aot.h"
 #include "frontend/build.h"
-#include "frontend/diag.h"
+#include "support/diag.h"
 #include "ir/ir.h"
 #include "passes/pass.h"
 

@@ -1,7 +1,7 @@
 /* kern_run_node: one switch from IR op to reference kernel, then the fused epilogue. */
 #include <string.h>
 
-#include "kernels.h"
+#include "backend/interp/kernels.h"
 
 void kern_run_node(const IrNode *n, const float *const *in, float *out)
 {

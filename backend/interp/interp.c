@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp.h"
-#include "kernels.h"
+#include "backend/interp/interp.h"
+#include "backend/interp/kernels.h"
 
 /* buf[id] for every graph input, parameter and constant; 1 after reporting a
  * parameter or constant without data. */

@@ -1,8 +1,8 @@
 /* The reference interpreter: executes an IR graph node by node with plain C kernels. */
 #ifndef BCL_INTERP_H
 #define BCL_INTERP_H
-#include "../../ir/ir.h"
-#include "../../ir/memplan.h"
+#include "ir/ir.h"
+#include "ir/memplan.h"
 
 /* inputs[i] holds graph input i (its shape), outputs[i] receives graph output i.
  * Every parameter must have data (bound or random). Returns 0, or reports to d and

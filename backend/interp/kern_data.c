@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "backend/interp/kernels.h"
 
 /* Row-major element strides of s. */
 static void strides(const Shape *s, int64_t *st)

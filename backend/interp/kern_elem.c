@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "backend/interp/kernels.h"
 
 static float relu6(float x) { return x < 0 ? 0 : x > 6 ? 6 : x; }
 static float sigmoid(float x) { return (float)(1.0 / (1.0 + exp(-(double)x))); }

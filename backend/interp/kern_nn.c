@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "backend/interp/kernels.h"
 
 /* First output column whose input column ow * s + off lies in [0, W), and one past the last. */
 static void valid_cols(int64_t off, int64_t s, int64_t W, int64_t OW, int64_t *lo, int64_t *hi)

@@ -2,7 +2,7 @@
  * per IR op family; shapes are passed explicitly so unit tests can call them alone. */
 #ifndef BCL_KERNELS_H
 #define BCL_KERNELS_H
-#include "../../ir/ir.h"
+#include "ir/ir.h"
 
 /* Runs one node's op on dense input buffers (shapes from the node's values), then its
  * fused epilogue: conv2d's residual input (4th) is added, then attrs.act (>= 0) applied. */

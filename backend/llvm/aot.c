@@ -3,16 +3,16 @@
  * code is the JIT's: every constant buffer the steps bind (weights, packed
  * weights) becomes an internal 64-byte aligned constant, every activation and
  * scratch buffer an offset into one workspace, and a BclrtModel descriptor plus
- * PREFIX_create/run/destroy (calling backend/runtime/model.c) are exported. */
-#include "aot.h"
+ * PREFIX_create/run/destroy (calling runtime/model.c) are exported. */
+#include "backend/llvm/aot.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/BitWriter.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/model.h"
-#include "jit_internal.h"
+#include "runtime/model.h"
+#include "backend/llvm/jit_internal.h"
 
 static bool has_data(const IrValue *v) { return (v->kind == IRV_PARAM || v->kind == IRV_CONST) && v->data; }
 

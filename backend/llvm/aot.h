@@ -4,13 +4,13 @@
  *   BclrtCtx *PREFIX_create(void);
  *   int PREFIX_run(BclrtCtx *ctx, const float *in, float *out);
  *   void PREFIX_destroy(BclrtCtx *ctx);
- * and needs only libbclrt.a (backend/runtime), libm, libc and pthreads. */
+ * and needs only libbclrt.a (runtime), libm, libc and pthreads. */
 #ifndef BCL_AOT_H
 #define BCL_AOT_H
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../ir/ir.h"
+#include "ir/ir.h"
 
 typedef enum { BCL_EMIT_OBJ, BCL_EMIT_ASM, BCL_EMIT_LLVM, BCL_EMIT_BC } BclEmitKind;
 

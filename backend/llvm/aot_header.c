@@ -3,7 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "aot.h"
+#include "backend/llvm/aot.h"
 
 static void shape_consts(FILE *f, const char *up, const char *what, const Shape *s)
 {

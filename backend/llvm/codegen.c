@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jit_internal.h"
+#include "backend/llvm/jit_internal.h"
 
 extern const unsigned char bcl_jit_bitcode[];
 extern const size_t bcl_jit_bitcode_len;

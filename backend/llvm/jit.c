@@ -10,9 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../runtime/pool.h"
-#include "jit.h"
-#include "jit_internal.h"
+#include "runtime/pool.h"
+#include "backend/llvm/jit.h"
+#include "backend/llvm/jit_internal.h"
 
 typedef void (*EntryFn)(void **slots, void *pool);
 

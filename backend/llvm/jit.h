@@ -6,7 +6,7 @@
 #define BCL_JIT_H
 #include <stdio.h>
 
-#include "../../ir/ir.h"
+#include "ir/ir.h"
 
 typedef struct BclJitOptions {
     int threads;        /* 0 = BCL_NUM_THREADS from the environment, else the online cores */

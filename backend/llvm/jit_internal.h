@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../ir/ir.h"
+#include "ir/ir.h"
 
 /* One parallel loop: kernel bcl_k_<kernel> over items [0, items) with table p.
  * The buffers a step uses are its binding: slot numbers bind[0..nbind), copied

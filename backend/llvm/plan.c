@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/pack.h"
-#include "jit_internal.h"
-#include "libjit/kernels.h"
+#include "runtime/pack.h"
+#include "backend/llvm/jit_internal.h"
+#include "backend/llvm/libjit/kernels.h"
 
 #define TAB_MAX 96
 

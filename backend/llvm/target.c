@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jit_internal.h"
+#include "backend/llvm/jit_internal.h"
 
 static int init_failed;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

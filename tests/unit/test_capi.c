@@ -12,9 +12,9 @@
 
 #include <cmocka.h>
 
-#include "backend/io/npy.h"
-#include "bcl/bcl.h"
-#include "test_support.h"
+#include "io/npy.h"
+#include "include/bcl/bcl.h"
+#include "tests/unit/test_support.h"
 
 #define DIGITS "examples/digits/digits.bcl"
 #define WEIGHTS "examples/digits/digits.safetensors"

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "frontend/eval.h"
-#include "test_support_elab.h"
+#include "tests/unit/test_support_elab.h"
 
 static void test_arithmetic(void **state)
 {

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "frontend/build.h"
-#include "test_support_elab.h"
+#include "tests/unit/test_support_elab.h"
 
 static IrGraph *build(Ctx *c, const char *src, const char *const *ov, int n_ov)
 {

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "frontend/eval.h"
-#include "test_support_elab.h"
+#include "tests/unit/test_support_elab.h"
 
 static const char *MOD = "import megengine.module as M\n";
 

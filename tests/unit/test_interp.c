@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "backend/interp/interp.h"
-#include "test_support.h"
+#include "tests/unit/test_support.h"
 
 /* x (3x3) -> conv 2x2 + bias -> sub 50 -> relu -> reshape [1, 4] -> linear; also mean. */
 static IrGraph *build(Arena *ar, IrValue **w_out)

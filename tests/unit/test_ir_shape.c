@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
-#include "test_support.h"
+#include "tests/unit/test_support.h"
 
 /* Infers op on the given shapes; on success checks the result, on failure the message. */
 static void expect_shape(IrOp op, const Shape *in, int n, const IrAttrs *a, Shape want)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
-#include "test_support.h"
+#include "tests/unit/test_support.h"
 
 static char *print_to_string(const IrGraph *g)
 {

@@ -1,6 +1,6 @@
 /* The JIT on small multi-op models, against the interpreter, and the same results
  * for 1, 2 and 4 threads. */
-#include "test_jit_util.h"
+#include "tests/unit/test_jit_util.h"
 
 /* conv-bn-relu-maxpool, a residual block (conv with fused residual and act),
  * a depthwise conv, global avg pool (flattened), linear + softmax. */

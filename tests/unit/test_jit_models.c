@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "backend/interp/interp.h"
-#include "backend/io/weights.h"
+#include "io/weights.h"
 #include "backend/llvm/jit.h"
 #include "frontend/build.h"
 #include "passes/pass.h"

@@ -1,6 +1,6 @@
 /* JIT vs reference interpreter, op by op, over random shapes and attributes. Each
  * test puts many independent cases into one graph (one compile). */
-#include "test_jit_util.h"
+#include "tests/unit/test_jit_util.h"
 
 #define TOL 1e-4
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "backend/interp/kernels.h"
-#include "test_support.h"
+#include "tests/unit/test_support.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static float frand(void)   /* uniform in [-1, 1) */

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "ast.h"
+#include "frontend/ast.h"
 #include "parser.h"
 
 typedef struct Lexed {

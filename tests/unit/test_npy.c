@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "backend/io/npy.h"
-#include "test_support.h"
+#include "io/npy.h"
+#include "tests/unit/test_support.h"
 
 #define FIX "tests/unit/data/io/"
 

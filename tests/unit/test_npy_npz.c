@@ -12,11 +12,11 @@
 
 #include <cmocka.h>
 
-#include "backend/io/inflate.h"
-#include "backend/io/npy.h"
-#include "backend/io/weights.h"
-#include "backend/io/zip.h"
-#include "test_support.h"
+#include "io/inflate.h"
+#include "io/npy.h"
+#include "io/weights.h"
+#include "io/zip.h"
+#include "tests/unit/test_support.h"
 
 #define FIX "tests/unit/data/io/"
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "ast.h"
+#include "frontend/ast.h"
 
 typedef struct Parsed {
     bool ok;        /* bcl_parse returned a module */

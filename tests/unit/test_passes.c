@@ -15,7 +15,7 @@
 #include "backend/interp/interp.h"
 #include "backend/interp/kernels.h"
 #include "passes/pass.h"
-#include "test_support.h"
+#include "tests/unit/test_support.h"
 
 /* ---- graph building with random data ---- */
 

@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "backend/interp/interp.h"
-#include "backend/io/npy.h"
-#include "backend/io/weights.h"
+#include "io/npy.h"
+#include "io/weights.h"
 #include "frontend/build.h"
 #include "passes/pass.h"
 

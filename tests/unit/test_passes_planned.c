@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "backend/interp/interp.h"
-#include "backend/io/weights.h"
+#include "io/weights.h"
 #include "frontend/build.h"
 #include "passes/pass.h"
 

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "backend/io/safetensors.h"
-#include "test_support.h"
+#include "io/safetensors.h"
+#include "tests/unit/test_support.h"
 
 /* A safetensors image: 8-byte little-endian length, the JSON text, then data. The
  * result is malloc'ed at exactly its size so ASan catches any over-read. */

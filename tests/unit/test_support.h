@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "frontend/diag.h"
+#include "support/diag.h"
 #include "ir/ir.h"
 
 /* Diagnostics captured into memory, so tests can compare the exact text. */

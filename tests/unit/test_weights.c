@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "backend/io/weights.h"
-#include "test_support.h"
+#include "io/weights.h"
+#include "tests/unit/test_support.h"
 
 static int64_t numel(const Shape *s)
 {

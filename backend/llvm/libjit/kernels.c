@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../../ir/ir.h"
-#include "kernels.h"
+#include "ir/ir.h"
+#include "backend/llvm/libjit/kernels.h"
 
 #define KERNEL(name) void bcl_k_##name(void **slots, const int64_t *p, int64_t begin, int64_t end)
 #define INL static inline __attribute__((always_inline))

@@ -1,0 +1,413 @@
+/* safetensors reader and writer. Layout: 8-byte little-endian header length N, N
+ * bytes of JSON {name: {"dtype", "shape", "data_offsets": [begin, end]}, ...} with
+ * offsets relative to the data section that follows. Every field is validated before
+ * a single data byte is read. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "io/io_util.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+
+#define ST_MAX_HEADER (100u * 1024 * 1024)
+
+typedef enum { DT_F32, DT_F16, DT_BF16, DT_F64 } StDtype;
+
+static const struct { const char *name; int size; } dtypes[] = {
+    [DT_F32] = {"F32", 4}, [DT_F16] = {"F16", 2}, [DT_BF16] = {"BF16", 2}, [DT_F64] = {"F64", 8},
+};
+
+/* One header entry, validated; name points into the JSON arena. */
+typedef struct Entry {
+    const char *name;
+    size_t name_len;
+    StDtype dtype;
+    Shape shape;
+    int64_t numel;
+    uint64_t begin, end;
+} Entry;
+
+typedef struct Reader {
+    const char *path;
+    Diag *d;
+    uint64_t data_len;
+} Reader;
+
+#define PNAME(e, buf) bcl_printable((e)->name, (e)->name_len, buf, sizeof buf)
+
+static bool parse_dtype(Reader *r, Entry *e, const JsonValue *v)
+{
+    char nb[256], db[64];
+    if (v->kind != JSON_STRING) {
+        diag_error_path(r->d, r->path, "tensor '%s': \"dtype\" must be a string", PNAME(e, nb));
+        return false;
+    }
+    for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
+        if (strlen(dtypes[i].name) == v->str_len && !memcmp(dtypes[i].name, v->str, v->str_len)) {
+            e->dtype = (StDtype)i;
+            return true;
+        }
+    diag_error_path(r->d, r->path, "tensor '%s': unsupported dtype %s (only F32, F16, BF16 and F64)",
+                    PNAME(e, nb), bcl_printable(v->str, v->str_len, db, sizeof db));
+    return false;
+}
+
+static bool parse_shape(Reader *r, Entry *e, const JsonValue *v)
+{
+    char nb[256];
+    if (v->kind != JSON_ARRAY) {
+        diag_error_path(r->d, r->path, "tensor '%s': \"shape\" must be a list", PNAME(e, nb));
+        return false;
+    }
+    if (v->n > BCL_MAX_RANK) {
+        diag_error_path(r->d, r->path, "tensor '%s': rank %d exceeds the maximum of %d",
+                        PNAME(e, nb), v->n, BCL_MAX_RANK);
+        return false;
+    }
+    e->shape.rank = v->n;
+    e->numel = 1;
+    bool overflow = false;
+    for (int i = 0; i < v->n; i++) {
+        if (!json_get_int(v->items[i], &e->shape.d[i])) {
+            diag_error_path(r->d, r->path, "tensor '%s': \"shape\" must hold non-negative integers",
+                            PNAME(e, nb));
+            return false;
+        }
+        if (!io_mul_ok(e->numel, e->shape.d[i], &e->numel)) overflow = true;
+    }
+    int64_t bytes;
+    if (overflow || !io_mul_ok(e->numel, dtypes[e->dtype].size, &bytes)) {
+        diag_error_path(r->d, r->path, "tensor '%s': shape too large (the byte count overflows)",
+                        PNAME(e, nb));
+        return false;
+    }
+    return true;
+}
+
+static bool parse_offsets(Reader *r, Entry *e, const JsonValue *v)
+{
+    char nb[256];
+    int64_t b, en;
+    if (v->kind != JSON_ARRAY || v->n != 2 || !json_get_int(v->items[0], &b) ||
+        !json_get_int(v->items[1], &en)) {
+        diag_error_path(r->d, r->path,
+                        "tensor '%s': \"data_offsets\" must be [begin, end] with non-negative integers",
+                        PNAME(e, nb));
+        return false;
+    }
+    e->begin = (uint64_t)b;
+    e->end = (uint64_t)en;
+    if (e->begin > e->end) {
+        diag_error_path(r->d, r->path, "tensor '%s': data_offsets [%llu, %llu] end before they begin",
+                        PNAME(e, nb), (unsigned long long)e->begin, (unsigned long long)e->end);
+        return false;
+    }
+    if (e->end > r->data_len) {
+        diag_error_path(r->d, r->path, "tensor '%s': data_offsets [%llu, %llu] exceed the data section (%llu bytes)",
+                        PNAME(e, nb), (unsigned long long)e->begin, (unsigned long long)e->end,
+                        (unsigned long long)r->data_len);
+        return false;
+    }
+    return true;
+}
+
+/* Validates one header entry {"dtype", "shape", "data_offsets"}. */
+static bool parse_entry(Reader *r, Entry *e, const JsonValue *v)
+{
+    char nb[256], fb[64];
+    if (memchr(e->name, 0, e->name_len)) {
+        diag_error_path(r->d, r->path, "tensor '%s': the name contains a NUL character", PNAME(e, nb));
+        return false;
+    }
+    if (v->kind != JSON_OBJECT) {
+        diag_error_path(r->d, r->path, "tensor '%s': expected an object with \"dtype\", \"shape\" "
+                        "and \"data_offsets\"", PNAME(e, nb));
+        return false;
+    }
+    static const char *const fields[3] = {"dtype", "shape", "data_offsets"};
+    const JsonValue *fv[3] = {0};
+    for (int i = 0; i < v->n; i++) {
+        const JsonValue *k = v->keys[i];
+        int f = 0;
+        while (f < 3 && !(strlen(fields[f]) == k->str_len && !memcmp(fields[f], k->str, k->str_len))) f++;
+        if (f == 3) {
+            diag_error_path(r->d, r->path, "tensor '%s': unknown field '%s'", PNAME(e, nb),
+                            bcl_printable(k->str, k->str_len, fb, sizeof fb));
+            return false;
+        }
+        if (fv[f]) {
+            diag_error_path(r->d, r->path, "tensor '%s': duplicate field '%s'", PNAME(e, nb), fields[f]);
+            return false;
+        }
+        fv[f] = v->items[i];
+    }
+    for (int f = 0; f < 3; f++)
+        if (!fv[f]) {
+            diag_error_path(r->d, r->path, "tensor '%s': missing field '%s'", PNAME(e, nb), fields[f]);
+            return false;
+        }
+    if (!parse_dtype(r, e, fv[0]) || !parse_shape(r, e, fv[1]) || !parse_offsets(r, e, fv[2]))
+        return false;
+    uint64_t need = (uint64_t)e->numel * (uint64_t)dtypes[e->dtype].size;  /* checked above */
+    if (need != e->end - e->begin) {
+        diag_error_path(r->d, r->path, "tensor '%s': %s shape with %lld elements needs %llu bytes, "
+                        "but data_offsets [%llu, %llu] hold %llu",
+                        PNAME(e, nb), dtypes[e->dtype].name, (long long)e->numel,
+                        (unsigned long long)need, (unsigned long long)e->begin,
+                        (unsigned long long)e->end, (unsigned long long)(e->end - e->begin));
+        return false;
+    }
+    return true;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    const Entry *x = *(const Entry *const *)a, *y = *(const Entry *const *)b;
+    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c = memcmp(x->name, y->name, n);
+    return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+static int cmp_begin(const void *a, const void *b)
+{
+    const Entry *x = *(const Entry *const *)a, *y = *(const Entry *const *)b;
+    return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
+/* Duplicate names and overlapping byte ranges, found by sorting. */
+static bool check_set(Reader *r, Entry *e, int n)
+{
+    char nb[256], nb2[256];
+    if (n < 2) return true;
+    Entry **s = malloc((size_t)n * sizeof *s);
+    if (!s) {
+        diag_error_path(r->d, r->path, "out of memory");
+        return false;
+    }
+    bool ok = true;
+    for (int i = 0; i < n; i++) s[i] = &e[i];
+    qsort(s, (size_t)n, sizeof *s, cmp_name);
+    for (int i = 1; i < n && ok; i++)
+        if (cmp_name(&s[i - 1], &s[i]) == 0) {
+            diag_error_path(r->d, r->path, "duplicate tensor '%s'", PNAME(s[i], nb));
+            ok = false;
+        }
+    qsort(s, (size_t)n, sizeof *s, cmp_begin);
+    const Entry *last = NULL;   /* the non-empty tensor reaching furthest so far */
+    for (int i = 0; i < n && ok; i++) {
+        if (s[i]->begin == s[i]->end) continue;
+        if (last && s[i]->begin < last->end) {
+            diag_error_path(r->d, r->path, "tensors '%s' [%llu, %llu] and '%s' [%llu, %llu] overlap",
+                            PNAME(last, nb), (unsigned long long)last->begin,
+                            (unsigned long long)last->end, PNAME(s[i], nb2),
+                            (unsigned long long)s[i]->begin, (unsigned long long)s[i]->end);
+            ok = false;
+        }
+        if (!last || s[i]->end > last->end) last = s[i];
+    }
+    free(s);
+    return ok;
+}
+
+static void widen(const Entry *e, const unsigned char *src, float *dst)
+{
+    for (int64_t i = 0; i < e->numel; i++) {
+        switch (e->dtype) {
+        case DT_F32: dst[i] = io_bits_f32(io_le32(src + 4 * i)); break;
+        case DT_F16: dst[i] = io_f16_to_f32(io_le16(src + 2 * i)); break;
+        case DT_BF16: dst[i] = io_bf16_to_f32(io_le16(src + 2 * i)); break;
+        case DT_F64: dst[i] = (float)io_bits_f64(io_le64(src + 8 * i)); break;
+        }
+    }
+}
+
+static bool build(Reader *r, const Entry *e, int n, const unsigned char *data, StFile *out)
+{
+    out->t = calloc(n ? (size_t)n : 1, sizeof *out->t);
+    if (!out->t) goto oom;
+    for (int i = 0; i < n; i++) {
+        StTensor *t = &out->t[i];
+        t->name = malloc(e[i].name_len + 1);
+        t->data = malloc(e[i].numel ? (size_t)e[i].numel * sizeof(float) : 1);
+        out->n = i + 1;   /* so st_free releases what was allocated */
+        if (!t->name || !t->data) goto oom;
+        memcpy(t->name, e[i].name, e[i].name_len + 1);
+        t->shape = e[i].shape;
+        widen(&e[i], data + e[i].begin, t->data);
+    }
+    return true;
+oom:
+    diag_error_path(r->d, r->path, "out of memory");
+    return false;
+}
+
+int st_read_mem(const char *name, const void *buf, size_t len, StFile *out, Diag *d)
+{
+    const unsigned char *b = buf;
+    memset(out, 0, sizeof *out);
+    if (len < 8) {
+        diag_error_path(d, name, "file too short for a safetensors header (%zu bytes)", len);
+        return -1;
+    }
+    uint64_t hlen = io_le64(b);
+    if (hlen > ST_MAX_HEADER) {
+        diag_error_path(d, name, "safetensors header length %llu exceeds the 100 MB limit",
+                        (unsigned long long)hlen);
+        return -1;
+    }
+    if (hlen > len - 8) {
+        diag_error_path(d, name, "safetensors header length %llu exceeds the file size (%zu bytes)",
+                        (unsigned long long)hlen, len);
+        return -1;
+    }
+
+    Reader r = {.path = name, .d = d, .data_len = len - 8 - hlen};
+    Arena a;
+    arena_init(&a);
+    char err[128];
+    Entry *e = NULL;
+    int n = 0, rc = -1;
+    JsonValue *root = json_parse(&a, (const char *)b + 8, (size_t)hlen, err, sizeof err);
+    if (!root) {
+        diag_error_path(d, name, "invalid JSON header %s", err);
+        goto done;
+    }
+    if (root->kind != JSON_OBJECT) {
+        diag_error_path(d, name, "the JSON header is not an object");
+        goto done;
+    }
+    e = calloc(root->n ? (size_t)root->n : 1, sizeof *e);
+    if (!e) {
+        diag_error_path(d, name, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < root->n; i++) {
+        const JsonValue *k = root->keys[i];
+        if (k->str_len == 12 && !memcmp(k->str, "__metadata__", 12)) continue;  /* free-form */
+        e[n].name = k->str;
+        e[n].name_len = k->str_len;
+        if (!parse_entry(&r, &e[n], root->items[i])) goto done;
+        n++;
+    }
+    if (!check_set(&r, e, n)) goto done;
+    if (!build(&r, e, n, b + 8 + hlen, out)) {
+        st_free(out);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(e);
+    arena_free(&a);
+    return rc;
+}
+
+int st_read(const char *path, StFile *out, Diag *d)
+{
+    unsigned char *buf;
+    size_t len;
+    memset(out, 0, sizeof *out);
+    if (bcl_read_file(path, &buf, &len, d) != 0) return -1;
+    int rc = st_read_mem(path, buf, len, out, d);
+    free(buf);
+    return rc;
+}
+
+void st_free(StFile *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        free(f->t[i].name);
+        free(f->t[i].data);
+    }
+    free(f->t);
+    f->t = NULL;
+    f->n = 0;
+}
+
+/* ---- writer ---- */
+
+static void put_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static bool check_write(const char *path, const StTensor *t, int n, int64_t *numel, Diag *d)
+{
+    for (int i = 0; i < n; i++) {
+        if (!t[i].name || !strcmp(t[i].name, "__metadata__")) {
+            diag_error_path(d, path, "cannot write tensor %d: invalid name", i);
+            return false;
+        }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(t[i].name, t[j].name)) {
+                diag_error_path(d, path, "cannot write: duplicate tensor '%s'", t[i].name);
+                return false;
+            }
+        bool ok = t[i].shape.rank >= 0 && t[i].shape.rank <= BCL_MAX_RANK;
+        numel[i] = 1;
+        for (int k = 0; ok && k < t[i].shape.rank; k++)
+            ok = t[i].shape.d[k] >= 0 && io_mul_ok(numel[i], t[i].shape.d[k], &numel[i]) &&
+                 numel[i] <= INT64_MAX / 8;
+        if (!ok) {
+            diag_error_path(d, path, "cannot write tensor '%s': invalid shape", t[i].name);
+            return false;
+        }
+    }
+    return true;
+}
+
+int st_write(const char *path, const StTensor *t, int n, Diag *d)
+{
+    if (n < 0) n = 0;
+    int64_t *numel = malloc((n ? (size_t)n : 1) * sizeof *numel);
+    char *hdr = NULL;
+    size_t hlen = 0;
+    unsigned char *buf = NULL;
+    int rc = -1;
+    if (!numel) goto oom;
+    if (!check_write(path, t, n, numel, d)) goto done;
+
+    FILE *m = open_memstream(&hdr, &hlen);
+    if (!m) goto oom;
+    uint64_t off = 0;
+    fputc('{', m);
+    for (int i = 0; i < n; i++) {
+        if (i) fputc(',', m);
+        put_json_string(m, t[i].name);
+        fputs(":{\"dtype\":\"F32\",\"shape\":[", m);
+        for (int k = 0; k < t[i].shape.rank; k++)
+            fprintf(m, k ? ",%lld" : "%lld", (long long)t[i].shape.d[k]);
+        fprintf(m, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+                (unsigned long long)(off + (uint64_t)numel[i] * 4));
+        off += (uint64_t)numel[i] * 4;
+    }
+    fputc('}', m);
+    /* Pad with spaces so the data section starts 8-byte aligned. */
+    while ((8 + ftell(m)) % 8) fputc(' ', m);
+    if (fclose(m) != 0 || !hdr) goto oom;
+
+    size_t total = 8 + hlen + (size_t)off;
+    buf = malloc(total);
+    if (!buf) goto oom;
+    io_put_le32(buf, (uint32_t)hlen);
+    io_put_le32(buf + 4, (uint32_t)((uint64_t)hlen >> 32));
+    memcpy(buf + 8, hdr, hlen);
+    unsigned char *p = buf + 8 + hlen;
+    for (int i = 0; i < n; i++)
+        for (int64_t k = 0; k < numel[i]; k++, p += 4) io_put_le32(p, io_f32_bits(t[i].data[k]));
+    rc = bcl_write_file(path, buf, total, d);
+    goto done;
+oom:
+    diag_error_path(d, path, "out of memory");
+done:
+    free(buf);
+    free(hdr);
+    free(numel);
+    return rc;
+}

@@ -1,0 +1,266 @@
+/* Binding a weight file's tensors to a graph's parameters by state-dict key, the
+ * layout equivalences of LANGUAGE.md section 6, deterministic random weights, and the
+ * key-by-key report of `bclc params --weights`. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "io/io_util.h"
+#include "io/weights.h"
+
+/* ---- shape equivalence ---- */
+
+static int squeeze(const Shape *s, int64_t *out)
+{
+    int n = 0;
+    for (int i = 0; i < s->rank; i++)
+        if (s->d[i] != 1) out[n++] = s->d[i];
+    return n;
+}
+
+static bool same_dims(const int64_t *a, int na, const int64_t *b, int nb)
+{
+    return na == nb && (na == 0 || !memcmp(a, b, (size_t)na * sizeof *a));
+}
+
+static bool squeezed_eq(const Shape *a, const Shape *b)
+{
+    int64_t x[BCL_MAX_RANK], y[BCL_MAX_RANK];
+    int nx = squeeze(a, x), ny = squeeze(b, y);
+    return same_dims(x, nx, y, ny);
+}
+
+/* -1 when the count overflows (only a hostile shape can). */
+static int64_t numel_checked(const Shape *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++)
+        if (s->d[i] < 0 || !io_mul_ok(n, s->d[i], &n)) return -1;
+    return n;
+}
+
+bool bcl_weight_shape_compatible(const Shape *model, const Shape *file)
+{
+    if (shape_eq(model, file)) return true;
+    int64_t n = numel_checked(model);
+    if (n < 0 || n != numel_checked(file)) return false;
+    /* (O,) ~ (1,O,1,1) and the like: the same dims once the 1s are dropped */
+    if (squeezed_eq(model, file)) return true;
+    /* grouped conv: (G, O/G, I/G, kh, kw) ~ (O, I/G, kh, kw), i.e. the 5-d shape with
+     * its first two dims merged; only for conv weights, so that a (4,) bias never
+     * matches a (2, 2) tensor */
+    const Shape *lo = model, *hi = file;
+    if (lo->rank > hi->rank) lo = file, hi = model;
+    if (hi->rank != 5 || lo->rank != 4) return false;
+    Shape merged = {hi->rank - 1, {0}};
+    merged.d[0] = hi->d[0] * hi->d[1];   /* cannot overflow: numel did not */
+    for (int i = 2; i < hi->rank; i++) merged.d[i - 1] = hi->d[i];
+    return squeezed_eq(&merged, lo);
+}
+
+/* ---- name lookup: sorted (name, index) pairs ---- */
+
+typedef struct Key {
+    const char *name;
+    int idx;
+} Key;
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(((const Key *)a)->name, ((const Key *)b)->name);
+}
+
+static Key *param_index(const IrGraph *g)
+{
+    Key *k = malloc((size_t)(g->params.n ? g->params.n : 1) * sizeof *k);
+    if (!k) return NULL;
+    for (int i = 0; i < g->params.n; i++) {
+        const IrValue *v = g->params.v[i];
+        k[i] = (Key){v->name ? v->name : "", i};
+    }
+    qsort(k, (size_t)g->params.n, sizeof *k, cmp_key);
+    return k;
+}
+
+static int lookup(const Key *k, int n, const char *name)
+{
+    Key probe = {name, 0};
+    const Key *hit = bsearch(&probe, k, (size_t)n, sizeof *k, cmp_key);
+    return hit ? hit->idx : -1;
+}
+
+/* BatchNorm's step counter is a buffer in PyTorch state dicts but not a parameter. */
+static bool ignored_key(const char *name)
+{
+    static const char suffix[] = "num_batches_tracked";
+    size_t n = strlen(name), m = sizeof suffix - 1;
+    return n >= m && !strcmp(name + n - m, suffix) && (n == m || name[n - m - 1] == '.');
+}
+
+/* ---- binding ---- */
+
+static void report(Diag *d, const char *path, bool strict, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void report(Diag *d, const char *path, bool strict, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (msg) vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    va_end(ap);
+    if (strict) diag_error_path(d, path, "%s", msg ? msg : "out of memory");
+    else diag_warning_path(d, path, "%s", msg ? msg : "out of memory");
+    free(msg);
+}
+
+/* "what (N): a, b, c" with names made printable. */
+static void report_list(Diag *d, const char *path, bool strict, const char *what,
+                        const char *const *names, int n)
+{
+    if (!n) return;
+    char *buf = NULL, nb[512];
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return;
+    for (int i = 0; i < n; i++)
+        fprintf(m, "%s%s", i ? ", " : "", bcl_printable(names[i], strlen(names[i]), nb, sizeof nb));
+    fclose(m);
+    report(d, path, strict, "%s (%d): %s", what, n, buf ? buf : "");
+    free(buf);
+}
+
+int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d)
+{
+    int np = g->params.n, nt = f ? f->n : 0;
+    Key *keys = param_index(g);
+    char *present = calloc((size_t)(np ? np : 1), 1);
+    const char **missing = calloc((size_t)(np ? np : 1), sizeof *missing);
+    const char **unexpected = calloc((size_t)(nt ? nt : 1), sizeof *unexpected);
+    int *mismatch = malloc((size_t)(nt ? nt : 1) * sizeof *mismatch);
+    if (!keys || !present || !missing || !unexpected || !mismatch) {
+        diag_error_path(d, path, "out of memory");
+        free(keys), free(present), free(missing), free(unexpected), free(mismatch);
+        return -1;
+    }
+    int n_missing = 0, n_unexpected = 0, n_mismatch = 0;
+    for (int i = 0; i < nt; i++) {
+        const StTensor *t = &f->t[i];
+        int p = lookup(keys, np, t->name);
+        if (p < 0) {
+            if (!ignored_key(t->name)) unexpected[n_unexpected++] = t->name;
+            continue;
+        }
+        present[p] = 1;
+        IrValue *v = g->params.v[p];
+        if (!bcl_weight_shape_compatible(&v->shape, &t->shape)) {
+            mismatch[n_mismatch++] = i;
+            continue;
+        }
+        /* Copied into the graph's arena so the StFile can be freed right away. */
+        int64_t n = shape_numel(&v->shape);
+        v->data = ARENA_NEWN(g->arena, float, n > 0 ? n : 1);
+        if (n > 0) memcpy(v->data, t->data, (size_t)n * sizeof(float));
+    }
+    for (int i = 0; i < np; i++)
+        if (!present[i]) {
+            const char *name = ((const IrValue *)g->params.v[i])->name;
+            missing[n_missing++] = name ? name : "";
+        }
+
+    int errors = d->n_errors;
+    report_list(d, path, strict, "missing keys", missing, n_missing);
+    report_list(d, path, strict, "unexpected keys", unexpected, n_unexpected);
+    for (int k = 0; k < n_mismatch; k++) {
+        const StTensor *t = &f->t[mismatch[k]];
+        const IrValue *v = g->params.v[lookup(keys, np, t->name)];
+        char ms[160], fs[160], nb[512];
+        report(d, path, strict, "shape mismatch for '%s': model %s, file %s",
+               bcl_printable(t->name, strlen(t->name), nb, sizeof nb),
+               shape_str(&v->shape, ms, sizeof ms), shape_str(&t->shape, fs, sizeof fs));
+    }
+    free(keys), free(present), free(missing), free(unexpected), free(mismatch);
+    return d->n_errors > errors ? -1 : 0;
+}
+
+/* ---- random weights ---- */
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* FNV-1a: each parameter's stream depends on the seed and its name, so adding a
+ * parameter elsewhere in the model does not change the others' values. */
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+    return h;
+}
+
+void bcl_random_weights(IrGraph *g, uint64_t seed)
+{
+    for (int i = 0; i < g->params.n; i++) {
+        IrValue *v = g->params.v[i];
+        if (v->data) continue;
+        int64_t n = shape_numel(&v->shape);
+        v->data = ARENA_NEWN(g->arena, float, n > 0 ? n : 1);
+        uint64_t state = seed ^ hash_name(v->name ? v->name : "");
+        float bound = 1.0f;
+        if (v->init == INIT_FAN_IN && v->shape.rank > 0 && v->shape.d[0] > 0 && n > 0) {
+            int64_t fan_in = n / v->shape.d[0];
+            bound = 1.0f / sqrtf((float)(fan_in > 0 ? fan_in : 1));
+        }
+        for (int64_t k = 0; k < n; k++) {
+            float u = (float)(splitmix64(&state) >> 40) * (1.0f / 16777216.0f);   /* [0, 1) */
+            switch (v->init) {
+            case INIT_ZEROS: v->data[k] = 0.0f; break;
+            case INIT_ONES: v->data[k] = 1.0f; break;
+            case INIT_FAN_IN: v->data[k] = (2.0f * u - 1.0f) * bound; break;
+            case INIT_VAR: v->data[k] = 0.5f + u; break;
+            }
+        }
+    }
+}
+
+/* ---- report ---- */
+
+void bcl_print_weight_match(FILE *out, const IrGraph *g, const StFile *f)
+{
+    int nt = f ? f->n : 0, np = g->params.n;
+    Key *tk = malloc((size_t)(nt ? nt : 1) * sizeof *tk);
+    Key *pk = param_index(g);
+    if (!tk || !pk) {
+        free(tk), free(pk);
+        fprintf(out, "out of memory\n");
+        return;
+    }
+    for (int i = 0; i < nt; i++) tk[i] = (Key){f->t[i].name, i};
+    qsort(tk, (size_t)nt, sizeof *tk, cmp_key);
+    char s1[160], s2[160], nb[512];
+    for (int i = 0; i < np; i++) {
+        const IrValue *v = g->params.v[i];
+        const char *name = v->name ? v->name : "";
+        fprintf(out, "%s %s", bcl_printable(name, strlen(name), nb, sizeof nb),
+                shape_str(&v->shape, s1, sizeof s1));
+        int t = lookup(tk, nt, name);
+        if (t < 0) fputs(" missing\n", out);
+        else if (bcl_weight_shape_compatible(&v->shape, &f->t[t].shape)) fputs(" ok\n", out);
+        else fprintf(out, " shape mismatch (file %s)\n", shape_str(&f->t[t].shape, s2, sizeof s2));
+    }
+    for (int i = 0; i < nt; i++) {
+        const StTensor *t = &f->t[i];
+        if (lookup(pk, np, t->name) >= 0 || ignored_key(t->name)) continue;
+        fprintf(out, "%s %s unexpected\n", bcl_printable(t->name, strlen(t->name), nb, sizeof nb),
+                shape_str(&t->shape, s2, sizeof s2));
+    }
+    free(tk);
+    free(pk);
+}

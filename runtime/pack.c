@@ -1,0 +1,95 @@
+/* Weight packing into the blocked layouts the JIT kernels read. */
+#include "runtime/pack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t blocks(int64_t n) { return (n + 15) / 16; }
+
+float *bcl_alloc_floats(size_t n)
+{
+    size_t bytes = (n ? n : 1) * sizeof(float);
+    bytes = (bytes + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+float *bcl_pack_conv16c(const float *w, const float *b, int64_t O, int64_t C, int64_t G, int64_t KH,
+                        int64_t KW, size_t *n_floats)
+{
+    C /= G;   /* input channels per group: the packed block row of an output block */
+    int64_t OB = blocks(O), CB = blocks(C), nw = OB * CB * KH * KW * 256;
+    *n_floats = (size_t)(nw + OB * 16);
+    float *p = bcl_alloc_floats(*n_floats);
+    if (!p) return NULL;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t kh = 0; kh < KH; kh++)
+                for (int64_t kw = 0; kw < KW; kw++)
+                    p[((((o / 16) * CB + c / 16) * KH + kh) * KW + kw) * 256 + (c % 16) * 16 + o % 16] =
+                        w[((o * C + c) * KH + kh) * KW + kw];
+    if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
+    return p;
+}
+
+float *bcl_pack_dw16c(const float *w, const float *b, int64_t C, int64_t KH, int64_t KW, size_t *n_floats)
+{
+    int64_t CB = blocks(C), nw = CB * KH * KW * 16;
+    *n_floats = (size_t)(nw + CB * 16);
+    float *p = bcl_alloc_floats(*n_floats);
+    if (!p) return NULL;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++)
+                p[(((c / 16) * KH + kh) * KW + kw) * 16 + c % 16] = w[(c * KH + kh) * KW + kw];
+    if (b) memcpy(p + nw, b, sizeof(float) * (size_t)C);
+    return p;
+}
+
+float *bcl_pack_linear16(const float *w, const float *b, int64_t O, int64_t I, size_t *n_floats)
+{
+    int64_t OB = blocks(O), nw = OB * I * 16;
+    *n_floats = (size_t)(nw + OB * 16);
+    float *p = bcl_alloc_floats(*n_floats);
+    if (!p) return NULL;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t i = 0; i < I; i++) p[((o / 16) * I + i) * 16 + o % 16] = w[o * I + i];
+    if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
+    return p;
+}
+
+float *bcl_pack_gemm(const float *w, const float *b, int64_t O, int64_t C, int64_t ot, size_t *n_floats)
+{
+    int64_t OBK = (O + ot - 1) / ot, nw = OBK * C * ot;
+    *n_floats = (size_t)(nw + OBK * ot);
+    float *p = bcl_alloc_floats(*n_floats);
+    if (!p) return NULL;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t c = 0; c < C; c++) p[((o / ot) * C + c) * ot + o % ot] = w[o * C + c];
+    if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
+    return p;
+}
+
+float *bcl_pack_wino23(const float *w, const float *b, int64_t O, int64_t C, size_t *n_floats)
+{
+    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    int64_t OB = blocks(O), Cp = blocks(C) * 16, nw = 16 * OB * Cp * 16;
+    *n_floats = (size_t)(nw + OB * 16);
+    float *p = bcl_alloc_floats(*n_floats);
+    if (!p) return NULL;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *g = w + (o * C + c) * 9;
+            double t[4][3];   /* G g */
+            for (int i = 0; i < 4; i++)
+                for (int k = 0; k < 3; k++) t[i][k] = G[i][0] * g[k] + G[i][1] * g[3 + k] + G[i][2] * g[6 + k];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {   /* (G g) G^T */
+                    double u = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+                    p[(((i * 4 + j) * OB + o / 16) * Cp + c) * 16 + o % 16] = (float)u;
+                }
+        }
+    if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
+    return p;
+}

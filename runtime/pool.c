@@ -1,0 +1,218 @@
+/* The thread pool behind bcl_rt_parallel_for. A job is split into a few chunks per
+ * thread; the caller and the workers claim chunks from one atomic word
+ * (generation | chunk count | next chunk), so when a worker is late (asleep, or
+ * descheduled on a busy machine) the others simply run its chunks instead of
+ * waiting for it. Chunk boundaries depend only on the thread count and every item is
+ * computed the same way by any thread, so results stay bitwise reproducible.
+ * Idle workers spin briefly, since steps follow each other closely, then sleep. */
+#include "runtime/pool.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+struct BclPool {
+    int n;                  /* threads including the caller */
+    pthread_t *th;
+    pthread_mutex_t mu;
+    pthread_cond_t start, done;
+    uint64_t job;           /* gen << 32 | nchunks << 16 | next chunk */
+    int64_t finished;       /* chunks of the current job that are done */
+    int sleepers;           /* workers asleep (or about to be) on start */
+    int quit;
+    BclTask fn;
+    void **slots;
+    int64_t items;
+    double *prof, t_mark;
+    int n_prof;
+};
+
+typedef struct { BclPool *p; int idx; } WorkerArg;
+
+/* About 10-50 us of polling before sleeping: steps are often shorter than a wake-up. */
+#define SPIN 2000
+/* Chunks per thread: a few, so a thread slowed down by another process on its core
+ * leaves part of its share to the others; more would cost claims and, for conv1x1,
+ * recomputed edge tiles. */
+#define CHUNKS_PER_THREAD 4
+#define MAX_CHUNKS 0xffff
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static inline uint32_t job_gen(uint64_t w) { return (uint32_t)(w >> 32); }
+
+/* Claims and runs chunks of generation gen until none is left. A successful claim
+ * of chunk k means the job cannot finish before k does, so fn/slots/items (written
+ * before the job word was published) are still this job's while k runs. */
+static void run_chunks(BclPool *p, uint32_t gen)
+{
+    uint64_t w = __atomic_load_n(&p->job, __ATOMIC_ACQUIRE);
+    for (;;) {
+        int64_t nch = (int64_t)((w >> 16) & 0xffff), k = (int64_t)(w & 0xffff);
+        if (job_gen(w) != gen || k >= nch) return;
+        if (!__atomic_compare_exchange_n(&p->job, &w, w + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue;   /* w now holds the current word */
+        int64_t lo = p->items * k / nch, hi = p->items * (k + 1) / nch;
+        if (lo < hi) p->fn(p->slots, lo, hi);
+        if (__atomic_add_fetch(&p->finished, 1, __ATOMIC_ACQ_REL) == nch) {
+            pthread_mutex_lock(&p->mu);   /* the caller may be asleep on done */
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
+        w = __atomic_load_n(&p->job, __ATOMIC_ACQUIRE);
+    }
+}
+
+static void *worker(void *arg)
+{
+    WorkerArg wa = *(WorkerArg *)arg;
+    free(arg);
+    BclPool *p = wa.p;
+    uint32_t seen = 0;
+    for (;;) {
+        for (int k = 0; k < SPIN && job_gen(__atomic_load_n(&p->job, __ATOMIC_ACQUIRE)) == seen &&
+                        !__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE);
+             k++)
+            cpu_relax();
+        pthread_mutex_lock(&p->mu);
+        /* seq_cst pairs with the caller's publish-then-check-sleepers: either it sees
+         * us counted here or we see its new generation. */
+        __atomic_add_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+        while (job_gen(__atomic_load_n(&p->job, __ATOMIC_SEQ_CST)) == seen && !p->quit)
+            pthread_cond_wait(&p->start, &p->mu);
+        __atomic_sub_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+        if (p->quit) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        seen = job_gen(__atomic_load_n(&p->job, __ATOMIC_ACQUIRE));
+        pthread_mutex_unlock(&p->mu);
+        run_chunks(p, seen);
+    }
+    return NULL;
+}
+
+static int default_threads(void)
+{
+    const char *e = getenv("BCL_NUM_THREADS");
+    if (e && *e) {
+        char *endp;
+        long v = strtol(e, &endp, 10);
+        if (*endp == '\0' && v > 0 && v <= 1024) return (int)v;
+    }
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? (int)c : 1;
+}
+
+BclPool *bcl_pool_new(int threads)
+{
+    if (threads <= 0) threads = default_threads();
+    BclPool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->n = threads;
+    p->th = calloc((size_t)threads, sizeof *p->th);
+    if (!p->th) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->start, NULL);
+    pthread_cond_init(&p->done, NULL);
+    for (int i = 1; i < threads; i++) {
+        WorkerArg *wa = malloc(sizeof *wa);
+        if (!wa) {
+            p->n = i;
+            break;
+        }
+        *wa = (WorkerArg){p, i};
+        if (pthread_create(&p->th[i], NULL, worker, wa) != 0) {
+            free(wa);
+            p->n = i;   /* fewer threads than asked: still correct */
+            break;
+        }
+    }
+    return p;
+}
+
+int bcl_pool_threads(const BclPool *p) { return p ? p->n : 1; }
+
+void bcl_rt_parallel_for(BclPool *p, BclTask fn, void **slots, int64_t n)
+{
+    if (n <= 0) return;
+    if (!p || p->n == 1 || n == 1) {   /* not worth waking anyone */
+        fn(slots, 0, n);
+        return;
+    }
+    int64_t want = (int64_t)p->n * CHUNKS_PER_THREAD;
+    int64_t nch = n < want ? n : want;
+    if (nch > MAX_CHUNKS) nch = MAX_CHUNKS;
+    /* Every chunk of the previous job is done, so no worker reads these now. */
+    p->fn = fn;
+    p->slots = slots;
+    p->items = n;
+    __atomic_store_n(&p->finished, 0, __ATOMIC_RELAXED);
+    uint32_t gen = job_gen(__atomic_load_n(&p->job, __ATOMIC_RELAXED)) + 1;
+    __atomic_store_n(&p->job, (uint64_t)gen << 32 | (uint64_t)nch << 16, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->start);
+        pthread_mutex_unlock(&p->mu);
+    }
+    run_chunks(p, gen);
+    /* Only chunks a worker has claimed are left: wait for them. */
+    for (int k = 0; k < SPIN && __atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < nch; k++) cpu_relax();
+    if (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < nch) {
+        pthread_mutex_lock(&p->mu);
+        while (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < nch) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+void bcl_pool_free(BclPool *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    __atomic_store_n(&p->quit, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 1; i < p->n; i++) pthread_join(p->th[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->start);
+    pthread_cond_destroy(&p->done);
+    free(p->prof);
+    free(p->th);
+    free(p);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void bcl_pool_prof_start(BclPool *p, int n)
+{
+    if (!p) return;
+    if (!p->prof) {
+        p->prof = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+        p->n_prof = p->prof ? n : 0;
+    }
+    p->t_mark = now_s();
+}
+
+void bcl_rt_prof_mark(BclPool *p, int64_t i)
+{
+    if (!p || i < 0 || i >= p->n_prof) return;
+    double t = now_s();
+    p->prof[i] += t - p->t_mark;
+    p->t_mark = t;
+}
+
+const double *bcl_pool_prof(const BclPool *p) { return p ? p->prof : NULL; }

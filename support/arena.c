@@ -1,0 +1,98 @@
+#include "support/arena.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ArenaBlock {
+    ArenaBlock *next;
+    size_t used, size;
+    _Alignas(16) unsigned char data[];
+};
+
+enum { ARENA_BLOCK = 64 * 1024 };
+
+void arena_init(Arena *a) { a->head = NULL; a->total = 0; }
+
+void arena_free(Arena *a)
+{
+    ArenaBlock *b = a->head;
+    while (b) {
+        ArenaBlock *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+    a->total = 0;
+}
+
+void *arena_alloc(Arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    ArenaBlock *b = a->head;
+    if (!b || b->size - b->used < n) {
+        size_t size = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
+        b = malloc(sizeof(ArenaBlock) + size);
+        if (!b) {
+            fprintf(stderr, "bclc: out of memory\n");
+            abort();
+        }
+        b->used = 0;
+        b->size = size;
+        /* Big one-off blocks go behind the head so the head keeps its free room. */
+        if (a->head && size != ARENA_BLOCK) {
+            b->next = a->head->next;
+            a->head->next = b;
+        } else {
+            b->next = a->head;
+            a->head = b;
+        }
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    a->total += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *arena_strndup(Arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+char *arena_strdup(Arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
+
+char *arena_printf(Arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = arena_alloc(a, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void *arena_grow(Arena *a, void *old, size_t n, size_t cap, size_t sz)
+{
+    void *p = arena_alloc(a, cap * sz);
+    if (n) memcpy(p, old, n * sz);
+    return p;
+}
+
+void ptrvec_push(Arena *a, PtrVec *pv, void *p)
+{
+    if (pv->n == pv->cap) {
+        int cap = pv->cap ? pv->cap * 2 : 8;
+        pv->v = arena_grow(a, pv->v, (size_t)pv->n, (size_t)cap, sizeof(void *));
+        pv->cap = cap;
+    }
+    pv->v[pv->n++] = p;
+}

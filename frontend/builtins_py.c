@@ -7,12 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/eval.h"
-
-#define ARGS(...) static const char *const names[] = {__VA_ARGS__}; \
-    Value *av[sizeof names / sizeof *names]
-#define BIND(fname, nreq) \
-    if (!bind_native(I, fname, a, loc, names, (int)(sizeof names / sizeof *names), nreq, av)) return NULL
+#include "frontend/native_args.h"
 
 static bool is_intlike(const Value *v) { return v->kind == V_INT || v->kind == V_BOOL; }
 static int64_t ival(const Value *v) { return v->kind == V_INT ? v->i : v->b; }

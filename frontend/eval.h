@@ -122,7 +122,7 @@ bool as_float(Interp *I, Value *v, SrcLoc loc, const char *what, double *out);
 /* format(v, spec) as in f-strings and str.format; NULL after an error. */
 const char *format_spec(Interp *I, Value *v, const char *spec, SrcLoc loc);
 
-/* ---- builtins_mge.c */
+/* ---- mge_intrinsics.c, mge_functional.c, tensor_value.c */
 Value *native_megengine(Interp *I);
 Value *native_functional(Interp *I);
 Value *native_bcl(Interp *I);

@@ -1,0 +1,721 @@
+/* megengine.functional: primitives that emit IR nodes while forward is traced. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "frontend/native_args.h"
+#include "frontend/tensor_value.h"
+
+/* ------------------------------------------------------------------ megengine.functional */
+
+#define FIRST_TENSOR(what) \
+    if (!need_trace(I, loc, what)) return NULL; \
+    IrValue *x = tensor_of(I, av[0], loc, what); \
+    if (!x) return NULL
+
+static Value *unary(Interp *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f)
+{
+    ARGS("inp");
+    BIND(f, 1);
+    FIRST_TENSOR(f);
+    return emit(I, op, &x, 1, NULL, loc);
+}
+#define UNARY(NAME, OP) \
+    static Value *F_##NAME(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return unary(I, a, l, OP, #NAME); }
+UNARY(relu, IR_RELU)
+UNARY(relu6, IR_RELU6)
+UNARY(sigmoid, IR_SIGMOID)
+UNARY(silu, IR_SILU)
+UNARY(gelu, IR_GELU)
+UNARY(hswish, IR_HSWISH)
+UNARY(hsigmoid, IR_HSIGMOID)
+UNARY(tanh, IR_TANH)
+UNARY(exp, IR_EXP)
+UNARY(sqrt, IR_SQRT)
+UNARY(neg, IR_NEG)
+
+/* An activation with one float parameter stored in attrs.alpha (leaky_relu, elu). */
+static Value *unary_alpha(Interp *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f, const char *pname,
+                          double def)
+{
+    const char *const names[] = {"inp", pname};
+    Value *av[2];
+    BIND(f, 1);
+    FIRST_TENSOR(f);
+    IrAttrs at = ir_attrs_default();
+    double v = def;
+    if (OPT(1) && !as_float(I, av[1], loc, pname, &v)) return NULL;
+    at.alpha = (float)v;
+    return emit(I, op, &x, 1, &at, loc);
+}
+
+static Value *F_leaky_relu(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    return unary_alpha(I, a, loc, IR_LEAKY_RELU, "leaky_relu", "negative_slope", 0.01);
+}
+
+static Value *F_elu(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    return unary_alpha(I, a, loc, IR_ELU, "elu", "alpha", 1.0);
+}
+
+static Value *binary(Interp *I, CallArgs *a, SrcLoc loc, OpKind op, IrOp ir, const char *f)
+{
+    ARGS("x", "y");
+    BIND(f, 2);
+    if (ir == IR_MAXIMUM || ir == IR_MINIMUM) {
+        if (!need_trace(I, loc, f)) return NULL;
+        IrValue *in[2];
+        if (!(in[0] = tensor_of(I, av[0], loc, f)) || !(in[1] = tensor_of(I, av[1], loc, f))) return NULL;
+        return emit(I, ir, in, 2, NULL, loc);
+    }
+    return tensor_binop(I, op, av[0], av[1], loc);
+}
+static Value *F_add(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_ADD, "add"); }
+static Value *F_sub(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_SUB, IR_SUB, "sub"); }
+static Value *F_mul(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_MUL, IR_MUL, "mul"); }
+static Value *F_div(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_DIV, IR_DIV, "div"); }
+static Value *F_pow(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_POW, IR_POW, "pow"); }
+static Value *F_maximum(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_MAXIMUM, "maximum"); }
+static Value *F_minimum(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_MINIMUM, "minimum"); }
+
+static Value *F_softmax(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "axis");
+    BIND("softmax", 1);
+    FIRST_TENSOR("softmax");
+    int r = x->shape.rank;
+    int64_t ax = (r == 0 || r == 1 || r == 3) ? 0 : 1;  /* MegEngine's default axis */
+    if (OPT(1) && !as_int(I, av[1], loc, "axis", &ax)) return NULL;
+    if (!norm_axis(I, &ax, r, loc, "softmax")) return NULL;
+    IrAttrs at = ir_attrs_default();
+    at.axis = ax;
+    return emit(I, IR_SOFTMAX, &x, 1, &at, loc);
+}
+
+static Value *F_flatten(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "start_axis", "end_axis");
+    BIND("flatten", 1);
+    FIRST_TENSOR("flatten");
+    int64_t st = 0, e = -1;
+    if (OPT(1) && !as_int(I, av[1], loc, "start_axis", &st)) return NULL;
+    if (OPT(2) && !as_int(I, av[2], loc, "end_axis", &e)) return NULL;
+    return do_flatten(I, x, st, e, loc);
+}
+
+static Value *F_reshape(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "target_shape");
+    BIND("reshape", 2);
+    FIRST_TENSOR("reshape");
+    int64_t dims[BCL_MAX_RANK];
+    int n = int_list(I, av[1], loc, "target_shape", dims, BCL_MAX_RANK);
+    return n < 0 ? NULL : do_reshape(I, x, dims, n, loc);
+}
+
+static Value *F_transpose(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "pattern");
+    BIND("transpose", 2);
+    FIRST_TENSOR("transpose");
+    int64_t perm[BCL_MAX_RANK];
+    int n = int_list(I, av[1], loc, "pattern", perm, BCL_MAX_RANK);
+    return n < 0 ? NULL : do_transpose(I, x, perm, n, loc);
+}
+
+static Value *reduce_fn(Interp *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f)
+{
+    ARGS("inp", "axis", "keepdims");
+    BIND(f, 1);
+    FIRST_TENSOR(f);
+    return do_reduce(I, op, x, av[1], av[2], loc, f);
+}
+static Value *F_mean(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_MEAN, "mean"); }
+static Value *F_sum(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_SUM, "sum"); }
+static Value *F_max(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_MAX, "max"); }
+static Value *F_min(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_MIN, "min"); }
+
+static IrValue **tensor_seq(Interp *I, Value *v, SrcLoc loc, const char *f, int *n)
+{
+    if (v->kind != V_LIST && v->kind != V_TUPLE) {
+        diag_error(I->d, loc, "%s: expected a list or tuple of tensors, got %s", f, v_type_name(v));
+        return NULL;
+    }
+    if (v->seq->n == 0 || v->seq->n > 64) {
+        diag_error(I->d, loc, "%s: expected 1 to 64 tensors, got %d", f, v->seq->n);
+        return NULL;
+    }
+    IrValue **xs = ARENA_NEWN(I->a, IrValue *, v->seq->n);
+    for (int i = 0; i < v->seq->n; i++)
+        if (!(xs[i] = tensor_of(I, v->seq->v[i], loc, f))) return NULL;
+    *n = v->seq->n;
+    return xs;
+}
+
+static Value *F_concat(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inps", "axis");
+    BIND("concat", 1);
+    if (!need_trace(I, loc, "concat")) return NULL;
+    int n;
+    IrValue **xs = tensor_seq(I, av[0], loc, "concat", &n);
+    if (!xs) return NULL;
+    int64_t ax = 0;
+    if (OPT(1) && !as_int(I, av[1], loc, "axis", &ax)) return NULL;
+    if (!norm_axis(I, &ax, xs[0]->shape.rank, loc, "concat")) return NULL;
+    IrAttrs at = ir_attrs_default();
+    at.axis = ax;
+    if (n == 1) return v_tensor(I, xs[0]);
+    return emit(I, IR_CONCAT, xs, n, &at, loc);
+}
+
+static Value *F_stack(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inps", "axis");
+    BIND("stack", 1);
+    if (!need_trace(I, loc, "stack")) return NULL;
+    int n;
+    IrValue **xs = tensor_seq(I, av[0], loc, "stack", &n);
+    if (!xs) return NULL;
+    int64_t ax = 0;
+    int r = xs[0]->shape.rank;
+    if (r + 1 > BCL_MAX_RANK) {
+        diag_error(I->d, loc, "stack: result rank too large");
+        return NULL;
+    }
+    if (OPT(1) && !as_int(I, av[1], loc, "axis", &ax)) return NULL;
+    if (!norm_axis(I, &ax, r + 1, loc, "stack")) return NULL;
+    char b1[128], b2[128];
+    Shape first = xs[0]->shape;
+    for (int i = 0; i < n; i++) {
+        if (!shape_eq(&xs[i]->shape, &first)) {
+            diag_error(I->d, loc, "stack: all tensors must have the same shape, got %s and %s",
+                       shape_str(&first, b1, sizeof b1), shape_str(&xs[i]->shape, b2, sizeof b2));
+            return NULL;
+        }
+        Shape sh = {.rank = r + 1};
+        for (int k = 0, j = 0; k <= r; k++) sh.d[k] = k == ax ? 1 : xs[i]->shape.d[j++];
+        if (!(xs[i] = reshape_ir(I, xs[i], &sh, loc))) return NULL;
+    }
+    if (n == 1) return v_tensor(I, xs[0]);
+    IrAttrs at = ir_attrs_default();
+    at.axis = ax;
+    return emit(I, IR_CONCAT, xs, n, &at, loc);
+}
+
+/* MegEngine's F.repeat(inp, repeats, axis=None): each element `repeats` times along axis
+ * (the flattened input when axis is None). There is no repeat op: a unit axis is added
+ * after `axis`, `repeats` copies are concatenated along it, and the two axes merged. */
+static Value *F_repeat(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "repeats", "axis");
+    BIND("repeat", 2);
+    FIRST_TENSOR("repeat");
+    int64_t r, ax = 0;
+    if (!as_int(I, av[1], loc, "repeats", &r)) return NULL;
+    if (r < 1 || r > 64 * 64) {
+        diag_error(I->d, loc, "repeat: repeats must be between 1 and %d, got %lld", 64 * 64, (long long)r);
+        return NULL;
+    }
+    if (OPT(2)) {
+        if (!as_int(I, av[2], loc, "axis", &ax)) return NULL;
+        if (!norm_axis(I, &ax, x->shape.rank, loc, "repeat")) return NULL;
+    } else {
+        Shape flat = {.rank = 1, .d = {shape_numel(&x->shape)}};
+        if (!(x = reshape_ir(I, x, &flat, loc))) return NULL;
+    }
+    if (x->shape.rank == 0) {  /* a scalar repeats into a vector */
+        Shape one = {.rank = 1, .d = {1}};
+        if (!(x = reshape_ir(I, x, &one, loc))) return NULL;
+    }
+    if (r == 1) return v_tensor(I, x);
+    int rank = x->shape.rank;
+    if (rank + 1 > BCL_MAX_RANK) {
+        diag_error(I->d, loc, "repeat: at most %d dimensions are supported", BCL_MAX_RANK - 1);
+        return NULL;
+    }
+    Shape ex = {.rank = rank + 1};
+    for (int k = 0, j = 0; k <= rank; k++) ex.d[k] = k == ax + 1 ? 1 : x->shape.d[j++];
+    IrValue *u = reshape_ir(I, x, &ex, loc);
+    if (!u) return NULL;
+    IrAttrs at = ir_attrs_default();
+    at.axis = ax + 1;
+    /* concat takes at most 64 inputs: repeat in chunks of 64, then join the chunks */
+    IrValue *chunk[64], *parts[64];
+    int np = 0;
+    for (int64_t left = r; left > 0;) {
+        int n = left > 64 ? 64 : (int)left;
+        for (int i = 0; i < n; i++) chunk[i] = u;
+        IrValue *c = n == 1 ? u : emit_ir(I, IR_CONCAT, chunk, n, &at, loc);
+        if (!c) return NULL;
+        parts[np++] = c;
+        left -= n;
+    }
+    IrValue *y = np == 1 ? parts[0] : emit_ir(I, IR_CONCAT, parts, np, &at, loc);
+    if (!y) return NULL;
+    Shape out = x->shape;
+    out.d[ax] *= r;
+    y = reshape_ir(I, y, &out, loc);
+    return y ? v_tensor(I, y) : NULL;
+}
+
+static IrValue *slice_axis(Interp *I, IrValue *x, int ax, int64_t b, int64_t e, SrcLoc loc)
+{
+    if (b == 0 && e == x->shape.d[ax]) return x;
+    IrAttrs at = ir_attrs_default();
+    for (int i = 0; i < x->shape.rank; i++) { at.begin[i] = 0; at.end[i] = x->shape.d[i]; at.step[i] = 1; }
+    at.begin[ax] = b;
+    at.end[ax] = e;
+    return emit_ir(I, IR_SLICE, &x, 1, &at, loc);
+}
+
+static Value *F_split(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "nsplits_or_sections", "axis");
+    BIND("split", 2);
+    FIRST_TENSOR("split");
+    int64_t ax = 0;
+    if (OPT(2) && !as_int(I, av[2], loc, "axis", &ax)) return NULL;
+    if (!norm_axis(I, &ax, x->shape.rank, loc, "split")) return NULL;
+    int64_t dim = x->shape.d[ax];
+    int64_t cuts[66];
+    int nc = 0;
+    cuts[nc++] = 0;
+    if (is_intlike(av[1])) {
+        int64_t k = av[1]->kind == V_INT ? av[1]->i : av[1]->b;
+        if (k <= 0 || k > 64 || dim % k) {
+            diag_error(I->d, loc, "split: cannot split an axis of size %lld into %lld equal parts", (long long)dim, (long long)k);
+            return NULL;
+        }
+        for (int64_t i = 1; i < k; i++) cuts[nc++] = i * (dim / k);
+    } else {
+        int64_t secs[64];
+        int n = int_list(I, av[1], loc, "sections", secs, 63);
+        if (n < 0) return NULL;
+        for (int i = 0; i < n; i++) {
+            if (secs[i] <= cuts[nc - 1] || secs[i] >= dim) {
+                diag_error(I->d, loc, "split: sections must be increasing and inside the axis (size %lld)", (long long)dim);
+                return NULL;
+            }
+            cuts[nc++] = secs[i];
+        }
+    }
+    cuts[nc] = dim;
+    Value *l = v_list(I, 0);
+    for (int i = 0; i < nc; i++) {
+        IrValue *y = slice_axis(I, x, (int)ax, cuts[i], cuts[i + 1], loc);
+        if (!y) return NULL;
+        seq_push(I, l->seq, v_tensor(I, y));
+    }
+    return l;
+}
+
+static IrValue *per_channel(Interp *I, IrValue *v, SrcLoc loc)
+{
+    /* MegEngine keeps (1, C, 1, 1) tensors; the IR takes [C] */
+    if (v->shape.rank == 1) return v;
+    Shape s = {.rank = 1, .d = {shape_numel(&v->shape)}};
+    return reshape_ir(I, v, &s, loc);
+}
+
+static Value *F_conv2d(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "weight", "bias", "stride", "padding", "dilation", "groups", "conv_mode", "compute_mode");
+    BIND("conv2d", 2);
+    FIRST_TENSOR("conv2d");
+    IrValue *in[3];
+    int n = 2;
+    in[0] = x;
+    if (!(in[1] = tensor_of(I, av[1], loc, "conv2d weight"))) return NULL;
+    if (OPT(2)) {
+        if (!(in[2] = tensor_of(I, av[2], loc, "conv2d bias")) || !(in[2] = per_channel(I, in[2], loc))) return NULL;
+        n = 3;
+    }
+    IrAttrs at = ir_attrs_default();
+    int64_t p[2] = {0, 0};
+    if (OPT(3) && !int_tuple(I, av[3], 2, loc, "stride", at.stride)) return NULL;
+    if (OPT(4) && !int_tuple(I, av[4], 2, loc, "padding", p)) return NULL;
+    if (OPT(5) && !int_tuple(I, av[5], 2, loc, "dilation", at.dilation)) return NULL;
+    if (OPT(6) && !as_int(I, av[6], loc, "groups", &at.groups)) return NULL;
+    if (OPT(7) && !v_is_str(av[7], "cross_correlation") && !v_is_str(av[7], "CROSS_CORRELATION")) {
+        diag_error(I->d, loc, "conv2d: conv_mode %s is not supported", v_repr(I, av[7]));
+        return NULL;
+    }
+    at.pad[0] = at.pad[2] = p[0];
+    at.pad[1] = at.pad[3] = p[1];
+    if (in[1]->shape.rank == 5) {  /* MegEngine's grouped layout (G, O/G, I/G, kh, kw) */
+        Shape w = {.rank = 4, .d = {in[1]->shape.d[0] * in[1]->shape.d[1], in[1]->shape.d[2], in[1]->shape.d[3], in[1]->shape.d[4]}};
+        if (!(in[1] = reshape_ir(I, in[1], &w, loc))) return NULL;
+    }
+    return emit(I, IR_CONV2D, in, n, &at, loc);
+}
+
+static Value *F_linear(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "weight", "bias", "compute_mode");
+    BIND("linear", 2);
+    FIRST_TENSOR("linear");
+    IrValue *in[3] = {x, NULL, NULL};
+    int n = 2;
+    if (!(in[1] = tensor_of(I, av[1], loc, "linear weight"))) return NULL;
+    if (OPT(2)) {
+        if (!(in[2] = tensor_of(I, av[2], loc, "linear bias")) || !(in[2] = per_channel(I, in[2], loc))) return NULL;
+        n = 3;
+    }
+    return emit(I, IR_LINEAR, in, n, NULL, loc);
+}
+
+static IrValue *swap_last(Interp *I, IrValue *x, SrcLoc loc)
+{
+    int r = x->shape.rank;
+    if (r < 2) return x;
+    int64_t perm[BCL_MAX_RANK];
+    for (int i = 0; i < r; i++) perm[i] = i;
+    perm[r - 1] = r - 2;
+    perm[r - 2] = r - 1;
+    Value *v = do_transpose(I, x, perm, r, loc);
+    return v ? v->tensor : NULL;
+}
+
+static Value *F_matmul(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp1", "inp2", "transpose_a", "transpose_b", "compute_mode", "format");
+    BIND("matmul", 2);
+    FIRST_TENSOR("matmul");
+    IrValue *in[2] = {x, tensor_of(I, av[1], loc, "matmul")};
+    if (!in[1]) return NULL;
+    for (int k = 0; k < 2; k++)
+        if (OPT(2 + k)) {
+            int t = truthy(I, av[2 + k], loc);
+            if (t < 0) return NULL;
+            if (t && !(in[k] = swap_last(I, in[k], loc))) return NULL;
+        }
+    return emit(I, IR_MATMUL, in, 2, NULL, loc);
+}
+
+static IrValue *const_fill(Interp *I, int64_t c, float v)
+{
+    Shape s = {.rank = 1, .d = {c}};
+    float *data = ARENA_NEWN(I->a, float, c > 0 ? c : 1);
+    for (int64_t i = 0; i < c; i++) data[i] = v;
+    return ir_add_const(I->g, &s, data);
+}
+
+static Value *F_batch_norm(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps", "inplace",
+         "compute_mode", "param_dim");
+    BIND("batch_norm", 3);
+    FIRST_TENSOR("batch_norm");
+    if (x->shape.rank < 2) {
+        char b[128];
+        diag_error(I->d, loc, "batch_norm: input must have a channel axis, got shape %s", shape_str(&x->shape, b, sizeof b));
+        return NULL;
+    }
+    int64_t c = x->shape.d[1];
+    IrValue *in[5] = {x};
+    if (OPT(3)) { if (!(in[1] = tensor_of(I, av[3], loc, "batch_norm weight"))) return NULL; }
+    else in[1] = const_fill(I, c, 1.0f);
+    if (OPT(4)) { if (!(in[2] = tensor_of(I, av[4], loc, "batch_norm bias"))) return NULL; }
+    else in[2] = const_fill(I, c, 0.0f);
+    if (!(in[3] = tensor_of(I, av[1], loc, "batch_norm running_mean"))) return NULL;
+    if (!(in[4] = tensor_of(I, av[2], loc, "batch_norm running_var"))) return NULL;
+    for (int i = 1; i < 5; i++)
+        if (!(in[i] = per_channel(I, in[i], loc))) return NULL;
+    if (OPT(5)) {
+        int t = truthy(I, av[5], loc);
+        if (t < 0) return NULL;
+        if (t) {
+            diag_error(I->d, loc, "batch_norm: training=True is not supported; bclc compiles inference graphs");
+            return NULL;
+        }
+    }
+    IrAttrs at = ir_attrs_default();
+    double eps = 1e-5;
+    if (OPT(7) && !as_float(I, av[7], loc, "eps", &eps)) return NULL;
+    at.eps = (float)eps;
+    return emit(I, IR_BATCH_NORM, in, 5, &at, loc);
+}
+
+static Value *F_layer_norm(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "normalized_shape", "affine", "weight", "bias", "eps");
+    BIND("layer_norm", 2);
+    FIRST_TENSOR("layer_norm");
+    int64_t dims[BCL_MAX_RANK];
+    int n = int_list(I, av[1], loc, "normalized_shape", dims, BCL_MAX_RANK);
+    if (n < 0) return NULL;
+    char b1[128], b2[128];
+    Shape ns = {.rank = n};
+    for (int i = 0; i < n; i++) ns.d[i] = dims[i];
+    bool fits = n >= 1 && n <= x->shape.rank;
+    for (int i = 0; fits && i < n; i++) fits = dims[i] == x->shape.d[x->shape.rank - n + i];
+    if (!fits) {
+        diag_error(I->d, loc, "layer_norm: normalized_shape %s does not match the last dimensions of the input %s",
+                   shape_str(&ns, b1, sizeof b1), shape_str(&x->shape, b2, sizeof b2));
+        return NULL;
+    }
+    IrAttrs at = ir_attrs_default();
+    at.n_axes = n;
+    double eps = 1e-5;
+    if (OPT(5) && !as_float(I, av[5], loc, "eps", &eps)) return NULL;
+    at.eps = (float)eps;
+    IrValue *in[3] = {x};
+    int k = 1;
+    int affine = 1;
+    if (OPT(2) && (affine = truthy(I, av[2], loc)) < 0) return NULL;
+    if (affine && OPT(3)) {
+        if (!(in[k++] = tensor_of(I, av[3], loc, "layer_norm weight"))) return NULL;
+        if (OPT(4) && !(in[k++] = tensor_of(I, av[4], loc, "layer_norm bias"))) return NULL;
+    }
+    return emit(I, IR_LAYER_NORM, in, k, &at, loc);
+}
+
+static Value *pool(Interp *I, CallArgs *a, SrcLoc loc, bool is_max)
+{
+    ARGS("inp", "kernel_size", "stride", "padding", "mode");
+    const char *f = is_max ? "max_pool2d" : "avg_pool2d";
+    if (!bind_native(I, f, a, loc, names, is_max ? 4 : 5, 2, av)) return NULL;
+    FIRST_TENSOR(f);
+    IrAttrs at = ir_attrs_default();
+    int64_t p[2] = {0, 0};
+    if (!int_tuple(I, av[1], 2, loc, "kernel_size", at.kernel)) return NULL;
+    if (OPT(2)) { if (!int_tuple(I, av[2], 2, loc, "stride", at.stride)) return NULL; }
+    else { at.stride[0] = at.kernel[0]; at.stride[1] = at.kernel[1]; }
+    if (OPT(3) && !int_tuple(I, av[3], 2, loc, "padding", p)) return NULL;
+    at.pad[0] = at.pad[2] = p[0];
+    at.pad[1] = at.pad[3] = p[1];
+    if (!is_max) {
+        at.count_include_pad = false;
+        if (OPT(4)) {
+            if (v_is_str(av[4], "average")) at.count_include_pad = true;
+            else if (!v_is_str(av[4], "average_count_exclude_padding")) {
+                diag_error(I->d, loc, "avg_pool2d: unknown mode %s (expected 'average' or 'average_count_exclude_padding')",
+                           v_repr(I, av[4]));
+                return NULL;
+            }
+        }
+    }
+    return emit(I, is_max ? IR_MAX_POOL2D : IR_AVG_POOL2D, &x, 1, &at, loc);
+}
+static Value *F_max_pool2d(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return pool(I, a, l, true); }
+static Value *F_avg_pool2d(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return pool(I, a, l, false); }
+
+static Value *adaptive(Interp *I, CallArgs *a, SrcLoc loc, bool is_max)
+{
+    ARGS("inp", "oshp");
+    const char *f = is_max ? "adaptive_max_pool2d" : "adaptive_avg_pool2d";
+    BIND(f, 2);
+    FIRST_TENSOR(f);
+    char b[128];
+    if (x->shape.rank != 4) {
+        diag_error(I->d, loc, "%s: input must be 4-D [N, C, H, W], got %s", f, shape_str(&x->shape, b, sizeof b));
+        return NULL;
+    }
+    int64_t o[2];
+    if (!int_tuple(I, av[1], 2, loc, "oshp", o)) return NULL;
+    IrAttrs at = ir_attrs_default();
+    for (int i = 0; i < 2; i++) {
+        int64_t in = x->shape.d[2 + i];
+        if (o[i] <= 0 || o[i] > in) {
+            diag_error(I->d, loc, "%s: output size %lld does not fit input size %lld", f, (long long)o[i], (long long)in);
+            return NULL;
+        }
+        at.stride[i] = in / o[i];  /* MegEngine's rule */
+        at.kernel[i] = in - (o[i] - 1) * at.stride[i];
+    }
+    at.count_include_pad = false;
+    return emit(I, is_max ? IR_MAX_POOL2D : IR_AVG_POOL2D, &x, 1, &at, loc);
+}
+static Value *F_adaptive_avg_pool2d(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return adaptive(I, a, l, false); }
+static Value *F_adaptive_max_pool2d(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return adaptive(I, a, l, true); }
+
+static Value *F_dropout(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "drop_prob", "training");
+    BIND("dropout", 1);
+    FIRST_TENSOR("dropout");
+    return emit(I, IR_DROPOUT, &x, 1, NULL, loc);
+}
+
+static Value *F_pad(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("src", "pad_width", "mode", "constant_value");
+    BIND("pad", 2);
+    FIRST_TENSOR("pad");
+    if (OPT(2) && !v_is_str(av[2], "constant")) {
+        diag_error(I->d, loc, "pad: mode %s is not supported (only 'constant')", v_repr(I, av[2]));
+        return NULL;
+    }
+    IrAttrs at = ir_attrs_default();
+    double cv = 0;
+    if (OPT(3) && !as_float(I, av[3], loc, "constant_value", &cv)) return NULL;
+    at.value = (float)cv;
+    Value *pw = av[1];
+    int r = x->shape.rank;
+    if ((pw->kind != V_TUPLE && pw->kind != V_LIST) || pw->seq->n != r) {
+        diag_error(I->d, loc, "pad: pad_width must hold one (before, after) pair per axis (%d)", r);
+        return NULL;
+    }
+    for (int i = 0; i < r; i++) {
+        int64_t p[2];
+        if (!int_tuple(I, pw->seq->v[i], 2, loc, "pad_width entry", p)) return NULL;
+        at.pads[2 * i] = p[0];
+        at.pads[2 * i + 1] = p[1];
+    }
+    return emit(I, IR_PAD, &x, 1, &at, loc);
+}
+
+static Value *F_interpolate(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "size", "scale_factor", "mode", "align_corners");
+    BIND("interpolate", 1);
+    FIRST_TENSOR("interpolate");
+    if (OPT(3) && !v_is_str(av[3], "nearest")) {
+        diag_error(I->d, loc, "interpolate: mode %s is not supported (only 'nearest')", v_repr(I, av[3]));
+        return NULL;
+    }
+    char b[128];
+    if (x->shape.rank != 4) {
+        diag_error(I->d, loc, "interpolate: input must be 4-D [N, C, H, W], got %s", shape_str(&x->shape, b, sizeof b));
+        return NULL;
+    }
+    IrAttrs at = ir_attrs_default();
+    at.shape = x->shape;
+    if (OPT(1)) {
+        if (!int_tuple(I, av[1], 2, loc, "size", &at.shape.d[2])) return NULL;
+    } else if (OPT(2)) {
+        double sf[2];
+        Value *v = av[2];
+        if (v->kind == V_TUPLE || v->kind == V_LIST) {
+            if (v->seq->n != 2) {
+                diag_error(I->d, loc, "interpolate: scale_factor must be a number or a pair");
+                return NULL;
+            }
+            if (!as_float(I, v->seq->v[0], loc, "scale_factor", &sf[0]) || !as_float(I, v->seq->v[1], loc, "scale_factor", &sf[1]))
+                return NULL;
+        } else {
+            if (!as_float(I, v, loc, "scale_factor", &sf[0])) return NULL;
+            sf[1] = sf[0];
+        }
+        for (int i = 0; i < 2; i++) at.shape.d[2 + i] = (int64_t)floor((double)x->shape.d[2 + i] * sf[i]);
+    } else {
+        diag_error(I->d, loc, "interpolate: either size or scale_factor must be given");
+        return NULL;
+    }
+    return emit(I, IR_UPSAMPLE_NEAREST, &x, 1, &at, loc);
+}
+
+static Value *F_roll(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "shift", "axis");
+    BIND("roll", 2);
+    FIRST_TENSOR("roll");
+    int r = x->shape.rank;
+    int64_t sh[BCL_MAX_RANK], ax[BCL_MAX_RANK];
+    int ns = int_list(I, av[1], loc, "shift", sh, BCL_MAX_RANK);
+    if (ns < 0) return NULL;
+    IrAttrs at = ir_attrs_default();
+    if (!OPT(2)) {
+        /* no axis: roll the flattened tensor */
+        if (ns != 1) {
+            diag_error(I->d, loc, "roll: without axis, shift must be a single int");
+            return NULL;
+        }
+        Shape flat = {.rank = 1, .d = {shape_numel(&x->shape)}};
+        IrValue *f = reshape_ir(I, x, &flat, loc);
+        if (!f) return NULL;
+        at.shifts[0] = flat.d[0] ? ((sh[0] % flat.d[0]) + flat.d[0]) % flat.d[0] : 0;
+        IrValue *y = emit_ir(I, IR_ROLL, &f, 1, &at, loc);
+        if (!y) return NULL;
+        y = reshape_ir(I, y, &x->shape, loc);
+        return y ? v_tensor(I, y) : NULL;
+    }
+    int na = int_list(I, av[2], loc, "axis", ax, BCL_MAX_RANK);
+    if (na < 0) return NULL;
+    if (na != ns) {
+        diag_error(I->d, loc, "roll: shift and axis must have the same length");
+        return NULL;
+    }
+    for (int i = 0; i < na; i++) {
+        if (!norm_axis(I, &ax[i], r, loc, "roll")) return NULL;
+        int64_t d = x->shape.d[ax[i]];
+        at.shifts[ax[i]] = d ? (((at.shifts[ax[i]] + sh[i]) % d) + d) % d : 0;
+    }
+    return emit(I, IR_ROLL, &x, 1, &at, loc);
+}
+
+/* F.zeros / F.ones / F.full(shape, value): a constant while tracing; in __init__ a
+ * parameter initialiser for mge.Parameter(F.ones(shape)) (layer scales and the like). */
+static Value *filled(Interp *I, CallArgs *a, SrcLoc loc, const char *f, int kind)
+{
+    static const char *const names[] = {"shape", "value", "dtype", "device"};
+    Value *av[4];
+    if (!bind_native(I, f, a, loc, names, kind == 2 ? 4 : 3, kind == 2 ? 2 : 1, av)) return NULL;
+    if (kind != 2) av[3] = av[2], av[2] = av[1], av[1] = NULL;
+    int64_t dims[BCL_MAX_RANK];
+    int n = int_list(I, av[0], loc, "shape", dims, BCL_MAX_RANK);
+    if (n < 0) return NULL;
+    Shape sh = {.rank = n};
+    for (int i = 0; i < n; i++) {
+        if (dims[i] <= 0) {
+            diag_error(I->d, loc, "%s: dimensions must be positive, got %lld", f, (long long)dims[i]);
+            return NULL;
+        }
+        sh.d[i] = dims[i];
+    }
+    double v = kind == 1 ? 1.0 : 0.0;
+    if (kind == 2 && !as_float(I, av[1], loc, "value", &v)) return NULL;
+    if (I->tracing && I->g) {
+        int64_t numel = shape_numel(&sh);
+        if (numel > (1 << 24)) {
+            diag_error(I->d, loc, "%s: constant too large (%lld elements)", f, (long long)numel);
+            return NULL;
+        }
+        float *data = ARENA_NEWN(I->a, float, numel);
+        for (int64_t i = 0; i < numel; i++) data[i] = (float)v;
+        return v_tensor(I, ir_add_const(I->g, &sh, data));
+    }
+    if (v != 0.0 && v != 1.0) {
+        diag_error(I->d, loc, "%s: in __init__ only zeros and ones can initialise a parameter", f);
+        return NULL;
+    }
+    ParamObj *p = ARENA_NEW(I->a, ParamObj);
+    p->shape = sh;
+    p->init = v == 1.0 ? INIT_ONES : INIT_ZEROS;
+    p->loc = loc_in_stdlib(loc) && I->user_loc.src ? I->user_loc : loc;
+    Value *r = ARENA_NEW(I->a, Value);
+    r->kind = V_PARAM;
+    r->param = p;
+    return r;
+}
+static Value *F_zeros(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "zeros", 0); }
+static Value *F_ones(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "ones", 1); }
+static Value *F_full(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "full", 2); }
+
+Value *native_functional(Interp *I)
+{
+    Value *ns = new_namespace(I, "megengine.functional");
+    static const struct { const char *name; NativeFn fn; } fs[] = {
+        {"relu", F_relu}, {"relu6", F_relu6}, {"sigmoid", F_sigmoid}, {"silu", F_silu}, {"gelu", F_gelu},
+        {"hswish", F_hswish}, {"hsigmoid", F_hsigmoid}, {"tanh", F_tanh}, {"exp", F_exp}, {"sqrt", F_sqrt},
+        {"neg", F_neg}, {"leaky_relu", F_leaky_relu}, {"elu", F_elu}, {"add", F_add}, {"sub", F_sub},
+        {"mul", F_mul}, {"div", F_div}, {"pow", F_pow}, {"maximum", F_maximum}, {"minimum", F_minimum},
+        {"softmax", F_softmax}, {"flatten", F_flatten}, {"reshape", F_reshape}, {"transpose", F_transpose},
+        {"mean", F_mean}, {"sum", F_sum}, {"max", F_max}, {"min", F_min}, {"concat", F_concat},
+        {"stack", F_stack}, {"split", F_split}, {"conv2d", F_conv2d}, {"linear", F_linear},
+        {"matmul", F_matmul}, {"batch_norm", F_batch_norm}, {"layer_norm", F_layer_norm},
+        {"max_pool2d", F_max_pool2d}, {"avg_pool2d", F_avg_pool2d},
+        {"adaptive_avg_pool2d", F_adaptive_avg_pool2d}, {"adaptive_max_pool2d", F_adaptive_max_pool2d},
+        {"dropout", F_dropout}, {"pad", F_pad}, {"interpolate", F_interpolate}, {"roll", F_roll},
+        {"zeros", F_zeros}, {"ones", F_ones}, {"full", F_full}, {"repeat", F_repeat},
+    };
+    for (size_t i = 0; i < sizeof fs / sizeof *fs; i++) ns_add(I, ns, fs[i].name, fs[i].fn);
+    /* MegEngine's sub-namespaces alias the same primitives */
+    env_set(I, ns->ns->env, "nn", ns);
+    Value *vision = new_namespace(I, "megengine.functional.vision");
+    ns_add(I, vision, "interpolate", F_interpolate);
+    env_set(I, ns->ns->env, "vision", vision);
+    return ns;
+}

@@ -1,0 +1,444 @@
+/* The Tensor value type: conversions between Python values and IR values, shape
+ * helpers shared by megengine.functional, indexing, operators, and tensor methods. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "frontend/native_args.h"
+#include "frontend/tensor_value.h"
+
+/* ------------------------------------------------------------------ conversions */
+
+IrValue *tensor_of(Interp *I, Value *v, SrcLoc loc, const char *what)
+{
+    if (v->kind == V_TENSOR) return v->tensor;
+    if (v->kind == V_PARAM) {
+        if (v->param->ir) return v->param->ir;
+        if (v->param->born_in_forward) {
+            diag_error(I->d, loc, "%s: this parameter was created in forward; create parameters (and the modules that hold them) in __init__", what);
+            return NULL;
+        }
+        diag_error(I->d, loc, "%s: this parameter is not part of the model (it is not an attribute of a module in the tree)", what);
+        return NULL;
+    }
+    if (I->tracing && I->g && (v->kind == V_INT || v->kind == V_FLOAT || v->kind == V_BOOL))
+        return ir_const_scalar(I->g, v->kind == V_FLOAT ? (float)v->f : (float)(v->kind == V_INT ? v->i : v->b));
+    if (!I->tracing)
+        diag_error(I->d, loc, "%s: tensor operations are only allowed in forward (got %s)", what, v_type_name(v));
+    else
+        diag_error(I->d, loc, "%s: expected a tensor, got %s", what, v_type_name(v));
+    return NULL;
+}
+
+Value *emit(Interp *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc loc)
+{
+    /* a node made inside the standard library is located in the user's file: where the
+     * module running it was constructed (M.Conv2d(...)), else the user's call */
+    if (loc_in_stdlib(loc)) {
+        SrcLoc best = I->user_loc;
+        for (Frame *f = I->frame; f; f = f->up) {
+            Value *s = f->self;
+            if (s && s->kind == V_OBJECT && s->obj->made_at.src && !loc_in_stdlib(s->obj->made_at)) {
+                best = s->obj->made_at;
+                break;
+            }
+        }
+        if (best.src) loc = best;
+    }
+    IrAttrs def = ir_attrs_default();
+    IrValue *r = ir_add_node(I->g, op, in, n, at ? at : &def, loc, I->d);
+    return r ? v_tensor(I, r) : NULL;
+}
+
+IrValue *emit_ir(Interp *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc loc)
+{
+    Value *v = emit(I, op, in, n, at, loc);
+    return v ? v->tensor : NULL;
+}
+
+IrValue *reshape_ir(Interp *I, IrValue *x, const Shape *s, SrcLoc loc)
+{
+    if (shape_eq(&x->shape, s)) return x;
+    IrAttrs at = ir_attrs_default();
+    at.shape = *s;
+    return emit_ir(I, IR_RESHAPE, &x, 1, &at, loc);
+}
+
+/* An int, or a tuple/list of n ints. */
+bool int_tuple(Interp *I, Value *v, int n, SrcLoc loc, const char *what, int64_t *out)
+{
+    if (is_intlike(v)) {
+        for (int i = 0; i < n; i++) out[i] = v->kind == V_INT ? v->i : v->b;
+        return true;
+    }
+    if ((v->kind == V_TUPLE || v->kind == V_LIST) && v->seq->n == n) {
+        for (int i = 0; i < n; i++)
+            if (!as_int(I, v->seq->v[i], loc, what, &out[i])) return false;
+        return true;
+    }
+    diag_error(I->d, loc, "%s must be an int or a tuple of %d ints, got %s", what, n, v_repr(I, v));
+    return false;
+}
+
+/* A list of ints (dims): a tuple/list, or a single int. */
+int int_list(Interp *I, Value *v, SrcLoc loc, const char *what, int64_t *out, int max)
+{
+    if (is_intlike(v)) {
+        out[0] = v->kind == V_INT ? v->i : v->b;
+        return 1;
+    }
+    if (v->kind == V_TUPLE || v->kind == V_LIST) {
+        if (v->seq->n > max) {
+            diag_error(I->d, loc, "%s: at most %d dimensions are supported", what, max);
+            return -1;
+        }
+        for (int i = 0; i < v->seq->n; i++)
+            if (!as_int(I, v->seq->v[i], loc, what, &out[i])) return -1;
+        return v->seq->n;
+    }
+    diag_error(I->d, loc, "%s must be an int or a tuple of ints, got %s", what, v_type_name(v));
+    return -1;
+}
+
+bool norm_axis(Interp *I, int64_t *ax, int rank, SrcLoc loc, const char *what)
+{
+    if (*ax < -rank || *ax >= rank) {
+        diag_error(I->d, loc, "%s: axis %lld is out of range for a tensor of rank %d", what, (long long)*ax, rank);
+        return false;
+    }
+    if (*ax < 0) *ax += rank;
+    return true;
+}
+
+bool need_trace(Interp *I, SrcLoc loc, const char *what)
+{
+    if (I->tracing && I->g) return true;
+    diag_error(I->d, loc, "%s: tensor operations are only allowed in forward", what);
+    return false;
+}
+
+Value *shape_tuple(Interp *I, const Shape *s)
+{
+    Value *t = v_tuple(I, s->rank);
+    for (int i = 0; i < s->rank; i++) t->seq->v[i] = v_int(I, s->d[i]);
+    return t;
+}
+
+/* ------------------------------------------------------------------ shape ops */
+
+Value *do_reshape(Interp *I, IrValue *x, int64_t *dims, int n, SrcLoc loc)
+{
+    if (n > BCL_MAX_RANK) {
+        diag_error(I->d, loc, "reshape: at most %d dimensions are supported", BCL_MAX_RANK);
+        return NULL;
+    }
+    Shape s = {.rank = n};
+    int infer = -1;
+    int64_t known = 1, total = shape_numel(&x->shape);
+    char buf[128];
+    for (int i = 0; i < n; i++) {
+        if (dims[i] == -1) {
+            if (infer >= 0) {
+                diag_error(I->d, loc, "reshape: only one dimension can be -1");
+                return NULL;
+            }
+            infer = i;
+        } else if (dims[i] < 0) {
+            diag_error(I->d, loc, "reshape: bad dimension %lld", (long long)dims[i]);
+            return NULL;
+        } else {
+            known *= dims[i];
+        }
+        s.d[i] = dims[i];
+    }
+    if (infer >= 0) {
+        if (known == 0 || total % known) {
+            diag_error(I->d, loc, "reshape: cannot reshape a tensor of shape %s (%lld elements) with a -1 dimension",
+                       shape_str(&x->shape, buf, sizeof buf), (long long)total);
+            return NULL;
+        }
+        s.d[infer] = total / known;
+    } else if (known != total) {
+        char b2[128];
+        diag_error(I->d, loc, "reshape: cannot reshape a tensor of shape %s into %s",
+                   shape_str(&x->shape, buf, sizeof buf), shape_str(&s, b2, sizeof b2));
+        return NULL;
+    }
+    IrValue *r = reshape_ir(I, x, &s, loc);
+    return r ? v_tensor(I, r) : NULL;
+}
+
+Value *do_flatten(Interp *I, IrValue *x, int64_t start, int64_t end, SrcLoc loc)
+{
+    int r = x->shape.rank;
+    if (r == 0) {
+        Shape s = {.rank = 1, .d = {1}};
+        IrValue *y = reshape_ir(I, x, &s, loc);
+        return y ? v_tensor(I, y) : NULL;
+    }
+    if (!norm_axis(I, &start, r, loc, "flatten") || !norm_axis(I, &end, r, loc, "flatten")) return NULL;
+    if (start > end) {
+        diag_error(I->d, loc, "flatten: start_axis (%lld) is after end_axis (%lld)", (long long)start, (long long)end);
+        return NULL;
+    }
+    Shape s = {0};
+    for (int i = 0; i < start; i++) s.d[s.rank++] = x->shape.d[i];
+    int64_t m = 1;
+    for (int64_t i = start; i <= end; i++) m *= x->shape.d[i];
+    s.d[s.rank++] = m;
+    for (int i = (int)end + 1; i < r; i++) s.d[s.rank++] = x->shape.d[i];
+    IrValue *y = reshape_ir(I, x, &s, loc);
+    return y ? v_tensor(I, y) : NULL;
+}
+
+Value *do_transpose(Interp *I, IrValue *x, int64_t *perm, int n, SrcLoc loc)
+{
+    int r = x->shape.rank;
+    if (n != r) {
+        diag_error(I->d, loc, "transpose: the pattern has %d axes but the tensor has rank %d", n, r);
+        return NULL;
+    }
+    IrAttrs at = ir_attrs_default();
+    bool seen[BCL_MAX_RANK] = {0};
+    for (int i = 0; i < n; i++) {
+        int64_t p = perm[i];
+        if (!norm_axis(I, &p, r, loc, "transpose")) return NULL;
+        if (seen[p]) {
+            diag_error(I->d, loc, "transpose: axis %lld repeated in the pattern", (long long)p);
+            return NULL;
+        }
+        seen[p] = true;
+        at.perm[i] = p;
+    }
+    return emit(I, IR_TRANSPOSE, &x, 1, &at, loc);
+}
+
+Value *do_reduce(Interp *I, IrOp op, IrValue *x, Value *axis, Value *keep, SrcLoc loc, const char *what)
+{
+    IrAttrs at = ir_attrs_default();
+    int r = x->shape.rank;
+    if (!axis || axis->kind == V_NONE) {
+        at.n_axes = r;
+        for (int i = 0; i < r; i++) at.axes[i] = i;
+    } else {
+        int n = int_list(I, axis, loc, what, at.axes, BCL_MAX_RANK);
+        if (n < 0) return NULL;
+        at.n_axes = n;
+        for (int i = 0; i < n; i++)
+            if (!norm_axis(I, &at.axes[i], r, loc, what)) return NULL;
+    }
+    if (keep) {
+        int t = truthy(I, keep, loc);
+        if (t < 0) return NULL;
+        at.keepdim = t;
+    }
+    return emit(I, op, &x, 1, &at, loc);
+}
+
+/* x[idx]: ints, slices (step > 0) and None, static; a slice node then a reshape. */
+Value *tensor_index(Interp *I, Value *t, Value *idx, SrcLoc loc)
+{
+    IrValue *x = tensor_of(I, t, loc, "indexing");
+    if (!x) return NULL;
+    if (!need_trace(I, loc, "indexing")) return NULL;
+    Value *one[1] = {idx};
+    Value **items = one;
+    int n = 1;
+    if (idx->kind == V_TUPLE) { items = idx->seq->v; n = idx->seq->n; }
+    int r = x->shape.rank, ax = 0;
+    IrAttrs at = ir_attrs_default();
+    for (int i = 0; i < r; i++) { at.begin[i] = 0; at.end[i] = x->shape.d[i]; at.step[i] = 1; }
+    Shape out = {0};
+    bool sliced = false;
+    int n_axes_used = 0, n_ell = 0;
+    for (int k = 0; k < n; k++) {
+        if (items[k] == I->ellipsis) n_ell++;
+        else if (items[k]->kind != V_NONE) n_axes_used++;
+    }
+    if (n_ell > 1) {
+        diag_error(I->d, loc, "an index can only have a single ellipsis ('...')");
+        return NULL;
+    }
+    for (int k = 0; k < n; k++) {
+        Value *it = items[k];
+        if (it == I->ellipsis) {
+            /* ... stands for every axis the other indices do not name */
+            for (int j = 0; j < r - n_axes_used && ax < r; j++, ax++) {
+                if (out.rank >= BCL_MAX_RANK) goto too_many;
+                out.d[out.rank++] = x->shape.d[ax];
+            }
+            continue;
+        }
+        if (it->kind == V_NONE) {
+            if (out.rank >= BCL_MAX_RANK) goto too_many;
+            out.d[out.rank++] = 1;
+            continue;
+        }
+        if (ax >= r) {
+            diag_error(I->d, loc, "too many indices for a tensor of rank %d", r);
+            return NULL;
+        }
+        int64_t dim = x->shape.d[ax];
+        if (is_intlike(it)) {
+            int64_t i = it->kind == V_INT ? it->i : it->b;
+            if (i < -dim || i >= dim) {
+                diag_error(I->d, loc, "index %lld is out of range for axis %d of size %lld", (long long)i, ax, (long long)dim);
+                return NULL;
+            }
+            if (i < 0) i += dim;
+            at.begin[ax] = i;
+            at.end[ax] = i + 1;
+            sliced = sliced || dim != 1;
+            ax++;
+        } else if (it->kind == V_SLICE) {
+            int64_t start, step, count;
+            if (!slice_indices(I, it, dim, loc, &start, &step, &count)) return NULL;
+            if (step < 0) {
+                diag_error(I->d, loc, "tensor slices with a negative step are not supported");
+                return NULL;
+            }
+            if (count == 0) {
+                diag_error(I->d, loc, "this slice of axis %d is empty; empty tensors are not supported", ax);
+                return NULL;
+            }
+            at.begin[ax] = start;
+            at.end[ax] = start + (count - 1) * step + 1;
+            at.step[ax] = step;
+            if (count != dim) sliced = true;
+            if (out.rank >= BCL_MAX_RANK) goto too_many;
+            out.d[out.rank++] = count;
+            ax++;
+        } else {
+            diag_error(I->d, loc, "tensor indices must be ints, slices or None (static), not %s", v_type_name(it));
+            return NULL;
+        }
+    }
+    for (; ax < r; ax++) {
+        if (out.rank >= BCL_MAX_RANK) goto too_many;
+        out.d[out.rank++] = x->shape.d[ax];
+    }
+    IrValue *y = x;
+    if (sliced && !(y = emit_ir(I, IR_SLICE, &x, 1, &at, loc))) return NULL;
+    y = reshape_ir(I, y, &out, loc);
+    return y ? v_tensor(I, y) : NULL;
+too_many:
+    diag_error(I->d, loc, "indexing gives more than %d dimensions", BCL_MAX_RANK);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ operators */
+
+Value *tensor_binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
+{
+    IrOp ir;
+    switch (op) {
+    case OP_ADD: ir = IR_ADD; break;
+    case OP_SUB: ir = IR_SUB; break;
+    case OP_MUL: ir = IR_MUL; break;
+    case OP_DIV: ir = IR_DIV; break;
+    case OP_POW: ir = IR_POW; break;
+    case OP_MATMUL: ir = IR_MATMUL; break;
+    default:
+        diag_error(I->d, loc, "operator '%s' is not supported on tensors", op_text(op));
+        return NULL;
+    }
+    if (!need_trace(I, loc, op_text(op))) return NULL;
+    IrValue *in[2];
+    if (!(in[0] = tensor_of(I, l, loc, op_text(op))) || !(in[1] = tensor_of(I, r, loc, op_text(op)))) return NULL;
+    return emit(I, ir, in, 2, NULL, loc);
+}
+
+Value *tensor_neg(Interp *I, Value *t, SrcLoc loc)
+{
+    if (!need_trace(I, loc, "-")) return NULL;
+    IrValue *x = tensor_of(I, t, loc, "-");
+    return x ? emit(I, IR_NEG, &x, 1, NULL, loc) : NULL;
+}
+
+/* ------------------------------------------------------------------ tensor methods */
+
+static Value *tm_reshape(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    int64_t dims[BCL_MAX_RANK + 1];
+    int n;
+    if (a->n_kw) {
+        diag_error(I->d, loc, "reshape() takes no keyword arguments");
+        return NULL;
+    }
+    if (a->n_pos == 1 && (a->pos[0]->kind == V_TUPLE || a->pos[0]->kind == V_LIST)) {
+        n = int_list(I, a->pos[0], loc, "reshape", dims, BCL_MAX_RANK);
+        if (n < 0) return NULL;
+    } else {
+        if (a->n_pos > BCL_MAX_RANK) {
+            diag_error(I->d, loc, "reshape: at most %d dimensions are supported", BCL_MAX_RANK);
+            return NULL;
+        }
+        n = a->n_pos;
+        for (int i = 0; i < n; i++)
+            if (!as_int(I, a->pos[i], loc, "reshape dimension", &dims[i])) return NULL;
+    }
+    return do_reshape(I, self->tensor, dims, n, loc);
+}
+
+static Value *tm_flatten(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    ARGS("start_axis", "end_axis");
+    BIND("flatten", 0);
+    int64_t s = 0, e = -1;
+    if (av[0] && !as_int(I, av[0], loc, "start_axis", &s)) return NULL;
+    if (av[1] && !as_int(I, av[1], loc, "end_axis", &e)) return NULL;
+    return do_flatten(I, self->tensor, s, e, loc);
+}
+
+static Value *tm_transpose(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    int64_t perm[BCL_MAX_RANK];
+    int n;
+    if (a->n_pos == 1 && (a->pos[0]->kind == V_TUPLE || a->pos[0]->kind == V_LIST)) {
+        if ((n = int_list(I, a->pos[0], loc, "transpose", perm, BCL_MAX_RANK)) < 0) return NULL;
+    } else if (a->n_pos == 0 && !a->n_kw) {
+        n = self->tensor->shape.rank;  /* reverse the axes, as NumPy */
+        for (int i = 0; i < n; i++) perm[i] = n - 1 - i;
+    } else {
+        if (a->n_pos > BCL_MAX_RANK || a->n_kw) {
+            diag_error(I->d, loc, "transpose: bad arguments");
+            return NULL;
+        }
+        n = a->n_pos;
+        for (int i = 0; i < n; i++)
+            if (!as_int(I, a->pos[i], loc, "transpose axis", &perm[i])) return NULL;
+    }
+    return do_transpose(I, self->tensor, perm, n, loc);
+}
+
+static Value *tm_reduce(Interp *I, Value *self, CallArgs *a, SrcLoc loc, IrOp op, const char *f)
+{
+    ARGS("axis", "keepdims");
+    BIND(f, 0);
+    return do_reduce(I, op, self->tensor, av[0], av[1], loc, f);
+}
+static Value *tm_mean(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_MEAN, "mean"); }
+static Value *tm_sum(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_SUM, "sum"); }
+static Value *tm_max(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_MAX, "max"); }
+static Value *tm_min(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_MIN, "min"); }
+
+static Value *tm_dimshuffle(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return tm_transpose(I, self, a, loc); }
+
+Value *tensor_attr(Interp *I, Value *t, const char *name, SrcLoc loc)
+{
+    IrValue *x = t->tensor;
+    if (!strcmp(name, "shape")) return shape_tuple(I, &x->shape);
+    if (!strcmp(name, "ndim")) return v_int(I, x->shape.rank);
+    if (!strcmp(name, "size")) return v_int(I, shape_numel(&x->shape));
+    if (!strcmp(name, "dtype")) return v_str(I, "float32");
+    static const struct { const char *name; NativeFn fn; } ms[] = {
+        {"reshape", tm_reshape}, {"flatten", tm_flatten}, {"transpose", tm_transpose},
+        {"dimshuffle", tm_dimshuffle}, {"mean", tm_mean}, {"sum", tm_sum}, {"max", tm_max}, {"min", tm_min},
+    };
+    for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
+        if (!strcmp(ms[i].name, name)) return v_builtin(I, ms[i].name, ms[i].fn, t);
+    if (loc.src || !loc.line) {
+        if (loc.src) diag_error(I->d, loc, "'Tensor' object has no attribute '%s' in .bcl", name);
+    }
+    return NULL;
+}

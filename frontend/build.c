@@ -456,42 +456,105 @@ static Value *build_model(Interp *I, Value *cfg, const char *cfg_name, SrcLoc cf
 
 static bool is_module_value(Value *v) { return v->kind == V_OBJECT && v->obj->cls->is_module; }
 
-static void add_param(Interp *I, ParamObj *p, const char *key)
+/* The parameter walk: the state-dict key of the value being walked is kept in one
+ * growing buffer (a key is copied only when a parameter takes it), and the depth counts
+ * every module and container level of the whole tree, against BCL_MAX_MODULE_DEPTH. */
+typedef struct ParamWalk {
+    Interp *I;
+    char *key;
+    size_t len, cap;
+    int depth;
+    int64_t total;      /* elements of every parameter and buffer so far */
+    bool failed;
+} ParamWalk;
+
+static size_t key_push(ParamWalk *w, const char *sep, const char *part)
 {
-    if (p->ir) return;  /* a shared parameter keeps its first name */
-    p->ir = ir_add_param(I->g, key, &p->shape, p->init, p->loc);
+    size_t old = w->len, n = strlen(sep) + strlen(part);
+    if (w->len + n + 1 > w->cap) {
+        size_t cap = (w->cap ? w->cap * 2 : 256) + n;
+        w->key = arena_grow(w->I->a, w->key, w->key ? w->len + 1 : 0, cap, 1);
+        w->cap = cap;
+    }
+    w->len += (size_t)sprintf(w->key + w->len, "%s%s", sep, part);
+    return old;
 }
 
-static void walk_value(Interp *I, Value *v, const char *path, int depth);
+static void key_pop(ParamWalk *w, size_t old)
+{
+    w->len = old;
+    if (w->key) w->key[old] = 0;
+}
+
+static SrcLoc module_loc(Value *m) { return m->obj->made_at.src ? m->obj->made_at : m->obj->cls->loc; }
+
+static void add_param(ParamWalk *w, ParamObj *p, const char *name)
+{
+    if (p->ir) return;  /* a shared parameter keeps its first name */
+    w->total += shape_numel(&p->shape);  /* each is within BCL_MAX_TENSOR_ELEMS: no overflow */
+    if (w->total > BCL_MAX_MODEL_ELEMS && !w->failed) {
+        diag_error(w->I->d, p->loc, "the model's parameters and buffers have more than %lld elements in all",
+                   (long long)BCL_MAX_MODEL_ELEMS);
+        w->failed = true;
+        return;
+    }
+    size_t old = key_push(w, "", name);
+    p->ir = ir_add_param(w->I->g, arena_strdup(w->I->a, w->key), &p->shape, p->init, p->loc);
+    key_pop(w, old);
+}
+
+static void walk_value(ParamWalk *w, Value *v, int depth);
 
 /* PyTorch's state-dict order: own parameters, own buffers, then children. */
-static void walk_module(Interp *I, Value *m, const char *prefix)
+static void walk_module(ParamWalk *w, Value *m)
 {
     ObjectObj *o = m->obj;
-    if (o->walk_mark == I->walk_gen) return;
-    o->walk_mark = I->walk_gen;
-    o->path = prefix;
+    if (o->walk_mark == w->I->walk_gen) return;
+    o->walk_mark = w->I->walk_gen;
+    if (w->depth >= BCL_MAX_MODULE_DEPTH) {
+        if (!w->failed)
+            diag_error(w->I->d, module_loc(m), "modules nested too deeply: more than %d levels", BCL_MAX_MODULE_DEPTH);
+        w->failed = true;
+        return;
+    }
+    w->depth++;
     for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < o->attrs.n; i++) {
+        for (int i = 0; i < o->attrs.n && !w->failed; i++) {
             Value *v = o->attrs.e[i].val;
-            if (v->kind == V_PARAM && v->param->buffer == (pass == 1))
-                add_param(I, v->param, arena_printf(I->a, "%s%s", prefix, o->attrs.e[i].key->str.s));
+            if (v->kind == V_PARAM && v->param->buffer == (pass == 1)) add_param(w, v->param, o->attrs.e[i].key->str.s);
         }
-    for (int i = 0; i < o->attrs.n; i++)
-        walk_value(I, o->attrs.e[i].val, arena_printf(I->a, "%s%s", prefix, o->attrs.e[i].key->str.s), 0);
+    for (int i = 0; i < o->attrs.n && !w->failed; i++) {
+        Value *v = o->attrs.e[i].val;
+        if (v->kind != V_OBJECT && v->kind != V_LIST && v->kind != V_TUPLE && v->kind != V_DICT) continue;
+        size_t old = key_push(w, "", o->attrs.e[i].key->str.s);
+        walk_value(w, v, 0);
+        key_pop(w, old);
+    }
+    w->depth--;
 }
 
 /* Modules inside (nested) list / tuple / dict attributes are named attr.i / attr.key, as MegEngine does. */
-static void walk_value(Interp *I, Value *v, const char *path, int depth)
+static void walk_value(ParamWalk *w, Value *v, int depth)
 {
-    if (depth > 32) return;
+    if (depth > BCL_MAX_VALUE_DEPTH || w->failed) return;
     if (is_module_value(v)) {
-        walk_module(I, v, arena_printf(I->a, "%s.", path));
+        size_t old = key_push(w, ".", "");
+        walk_module(w, v);
+        key_pop(w, old);
     } else if (v->kind == V_LIST || v->kind == V_TUPLE) {
-        for (int j = 0; j < v->seq->n; j++) walk_value(I, v->seq->v[j], arena_printf(I->a, "%s.%d", path, j), depth + 1);
+        char num[24];
+        for (int j = 0; j < v->seq->n; j++) {
+            snprintf(num, sizeof num, "%d", j);
+            size_t old = key_push(w, ".", num);
+            walk_value(w, v->seq->v[j], depth + 1);
+            key_pop(w, old);
+        }
     } else if (v->kind == V_DICT) {
-        for (int j = 0; j < v->dict->n; j++)
-            walk_value(I, v->dict->e[j].val, arena_printf(I->a, "%s.%s", path, v_to_str(I, v->dict->e[j].key)), depth + 1);
+        for (int j = 0; j < v->dict->n; j++) {
+            size_t old = key_push(w, ".", v_to_str(w->I, v->dict->e[j].key));
+            walk_value(w, v->dict->e[j].val, depth + 1);
+            key_pop(w, old);
+        }
     }
 }
 
@@ -647,7 +710,10 @@ IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
     /* parameters, in state-dict order */
     I.g = ir_graph_new(a, model->obj->cls->name);
     I.walk_gen++;
-    walk_module(&I, model, "");
+    ParamWalk walk = {.I = &I};
+    key_push(&walk, "", "");
+    walk_module(&walk, model);
+    if (walk.failed) return NULL;
 
     /* the input */
     Shape in = {.rank = 4};

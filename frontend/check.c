@@ -16,6 +16,8 @@ typedef struct Checker {
     Interp *I;
     Env *globals;
     int n_errors;
+    int depth;          /* nested sub-expressions, against BCL_MAX_EXPR_DEPTH */
+    bool too_deep;      /* the current expression hit the limit */
 } Checker;
 
 static void scope_add(Interp *I, Scope *s, const char *name)
@@ -123,9 +125,28 @@ static void check_name(Checker *c, Scope *s, Expr *e)
     c->n_errors++;
 }
 
+static void check_expr_inner(Checker *c, Scope *s, Expr *e);
+
+/* The same depth limit as the evaluator's: a long flat `x + x + ...` is a left-deep
+ * tree, so the check stops (once per expression) instead of overflowing the C stack. */
 static void check_expr(Checker *c, Scope *s, Expr *e)
 {
-    if (!e) return;
+    if (!e || c->too_deep) return;
+    if (c->depth >= BCL_MAX_EXPR_DEPTH) {
+        c->too_deep = true;  /* unwinding: nothing more is reported for this expression */
+        if (!reported_at(c->I, e->loc)) {
+            diag_error(c->I->d, e->loc, "expression nested too deeply");
+            c->n_errors++;
+        }
+        return;
+    }
+    c->depth++;
+    check_expr_inner(c, s, e);
+    if (--c->depth == 0) c->too_deep = false;
+}
+
+static void check_expr_inner(Checker *c, Scope *s, Expr *e)
+{
     switch (e->kind) {
     case E_NAME: check_name(c, s, e); break;
     case E_FSTRING: check_list(c, s, &e->fstr); break;
@@ -235,7 +256,7 @@ static void check_func(Checker *c, Scope *up, FuncDef *d, bool header_ran)
 /* Checks the functions and methods of a file whose top level has run. */
 int check_file_names(Interp *I, AstModule *m, Env *globals)
 {
-    Checker c = {I, globals, 0};
+    Checker c = {.I = I, .globals = globals};
     for (int i = 0; i < m->body.n; i++) {
         Stmt *st = m->body.v[i];
         if (st->kind == S_DEF) {

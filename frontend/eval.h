@@ -4,9 +4,7 @@
 #include "frontend/build.h"
 #include "frontend/value.h"
 
-#define BCL_MAX_CALL_DEPTH 200
-#define BCL_MAX_EXPR_DEPTH 1500
-#define BCL_MAX_STEPS 5000000
+#include "support/limits.h"
 
 /* One registry (registers.models / registers.heads). */
 typedef struct RegEntry { const char *name; Value *v; SrcLoc loc; } RegEntry;

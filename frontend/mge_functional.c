@@ -665,6 +665,7 @@ static Value *filled(Interp *I, CallArgs *a, SrcLoc loc, const char *f, int kind
         }
         sh.d[i] = dims[i];
     }
+    if (!param_size_ok(I, &sh, loc, f)) return NULL;
     double v = kind == 1 ? 1.0 : 0.0;
     if (kind == 2 && !as_float(I, av[1], loc, "value", &v)) return NULL;
     if (I->tracing && I->g) {

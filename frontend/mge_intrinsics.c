@@ -66,6 +66,7 @@ static Value *new_param(Interp *I, CallArgs *a, SrcLoc loc, bool buffer)
         }
         p->shape.d[i] = dims[i];
     }
+    if (!param_size_ok(I, &p->shape, loc, f)) return NULL;
     p->init = INIT_ZEROS;
     if (av[1]) {
         static const char *const inits[] = {"zeros", "ones", "fan_in", "var"};

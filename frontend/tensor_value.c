@@ -146,8 +146,12 @@ Value *do_reshape(Interp *I, IrValue *x, int64_t *dims, int n, SrcLoc loc)
         } else if (dims[i] < 0) {
             diag_error(I->d, loc, "reshape: bad dimension %lld", (long long)dims[i]);
             return NULL;
-        } else {
-            known *= dims[i];
+        } else if (__builtin_mul_overflow(known, dims[i], &known) || known > BCL_MAX_TENSOR_ELEMS) {
+            s.d[i] = dims[i];
+            s.rank = i + 1;
+            diag_error(I->d, loc, "reshape: the shape %s... has more than %lld elements", shape_str(&s, buf, sizeof buf),
+                       (long long)BCL_MAX_TENSOR_ELEMS);
+            return NULL;
         }
         s.d[i] = dims[i];
     }
@@ -441,4 +445,14 @@ Value *tensor_attr(Interp *I, Value *t, const char *name, SrcLoc loc)
         if (loc.src) diag_error(I->d, loc, "'Tensor' object has no attribute '%s' in .bcl", name);
     }
     return NULL;
+}
+
+bool param_size_ok(Interp *I, const Shape *sh, SrcLoc loc, const char *f)
+{
+    if (shape_size_ok(sh)) return true;
+    char buf[160];
+    if (loc_in_stdlib(loc) && I->user_loc.src) loc = I->user_loc;  /* the user's M.Linear(...) */
+    diag_error(I->d, loc, "%s: a tensor of shape %s is too large (the limit is %lld elements, %lld GiB)", f,
+               shape_str(sh, buf, sizeof buf), (long long)BCL_MAX_TENSOR_ELEMS, (long long)(BCL_MAX_TENSOR_BYTES >> 30));
+    return false;
 }

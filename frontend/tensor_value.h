@@ -23,6 +23,9 @@ bool norm_axis(Interp *I, int64_t *ax, int rank, SrcLoc loc, const char *what);
 /* True while forward is traced; otherwise an error "tensor operations are only allowed in forward". */
 bool need_trace(Interp *I, SrcLoc loc, const char *what);
 Value *shape_tuple(Interp *I, const Shape *s);
+/* A parameter, buffer or constant shape within the limits every op result has
+ * (support/limits.h); else an error at the user's call, naming f. */
+bool param_size_ok(Interp *I, const Shape *sh, SrcLoc loc, const char *f);
 Value *do_reshape(Interp *I, IrValue *x, int64_t *dims, int n, SrcLoc loc);
 Value *do_flatten(Interp *I, IrValue *x, int64_t start, int64_t end, SrcLoc loc);
 Value *do_transpose(Interp *I, IrValue *x, int64_t *perm, int n, SrcLoc loc);

@@ -72,7 +72,6 @@ typedef struct FuncObj {
 typedef struct ObjectObj {
     ClassObj *cls;
     Dict attrs;                 /* in assignment order */
-    const char *path;           /* module tree path, set by the parameter walk */
     int walk_mark;
     const char *message;        /* exception objects */
     SrcLoc made_at;             /* the user-file call that constructed it */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "support/arena.h"
+#include "support/limits.h"
 
 typedef enum { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } JsonKind;
 
@@ -24,7 +25,7 @@ struct JsonValue {
     JsonValue **keys;       /* JSON_OBJECT: member names (JSON_STRING values) */
 };
 
-enum { JSON_MAX_DEPTH = 64, JSON_MAX_VALUES = 1000000 };
+enum { JSON_MAX_DEPTH = BCL_MAX_JSON_DEPTH, JSON_MAX_VALUES = 1000000 };
 
 /* Parses text[0..len) as exactly one JSON value with optional surrounding whitespace.
  * On error returns NULL and writes "at byte N: why" into err. */

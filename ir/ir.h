@@ -18,6 +18,10 @@ typedef struct Shape {
 } Shape;
 
 int64_t shape_numel(const Shape *s);
+/* Whether a float32 tensor of this shape is within BCL_MAX_TENSOR_ELEMS / _BYTES
+ * (support/limits.h); computed without overflow. Every tensor a model declares
+ * (parameters, buffers, op results, inputs) is checked with it. */
+bool shape_size_ok(const Shape *s);
 bool shape_eq(const Shape *a, const Shape *b);
 /* Writes "[1, 3, 224, 224]" into buf (always NUL-terminated); returns buf. */
 char *shape_str(const Shape *s, char *buf, size_t n);

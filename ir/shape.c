@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
+#include "support/limits.h"
 
 int64_t shape_numel(const Shape *s)
 {
@@ -32,16 +33,18 @@ char *shape_str(const Shape *s, char *buf, size_t n)
     return buf;
 }
 
-/* Element counts above this are rejected so no arithmetic on shapes can overflow. */
-#define NUMEL_LIMIT ((int64_t)1 << 40)
-
-static bool numel_ok(const Shape *s)
+/* Element counts above the limit are rejected so no arithmetic on shapes can overflow. */
+bool shape_size_ok(const Shape *s)
 {
     int64_t n = 1;
     for (int i = 0; i < s->rank; i++)
-        if (s->d[i] > NUMEL_LIMIT || __builtin_mul_overflow(n, s->d[i], &n) || n > NUMEL_LIMIT) return false;
-    return true;
+        if (s->d[i] < 0 || s->d[i] > BCL_MAX_TENSOR_ELEMS || __builtin_mul_overflow(n, s->d[i], &n) ||
+            n > BCL_MAX_TENSOR_ELEMS)
+            return false;
+    return n <= BCL_MAX_TENSOR_BYTES / (int64_t)sizeof(float);
 }
+
+static bool numel_ok(const Shape *s) { return shape_size_ok(s); }
 
 /* Formats an error; returns false so shape functions can `return fail(...)`. */
 static bool fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

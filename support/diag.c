@@ -1,6 +1,8 @@
 #include "support/diag.h"
+#include "support/limits.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,7 @@ void diag_init(Diag *d, FILE *out)
 {
     memset(d, 0, sizeof *d);
     d->out = out ? out : stderr;
+    d->max_errors = BCL_DEFAULT_MAX_ERRORS;
 }
 
 /* Finds the start and length of line `line` (1-based) in src. */
@@ -29,19 +32,59 @@ static bool find_line(const Source *src, int line, const char **start, int *len)
     return true;
 }
 
-static void print_caret(Diag *d, SrcLoc loc)
+/* One diagnostic is composed here and written with a single fwrite: stderr is
+ * unbuffered, and a caret line written a byte at a time is one system call per byte. */
+typedef struct DiagText {
+    char s[4096];
+    size_t n;
+} DiagText;
+
+static void text_vadd(DiagText *t, const char *fmt, va_list ap)
+{
+    if (t->n >= sizeof t->s) return;
+    int k = vsnprintf(t->s + t->n, sizeof t->s - t->n, fmt, ap);
+    if (k > 0) t->n += (size_t)k;
+    if (t->n >= sizeof t->s) {  /* too long: cut, and say so */
+        t->n = sizeof t->s - 5;
+        memcpy(t->s + t->n, "...\n", 4);
+        t->n += 4;
+    }
+}
+
+static void text_add(DiagText *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(DiagText *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    text_vadd(t, fmt, ap);
+    va_end(ap);
+}
+
+/* Source lines longer than this are shown as a window around the column. */
+enum { SHOW_LINE = 160, SHOW_BEFORE = 60 };
+
+static void add_caret(DiagText *t, SrcLoc loc)
 {
     const char *line;
     int len;
     if (!loc.src->text || !find_line(loc.src, loc.line, &line, &len)) return;
-    fprintf(d->out, "    %.*s\n    ", len, line);
     int col = loc.col < 1 ? 1 : loc.col;
-    for (int i = 1; i < col && i <= len; i++) fputc(line[i - 1] == '\t' ? '\t' : ' ', d->out);
-    fputc('^', d->out);
+    int from = 0, to = len;
+    if (len > SHOW_LINE) {
+        from = col - 1 > SHOW_BEFORE ? col - 1 - SHOW_BEFORE : 0;
+        if (from > len) from = len;
+        to = from + SHOW_LINE < len ? from + SHOW_LINE : len;
+    }
+    const char *pre = from > 0 ? "..." : "", *post = to < len ? "..." : "";
+    text_add(t, "    %s%.*s%s\n    %s", pre, to - from, line + from, post, *pre ? "   " : "");
+    char mark[SHOW_LINE + 2];
+    int k = 0;
+    for (int i = from + 1; i < col && i <= to; i++) mark[k++] = line[i - 1] == '\t' ? '\t' : ' ';
+    mark[k++] = '^';
     int span = loc.len;
-    if (col - 1 + span > len) span = len - (col - 1);
-    for (int i = 1; i < span; i++) fputc('~', d->out);
-    fputc('\n', d->out);
+    if (col - 1 + span > to) span = to - (col - 1);
+    for (int i = 1; i < span && k < SHOW_LINE + 1; i++) mark[k++] = '~';
+    text_add(t, "%.*s\n", k, mark);
 }
 
 static void count(Diag *d, DiagLevel lvl)
@@ -50,34 +93,46 @@ static void count(Diag *d, DiagLevel lvl)
     if (lvl == DIAG_WARNING) d->n_warnings++;
 }
 
+/* Past max_errors errors, errors and their notes are counted but not shown; the first
+ * one not shown says so, once. */
 static bool suppressed(Diag *d, DiagLevel lvl)
 {
-    return d->max_errors && d->n_errors > d->max_errors && lvl != DIAG_WARNING;
+    if (!d->max_errors || d->n_errors <= d->max_errors || lvl == DIAG_WARNING) return false;
+    if (lvl == DIAG_ERROR && d->n_errors == d->max_errors + 1)
+        fprintf(d->out, "bclc: error: too many errors (more than %d); stopping here (--max-errors N shows more)\n",
+                d->max_errors);
+    return true;
 }
 
 void diag_emit(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, ...)
 {
     count(d, lvl);
     if (suppressed(d, lvl)) return;
+    DiagText t;
+    t.n = 0;
     if (loc.src)
-        fprintf(d->out, "%s:%d:%d: %s: ", loc.src->path, loc.line, loc.col, level_name[lvl]);
+        text_add(&t, "%s:%d:%d: %s: ", loc.src->path, loc.line, loc.col, level_name[lvl]);
     else
-        fprintf(d->out, "bclc: %s: ", level_name[lvl]);
+        text_add(&t, "bclc: %s: ", level_name[lvl]);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(d->out, fmt, ap);
+    text_vadd(&t, fmt, ap);
     va_end(ap);
-    fputc('\n', d->out);
-    if (loc.src && loc.line > 0) print_caret(d, loc);
+    text_add(&t, "\n");
+    if (loc.src && loc.line > 0) add_caret(&t, loc);
+    fwrite(t.s, 1, t.n, d->out);
 }
 
 static void emit_path(Diag *d, DiagLevel lvl, const char *path, const char *fmt, va_list ap)
 {
     count(d, lvl);
     if (suppressed(d, lvl)) return;
-    fprintf(d->out, "%s: %s: ", path ? path : "bclc", level_name[lvl]);
-    vfprintf(d->out, fmt, ap);
-    fputc('\n', d->out);
+    DiagText t;
+    t.n = 0;
+    text_add(&t, "%s: %s: ", path ? path : "bclc", level_name[lvl]);
+    text_vadd(&t, fmt, ap);
+    text_add(&t, "\n");
+    fwrite(t.s, 1, t.n, d->out);
 }
 
 void diag_error_path(Diag *d, const char *path, const char *fmt, ...)

@@ -51,6 +51,7 @@ typedef struct Options {
     int time_phases;
     int emit_llvm;
     int batch, iters;       /* bench */
+    int max_errors;         /* --max-errors N (0 = all); -1 = the default */
 } Options;
 
 enum { ENGINE_INTERP, ENGINE_JIT };
@@ -66,6 +67,8 @@ static const char common_help[] =
     "  --input-shape N,C,H,W  input shape (default 1,C,S,S: C = len(preprocess.img_mean)\n"
     "                         or 3, S = test.img_size or preprocess.img_size or 224)\n"
     "  -I DIR                 also look for imported .bcl files in DIR\n"
+    "  --max-errors N         show at most N errors, then \"too many errors\" (default 20;\n"
+    "                         0 shows all)\n"
     "  -h, --help             show this help\n";
 
 static void usage_error(const char *cmd, const char *fmt, const char *arg)
@@ -117,6 +120,7 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
 #if BCL_HAVE_LLVM
     o->engine = ENGINE_JIT;   /* the fast engine when this build has it */
 #endif
+    o->max_errors = -1;
     o->build.overrides = o->overrides;
     o->build.include_dirs = o->include_dirs;
     for (int i = 0; i < argc; i++) {
@@ -142,6 +146,11 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
                 return -1;
             }
             o->overrides[o->build.n_overrides++] = val;
+        } else if ((r = TAKES("--max-errors")) != 0) {
+            long long k;
+            if (r < 0) return -1;
+            if (parse_int(val, 0, 1000000000, &k)) return usage_error(cmd->name, "--max-errors expects a count >= 0, got '%s'", val), -1;
+            o->max_errors = (int)k;
         } else if ((r = TAKES("--cfg")) != 0) {
             if (r < 0) return -1;
             /* a top-level name of the file, not a path or an expression */
@@ -419,6 +428,7 @@ static int session_begin(Session *s, int cmd_index, int argc, char **argv, int e
     }
     arena_init(&s->arena);
     diag_init(&s->diag, stderr);
+    if (s->o.max_errors >= 0) s->diag.max_errors = s->o.max_errors;
     return -1;  /* go on */
 }
 

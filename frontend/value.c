@@ -103,8 +103,110 @@ void seq_push(Interp *I, Seq *s, Value *v)
     s->v[s->n++] = v;
 }
 
+/* ---- hashing: equal values (v_equal) hash alike */
+
+enum { INDEX_FROM = 12 };   /* smaller tables are searched linearly */
+
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return mix64(h);
+}
+
+/* Numbers compare by value (1 == 1.0 == True), ints through their double. */
+static uint64_t hash_double(double f)
+{
+    if (f == f && f >= -9.2e18 && f <= 9.2e18 && f == (double)(int64_t)f) return mix64((uint64_t)(int64_t)f);
+    uint64_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return mix64(bits);
+}
+
+static uint64_t hash_ptr(const void *p) { return mix64((uint64_t)(uintptr_t)p); }
+
+static uint64_t hash_value(const Value *v, int depth)
+{
+    switch (v->kind) {
+    case V_NONE: return 0x51ed27;
+    case V_BOOL: return hash_double((double)v->b);
+    case V_INT: return hash_double((double)v->i);
+    case V_FLOAT: return hash_double(v->f);
+    case V_STR: return hash_bytes(v->str.s, (size_t)v->str.len);
+    case V_LIST:
+    case V_TUPLE: {
+        uint64_t h = 0x7157 + (uint64_t)v->seq->n;
+        if (depth < 4)
+            for (int i = 0; i < v->seq->n && i < 16; i++) h = mix64(h ^ hash_value(v->seq->v[i], depth + 1));
+        return h;
+    }
+    case V_DICT: return 0xd1c7 + (uint64_t)v->dict->n;   /* order-free */
+    case V_RANGE: return mix64((uint64_t)v->range.start ^ mix64((uint64_t)v->range.stop ^ mix64((uint64_t)v->range.step)));
+    case V_CLASS: return hash_ptr(v->cls);
+    case V_FUNC: return hash_ptr(v->fn);
+    case V_OBJECT: return hash_ptr(v->obj);
+    case V_PARAM: return hash_ptr(v->param);
+    case V_TENSOR: return hash_ptr(v->tensor);
+    case V_NAMESPACE: return hash_ptr(v->ns);
+    case V_BUILTIN: return hash_ptr((const void *)v->builtin.fn) ^ hash_ptr(v->builtin.self);
+    case V_BOUND: return hash_ptr(v->bound.self);
+    default: return hash_ptr(v);
+    }
+}
+
+/* Rebuilds an index for n keys (hash of key i by hash_at) with room to grow. */
+static void index_build(Interp *I, int **index, int *cap, int n, uint64_t (*hash_at)(const void *, int), const void *tab)
+{
+    int c = 16;
+    while (c < 2 * (n + 1)) c *= 2;
+    int *slot = ARENA_NEWN(I->a, int, c);
+    for (int i = 0; i < n; i++) {
+        size_t k = (size_t)hash_at(tab, i) & (size_t)(c - 1);
+        while (slot[k]) k = (k + 1) & (size_t)(c - 1);
+        slot[k] = i + 1;
+    }
+    *index = slot;
+    *cap = c;
+}
+
+static uint64_t dict_hash_at(const void *d, int i) { return hash_value(((const Dict *)d)->e[i].key, 0); }
+static uint64_t env_hash_at(const void *e, int i)
+{
+    const char *s = ((const Env *)e)->vars[i].name;
+    return hash_bytes(s, strlen(s));
+}
+
+/* After appending entry n-1: index it, or (re)build the index when it is due. */
+static void index_added(Interp *I, int **index, int *cap, int n, uint64_t h, uint64_t (*hash_at)(const void *, int),
+                        const void *tab)
+{
+    if (n < INDEX_FROM) return;
+    if (!*index || 2 * n > *cap) {
+        index_build(I, index, cap, n, hash_at, tab);
+        return;
+    }
+    size_t k = (size_t)h & (size_t)(*cap - 1);
+    while ((*index)[k]) k = (k + 1) & (size_t)(*cap - 1);
+    (*index)[k] = n;
+}
+
 DictEntry *dict_find(const Dict *d, const Value *key)
 {
+    if (d->index) {
+        size_t m = (size_t)(d->index_cap - 1);
+        for (size_t k = (size_t)hash_value(key, 0) & m; d->index[k]; k = (k + 1) & m)
+            if (v_equal(d->e[d->index[k] - 1].key, key)) return &d->e[d->index[k] - 1];
+        return NULL;
+    }
     for (int i = 0; i < d->n; i++)
         if (v_equal(d->e[i].key, key)) return &d->e[i];
     return NULL;
@@ -118,6 +220,12 @@ Value *dict_get(const Dict *d, const Value *key)
 
 DictEntry *dict_find_str(const Dict *d, const char *key)
 {
+    if (d->index) {
+        size_t m = (size_t)(d->index_cap - 1);
+        for (size_t k = (size_t)hash_bytes(key, strlen(key)) & m; d->index[k]; k = (k + 1) & m)
+            if (v_is_str(d->e[d->index[k] - 1].key, key)) return &d->e[d->index[k] - 1];
+        return NULL;
+    }
     for (int i = 0; i < d->n; i++)
         if (v_is_str(d->e[i].key, key)) return &d->e[i];
     return NULL;
@@ -143,6 +251,8 @@ void dict_set(Interp *I, Dict *d, Value *key, Value *val, SrcLoc loc)
         d->cap = cap;
     }
     d->e[d->n++] = (DictEntry){key, val, loc};
+    index_added(I, &d->index, &d->index_cap, d->n, d->index || d->n >= INDEX_FROM ? hash_value(key, 0) : 0,
+                dict_hash_at, d);
 }
 
 void dict_set_str(Interp *I, Dict *d, const char *key, Value *val, SrcLoc loc)
@@ -158,13 +268,14 @@ void dict_set_str(Interp *I, Dict *d, const char *key, Value *val, SrcLoc loc)
 
 bool dict_del(Dict *d, const Value *key)
 {
-    for (int i = 0; i < d->n; i++)
-        if (v_equal(d->e[i].key, key)) {
-            memmove(&d->e[i], &d->e[i + 1], sizeof(DictEntry) * (size_t)(d->n - i - 1));
-            d->n--;
-            return true;
-        }
-    return false;
+    DictEntry *e = dict_find(d, key);
+    if (!e) return false;
+    int i = (int)(e - d->e);
+    memmove(&d->e[i], &d->e[i + 1], sizeof(DictEntry) * (size_t)(d->n - i - 1));
+    d->n--;
+    d->index = NULL;    /* positions moved: rebuilt at the next insertion */
+    d->index_cap = 0;
+    return true;
 }
 
 Env *env_new(Interp *I, Env *parent)
@@ -176,6 +287,12 @@ Env *env_new(Interp *I, Env *parent)
 
 Value *env_get_local(const Env *e, const char *name)
 {
+    if (e->index) {
+        size_t m = (size_t)(e->index_cap - 1);
+        for (size_t k = (size_t)hash_bytes(name, strlen(name)) & m; e->index[k]; k = (k + 1) & m)
+            if (!strcmp(e->vars[e->index[k] - 1].name, name)) return e->vars[e->index[k] - 1].v;
+        return NULL;
+    }
     for (int i = 0; i < e->n; i++)
         if (!strcmp(e->vars[i].name, name)) return e->vars[i].v;
     return NULL;
@@ -183,17 +300,28 @@ Value *env_get_local(const Env *e, const char *name)
 
 void env_set(Interp *I, Env *e, const char *name, Value *v)
 {
-    for (int i = 0; i < e->n; i++)
-        if (!strcmp(e->vars[i].name, name)) {
-            e->vars[i].v = v;
-            return;
-        }
+    if (e->index) {
+        size_t m = (size_t)(e->index_cap - 1);
+        for (size_t k = (size_t)hash_bytes(name, strlen(name)) & m; e->index[k]; k = (k + 1) & m)
+            if (!strcmp(e->vars[e->index[k] - 1].name, name)) {
+                e->vars[e->index[k] - 1].v = v;
+                return;
+            }
+    } else {
+        for (int i = 0; i < e->n; i++)
+            if (!strcmp(e->vars[i].name, name)) {
+                e->vars[i].v = v;
+                return;
+            }
+    }
     if (e->n == e->cap) {
         int cap = e->cap ? e->cap * 2 : 8;
         e->vars = arena_grow(I->a, e->vars, (size_t)e->n, (size_t)cap, sizeof(EnvVar));
         e->cap = cap;
     }
     e->vars[e->n++] = (EnvVar){name, v};
+    index_added(I, &e->index, &e->index_cap, e->n, e->index || e->n >= INDEX_FROM ? hash_bytes(name, strlen(name)) : 0,
+                env_hash_at, e);
 }
 
 const char *v_type_name(const Value *v)

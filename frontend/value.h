@@ -22,7 +22,10 @@ typedef enum {
 
 /* Insertion-ordered dict; each entry remembers where its value was written. */
 typedef struct DictEntry { Value *key, *val; SrcLoc loc; } DictEntry;
-typedef struct Dict { int n, cap; DictEntry *e; } Dict;
+/* index: an open-addressed hash table of entry positions + 1 (0 = empty), index_cap
+ * slots (a power of two), built once a dict has a few entries, so that lookups stay
+ * O(1) however large a dict or attribute table grows. */
+typedef struct Dict { int n, cap; DictEntry *e; int *index, index_cap; } Dict;
 
 typedef struct Seq { int n, cap; Value **v; } Seq;
 
@@ -121,6 +124,7 @@ typedef struct EnvVar { const char *name; Value *v; } EnvVar;
 struct Env {
     int n, cap;
     EnvVar *vars;
+    int *index, index_cap;      /* as Dict's */
     Env *parent;
     bool is_class;
 };

@@ -239,12 +239,22 @@ Value *do_reduce(Interp *I, IrOp op, IrValue *x, Value *axis, Value *keep, SrcLo
     return emit(I, op, &x, 1, &at, loc);
 }
 
-/* x[idx]: ints, slices (step > 0) and None, static; a slice node then a reshape. */
+/* x[idx]: ints, slices (step > 0) and None, static; a slice node then a reshape.
+ * A tensor index takes rows along axis 0 (IR take). */
 Value *tensor_index(Interp *I, Value *t, Value *idx, SrcLoc loc)
 {
     IrValue *x = tensor_of(I, t, loc, "indexing");
     if (!x) return NULL;
     if (!need_trace(I, loc, "indexing")) return NULL;
+    if (idx->kind == V_TENSOR || idx->kind == V_PARAM) {
+        /* x[t]: rows of x picked by the integer values of tensor t (numpy.take on axis 0),
+         * e.g. Swin's rel_pos_bias_table[rel_pos_index.reshape(-1)] */
+        IrValue *in[2] = {x, tensor_of(I, idx, loc, "indexing")};
+        if (!in[1]) return NULL;
+        IrAttrs at = ir_attrs_default();
+        at.axis = 0;
+        return emit(I, IR_TAKE, in, 2, &at, loc);
+    }
     Value *one[1] = {idx};
     Value **items = one;
     int n = 1;

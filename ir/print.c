@@ -25,7 +25,7 @@ static unsigned op_attrs(IrOp op)
     case IR_BATCH_NORM: return PA_EPS;
     case IR_LAYER_NORM: return PA_NAXES | PA_EPS;
     case IR_LEAKY_RELU: case IR_ELU: return PA_ALPHA;
-    case IR_SOFTMAX: case IR_CONCAT: return PA_AXIS;
+    case IR_SOFTMAX: case IR_CONCAT: case IR_TAKE: return PA_AXIS;
     case IR_REDUCE_MEAN: case IR_REDUCE_SUM: case IR_REDUCE_MAX: case IR_REDUCE_MIN:
         return PA_AXES | PA_KEEPDIM;
     case IR_RESHAPE: case IR_UPSAMPLE_NEAREST: return PA_SHAPE;

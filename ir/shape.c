@@ -367,6 +367,19 @@ static bool infer_unchecked(IrOp op, const Shape *const *in, int n_in, const IrA
     case IR_ROLL:
         *o = *x;
         return true;
+    case IR_TAKE: {
+        const Shape *idx = in[1];
+        if (x->rank < 1) return fail(err, n, "take: input must have rank >= 1, got %s", S(x));
+        if (x->d[a->axis] < 1) return fail(err, n, "take: axis %lld of %s is empty", (long long)a->axis, S(x));
+        if (x->rank - 1 + idx->rank > BCL_MAX_RANK)
+            return fail(err, n, "take: indexing %s with %s gives more than %d dimensions", S(x), S(idx),
+                        BCL_MAX_RANK);
+        o->rank = 0;
+        for (int i = 0; i < a->axis; i++) o->d[o->rank++] = x->d[i];
+        for (int i = 0; i < idx->rank; i++) o->d[o->rank++] = idx->d[i];
+        for (int i = (int)a->axis + 1; i < x->rank; i++) o->d[o->rank++] = x->d[i];
+        return true;
+    }
     default:
         return fail(err, n, "%s: no shape function", name);
     }

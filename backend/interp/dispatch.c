@@ -70,6 +70,9 @@ void kern_run_node(const IrNode *n, const float *const *in, float *out)
         case IR_ROLL:
             kern_roll(in[0], xs, a->shifts, out);
             break;
+        case IR_TAKE:
+            kern_take(in[0], xs, in[1], &n->in[1]->shape, (int)a->axis, out);
+            break;
         default:
             BCL_ASSERT(!"op without a reference kernel");
         }

@@ -147,3 +147,30 @@ void kern_roll(const float *x, const Shape *xs, const int64_t *shifts, float *y)
         y[o] = x[i];
     }
 }
+
+int64_t kern_take_index(float v, int64_t d)
+{
+    int64_t j = (int64_t)v;          /* the index holds integers; truncation is exact */
+    if (j < 0) j += d;
+    return j < 0 ? 0 : j >= d ? d - 1 : j;
+}
+
+void kern_take(const float *x, const Shape *xs, const float *idx, const Shape *is, int axis, float *y)
+{
+    Shape ys = {0};
+    for (int i = 0; i < axis; i++) ys.d[ys.rank++] = xs->d[i];
+    for (int i = 0; i < is->rank; i++) ys.d[ys.rank++] = is->d[i];
+    for (int i = axis + 1; i < xs->rank; i++) ys.d[ys.rank++] = xs->d[i];
+    int64_t xst[BCL_MAX_RANK], ist[BCL_MAX_RANK], yi[BCL_MAX_RANK], n = shape_numel(&ys);
+    strides(xs, xst);
+    strides(is, ist);
+    for (int64_t i = 0; i < n; i++) {
+        unravel(i, &ys, yi);
+        int64_t o = 0, k = 0;
+        for (int a = 0; a < axis; a++) o += yi[a] * xst[a];
+        for (int a = 0; a < is->rank; a++) k += yi[axis + a] * ist[a];
+        o += kern_take_index(idx[k], xs->d[axis]) * xst[axis];
+        for (int a = axis + 1; a < xs->rank; a++) o += yi[a - 1 + is->rank] * xst[a];
+        y[i] = x[o];
+    }
+}

@@ -55,5 +55,10 @@ void kern_pad(const float *x, const Shape *xs, const int64_t *pads, float value,
 void kern_upsample_nearest(const float *x, const Shape *xs, float *y, const Shape *ys);
 /* torch.roll: y[(i + shift) mod d] = x[i] on every axis. */
 void kern_roll(const float *x, const Shape *xs, const int64_t *shifts, float *y);
+/* numpy.take(x, idx, axis): y = x.shape[:axis] + idx.shape + x.shape[axis+1:]; idx holds
+ * integers as floats, negative ones count from the end, out-of-range ones clamp
+ * (kern_take_index, shared with the JIT's tests). */
+void kern_take(const float *x, const Shape *xs, const float *idx, const Shape *is, int axis, float *y);
+int64_t kern_take_index(float v, int64_t d);
 
 #endif

@@ -498,6 +498,14 @@ static bool lower_node(Lower *L, const IrNode *n)
         step(L, "softmax", &t, outer * inner);
         return false;
     }
+    case IR_TAKE: {
+        int64_t outer = 1, inner = 1, ax = a->axis, ni = shape_numel(&n->in[1]->shape);
+        for (int i = 0; i < ax; i++) outer *= xs->d[i];
+        for (int i = (int)ax + 1; i < xs->rank; i++) inner *= xs->d[i];
+        put(&t, x), put(&t, n->in[1]->id), put(&t, y), put(&t, xs->d[ax]), put(&t, inner), put(&t, ni);
+        step(L, "take", &t, outer * ni);
+        return false;
+    }
     case IR_RESHAPE:   /* a copy: node results own their buffers */
         put(&t, IR_IDENTITY), put(&t, 0), put(&t, x), put(&t, y), put(&t, ny), put(&t, BCL_JIT_CHUNK);
         step(L, "unary", &t, cdiv(ny, BCL_JIT_CHUNK));

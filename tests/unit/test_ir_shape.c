@@ -226,6 +226,22 @@ static void test_data_movement(void **st)
     a = ir_attrs_default();
     a.shifts[0] = 7;
     expect_shape(IR_ROLL, in, 1, &a, shp(4, 1, 3, 5, 4));
+
+    /* take: x.shape[:axis] + idx.shape + x.shape[axis+1:] */
+    a = ir_attrs_default();
+    a.axis = -1;
+    Shape ti[2] = {shp(3, 2, 3, 4), shp(2, 5, 6)};
+    expect_shape(IR_TAKE, ti, 2, &a, shp(4, 2, 3, 5, 6));
+    a.axis = 0;
+    ti[1] = shp(1, 7);
+    expect_shape(IR_TAKE, ti, 2, &a, shp(3, 7, 3, 4));
+    ti[1] = shp(0);
+    expect_shape(IR_TAKE, ti, 2, &a, shp(2, 3, 4));
+    a.axis = 3;
+    expect_error(IR_TAKE, ti, 2, &a, "out of range");
+    a.axis = 0;
+    ti[1] = shp(7, 1, 1, 1, 1, 1, 1, 2);
+    expect_error(IR_TAKE, ti, 2, &a, "more than 8 dimensions");
 }
 
 static void test_reduce_norm(void **st)

@@ -281,6 +281,26 @@ static void test_data_movement(void **st)
     jt_free(&t);
 }
 
+/* take with indices in and out of range, on a weight table and on a computed value */
+static void test_take(void **st)
+{
+    JT t;
+    jt_init(&t, 12);
+    Shape is = jt_shape(2, 5, 4);
+    IrValue *idx = ir_add_const(t.g, &is, (float[]){0, 1, 2, 3, 4, 5, 6, 7, 8, -1, -2, -20, 12, 3, 3, 0,
+                                                    1, 1, 2, 8});
+    IrValue *table = jt_param(&t, jt_shape(2, 9, 3), -1, 1);
+    IrAttrs a = ir_attrs_default();
+    IrValue *in[2] = {table, idx};
+    ir_add_output(t.g, jt_node(&t, IR_TAKE, in, 2, &a));
+    IrValue *x = jt_input(&t, jt_shape(4, 2, 3, 9, 5));
+    in[0] = jt_node(&t, IR_RELU, &x, 1, NULL);
+    a.axis = 2;
+    ir_add_output(t.g, jt_node(&t, IR_TAKE, in, 2, &a));
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
 static void test_missing_weights(void **st)
 {
     JT t;
@@ -311,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_pool_reduce),
         cmocka_unit_test(test_data_movement),
         cmocka_unit_test(test_missing_weights),
+        cmocka_unit_test(test_take),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

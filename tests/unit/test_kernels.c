@@ -688,6 +688,37 @@ static void test_data_movement(void **st)
     }
 }
 
+/* take: y[a, i, j, c] = x[a, idx[i, j], c], written out by hand; negative indices count
+ * from the end, out-of-range ones clamp. */
+static void test_take(void **st)
+{
+    Shape xs = shp(3, 2, 5, 3), is = shp(2, 2, 3);
+    float idx[6] = {0, 4, 2, -1, 7, -9};
+    int want_row[6] = {0, 4, 2, 4, 4, 0};
+    float *given[2] = {NULL, idx};
+    IrAttrs a = ir_attrs_default();
+    a.axis = 1;
+    Run r;
+    run_op(&r, IR_TAKE, (Shape[]){xs, is}, 2, &a, given);
+    assert_true(shape_eq(&r.n->out->shape, &(Shape){4, {2, 2, 3, 3}}));
+    for (int A = 0; A < 2; A++)
+        for (int k = 0; k < 6; k++)
+            for (int c = 0; c < 3; c++)
+                assert_float_equal(r.out[(A * 6 + k) * 3 + c], r.in[0][(A * 5 + want_row[k]) * 3 + c], 0);
+    run_free(&r, given);
+
+    /* axis 0 of a table, as Swin's rel_pos_bias_table[rel_pos_index.reshape(-1)] */
+    Shape ts = shp(2, 7, 2), js = shp(1, 4);
+    float j2[4] = {6, 0, 3, 3};
+    float *given2[2] = {NULL, j2};
+    a.axis = -2;
+    run_op(&r, IR_TAKE, (Shape[]){ts, js}, 2, &a, given2);
+    assert_int_equal(r.n->attrs.axis, 0);
+    for (int k = 0; k < 4; k++)
+        for (int c = 0; c < 2; c++) assert_float_equal(r.out[k * 2 + c], r.in[0][(int)j2[k] * 2 + c], 0);
+    run_free(&r, given2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_norms),
         cmocka_unit_test(test_reduce),
         cmocka_unit_test(test_data_movement),
+        cmocka_unit_test(test_take),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

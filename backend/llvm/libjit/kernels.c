@@ -308,6 +308,20 @@ KERNEL(copy_rows)
     for (int64_t r = begin; r < end; r++) memcpy(y + yoff + r * ystride, x + r * len, sizeof(float) * (size_t)len);
 }
 
+/* numpy.take along an axis: one item copies the inner row picked by one index. */
+KERNEL(take)
+{
+    int64_t dx = p[3], inner = p[4], ni = p[5];
+    const float *x = slot(slots, p, 0), *idx = slot(slots, p, 1);
+    float *y = slot(slots, p, 2);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t o = it / ni, k = it % ni, j = (int64_t)idx[k];
+        if (j < 0) j += dx;
+        j = j < 0 ? 0 : j >= dx ? dx - 1 : j;
+        memcpy(y + it * inner, x + (o * dx + j) * inner, sizeof(float) * (size_t)inner);
+    }
+}
+
 KERNEL(matmul)
 {
     int64_t M = p[3], K = p[4], N = p[5], rank = p[7], act = p[32];

@@ -22,6 +22,7 @@
     K(gather, 0x3) /* x y rank ny chunk value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] fscale[8];
                      items: chunks of ny */ \
     K(copy_rows, 0x3) /* x y rows len ystride yoff; items: rows */ \
+    K(take, 0x7) /* x idx y dx inner ni; items: outer*ni (numpy.take; idx clamped as the interpreter) */ \
     K(matmul, 0x7) /* a b y M K N nb rank bd[8] sa[8] sb[8] act alpha; items: nb*M */ \
     K(linear, 0xf) /* x w b y rows I O act alpha; items: rows (weights computed at run time) */ \
     K(linear_p, 0x807) /* x wp y rows I O OB act alpha RT P r; items: ceil(rows/RT)*OB; wp [OB][I][16] + bias[OB*16];

@@ -37,6 +37,14 @@
 extern "C" {
 #endif
 
+/* The library is built with -fvisibility=hidden: only what carries BCL_API is
+ * exported from libbcl.so (and global in libbcl.a); everything else is internal. */
+#if defined(__GNUC__) || defined(__clang__)
+#define BCL_API __attribute__((visibility("default")))
+#else
+#define BCL_API
+#endif
+
 #define BCL_VERSION_MAJOR 0
 #define BCL_VERSION_MINOR 1
 #define BCL_VERSION_PATCH 0
@@ -66,119 +74,119 @@ typedef struct BclContext BclContext;
 /* ---- library ---- */
 
 /* The library's version as BCL_VERSION computes it (compare with the header's). */
-int bcl_version(void);
+BCL_API int bcl_version(void);
 /* "0.1.0" */
-const char *bcl_version_string(void);
+BCL_API const char *bcl_version_string(void);
 /* A short constant name for a status ("BCL_ERR_SHAPE"); "unknown status" otherwise. */
-const char *bcl_status_name(BclStatus s);
+BCL_API const char *bcl_status_name(BclStatus s);
 /* Whether engine ("interp", "jit") is available in this build: 1 or 0. */
-int bcl_engine_available(const char *engine);
+BCL_API int bcl_engine_available(const char *engine);
 
 /* ---- compiler: options, then compile ---- */
 
-BclStatus bcl_compiler_create(BclCompiler **out);
-void bcl_compiler_destroy(BclCompiler *c);            /* NULL is fine */
+BCL_API BclStatus bcl_compiler_create(BclCompiler **out);
+BCL_API void bcl_compiler_destroy(BclCompiler *c);            /* NULL is fine */
 /* The diagnostics of the last call on c (see above); valid until the next call on c. */
-const char *bcl_compiler_error(const BclCompiler *c);
+BCL_API const char *bcl_compiler_error(const BclCompiler *c);
 
 /* "jit" (native code through LLVM; the default when the library was built with it)
  * or "interp" (the reference interpreter; the default otherwise). "jit" without LLVM:
  * BCL_ERR_UNSUPPORTED. */
-BclStatus bcl_compiler_set_engine(BclCompiler *c, const char *engine);
+BCL_API BclStatus bcl_compiler_set_engine(BclCompiler *c, const char *engine);
 /* Worker threads per context for the JIT: 0 (the default) = BCL_NUM_THREADS from the
  * environment, else the online cores. The interpreter runs on the calling thread.
  * With several contexts running at once, 1 per context is usually best. */
-BclStatus bcl_compiler_set_threads(BclCompiler *c, int threads);
+BCL_API BclStatus bcl_compiler_set_threads(BclCompiler *c, int threads);
 /* The input shape (e.g. {1, 3, 224, 224}); default: [1, 3, H, W] from the config's
  * test.img_size / preprocess.img_size, else 224. 1 <= rank <= BCL_MAX_DIMS, dims > 0. */
-BclStatus bcl_compiler_set_input_shape(BclCompiler *c, const int64_t *dims, int rank);
+BCL_API BclStatus bcl_compiler_set_input_shape(BclCompiler *c, const int64_t *dims, int rank);
 /* A config override "key.sub=value" (like bclc -o), applied in the order added. */
-BclStatus bcl_compiler_add_override(BclCompiler *c, const char *key_eq_value);
+BCL_API BclStatus bcl_compiler_add_override(BclCompiler *c, const char *key_eq_value);
 /* The config variable to build from (default "_cfg"). */
-BclStatus bcl_compiler_set_config(BclCompiler *c, const char *cfg_name);
+BCL_API BclStatus bcl_compiler_set_config(BclCompiler *c, const char *cfg_name);
 /* Optimisation level 0, 1 or 2 (the default): the default pass pipeline of bclc -O. */
-BclStatus bcl_compiler_set_opt_level(BclCompiler *c, int level);
+BCL_API BclStatus bcl_compiler_set_opt_level(BclCompiler *c, int level);
 /* An explicit pass pipeline ("dce,fold-bn,fuse-act"; "" = none), instead of the
  * level's; every name is checked now. NULL returns to the level's pipeline. */
-BclStatus bcl_compiler_set_passes(BclCompiler *c, const char *pipeline);
+BCL_API BclStatus bcl_compiler_set_passes(BclCompiler *c, const char *pipeline);
 /* A directory searched for imported .bcl modules (like bclc -I), in the order added. */
-BclStatus bcl_compiler_add_include_dir(BclCompiler *c, const char *dir);
+BCL_API BclStatus bcl_compiler_add_include_dir(BclCompiler *c, const char *dir);
 /* strict = 1 (the default): weights with missing or unexpected keys or mismatched
  * shapes are refused. 0: those are warnings (kept in the model's error text), and
  * parameters absent from a file keep their values. */
-BclStatus bcl_compiler_set_strict_weights(BclCompiler *c, int strict);
+BCL_API BclStatus bcl_compiler_set_strict_weights(BclCompiler *c, int strict);
 
 /* Compiles a .bcl file into *out (NULL on failure; diagnostics in bcl_compiler_error).
  * The model keeps a copy of the compiler's options: c may be changed or destroyed. */
-BclStatus bcl_compile_file(BclCompiler *c, const char *path, BclModel **out);
+BCL_API BclStatus bcl_compile_file(BclCompiler *c, const char *path, BclModel **out);
 /* Compiles .bcl source text; name (e.g. "net.bcl"; NULL = "<string>") is the file name
  * used in diagnostics, and its directory is where imports beside the file are looked
  * up. Nothing is read from or written to disk for the text itself. */
-BclStatus bcl_compile_string(BclCompiler *c, const char *source, const char *name, BclModel **out);
+BCL_API BclStatus bcl_compile_string(BclCompiler *c, const char *source, const char *name, BclModel **out);
 /* Builds a model registered in the standard library's zoo ("resnet18"), with its
  * default config (1000 classes) and the compiler's overrides. */
-BclStatus bcl_compile_registered(BclCompiler *c, const char *model_name, BclModel **out);
+BCL_API BclStatus bcl_compile_registered(BclCompiler *c, const char *model_name, BclModel **out);
 
 /* ---- model: weights, preparation, queries ---- */
 
-void bcl_model_destroy(BclModel *m);                  /* NULL is fine; after its contexts */
+BCL_API void bcl_model_destroy(BclModel *m);                  /* NULL is fine; after its contexts */
 /* The diagnostics of the last call on m (e.g. the warnings of a non-strict weight load). */
-const char *bcl_model_error(const BclModel *m);
+BCL_API const char *bcl_model_error(const BclModel *m);
 
 /* Binds the tensors of a weight file to the parameters by state-dict key. The format
  * is recognised by content: NumPy .npz (a zip archive) or safetensors (F32/F16/BF16).
  * Strict loads are all or nothing. Before preparation only (BCL_ERR_STATE after). */
-BclStatus bcl_model_load_weights_file(BclModel *m, const char *path);
+BCL_API BclStatus bcl_model_load_weights_file(BclModel *m, const char *path);
 /* The same from a buffer holding a file's bytes (copied; the buffer may be freed after);
  * name (NULL = "<memory>") is shown in diagnostics. */
-BclStatus bcl_model_load_weights_memory(BclModel *m, const void *data, size_t len, const char *name);
+BCL_API BclStatus bcl_model_load_weights_memory(BclModel *m, const void *data, size_t len, const char *name);
 /* Fills every parameter that has no weights with deterministic pseudo-random values
  * (for tests and benchmarks). Before preparation only. */
-BclStatus bcl_model_random_weights(BclModel *m, uint64_t seed);
+BCL_API BclStatus bcl_model_random_weights(BclModel *m, uint64_t seed);
 /* Runs the pass pipeline and compiles the engine. Every parameter needs weights
  * (else BCL_ERR_STATE naming them). Idempotent; thread-safe; called by the first
  * bcl_context_create if not before. After it, weights can no longer be changed. */
-BclStatus bcl_model_prepare(BclModel *m);
+BCL_API BclStatus bcl_model_prepare(BclModel *m);
 /* 1 once prepared, else 0. */
-int bcl_model_is_prepared(const BclModel *m);
+BCL_API int bcl_model_is_prepared(const BclModel *m);
 
 /* The model's name (its class, e.g. "AlexNet"). */
-const char *bcl_model_name(const BclModel *m);
+BCL_API const char *bcl_model_name(const BclModel *m);
 /* Counts; 0 for a NULL model. */
-int bcl_model_num_inputs(const BclModel *m);
-int bcl_model_num_outputs(const BclModel *m);
-int bcl_model_num_params(const BclModel *m);
+BCL_API int bcl_model_num_inputs(const BclModel *m);
+BCL_API int bcl_model_num_outputs(const BclModel *m);
+BCL_API int bcl_model_num_params(const BclModel *m);
 /* A tensor's shape: dims gets up to max_dims entries, *rank its rank (dims may be
  * NULL to ask for the rank alone). BCL_ERR_INVALID_ARGUMENT for an index out of
  * range or a rank above max_dims. The *_numel functions return the element count,
  * or -1 for a bad index. Valid in every state (they describe the unoptimised model,
  * whose parameters are what a weight file must hold). */
-BclStatus bcl_model_input_shape(const BclModel *m, int i, int64_t *dims, int max_dims, int *rank);
-BclStatus bcl_model_output_shape(const BclModel *m, int i, int64_t *dims, int max_dims, int *rank);
-BclStatus bcl_model_param_shape(const BclModel *m, int i, int64_t *dims, int max_dims, int *rank);
-int64_t bcl_model_input_numel(const BclModel *m, int i);
-int64_t bcl_model_output_numel(const BclModel *m, int i);
+BCL_API BclStatus bcl_model_input_shape(const BclModel *m, int i, int64_t *dims, int max_dims, int *rank);
+BCL_API BclStatus bcl_model_output_shape(const BclModel *m, int i, int64_t *dims, int max_dims, int *rank);
+BCL_API BclStatus bcl_model_param_shape(const BclModel *m, int i, int64_t *dims, int max_dims, int *rank);
+BCL_API int64_t bcl_model_input_numel(const BclModel *m, int i);
+BCL_API int64_t bcl_model_output_numel(const BclModel *m, int i);
 /* The state-dict key of parameter i ("features.0.weight"), or NULL; owned by m. */
-const char *bcl_model_param_name(const BclModel *m, int i);
+BCL_API const char *bcl_model_param_name(const BclModel *m, int i);
 
 /* ---- contexts: one per thread ---- */
 
 /* Prepares m if needed, then creates an execution context (with its own scratch
  * memory and, for the JIT, its own engine instance and thread pool). On failure
  * the diagnostics are in bcl_model_error(m). */
-BclStatus bcl_context_create(BclModel *m, BclContext **out);
-void bcl_context_destroy(BclContext *ctx);            /* NULL is fine */
-const char *bcl_context_error(const BclContext *ctx);
+BCL_API BclStatus bcl_context_create(BclModel *m, BclContext **out);
+BCL_API void bcl_context_destroy(BclContext *ctx);            /* NULL is fine */
+BCL_API const char *bcl_context_error(const BclContext *ctx);
 
 /* Runs the model: inputs[i] holds input i (dense float32, C order), with
  * input_counts[i] elements; outputs[i] receives output i (output_counts[i] elements).
  * The counts must equal the tensors' element counts (BCL_ERR_SHAPE otherwise) and
  * n_inputs / n_outputs the model's (BCL_ERR_INVALID_ARGUMENT). Buffers belong to the
  * caller; outputs must not overlap inputs. */
-BclStatus bcl_context_run(BclContext *ctx, const float *const *inputs, const size_t *input_counts,
+BCL_API BclStatus bcl_context_run(BclContext *ctx, const float *const *inputs, const size_t *input_counts,
                           int n_inputs, float *const *outputs, const size_t *output_counts, int n_outputs);
 /* bcl_context_run for a model with one input and one output. */
-BclStatus bcl_context_run1(BclContext *ctx, const float *input, size_t input_count, float *output,
+BCL_API BclStatus bcl_context_run1(BclContext *ctx, const float *input, size_t input_count, float *output,
                            size_t output_count);
 
 #ifdef __cplusplus

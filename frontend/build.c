@@ -8,7 +8,7 @@
 #include "frontend/ast.h"
 #include "frontend/eval.h"
 
-void interp_init(Interp *I, Arena *a, Diag *d, const BclBuildOptions *opt)
+void elab_init(Elab *I, Arena *a, Diag *d, const BclBuildOptions *opt)
 {
     memset(I, 0, sizeof *I);
     I->a = a;
@@ -22,7 +22,7 @@ void interp_init(Interp *I, Arena *a, Diag *d, const BclBuildOptions *opt)
 
 /* ------------------------------------------------------------------ module loading */
 
-static LoadedModule *find_loaded(Interp *I, const char *key)
+static LoadedModule *find_loaded(Elab *I, const char *key)
 {
     for (int i = 0; i < I->modules.n; i++) {
         LoadedModule *m = I->modules.v[i];
@@ -31,7 +31,7 @@ static LoadedModule *find_loaded(Interp *I, const char *key)
     return NULL;
 }
 
-static LoadedModule *add_loaded(Interp *I, const char *key, Value *ns)
+static LoadedModule *add_loaded(Elab *I, const char *key, Value *ns)
 {
     LoadedModule *m = ARENA_NEW(I->a, LoadedModule);
     m->key = arena_strdup(I->a, key);
@@ -49,7 +49,7 @@ static char *dir_of(Arena *a, const char *path)
 }
 
 /* Runs one source as a module; key identifies it in the cache. */
-static Value *load_source(Interp *I, const char *key, const char *dotted, Source *src, bool is_stdlib,
+static Value *load_source(Elab *I, const char *key, const char *dotted, Source *src, bool is_stdlib,
                           const char *dir, SrcLoc from)
 {
     LoadedModule *lm = find_loaded(I, key);
@@ -79,13 +79,13 @@ static Value *load_source(Interp *I, const char *key, const char *dotted, Source
     lm->loading = false;
     if (!ok) {
         if (from.src) diag_note(I->d, from, "while importing '%s' here", dotted);
-        lm->ns = &v_poison_val;
+        lm->ns = V_POISON_;
         return NULL;
     }
     return ns;
 }
 
-static Value *load_stdlib(Interp *I, const char *key, const char *dotted, SrcLoc from)
+static Value *load_stdlib(Elab *I, const char *key, const char *dotted, SrcLoc from)
 {
     const char *text = bcl_stdlib_lookup(key);
     if (!text) return NULL;
@@ -98,7 +98,7 @@ static Value *load_stdlib(Interp *I, const char *key, const char *dotted, SrcLoc
 
 static bool file_exists(const char *p) { return access(p, R_OK) == 0; }
 
-static Value *load_file(Interp *I, const char *path, const char *dotted, SrcLoc from)
+static Value *load_file(Elab *I, const char *path, const char *dotted, SrcLoc from)
 {
     /* one key per file however it is spelled, so each file loads once */
     char *real = realpath(path, NULL);
@@ -119,7 +119,7 @@ static const char *const native_names[] = {
     "math", "basecls", "basecls.models", NULL,
 };
 
-bool module_exists(Interp *I, const char *dotted)
+bool module_exists(Elab *I, const char *dotted)
 {
     for (int i = 0; native_names[i]; i++)
         if (!strcmp(native_names[i], dotted)) return true;
@@ -129,10 +129,10 @@ bool module_exists(Interp *I, const char *dotted)
     return bcl_stdlib_lookup(rel) != NULL;
 }
 
-static void load_zoo(Interp *I);
+static void load_zoo(Elab *I);
 
 /* basecls.models: every zoo module, with their public names (resnet18, ...) */
-static Value *zoo_namespace(Interp *I)
+static Value *zoo_namespace(Elab *I)
 {
     Value *ns = new_namespace(I, "basecls.models");
     load_zoo(I);
@@ -147,7 +147,7 @@ static Value *zoo_namespace(Interp *I)
     return ns;
 }
 
-static Value *native_module(Interp *I, const char *dotted)
+static Value *native_module(Elab *I, const char *dotted)
 {
     if (!strcmp(dotted, "megengine")) {
         Value *ns = native_megengine(I);
@@ -165,15 +165,15 @@ static Value *native_module(Interp *I, const char *dotted)
     return NULL;
 }
 
-static Value *import_inner(Interp *I, const char *dotted, SrcLoc loc);
+static Value *import_inner(Elab *I, const char *dotted, SrcLoc loc);
 
-Value *import_module(Interp *I, const char *dotted, SrcLoc loc, bool from_stdlib)
+Value *import_module(Elab *I, const char *dotted, SrcLoc loc, bool from_stdlib)
 {
     Value *v = import_inner(I, dotted, loc);
     return v && v->kind == V_POISON ? NULL : v;
 }
 
-static Value *import_inner(Interp *I, const char *dotted, SrcLoc loc)
+static Value *import_inner(Elab *I, const char *dotted, SrcLoc loc)
 {
     /* native modules, cached by name */
     const char *nkey = arena_printf(I->a, "<native>/%s", dotted);
@@ -220,7 +220,7 @@ static Value *import_inner(Interp *I, const char *dotted, SrcLoc loc)
 
 /* `from ..pkg.mod import x` in the file of `loc`: relative to that file's directory
  * (level 1) or the directories above it, in the standard library or on disk. */
-Value *import_relative(Interp *I, const char *module, int level, SrcLoc loc)
+Value *import_relative(Elab *I, const char *module, int level, SrcLoc loc)
 {
     const char *shown = arena_printf(I->a, "%.*s%s", level, "................................", module);
     const char *path = loc.src ? loc.src->path : NULL;
@@ -289,7 +289,7 @@ static bool is_literal(Expr *e)
 }
 
 /* A -o value: a Python literal, else the text itself as a string (as BaseCls does). */
-static Value *parse_override_value(Interp *I, const char *text, SrcLoc loc)
+static Value *parse_override_value(Elab *I, const char *text, SrcLoc loc)
 {
     Source *src = bcl_source_from_string(I->a, "<command line>", text);
     Diag quiet;
@@ -312,7 +312,7 @@ static Value *parse_override_value(Interp *I, const char *text, SrcLoc loc)
     return v_str(I, text);
 }
 
-static bool apply_override(Interp *I, Value *cfg, const char *ov)
+static bool apply_override(Elab *I, Value *cfg, const char *ov)
 {
     Source *src = bcl_source_from_string(I->a, "<command line>", ov);
     SrcLoc loc = {src, 1, 1, (int)strlen(ov)};
@@ -360,12 +360,12 @@ static bool apply_override(Interp *I, Value *cfg, const char *ov)
     }
 }
 
-static Value *copy_dict_d(Interp *I, Value *src, int depth);
-static Value *copy_dict(Interp *I, Value *src) { return copy_dict_d(I, src, 0); }
+static Value *copy_dict_d(Elab *I, Value *src, int depth);
+static Value *copy_dict(Elab *I, Value *src) { return copy_dict_d(I, src, 0); }
 
 /* nested dicts are copied (overrides must not change the file's values); a dict that
  * contains itself is copied only so deep */
-static Value *copy_dict_d(Interp *I, Value *src, int depth)
+static Value *copy_dict_d(Elab *I, Value *src, int depth)
 {
     Value *d = v_dict(I);
     for (int i = 0; i < src->dict->n; i++) {
@@ -378,7 +378,7 @@ static Value *copy_dict_d(Interp *I, Value *src, int depth)
 
 /* ------------------------------------------------------------------ build_model */
 
-static Value *build_model(Interp *I, Value *cfg, const char *cfg_name, SrcLoc cfg_loc)
+static Value *build_model(Elab *I, Value *cfg, const char *cfg_name, SrcLoc cfg_loc)
 {
     DictEntry *me = dict_find_str(cfg->dict, "model");
     if (!me || me->val->kind != V_DICT) {
@@ -460,7 +460,7 @@ static bool is_module_value(Value *v) { return v->kind == V_OBJECT && v->obj->cl
  * growing buffer (a key is copied only when a parameter takes it), and the depth counts
  * every module and container level of the whole tree, against BCL_MAX_MODULE_DEPTH. */
 typedef struct ParamWalk {
-    Interp *I;
+    Elab *I;
     char *key;
     size_t len, cap;
     int depth;
@@ -560,7 +560,7 @@ static void walk_value(ParamWalk *w, Value *v, int depth)
 
 /* ------------------------------------------------------------------ input shape, tracing */
 
-static bool img_size(Interp *I, Value *cfg, int64_t *h, int64_t *w)
+static bool img_size(Elab *I, Value *cfg, int64_t *h, int64_t *w)
 {
     static const char *const sections[] = {"test", "preprocess"};
     for (int s = 0; s < 2; s++) {
@@ -588,7 +588,7 @@ static bool img_size(Interp *I, Value *cfg, int64_t *h, int64_t *w)
 
 /* Input channels: as many as _cfg.preprocess.img_mean has values (BaseCls normalizes
  * each channel with its mean), else 3. */
-static bool img_channels(Interp *I, Value *cfg, int64_t *c)
+static bool img_channels(Elab *I, Value *cfg, int64_t *c)
 {
     *c = 3;
     Value *sec = dict_get_str(cfg->dict, "preprocess");
@@ -605,7 +605,7 @@ static bool img_channels(Interp *I, Value *cfg, int64_t *c)
     return false;
 }
 
-static bool add_outputs(Interp *I, Value *r, SrcLoc loc)
+static bool add_outputs(Elab *I, Value *r, SrcLoc loc)
 {
     if (r->kind == V_TENSOR) {
         ir_add_output(I->g, r->tensor);
@@ -624,7 +624,7 @@ static bool add_outputs(Interp *I, Value *r, SrcLoc loc)
     return false;
 }
 
-static Value *default_cfg(Interp *I, const char *model_name)
+static Value *default_cfg(Elab *I, const char *model_name)
 {
     Value *cfg = v_dict(I);
     Value *model = v_dict(I);
@@ -637,7 +637,7 @@ static Value *default_cfg(Interp *I, const char *model_name)
 }
 
 /* Loads every stdlib module of the model zoo, so that their models are registered. */
-static void load_zoo(Interp *I)
+static void load_zoo(Elab *I)
 {
     for (int i = 0; bcl_stdlib_paths[i]; i++)
         if (!strncmp(bcl_stdlib_paths[i], "basecls/models/", 15)) {
@@ -651,7 +651,7 @@ static void load_zoo(Interp *I)
         }
 }
 
-static Value *load_main(Interp *I, const BclBuildOptions *opt)
+static Value *load_main(Elab *I, const BclBuildOptions *opt)
 {
     if (!opt->path) return NULL;
     if (opt->source_text) {  /* in-memory text under a virtual name: nothing is read from disk */
@@ -663,8 +663,8 @@ static Value *load_main(Interp *I, const BclBuildOptions *opt)
 
 IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
 {
-    Interp I;
-    interp_init(&I, a, d, opt);
+    Elab I;
+    elab_init(&I, a, d, opt);
     int errs0 = d->n_errors;
     Value *main_ns = NULL;
     if (opt->path || opt->source_text) {
@@ -756,8 +756,8 @@ int bcl_list_registered(const BclBuildOptions *opt, const char *pattern, FILE *o
 {
     Arena a;
     arena_init(&a);
-    Interp I;
-    interp_init(&I, &a, d, opt);
+    Elab I;
+    elab_init(&I, &a, d, opt);
     int errs0 = d->n_errors;
     if (opt && (opt->path || opt->source_text)) load_main(&I, opt);
     load_zoo(&I);

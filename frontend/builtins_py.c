@@ -12,14 +12,14 @@
 static bool is_intlike(const Value *v) { return v->kind == V_INT || v->kind == V_BOOL; }
 static int64_t ival(const Value *v) { return v->kind == V_INT ? v->i : v->b; }
 
-bool as_int(Interp *I, Value *v, SrcLoc loc, const char *what, int64_t *out)
+bool as_int(Elab *I, Value *v, SrcLoc loc, const char *what, int64_t *out)
 {
     if (is_intlike(v)) { *out = ival(v); return true; }
     diag_error(I->d, loc, "%s must be an int, not %s", what, v_type_name(v));
     return false;
 }
 
-bool as_float(Interp *I, Value *v, SrcLoc loc, const char *what, double *out)
+bool as_float(Elab *I, Value *v, SrcLoc loc, const char *what, double *out)
 {
     if (is_intlike(v)) { *out = (double)ival(v); return true; }
     if (v->kind == V_FLOAT) { *out = v->f; return true; }
@@ -27,7 +27,7 @@ bool as_float(Interp *I, Value *v, SrcLoc loc, const char *what, double *out)
     return false;
 }
 
-static Value *no_kw(Interp *I, CallArgs *a, SrcLoc loc, const char *f)
+static Value *no_kw(Elab *I, CallArgs *a, SrcLoc loc, const char *f)
 {
     if (a->n_kw) {
         diag_error(I->d, loc, "%s() takes no keyword arguments", f);
@@ -36,7 +36,7 @@ static Value *no_kw(Interp *I, CallArgs *a, SrcLoc loc, const char *f)
     return V_NONE_;
 }
 
-static bool nargs(Interp *I, CallArgs *a, SrcLoc loc, const char *f, int lo, int hi)
+static bool nargs(Elab *I, CallArgs *a, SrcLoc loc, const char *f, int lo, int hi)
 {
     if (!no_kw(I, a, loc, f)) return false;
     if (a->n_pos < lo || a->n_pos > hi) {
@@ -51,7 +51,7 @@ static bool nargs(Interp *I, CallArgs *a, SrcLoc loc, const char *f, int lo, int
 
 /* ------------------------------------------------------------------ format specs */
 
-const char *format_spec(Interp *I, Value *v, const char *spec, SrcLoc loc)
+const char *format_spec(Elab *I, Value *v, const char *spec, SrcLoc loc)
 {
     if (!*spec) return v_to_str(I, v);
     const char *p = spec;
@@ -150,7 +150,7 @@ const char *format_spec(Interp *I, Value *v, const char *spec, SrcLoc loc)
 
 /* ------------------------------------------------------------------ builtin functions */
 
-static int64_t length(Interp *I, Value *v, SrcLoc loc, bool *ok)
+static int64_t length(Elab *I, Value *v, SrcLoc loc, bool *ok)
 {
     *ok = true;
     switch (v->kind) {
@@ -184,7 +184,7 @@ static int64_t length(Interp *I, Value *v, SrcLoc loc, bool *ok)
     return 0;
 }
 
-static Value *b_len(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_len(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "len", 1, 1)) return NULL;
     bool ok;
@@ -192,7 +192,7 @@ static Value *b_len(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return ok ? v_int(I, n) : NULL;
 }
 
-static Value *b_range(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_range(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "range", 1, 3)) return NULL;
     int64_t x[3] = {0, 0, 1};
@@ -209,7 +209,7 @@ static Value *b_range(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return r;
 }
 
-static Value *minmax(Interp *I, CallArgs *a, SrcLoc loc, bool is_max)
+static Value *minmax(Elab *I, CallArgs *a, SrcLoc loc, bool is_max)
 {
     const char *f = is_max ? "max" : "min";
     Value *def = NULL;
@@ -244,10 +244,10 @@ static Value *minmax(Interp *I, CallArgs *a, SrcLoc loc, bool is_max)
     return best;
 }
 
-static Value *b_max(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return minmax(I, a, loc, true); }
-static Value *b_min(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return minmax(I, a, loc, false); }
+static Value *b_max(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return minmax(I, a, loc, true); }
+static Value *b_min(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return minmax(I, a, loc, false); }
 
-static Value *b_abs(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_abs(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "abs", 1, 1)) return NULL;
     Value *x = a->pos[0];
@@ -263,7 +263,7 @@ static Value *b_abs(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return NULL;
 }
 
-static Value *parse_int_str(Interp *I, const char *s, int64_t len, SrcLoc loc)
+static Value *parse_int_str(Elab *I, const char *s, int64_t len, SrcLoc loc)
 {
     char buf[64];
     if (len >= (int64_t)sizeof buf) goto bad;
@@ -280,7 +280,7 @@ bad:
     return NULL;
 }
 
-static Value *c_int(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *c_int(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "int", 0, 1)) return NULL;
     if (!a->n_pos) return v_int(I, 0);
@@ -298,7 +298,7 @@ static Value *c_int(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return NULL;
 }
 
-static Value *c_float(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *c_float(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "float", 0, 1)) return NULL;
     if (!a->n_pos) return v_float(I, 0);
@@ -317,7 +317,7 @@ static Value *c_float(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v_float(I, f);
 }
 
-static Value *c_bool(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *c_bool(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "bool", 0, 1)) return NULL;
     if (!a->n_pos) return v_bool(false);
@@ -325,19 +325,19 @@ static Value *c_bool(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return t < 0 ? NULL : v_bool(t);
 }
 
-static Value *c_str(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *c_str(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "str", 0, 1)) return NULL;
     return v_str(I, a->n_pos ? v_to_str(I, a->pos[0]) : "");
 }
 
-static Value *b_repr(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_repr(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "repr", 1, 1)) return NULL;
     return v_str(I, v_repr(I, a->pos[0]));
 }
 
-static Value *b_round(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_round(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "round", 1, 2)) return NULL;
     double x;
@@ -364,7 +364,7 @@ static Value *b_round(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v_int(I, (int64_t)r);
 }
 
-static Value *b_sum(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_sum(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     ARGS("iterable", "start");
     BIND("sum", 1);
@@ -376,7 +376,7 @@ static Value *b_sum(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return acc;
 }
 
-static Value *c_list(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *c_list(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "list", 0, 1)) return NULL;
     Value *l = v_list(I, 0);
@@ -388,7 +388,7 @@ static Value *c_list(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return l;
 }
 
-static Value *c_tuple(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *c_tuple(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "tuple", 0, 1)) return NULL;
     Value *l = v_tuple(I, 0);
@@ -401,7 +401,7 @@ static Value *c_tuple(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
 }
 
 /* dict(mapping_or_pairs, **kw): entries keep the location of the keyword they came from */
-static Value *c_dict(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *c_dict(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (a->n_pos > 1) {
         diag_error(I->d, loc, "dict expected at most 1 argument, got %d", a->n_pos);
@@ -431,7 +431,7 @@ static Value *c_dict(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return d;
 }
 
-static Value *b_enumerate(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_enumerate(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     ARGS("iterable", "start");
     BIND("enumerate", 1);
@@ -449,7 +449,7 @@ static Value *b_enumerate(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return l;
 }
 
-static Value *b_zip(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_zip(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!no_kw(I, a, loc, "zip")) return NULL;
     Seq **ss = ARENA_NEWN(I->a, Seq *, a->n_pos + 1);
@@ -467,7 +467,7 @@ static Value *b_zip(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return l;
 }
 
-static bool instance_of(Interp *I, Value *v, ClassObj *c)
+static bool instance_of(Elab *I, Value *v, ClassObj *c)
 {
     switch (c->tk) {
     case TK_INT: return v->kind == V_INT || v->kind == V_BOOL;
@@ -486,7 +486,7 @@ static bool instance_of(Interp *I, Value *v, ClassObj *c)
     return v->kind == V_OBJECT && class_is_sub(v->obj->cls, c);
 }
 
-static Value *b_isinstance(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_isinstance(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "isinstance", 2, 2)) return NULL;
     Value *c = a->pos[1];
@@ -502,7 +502,7 @@ static Value *b_isinstance(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v_bool(false);
 }
 
-static Value *b_getattr(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_getattr(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "getattr", 2, 3)) return NULL;
     if (a->pos[1]->kind != V_STR) {
@@ -516,7 +516,7 @@ static Value *b_getattr(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return get_attr(I, a->pos[0], a->pos[1]->str.s, loc);
 }
 
-static Value *b_hasattr(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_hasattr(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "hasattr", 2, 2)) return NULL;
     if (a->pos[1]->kind != V_STR) {
@@ -526,7 +526,7 @@ static Value *b_hasattr(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v_bool(try_attr(I, a->pos[0], a->pos[1]->str.s) != NULL);
 }
 
-static Value *b_setattr(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_setattr(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "setattr", 3, 3)) return NULL;
     if (a->pos[1]->kind != V_STR) {
@@ -536,14 +536,14 @@ static Value *b_setattr(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return set_attr(I, a->pos[0], a->pos[1]->str.s, a->pos[2], loc) ? V_NONE_ : NULL;
 }
 
-static Value *b_print(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_print(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     for (int i = 0; i < a->n_pos; i++) fprintf(stderr, "%s%s", i ? " " : "", v_to_str(I, a->pos[i]));
     fputc('\n', stderr);
     return V_NONE_;
 }
 
-static Value *b_anyall(Interp *I, CallArgs *a, SrcLoc loc, bool is_all)
+static Value *b_anyall(Elab *I, CallArgs *a, SrcLoc loc, bool is_all)
 {
     if (!nargs(I, a, loc, is_all ? "all" : "any", 1, 1)) return NULL;
     Seq *s = iterate(I, a->pos[0], loc);
@@ -556,10 +556,10 @@ static Value *b_anyall(Interp *I, CallArgs *a, SrcLoc loc, bool is_all)
     }
     return v_bool(is_all);
 }
-static Value *b_any(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return b_anyall(I, a, loc, false); }
-static Value *b_all(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return b_anyall(I, a, loc, true); }
+static Value *b_any(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return b_anyall(I, a, loc, false); }
+static Value *b_all(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return b_anyall(I, a, loc, true); }
 
-static Value *b_reversed(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_reversed(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "reversed", 1, 1)) return NULL;
     Seq *s = iterate(I, a->pos[0], loc);
@@ -569,7 +569,7 @@ static Value *b_reversed(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return l;
 }
 
-static Value *b_sorted(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_sorted(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     ARGS("iterable", "reverse");
     BIND("sorted", 1);
@@ -599,7 +599,7 @@ static Value *b_sorted(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return l;
 }
 
-static Value *b_type(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_type(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "type", 1, 1)) return NULL;
     Value *v = a->pos[0];
@@ -617,7 +617,7 @@ static Value *b_type(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
 }
 
 /* super() in a method: the class that defined the running method, and its first argument */
-static Value *b_super(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_super(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (a->n_kw || (a->n_pos != 0 && a->n_pos != 2)) {
         diag_error(I->d, loc, "super() takes no arguments (or a class and an instance)");
@@ -644,7 +644,7 @@ static Value *b_super(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return s;
 }
 
-static Value *method_deco(Interp *I, CallArgs *a, SrcLoc loc, char kind)
+static Value *method_deco(Elab *I, CallArgs *a, SrcLoc loc, char kind)
 {
     const char *f = kind == 's' ? "staticmethod" : "classmethod";
     if (!nargs(I, a, loc, f, 1, 1)) return NULL;
@@ -660,10 +660,10 @@ static Value *method_deco(Interp *I, CallArgs *a, SrcLoc loc, char kind)
     v->fn->method_kind = kind;
     return v;
 }
-static Value *b_staticmethod(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return method_deco(I, a, loc, 's'); }
-static Value *b_classmethod(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return method_deco(I, a, loc, 'c'); }
+static Value *b_staticmethod(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return method_deco(I, a, loc, 's'); }
+static Value *b_classmethod(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return method_deco(I, a, loc, 'c'); }
 
-static Value *c_exception(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *c_exception(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     Value *obj = ARENA_NEW(I->a, Value);
     obj->kind = V_OBJECT;
@@ -685,9 +685,9 @@ static Value *c_exception(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
 static Value *it_items(Value *it) { return dict_get_str(&it->obj->attrs, " items"); }
 static int64_t it_pos(Value *it) { return dict_get_str(&it->obj->attrs, " pos")->i; }
 
-static bool is_iterator(Interp *I, Value *v) { return v->kind == V_OBJECT && v->obj->cls == I->iter_cls; }
+static bool is_iterator(Elab *I, Value *v) { return v->kind == V_OBJECT && v->obj->cls == I->iter_cls; }
 
-static Value *it_rest(Interp *I, Value *it)
+static Value *it_rest(Elab *I, Value *it)
 {
     Value *items = it_items(it);
     Value *l = v_list(I, 0);
@@ -696,13 +696,13 @@ static Value *it_rest(Interp *I, Value *it)
     return l;
 }
 
-static Value *it_iter(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *it_iter(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "__iter__", 0, 0)) return NULL;
     return it_rest(I, self);
 }
 
-static Value *b_iter(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_iter(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "iter", 1, 1)) return NULL;
     if (is_iterator(I, a->pos[0])) return a->pos[0];
@@ -719,7 +719,7 @@ static Value *b_iter(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return it;
 }
 
-static Value *b_next(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_next(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "next", 1, 2)) return NULL;
     Value *it = a->pos[0];
@@ -738,7 +738,7 @@ static Value *b_next(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return items->seq->v[pos];
 }
 
-static Value *b_callable(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *b_callable(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "callable", 1, 1)) return NULL;
     Value *v = a->pos[0];
@@ -749,7 +749,7 @@ static Value *b_callable(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     }
 }
 
-static Value *add_class(Interp *I, Env *env, const char *name, TypeKind tk, NativeFn construct)
+static Value *add_class(Elab *I, Env *env, const char *name, TypeKind tk, NativeFn construct)
 {
     Value *v = ARENA_NEW(I->a, Value);
     v->kind = V_CLASS;
@@ -758,7 +758,7 @@ static Value *add_class(Interp *I, Env *env, const char *name, TypeKind tk, Nati
     return v;
 }
 
-void builtins_py_init(Interp *I)
+void builtins_py_init(Elab *I)
 {
     Env *e = I->builtins;
     static const struct { const char *name; NativeFn fn; } fns[] = {
@@ -806,14 +806,14 @@ void builtins_py_init(Interp *I)
 
 /* ------------------------------------------------------------------ methods */
 
-static Value *m_append(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_append(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "append", 1, 1)) return NULL;
     seq_push(I, self->seq, a->pos[0]);
     return V_NONE_;
 }
 
-static Value *m_extend(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_extend(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "extend", 1, 1)) return NULL;
     Seq *s = iterate(I, a->pos[0], loc);
@@ -822,7 +822,7 @@ static Value *m_extend(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return V_NONE_;
 }
 
-static Value *m_insert(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_insert(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "insert", 2, 2)) return NULL;
     int64_t i;
@@ -837,7 +837,7 @@ static Value *m_insert(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return V_NONE_;
 }
 
-static Value *m_list_pop(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_list_pop(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "pop", 0, 1)) return NULL;
     Seq *s = self->seq;
@@ -854,7 +854,7 @@ static Value *m_list_pop(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v;
 }
 
-static Value *m_index(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_index(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "index", 1, 1)) return NULL;
     for (int i = 0; i < self->seq->n; i++)
@@ -863,7 +863,7 @@ static Value *m_index(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return NULL;
 }
 
-static Value *m_count(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_count(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "count", 1, 1)) return NULL;
     int64_t n = 0;
@@ -871,7 +871,7 @@ static Value *m_count(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v_int(I, n);
 }
 
-static Value *m_list_copy(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_list_copy(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "copy", 0, 0)) return NULL;
     Value *l = v_list(I, 0);
@@ -879,7 +879,7 @@ static Value *m_list_copy(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return l;
 }
 
-static Value *m_reverse(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_reverse(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "reverse", 0, 0)) return NULL;
     Seq *s = self->seq;
@@ -887,7 +887,7 @@ static Value *m_reverse(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return V_NONE_;
 }
 
-static Value *m_remove(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_remove(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "remove", 1, 1)) return NULL;
     Seq *s = self->seq;
@@ -901,14 +901,14 @@ static Value *m_remove(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return NULL;
 }
 
-static Value *m_get(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_get(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "get", 1, 2)) return NULL;
     Value *v = dict_get(self->dict, a->pos[0]);
     return v ? v : a->n_pos == 2 ? a->pos[1] : V_NONE_;
 }
 
-static Value *dict_view(Interp *I, Value *self, int which)
+static Value *dict_view(Elab *I, Value *self, int which)
 {
     Value *l = v_list(I, 0);
     for (int i = 0; i < self->dict->n; i++) {
@@ -925,11 +925,11 @@ static Value *dict_view(Interp *I, Value *self, int which)
     return l;
 }
 
-static Value *m_keys(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return nargs(I, a, loc, "keys", 0, 0) ? dict_view(I, self, 0) : NULL; }
-static Value *m_values(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return nargs(I, a, loc, "values", 0, 0) ? dict_view(I, self, 1) : NULL; }
-static Value *m_items(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return nargs(I, a, loc, "items", 0, 0) ? dict_view(I, self, 2) : NULL; }
+static Value *m_keys(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return nargs(I, a, loc, "keys", 0, 0) ? dict_view(I, self, 0) : NULL; }
+static Value *m_values(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return nargs(I, a, loc, "values", 0, 0) ? dict_view(I, self, 1) : NULL; }
+static Value *m_items(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return nargs(I, a, loc, "items", 0, 0) ? dict_view(I, self, 2) : NULL; }
 
-static Value *m_update(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_update(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     Value *src = c_dict(I, NULL, a, loc);
     if (!src) return NULL;
@@ -938,7 +938,7 @@ static Value *m_update(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return V_NONE_;
 }
 
-static Value *m_dict_pop(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_dict_pop(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "pop", 1, 2)) return NULL;
     Value *v = dict_get(self->dict, a->pos[0]);
@@ -951,7 +951,7 @@ static Value *m_dict_pop(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return NULL;
 }
 
-static Value *m_dict_copy(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_dict_copy(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "copy", 0, 0)) return NULL;
     Value *d = v_dict(I);
@@ -960,7 +960,7 @@ static Value *m_dict_copy(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return d;
 }
 
-static Value *m_setdefault(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_setdefault(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "setdefault", 1, 2)) return NULL;
     Value *v = dict_get(self->dict, a->pos[0]);
@@ -970,7 +970,7 @@ static Value *m_setdefault(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v;
 }
 
-static Value *str_arg(Interp *I, CallArgs *a, int i, SrcLoc loc, const char *f)
+static Value *str_arg(Elab *I, CallArgs *a, int i, SrcLoc loc, const char *f)
 {
     if (a->pos[i]->kind != V_STR) {
         diag_error(I->d, loc, "%s() argument must be str, not %s", f, v_type_name(a->pos[i]));
@@ -979,7 +979,7 @@ static Value *str_arg(Interp *I, CallArgs *a, int i, SrcLoc loc, const char *f)
     return a->pos[i];
 }
 
-static Value *m_join(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_join(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "join", 1, 1)) return NULL;
     Seq *s = iterate(I, a->pos[0], loc);
@@ -1005,7 +1005,7 @@ static Value *m_join(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v_strn(I, buf, total);
 }
 
-static Value *m_split(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_split(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "split", 0, 1)) return NULL;
     Value *l = v_list(I, 0);
@@ -1036,7 +1036,7 @@ static Value *m_split(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return l;
 }
 
-static Value *m_startsends(Interp *I, Value *self, CallArgs *a, SrcLoc loc, bool ends)
+static Value *m_startsends(Elab *I, Value *self, CallArgs *a, SrcLoc loc, bool ends)
 {
     if (!nargs(I, a, loc, ends ? "endswith" : "startswith", 1, 1)) return NULL;
     Value *p = a->pos[0];
@@ -1054,10 +1054,10 @@ static Value *m_startsends(Interp *I, Value *self, CallArgs *a, SrcLoc loc, bool
     }
     return v_bool(false);
 }
-static Value *m_startswith(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return m_startsends(I, self, a, loc, false); }
-static Value *m_endswith(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return m_startsends(I, self, a, loc, true); }
+static Value *m_startswith(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return m_startsends(I, self, a, loc, false); }
+static Value *m_endswith(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return m_startsends(I, self, a, loc, true); }
 
-static Value *m_case(Interp *I, Value *self, CallArgs *a, SrcLoc loc, bool up)
+static Value *m_case(Elab *I, Value *self, CallArgs *a, SrcLoc loc, bool up)
 {
     if (!nargs(I, a, loc, up ? "upper" : "lower", 0, 0)) return NULL;
     char *s = arena_strndup(I->a, self->str.s, (size_t)self->str.len);
@@ -1066,10 +1066,10 @@ static Value *m_case(Interp *I, Value *self, CallArgs *a, SrcLoc loc, bool up)
         else if (!up && *p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
     return v_strn(I, s, self->str.len);
 }
-static Value *m_upper(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return m_case(I, self, a, loc, true); }
-static Value *m_lower(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return m_case(I, self, a, loc, false); }
+static Value *m_upper(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return m_case(I, self, a, loc, true); }
+static Value *m_lower(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return m_case(I, self, a, loc, false); }
 
-static Value *m_strip(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_strip(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "strip", 0, 0)) return NULL;
     const char *s = self->str.s, *e = s + self->str.len;
@@ -1078,7 +1078,7 @@ static Value *m_strip(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v_strn(I, s, e - s);
 }
 
-static Value *m_replace(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_replace(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (!nargs(I, a, loc, "replace", 2, 2)) return NULL;
     Value *o = str_arg(I, a, 0, loc, "replace"), *n = str_arg(I, a, 1, loc, "replace");
@@ -1107,7 +1107,7 @@ static Value *m_replace(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
 }
 
 /* str.format: {} {0} {name} with optional :spec */
-static Value *m_format(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *m_format(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     const char *s = self->str.s, *acc = "";
     int auto_i = 0;
@@ -1156,7 +1156,7 @@ bad_index:
     return NULL;
 }
 
-Value *builtin_method(Interp *I, Value *obj, const char *name)
+Value *builtin_method(Elab *I, Value *obj, const char *name)
 {
     static const struct { ValueKind k; const char *name; NativeFn fn; } ms[] = {
         {V_LIST, "append", m_append}, {V_LIST, "extend", m_extend}, {V_LIST, "insert", m_insert},
@@ -1177,13 +1177,13 @@ Value *builtin_method(Interp *I, Value *obj, const char *name)
 
 /* ------------------------------------------------------------------ math, typing, collections */
 
-static Value *math1(Interp *I, CallArgs *a, SrcLoc loc, const char *f, double *x)
+static Value *math1(Elab *I, CallArgs *a, SrcLoc loc, const char *f, double *x)
 {
     if (!nargs(I, a, loc, f, 1, 1)) return NULL;
     return as_float(I, a->pos[0], loc, arena_printf(I->a, "math.%s() argument", f), x) ? V_NONE_ : NULL;
 }
 
-static Value *int_of(Interp *I, double r, SrcLoc loc)
+static Value *int_of(Elab *I, double r, SrcLoc loc)
 {
     if (!(r > -9.2e18 && r < 9.2e18)) {
         diag_error(I->d, loc, "cannot convert %g to an int", r);
@@ -1192,7 +1192,7 @@ static Value *int_of(Interp *I, double r, SrcLoc loc)
     return v_int(I, (int64_t)r);
 }
 
-static Value *f_ceil(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *f_ceil(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     double x;
     if (!math1(I, a, loc, "ceil", &x)) return NULL;
@@ -1200,7 +1200,7 @@ static Value *f_ceil(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return int_of(I, ceil(x), loc);
 }
 
-static Value *f_floor(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *f_floor(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     double x;
     if (!math1(I, a, loc, "floor", &x)) return NULL;
@@ -1208,7 +1208,7 @@ static Value *f_floor(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return int_of(I, floor(x), loc);
 }
 
-static Value *f_sqrt(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *f_sqrt(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     double x;
     if (!math1(I, a, loc, "sqrt", &x)) return NULL;
@@ -1219,7 +1219,7 @@ static Value *f_sqrt(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v_float(I, sqrt(x));
 }
 
-static Value *f_log(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *f_log(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     double x;
     if (!math1(I, a, loc, "log", &x)) return NULL;
@@ -1230,7 +1230,7 @@ static Value *f_log(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return v_float(I, log(x));
 }
 
-Value *native_math(Interp *I)
+Value *native_math(Elab *I)
 {
     Value *ns = new_namespace(I, "math");
     ns_add(I, ns, "ceil", f_ceil);
@@ -1242,7 +1242,7 @@ Value *native_math(Interp *I)
     return ns;
 }
 
-Value *native_typing(Interp *I)
+Value *native_typing(Elab *I)
 {
     Value *ns = new_namespace(I, "typing");
     static const char *const names[] = {"Any", "Mapping", "Sequence", "Optional", "List", "Dict", "Tuple",
@@ -1251,7 +1251,7 @@ Value *native_typing(Interp *I)
     return ns;
 }
 
-Value *native_collections(Interp *I)
+Value *native_collections(Elab *I)
 {
     Value *ns = new_namespace(I, "collections");
     /* dicts keep insertion order, so OrderedDict is dict */

@@ -13,14 +13,14 @@ typedef struct Scope {
 } Scope;
 
 typedef struct Checker {
-    Interp *I;
+    Elab *I;
     Env *globals;
     int n_errors;
     int depth;          /* nested sub-expressions, against BCL_MAX_EXPR_DEPTH */
     bool too_deep;      /* the current expression hit the limit */
 } Checker;
 
-static void scope_add(Interp *I, Scope *s, const char *name)
+static void scope_add(Elab *I, Scope *s, const char *name)
 {
     for (int i = 0; i < s->n; i++)
         if (!strcmp(s->names[i], name)) return;
@@ -39,7 +39,7 @@ static bool scope_has(const Scope *s, const char *name)
     return false;
 }
 
-static void add_target(Interp *I, Scope *s, Expr *t)
+static void add_target(Elab *I, Scope *s, Expr *t)
 {
     if (!t) return;
     switch (t->kind) {
@@ -54,7 +54,7 @@ static void add_target(Interp *I, Scope *s, Expr *t)
 }
 
 /* Names a function body binds (Python makes them local to the whole body). */
-static void collect_locals(Interp *I, Scope *s, StmtList *b)
+static void collect_locals(Elab *I, Scope *s, StmtList *b)
 {
     for (int i = 0; i < b->n; i++) {
         Stmt *st = b->v[i];
@@ -254,7 +254,7 @@ static void check_func(Checker *c, Scope *up, FuncDef *d, bool header_ran)
 }
 
 /* Checks the functions and methods of a file whose top level has run. */
-int check_file_names(Interp *I, AstModule *m, Env *globals)
+int check_file_names(Elab *I, AstModule *m, Env *globals)
 {
     Checker c = {.I = I, .globals = globals};
     for (int i = 0; i < m->body.n; i++) {

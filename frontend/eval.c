@@ -7,13 +7,13 @@
 
 #include "frontend/eval.h"
 
-static Value *err(Interp *I, SrcLoc loc, const char *msg) __attribute__((unused));
+static Value *err(Elab *I, SrcLoc loc, const char *msg) __attribute__((unused));
 
 /* ------------------------------------------------------------------ helpers */
 
 void callargs_init(CallArgs *a) { memset(a, 0, sizeof *a); }
 
-static void grow_args(Interp *I, void **p, int n, size_t sz)
+static void grow_args(Elab *I, void **p, int n, size_t sz)
 {
     /* capacities are powers of two from 4 */
     if (n >= 4 && (n & (n - 1))) return;
@@ -22,7 +22,7 @@ static void grow_args(Interp *I, void **p, int n, size_t sz)
     *p = arena_grow(I->a, *p, (size_t)n, (size_t)cap, sz);
 }
 
-void callargs_pos(Interp *I, CallArgs *a, Value *v, SrcLoc loc)
+void callargs_pos(Elab *I, CallArgs *a, Value *v, SrcLoc loc)
 {
     grow_args(I, (void **)&a->pos, a->n_pos, sizeof(Value *));
     grow_args(I, (void **)&a->pos_loc, a->n_pos, sizeof(SrcLoc));
@@ -31,7 +31,7 @@ void callargs_pos(Interp *I, CallArgs *a, Value *v, SrcLoc loc)
     a->n_pos++;
 }
 
-void callargs_kw(Interp *I, CallArgs *a, const char *name, Value *v, SrcLoc loc, SrcLoc origin)
+void callargs_kw(Elab *I, CallArgs *a, const char *name, Value *v, SrcLoc loc, SrcLoc origin)
 {
     grow_args(I, (void **)&a->kw_names, a->n_kw, sizeof(char *));
     grow_args(I, (void **)&a->kw, a->n_kw, sizeof(Value *));
@@ -44,7 +44,7 @@ void callargs_kw(Interp *I, CallArgs *a, const char *name, Value *v, SrcLoc loc,
     a->n_kw++;
 }
 
-static Value *err(Interp *I, SrcLoc loc, const char *msg)
+static Value *err(Elab *I, SrcLoc loc, const char *msg)
 {
     diag_error(I->d, loc, "%s", msg);
     return NULL;
@@ -52,7 +52,7 @@ static Value *err(Interp *I, SrcLoc loc, const char *msg)
 
 static Value *poisoned(Value *v) { return v && v->kind == V_POISON ? NULL : v; }
 
-ClassObj *native_class(Interp *I, const char *name, TypeKind tk, NativeFn construct)
+ClassObj *native_class(Elab *I, const char *name, TypeKind tk, NativeFn construct)
 {
     ClassObj *c = ARENA_NEW(I->a, ClassObj);
     c->name = name;
@@ -64,7 +64,7 @@ ClassObj *native_class(Interp *I, const char *name, TypeKind tk, NativeFn constr
     return c;
 }
 
-Value *new_namespace(Interp *I, const char *name)
+Value *new_namespace(Elab *I, const char *name)
 {
     Value *v = ARENA_NEW(I->a, Value);
     v->kind = V_NAMESPACE;
@@ -74,7 +74,7 @@ Value *new_namespace(Interp *I, const char *name)
     return v;
 }
 
-void ns_add(Interp *I, Value *ns, const char *name, NativeFn fn)
+void ns_add(Elab *I, Value *ns, const char *name, NativeFn fn)
 {
     env_set(I, ns->ns->env, name, v_builtin(I, name, fn, NULL));
 }
@@ -88,7 +88,7 @@ Value *class_lookup(ClassObj *c, const char *name)
     return NULL;
 }
 
-const char *callable_name(Interp *I, Value *f)
+const char *callable_name(Elab *I, Value *f)
 {
     switch (f->kind) {
     case V_FUNC: return f->fn->qualname;
@@ -108,12 +108,12 @@ static int64_t ival(const Value *v) { return v->kind == V_INT ? v->i : v->b; }
 static bool is_number(const Value *v) { return is_intlike(v) || v->kind == V_FLOAT; }
 static double fval(const Value *v) { return v->kind == V_FLOAT ? v->f : (double)ival(v); }
 
-static Value *overflow(Interp *I, SrcLoc loc)
+static Value *overflow(Elab *I, SrcLoc loc)
 {
     return err(I, loc, "integer overflow: the result does not fit in 64 bits");
 }
 
-static Value *int_pow(Interp *I, int64_t b, int64_t e, SrcLoc loc)
+static Value *int_pow(Elab *I, int64_t b, int64_t e, SrcLoc loc)
 {
     int64_t r = 1;
     while (e > 0) {
@@ -125,7 +125,7 @@ static Value *int_pow(Interp *I, int64_t b, int64_t e, SrcLoc loc)
     return v_int(I, r);
 }
 
-static Value *num_binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
+static Value *num_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
 {
     if (is_intlike(l) && is_intlike(r)) {
         int64_t a = ival(l), b = ival(r), x;
@@ -181,7 +181,7 @@ static Value *num_binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     return NULL;
 }
 
-static Value *seq_repeat(Interp *I, Value *s, int64_t n, SrcLoc loc)
+static Value *seq_repeat(Elab *I, Value *s, int64_t n, SrcLoc loc)
 {
     if (n < 0) n = 0;
     if ((s->kind == V_STR ? s->str.len : s->seq->n) == 0) n = 0;  /* '' * 10**18 is '' at once */
@@ -198,10 +198,10 @@ static Value *seq_repeat(Interp *I, Value *s, int64_t n, SrcLoc loc)
     return r;
 }
 
-static int compare_values(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok);
-static int compare_d(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok, int depth);
+static int compare_values(Elab *I, Value *l, Value *r, SrcLoc loc, bool *ok);
+static int compare_d(Elab *I, Value *l, Value *r, SrcLoc loc, bool *ok, int depth);
 
-static bool contains(Interp *I, Value *container, Value *x, SrcLoc loc, bool *ok)
+static bool contains(Elab *I, Value *container, Value *x, SrcLoc loc, bool *ok)
 {
     *ok = true;
     switch (container->kind) {
@@ -249,9 +249,9 @@ static bool is_identical(const Value *a, const Value *b)
 }
 
 /* -1, 0, 1 for ordering comparisons; *ok false on an error. */
-static int compare_values(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok) { return compare_d(I, l, r, loc, ok, 0); }
+static int compare_values(Elab *I, Value *l, Value *r, SrcLoc loc, bool *ok) { return compare_d(I, l, r, loc, ok, 0); }
 
-static int compare_d(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok, int depth)
+static int compare_d(Elab *I, Value *l, Value *r, SrcLoc loc, bool *ok, int depth)
 {
     *ok = true;
     if (depth > 200) {
@@ -283,7 +283,7 @@ static int compare_d(Interp *I, Value *l, Value *r, SrcLoc loc, bool *ok, int de
     return 0;
 }
 
-static Value *compare(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
+static Value *compare(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
 {
     bool ok = true;
     if ((l->kind == V_TENSOR || r->kind == V_TENSOR) && op != OP_IS && op != OP_ISNOT)
@@ -313,7 +313,7 @@ static Value *compare(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     }
 }
 
-Value *binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
+Value *binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
 {
     if (op >= OP_EQ) return compare(I, op, l, r, loc);
     if (l->kind == V_TENSOR || r->kind == V_TENSOR || l->kind == V_PARAM || r->kind == V_PARAM)
@@ -348,7 +348,7 @@ Value *binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     return NULL;
 }
 
-int truthy(Interp *I, Value *v, SrcLoc loc)
+int truthy(Elab *I, Value *v, SrcLoc loc)
 {
     switch (v->kind) {
     case V_NONE: return 0;
@@ -369,7 +369,7 @@ int truthy(Interp *I, Value *v, SrcLoc loc)
 
 /* ------------------------------------------------------------------ iteration, subscripts */
 
-Seq *iterate(Interp *I, Value *v, SrcLoc loc)
+Seq *iterate(Elab *I, Value *v, SrcLoc loc)
 {
     Seq *s = ARENA_NEW(I->a, Seq);
     switch (v->kind) {
@@ -422,7 +422,7 @@ Seq *iterate(Interp *I, Value *v, SrcLoc loc)
     return NULL;
 }
 
-static bool index_of(Interp *I, Value *idx, int64_t n, SrcLoc loc, int64_t *out, const char *what)
+static bool index_of(Elab *I, Value *idx, int64_t n, SrcLoc loc, int64_t *out, const char *what)
 {
     if (!is_intlike(idx)) {
         diag_error(I->d, loc, "%s indices must be integers, not %s", what, v_type_name(idx));
@@ -439,7 +439,7 @@ static bool index_of(Interp *I, Value *idx, int64_t n, SrcLoc loc, int64_t *out,
 }
 
 /* Python's slice.indices: normalised start, stop, step and the element count. */
-bool slice_indices(Interp *I, Value *sl, int64_t n, SrcLoc loc, int64_t *start, int64_t *step, int64_t *count)
+bool slice_indices(Elab *I, Value *sl, int64_t n, SrcLoc loc, int64_t *start, int64_t *step, int64_t *count)
 {
     int64_t st = 1, lo, hi;
     Value *vs[3] = {sl->slice.lo, sl->slice.hi, sl->slice.step};
@@ -475,7 +475,7 @@ bool slice_indices(Interp *I, Value *sl, int64_t n, SrcLoc loc, int64_t *start, 
     return true;
 }
 
-Value *subscript(Interp *I, Value *obj, Value *idx, SrcLoc loc)
+Value *subscript(Elab *I, Value *obj, Value *idx, SrcLoc loc)
 {
     switch (obj->kind) {
     case V_LIST:
@@ -544,7 +544,7 @@ Value *subscript(Interp *I, Value *obj, Value *idx, SrcLoc loc)
 
 /* ------------------------------------------------------------------ attributes */
 
-static Value *bind_method(Interp *I, Value *f, Value *self)
+static Value *bind_method(Elab *I, Value *f, Value *self)
 {
     if (f->kind == V_FUNC && f->fn->method_kind == 's') return f;
     if (f->kind == V_FUNC && f->fn->method_kind == 'c') {
@@ -565,14 +565,14 @@ static Value *bind_method(Interp *I, Value *f, Value *self)
     return f;
 }
 
-static Value *param_value(Interp *I, Value *v)
+static Value *param_value(Elab *I, Value *v)
 {
     /* a parameter read while tracing is its graph value */
     if (I->tracing && v->kind == V_PARAM && v->param->ir) return v_tensor(I, v->param->ir);
     return v;
 }
 
-Value *try_attr(Interp *I, Value *obj, const char *name)
+Value *try_attr(Elab *I, Value *obj, const char *name)
 {
     switch (obj->kind) {
     case V_OBJECT: {
@@ -637,7 +637,7 @@ Value *try_attr(Interp *I, Value *obj, const char *name)
     }
 }
 
-static const char *suggest_in(Interp *I, Env *env, const char *name, bool parents)
+static const char *suggest_in(Elab *I, Env *env, const char *name, bool parents)
 {
     const char *best = NULL;
     int bd = 1 << 30;
@@ -654,13 +654,13 @@ static const char *suggest_in(Interp *I, Env *env, const char *name, bool parent
 }
 
 /* "; did you mean 'relu'?" for a name close to one defined in env (and its parents) */
-const char *suggest_name(Interp *I, Env *env, const char *name) { return suggest_in(I, env, name, true); }
+const char *suggest_name(Elab *I, Env *env, const char *name) { return suggest_in(I, env, name, true); }
 
 /* The same for a module attribute: only the module's own names (not the builtins
  * its scope falls back to: `M.init` must not suggest 'int'). */
-const char *suggest_attr(Interp *I, Env *env, const char *name) { return suggest_in(I, env, name, false); }
+const char *suggest_attr(Elab *I, Env *env, const char *name) { return suggest_in(I, env, name, false); }
 
-Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc)
+Value *get_attr(Elab *I, Value *obj, const char *name, SrcLoc loc)
 {
     if (obj->kind == V_TENSOR || (obj->kind == V_PARAM && I->tracing && obj->param->ir)) {
         Value *t = obj->kind == V_PARAM ? v_tensor(I, obj->param->ir) : obj;
@@ -681,7 +681,7 @@ Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc)
     return NULL;
 }
 
-bool set_attr(Interp *I, Value *obj, const char *name, Value *v, SrcLoc loc)
+bool set_attr(Elab *I, Value *obj, const char *name, Value *v, SrcLoc loc)
 {
     if (obj->kind == V_OBJECT) {
         if (I->tracing && obj->obj->cls->is_module && !obj->obj->born_in_forward) {
@@ -751,7 +751,7 @@ bool func_has_kwargs(Value *f)
 }
 
 /* Reports a binding error at the call (or the dict entry a keyword came from). */
-static void bind_error(Interp *I, SrcLoc loc, SrcLoc origin, FuncObj *fn, const char *msg)
+static void bind_error(Elab *I, SrcLoc loc, SrcLoc origin, FuncObj *fn, const char *msg)
 {
     if (origin.src) {
         diag_error(I->d, origin, "%s", msg);
@@ -763,7 +763,7 @@ static void bind_error(Interp *I, SrcLoc loc, SrcLoc origin, FuncObj *fn, const 
 }
 
 /* "; did you mean 'kernel_size'?" for a keyword close to a declared parameter */
-static const char *suggest_param(Interp *I, FuncDef *d, const char *name)
+static const char *suggest_param(Elab *I, FuncDef *d, const char *name)
 {
     const char *best = NULL;
     int bd = 1 << 30;
@@ -782,7 +782,7 @@ static const char *suggest_param(Interp *I, FuncDef *d, const char *name)
     return best ? arena_printf(I->a, "; did you mean '%s'?", best) : "";
 }
 
-static bool bind_args(Interp *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc loc, const char *disp, Env *env)
+static bool bind_args(Elab *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc loc, const char *disp, Env *env)
 {
     FuncDef *d = fn->def;
     int np = d->n_params;
@@ -863,7 +863,7 @@ static bool bind_args(Interp *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc l
     return true;
 }
 
-static Value *call_user(Interp *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc loc, const char *disp)
+static Value *call_user(Elab *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc loc, const char *disp)
 {
     if (I->depth >= BCL_MAX_CALL_DEPTH) {
         diag_error(I->d, loc, "maximum recursion depth (%d calls) exceeded", BCL_MAX_CALL_DEPTH);
@@ -889,7 +889,7 @@ static Value *call_user(Interp *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc
     return ret ? ret : V_NONE_;
 }
 
-static Value *construct(Interp *I, ClassObj *c, CallArgs *a, SrcLoc loc)
+static Value *construct(Elab *I, ClassObj *c, CallArgs *a, SrcLoc loc)
 {
     Value *obj = ARENA_NEW(I->a, Value);
     obj->kind = V_OBJECT;
@@ -919,7 +919,7 @@ static Value *construct(Interp *I, ClassObj *c, CallArgs *a, SrcLoc loc)
     return obj;
 }
 
-Value *call_value(Interp *I, Value *f, CallArgs *a, SrcLoc loc)
+Value *call_value(Elab *I, Value *f, CallArgs *a, SrcLoc loc)
 {
     switch (f->kind) {
     case V_FUNC: return call_user(I, f->fn, NULL, a, loc, f->fn->qualname);
@@ -955,14 +955,14 @@ Value *call_value(Interp *I, Value *f, CallArgs *a, SrcLoc loc)
     return NULL;
 }
 
-Value *call0(Interp *I, Value *f, SrcLoc loc)
+Value *call0(Elab *I, Value *f, SrcLoc loc)
 {
     CallArgs a;
     callargs_init(&a);
     return call_value(I, f, &a, loc);
 }
 
-Value *call1(Interp *I, Value *f, Value *x, SrcLoc loc)
+Value *call1(Elab *I, Value *f, Value *x, SrcLoc loc)
 {
     CallArgs a;
     callargs_init(&a);
@@ -970,7 +970,7 @@ Value *call1(Interp *I, Value *f, Value *x, SrcLoc loc)
     return call_value(I, f, &a, loc);
 }
 
-bool bind_native(Interp *I, const char *fname, CallArgs *a, SrcLoc loc, const char *const *names, int n_names,
+bool bind_native(Elab *I, const char *fname, CallArgs *a, SrcLoc loc, const char *const *names, int n_names,
                  int n_required, Value **out)
 {
     for (int i = 0; i < n_names; i++) out[i] = NULL;
@@ -1006,7 +1006,7 @@ bool bind_native(Interp *I, const char *fname, CallArgs *a, SrcLoc loc, const ch
 
 /* ------------------------------------------------------------------ expressions */
 
-static Value *lookup_name(Interp *I, Env *env, const char *name)
+static Value *lookup_name(Elab *I, Env *env, const char *name)
 {
     for (Env *e = env; e; e = e->parent) {
         Value *v = env_get_local(e, name);
@@ -1015,7 +1015,7 @@ static Value *lookup_name(Interp *I, Env *env, const char *name)
     return NULL;
 }
 
-static bool eval_args(Interp *I, Env *env, Expr *e, CallArgs *a)
+static bool eval_args(Elab *I, Env *env, Expr *e, CallArgs *a)
 {
     callargs_init(a);
     for (int i = 0; i < e->call.n_args; i++) {
@@ -1057,14 +1057,14 @@ static bool eval_args(Interp *I, Env *env, Expr *e, CallArgs *a)
     return true;
 }
 
-void mark_reported(Interp *I, SrcLoc loc)
+void mark_reported(Elab *I, SrcLoc loc)
 {
     SrcLoc *l = ARENA_NEW(I->a, SrcLoc);
     *l = loc;
     ptrvec_push(I->a, &I->reported, l);
 }
 
-bool reported_at(Interp *I, SrcLoc loc)
+bool reported_at(Elab *I, SrcLoc loc)
 {
     for (int i = 0; i < I->reported.n; i++) {
         SrcLoc *l = I->reported.v[i];
@@ -1078,7 +1078,7 @@ bool loc_in_stdlib(SrcLoc loc)
     return loc.src && loc.src->path && !strncmp(loc.src->path, "<stdlib>/", 9);
 }
 
-static Value *eval_call(Interp *I, Env *env, Expr *e)
+static Value *eval_call(Elab *I, Env *env, Expr *e)
 {
     Value *f = poisoned(eval_expr(I, env, e->call.func));
     if (!f) return NULL;
@@ -1105,11 +1105,11 @@ static Value *eval_call(Interp *I, Env *env, Expr *e)
     return r;
 }
 
-static Value *eval_listcomp(Interp *I, Env *env, Expr *e, int gi, Value *out);
+static Value *eval_listcomp(Elab *I, Env *env, Expr *e, int gi, Value *out);
 
-static bool assign(Interp *I, Env *env, Expr *target, Value *v, SrcLoc vloc);
+static bool assign(Elab *I, Env *env, Expr *target, Value *v, SrcLoc vloc);
 
-static Value *eval_listcomp(Interp *I, Env *env, Expr *e, int gi, Value *out)
+static Value *eval_listcomp(Elab *I, Env *env, Expr *e, int gi, Value *out)
 {
     if (gi == e->comp.n_gens) {
         Value *v = eval_expr(I, env, e->comp.elt);
@@ -1137,7 +1137,7 @@ static Value *eval_listcomp(Interp *I, Env *env, Expr *e, int gi, Value *out)
     return out;
 }
 
-static Value *eval_display(Interp *I, Env *env, ExprList *el, Value *out)
+static Value *eval_display(Elab *I, Env *env, ExprList *el, Value *out)
 {
     for (int i = 0; i < el->n; i++) {
         Expr *x = el->v[i];
@@ -1156,7 +1156,7 @@ static Value *eval_display(Interp *I, Env *env, ExprList *el, Value *out)
     return out;
 }
 
-static Value *eval_fstring(Interp *I, Env *env, Expr *e)
+static Value *eval_fstring(Elab *I, Env *env, Expr *e)
 {
     const char *acc = "";
     for (int i = 0; i < e->fstr.n; i++) {
@@ -1180,7 +1180,7 @@ static Value *eval_fstring(Interp *I, Env *env, Expr *e)
     return v_str(I, acc);
 }
 
-static Value *eval_expr_inner(Interp *I, Env *env, Expr *e)
+static Value *eval_expr_inner(Elab *I, Env *env, Expr *e)
 {
     switch (e->kind) {
     case E_NAME: {
@@ -1324,7 +1324,7 @@ static Value *eval_expr_inner(Interp *I, Env *env, Expr *e)
     return NULL;
 }
 
-Value *eval_expr(Interp *I, Env *env, Expr *e)
+Value *eval_expr(Elab *I, Env *env, Expr *e)
 {
     if (I->expr_depth >= BCL_MAX_EXPR_DEPTH) {
         diag_error(I->d, e->loc, "expression nested too deeply");
@@ -1338,7 +1338,7 @@ Value *eval_expr(Interp *I, Env *env, Expr *e)
 
 /* ------------------------------------------------------------------ statements */
 
-static bool assign(Interp *I, Env *env, Expr *target, Value *v, SrcLoc vloc)
+static bool assign(Elab *I, Env *env, Expr *target, Value *v, SrcLoc vloc)
 {
     switch (target->kind) {
     case E_NAME: env_set(I, env, target->name, v); return true;
@@ -1414,7 +1414,7 @@ static bool assign(Interp *I, Env *env, Expr *target, Value *v, SrcLoc vloc)
     }
 }
 
-static Value *make_function(Interp *I, Env *env, FuncDef *d)
+static Value *make_function(Elab *I, Env *env, FuncDef *d)
 {
     FuncObj *fn = ARENA_NEW(I->a, FuncObj);
     fn->def = d;
@@ -1430,7 +1430,7 @@ static Value *make_function(Interp *I, Env *env, FuncDef *d)
     return v;
 }
 
-static Value *apply_decorators(Interp *I, Env *env, ExprList *decs, Value *v)
+static Value *apply_decorators(Elab *I, Env *env, ExprList *decs, Value *v)
 {
     for (int i = decs->n - 1; i >= 0; i--) {
         Value *dec = poisoned(eval_expr(I, env, decs->v[i]));
@@ -1443,7 +1443,7 @@ static Value *apply_decorators(Interp *I, Env *env, ExprList *decs, Value *v)
 }
 
 /* C3 linearisation of a class's bases (Python's MRO). */
-static bool compute_mro(Interp *I, ClassObj *c, SrcLoc loc)
+static bool compute_mro(Elab *I, ClassObj *c, SrcLoc loc)
 {
     int nb = c->n_bases;
     int total = 1;
@@ -1489,7 +1489,7 @@ static bool compute_mro(Interp *I, ClassObj *c, SrcLoc loc)
     return true;
 }
 
-static Value *make_class(Interp *I, Env *env, ClassDef *cd)
+static Value *make_class(Elab *I, Env *env, ClassDef *cd)
 {
     ClassObj *c = ARENA_NEW(I->a, ClassObj);
     c->name = cd->name;
@@ -1542,7 +1542,7 @@ static Value *make_class(Interp *I, Env *env, ClassDef *cd)
     return v;
 }
 
-static ExecStatus exec_import(Interp *I, Env *env, Stmt *s)
+static ExecStatus exec_import(Elab *I, Env *env, Stmt *s)
 {
     for (int i = 0; i < s->import_.n; i++) {
         ImportName *in = &s->import_.names[i];
@@ -1585,7 +1585,7 @@ static ExecStatus exec_import(Interp *I, Env *env, Stmt *s)
     return EX_NORMAL;
 }
 
-static ExecStatus exec_from(Interp *I, Env *env, Stmt *s)
+static ExecStatus exec_from(Elab *I, Env *env, Stmt *s)
 {
     bool rel = s->from.level > 0;
     const char *mod = s->from.module ? s->from.module : "";
@@ -1626,7 +1626,7 @@ static ExecStatus exec_from(Interp *I, Env *env, Stmt *s)
             if (!v) {
                 if (I->d->n_errors == nerr)
                     diag_error(I->d, in->loc, "cannot import name '%s' from '%s'", in->name, s->from.module);
-                env_set(I, env, in->asname ? in->asname : in->name, &v_poison_val);
+                env_set(I, env, in->asname ? in->asname : in->name, V_POISON_);
                 st = EX_ERROR;
                 continue;
             }
@@ -1636,9 +1636,9 @@ static ExecStatus exec_from(Interp *I, Env *env, Stmt *s)
     return st;
 }
 
-static ExecStatus exec_stmt(Interp *I, Env *env, Stmt *s, Value **ret);
+static ExecStatus exec_stmt(Elab *I, Env *env, Stmt *s, Value **ret);
 
-ExecStatus exec_block(Interp *I, Env *env, StmtList *b, Value **ret)
+ExecStatus exec_block(Elab *I, Env *env, StmtList *b, Value **ret)
 {
     for (int i = 0; i < b->n; i++) {
         ExecStatus st = exec_stmt(I, env, b->v[i], ret);
@@ -1647,7 +1647,7 @@ ExecStatus exec_block(Interp *I, Env *env, StmtList *b, Value **ret)
     return EX_NORMAL;
 }
 
-static ExecStatus exec_augassign(Interp *I, Env *env, Stmt *s)
+static ExecStatus exec_augassign(Elab *I, Env *env, Stmt *s)
 {
     Expr *t = s->aug.target;
     Value *rhs;
@@ -1697,7 +1697,7 @@ static ExecStatus exec_augassign(Interp *I, Env *env, Stmt *s)
     }
 }
 
-static const char *exception_message(Interp *I, Value *v)
+static const char *exception_message(Elab *I, Value *v)
 {
     if (v->kind == V_OBJECT && v->obj->cls->tk == TK_EXCEPTION) {
         const char *m = v->obj->message ? v->obj->message : "";
@@ -1707,7 +1707,7 @@ static const char *exception_message(Interp *I, Value *v)
     return NULL;
 }
 
-static ExecStatus exec_stmt(Interp *I, Env *env, Stmt *s, Value **ret)
+static ExecStatus exec_stmt(Elab *I, Env *env, Stmt *s, Value **ret)
 {
     /* a budget of statements, so that huge nested loops end with an error, not a hang */
     if (++I->steps > BCL_MAX_STEPS) {
@@ -1818,37 +1818,37 @@ static ExecStatus exec_stmt(Interp *I, Env *env, Stmt *s, Value **ret)
 
 /* Binds the names a failed statement would have defined to a poison value, so that
  * later uses stay silent instead of repeating "not defined" errors. */
-static void poison_targets(Interp *I, Env *env, Stmt *s)
+static void poison_targets(Elab *I, Env *env, Stmt *s)
 {
     switch (s->kind) {
     case S_ASSIGN:
         for (int i = 0; i < s->assign.n_targets; i++)
-            if (s->assign.targets[i]->kind == E_NAME) env_set(I, env, s->assign.targets[i]->name, &v_poison_val);
+            if (s->assign.targets[i]->kind == E_NAME) env_set(I, env, s->assign.targets[i]->name, V_POISON_);
         break;
     case S_ANNASSIGN:
-        if (s->ann.target->kind == E_NAME) env_set(I, env, s->ann.target->name, &v_poison_val);
+        if (s->ann.target->kind == E_NAME) env_set(I, env, s->ann.target->name, V_POISON_);
         break;
-    case S_DEF: env_set(I, env, s->def->name, &v_poison_val); break;
-    case S_CLASS: env_set(I, env, s->cls->name, &v_poison_val); break;
+    case S_DEF: env_set(I, env, s->def->name, V_POISON_); break;
+    case S_CLASS: env_set(I, env, s->cls->name, V_POISON_); break;
     case S_IMPORT:
         for (int i = 0; i < s->import_.n; i++) {
             ImportName *in = &s->import_.names[i];
             const char *n = in->asname ? in->asname : in->name;
-            if (!env_get_local(env, n) && !strchr(n, '.')) env_set(I, env, n, &v_poison_val);
+            if (!env_get_local(env, n) && !strchr(n, '.')) env_set(I, env, n, V_POISON_);
         }
         break;
     case S_FROM:
         for (int i = 0; i < s->from.n; i++) {
             ImportName *in = &s->from.names[i];
             const char *n = in->asname ? in->asname : in->name;
-            if (!env_get_local(env, n)) env_set(I, env, n, &v_poison_val);
+            if (!env_get_local(env, n)) env_set(I, env, n, V_POISON_);
         }
         break;
     default: break;
     }
 }
 
-bool exec_toplevel(Interp *I, Env *env, AstModule *m)
+bool exec_toplevel(Elab *I, Env *env, AstModule *m)
 {
     bool ok = true;
     for (int i = 0; i < m->body.n; i++) {

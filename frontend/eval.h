@@ -1,4 +1,5 @@
-/* The elaborator's interpreter state and the functions its files share. */
+/* The elaborator's state (Elab: the compile-time evaluator that runs constructors and
+ * traces forward) and the functions its files share. */
 #ifndef BCL_EVAL_H
 #define BCL_EVAL_H
 #include "frontend/build.h"
@@ -23,7 +24,7 @@ typedef struct Frame {
     Value *self;                /* first argument, for super() */
 } Frame;
 
-struct Interp {
+struct Elab {
     Arena *a;
     Diag *d;
     const BclBuildOptions *opt;
@@ -60,92 +61,92 @@ typedef enum { EX_NORMAL, EX_RETURN, EX_BREAK, EX_CONTINUE, EX_ERROR } ExecStatu
 /* ---- eval.c */
 bool loc_in_stdlib(SrcLoc loc);
 /* Name errors: remembered so the static check does not repeat them. */
-void mark_reported(Interp *I, SrcLoc loc);
-bool reported_at(Interp *I, SrcLoc loc);
-const char *suggest_name(Interp *I, Env *env, const char *name);
+void mark_reported(Elab *I, SrcLoc loc);
+bool reported_at(Elab *I, SrcLoc loc);
+const char *suggest_name(Elab *I, Env *env, const char *name);
 /* Suggestion for a missing module attribute: from that module's own names only. */
-const char *suggest_attr(Interp *I, Env *env, const char *name);
+const char *suggest_attr(Elab *I, Env *env, const char *name);
 
 /* ---- check.c */
 /* Reports undefined names (and missing attributes of native modules) in a file's functions. */
-int check_file_names(Interp *I, AstModule *m, Env *globals);
-void interp_init(Interp *I, Arena *a, Diag *d, const BclBuildOptions *opt);
-Value *eval_expr(Interp *I, Env *env, Expr *e);
-ExecStatus exec_block(Interp *I, Env *env, StmtList *b, Value **ret);
+int check_file_names(Elab *I, AstModule *m, Env *globals);
+void elab_init(Elab *I, Arena *a, Diag *d, const BclBuildOptions *opt);
+Value *eval_expr(Elab *I, Env *env, Expr *e);
+ExecStatus exec_block(Elab *I, Env *env, StmtList *b, Value **ret);
 /* Runs a file's statements; continues after a failing top-level statement. Returns false on any error. */
-bool exec_toplevel(Interp *I, Env *env, AstModule *m);
-Value *call_value(Interp *I, Value *f, CallArgs *a, SrcLoc loc);
-Value *call0(Interp *I, Value *f, SrcLoc loc);
-Value *call1(Interp *I, Value *f, Value *x, SrcLoc loc);
+bool exec_toplevel(Elab *I, Env *env, AstModule *m);
+Value *call_value(Elab *I, Value *f, CallArgs *a, SrcLoc loc);
+Value *call0(Elab *I, Value *f, SrcLoc loc);
+Value *call1(Elab *I, Value *f, Value *x, SrcLoc loc);
 /* Attribute lookup: get_attr reports a missing attribute; try_attr returns NULL silently. */
-Value *get_attr(Interp *I, Value *obj, const char *name, SrcLoc loc);
-Value *try_attr(Interp *I, Value *obj, const char *name);
-bool set_attr(Interp *I, Value *obj, const char *name, Value *v, SrcLoc loc);
+Value *get_attr(Elab *I, Value *obj, const char *name, SrcLoc loc);
+Value *try_attr(Elab *I, Value *obj, const char *name);
+bool set_attr(Elab *I, Value *obj, const char *name, Value *v, SrcLoc loc);
 /* Truthiness: -1 on error (a tensor condition). */
-int truthy(Interp *I, Value *v, SrcLoc loc);
-Value *binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc);
+int truthy(Elab *I, Value *v, SrcLoc loc);
+Value *binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc);
 /* Iterates any iterable into a fresh Seq; NULL (and an error) if not iterable. */
-Seq *iterate(Interp *I, Value *v, SrcLoc loc);
-Value *subscript(Interp *I, Value *obj, Value *idx, SrcLoc loc);
+Seq *iterate(Elab *I, Value *v, SrcLoc loc);
+Value *subscript(Elab *I, Value *obj, Value *idx, SrcLoc loc);
 Value *class_lookup(ClassObj *c, const char *name);
 /* Python's slice.indices for a V_SLICE over n items. */
-bool slice_indices(Interp *I, Value *sl, int64_t n, SrcLoc loc, int64_t *start, int64_t *step, int64_t *count);
+bool slice_indices(Elab *I, Value *sl, int64_t n, SrcLoc loc, int64_t *start, int64_t *step, int64_t *count);
 /* Binding helpers for natives: fills out[i] for names[i] (NULL if not given). */
-bool bind_native(Interp *I, const char *fname, CallArgs *a, SrcLoc loc,
+bool bind_native(Elab *I, const char *fname, CallArgs *a, SrcLoc loc,
                  const char *const *names, int n_names, int n_required, Value **out);
 void callargs_init(CallArgs *a);
-void callargs_pos(Interp *I, CallArgs *a, Value *v, SrcLoc loc);
-void callargs_kw(Interp *I, CallArgs *a, const char *name, Value *v, SrcLoc loc, SrcLoc origin);
+void callargs_pos(Elab *I, CallArgs *a, Value *v, SrcLoc loc);
+void callargs_kw(Elab *I, CallArgs *a, const char *name, Value *v, SrcLoc loc, SrcLoc origin);
 /* Whether f (a function, or a class through its __init__) takes keyword argname: a
  * declared parameter, or (via_kwargs) its **kwargs. */
 bool func_accepts(Value *f, const char *argname, bool via_kwargs);
 /* Whether f (or a class's __init__) has a **kwargs parameter. */
 bool func_has_kwargs(Value *f);
 /* "in call to X" name of a callable, or NULL. */
-const char *callable_name(Interp *I, Value *f);
-ClassObj *native_class(Interp *I, const char *name, TypeKind tk, NativeFn construct);
-void ns_add(Interp *I, Value *ns, const char *name, NativeFn fn);
-Value *new_namespace(Interp *I, const char *name);
+const char *callable_name(Elab *I, Value *f);
+ClassObj *native_class(Elab *I, const char *name, TypeKind tk, NativeFn construct);
+void ns_add(Elab *I, Value *ns, const char *name, NativeFn fn);
+Value *new_namespace(Elab *I, const char *name);
 
 /* ---- builtins_py.c */
-void builtins_py_init(Interp *I);
+void builtins_py_init(Elab *I);
 /* Methods of builtin values (list.append, dict.get, str.join, ...): NULL if none. */
-Value *builtin_method(Interp *I, Value *obj, const char *name);
-Value *native_math(Interp *I);
-Value *native_typing(Interp *I);
-Value *native_collections(Interp *I);
+Value *builtin_method(Elab *I, Value *obj, const char *name);
+Value *native_math(Elab *I);
+Value *native_typing(Elab *I);
+Value *native_collections(Elab *I);
 /* Python int(), float() conversions used by natives; false and an error if not a number. */
-bool as_int(Interp *I, Value *v, SrcLoc loc, const char *what, int64_t *out);
-bool as_float(Interp *I, Value *v, SrcLoc loc, const char *what, double *out);
+bool as_int(Elab *I, Value *v, SrcLoc loc, const char *what, int64_t *out);
+bool as_float(Elab *I, Value *v, SrcLoc loc, const char *what, double *out);
 /* format(v, spec) as in f-strings and str.format; NULL after an error. */
-const char *format_spec(Interp *I, Value *v, const char *spec, SrcLoc loc);
+const char *format_spec(Elab *I, Value *v, const char *spec, SrcLoc loc);
 
 /* ---- mge_intrinsics.c, mge_functional.c, tensor_value.c */
-Value *native_megengine(Interp *I);
-Value *native_functional(Interp *I);
-Value *native_bcl(Interp *I);
-Value *tensor_attr(Interp *I, Value *t, const char *name, SrcLoc loc);
-Value *tensor_binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc);
-Value *tensor_neg(Interp *I, Value *t, SrcLoc loc);
-Value *tensor_index(Interp *I, Value *t, Value *idx, SrcLoc loc);
+Value *native_megengine(Elab *I);
+Value *native_functional(Elab *I);
+Value *native_bcl(Elab *I);
+Value *tensor_attr(Elab *I, Value *t, const char *name, SrcLoc loc);
+Value *tensor_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc);
+Value *tensor_neg(Elab *I, Value *t, SrcLoc loc);
+Value *tensor_index(Elab *I, Value *t, Value *idx, SrcLoc loc);
 
 /* ---- registry.c */
-Value *native_basecls_utils(Interp *I);
-void registry_init(Interp *I);
+Value *native_basecls_utils(Elab *I);
+void registry_init(Elab *I);
 /* Looks name up; reports an unknown name with the closest registered names. */
-Value *registry_get(Interp *I, Registry *r, const char *name, SrcLoc loc);
+Value *registry_get(Elab *I, Registry *r, const char *name, SrcLoc loc);
 int edit_distance(const char *a, const char *b);
 /* The registry a value stands for (registers.models / registers.heads), or NULL. */
-Registry *registry_of(Interp *I, const Value *v);
+Registry *registry_of(Elab *I, const Value *v);
 /* `name in registers.models`: membership by registered name, as BaseCls's Registry. */
 bool registry_has(const Registry *r, const Value *name);
 
 /* ---- build.c */
 /* Imports module `dotted` (from a file in `from_dir`); NULL after an error. */
-Value *import_module(Interp *I, const char *dotted, SrcLoc loc, bool from_stdlib);
+Value *import_module(Elab *I, const char *dotted, SrcLoc loc, bool from_stdlib);
 /* `from .mod import x` (level dots, module "" for `from . import x`) in the file of loc. */
-Value *import_relative(Interp *I, const char *module, int level, SrcLoc loc);
+Value *import_relative(Elab *I, const char *module, int level, SrcLoc loc);
 /* True if `dotted` names a native module or a standard-library file (not user files). */
-bool module_exists(Interp *I, const char *dotted);
+bool module_exists(Elab *I, const char *dotted);
 
 #endif

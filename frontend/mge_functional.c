@@ -13,7 +13,7 @@
     IrValue *x = tensor_of(I, av[0], loc, what); \
     if (!x) return NULL
 
-static Value *unary(Interp *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f)
+static Value *unary(Elab *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f)
 {
     ARGS("inp");
     BIND(f, 1);
@@ -21,7 +21,7 @@ static Value *unary(Interp *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f)
     return emit(I, op, &x, 1, NULL, loc);
 }
 #define UNARY(NAME, OP) \
-    static Value *F_##NAME(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return unary(I, a, l, OP, #NAME); }
+    static Value *F_##NAME(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return unary(I, a, l, OP, #NAME); }
 UNARY(relu, IR_RELU)
 UNARY(relu6, IR_RELU6)
 UNARY(sigmoid, IR_SIGMOID)
@@ -35,7 +35,7 @@ UNARY(sqrt, IR_SQRT)
 UNARY(neg, IR_NEG)
 
 /* An activation with one float parameter stored in attrs.alpha (leaky_relu, elu). */
-static Value *unary_alpha(Interp *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f, const char *pname,
+static Value *unary_alpha(Elab *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f, const char *pname,
                           double def)
 {
     const char *const names[] = {"inp", pname};
@@ -49,17 +49,17 @@ static Value *unary_alpha(Interp *I, CallArgs *a, SrcLoc loc, IrOp op, const cha
     return emit(I, op, &x, 1, &at, loc);
 }
 
-static Value *F_leaky_relu(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_leaky_relu(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     return unary_alpha(I, a, loc, IR_LEAKY_RELU, "leaky_relu", "negative_slope", 0.01);
 }
 
-static Value *F_elu(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_elu(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     return unary_alpha(I, a, loc, IR_ELU, "elu", "alpha", 1.0);
 }
 
-static Value *binary(Interp *I, CallArgs *a, SrcLoc loc, OpKind op, IrOp ir, const char *f)
+static Value *binary(Elab *I, CallArgs *a, SrcLoc loc, OpKind op, IrOp ir, const char *f)
 {
     ARGS("x", "y");
     BIND(f, 2);
@@ -71,15 +71,15 @@ static Value *binary(Interp *I, CallArgs *a, SrcLoc loc, OpKind op, IrOp ir, con
     }
     return tensor_binop(I, op, av[0], av[1], loc);
 }
-static Value *F_add(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_ADD, "add"); }
-static Value *F_sub(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_SUB, IR_SUB, "sub"); }
-static Value *F_mul(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_MUL, IR_MUL, "mul"); }
-static Value *F_div(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_DIV, IR_DIV, "div"); }
-static Value *F_pow(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_POW, IR_POW, "pow"); }
-static Value *F_maximum(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_MAXIMUM, "maximum"); }
-static Value *F_minimum(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_MINIMUM, "minimum"); }
+static Value *F_add(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_ADD, "add"); }
+static Value *F_sub(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_SUB, IR_SUB, "sub"); }
+static Value *F_mul(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_MUL, IR_MUL, "mul"); }
+static Value *F_div(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_DIV, IR_DIV, "div"); }
+static Value *F_pow(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_POW, IR_POW, "pow"); }
+static Value *F_maximum(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_MAXIMUM, "maximum"); }
+static Value *F_minimum(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_MINIMUM, "minimum"); }
 
-static Value *F_softmax(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_softmax(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "axis");
     BIND("softmax", 1);
@@ -93,7 +93,7 @@ static Value *F_softmax(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_SOFTMAX, &x, 1, &at, loc);
 }
 
-static Value *F_flatten(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_flatten(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "start_axis", "end_axis");
     BIND("flatten", 1);
@@ -104,7 +104,7 @@ static Value *F_flatten(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return do_flatten(I, x, st, e, loc);
 }
 
-static Value *F_reshape(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_reshape(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "target_shape");
     BIND("reshape", 2);
@@ -114,7 +114,7 @@ static Value *F_reshape(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return n < 0 ? NULL : do_reshape(I, x, dims, n, loc);
 }
 
-static Value *F_transpose(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_transpose(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "pattern");
     BIND("transpose", 2);
@@ -124,19 +124,19 @@ static Value *F_transpose(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return n < 0 ? NULL : do_transpose(I, x, perm, n, loc);
 }
 
-static Value *reduce_fn(Interp *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f)
+static Value *reduce_fn(Elab *I, CallArgs *a, SrcLoc loc, IrOp op, const char *f)
 {
     ARGS("inp", "axis", "keepdims");
     BIND(f, 1);
     FIRST_TENSOR(f);
     return do_reduce(I, op, x, av[1], av[2], loc, f);
 }
-static Value *F_mean(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_MEAN, "mean"); }
-static Value *F_sum(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_SUM, "sum"); }
-static Value *F_max(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_MAX, "max"); }
-static Value *F_min(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_MIN, "min"); }
+static Value *F_mean(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_MEAN, "mean"); }
+static Value *F_sum(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_SUM, "sum"); }
+static Value *F_max(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_MAX, "max"); }
+static Value *F_min(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_fn(I, a, l, IR_REDUCE_MIN, "min"); }
 
-static IrValue **tensor_seq(Interp *I, Value *v, SrcLoc loc, const char *f, int *n)
+static IrValue **tensor_seq(Elab *I, Value *v, SrcLoc loc, const char *f, int *n)
 {
     if (v->kind != V_LIST && v->kind != V_TUPLE) {
         diag_error(I->d, loc, "%s: expected a list or tuple of tensors, got %s", f, v_type_name(v));
@@ -153,7 +153,7 @@ static IrValue **tensor_seq(Interp *I, Value *v, SrcLoc loc, const char *f, int 
     return xs;
 }
 
-static Value *F_concat(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_concat(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inps", "axis");
     BIND("concat", 1);
@@ -170,7 +170,7 @@ static Value *F_concat(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_CONCAT, xs, n, &at, loc);
 }
 
-static Value *F_stack(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_stack(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inps", "axis");
     BIND("stack", 1);
@@ -207,7 +207,7 @@ static Value *F_stack(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
 /* MegEngine's F.repeat(inp, repeats, axis=None): each element `repeats` times along axis
  * (the flattened input when axis is None). There is no repeat op: a unit axis is added
  * after `axis`, `repeats` copies are concatenated along it, and the two axes merged. */
-static Value *F_repeat(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_repeat(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "repeats", "axis");
     BIND("repeat", 2);
@@ -260,7 +260,7 @@ static Value *F_repeat(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return y ? v_tensor(I, y) : NULL;
 }
 
-static IrValue *slice_axis(Interp *I, IrValue *x, int ax, int64_t b, int64_t e, SrcLoc loc)
+static IrValue *slice_axis(Elab *I, IrValue *x, int ax, int64_t b, int64_t e, SrcLoc loc)
 {
     if (b == 0 && e == x->shape.d[ax]) return x;
     IrAttrs at = ir_attrs_default();
@@ -270,7 +270,7 @@ static IrValue *slice_axis(Interp *I, IrValue *x, int ax, int64_t b, int64_t e, 
     return emit_ir(I, IR_SLICE, &x, 1, &at, loc);
 }
 
-static Value *F_split(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_split(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "nsplits_or_sections", "axis");
     BIND("split", 2);
@@ -311,7 +311,7 @@ static Value *F_split(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return l;
 }
 
-static IrValue *per_channel(Interp *I, IrValue *v, SrcLoc loc)
+static IrValue *per_channel(Elab *I, IrValue *v, SrcLoc loc)
 {
     /* MegEngine keeps (1, C, 1, 1) tensors; the IR takes [C] */
     if (v->shape.rank == 1) return v;
@@ -319,7 +319,7 @@ static IrValue *per_channel(Interp *I, IrValue *v, SrcLoc loc)
     return reshape_ir(I, v, &s, loc);
 }
 
-static Value *F_conv2d(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_conv2d(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "weight", "bias", "stride", "padding", "dilation", "groups", "conv_mode", "compute_mode");
     BIND("conv2d", 2);
@@ -351,7 +351,7 @@ static Value *F_conv2d(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_CONV2D, in, n, &at, loc);
 }
 
-static Value *F_linear(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_linear(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "weight", "bias", "compute_mode");
     BIND("linear", 2);
@@ -366,7 +366,7 @@ static Value *F_linear(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_LINEAR, in, n, NULL, loc);
 }
 
-static IrValue *swap_last(Interp *I, IrValue *x, SrcLoc loc)
+static IrValue *swap_last(Elab *I, IrValue *x, SrcLoc loc)
 {
     int r = x->shape.rank;
     if (r < 2) return x;
@@ -378,7 +378,7 @@ static IrValue *swap_last(Interp *I, IrValue *x, SrcLoc loc)
     return v ? v->tensor : NULL;
 }
 
-static Value *F_matmul(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_matmul(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp1", "inp2", "transpose_a", "transpose_b", "compute_mode", "format");
     BIND("matmul", 2);
@@ -394,7 +394,7 @@ static Value *F_matmul(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_MATMUL, in, 2, NULL, loc);
 }
 
-static IrValue *const_fill(Interp *I, int64_t c, float v)
+static IrValue *const_fill(Elab *I, int64_t c, float v)
 {
     Shape s = {.rank = 1, .d = {c}};
     float *data = ARENA_NEWN(I->a, float, c > 0 ? c : 1);
@@ -402,7 +402,7 @@ static IrValue *const_fill(Interp *I, int64_t c, float v)
     return ir_add_const(I->g, &s, data);
 }
 
-static Value *F_batch_norm(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_batch_norm(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps", "inplace",
          "compute_mode", "param_dim");
@@ -438,7 +438,7 @@ static Value *F_batch_norm(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_BATCH_NORM, in, 5, &at, loc);
 }
 
-static Value *F_layer_norm(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_layer_norm(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "normalized_shape", "affine", "weight", "bias", "eps");
     BIND("layer_norm", 2);
@@ -472,7 +472,7 @@ static Value *F_layer_norm(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_LAYER_NORM, in, k, &at, loc);
 }
 
-static Value *pool(Interp *I, CallArgs *a, SrcLoc loc, bool is_max)
+static Value *pool(Elab *I, CallArgs *a, SrcLoc loc, bool is_max)
 {
     ARGS("inp", "kernel_size", "stride", "padding", "mode");
     const char *f = is_max ? "max_pool2d" : "avg_pool2d";
@@ -499,10 +499,10 @@ static Value *pool(Interp *I, CallArgs *a, SrcLoc loc, bool is_max)
     }
     return emit(I, is_max ? IR_MAX_POOL2D : IR_AVG_POOL2D, &x, 1, &at, loc);
 }
-static Value *F_max_pool2d(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return pool(I, a, l, true); }
-static Value *F_avg_pool2d(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return pool(I, a, l, false); }
+static Value *F_max_pool2d(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return pool(I, a, l, true); }
+static Value *F_avg_pool2d(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return pool(I, a, l, false); }
 
-static Value *adaptive(Interp *I, CallArgs *a, SrcLoc loc, bool is_max)
+static Value *adaptive(Elab *I, CallArgs *a, SrcLoc loc, bool is_max)
 {
     ARGS("inp", "oshp");
     const char *f = is_max ? "adaptive_max_pool2d" : "adaptive_avg_pool2d";
@@ -528,10 +528,10 @@ static Value *adaptive(Interp *I, CallArgs *a, SrcLoc loc, bool is_max)
     at.count_include_pad = false;
     return emit(I, is_max ? IR_MAX_POOL2D : IR_AVG_POOL2D, &x, 1, &at, loc);
 }
-static Value *F_adaptive_avg_pool2d(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return adaptive(I, a, l, false); }
-static Value *F_adaptive_max_pool2d(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return adaptive(I, a, l, true); }
+static Value *F_adaptive_avg_pool2d(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return adaptive(I, a, l, false); }
+static Value *F_adaptive_max_pool2d(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return adaptive(I, a, l, true); }
 
-static Value *F_dropout(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_dropout(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "drop_prob", "training");
     BIND("dropout", 1);
@@ -539,7 +539,7 @@ static Value *F_dropout(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_DROPOUT, &x, 1, NULL, loc);
 }
 
-static Value *F_pad(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_pad(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("src", "pad_width", "mode", "constant_value");
     BIND("pad", 2);
@@ -567,7 +567,7 @@ static Value *F_pad(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_PAD, &x, 1, &at, loc);
 }
 
-static Value *F_interpolate(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_interpolate(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "size", "scale_factor", "mode", "align_corners");
     BIND("interpolate", 1);
@@ -607,7 +607,7 @@ static Value *F_interpolate(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return emit(I, IR_UPSAMPLE_NEAREST, &x, 1, &at, loc);
 }
 
-static Value *F_roll(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *F_roll(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("inp", "shift", "axis");
     BIND("roll", 2);
@@ -648,7 +648,7 @@ static Value *F_roll(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
 
 /* F.zeros / F.ones / F.full(shape, value): a constant while tracing; in __init__ a
  * parameter initialiser for mge.Parameter(F.ones(shape)) (layer scales and the like). */
-static Value *filled(Interp *I, CallArgs *a, SrcLoc loc, const char *f, int kind)
+static Value *filled(Elab *I, CallArgs *a, SrcLoc loc, const char *f, int kind)
 {
     static const char *const names[] = {"shape", "value", "dtype", "device"};
     Value *av[4];
@@ -691,11 +691,11 @@ static Value *filled(Interp *I, CallArgs *a, SrcLoc loc, const char *f, int kind
     r->param = p;
     return r;
 }
-static Value *F_zeros(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "zeros", 0); }
-static Value *F_ones(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "ones", 1); }
-static Value *F_full(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "full", 2); }
+static Value *F_zeros(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "zeros", 0); }
+static Value *F_ones(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "ones", 1); }
+static Value *F_full(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "full", 2); }
 
-Value *native_functional(Interp *I)
+Value *native_functional(Elab *I)
 {
     Value *ns = new_namespace(I, "megengine.functional");
     static const struct { const char *name; NativeFn fn; } fs[] = {

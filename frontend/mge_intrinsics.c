@@ -9,7 +9,7 @@
 /* ------------------------------------------------------------------ megengine, _bcl */
 
 /* mge.Parameter(F.ones(shape)): a new parameter with that shape and initialiser */
-static Value *c_parameter(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *c_parameter(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     static const char *const names[] = {"data", "dtype", "device", "is_const", "no_cache", "name"};
     Value *av[6];
@@ -28,13 +28,13 @@ static Value *c_parameter(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return r;
 }
 
-static Value *c_tensor(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *c_tensor(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     diag_error(I->d, loc, "creating tensors from data (mge.Tensor(...)) is not supported in .bcl");
     return NULL;
 }
 
-Value *native_megengine(Interp *I)
+Value *native_megengine(Elab *I)
 {
     Value *ns = new_namespace(I, "megengine");
     Value *t = ARENA_NEW(I->a, Value);
@@ -49,7 +49,7 @@ Value *native_megengine(Interp *I)
     return ns;
 }
 
-static Value *new_param(Interp *I, CallArgs *a, SrcLoc loc, bool buffer)
+static Value *new_param(Elab *I, CallArgs *a, SrcLoc loc, bool buffer)
 {
     ARGS("shape", "init");
     const char *f = buffer ? "_bcl.buffer" : "_bcl.param";
@@ -87,10 +87,10 @@ static Value *new_param(Interp *I, CallArgs *a, SrcLoc loc, bool buffer)
     v->param = p;
     return v;
 }
-static Value *b_param(Interp *I, Value *s, CallArgs *a, SrcLoc loc) { return new_param(I, a, loc, false); }
-static Value *b_buffer(Interp *I, Value *s, CallArgs *a, SrcLoc loc) { return new_param(I, a, loc, true); }
+static Value *b_param(Elab *I, Value *s, CallArgs *a, SrcLoc loc) { return new_param(I, a, loc, false); }
+static Value *b_buffer(Elab *I, Value *s, CallArgs *a, SrcLoc loc) { return new_param(I, a, loc, true); }
 
-static Value *b_accepts(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *b_accepts(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("fn", "argname", "kwargs");
     BIND("_bcl.accepts", 2);
@@ -103,7 +103,7 @@ static Value *b_accepts(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return v_bool(func_accepts(av[0], av[1]->str.s, via_kwargs));
 }
 
-static Value *b_has_kwargs(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *b_has_kwargs(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     ARGS("fn");
     BIND("_bcl.has_kwargs", 1);
@@ -113,7 +113,7 @@ static Value *b_has_kwargs(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
 /* MegEngine's Module.__init__(self, name=None): the name is checked and not kept
  * (parameter names come from the attribute tree). Other arguments are errors, so that
  * a class without its own __init__ does not silently swallow them. */
-static Value *module_init(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *module_init(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     ARGS("name");
     /* reached directly by MyMod(...) when the class has no __init__ of its own, else by super() */
@@ -133,7 +133,7 @@ static Value *module_init(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
 static bool is_module_value(Value *v) { return v->kind == V_OBJECT && v->obj->cls->is_module; }
 
 /* Children in attribute order, including modules inside list/tuple/dict attributes. */
-static Value *module_named_children(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *module_named_children(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     Value *l = v_list(I, 0);
     if (!self || self->kind != V_OBJECT) return l;
@@ -165,7 +165,7 @@ static Value *module_named_children(Interp *I, Value *self, CallArgs *a, SrcLoc 
     return l;
 }
 
-static Value *module_children(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *module_children(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     Value *nc = module_named_children(I, self, a, loc);
     for (int i = 0; i < nc->seq->n; i++) nc->seq->v[i] = nc->seq->v[i]->seq->v[1];
@@ -173,7 +173,7 @@ static Value *module_children(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
 }
 
 /* modules(): self, then every descendant once, depth first, as MegEngine walks them */
-static void collect_modules(Interp *I, Value *v, const char *prefix, Value *out, int depth, bool named)
+static void collect_modules(Elab *I, Value *v, const char *prefix, Value *out, int depth, bool named)
 {
     if (depth > 64) return;
     if (is_module_value(v)) {
@@ -203,14 +203,14 @@ static void collect_modules(Interp *I, Value *v, const char *prefix, Value *out,
     }
 }
 
-static Value *module_modules(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *module_modules(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     Value *l = v_list(I, 0);
     if (self) collect_modules(I, self, "", l, 0, false);
     return l;
 }
 
-static Value *module_named_modules(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *module_named_modules(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     Value *l = v_list(I, 0);
     if (self) collect_modules(I, self, "", l, 0, true);
@@ -218,7 +218,7 @@ static Value *module_named_modules(Interp *I, Value *self, CallArgs *a, SrcLoc l
 }
 
 /* parameters(): every parameter (not buffer) of the module and its descendants */
-static Value *module_params(Interp *I, Value *self, CallArgs *a, SrcLoc loc, bool named)
+static Value *module_params(Elab *I, Value *self, CallArgs *a, SrcLoc loc, bool named)
 {
     Value *mods = v_list(I, 0);
     Value *out = v_list(I, 0);
@@ -248,11 +248,11 @@ static Value *module_params(Interp *I, Value *self, CallArgs *a, SrcLoc loc, boo
     }
     return out;
 }
-static Value *module_parameters(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return module_params(I, s, a, l, false); }
-static Value *module_named_parameters(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return module_params(I, s, a, l, true); }
+static Value *module_parameters(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return module_params(I, s, a, l, false); }
+static Value *module_named_parameters(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return module_params(I, s, a, l, true); }
 
 /* Post-order (children before their parent), each module once: apply()'s order. */
-static void post_order(Interp *I, Value *v, Value *out, int depth)
+static void post_order(Elab *I, Value *v, Value *out, int depth)
 {
     if (depth > 64) return;
     if (is_module_value(v)) {
@@ -271,7 +271,7 @@ static void post_order(Interp *I, Value *v, Value *out, int depth)
 }
 
 /* apply(fn): fn(m) for every module, children first, as MegEngine and PyTorch do; returns self */
-static Value *module_apply(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *module_apply(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (a->n_pos != 1 || a->n_kw) {
         diag_error(I->d, loc, "apply() takes one function");
@@ -284,7 +284,7 @@ static Value *module_apply(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return self;
 }
 
-Value *native_bcl(Interp *I)
+Value *native_bcl(Elab *I)
 {
     Value *ns = new_namespace(I, "_bcl");
     Value *m = ARENA_NEW(I->a, Value);

@@ -90,6 +90,11 @@ void bcl_lexer_recover(Lexer *lx, bool on);
 bool bcl_decode_escapes(Arena *a, Diag *d, const Source *src, const char *raw, int n,
                         int line, int col, int off, bool is_raw, char **out, int64_t *out_len);
 SrcLoc bcl_loc_to_src(const Source *src, BclLoc l);
+/* The location of raw[i] (len bytes), raw starting at (line, col, byte offset off). */
+BclLoc bcl_loc_in(const char *raw, int i, int len, int line, int col, int off);
+/* Adjacent string literals (StrTok*): one E_STR, or an E_FSTRING if any is an f-string
+ * (string_literals.c). */
+Expr *bcl_make_strings(ParseState *ps, PtrVec *toks, BclLoc l);
 /* A token kind's name: "(", "name", "indent", "end of line". */
 const char *bcl_token_name(int tok);
 int bcl_yyparse(ParseState *ps);
@@ -123,7 +128,6 @@ static Expr *make_call(ParseState *ps, Expr *func, PtrVec *args, BclLoc l);
 static Arg *make_arg(ParseState *ps, ArgKind k, const char *name, Expr *v, BclLoc l);
 static Expr *make_comp(ParseState *ps, Expr *elt, PtrVec *gens, BclLoc l);
 static Comprehension *make_gen(ParseState *ps, Expr *target, Expr *iter);
-static Expr *make_strings(ParseState *ps, PtrVec *toks, BclLoc l);
 static Param *make_param(ParseState *ps, int kind, const char *name, Expr *ann, Expr *def, BclLoc l);
 static Stmt *make_def(ParseState *ps, const char *name, BclLoc name_l, PtrVec *params, Expr *ret,
                       BclLoc l);
@@ -772,7 +776,7 @@ atom
     | NAME                      { $$ = mkexpr(ps, E_NAME, @$); $$->name = $1; }
     | INT                       { $$ = mkexpr(ps, E_INT, @$); $$->ival = $1; }
     | FLOAT                     { $$ = mkexpr(ps, E_FLOAT, @$); $$->fval = $1; }
-    | strings                   { $$ = make_strings(ps, $1, @$); }
+    | strings                   { $$ = bcl_make_strings(ps, $1, @$); }
     | ELLIPSIS                  { $$ = mkexpr(ps, E_NAME, @$); $$->name = "Ellipsis"; }
     | NONE                      { $$ = mkexpr(ps, E_NONE, @$); }
     | TRUE                      { $$ = mkexpr(ps, E_BOOL, @$); $$->bval = true; }
@@ -1406,259 +1410,6 @@ static void set_import_names(ParseState *ps, Stmt *s, PtrVec *names)
         s->from.n = names->n;
         s->from.names = v;
     }
-}
-
-/* ---- string literals and f-strings ---- */
-
-/* The location of body[i] of string token t (the body is verbatim source). */
-static BclLoc body_pos(ParseState *ps, const StrTok *t, int i, int len)
-{
-    const char *raw = ps->src->text + t->body_off;
-    int line = t->body_line, col = t->body_col;
-    for (int k = 0; k < i; k++) {
-        if (raw[k] == '\n') line++, col = 1;
-        else col++;
-    }
-    BclLoc l = {line, col, line, col, t->body_off + i, t->body_off + i};
-    const char *p = raw + i;
-    for (int k = 0; k < len; k++) {
-        if (p[k] == '\n') l.last_line++, l.last_column = 1;
-        else l.last_column++;
-    }
-    l.end += len;
-    return l;
-}
-
-typedef struct FsBuild {
-    PtrVec parts;       /* E_STR and E_FIELD */
-    char *lit;          /* the literal text being gathered */
-    int64_t lit_len, lit_cap;
-    bool has_lit;
-    BclLoc lit_loc;
-} FsBuild;
-
-static void lit_add(ParseState *ps, FsBuild *b, const char *s, int64_t n, BclLoc l)
-{
-    if (b->lit_len + n + 1 > b->lit_cap) {
-        int64_t cap = (b->lit_len + n + 1) * 2;
-        b->lit = arena_grow(ps->a, b->lit, (size_t)b->lit_len, (size_t)cap, 1);
-        b->lit_cap = cap;
-    }
-    memcpy(b->lit + b->lit_len, s, (size_t)n);
-    b->lit_len += n;
-    b->lit[b->lit_len] = 0;
-    if (!b->has_lit) {
-        b->lit_loc = l;
-        b->has_lit = true;
-    } else {
-        b->lit_loc.last_line = l.last_line;
-        b->lit_loc.last_column = l.last_column;
-        b->lit_loc.end = l.end;
-    }
-}
-
-static void lit_flush(ParseState *ps, FsBuild *b)
-{
-    if (!b->has_lit) return;
-    if (b->lit_len > 0) {
-        Expr *e = mkexpr(ps, E_STR, b->lit_loc);
-        e->str = b->lit;
-        e->str_len = b->lit_len;
-        ptrvec_push(ps->a, &b->parts, e);
-    }
-    b->lit = NULL;
-    b->lit_len = b->lit_cap = 0;
-    b->has_lit = false;
-}
-
-/* Decodes body[from, to) of an f-string token into the literal being gathered. */
-static void fs_segment(ParseState *ps, FsBuild *b, const StrTok *t, int from, int to)
-{
-    if (to <= from) return;
-    BclLoc l = body_pos(ps, t, from, to - from);
-    char *out;
-    int64_t n;
-    bcl_decode_escapes(ps->a, ps->d, ps->src, ps->src->text + t->body_off + from, to - from,
-                       l.first_line, l.first_column, l.start, t->is_raw, &out, &n);
-    lit_add(ps, b, out, n, l);
-}
-
-/* Parses the expression of an f-string field, body[from, to) of token t. */
-static Expr *parse_field(ParseState *ps, const StrTok *t, int from, int to)
-{
-    BclLoc l = body_pos(ps, t, from, 0);
-    ParseState sub = *ps;
-    sub.module = NULL;
-    sub.field = NULL;
-    sub.after_error = false;
-    sub.lx = bcl_lexer_new(ps->a, ps->d, ps->src, true, l.start, to - from, l.first_line,
-                           l.first_column);
-    int errs = ps->d->n_errors;
-    int rc = bcl_yyparse(&sub);
-    bcl_lexer_free(sub.lx);
-    if (rc != 0 || ps->d->n_errors != errs || !sub.field) return NULL;
-    return sub.field;
-}
-
-static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\f'; }
-
-/* One `{expr!c:spec}` field starting at body[i] == '{'; returns the index after it. */
-static int fs_field(ParseState *ps, FsBuild *b, const StrTok *t, int i)
-{
-    const char *raw = ps->src->text + t->body_off;
-    int n = t->body_len;
-    int j = i + 1, nest = 0;
-    char quote = 0;
-    for (; j < n; j++) {
-        char c = raw[j];
-        if (quote) {
-            if (c == '\\') j++;
-            else if (c == quote) quote = 0;
-            continue;
-        }
-        if (c == '\'' || c == '"') quote = c;
-        else if (c == '(' || c == '[' || c == '{') nest++;
-        else if (c == ')' || c == ']' || c == '}') {
-            if (nest == 0) break;
-            nest--;
-        } else if (nest == 0 && c == '!' && !(j + 1 < n && raw[j + 1] == '=')) break;
-        else if (nest == 0 && c == ':') break;
-        else if (c == '#') {
-            diag_error(ps->d, L(ps, body_pos(ps, t, j, 1)), "f-string expression part cannot include '#'");
-            return n;
-        }
-    }
-    if (j >= n) {
-        diag_error(ps->d, L(ps, body_pos(ps, t, i, 1)), "f-string: expecting '}'");
-        return n;
-    }
-    if (raw[j] == ')' || raw[j] == ']') {
-        diag_error(ps->d, L(ps, body_pos(ps, t, j, 1)), "f-string: unmatched '%c'", raw[j]);
-        return n;
-    }
-    int e0 = i + 1, e1 = j;
-    while (e0 < e1 && is_blank(raw[e0])) e0++;
-    while (e1 > e0 && is_blank(raw[e1 - 1])) e1--;
-    if (e0 == e1) {
-        diag_error(ps->d, L(ps, body_pos(ps, t, i, j - i + 1)), "f-string: empty expression not allowed");
-        return j + 1;
-    }
-    if (raw[e1 - 1] == '=' && (e1 - 2 < e0 || !strchr("=!<>", raw[e1 - 2]))) {
-        diag_error(ps->d, L(ps, body_pos(ps, t, e1 - 1, 1)),
-                   "f-string '=' specifier is not supported in .bcl");
-        e1--;
-    }
-    Expr *value = parse_field(ps, t, i + 1, e1);
-    char conv = 0;
-    const char *spec = NULL;
-    int k = j;
-    if (raw[k] == '!') {
-        char c = k + 1 < n ? raw[k + 1] : 0;
-        if (c == 'r' || c == 's') {
-            conv = c;
-        } else if (c == 'a') {
-            diag_error(ps->d, L(ps, body_pos(ps, t, k, 2)), "'!a' conversion is not supported in .bcl");
-        } else {
-            diag_error(ps->d, L(ps, body_pos(ps, t, k, 1)),
-                       "f-string: invalid conversion character: expected 's' or 'r'");
-        }
-        k += 2;
-    }
-    if (k < n && raw[k] == ':') {
-        int s0 = k + 1, depth = 0;
-        for (k = s0; k < n; k++) {
-            if (raw[k] == '{') {
-                if (depth++ == 0)
-                    diag_error(ps->d, L(ps, body_pos(ps, t, k, 1)),
-                               "nested fields in a format spec are not supported in .bcl");
-            } else if (raw[k] == '}') {
-                if (depth == 0) break;
-                depth--;
-            }
-        }
-        char *out;
-        int64_t sn;
-        BclLoc sl = body_pos(ps, t, s0, k - s0);
-        bcl_decode_escapes(ps->a, ps->d, ps->src, raw + s0, (k < n ? k : n) - s0, sl.first_line,
-                           sl.first_column, sl.start, t->is_raw, &out, &sn);
-        spec = out;
-    }
-    if (k >= n || raw[k] != '}') {
-        diag_error(ps->d, L(ps, body_pos(ps, t, i, 1)), "f-string: expecting '}'");
-        return n;
-    }
-    lit_flush(ps, b);
-    Expr *f = mkexpr(ps, E_FIELD, body_pos(ps, t, i, k + 1 - i));
-    f->field.value = value ? value : dummy(ps, body_pos(ps, t, i + 1, j - i - 1));
-    f->field.conv = conv;
-    f->field.spec = spec;
-    ptrvec_push(ps->a, &b->parts, f);
-    return k + 1;
-}
-
-static void fs_split(ParseState *ps, FsBuild *b, const StrTok *t)
-{
-    const char *raw = ps->src->text + t->body_off;
-    int n = t->body_len, seg = 0, i = 0;
-    while (i < n) {
-        char c = raw[i];
-        if (c == '\\' && !t->is_raw) {
-            /* skip the escaped character, but a brace after a backslash is still a brace */
-            i += (i + 1 < n && raw[i + 1] != '{' && raw[i + 1] != '}') ? 2 : 1;
-            continue;
-        }
-        if (c != '{' && c != '}') {
-            i++;
-            continue;
-        }
-        fs_segment(ps, b, t, seg, i);
-        if (i + 1 < n && raw[i + 1] == c) {
-            lit_add(ps, b, &raw[i], 1, body_pos(ps, t, i, 2));
-            i += 2;
-        } else if (c == '}') {
-            diag_error(ps->d, L(ps, body_pos(ps, t, i, 1)), "f-string: single '}' is not allowed");
-            i++;
-        } else {
-            i = fs_field(ps, b, t, i);
-        }
-        seg = i;
-    }
-    fs_segment(ps, b, t, seg, n);
-}
-
-/* Adjacent literals: one E_STR, or an E_FSTRING if any of them is an f-string. */
-static Expr *make_strings(ParseState *ps, PtrVec *toks, BclLoc l)
-{
-    bool any_f = false;
-    int64_t total = 0;
-    for (int i = 0; i < toks->n; i++) {
-        StrTok *t = toks->v[i];
-        any_f |= t->is_f;
-        if (!t->is_f) total += t->len;
-    }
-    if (!any_f) {
-        Expr *e = mkexpr(ps, E_STR, l);
-        char *s = arena_alloc(ps->a, (size_t)total + 1);
-        int64_t k = 0;
-        for (int i = 0; i < toks->n; i++) {
-            StrTok *t = toks->v[i];
-            memcpy(s + k, t->s, (size_t)t->len);
-            k += t->len;
-        }
-        e->str = s;
-        e->str_len = total;
-        return e;
-    }
-    FsBuild b = {0};
-    for (int i = 0; i < toks->n; i++) {
-        StrTok *t = toks->v[i];
-        if (t->is_f) fs_split(ps, &b, t);
-        else lit_add(ps, &b, t->s, t->len, body_pos(ps, t, 0, t->body_len));
-    }
-    lit_flush(ps, &b);
-    Expr *e = mkexpr(ps, E_FSTRING, l);
-    e->fstr = exprlist(ps, &b.parts);
-    return e;
 }
 
 /* ---- entry point ---- */

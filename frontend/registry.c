@@ -28,7 +28,7 @@ int edit_distance(const char *a, const char *b)
     return prev[m];
 }
 
-void registry_init(Interp *I)
+void registry_init(Elab *I)
 {
     I->models.kind = "model";
     I->heads.kind = "head";
@@ -61,7 +61,7 @@ static Param *name_param(Value *v)
     return NULL;
 }
 
-static Value *do_register(Interp *I, Registry *r, Value *obj, const char *name, SrcLoc loc)
+static Value *do_register(Elab *I, Registry *r, Value *obj, const char *name, SrcLoc loc)
 {
     if (obj->kind != V_CLASS && obj->kind != V_FUNC) {
         diag_error(I->d, loc, "registers.%ss.register() can only register a class or a function, not '%s'", r->kind,
@@ -92,7 +92,7 @@ static Value *do_register(Interp *I, Registry *r, Value *obj, const char *name, 
     return obj;
 }
 
-Value *registry_get(Interp *I, Registry *r, const char *name, SrcLoc loc)
+Value *registry_get(Elab *I, Registry *r, const char *name, SrcLoc loc)
 {
     for (int i = 0; i < r->n; i++)
         if (!strcmp(r->e[i].name, name)) return r->e[i].v;
@@ -120,7 +120,7 @@ Value *registry_get(Interp *I, Registry *r, const char *name, SrcLoc loc)
 }
 
 /* register() returns a decorator; the decorator carries the name (or None) as its self. */
-static Value *decorate(Interp *I, Registry *r, Value *self, CallArgs *a, SrcLoc loc)
+static Value *decorate(Elab *I, Registry *r, Value *self, CallArgs *a, SrcLoc loc)
 {
     if (a->n_pos != 1 || a->n_kw) {
         diag_error(I->d, loc, "the register() decorator takes exactly one class or function");
@@ -128,10 +128,10 @@ static Value *decorate(Interp *I, Registry *r, Value *self, CallArgs *a, SrcLoc 
     }
     return do_register(I, r, a->pos[0], self && self->kind == V_STR ? self->str.s : NULL, loc);
 }
-static Value *deco_models(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return decorate(I, &I->models, s, a, l); }
-static Value *deco_heads(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return decorate(I, &I->heads, s, a, l); }
+static Value *deco_models(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return decorate(I, &I->models, s, a, l); }
+static Value *deco_heads(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return decorate(I, &I->heads, s, a, l); }
 
-static Value *reg_register(Interp *I, Registry *r, CallArgs *a, SrcLoc loc, NativeFn deco)
+static Value *reg_register(Elab *I, Registry *r, CallArgs *a, SrcLoc loc, NativeFn deco)
 {
     static const char *const names[] = {"module", "name", "force"};
     Value *av[3];
@@ -147,10 +147,10 @@ static Value *reg_register(Interp *I, Registry *r, CallArgs *a, SrcLoc loc, Nati
     if (av[0] && av[0]->kind != V_NONE) return do_register(I, r, av[0], name, loc);  /* register(cls) */
     return v_builtin(I, "register.<decorator>", deco, name ? v_str(I, name) : NULL);
 }
-static Value *models_register(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_register(I, &I->models, a, l, deco_models); }
-static Value *heads_register(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_register(I, &I->heads, a, l, deco_heads); }
+static Value *models_register(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reg_register(I, &I->models, a, l, deco_models); }
+static Value *heads_register(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reg_register(I, &I->heads, a, l, deco_heads); }
 
-static Value *reg_get(Interp *I, Registry *r, CallArgs *a, SrcLoc loc)
+static Value *reg_get(Elab *I, Registry *r, CallArgs *a, SrcLoc loc)
 {
     static const char *const names[] = {"name"};
     Value *av[1];
@@ -163,10 +163,10 @@ static Value *reg_get(Interp *I, Registry *r, CallArgs *a, SrcLoc loc)
     SrcLoc at = a->n_pos ? a->pos_loc[0] : loc;
     return registry_get(I, r, av[0]->str.s, at);
 }
-static Value *models_get(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_get(I, &I->models, a, l); }
-static Value *heads_get(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_get(I, &I->heads, a, l); }
+static Value *models_get(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reg_get(I, &I->models, a, l); }
+static Value *heads_get(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reg_get(I, &I->heads, a, l); }
 
-static Value *reg_contains(Interp *I, Registry *r, CallArgs *a, SrcLoc loc)
+static Value *reg_contains(Elab *I, Registry *r, CallArgs *a, SrcLoc loc)
 {
     if (a->n_pos != 1 || a->n_kw || a->pos[0]->kind != V_STR) {
         diag_error(I->d, loc, "contains() takes one name");
@@ -174,19 +174,19 @@ static Value *reg_contains(Interp *I, Registry *r, CallArgs *a, SrcLoc loc)
     }
     return v_bool(registry_has(r, a->pos[0]));
 }
-static Value *models_contains(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_contains(I, &I->models, a, l); }
-static Value *heads_contains(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_contains(I, &I->heads, a, l); }
+static Value *models_contains(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reg_contains(I, &I->models, a, l); }
+static Value *heads_contains(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reg_contains(I, &I->heads, a, l); }
 
-static Value *reg_names(Interp *I, Registry *r)
+static Value *reg_names(Elab *I, Registry *r)
 {
     Value *l = v_list(I, 0);
     for (int i = 0; i < r->n; i++) seq_push(I, l->seq, v_str(I, r->e[i].name));
     return l;
 }
-static Value *models_names(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_names(I, &I->models); }
-static Value *heads_names(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return reg_names(I, &I->heads); }
+static Value *models_names(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reg_names(I, &I->models); }
+static Value *heads_names(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reg_names(I, &I->heads); }
 
-Registry *registry_of(Interp *I, const Value *v)
+Registry *registry_of(Elab *I, const Value *v)
 {
     if (!I->registers || v->kind != V_NAMESPACE) return NULL;
     if (v == env_get_local(I->registers->ns->env, "models")) return &I->models;
@@ -204,7 +204,7 @@ bool registry_has(const Registry *r, const Value *name)
 
 /* BaseCls's recursive_update(d, u): merges u into d in place, descending into the dicts
  * u holds (a missing key starts as {}), and returns d. */
-static Value *rec_update(Interp *I, Value *d, Value *u, SrcLoc loc, int depth)
+static Value *rec_update(Elab *I, Value *d, Value *u, SrcLoc loc, int depth)
 {
     if (depth > 64) {
         diag_error(I->d, loc, "recursive_update(): dicts nested too deeply (does a dict contain itself?)");
@@ -227,7 +227,7 @@ static Value *rec_update(Interp *I, Value *d, Value *u, SrcLoc loc, int depth)
     return d;
 }
 
-static Value *b_recursive_update(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
+static Value *b_recursive_update(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     static const char *const names[] = {"d", "u"};
     Value *av[2];
@@ -235,7 +235,7 @@ static Value *b_recursive_update(Interp *I, Value *s, CallArgs *a, SrcLoc loc)
     return rec_update(I, av[0], av[1], loc, 0);
 }
 
-Value *native_basecls_utils(Interp *I)
+Value *native_basecls_utils(Elab *I)
 {
     if (!I->registers) {
         Value *reg = new_namespace(I, "basecls.utils.registers");

@@ -9,7 +9,7 @@
 
 /* ------------------------------------------------------------------ conversions */
 
-IrValue *tensor_of(Interp *I, Value *v, SrcLoc loc, const char *what)
+IrValue *tensor_of(Elab *I, Value *v, SrcLoc loc, const char *what)
 {
     if (v->kind == V_TENSOR) return v->tensor;
     if (v->kind == V_PARAM) {
@@ -30,7 +30,7 @@ IrValue *tensor_of(Interp *I, Value *v, SrcLoc loc, const char *what)
     return NULL;
 }
 
-Value *emit(Interp *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc loc)
+Value *emit(Elab *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc loc)
 {
     /* a node made inside the standard library is located in the user's file: where the
      * module running it was constructed (M.Conv2d(...)), else the user's call */
@@ -50,13 +50,13 @@ Value *emit(Interp *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc l
     return r ? v_tensor(I, r) : NULL;
 }
 
-IrValue *emit_ir(Interp *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc loc)
+IrValue *emit_ir(Elab *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc loc)
 {
     Value *v = emit(I, op, in, n, at, loc);
     return v ? v->tensor : NULL;
 }
 
-IrValue *reshape_ir(Interp *I, IrValue *x, const Shape *s, SrcLoc loc)
+IrValue *reshape_ir(Elab *I, IrValue *x, const Shape *s, SrcLoc loc)
 {
     if (shape_eq(&x->shape, s)) return x;
     IrAttrs at = ir_attrs_default();
@@ -65,7 +65,7 @@ IrValue *reshape_ir(Interp *I, IrValue *x, const Shape *s, SrcLoc loc)
 }
 
 /* An int, or a tuple/list of n ints. */
-bool int_tuple(Interp *I, Value *v, int n, SrcLoc loc, const char *what, int64_t *out)
+bool int_tuple(Elab *I, Value *v, int n, SrcLoc loc, const char *what, int64_t *out)
 {
     if (is_intlike(v)) {
         for (int i = 0; i < n; i++) out[i] = v->kind == V_INT ? v->i : v->b;
@@ -81,7 +81,7 @@ bool int_tuple(Interp *I, Value *v, int n, SrcLoc loc, const char *what, int64_t
 }
 
 /* A list of ints (dims): a tuple/list, or a single int. */
-int int_list(Interp *I, Value *v, SrcLoc loc, const char *what, int64_t *out, int max)
+int int_list(Elab *I, Value *v, SrcLoc loc, const char *what, int64_t *out, int max)
 {
     if (is_intlike(v)) {
         out[0] = v->kind == V_INT ? v->i : v->b;
@@ -100,7 +100,7 @@ int int_list(Interp *I, Value *v, SrcLoc loc, const char *what, int64_t *out, in
     return -1;
 }
 
-bool norm_axis(Interp *I, int64_t *ax, int rank, SrcLoc loc, const char *what)
+bool norm_axis(Elab *I, int64_t *ax, int rank, SrcLoc loc, const char *what)
 {
     if (*ax < -rank || *ax >= rank) {
         diag_error(I->d, loc, "%s: axis %lld is out of range for a tensor of rank %d", what, (long long)*ax, rank);
@@ -110,14 +110,14 @@ bool norm_axis(Interp *I, int64_t *ax, int rank, SrcLoc loc, const char *what)
     return true;
 }
 
-bool need_trace(Interp *I, SrcLoc loc, const char *what)
+bool need_trace(Elab *I, SrcLoc loc, const char *what)
 {
     if (I->tracing && I->g) return true;
     diag_error(I->d, loc, "%s: tensor operations are only allowed in forward", what);
     return false;
 }
 
-Value *shape_tuple(Interp *I, const Shape *s)
+Value *shape_tuple(Elab *I, const Shape *s)
 {
     Value *t = v_tuple(I, s->rank);
     for (int i = 0; i < s->rank; i++) t->seq->v[i] = v_int(I, s->d[i]);
@@ -126,7 +126,7 @@ Value *shape_tuple(Interp *I, const Shape *s)
 
 /* ------------------------------------------------------------------ shape ops */
 
-Value *do_reshape(Interp *I, IrValue *x, int64_t *dims, int n, SrcLoc loc)
+Value *do_reshape(Elab *I, IrValue *x, int64_t *dims, int n, SrcLoc loc)
 {
     if (n > BCL_MAX_RANK) {
         diag_error(I->d, loc, "reshape: at most %d dimensions are supported", BCL_MAX_RANK);
@@ -172,7 +172,7 @@ Value *do_reshape(Interp *I, IrValue *x, int64_t *dims, int n, SrcLoc loc)
     return r ? v_tensor(I, r) : NULL;
 }
 
-Value *do_flatten(Interp *I, IrValue *x, int64_t start, int64_t end, SrcLoc loc)
+Value *do_flatten(Elab *I, IrValue *x, int64_t start, int64_t end, SrcLoc loc)
 {
     int r = x->shape.rank;
     if (r == 0) {
@@ -195,7 +195,7 @@ Value *do_flatten(Interp *I, IrValue *x, int64_t start, int64_t end, SrcLoc loc)
     return y ? v_tensor(I, y) : NULL;
 }
 
-Value *do_transpose(Interp *I, IrValue *x, int64_t *perm, int n, SrcLoc loc)
+Value *do_transpose(Elab *I, IrValue *x, int64_t *perm, int n, SrcLoc loc)
 {
     int r = x->shape.rank;
     if (n != r) {
@@ -217,7 +217,7 @@ Value *do_transpose(Interp *I, IrValue *x, int64_t *perm, int n, SrcLoc loc)
     return emit(I, IR_TRANSPOSE, &x, 1, &at, loc);
 }
 
-Value *do_reduce(Interp *I, IrOp op, IrValue *x, Value *axis, Value *keep, SrcLoc loc, const char *what)
+Value *do_reduce(Elab *I, IrOp op, IrValue *x, Value *axis, Value *keep, SrcLoc loc, const char *what)
 {
     IrAttrs at = ir_attrs_default();
     int r = x->shape.rank;
@@ -241,7 +241,7 @@ Value *do_reduce(Interp *I, IrOp op, IrValue *x, Value *axis, Value *keep, SrcLo
 
 /* x[idx]: ints, slices (step > 0) and None, static; a slice node then a reshape.
  * A tensor index takes rows along axis 0 (IR take). */
-Value *tensor_index(Interp *I, Value *t, Value *idx, SrcLoc loc)
+Value *tensor_index(Elab *I, Value *t, Value *idx, SrcLoc loc)
 {
     IrValue *x = tensor_of(I, t, loc, "indexing");
     if (!x) return NULL;
@@ -342,7 +342,7 @@ too_many:
 
 /* ------------------------------------------------------------------ operators */
 
-Value *tensor_binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
+Value *tensor_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
 {
     IrOp ir;
     switch (op) {
@@ -362,7 +362,7 @@ Value *tensor_binop(Interp *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     return emit(I, ir, in, 2, NULL, loc);
 }
 
-Value *tensor_neg(Interp *I, Value *t, SrcLoc loc)
+Value *tensor_neg(Elab *I, Value *t, SrcLoc loc)
 {
     if (!need_trace(I, loc, "-")) return NULL;
     IrValue *x = tensor_of(I, t, loc, "-");
@@ -371,7 +371,7 @@ Value *tensor_neg(Interp *I, Value *t, SrcLoc loc)
 
 /* ------------------------------------------------------------------ tensor methods */
 
-static Value *tm_reshape(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *tm_reshape(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     int64_t dims[BCL_MAX_RANK + 1];
     int n;
@@ -394,7 +394,7 @@ static Value *tm_reshape(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return do_reshape(I, self->tensor, dims, n, loc);
 }
 
-static Value *tm_flatten(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *tm_flatten(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     ARGS("start_axis", "end_axis");
     BIND("flatten", 0);
@@ -404,7 +404,7 @@ static Value *tm_flatten(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return do_flatten(I, self->tensor, s, e, loc);
 }
 
-static Value *tm_transpose(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
+static Value *tm_transpose(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     int64_t perm[BCL_MAX_RANK];
     int n;
@@ -425,20 +425,20 @@ static Value *tm_transpose(Interp *I, Value *self, CallArgs *a, SrcLoc loc)
     return do_transpose(I, self->tensor, perm, n, loc);
 }
 
-static Value *tm_reduce(Interp *I, Value *self, CallArgs *a, SrcLoc loc, IrOp op, const char *f)
+static Value *tm_reduce(Elab *I, Value *self, CallArgs *a, SrcLoc loc, IrOp op, const char *f)
 {
     ARGS("axis", "keepdims");
     BIND(f, 0);
     return do_reduce(I, op, self->tensor, av[0], av[1], loc, f);
 }
-static Value *tm_mean(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_MEAN, "mean"); }
-static Value *tm_sum(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_SUM, "sum"); }
-static Value *tm_max(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_MAX, "max"); }
-static Value *tm_min(Interp *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_MIN, "min"); }
+static Value *tm_mean(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_MEAN, "mean"); }
+static Value *tm_sum(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_SUM, "sum"); }
+static Value *tm_max(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_MAX, "max"); }
+static Value *tm_min(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduce(I, s, a, l, IR_REDUCE_MIN, "min"); }
 
-static Value *tm_dimshuffle(Interp *I, Value *self, CallArgs *a, SrcLoc loc) { return tm_transpose(I, self, a, loc); }
+static Value *tm_dimshuffle(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return tm_transpose(I, self, a, loc); }
 
-Value *tensor_attr(Interp *I, Value *t, const char *name, SrcLoc loc)
+Value *tensor_attr(Elab *I, Value *t, const char *name, SrcLoc loc)
 {
     IrValue *x = t->tensor;
     if (!strcmp(name, "shape")) return shape_tuple(I, &x->shape);
@@ -457,7 +457,7 @@ Value *tensor_attr(Interp *I, Value *t, const char *name, SrcLoc loc)
     return NULL;
 }
 
-bool param_size_ok(Interp *I, const Shape *sh, SrcLoc loc, const char *f)
+bool param_size_ok(Elab *I, const Shape *sh, SrcLoc loc, const char *f)
 {
     if (shape_size_ok(sh)) return true;
     char buf[160];

@@ -7,21 +7,21 @@
 
 #include "frontend/eval.h"
 
-Value v_none_val = {.kind = V_NONE};
-Value v_true_val = {.kind = V_BOOL, .b = true};
-Value v_false_val = {.kind = V_BOOL, .b = false};
-Value v_poison_val = {.kind = V_POISON};
+const Value v_none_val = {.kind = V_NONE};
+const Value v_true_val = {.kind = V_BOOL, .b = true};
+const Value v_false_val = {.kind = V_BOOL, .b = false};
+const Value v_poison_val = {.kind = V_POISON};
 
-static Value *new_value(Interp *I, ValueKind k)
+static Value *new_value(Elab *I, ValueKind k)
 {
     Value *v = ARENA_NEW(I->a, Value);
     v->kind = k;
     return v;
 }
 
-Value *v_bool(bool b) { return b ? &v_true_val : &v_false_val; }
+Value *v_bool(bool b) { return (Value *)(b ? &v_true_val : &v_false_val); }
 
-Value *v_int(Interp *I, int64_t i)
+Value *v_int(Elab *I, int64_t i)
 {
     /* small ints are shared (they are immutable), which keeps loops cheap */
     if (i >= -16 && i < 1024) {
@@ -39,14 +39,14 @@ Value *v_int(Interp *I, int64_t i)
     return v;
 }
 
-Value *v_float(Interp *I, double f)
+Value *v_float(Elab *I, double f)
 {
     Value *v = new_value(I, V_FLOAT);
     v->f = f;
     return v;
 }
 
-Value *v_strn(Interp *I, const char *s, int64_t n)
+Value *v_strn(Elab *I, const char *s, int64_t n)
 {
     Value *v = new_value(I, V_STR);
     v->str.s = arena_strndup(I->a, s, (size_t)n);
@@ -54,9 +54,9 @@ Value *v_strn(Interp *I, const char *s, int64_t n)
     return v;
 }
 
-Value *v_str(Interp *I, const char *s) { return v_strn(I, s, (int64_t)strlen(s)); }
+Value *v_str(Elab *I, const char *s) { return v_strn(I, s, (int64_t)strlen(s)); }
 
-static Value *new_seq(Interp *I, ValueKind k, int n)
+static Value *new_seq(Elab *I, ValueKind k, int n)
 {
     Value *v = new_value(I, k);
     v->seq = ARENA_NEW(I->a, Seq);
@@ -67,17 +67,17 @@ static Value *new_seq(Interp *I, ValueKind k, int n)
     return v;
 }
 
-Value *v_list(Interp *I, int n) { return new_seq(I, V_LIST, n); }
-Value *v_tuple(Interp *I, int n) { return new_seq(I, V_TUPLE, n); }
+Value *v_list(Elab *I, int n) { return new_seq(I, V_LIST, n); }
+Value *v_tuple(Elab *I, int n) { return new_seq(I, V_TUPLE, n); }
 
-Value *v_dict(Interp *I)
+Value *v_dict(Elab *I)
 {
     Value *v = new_value(I, V_DICT);
     v->dict = ARENA_NEW(I->a, Dict);
     return v;
 }
 
-Value *v_builtin(Interp *I, const char *name, NativeFn fn, Value *self)
+Value *v_builtin(Elab *I, const char *name, NativeFn fn, Value *self)
 {
     Value *v = new_value(I, V_BUILTIN);
     v->builtin.name = name;
@@ -86,14 +86,14 @@ Value *v_builtin(Interp *I, const char *name, NativeFn fn, Value *self)
     return v;
 }
 
-Value *v_tensor(Interp *I, IrValue *t)
+Value *v_tensor(Elab *I, IrValue *t)
 {
     Value *v = new_value(I, V_TENSOR);
     v->tensor = t;
     return v;
 }
 
-void seq_push(Interp *I, Seq *s, Value *v)
+void seq_push(Elab *I, Seq *s, Value *v)
 {
     if (s->n == s->cap) {
         int cap = s->cap ? s->cap * 2 : 4;
@@ -164,7 +164,7 @@ static uint64_t hash_value(const Value *v, int depth)
 }
 
 /* Rebuilds an index for n keys (hash of key i by hash_at) with room to grow. */
-static void index_build(Interp *I, int **index, int *cap, int n, uint64_t (*hash_at)(const void *, int), const void *tab)
+static void index_build(Elab *I, int **index, int *cap, int n, uint64_t (*hash_at)(const void *, int), const void *tab)
 {
     int c = 16;
     while (c < 2 * (n + 1)) c *= 2;
@@ -186,7 +186,7 @@ static uint64_t env_hash_at(const void *e, int i)
 }
 
 /* After appending entry n-1: index it, or (re)build the index when it is due. */
-static void index_added(Interp *I, int **index, int *cap, int n, uint64_t h, uint64_t (*hash_at)(const void *, int),
+static void index_added(Elab *I, int **index, int *cap, int n, uint64_t h, uint64_t (*hash_at)(const void *, int),
                         const void *tab)
 {
     if (n < INDEX_FROM) return;
@@ -237,7 +237,7 @@ Value *dict_get_str(const Dict *d, const char *key)
     return e ? e->val : NULL;
 }
 
-void dict_set(Interp *I, Dict *d, Value *key, Value *val, SrcLoc loc)
+void dict_set(Elab *I, Dict *d, Value *key, Value *val, SrcLoc loc)
 {
     DictEntry *e = dict_find(d, key);
     if (e) {  /* Python keeps the first insertion position */
@@ -255,7 +255,7 @@ void dict_set(Interp *I, Dict *d, Value *key, Value *val, SrcLoc loc)
                 dict_hash_at, d);
 }
 
-void dict_set_str(Interp *I, Dict *d, const char *key, Value *val, SrcLoc loc)
+void dict_set_str(Elab *I, Dict *d, const char *key, Value *val, SrcLoc loc)
 {
     DictEntry *e = dict_find_str(d, key);
     if (e) {
@@ -278,7 +278,7 @@ bool dict_del(Dict *d, const Value *key)
     return true;
 }
 
-Env *env_new(Interp *I, Env *parent)
+Env *env_new(Elab *I, Env *parent)
 {
     Env *e = ARENA_NEW(I->a, Env);
     e->parent = parent;
@@ -298,7 +298,7 @@ Value *env_get_local(const Env *e, const char *name)
     return NULL;
 }
 
-void env_set(Interp *I, Env *e, const char *name, Value *v)
+void env_set(Elab *I, Env *e, const char *name, Value *v)
 {
     if (e->index) {
         size_t m = (size_t)(e->index_cap - 1);
@@ -459,14 +459,14 @@ static void float_repr(char *out, size_t n, double f)
 }
 
 /* the containers being printed, so that a list holding itself prints as [...] */
-static bool on_stack(Interp *I, const void *p)
+static bool on_stack(Elab *I, const void *p)
 {
     for (int i = 0; i < I->repr_depth; i++)
         if (I->repr_stack[i] == p) return true;
     return false;
 }
 
-static void repr_into(Interp *I, Buf *b, const Value *v, bool top_str, int depth)
+static void repr_into(Elab *I, Buf *b, const Value *v, bool top_str, int depth)
 {
     char tmp[64];
     if (depth > 50 || depth >= 64) { buf_puts(b, "..."); return; }
@@ -557,7 +557,7 @@ static void repr_into(Interp *I, Buf *b, const Value *v, bool top_str, int depth
     }
 }
 
-const char *v_to_str(Interp *I, const Value *v)
+const char *v_to_str(Elab *I, const Value *v)
 {
     Buf b = {.a = I->a};
     buf_puts(&b, "");
@@ -565,7 +565,7 @@ const char *v_to_str(Interp *I, const Value *v)
     return b.s;
 }
 
-const char *v_repr(Interp *I, const Value *v)
+const char *v_repr(Elab *I, const Value *v)
 {
     Buf b = {.a = I->a};
     buf_puts(&b, "");

@@ -10,7 +10,7 @@
 #include "support/diag.h"
 
 typedef struct Value Value;
-typedef struct Interp Interp;
+typedef struct Elab Elab;
 typedef struct Env Env;
 
 typedef enum {
@@ -41,7 +41,7 @@ typedef struct CallArgs {
     SrcLoc *kw_loc, *kw_origin;
 } CallArgs;
 
-typedef Value *(*NativeFn)(Interp *I, Value *self, CallArgs *a, SrcLoc loc);
+typedef Value *(*NativeFn)(Elab *I, Value *self, CallArgs *a, SrcLoc loc);
 
 /* Builtin "type" classes that isinstance and calls understand. */
 typedef enum {
@@ -130,39 +130,43 @@ struct Env {
 };
 
 /* ---- constructors (value.c) */
-extern Value v_none_val, v_true_val, v_false_val, v_poison_val;
-#define V_NONE_ (&v_none_val)
+/* The singletons are const (read-only memory): a native that wrote into None or True
+ * would change every None in the program. V_NONE_ and V_POISON_ cast for the many
+ * Value* slots; nothing writes through them. */
+extern const Value v_none_val, v_true_val, v_false_val, v_poison_val;
+#define V_NONE_ ((Value *)&v_none_val)
+#define V_POISON_ ((Value *)&v_poison_val)
 Value *v_bool(bool b);
-Value *v_int(Interp *I, int64_t i);
-Value *v_float(Interp *I, double f);
-Value *v_str(Interp *I, const char *s);
-Value *v_strn(Interp *I, const char *s, int64_t n);
-Value *v_list(Interp *I, int n);       /* n items, all None */
-Value *v_tuple(Interp *I, int n);
-Value *v_dict(Interp *I);
-Value *v_builtin(Interp *I, const char *name, NativeFn fn, Value *self);
-Value *v_tensor(Interp *I, IrValue *t);
+Value *v_int(Elab *I, int64_t i);
+Value *v_float(Elab *I, double f);
+Value *v_str(Elab *I, const char *s);
+Value *v_strn(Elab *I, const char *s, int64_t n);
+Value *v_list(Elab *I, int n);       /* n items, all None */
+Value *v_tuple(Elab *I, int n);
+Value *v_dict(Elab *I);
+Value *v_builtin(Elab *I, const char *name, NativeFn fn, Value *self);
+Value *v_tensor(Elab *I, IrValue *t);
 
-void seq_push(Interp *I, Seq *s, Value *v);
+void seq_push(Elab *I, Seq *s, Value *v);
 Value *dict_get(const Dict *d, const Value *key);
 DictEntry *dict_find(const Dict *d, const Value *key);
 Value *dict_get_str(const Dict *d, const char *key);
 DictEntry *dict_find_str(const Dict *d, const char *key);
-void dict_set(Interp *I, Dict *d, Value *key, Value *val, SrcLoc loc);
-void dict_set_str(Interp *I, Dict *d, const char *key, Value *val, SrcLoc loc);
+void dict_set(Elab *I, Dict *d, Value *key, Value *val, SrcLoc loc);
+void dict_set_str(Elab *I, Dict *d, const char *key, Value *val, SrcLoc loc);
 bool dict_del(Dict *d, const Value *key);
 
-Env *env_new(Interp *I, Env *parent);
+Env *env_new(Elab *I, Env *parent);
 Value *env_get_local(const Env *e, const char *name);
-void env_set(Interp *I, Env *e, const char *name, Value *v);
+void env_set(Elab *I, Env *e, const char *name, Value *v);
 
 /* ---- queries */
 const char *v_type_name(const Value *v);
 bool v_equal(const Value *a, const Value *b);
 bool v_is_str(const Value *v, const char *s);
 /* Python str() and repr() (arena strings). */
-const char *v_to_str(Interp *I, const Value *v);
-const char *v_repr(Interp *I, const Value *v);
+const char *v_to_str(Elab *I, const Value *v);
+const char *v_repr(Elab *I, const Value *v);
 bool class_is_sub(const ClassObj *c, const ClassObj *base);
 
 #endif

@@ -15,7 +15,7 @@
 typedef struct Ctx {
     Arena a;
     Diag d;
-    Interp I;             /* the evaluator: set up by setup(), not by setup_build() */
+    Elab I;             /* the evaluator: set up by setup(), not by setup_build() */
     BclBuildOptions opt;
     char *errbuf;
     size_t errlen;
@@ -37,7 +37,7 @@ static inline Ctx *ctx_new(void)
 static inline int setup(void **state)
 {
     Ctx *c = ctx_new();
-    interp_init(&c->I, &c->a, &c->d, &c->opt);
+    elab_init(&c->I, &c->a, &c->d, &c->opt);
     *state = c;
     return 0;
 }

@@ -29,6 +29,7 @@ struct BclCompiler {
     bool has_input_shape;
     Shape input_shape;
     char *cfg_name;
+    char *model_name;       /* bcl_compiler_set_model: a registered model of the file */
     char **overrides;
     int n_overrides;
     char **include_dirs;

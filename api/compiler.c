@@ -37,6 +37,7 @@ void bcl_compiler_destroy(BclCompiler *c)
     free(c->msg);
     free(c->run.passes);
     free(c->cfg_name);
+    free(c->model_name);
     free_list(c->overrides, c->n_overrides);
     free_list(c->include_dirs, c->n_include_dirs);
     free(c);
@@ -129,6 +130,17 @@ BclStatus bcl_compiler_set_config(BclCompiler *c, const char *cfg_name)
     if (!api_strdup(cfg_name, &s)) return BCL_ERR_NO_MEMORY;
     free(c->cfg_name);
     c->cfg_name = s;
+    api_clear(&c->msg);
+    return BCL_OK;
+}
+
+BclStatus bcl_compiler_set_model(BclCompiler *c, const char *model_name)
+{
+    NEED(c);
+    char *s = NULL;
+    if (model_name && *model_name && !api_strdup(model_name, &s)) return BCL_ERR_NO_MEMORY;
+    free(c->model_name);
+    c->model_name = s;
     api_clear(&c->msg);
     return BCL_OK;
 }
@@ -241,7 +253,7 @@ BclStatus bcl_compile_file(BclCompiler *c, const char *path, BclModel **out)
     /* a file that cannot be read is an I/O error, not a compile error */
     int e = api_readable(path);
     if (e) return api_fail_path(&c->msg, BCL_ERR_IO, path, "cannot open: %s", strerror(e));
-    BclBuildOptions bo = {.path = path};
+    BclBuildOptions bo = {.path = path, .model_name = c->model_name};
     return compile(c, &bo, out);
 }
 
@@ -251,7 +263,7 @@ BclStatus bcl_compile_string(BclCompiler *c, const char *source, const char *nam
     if (!out) return api_fail(&c->msg, BCL_ERR_INVALID_ARGUMENT, "bcl_compile_string: out is NULL");
     *out = NULL;
     if (!source) return api_fail(&c->msg, BCL_ERR_INVALID_ARGUMENT, "bcl_compile_string: source is NULL");
-    BclBuildOptions bo = {.path = name && *name ? name : "<string>", .source_text = source};
+    BclBuildOptions bo = {.path = name && *name ? name : "<string>", .source_text = source, .model_name = c->model_name};
     return compile(c, &bo, out);
 }
 

@@ -124,3 +124,11 @@ add_test(NAME install_tree
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/install/install_tree.sh ${CMAKE_BINARY_DIR}
                  ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/install_test ${CMAKE_C_COMPILER})
 set_tests_properties(install_tree PROPERTIES RESOURCE_LOCK install_prefix)
+
+# the Python bindings (python/, pure Python over libbcl.so): pip-installed into a
+# scratch directory and checked against the PyTorch shim (tests/python)
+if(PYTHON3_SYS)
+  add_test(NAME python_bindings
+           COMMAND ${PYTHON3_SYS} ${CMAKE_SOURCE_DIR}/tests/python/test_bindings.py
+                   --lib $<TARGET_FILE:bcl> --workdir ${CMAKE_BINARY_DIR}/python_test)
+endif()

@@ -104,6 +104,10 @@ BCL_API BclStatus bcl_compiler_set_input_shape(BclCompiler *c, const int64_t *di
 BCL_API BclStatus bcl_compiler_add_override(BclCompiler *c, const char *key_eq_value);
 /* The config variable to build from (default "_cfg"). */
 BCL_API BclStatus bcl_compiler_set_config(BclCompiler *c, const char *cfg_name);
+/* The registered model to build from the compiled file or text (like bclc --model
+ * NAME with a FILE): a model the file registers, or one of the zoo's, with its
+ * default config. NULL or "" (the default): the file's own network. */
+BCL_API BclStatus bcl_compiler_set_model(BclCompiler *c, const char *model_name);
 /* Optimisation level 0, 1 or 2 (the default): the default pass pipeline of bclc -O. */
 BCL_API BclStatus bcl_compiler_set_opt_level(BclCompiler *c, int level);
 /* An explicit pass pipeline ("dce,fold-bn,fuse-act"; "" = none), instead of the

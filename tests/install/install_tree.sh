@@ -96,4 +96,14 @@ cmake -S "$src/examples/aot" -B cmake_aot -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_
 cmake --build cmake_aot >> cmake_aot.log
 needed cmake_aot/classify_digits | grep -Eq 'libbcl|LLVM' && fail "the CMake AOT program links libbcl or LLVM"
 check_digits cmake_aot/classify_digits "$digits/sample_3.npy"
+step "the Python package of the prefix finds the prefix's libbcl.so"
+out=$(env -u BCL_LIBRARY PYTHONPATH="$prefix/lib/python3/dist-packages" /usr/bin/python3 -c '
+import sys, numpy as np, bclc
+from bclc import _native
+m = bclc.compile(sys.argv[1] + "/digits.bcl", input_shape=(1, 1, 8, 8))
+m.load_weights(sys.argv[1] + "/digits.safetensors")
+print(_native.lib.path, int(m(np.load(sys.argv[1] + "/sample_3.npy")).argmax()))' "$digits") || fail "python: $out"
+echo "$out"
+[[ $out == "$prefix/lib/python3/dist-packages/../../libbcl.so.0 3" || $out == "$prefix/lib/libbcl.so.0 3" ]] \
+  || fail "the installed bclc package used another library or misclassified: $out"
 echo "install_tree: all passed"

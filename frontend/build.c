@@ -651,6 +651,28 @@ static void load_zoo(Elab *I)
         }
 }
 
+/* What BaseCls keeps in a variant's own config file (zoo/public/<family>/<name>.py) that
+ * --model NAME needs: a zoo file's `_zoo_cfgs = dict(NAME=dict(test=dict(img_size=384)))`.
+ * Its sections other than model and num_classes go into the default config (overrides
+ * still apply after them). */
+static void zoo_cfg_defaults(Elab *I, Value *cfg, const char *model_name)
+{
+    for (int i = 0; bcl_stdlib_paths[i]; i++) {
+        if (strncmp(bcl_stdlib_paths[i], "basecls/models/", 15)) continue;
+        Value *ns = load_stdlib(I, bcl_stdlib_paths[i], NULL, NO_LOC);   /* already loaded */
+        Value *tab = ns && ns->kind == V_NAMESPACE ? env_get_local(ns->ns->env, "_zoo_cfgs") : NULL;
+        DictEntry *e = tab && tab->kind == V_DICT ? dict_find_str(tab->dict, model_name) : NULL;
+        if (!e || e->val->kind != V_DICT) continue;
+        Dict *d = e->val->dict;
+        for (int k = 0; k < d->n; k++) {
+            Value *key = d->e[k].key, *v = d->e[k].val;
+            if (key->kind != V_STR || !strcmp(key->str.s, "model") || !strcmp(key->str.s, "num_classes"))
+                continue;
+            dict_set(I, cfg->dict, key, v->kind == V_DICT ? copy_dict(I, v) : v, d->e[k].loc);
+        }
+    }
+}
+
 static Value *load_main(Elab *I, const BclBuildOptions *opt)
 {
     if (!opt->path) return NULL;
@@ -683,6 +705,7 @@ IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
     SrcLoc cfg_loc = NO_LOC;
     if (opt->model_name) {
         cfg = default_cfg(&I, opt->model_name);
+        zoo_cfg_defaults(&I, cfg, opt->model_name);
     } else {
         Value *c = env_get_local(main_ns->ns->env, cfg_name);
         Source *fsrc = NULL;

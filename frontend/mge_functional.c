@@ -691,6 +691,89 @@ static Value *filled(Elab *I, CallArgs *a, SrcLoc loc, const char *f, int kind)
     r->param = p;
     return r;
 }
+/* n copies of u joined along axis (concat takes at most 64 inputs: chunks, then the chunks). */
+static IrValue *concat_copies(Elab *I, IrValue *u, int64_t n, int64_t axis, SrcLoc loc)
+{
+    IrAttrs at = ir_attrs_default();
+    at.axis = axis;
+    IrValue *chunk[64], *parts[64];
+    int np = 0;
+    for (int64_t left = n; left > 0;) {
+        int k = left > 64 ? 64 : (int)left;
+        for (int i = 0; i < k; i++) chunk[i] = u;
+        IrValue *c = k == 1 ? u : emit_ir(I, IR_CONCAT, chunk, k, &at, loc);
+        if (!c) return NULL;
+        parts[np++] = c;
+        left -= k;
+    }
+    return np == 1 ? parts[0] : emit_ir(I, IR_CONCAT, parts, np, &at, loc);
+}
+
+/* F.broadcast_to(inp, shape): NumPy broadcasting to shape (ViT's class token over the
+ * batch). New leading axes by a reshape, then each unit axis copied by a concat. */
+static Value *F_broadcast_to(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "shape");
+    BIND("broadcast_to", 2);
+    FIRST_TENSOR("broadcast_to");
+    int64_t dims[BCL_MAX_RANK];
+    int n = int_list(I, av[1], loc, "shape", dims, BCL_MAX_RANK);
+    if (n < 0) return NULL;
+    const Shape *xs = &x->shape;
+    Shape to = {.rank = n};
+    bool ok = n >= xs->rank;
+    for (int i = 0; i < n && ok; i++) {
+        int j = i - (n - xs->rank);
+        int64_t xd = j >= 0 ? xs->d[j] : 1;
+        to.d[i] = dims[i];
+        if (dims[i] < 1 || !(xd == dims[i] || xd == 1)) ok = false;
+    }
+    if (!ok) {
+        char b1[64], b2[64];
+        Shape want = {.rank = n};
+        for (int i = 0; i < n; i++) want.d[i] = dims[i];
+        diag_error(I->d, loc, "broadcast_to: cannot broadcast %s to %s", shape_str(xs, b1, sizeof b1),
+                   shape_str(&want, b2, sizeof b2));
+        return NULL;
+    }
+    if (!param_size_ok(I, &to, loc, "broadcast_to")) return NULL;
+    Shape lifted = {.rank = n};
+    for (int i = 0; i < n; i++) lifted.d[i] = i < n - xs->rank ? 1 : xs->d[i - (n - xs->rank)];
+    IrValue *y = reshape_ir(I, x, &lifted, loc);
+    for (int i = 0; y && i < n; i++)
+        if (lifted.d[i] != to.d[i]) y = concat_copies(I, y, to.d[i], i, loc);
+    return y ? v_tensor(I, y) : NULL;
+}
+
+/* F.expand_dims(inp, axis): unit axes inserted at the given positions of the result. */
+static Value *F_expand_dims(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "axis");
+    BIND("expand_dims", 2);
+    FIRST_TENSOR("expand_dims");
+    int64_t axes[BCL_MAX_RANK];
+    int n = int_list(I, av[1], loc, "axis", axes, BCL_MAX_RANK);
+    if (n < 0) return NULL;
+    int rank = x->shape.rank + n;
+    if (rank > BCL_MAX_RANK) {
+        diag_error(I->d, loc, "expand_dims: the result would have %d dimensions (at most %d)", rank, BCL_MAX_RANK);
+        return NULL;
+    }
+    bool unit[BCL_MAX_RANK] = {0};
+    for (int i = 0; i < n; i++) {
+        if (!norm_axis(I, &axes[i], rank, loc, "expand_dims")) return NULL;
+        if (unit[axes[i]]) {
+            diag_error(I->d, loc, "expand_dims: axis %lld is given twice", (long long)axes[i]);
+            return NULL;
+        }
+        unit[axes[i]] = true;
+    }
+    Shape out = {.rank = rank};
+    for (int k = 0, j = 0; k < rank; k++) out.d[k] = unit[k] ? 1 : x->shape.d[j++];
+    IrValue *y = reshape_ir(I, x, &out, loc);
+    return y ? v_tensor(I, y) : NULL;
+}
+
 static Value *F_zeros(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "zeros", 0); }
 static Value *F_ones(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "ones", 1); }
 static Value *F_full(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "full", 2); }
@@ -711,6 +794,7 @@ Value *native_functional(Elab *I)
         {"adaptive_avg_pool2d", F_adaptive_avg_pool2d}, {"adaptive_max_pool2d", F_adaptive_max_pool2d},
         {"dropout", F_dropout}, {"pad", F_pad}, {"interpolate", F_interpolate}, {"roll", F_roll},
         {"zeros", F_zeros}, {"ones", F_ones}, {"full", F_full}, {"repeat", F_repeat},
+        {"broadcast_to", F_broadcast_to}, {"expand_dims", F_expand_dims},
     };
     for (size_t i = 0; i < sizeof fs / sizeof *fs; i++) ns_add(I, ns, fs[i].name, fs[i].fn);
     /* MegEngine's sub-namespaces alias the same primitives */

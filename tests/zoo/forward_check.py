@@ -38,12 +38,24 @@ CASES = [
     ("snetv2_x050", "snet", "2,3,64,64", []),
     ("snetv2p_x075", "snet", "1,3,64,64", []),
     ("hrnet_w18_small_v1", "hrnet", "1,3,64,64", []),
+    ("vit_tiny_patch16_224", "vit", "2,3,32,32",
+     ["model.img_size=32", "model.patch_size=8", "model.depth=2", "model.embed_dim=48"]),
+    ("vit_tiny_patch16_224", "vit", "1,3,32,32",
+     ["model.img_size=32", "model.patch_size=8", "model.depth=1", "model.distilled=True"]),
+    ("vit_small_patch32_224", "vit", "1,3,64,64",
+     ["model.img_size=64", "model.depth=1", "model.qkv_bias=False", "model.num_classes=10"]),
+    ("resmlp_s12", "resmlp", "2,3,32,32", ["model.img_size=32", "model.patch_size=8", "model.depth=2"]),
     # full size, as issue 7 asks
     ("resnet18", "resnet", "1,3,224,224", []),
     ("mbnetv2_x100", "mbnet", "1,3,224,224", []),
     ("regnetx_002", "regnet", "1,3,224,224", []),
     ("effnet_b0", "effnet", "1,3,224,224", []),
+    ("vit_small_patch16_224", "vit", "1,3,224,224", []),
+    ("resmlp_s12", "resmlp", "1,3,224,224", []),
 ]
+
+# families whose small cases also run on the interpreter
+INTERP_FAMILIES = ("vit", "resmlp", "swin")
 
 
 def main():
@@ -82,6 +94,14 @@ def main():
             for o in overrides:
                 cmd += ["-o", o]
             runs.append((f"{label} [{shape}, {layout} weights]", cmd, out, ref))
+        # the small transformer cases also on the reference interpreter (issue 12)
+        if family in INTERP_FAMILIES and not shape.endswith(",224,224"):
+            out = os.path.join(d, "y_interp.npy")
+            cmd = [opt.bclc, "run", case, "--engine", "interp", "--weights", os.path.join(d, "weights.safetensors"),
+                   "--input", os.path.join(d, "input.npy"), "--output", out]
+            for o in overrides:
+                cmd += ["-o", o]
+            runs.append((f"{label} [{shape}, torch weights, interpreter]", cmd, out, ref))
 
     def run(item):
         t0 = time.time()

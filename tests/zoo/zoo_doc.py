@@ -22,6 +22,8 @@ FAMILIES = [
     ("repvgg", "RepVGG (training and deploy forms)", "repvgg.bcl"),
     ("snet", "ShuffleNet V2 / V2+", "snet.bcl"),
     ("hrnet", "HRNet", "hrnet.bcl"),
+    ("vit", "ViT / DeiT", "vit.bcl"),
+    ("resmlp", "ResMLP", "resmlp.bcl"),
 ]
 MARK = "### "  # the tables start at the first family heading of the models section
 

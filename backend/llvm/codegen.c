@@ -95,6 +95,7 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
     LLVMPositionBuilderAtEnd(eb, LLVMAppendBasicBlockInContext(ctx, entry, "entry"));
     LLVMValueRef slots = LLVMGetParam(entry, 0), pool = LLVMGetParam(entry, 1);
     char name[64];
+    unsigned noinline_kind = LLVMGetEnumAttributeKindForName("noinline", 8);
     LLVMValueRef *fns = calloc((size_t)(pl->n_steps ? pl->n_steps : 1), sizeof *fns);
     BCL_ASSERT(fns != NULL);
     for (int i = 0; i < pl->n_steps; i++) {
@@ -122,6 +123,10 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
         LLVMValueRef sf = LLVMAddFunction(m, name, step_ty);
         LLVMSetLinkage(sf, LLVMInternalLinkage);
         jit_host_fn_attrs(h, sf);
+        /* the kernel is inlined into its step, the steps are not inlined into the entry:
+         * one function of every step would make the optimiser's time grow much faster
+         * than the graph (2,000 steps took 5 minutes) */
+        LLVMAddAttributeAtIndex(sf, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, noinline_kind, 0));
         LLVMPositionBuilderAtEnd(sb, LLVMAppendBasicBlockInContext(ctx, sf, "entry"));
         LLVMBuildCall2(sb, kern_ty, kf,
                        (LLVMValueRef[]){LLVMGetParam(sf, 0), tbl, LLVMGetParam(sf, 1), LLVMGetParam(sf, 2)},

@@ -23,10 +23,10 @@ if(TARGET bcl_llvm)
   list(APPEND bcl_dep_libs ${bcl_llvm_location})
   set(bcl_dep_pc "-L${LLVM_LIBRARY_DIR} -lLLVM")
 endif()
-foreach(extra ${BCL_EXTRA_LINK_LIBS})   # zlib etc., appended by the stages that need them
-  list(APPEND bcl_dep_libs ${extra})
-  set(bcl_dep_pc "${bcl_dep_pc} -l${extra}")
-endforeach()
+if(TARGET ZLIB::ZLIB)                   # io/: inflate and CRC-32
+  list(APPEND bcl_dep_libs ${ZLIB_LIBRARIES})
+  set(bcl_dep_pc "${bcl_dep_pc} -lz")
+endif()
 set(bcl_dep_pc "${bcl_dep_pc} -lpthread -lm")
 
 # --- libbcl.so: the same objects as the tools link, exported through a version

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "io/file_map.h"
 #include "io/io_util.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -31,6 +32,7 @@ typedef struct Reader {
     const char *path;
     Diag *d;
     uint64_t data_len;
+    const IoFileMap *map;   /* the file's mapping, or NULL for a caller's buffer */
 } Reader;
 
 #define PNAME(e, buf) bcl_printable((e)->name, (e)->name_len, buf, sizeof buf)
@@ -234,6 +236,9 @@ static bool build(Reader *r, const Entry *e, int n, const unsigned char *data, S
         memcpy(t->name, e[i].name, e[i].name_len + 1);
         t->shape = e[i].shape;
         widen(&e[i], data + e[i].begin, t->data);
+        /* the mapped source is read once: dropping its pages keeps the peak at
+         * about the tensors' size instead of the file's plus the tensors' */
+        if (r->map) io_release_mapped(r->map, data + e[i].begin, (size_t)(e[i].end - e[i].begin));
     }
     return true;
 oom:
@@ -241,7 +246,7 @@ oom:
     return false;
 }
 
-int st_read_mem(const char *name, const void *buf, size_t len, StFile *out, Diag *d)
+static int parse(const char *name, const void *buf, size_t len, const IoFileMap *map, StFile *out, Diag *d)
 {
     const unsigned char *b = buf;
     memset(out, 0, sizeof *out);
@@ -261,7 +266,7 @@ int st_read_mem(const char *name, const void *buf, size_t len, StFile *out, Diag
         return -1;
     }
 
-    Reader r = {.path = name, .d = d, .data_len = len - 8 - hlen};
+    Reader r = {.path = name, .d = d, .data_len = len - 8 - hlen, .map = map};
     Arena a;
     arena_init(&a);
     char err[128];
@@ -301,14 +306,23 @@ done:
     return rc;
 }
 
+int st_read_mem(const char *name, const void *buf, size_t len, StFile *out, Diag *d)
+{
+    return parse(name, buf, len, NULL, out, d);
+}
+
+int st_read_mapped(const char *path, const IoFileMap *map, StFile *out, Diag *d)
+{
+    return parse(path, map->data, map->len, map, out, d);
+}
+
 int st_read(const char *path, StFile *out, Diag *d)
 {
-    unsigned char *buf;
-    size_t len;
     memset(out, 0, sizeof *out);
-    if (bcl_read_file(path, &buf, &len, d) != 0) return -1;
-    int rc = st_read_mem(path, buf, len, out, d);
-    free(buf);
+    IoFileMap map;   /* mapped, not read: the tensors are the only copy on the heap */
+    if (io_map_file(path, &map, d) != 0) return -1;
+    int rc = st_read_mapped(path, &map, out, d);
+    io_unmap_file(&map);
     return rc;
 }
 

@@ -1,16 +1,18 @@
 /* Weight files by content: .npz (a zip archive) or safetensors. */
 #include <stdlib.h>
 
+#include "io/file_map.h"
 #include "io/io_util.h"
 #include "io/npy.h"
 #include "io/weights.h"
 
 int bcl_read_weights(const char *path, StFile *out, Diag *d)
 {
-    unsigned char *buf;
-    size_t len;
     memset(out, 0, sizeof *out);
-    if (bcl_read_file(path, &buf, &len, d) != 0) return -1;
+    IoFileMap map;
+    if (io_map_file(path, &map, d) != 0) return -1;
+    const unsigned char *buf = map.data;
+    size_t len = map.len;
     int rc;
     if (len >= 4 && buf[0] == 'P' && buf[1] == 'K' &&
         ((buf[2] == 3 && buf[3] == 4) || (buf[2] == 5 && buf[3] == 6))) {
@@ -21,8 +23,8 @@ int bcl_read_weights(const char *path, StFile *out, Diag *d)
                         "save the state dict as .safetensors or .npz");
         rc = -1;
     } else {
-        rc = st_read_mem(path, buf, len, out, d);
+        rc = st_read_mapped(path, &map, out, d);
     }
-    free(buf);
+    io_unmap_file(&map);
     return rc;
 }

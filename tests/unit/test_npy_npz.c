@@ -47,11 +47,11 @@ static void test_inflate_zlib_streams(void **state)
     assert_string_equal(bcl_inflate(fx, 7, out, 36), "compressed data ends early");
     assert_string_equal(bcl_inflate((const unsigned char *)"\x07", 1, out, 1), "invalid block type");
     assert_string_equal(bcl_inflate((const unsigned char *)"\x01\x0d\x00\xf3\xff", 5, out, 13),
-                        "corrupt stored block length");
+                        "invalid stored block lengths");
     assert_string_equal(bcl_inflate(st, 10, out, 13), "compressed data ends early");
     /* fixed block whose first symbol copies from distance 1: nothing to copy from */
     assert_string_equal(bcl_inflate((const unsigned char *)"\x03\x02\x00", 3, out, 3),
-                        "distance before the start of the data");
+                        "invalid distance too far back");
     assert_string_equal(bcl_inflate((const unsigned char *)"", 0, out, 0), "compressed data ends early");
 }
 

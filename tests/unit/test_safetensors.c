@@ -63,6 +63,51 @@ static void expect_error_n(const char *json, size_t data_len, const char *msg)
 
 static void expect_error(const char *json, const char *msg) { expect_error_n(json, 64, msg); }
 
+/* ---- memory-mapped reading (io/file_map.c) ---- */
+
+/* Tensors spanning many pages, read through the mapping: the reader releases each
+ * tensor's pages after widening it, so reading the same mapping a second time must
+ * fault them back in with the same contents; a FIFO-like file that cannot be mapped
+ * (here /dev/null: not regular) goes through the ordinary reader's diagnostic. */
+static void test_mapped(void **state)
+{
+    enum { N = 3 * 4096 + 5 };
+    float *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int i = 0; i < N; i++) {
+        a[i] = (float)i * 0.25f - 7.0f;
+        b[i] = -(float)i;
+    }
+    StTensor t[2] = {{"a", {1, {N}}, a}, {"b", {1, {N}}, b}};
+    Cap c;
+    cap_init(&c);
+    char *p = tmp_path();
+    assert_int_equal(st_write(p, t, 2, &c.d), 0);
+    IoFileMap map;
+    assert_int_equal(io_map_file(p, &map, &c.d), 0);
+    assert_non_null(map.mapped);
+    for (int round = 0; round < 2; round++) {
+        StFile f;
+        assert_int_equal(st_read_mapped(p, &map, &f, &c.d), 0);
+        assert_int_equal(f.n, 2);
+        assert_memory_equal(f.t[0].data, a, N * sizeof *a);
+        assert_memory_equal(f.t[1].data, b, N * sizeof *b);
+        st_free(&f);
+    }
+    io_unmap_file(&map);
+    assert_null(map.data);
+    unlink(p);
+    /* not a regular file: no mapping, the reader's own message */
+    assert_int_equal(io_map_file("/dev/null", &map, &c.d), -1);
+    assert_contains(cap_text(&c), "/dev/null: error: cannot read: not a regular file");
+    assert_int_equal(io_map_file("/nonexistent/w.safetensors", &map, &c.d), -1);
+    assert_contains(cap_text(&c), "cannot open: No such file or directory");
+    cap_free(&c);
+    free(a);
+    free(b);
+}
+
 /* ---- round trip ---- */
 
 static void test_roundtrip(void **state)
@@ -442,6 +487,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_mapped),
         cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_f16),
         cmocka_unit_test(test_bf16_f64_and_alignment),

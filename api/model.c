@@ -33,15 +33,7 @@ const char *bcl_model_error(const BclModel *m) { return m ? api_msg(m->msg) : "b
 /* Reads a weight file's bytes by content, as bcl_read_weights does for files. */
 static int read_weights_mem(const char *name, const unsigned char *buf, size_t len, StFile *f, Diag *d)
 {
-    memset(f, 0, sizeof *f);
-    if (len >= 4 && buf[0] == 'P' && buf[1] == 'K' && ((buf[2] == 3 && buf[3] == 4) || (buf[2] == 5 && buf[3] == 6)))
-        return npz_read_mem(name, buf, len, f, d);
-    if (len >= 2 && buf[0] == 0x80 && buf[1] >= 2 && buf[1] <= 5) {
-        diag_error_path(d, name, "this is a Python pickle (.pkl/.pth), which is not supported; "
-                        "save the state dict as .safetensors or .npz");
-        return -1;
-    }
-    return st_read_mem(name, buf, len, f, d);
+    return bcl_read_weights_mem(name, buf, len, f, d);
 }
 
 /* Binds f; a strict bind that fails leaves every parameter as it was. */

@@ -98,6 +98,52 @@ static bool ignored_key(const char *name)
     return n >= m && !strcmp(name + n - m, suffix) && (n == m || name[n - m - 1] == '.');
 }
 
+/* ---- key prefixes ---- */
+
+/* Keys saved from a wrapped model carry a prefix the model's keys lack ("module." from
+ * DataParallel, "model." from a wrapper): when no key of the file matches, and every
+ * key starts with the same dotted component(s), the length of that prefix (up to three
+ * components) when stripping it makes keys match; 0 otherwise. */
+static size_t common_prefix(const Key *k, int np, const StFile *f)
+{
+    size_t plen = 0;
+    for (int depth = 0; depth < 4; depth++) {
+        int matched = 0, counted = 0;
+        const char *first = NULL;
+        for (int i = 0; f && i < f->n; i++) {
+            const char *name = f->t[i].name;
+            if (ignored_key(name)) continue;
+            if (strlen(name) < plen || (first && strncmp(name, first, plen))) return 0;
+            if (!first) first = name;
+            counted++;
+            matched += lookup(k, np, name + plen) >= 0;
+        }
+        if (!counted) return 0;
+        if (matched) return plen;
+        const char *dot = strchr(first + plen, '.');
+        if (!dot) return 0;
+        plen = (size_t)(dot - first) + 1;
+    }
+    return 0;
+}
+
+static const char *bound_name(const char *name, size_t plen)
+{
+    return strlen(name) >= plen ? name + plen : name;
+}
+
+int bcl_weights_strip_prefix(StFile *f, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    int count = 0;
+    for (int i = 0; i < f->n; i++)
+        if (!strncmp(f->t[i].name, prefix, n)) {
+            memmove(f->t[i].name, f->t[i].name + n, strlen(f->t[i].name + n) + 1);
+            count++;
+        }
+    return count;
+}
+
 /* ---- binding ---- */
 
 static void report(Diag *d, const char *path, bool strict, const char *fmt, ...)
@@ -147,9 +193,17 @@ int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, 
         return -1;
     }
     int n_missing = 0, n_unexpected = 0, n_mismatch = 0;
+    size_t plen = common_prefix(keys, np, f);
+    if (plen) {
+        char nb[256];
+        int i0 = 0;
+        while (ignored_key(f->t[i0].name)) i0++;
+        diag_note(d, NO_LOC, "%s: every key starts with '%s', which the model's keys lack: matched without it",
+                  path, bcl_printable(f->t[i0].name, plen, nb, sizeof nb));
+    }
     for (int i = 0; i < nt; i++) {
         const StTensor *t = &f->t[i];
-        int p = lookup(keys, np, t->name);
+        int p = lookup(keys, np, bound_name(t->name, plen));
         if (p < 0) {
             if (!ignored_key(t->name)) unexpected[n_unexpected++] = t->name;
             continue;
@@ -176,7 +230,7 @@ int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, 
     report_list(d, path, strict, "unexpected keys", unexpected, n_unexpected);
     for (int k = 0; k < n_mismatch; k++) {
         const StTensor *t = &f->t[mismatch[k]];
-        const IrValue *v = g->params.v[lookup(keys, np, t->name)];
+        const IrValue *v = g->params.v[lookup(keys, np, bound_name(t->name, plen))];
         char ms[160], fs[160], nb[512];
         report(d, path, strict, "shape mismatch for '%s': model %s, file %s",
                bcl_printable(t->name, strlen(t->name), nb, sizeof nb),
@@ -242,7 +296,8 @@ void bcl_print_weight_match(FILE *out, const IrGraph *g, const StFile *f)
         fprintf(out, "out of memory\n");
         return;
     }
-    for (int i = 0; i < nt; i++) tk[i] = (Key){f->t[i].name, i};
+    size_t plen = common_prefix(pk, np, f);
+    for (int i = 0; i < nt; i++) tk[i] = (Key){bound_name(f->t[i].name, plen), i};
     qsort(tk, (size_t)nt, sizeof *tk, cmp_key);
     char s1[160], s2[160], nb[512];
     for (int i = 0; i < np; i++) {
@@ -257,7 +312,7 @@ void bcl_print_weight_match(FILE *out, const IrGraph *g, const StFile *f)
     }
     for (int i = 0; i < nt; i++) {
         const StTensor *t = &f->t[i];
-        if (lookup(pk, np, t->name) >= 0 || ignored_key(t->name)) continue;
+        if (lookup(pk, np, bound_name(t->name, plen)) >= 0 || ignored_key(t->name)) continue;
         fprintf(out, "%s %s unexpected\n", bcl_printable(t->name, strlen(t->name), nb, sizeof nb),
                 shape_str(&t->shape, s2, sizeof s2));
     }

@@ -6,10 +6,14 @@
 
 #include "io/safetensors.h"
 
-/* Reads a weight file, recognised by its content: a zip archive is a NumPy .npz
- * (npz_read), anything else safetensors (st_read). Pickles (.pkl, .pth) are refused
- * with a hint. 0 on success; free with st_free. */
+/* Reads a weight file, recognised by its content: safetensors, NumPy .npz, a pickle
+ * (MegEngine/BaseCls .pkl, numpy arrays or MegEngine tensors; unwrapping "model" then
+ * "state_dict" as BaseCls's load_model does) or a PyTorch .pth/.pt (zip or legacy).
+ * Pickles are read by a restricted unpickler that runs no code (io/pickle.h). The file
+ * is memory-mapped. 0 on success; free with st_free. */
 int bcl_read_weights(const char *path, StFile *out, Diag *d);
+/* The same for bytes in memory (name is used in messages). */
+int bcl_read_weights_mem(const char *name, const unsigned char *buf, size_t len, StFile *out, Diag *d);
 
 /* Copies each tensor of f into the matching parameter's data (allocated in g's arena).
  * Strict: missing keys, unexpected keys and shape mismatches are errors listing the keys
@@ -17,6 +21,11 @@ int bcl_read_weights(const char *path, StFile *out, Diag *d);
  * Keys that are known non-parameters (BatchNorm's num_batches_tracked) are ignored.
  * Returns 0 on success (no errors). */
 int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d);
+
+/* --strip-prefix P: removes P from the start of every key that has it; returns how
+ * many keys had it. (Without it, binding strips a prefix that every key of the file
+ * shares when that makes keys match, with a note.) */
+int bcl_weights_strip_prefix(StFile *f, const char *prefix);
 
 /* The layout equivalence used by binding: equal shapes; or the same element count and
  * the same dims once all 1-dims are dropped ((O,) ~ (1,O,1,1)); or a 4-d conv weight

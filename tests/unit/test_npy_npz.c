@@ -119,11 +119,17 @@ static void test_read_weights_by_content(void **state)
     unlink(p);
     assert_int_equal(c.d.n_errors, 0);
 
-    assert_int_not_equal(bcl_read_weights(FIX "torch_zip.pth", &f, &c.d), 0);
-    assert_string_equal(cap_text(&c), FIX "torch_zip.pth: error: this is a PyTorch checkpoint (a zip with "
-                        "'torch_zip/data.pkl'), which is not supported; save the state dict as .safetensors or .npz\n");
-    assert_int_not_equal(bcl_read_weights(FIX "torch_legacy.pth", &f, &c.d), 0);
-    assert_true(strstr(cap_text(&c), FIX "torch_legacy.pth: error: this is a Python pickle (.pkl/.pth), which is not supported") != NULL);
+    /* torch.save({"w": torch.ones(2)}) in both formats: read by the restricted unpickler */
+    assert_int_equal(bcl_read_weights(FIX "torch_zip.pth", &f, &c.d), 0);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.t[0].name, "w");
+    assert_true(f.t[0].shape.rank == 1 && f.t[0].shape.d[0] == 2 && f.t[0].data[0] == 1.0f && f.t[0].data[1] == 1.0f);
+    st_free(&f);
+    assert_int_equal(bcl_read_weights(FIX "torch_legacy.pth", &f, &c.d), 0);
+    assert_int_equal(f.n, 1);
+    assert_true(f.t[0].shape.rank == 1 && f.t[0].shape.d[0] == 2 && f.t[0].data[0] == 1.0f && f.t[0].data[1] == 1.0f);
+    st_free(&f);
+    assert_int_equal(c.d.n_errors, 0);
     assert_int_not_equal(bcl_read_weights(FIX "f4.npy", &f, &c.d), 0);   /* neither: read as safetensors */
     assert_true(strstr(cap_text(&c), FIX "f4.npy: error: safetensors header length") != NULL);
     assert_int_not_equal(bcl_read_weights(FIX "missing.safetensors", &f, &c.d), 0);

@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""Checkpoints from real writers give the same outputs as the same weights in safetensors.
+
+    /usr/bin/python3 tests/checkpoints/run_checkpoints.py --bclc build/bclc --workdir DIR
+
+Takes the digits example's weights, writes them with torch.save (zip and legacy formats,
+float32/16/bf16/64, strided and offset tensors, a `module.` prefix), with pickle as
+megengine.save does (a dict of numpy arrays, protocols 2 to 5, wrapped in "model" /
+"state_dict", MegEngine Tensor objects), runs `bclc run` on each and compares the logits
+bit for bit with a run on a safetensors file of the same (rounded) values. Then hostile
+files (a posix.system global, truncation, huge declared sizes, a memo bomb) must be
+refused with an error that says why, and no crash.
+"""
+import argparse
+import collections
+import io
+import json
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import types
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EX = os.path.join(ROOT, "examples", "digits")
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def read_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = collections.OrderedDict()
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        assert v["dtype"] == "F32"
+        b, e = v["data_offsets"]
+        out[k] = np.frombuffer(raw[8 + n + b:8 + n + e], dtype="<f4").reshape(v["shape"]).copy()
+    return out
+
+
+def write_safetensors(path, sd):
+    header, blobs, off = {}, [], 0
+    for k, v in sd.items():
+        b = np.ascontiguousarray(v, dtype="<f4").tobytes()
+        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def run(bclc, weights, out, extra=()):
+    cmd = [bclc, "run", os.path.join(EX, "digits.bcl"), "--weights", weights, "--input",
+           os.path.join(EX, "heldout.npy"), "--output", out, *extra]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def fake_megengine():
+    """A stand-in for megengine.tensor.Tensor that pickles as the real one does:
+    __getnewargs__ gives (ndarray, dtype, device), __getstate__ a dict with "qdict"."""
+    mge = types.ModuleType("megengine")
+    mod = types.ModuleType("megengine.tensor")
+
+    class Tensor:
+        def __init__(self, data):
+            self.data = np.asarray(data)
+
+        def __getnewargs__(self):
+            return (self.data, self.data.dtype, "cpu0:0")
+
+        def __getstate__(self):
+            return {"qdict": {"mode": None, "scale": None, "zero_point": None}}
+
+        def __setstate__(self, state):
+            pass
+
+    class Parameter(Tensor):
+        pass
+
+    for c in (Tensor, Parameter):
+        c.__module__ = "megengine.tensor"
+        c.__qualname__ = c.__name__
+        setattr(mod, c.__name__, c)
+    mge.tensor = mod
+    sys.modules["megengine"] = mge
+    sys.modules["megengine.tensor"] = mod
+    return Tensor, Parameter
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bclc", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    w = lambda name: os.path.join(args.workdir, name)
+    sd = read_safetensors(os.path.join(EX, "digits.safetensors"))
+
+    def reference(rounded, tag):
+        """The safetensors run for these (possibly rounded) values."""
+        path = w(f"ref_{tag}.safetensors")
+        write_safetensors(path, rounded)
+        r = run(args.bclc, path, w(f"ref_{tag}.npy"))
+        assert r.returncode == 0, r.stderr
+        return np.load(w(f"ref_{tag}.npy"))
+
+    def same(weights, ref, what, extra=()):
+        out = weights + ".out.npy"
+        r = run(args.bclc, weights, out, extra)
+        ok = r.returncode == 0 and np.array_equal(np.load(out), ref)
+        check(ok, what + ("" if r.returncode == 0 else ": " + r.stderr.strip()[:300]))
+        return r
+
+    ref32 = reference(sd, "f32")
+    tsd = collections.OrderedDict((k, torch.from_numpy(v.copy())) for k, v in sd.items())
+    # a BatchNorm step counter as torch writes it (int64; ignored when binding)
+    bn = [k for k in sd if k.endswith("running_var")][0]
+    tsd[bn[:-len("running_var")] + "num_batches_tracked"] = torch.tensor(100)
+
+    # ---- PyTorch: zip and legacy formats, each dtype
+    for fmt_zip in (True, False):
+        fmt = "zip" if fmt_zip else "legacy"
+        for dt in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+            conv = collections.OrderedDict((k, v.to(dt) if v.is_floating_point() else v) for k, v in tsd.items())
+            p = w(f"digits_{fmt}_{str(dt)[6:]}.pth")
+            torch.save(conv, p, _use_new_zipfile_serialization=fmt_zip)
+            rounded = collections.OrderedDict((k, v.float().numpy()) for k, v in conv.items() if k in sd)
+            ref = ref32 if dt in (torch.float32, torch.float64) else reference(rounded, str(dt)[6:])
+            same(p, ref, f"torch.save {fmt} {str(dt)[6:]}")
+
+    # strided (transposed) tensors and tensors at offsets inside one shared storage
+    flat = torch.cat([v.reshape(-1) for v in tsd.values() if v.is_floating_point()])
+    views, off = collections.OrderedDict(), 0
+    for k, v in tsd.items():
+        if not v.is_floating_point():
+            continue
+        n = v.numel()
+        views[k] = flat[off:off + n].view(v.shape)
+        off += n
+        if v.dim() == 2:   # the same values through a transposed view
+            views[k] = v.t().contiguous().t()
+            assert views[k].stride() != v.contiguous().stride()
+    for fmt_zip in (True, False):
+        p = w(f"digits_views_{'zip' if fmt_zip else 'legacy'}.pth")
+        torch.save(views, p, _use_new_zipfile_serialization=fmt_zip)
+        same(p, ref32, f"torch.save {'zip' if fmt_zip else 'legacy'}: shared storage, offsets, strides")
+
+    # a whole training checkpoint from DataParallel: {"model": {"module.x": ...}, "epoch": ...}
+    p = w("digits_dp.pth")
+    torch.save({"epoch": 3, "model": collections.OrderedDict(("module." + k, v) for k, v in tsd.items())}, p)
+    r = same(p, ref32, "torch.save {'model': state dict with 'module.' keys}")
+    check("module." in r.stderr and "note" in r.stderr, "the stripped 'module.' prefix is noted")
+    r = subprocess.run([args.bclc, "params", os.path.join(EX, "digits.bcl"), "--weights", p],
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and " missing" not in r.stdout and r.stdout.count(" ok") == len(sd),
+          "bclc params --weights on a .pth: every key ok")
+
+    # ---- MegEngine / BaseCls: pickle.dump of a dict of numpy arrays
+    for proto in (2, 3, 4, 5):
+        p = w(f"digits_p{proto}.pkl")
+        with open(p, "wb") as f:
+            pickle.dump(collections.OrderedDict(sd), f, protocol=proto)
+        same(p, ref32, f"pickle protocol {proto}: dict of numpy float32 arrays")
+    p = w("digits_ckpt.pkl")
+    with open(p, "wb") as f:   # BaseCls's load_model unwraps "model", then "state_dict"
+        pickle.dump({"model": {"state_dict": {k: v.astype(np.float64) for k, v in sd.items()}},
+                     "epoch": 7, "lr": np.float32(0.1)}, f, protocol=4)
+    same(p, ref32, "pickle: {'model': {'state_dict': float64 arrays}}")
+    p = w("digits_fortran.pkl")
+    with open(p, "wb") as f:
+        pickle.dump({k: np.asfortranarray(v) for k, v in sd.items()}, f, protocol=2)
+    same(p, ref32, "pickle protocol 2: Fortran-order arrays")
+    Tensor, Parameter = fake_megengine()
+    for proto in (2, 4):
+        p = w(f"digits_mge_p{proto}.pkl")
+        with open(p, "wb") as f:
+            pickle.dump({k: (Parameter if "weight" in k else Tensor)(v) for k, v in sd.items()}, f, protocol=proto)
+        same(p, ref32, f"pickle protocol {proto}: MegEngine Tensor and Parameter objects")
+
+    # ---- hostile files: refused with a reason, never a crash
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    def refused(name, data, expect):
+        p = w(name)
+        with open(p, "wb") as f:
+            f.write(data)
+        r = run(args.bclc, p, p + ".out.npy")
+        ok = r.returncode == 1 and expect in r.stderr and "pwned" not in r.stdout + r.stderr
+        ok = ok and "Sanitizer" not in r.stderr and "runtime error" not in r.stderr
+        check(ok, f"refused: {name} ({expect!r})" + ("" if ok else f": rc {r.returncode} {r.stderr.strip()[:300]}"))
+
+    refused("evil_system.pkl", pickle.dumps({"x": Evil()}, protocol=2), "'posix.system' is not allowed")
+    refused("evil_system_p4.pkl", pickle.dumps({"x": Evil()}, protocol=4), "'posix.system' is not allowed")
+    good = open(w("digits_p4.pkl"), "rb").read()
+    refused("truncated.pkl", good[:len(good) // 2], "truncated")
+    good_pth = open(w("digits_legacy_float32.pth"), "rb").read()
+    refused("truncated_legacy.pth", good_pth[:-100], "truncated")
+    good_zip = open(w("digits_zip_float32.pth"), "rb").read()
+    refused("truncated_zip.pth", good_zip[:len(good_zip) - 300], "error")
+    # a string that claims 2^62 bytes
+    refused("huge_string.pkl", b"\x80\x04\x8d" + struct.pack("<Q", 1 << 62) + b"abc", "truncated")
+    # an array whose shape needs 2^40 floats, backed by 16 bytes
+    huge = pickle.dumps({"a": np.zeros(4, np.float32)}, protocol=2).replace(
+        b"K\x04\x85", b"\x8a\x06" + (1 << 40).to_bytes(6, "little") + b"\x85")
+    refused("huge_shape.pkl", huge, "need")
+    # a torch storage that declares more elements than its data holds
+    p = w("digits_zip_float32.pth")
+    import zipfile
+    zin = zipfile.ZipFile(p)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith("/data/0"):
+                data = data[:8]
+            zout.writestr(item, data)
+    refused("short_storage.pth", buf.getvalue(), "reaches element")
+    # memo bomb: a memo slot four billion entries away
+    refused("memo_bomb.pkl", b"\x80\x02}r\xff\xff\xff\xff.", "memo index")
+    refused("memo_get.pkl", b"\x80\x02j\xff\xff\xff\x7f.", "never stored")
+    refused("not_dict.pkl", pickle.dumps([1, 2, 3], protocol=4), "not a state dict")
+    refused("inst_opcode.pkl", b"\x80\x02(i__main__\nX\n.", "INST")
+    refused("empty.pkl", b"\x80\x02", "truncated")
+
+    if failures:
+        print(f"{len(failures)} checkpoint check(s) failed")
+        return 1
+    print("all checkpoint checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -98,6 +98,16 @@ static Value *load_stdlib(Elab *I, const char *key, const char *dotted, SrcLoc f
 
 static bool file_exists(const char *p) { return access(p, R_OK) == 0; }
 
+/* The model file for module path rel ("a/b") in dir: a/b.py, else a/b.bcl (a BaseCls
+ * user's files are .py; both hold the same language); NULL if neither exists. */
+static const char *model_file_in(Elab *I, const char *dir, const char *rel)
+{
+    const char *py = arena_printf(I->a, "%s/%s.py", dir, rel);
+    if (file_exists(py)) return py;
+    const char *bcl = arena_printf(I->a, "%s/%s.bcl", dir, rel);
+    return file_exists(bcl) ? bcl : NULL;
+}
+
 static Value *load_file(Elab *I, const char *path, const char *dotted, SrcLoc from)
 {
     /* one key per file however it is spelled, so each file loads once */
@@ -200,12 +210,12 @@ static Value *import_inner(Elab *I, const char *dotted, SrcLoc loc)
         const char *sib = I->loading_from && strcmp(I->loading_from, ".") ? arena_printf(I->a, "%s/%s", I->loading_from, rel) : rel;
         if (bcl_stdlib_lookup(sib)) return load_stdlib(I, sib, dotted, loc);
     } else if (I->loading_from) {
-        const char *p = arena_printf(I->a, "%s/%s.bcl", I->loading_from, rel);
-        if (file_exists(p)) return load_file(I, p, dotted, loc);
+        const char *p = model_file_in(I, I->loading_from, rel);
+        if (p) return load_file(I, p, dotted, loc);
     }
     for (int i = 0; I->opt && i < I->opt->n_include_dirs; i++) {
-        const char *p = arena_printf(I->a, "%s/%s.bcl", I->opt->include_dirs[i], rel);
-        if (file_exists(p)) return load_file(I, p, dotted, loc);
+        const char *p = model_file_in(I, I->opt->include_dirs[i], rel);
+        if (p) return load_file(I, p, dotted, loc);
     }
     if (bcl_stdlib_lookup(rel)) {
         const char *skey = arena_printf(I->a, "<stdlib>/%s", rel);
@@ -213,8 +223,8 @@ static Value *import_inner(Elab *I, const char *dotted, SrcLoc loc)
         if (sl && sl->ns->kind == V_POISON) return NULL;
         return load_stdlib(I, rel, dotted, loc);
     }
-    diag_error(I->d, loc, "no module named '%s' (looked for %s.bcl beside the file, on -I paths and in the standard library)",
-               dotted, rel);
+    diag_error(I->d, loc, "no module named '%s' (looked for %s.py and %s.bcl beside the file, on -I paths and in the standard library)",
+               dotted, rel, rel);
     return NULL;
 }
 
@@ -263,9 +273,9 @@ Value *import_relative(Elab *I, const char *module, int level, SrcLoc loc)
     }
     const char *dir = dir_of(I->a, path);
     for (int i = 1; i < level; i++) dir = arena_printf(I->a, "%s/..", dir);
-    const char *p = arena_printf(I->a, "%s/%s.bcl", dir, rel);
-    if (file_exists(p)) return load_file(I, p, shown, loc);
-    diag_error(I->d, loc, "no module named '%s' (looked for %s)", shown, p);
+    const char *p = model_file_in(I, dir, rel);
+    if (p) return load_file(I, p, shown, loc);
+    diag_error(I->d, loc, "no module named '%s' (looked for %s/%s.py and .bcl)", shown, dir, rel);
     return NULL;
 }
 
@@ -673,6 +683,40 @@ static void zoo_cfg_defaults(Elab *I, Value *cfg, const char *model_name)
     }
 }
 
+/* A ConfigDict object (attributes in order, nested ConfigDicts) as a plain dict whose
+ * entries keep the locations where the config files wrote them. */
+static Value *cfg_object_to_dict(Elab *I, Value *obj, int depth)
+{
+    Value *d = v_dict(I);
+    Dict *src = &obj->obj->attrs;
+    for (int i = 0; i < src->n; i++) {
+        Value *v = src->e[i].val;
+        if (v->kind == V_OBJECT && !v->obj->cls->is_module && depth < 32) v = cfg_object_to_dict(I, v, depth + 1);
+        dict_set(I, d->dict, src->e[i].key, v, src->e[i].loc);
+    }
+    return d;
+}
+
+/* Cfg(): the configuration as BaseCls's tools make it (family defaults merged with the
+ * file's _cfg), as a dict; NULL after an error. */
+static Value *instantiate_cfg(Elab *I, Value *cls)
+{
+    CallArgs a;
+    callargs_init(&a);
+    Value *obj = call_value(I, cls, &a, cls->cls->loc);
+    if (!obj) {
+        diag_note(I->d, cls->cls->loc, "while making the configuration %s()", cls->cls->name);
+        return NULL;
+    }
+    if (obj->kind == V_DICT) return obj;
+    if (obj->kind != V_OBJECT || obj->obj->cls->is_module) {
+        diag_error(I->d, cls->cls->loc, "%s() must make a configuration (a ConfigDict or a dict), not %s", cls->cls->name,
+                   v_type_name(obj));
+        return NULL;
+    }
+    return cfg_object_to_dict(I, obj, 0);
+}
+
 static Value *load_main(Elab *I, const BclBuildOptions *opt)
 {
     if (!opt->path) return NULL;
@@ -708,8 +752,12 @@ IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
         zoo_cfg_defaults(&I, cfg, opt->model_name);
     } else {
         Value *c = env_get_local(main_ns->ns->env, cfg_name);
-        Source *fsrc = NULL;
-        (void)fsrc;
+        /* a BaseCls zoo config file: `class Cfg(ResNetConfig)`, used as Cfg() */
+        Value *cfg_cls = env_get_local(main_ns->ns->env, opt->cfg_name ? opt->cfg_name : "Cfg");
+        if (cfg_cls && cfg_cls->kind == V_CLASS && !cfg_cls->cls->is_module) {
+            if (!opt->cfg_name) cfg_name = "Cfg";
+            if (!(c = instantiate_cfg(&I, cfg_cls))) return NULL;
+        }
         if (!c) {
             diag_error_path(d, opt->path, "no config: '%s' is not defined in this file (define %s = dict(model=dict(name=...)) or use --model NAME)",
                             cfg_name, cfg_name);
@@ -726,6 +774,14 @@ IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
     for (int i = 0; i < opt->n_overrides; i++)
         if (!apply_override(&I, cfg, opt->overrides[i])) return NULL;
     if (!cfg_loc.src) cfg_loc = (SrcLoc){bcl_source_from_string(a, "<command line>", ""), 0, 0, 0};
+
+    /* a registered name the files do not define is the built-in zoo's */
+    Value *mcfg = dict_get_str(cfg->dict, "model");
+    Value *mname = mcfg && mcfg->kind == V_DICT ? dict_get_str(mcfg->dict, "name") : NULL;
+    if (!opt->model_name && mname && mname->kind == V_STR && !registry_has(&I.models, mname)) {
+        load_zoo(&I);
+        if (d->n_errors > errs0) return NULL;
+    }
 
     Value *model = build_model(&I, cfg, cfg_name, cfg_loc);
     if (!model || d->n_errors > errs0) return NULL;
@@ -775,7 +831,7 @@ IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
 
 /* ------------------------------------------------------------------ listing */
 
-int bcl_list_registered(const BclBuildOptions *opt, const char *pattern, FILE *out, Diag *d)
+int bcl_list_registered(const BclBuildOptions *opt, const char *pattern, bool verbose, FILE *out, Diag *d)
 {
     Arena a;
     arena_init(&a);
@@ -795,7 +851,11 @@ int bcl_list_registered(const BclBuildOptions *opt, const char *pattern, FILE *o
     for (int k = 0; k < 2; k++) {
         Registry *r = k ? &I.heads : &I.models;
         for (int i = 0; i < r->n; i++)
-            if (!pattern || strstr(r->e[i].name, pattern)) fprintf(out, "%s %s\n", r->kind, r->e[i].name);
+            if (!pattern || strstr(r->e[i].name, pattern)) {
+                fprintf(out, "%s %s", r->kind, r->e[i].name);
+                if (verbose && r->e[i].url) fprintf(out, " %s", r->e[i].url);
+                fputc('\n', out);
+            }
     }
     arena_free(&a);
     return rc;

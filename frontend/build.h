@@ -25,8 +25,9 @@ typedef struct BclBuildOptions {
 IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d);
 
 /* Lists registered models and heads (stdlib and, if path is set, the file's) whose name
- * contains pattern (NULL = all), one per line "model NAME" / "head NAME". 0 on success. */
-int bcl_list_registered(const BclBuildOptions *opt, const char *pattern, FILE *out, Diag *d);
+ * contains pattern (NULL = all), one per line "model NAME" / "head NAME"; verbose adds
+ * the builder's @hub.pretrained URL ("model NAME URL"). 0 on success. */
+int bcl_list_registered(const BclBuildOptions *opt, const char *pattern, bool verbose, FILE *out, Diag *d);
 
 /* The standard library: embedded .bcl sources, looked up by module path
  * ("megengine/module", "basecls/layers", "basecls/models/resnet", ...). NULL if none. */

@@ -1513,11 +1513,9 @@ static Value *make_class(Elab *I, Env *env, ClassDef *cd)
             c->construct = I->exception_cls->construct;
         }
     }
-    if (!ok_base) {
-        diag_error(I->d, cd->name_loc, "class '%s' does not derive from M.Module: such classes are not supported in .bcl",
-                   cd->name);
-        return NULL;
-    }
+    /* a plain class (no base, or .bcl bases) holds compile-time values: BaseCls's
+     * configuration classes (ConfigDict) and helpers are such classes */
+    (void)ok_base;
     if (!compute_mro(I, c, cd->name_loc)) return NULL;
     Env *cenv = env_new(I, env);
     cenv->is_class = true;

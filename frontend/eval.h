@@ -8,7 +8,16 @@
 #include "support/limits.h"
 
 /* One registry (registers.models / registers.heads). */
-typedef struct RegEntry { const char *name; Value *v; SrcLoc loc; } RegEntry;
+typedef struct RegEntry {
+    const char *name;
+    Value *v;
+    SrcLoc loc;
+    bool from_stdlib;           /* the built-in zoo's: a user file's registration of the name wins */
+    const char *url;            /* @hub.pretrained(url) of the builder, or NULL */
+} RegEntry;
+
+/* A builder decorated with @hub.pretrained(url). */
+typedef struct HubMark { Value *fn; const char *url; } HubMark;
 typedef struct Registry { const char *kind; int n, cap; RegEntry *e; } Registry;
 
 /* A loaded (or loading) file or native module. */
@@ -31,6 +40,7 @@ struct Elab {
     Env *builtins;
     PtrVec modules;             /* LoadedModule* */
     Registry models, heads;
+    PtrVec hub_marks;           /* HubMark*: URLs of @hub.pretrained builders */
     Value *registers;           /* the basecls.utils `registers` object */
     ClassObj *module_cls;       /* _bcl.Module */
     ClassObj *tensor_cls, *exception_cls;

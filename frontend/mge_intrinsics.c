@@ -110,6 +110,120 @@ static Value *b_has_kwargs(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
     return v_bool(func_has_kwargs(av[0]));
 }
 
+/* _bcl.set_init(p, kind): how --random-weights fills parameter p (megengine.module.init
+ * calls it: zeros_/ones_ set the constant, the random initialisers "fan_in"). */
+static Value *b_set_init(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("tensor", "kind");
+    BIND("_bcl.set_init", 2);
+    if (av[0]->kind != V_PARAM || I->tracing) {
+        diag_error(I->d, loc, "M.init: expected a parameter of a module being constructed, got %s%s", v_type_name(av[0]),
+                   I->tracing ? " (initialisers run in __init__, not in forward)" : "");
+        return NULL;
+    }
+    int k = av[1]->kind == V_STR ? ir_init_by_name(av[1]->str.s) : -1;
+    if (k < 0) {
+        diag_error(I->d, loc, "_bcl.set_init: unknown init %s", v_repr(I, av[1]));
+        return NULL;
+    }
+    av[0]->param->init = (IrInit)k;
+    return V_NONE_;
+}
+
+/* _bcl.hub_pretrained(fn, url): megengine.hub.pretrained's decorator; the URL stays
+ * with the builder as metadata (bclc list -v), nothing is downloaded. */
+static Value *b_hub_pretrained(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("fn", "url");
+    BIND("hub.pretrained", 2);
+    if (av[1]->kind != V_STR) {
+        diag_error(I->d, loc, "hub.pretrained(url): the URL must be a string, not %s", v_type_name(av[1]));
+        return NULL;
+    }
+    if (av[0]->kind != V_FUNC && av[0]->kind != V_CLASS) {
+        diag_error(I->d, loc, "hub.pretrained(url) decorates a function or class, not %s", v_type_name(av[0]));
+        return NULL;
+    }
+    HubMark *m = ARENA_NEW(I->a, HubMark);
+    m->fn = av[0];
+    m->url = av[1]->str.s;
+    ptrvec_push(I->a, &I->hub_marks, m);
+    return av[0];
+}
+
+/* _bcl.attrs(obj): a new dict of obj's attributes, in assignment order, each entry
+ * keeping where it was set (basecore's ConfigDict keeps its keys as attributes). */
+static Value *b_attrs(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("obj");
+    BIND("_bcl.attrs", 1);
+    if (av[0]->kind != V_OBJECT) {
+        diag_error(I->d, loc, "_bcl.attrs: expected an object, got %s", v_type_name(av[0]));
+        return NULL;
+    }
+    Value *d = v_dict(I);
+    Dict *src = &av[0]->obj->attrs;
+    for (int i = 0; i < src->n; i++) dict_set(I, d->dict, src->e[i].key, src->e[i].val, src->e[i].loc);
+    return d;
+}
+
+static bool is_instance_of(Value *v, ClassObj *c)
+{
+    if (v->kind != V_OBJECT) return false;
+    for (int i = 0; i < v->obj->cls->n_mro; i++)
+        if (v->obj->cls->mro[i] == c) return true;
+    return v->obj->cls == c;
+}
+
+/* basecore's ConfigDict.merge: the entries of src (a dict or a ConfigDict) are set on
+ * target; a dict value merges into the ConfigDict already there (or a new one of class
+ * cd), recursively. Entries keep the location where the config file wrote them. */
+static bool cfg_merge(Elab *I, Value *target, Value *src, ClassObj *cd, SrcLoc loc, int depth)
+{
+    if (depth > 32) {
+        diag_error(I->d, loc, "ConfigDict.merge: dicts nested too deeply (does a dict contain itself?)");
+        return false;
+    }
+    Dict *sd = src->kind == V_DICT ? src->dict : &src->obj->attrs;
+    for (int i = 0; i < sd->n; i++) {
+        DictEntry *e = &sd->e[i];
+        if (e->key->kind != V_STR) {
+            diag_error(I->d, e->loc.src ? e->loc : loc, "ConfigDict keys must be strings, not %s", v_type_name(e->key));
+            return false;
+        }
+        Value *v = e->val;
+        if (v->kind == V_DICT || is_instance_of(v, cd)) {
+            Value *cur = dict_get(&target->obj->attrs, e->key);
+            if (!cur || !is_instance_of(cur, cd)) {
+                cur = ARENA_NEW(I->a, Value);
+                cur->kind = V_OBJECT;
+                cur->obj = ARENA_NEW(I->a, ObjectObj);
+                cur->obj->cls = cd;
+                cur->obj->made_at = I->user_loc;
+            }
+            if (!cfg_merge(I, cur, v, cd, loc, depth + 1)) return false;
+            v = cur;
+        }
+        dict_set(I, &target->obj->attrs, e->key, v, e->loc.src ? e->loc : loc);
+    }
+    return true;
+}
+
+static Value *b_cfg_merge(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("target", "src", "cls");
+    BIND("_bcl.cfg_merge", 3);
+    if (av[2]->kind != V_CLASS || !is_instance_of(av[0], av[2]->cls)) {
+        diag_error(I->d, loc, "_bcl.cfg_merge: the target must be an instance of the given class");
+        return NULL;
+    }
+    if (av[1]->kind != V_DICT && !is_instance_of(av[1], av[2]->cls)) {
+        diag_error(I->d, loc, "ConfigDict.merge: expected a dict or a ConfigDict, got %s", v_type_name(av[1]));
+        return NULL;
+    }
+    return cfg_merge(I, av[0], av[1], av[2]->cls, loc, 0) ? V_NONE_ : NULL;
+}
+
 /* MegEngine's Module.__init__(self, name=None): the name is checked and not kept
  * (parameter names come from the attribute tree). Other arguments are errors, so that
  * a class without its own __init__ does not silently swallow them. */
@@ -306,5 +420,9 @@ Value *native_bcl(Elab *I)
     ns_add(I, ns, "buffer", b_buffer);
     ns_add(I, ns, "accepts", b_accepts);
     ns_add(I, ns, "has_kwargs", b_has_kwargs);
+    ns_add(I, ns, "set_init", b_set_init);
+    ns_add(I, ns, "hub_pretrained", b_hub_pretrained);
+    ns_add(I, ns, "attrs", b_attrs);
+    ns_add(I, ns, "cfg_merge", b_cfg_merge);
     return ns;
 }

@@ -77,8 +77,21 @@ static Value *do_register(Elab *I, Registry *r, Value *obj, const char *name, Sr
         diag_note(I->d, p->loc, "the parameter is declared here");
         return NULL;
     }
+    const char *url = NULL;
+    for (int i = 0; i < I->hub_marks.n; i++) {
+        HubMark *m = I->hub_marks.v[i];
+        if (m->fn == obj || (m->fn->kind == obj->kind && (obj->kind == V_FUNC ? m->fn->fn == obj->fn : m->fn->cls == obj->cls)))
+            url = m->url;
+    }
+    bool std = I->loading_stdlib;
     for (int i = 0; i < r->n; i++)
         if (!strcmp(r->e[i].name, name)) {
+            /* a user's file registering a name the zoo also has: the user's is built */
+            if (r->e[i].from_stdlib && !std) {
+                r->e[i] = (RegEntry){name, obj, at, false, url};
+                return obj;
+            }
+            if (std && !r->e[i].from_stdlib) return obj;  /* the zoo's copy is not registered */
             diag_error(I->d, at, "%s '%s' is already registered", r->kind, name);
             diag_note(I->d, r->e[i].loc, "previously registered here");
             return NULL;
@@ -88,7 +101,7 @@ static Value *do_register(Elab *I, Registry *r, Value *obj, const char *name, Sr
         r->e = arena_grow(I->a, r->e, (size_t)r->n, (size_t)cap, sizeof(RegEntry));
         r->cap = cap;
     }
-    r->e[r->n++] = (RegEntry){name, obj, at};
+    r->e[r->n++] = (RegEntry){name, obj, at, std, url};
     return obj;
 }
 

@@ -52,6 +52,7 @@ typedef struct Options {
     int emit_llvm;
     int batch, iters;       /* bench */
     int max_errors;         /* --max-errors N (0 = all); -1 = the default */
+    int verbose;            /* list -v: the builders' pretrained-weights URLs */
 } Options;
 
 enum { ENGINE_INTERP, ENGINE_JIT };
@@ -269,10 +270,12 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
                 return -1;
             }
             o->iters = (int)k;
+        } else if ((extra & OPT_LIST) && (!strcmp(a, "-v") || !strcmp(a, "--verbose"))) {
+            o->verbose = 1;
         } else if (a[0] == '-' && a[1]) {
             usage_error(cmd->name, "unknown option '%s'", a);
             return -1;
-        } else if ((extra & OPT_LIST) && !strstr(a, ".bcl")) {
+        } else if ((extra & OPT_LIST) && !strstr(a, ".bcl") && !strstr(a, ".py")) {
             if (o->pattern) return usage_error(cmd->name, "unexpected argument '%s'", a), -1;
             o->pattern = a;
         } else {
@@ -391,8 +394,9 @@ static const Command commands[] = {
      "  --weights W            use these weights instead of random ones\n"
      ENGINE_HELP "\n" PASS_HELP},
     {"list", "list the registered models and heads", cmd_list,
-     "usage: bclc list [PATTERN] [FILE] [options]\n"
-     "Prints the registered models and heads whose names contain PATTERN.\n\n"},
+     "usage: bclc list [PATTERN] [FILE] [-v] [options]\n"
+     "Prints the registered models and heads whose names contain PATTERN.\n"
+     "  -v, --verbose          also the URL of a builder's pretrained weights (@hub.pretrained)\n\n"},
 #if BCL_HAVE_LLVM
     /* tools/bclc_compile.c: parses its own options and prints its own help */
     {"compile", "compile a model ahead of time to an object file + C header", bclc_cmd_compile, ""},
@@ -825,7 +829,7 @@ static int cmd_list(int argc, char **argv)
     Session s;
     int r = session_begin(&s, 5, argc, argv, OPT_LIST);
     if (r >= 0) return r;
-    bcl_list_registered(&s.o.build, s.o.pattern, stdout, &s.diag);
+    bcl_list_registered(&s.o.build, s.o.pattern, s.o.verbose, stdout, &s.diag);
     return session_end(&s);
 }
 

@@ -27,6 +27,10 @@ if(TARGET ZLIB::ZLIB)                   # io/: inflate and CRC-32
   list(APPEND bcl_dep_libs ${ZLIB_LIBRARIES})
   set(bcl_dep_pc "${bcl_dep_pc} -lz")
 endif()
+if(TARGET JPEG::JPEG AND TARGET PNG::PNG)  # io/: image decoding
+  list(APPEND bcl_dep_libs ${JPEG_LIBRARIES} ${PNG_LIBRARIES})
+  set(bcl_dep_pc "${bcl_dep_pc} -ljpeg -lpng")
+endif()
 set(bcl_dep_pc "${bcl_dep_pc} -lpthread -lm")
 
 # --- libbcl.so: the same objects as the tools link, exported through a version

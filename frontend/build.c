@@ -615,6 +615,77 @@ static bool img_channels(Elab *I, Value *cfg, int64_t *c)
     return false;
 }
 
+/* A number from a config value (int or float). */
+static bool cfg_number(const Value *v, double *out)
+{
+    if (v->kind == V_INT || v->kind == V_BOOL) return *out = (double)v->i, true;
+    if (v->kind == V_FLOAT) return *out = v->f, true;
+    return false;
+}
+
+static Value *cfg_field(Value *cfg, const char *section, const char *sub, const char *key)
+{
+    Value *sec = dict_get_str(cfg->dict, section);
+    if (sub && sec && sec->kind == V_DICT) sec = dict_get_str(sec->dict, sub);
+    if (!sec || sec->kind != V_DICT) return NULL;
+    Value *v = dict_get_str(sec->dict, key);
+    return v && v->kind != V_NONE ? v : NULL;
+}
+
+static bool cfg_numbers(Elab *I, Value *cfg, const char *key, double *out, int *n)
+{
+    Value *v = cfg_field(cfg, "preprocess", NULL, key);
+    if (!v) return true;
+    bool ok = (v->kind == V_TUPLE || v->kind == V_LIST) && v->seq->n > 0 && v->seq->n <= 8;
+    for (int i = 0; ok && i < v->seq->n; i++) ok = cfg_number(v->seq->v[i], &out[i]);
+    if (!ok) {
+        DictEntry *e = dict_find_str(dict_get_str(cfg->dict, "preprocess")->dict, key);
+        diag_error(I->d, e->loc, "preprocess.%s must be a list of 1 to 8 numbers, got %s", key, v_repr(I, v));
+        return false;
+    }
+    *n = v->seq->n;
+    return true;
+}
+
+static bool cfg_string(Elab *I, Value *cfg, const char *section, const char *sub, const char *key,
+                       char *out, size_t cap)
+{
+    Value *v = cfg_field(cfg, section, sub, key);
+    if (!v) return true;
+    if (v->kind != V_STR || (size_t)v->str.len >= cap) {
+        diag_error(I->d, NO_LOC, "config %s%s%s.%s must be a short string, got %s", section, sub ? "." : "",
+                   sub ? sub : "", key, v_repr(I, v));
+        return false;
+    }
+    memcpy(out, v->str.s, (size_t)v->str.len + 1);
+    return true;
+}
+
+/* What the test transform needs, with BaseCls's defaults (basecls/configs/base_cfg.py). */
+static bool data_cfg(Elab *I, Value *cfg, BclDataCfg *dc)
+{
+    static const double mean[3] = {103.530, 116.280, 123.675}, std[3] = {57.375, 57.12, 58.395};
+    memset(dc, 0, sizeof *dc);
+    dc->crop_pct = 0.875;
+    strcpy(dc->interpolation, "bilinear");
+    strcpy(dc->color_space, "BGR");
+    dc->n_mean = dc->n_std = 3;
+    memcpy(dc->mean, mean, sizeof mean);
+    memcpy(dc->std, std, sizeof std);
+    dc->num_classes = -1;
+    Value *nc = dict_get_str(cfg->dict, "num_classes");
+    if (nc && nc->kind == V_INT) dc->num_classes = nc->i;
+    Value *cp = cfg_field(cfg, "test", NULL, "crop_pct");
+    if (cp && (!cfg_number(cp, &dc->crop_pct) || !(dc->crop_pct > 0 && dc->crop_pct <= 1))) {
+        diag_error(I->d, NO_LOC, "test.crop_pct must be a number in (0, 1], got %s", v_repr(I, cp));
+        return false;
+    }
+    return img_size(I, cfg, &dc->img_h, &dc->img_w) && cfg_numbers(I, cfg, "img_mean", dc->mean, &dc->n_mean) &&
+           cfg_numbers(I, cfg, "img_std", dc->std, &dc->n_std) &&
+           cfg_string(I, cfg, "augments", "resize", "interpolation", dc->interpolation, sizeof dc->interpolation) &&
+           cfg_string(I, cfg, "preprocess", NULL, "img_color_space", dc->color_space, sizeof dc->color_space);
+}
+
 static bool add_outputs(Elab *I, Value *r, SrcLoc loc)
 {
     if (r->kind == V_TENSOR) {
@@ -825,6 +896,7 @@ IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
         return NULL;
     }
     if (!add_outputs(&I, r, floc)) return NULL;
+    if (opt->data_cfg && !data_cfg(&I, cfg, opt->data_cfg)) return NULL;
     if (d->n_errors > errs0) return NULL;
     return I.g;
 }

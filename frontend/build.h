@@ -8,6 +8,18 @@
 #include "ir/ir.h"
 #include "support/diag.h"
 
+/* The data section of a BaseCls config, as its test transform reads it (BaseCls's
+ * defaults for what the config leaves out). */
+typedef struct BclDataCfg {
+    int64_t img_h, img_w;        /* test.img_size (else preprocess.img_size, else 224) */
+    double crop_pct;             /* test.crop_pct (0.875) */
+    char interpolation[16];      /* augments.resize.interpolation ("bilinear") */
+    char color_space[8];         /* preprocess.img_color_space ("BGR") */
+    int n_mean, n_std;
+    double mean[8], std[8];      /* preprocess.img_mean / img_std, per channel of color_space */
+    int64_t num_classes;         /* num_classes; -1 when absent */
+} BclDataCfg;
+
 typedef struct BclBuildOptions {
     const char *path;            /* the .bcl file; NULL with model_name alone (stdlib zoo) */
     const char *source_text;     /* if set: the text of path, which need not exist (C API) */
@@ -19,6 +31,7 @@ typedef struct BclBuildOptions {
     int n_include_dirs;
     bool has_input_shape;        /* --input-shape N,C,H,W given */
     Shape input_shape;
+    BclDataCfg *data_cfg;        /* if set: filled from the config (bclc run --image, eval) */
 } BclBuildOptions;
 
 /* Returns the traced graph (allocated in a), or NULL after reporting errors to d. */

@@ -1,0 +1,24 @@
+/* Images decoded as OpenCV's imread(path, IMREAD_COLOR) sees them: 8-bit, 3 channels in
+ * BGR order, grayscale expanded, alpha dropped, 16-bit reduced to 8. JPEG (libjpeg-turbo)
+ * and PNG (libpng). */
+#ifndef BCL_IMAGE_H
+#define BCL_IMAGE_H
+#include <stddef.h>
+
+#include "support/diag.h"
+
+typedef struct Image {
+    int h, w, c;            /* c: 3 (BGR) or 1 (gray) */
+    unsigned char *px;      /* h * w * c bytes, row-major, interleaved; malloc'ed */
+} Image;
+
+/* The largest image accepted (pixels), checked before allocating. */
+#define BCL_MAX_IMAGE_PIXELS ((long long)1 << 28)
+
+/* Decodes a JPEG or PNG file into a 3-channel BGR image. On failure reports
+ * "path: error: ..." (not an image, corrupt data, too large) and returns -1. */
+int image_read(const char *path, Image *img, Diag *d);
+int image_decode(const char *name, const unsigned char *buf, size_t len, Image *img, Diag *d);
+void image_free(Image *img);
+
+#endif

@@ -136,3 +136,8 @@ if(PYTHON3_SYS)
            COMMAND ${PYTHON3_SYS} ${CMAKE_SOURCE_DIR}/tests/python/test_bindings.py
                    --lib $<TARGET_FILE:bcl> --workdir ${CMAKE_BINARY_DIR}/python_test)
 endif()
+
+# bclc bench's statistics and reports are a file of the tool: its unit test compiles it
+if(TARGET test_bench_stats)
+  target_sources(test_bench_stats PRIVATE tools/bclc_bench.c)
+endif()

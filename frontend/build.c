@@ -521,6 +521,8 @@ static void walk_module(ParamWalk *w, Value *m)
     ObjectObj *o = m->obj;
     if (o->walk_mark == w->I->walk_gen) return;
     o->walk_mark = w->I->walk_gen;
+    /* its module path, for profiles: the key so far without the trailing '.' */
+    if (!o->path) o->path = arena_strndup(w->I->a, w->key ? w->key : "", w->len ? w->len - 1 : 0);
     if (w->depth >= BCL_MAX_MODULE_DEPTH) {
         if (!w->failed)
             diag_error(w->I->d, module_loc(m), "modules nested too deeply: more than %d levels", BCL_MAX_MODULE_DEPTH);

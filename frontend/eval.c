@@ -942,9 +942,13 @@ Value *call_value(Elab *I, Value *f, CallArgs *a, SrcLoc loc)
                 diag_error(I->d, loc, "module '%s' has no forward method", f->obj->cls->name);
                 return NULL;
             }
-            if (call->kind == V_FUNC)
-                return call_user(I, call->fn, f, a, loc, call->fn->qualname);
-            return call_value(I, bind_method(I, call, f), a, loc);
+            /* nodes traced inside record the module path (bclc bench --profile) */
+            const char *outer = I->g ? I->g->scope : NULL;
+            if (I->tracing && I->g && f->obj->path) I->g->scope = f->obj->path;
+            Value *r = call->kind == V_FUNC ? call_user(I, call->fn, f, a, loc, call->fn->qualname)
+                                            : call_value(I, bind_method(I, call, f), a, loc);
+            if (I->g) I->g->scope = outer;
+            return r;
         }
         break;
     }

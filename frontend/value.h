@@ -78,6 +78,7 @@ typedef struct ObjectObj {
     int walk_mark;
     const char *message;        /* exception objects */
     SrcLoc made_at;             /* the user-file call that constructed it */
+    const char *path;           /* modules: the state-dict prefix ("layer1.0"; "" the root), set by the parameter walk */
     bool born_in_forward;       /* created while tracing (e.g. a Sequential slice): still mutable */
 } ObjectObj;
 

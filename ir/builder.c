@@ -102,6 +102,7 @@ IrValue *ir_add_node(IrGraph *g, IrOp op, IrValue *const *in, int n_in,
     for (int i = 0; i < n_in; i++) n->in[i] = in[i];
     n->attrs = a;
     n->loc = loc;
+    n->scope = g->scope;
     n->out = new_value(g, IRV_NODE, &out);
     n->out->def = n;
     n->out->loc = loc;

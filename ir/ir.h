@@ -110,6 +110,7 @@ struct IrNode {
     IrValue *out;
     IrAttrs attrs;
     SrcLoc loc;             /* the .bcl expression that made it */
+    const char *scope;      /* the module path whose forward made it ("layer1.0"), or NULL */
 };
 
 typedef struct IrGraph {
@@ -120,6 +121,7 @@ typedef struct IrGraph {
     PtrVec params;          /* IrValue*, in state-dict order */
     PtrVec inputs;          /* IrValue* */
     PtrVec outputs;         /* IrValue* */
+    const char *scope;      /* while tracing: the module whose forward runs; new nodes record it */
 } IrGraph;
 
 IrGraph *ir_graph_new(Arena *a, const char *name);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend/interp/interp.h"
 #include "io/npy.h"
@@ -17,6 +18,7 @@
 #include "support/diag.h"
 #include "ir/ir.h"
 #include "api/pipeline.h"
+#include "tools/bclc_bench.h"
 #if BCL_HAVE_LLVM
 #include "backend/llvm/jit.h"
 #endif
@@ -51,6 +53,9 @@ typedef struct Options {
     int time_phases;
     int emit_llvm;
     int batch, iters;       /* bench */
+    double bench_seconds;   /* bench --time S */
+    const char *json;       /* bench --json FILE */
+    int profile;            /* bench --profile */
     int max_errors;         /* --max-errors N (0 = all); -1 = the default */
     int verbose;            /* list -v: the builders' pretrained-weights URLs */
 } Options;
@@ -109,6 +114,73 @@ static int parse_int(const char *s, long long lo, long long hi, long long *out)
     if (!*s || *end || errno || v < lo || v > hi) return -1;
     *out = v;
     return 0;
+}
+
+/* Every option some command takes, and which: an option that exists elsewhere is
+ * "not an option of this command", anything else gets the closest name. */
+static const struct {
+    const char *name, *commands;
+} known_options[] = {
+    {"--weights", "params, run, bench, compile"}, {"--random-weights", "run, bench, compile"},
+    {"--non-strict", "run, bench, compile"}, {"--input", "run"}, {"--output", "run, compile"},
+    {"--labels", "run"}, {"--topk", "run"}, {"--check", "run"}, {"--engine", "run, bench"},
+    {"--threads", "run, bench, compile"}, {"--time-phases", "run, bench"}, {"--emit=llvm", "run, bench"},
+    {"--batch", "bench"}, {"--iters", "bench"}, {"--time", "bench"}, {"--json", "bench"}, {"--profile", "bench"},
+    {"--passes", "dump-ir, run, bench, compile"}, {"--print-after", "dump-ir, run, bench"},
+    {"--verify-each", "dump-ir, run, bench"}, {"--print-memplan", "dump-ir, run, bench"},
+    {"--model", "all commands"}, {"--cfg", "all commands"}, {"--input-shape", "all commands"},
+    {"--override", "all commands"}, {"--max-errors", "all commands"}, {"--help", "all commands"},
+    {"--header", "compile"}, {"--name", "compile"}, {"--target-cpu", "compile"},
+    {"--embed-weights", "compile"}, {"--weights-out", "compile"}, {"--verbose", "list"},
+};
+
+/* Levenshtein distance, for "did you mean". */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return 1000;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* An option this command does not take: say which commands do, or suggest the
+ * closest option name. */
+static void unknown_option(const char *cmd, const char *arg)
+{
+    size_t len = strcspn(arg, "=");
+    char name[80], msg[256];
+    snprintf(name, sizeof name, "%.*s", (int)(len < 79 ? len : 79), arg);
+    const char *best = NULL;
+    int best_d = 1000;
+    for (size_t i = 0; i < sizeof known_options / sizeof known_options[0]; i++) {
+        if (!strcmp(known_options[i].name, name) || !strcmp(known_options[i].name, arg)) {
+            snprintf(msg, sizeof msg, "'bclc %s' does not take %%s (an option of: %s)", cmd, known_options[i].commands);
+            usage_error(cmd, msg, name);
+            return;
+        }
+        int dist = edit_distance(name, known_options[i].name);
+        if (dist < best_d) best_d = dist, best = known_options[i].name;
+    }
+    /* close enough to be a typo: at most about a third of the name differs */
+    if (best && best_d <= (int)strlen(best) / 3 + 1) {
+        snprintf(msg, sizeof msg, "unknown option '%%s'; did you mean '%s'?", best);
+        usage_error(cmd, msg, arg);
+    } else {
+        usage_error(cmd, "unknown option '%s'", arg);
+    }
 }
 
 /* Which extra options a command accepts. */
@@ -199,7 +271,7 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
             o->print_memplan = 1;
         } else if ((extra & OPT_RUN) && !strcmp(a, "--check")) {
             o->check = 1;
-        } else if ((extra & OPT_RUN) && !strcmp(a, "--non-strict")) {
+        } else if ((extra & (OPT_RUN | OPT_BENCH)) && !strcmp(a, "--non-strict")) {
             o->non_strict = 1;
         } else if ((extra & OPT_RUN) && (r = TAKES("--input")) != 0) {
             if (r < 0) return -1;
@@ -218,7 +290,7 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
                 return -1;
             }
             o->topk = (int)k;
-        } else if ((extra & OPT_RUN) && (r = TAKES("--random-weights")) != 0) {
+        } else if ((extra & (OPT_RUN | OPT_BENCH)) && (r = TAKES("--random-weights")) != 0) {
             long long s;
             if (r < 0) return -1;
             if (parse_int(val, 0, INT64_MAX, &s)) {
@@ -272,8 +344,23 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
             o->iters = (int)k;
         } else if ((extra & OPT_LIST) && (!strcmp(a, "-v") || !strcmp(a, "--verbose"))) {
             o->verbose = 1;
+        } else if ((extra & OPT_BENCH) && (r = TAKES("--time")) != 0) {
+            char *end;
+            if (r < 0) return -1;
+            errno = 0;
+            double t = strtod(val, &end);
+            if (end == val || *end || errno || !(t > 0 && t <= 86400)) {
+                usage_error(cmd->name, "--time expects seconds (0 < S <= 86400), got '%s'", val);
+                return -1;
+            }
+            o->bench_seconds = t;
+        } else if ((extra & OPT_BENCH) && (r = TAKES("--json")) != 0) {
+            if (r < 0) return -1;
+            o->json = val;
+        } else if ((extra & OPT_BENCH) && !strcmp(a, "--profile")) {
+            o->profile = 1;
         } else if (a[0] == '-' && a[1]) {
-            usage_error(cmd->name, "unknown option '%s'", a);
+            unknown_option(cmd->name, a);
             return -1;
         } else if ((extra & OPT_LIST) && !strstr(a, ".bcl") && !strstr(a, ".py")) {
             if (o->pattern) return usage_error(cmd->name, "unexpected argument '%s'", a), -1;
@@ -363,7 +450,7 @@ static const Command commands[] = {
      "usage: bclc dump-ir FILE [options] [-O0|-O1|-O2] [--passes=LIST]\n"
      "Prints the IR graph that forward traces to, in the textual IR format; by default\n"
      "as traced (-O0), optimized with -O1/-O2 or --passes.\n\n" PASS_HELP},
-    {"run", "run a model on an input with the interpreter", cmd_run,
+    {"run", "run a model on an input (the JIT; --engine interp: the interpreter)", cmd_run,
      "usage: bclc run FILE --input X.npy (--weights W | --random-weights SEED)\n"
      "                [--output Y.npy] [--topk K] [--labels FILE] [options]\n"
      "Runs the model on X.npy (its shape is the input shape) and writes the output to\n"
@@ -384,14 +471,21 @@ static const Command commands[] = {
      "The graph is optimized with the -O2 pipeline unless -O or --passes says otherwise.\n\n"
      PASS_HELP},
     {"bench", "time a model: compile time, latency and throughput", cmd_bench,
-     "usage: bclc bench FILE [--batch N] [--threads T] [--engine E] [--iters K] [options]\n"
-     "Compiles the model, runs it once to warm up, then K times (default 20) on a fixed\n"
-     "pseudo-random input, and prints the compile time, the median and minimum latency\n"
-     "and images/s. Weights are random (--random-weights SEED, default 0) unless\n"
-     "--weights is given. The input is N,C,H,W with C,H,W from the config.\n"
+     "usage: bclc bench FILE [--batch N] [--iters K | --time S] [--json FILE] [--profile]\n"
+     "                  [--threads T] [--engine E] [options]\n"
+     "Compiles the model, runs it once to warm up, then K times (default 20) or for S\n"
+     "seconds on a fixed pseudo-random input, and prints the CPU and thread count, the\n"
+     "compile time, the latency (p50, p90, p99, mean, standard deviation, min, max) and\n"
+     "images/s (batch / mean latency). Weights are random (--random-weights SEED,\n"
+     "default 0) unless --weights is given. The input is N,C,H,W with C,H,W from the config.\n"
      "  --batch N              batch size (default 1)\n"
-     "  --iters K              timed iterations (default 20)\n"
+     "  --iters K              timed runs (default 20)\n"
+     "  --time S               run for S seconds instead (at least one run)\n"
+     "  --json FILE            also write the report and every latency as JSON\n"
+     "  --profile              the time of each JIT step, named by the .bcl class.method\n"
+     "                         and file:line of the op it comes from\n"
      "  --weights W            use these weights instead of random ones\n"
+     "  --random-weights SEED  the seed of the random weights (default 0)\n"
      ENGINE_HELP "\n" PASS_HELP},
     {"list", "list the registered models and heads", cmd_list,
      "usage: bclc list [PATTERN] [FILE] [-v] [options]\n"
@@ -567,7 +661,7 @@ static int engine_prepare(Engine *e, const Options *o, const IrGraph *g, Diag *d
 #if BCL_HAVE_LLVM
     if (e->kind == ENGINE_JIT) {
         BclJitOptions jo = {.threads = o->threads, .emit_llvm = o->emit_llvm ? stdout : NULL,
-                            .time_phases = o->time_phases};
+                            .time_phases = o->time_phases, .profile = o->profile};
         e->jit = bcl_jit_compile(g, &jo, d);
         return e->jit ? 0 : 1;
     }
@@ -739,22 +833,40 @@ static int cmd_run(int argc, char **argv)
     return session_end(&s);
 }
 
-static int cmp_double(const void *a, const void *b)
+/* One timed run of the prepared engine (bench_measure's callback). */
+typedef struct BenchRun {
+    Engine *e;
+    const float *const *ins;
+    float *const *outs;
+    Diag *d;
+} BenchRun;
+
+static int bench_run_once(void *arg)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    BenchRun *b = arg;
+    return engine_run(b->e, b->ins, b->outs, b->d);
 }
 
 static int cmd_bench(int argc, char **argv)
 {
     Session s;
-    int r = session_begin(&s, 4, argc, argv, OPT_RUN | OPT_PASSES | OPT_ENGINE | OPT_BENCH);
+    int r = session_begin(&s, 4, argc, argv, OPT_WEIGHTS | OPT_PASSES | OPT_ENGINE | OPT_BENCH);
     if (r >= 0) return r;
     Options *o = &s.o;
     Diag *d = &s.diag;
+    if (o->iters && o->bench_seconds) {
+        usage_error("bench", "%s", "give --iters K or --time S, not both");
+        arena_free(&s.arena);
+        return EXIT_USAGE;
+    }
+    if (o->profile && o->engine != ENGINE_JIT) {
+        usage_error("bench", "%s", "--profile times the JIT's steps: use it with --engine jit");
+        arena_free(&s.arena);
+        return EXIT_USAGE;
+    }
     if (!o->weights && !o->has_seed) o->has_seed = 1;  /* timing does not need trained weights */
     if (!o->batch) o->batch = o->build.has_input_shape ? (int)o->build.input_shape.d[0] : 1;
-    if (!o->iters) o->iters = 20;
+    if (!o->iters && !o->bench_seconds) o->iters = 20;
 
     double t0 = now_seconds();
     if (!o->build.has_input_shape) {
@@ -783,10 +895,9 @@ static int cmd_bench(int argc, char **argv)
     const IrValue *in = g->inputs.v[0], *out = g->outputs.v[0];
     int64_t n_in = shape_numel(&in->shape), n_out = shape_numel(&out->shape);
     float *x = malloc(sizeof(float) * (size_t)n_in), *y = malloc(sizeof(float) * (size_t)n_out);
-    double *lat = malloc(sizeof(double) * (size_t)o->iters);
-    if (!x || !y || !lat) {
+    if (!x || !y) {
         diag_error(d, NO_LOC, "out of memory for the input and output (%lld floats)", (long long)(n_in + n_out));
-        free(x), free(y), free(lat), engine_free(&e);
+        free(x), free(y), engine_free(&e);
         return session_end(&s);
     }
     uint64_t state = 0x9e3779b97f4a7c15ull;
@@ -796,26 +907,39 @@ static int cmd_bench(int argc, char **argv)
     }
     const float *ins[1] = {x};
     float *outs[1] = {y};
-    int rc = engine_run(&e, ins, outs, d);  /* warm-up */
-    for (int i = 0; i < o->iters && !rc; i++) {
-        double a = now_seconds();
-        rc = engine_run(&e, ins, outs, d);
-        lat[i] = now_seconds() - a;
-    }
-    if (!rc) {
-        qsort(lat, (size_t)o->iters, sizeof *lat, cmp_double);
-        double median = lat[o->iters / 2], min = lat[0];
-        char buf[128];
-        int threads = 1;
+    BenchRun br = {&e, ins, outs, d};
+    double *lat = NULL;
+    int n_lat = 0;
+    int rc = bench_measure(bench_run_once, &br, o->iters, o->bench_seconds, &lat, &n_lat);
+    if (rc < 0 && !d->n_errors) diag_error(d, NO_LOC, "out of memory for the latencies");
+    if (!rc && n_lat > 0) {
+        char cpu[256];
+        BenchReport rep = {
+            .model = g->name ? g->name : "?", .engine = engine_names[o->engine], .cpu = bench_cpu_model(cpu, sizeof cpu),
+            .input = in->shape, .batch = o->batch, .threads = 1, .online_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN),
+            .t_build = t_build - t0, .t_passes = t_opt - t_build, .t_engine = t_compile - t_opt,
+        };
 #if BCL_HAVE_LLVM
-        if (e.jit) threads = bcl_jit_threads(e.jit);
+        if (e.jit) rep.threads = bcl_jit_threads(e.jit);
 #endif
-        printf("model:       %s, input %s\n", g->name ? g->name : "?", shape_str(&in->shape, buf, sizeof buf));
-        printf("engine:      %s, %d thread%s\n", engine_names[o->engine], threads, threads == 1 ? "" : "s");
-        printf("compile:     %.3f s (build %.3f s, passes %.3f s, engine %.3f s)\n", t_compile - t0,
-               t_build - t0, t_opt - t_build, t_compile - t_opt);
-        printf("latency:     median %.3f ms, min %.3f ms (%d iterations)\n", median * 1e3, min * 1e3, o->iters);
-        printf("throughput:  %.1f images/s\n", (double)o->batch / median);
+        bench_stats(lat, n_lat, &rep.st);
+        rep.images_per_s = rep.st.mean > 0 ? (double)o->batch / rep.st.mean : 0;
+        bench_print(stdout, &rep);
+        if (o->json) bench_write_json(o->json, &rep, lat, d);
+#if BCL_HAVE_LLVM
+        if (o->profile && e.jit) {
+            int runs, n_steps = bcl_jit_profile(e.jit, NULL, 0, &runs);
+            BclJitStepTime *jt = calloc((size_t)n_steps + 1, sizeof *jt);
+            BenchStep *bs = calloc((size_t)n_steps + 1, sizeof *bs);
+            if (jt && bs) {
+                bcl_jit_profile(e.jit, jt, n_steps, &runs);
+                for (int i = 0; i < n_steps; i++) bs[i] = (BenchStep){jt[i].op, jt[i].kernel, jt[i].loc, jt[i].scope, jt[i].seconds};
+                bench_print_profile(stdout, bs, n_steps, runs);
+            }
+            free(jt);
+            free(bs);
+        }
+#endif
     }
     engine_free(&e);
     free(x);

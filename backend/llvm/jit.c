@@ -24,6 +24,7 @@ struct BclJit {
     void **slots;   /* every buffer, by slot */
     void **ctx;     /* the steps' bindings, filled from slots before each run */
     int runs;       /* profiled runs */
+    bool profile_stderr;   /* BCL_JIT_PROFILE: print the profile when freed */
 };
 
 static double now_ms(void)
@@ -122,7 +123,8 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     if (!(tm = jit_host_machine(&h, d))) goto fail;
     if (!jit_plan_build(&j->plan, g, &h, d)) goto fail;
     const char *pe = getenv("BCL_JIT_PROFILE");
-    j->plan.profile = pe && *pe && strcmp(pe, "0") != 0;
+    j->plan.profile = opt->profile || (pe && *pe && strcmp(pe, "0") != 0);
+    j->profile_stderr = pe && *pe && strcmp(pe, "0") != 0;
     t_plan = now_ms();
     tsc = LLVMOrcCreateNewThreadSafeContext();
     LLVMContextSetDiagnosticHandler(LLVMOrcThreadSafeContextGetContext(tsc), jit_quiet_diagnostics, NULL);
@@ -209,6 +211,18 @@ int bcl_jit_run(BclJit *j, const float *const *inputs, float *const *outputs, Di
 
 int bcl_jit_threads(const BclJit *j) { return bcl_pool_threads(j->pool); }
 
+int bcl_jit_profile(const BclJit *j, BclJitStepTime *steps, int max_steps, int *runs)
+{
+    const double *t = j->plan.profile ? bcl_pool_prof(j->pool) : NULL;
+    *runs = j->runs;
+    if (!t) return 0;
+    for (int i = 0; i < j->plan.n_steps && i < max_steps; i++) {
+        const JitStep *s = &j->plan.steps[i];
+        steps[i] = (BclJitStepTime){s->what ? s->what : "?", s->kernel, s->loc, s->scope, t[i]};
+    }
+    return j->plan.n_steps;
+}
+
 /* BCL_JIT_PROFILE: the time of every step, averaged over the runs, to stderr. */
 static void print_profile(const BclJit *j)
 {
@@ -227,7 +241,7 @@ static void print_profile(const BclJit *j)
 void bcl_jit_free(BclJit *j)
 {
     if (!j) return;
-    if (j->plan.profile) print_profile(j);
+    if (j->profile_stderr) print_profile(j);
     if (j->lljit) LLVMOrcDisposeLLJIT(j->lljit);
     bcl_pool_free(j->pool);
     jit_plan_free(&j->plan);

@@ -15,6 +15,7 @@ typedef struct BclJitOptions {
     /* NULL: BCL_JIT_TARGET_CPU from the environment, else "native" (the host); or
      * x86-64, x86-64-v2, x86-64-v3, x86-64-v4 (as bclc compile --target-cpu) */
     const char *target_cpu;
+    int profile;        /* time every step (bcl_jit_profile); also BCL_JIT_PROFILE=1, which prints to stderr */
 } BclJitOptions;
 
 typedef struct BclJit BclJit;
@@ -32,6 +33,18 @@ int bcl_jit_run(BclJit *j, const float *const *inputs, float *const *outputs, Di
 
 /* The worker thread count the engine runs with. */
 int bcl_jit_threads(const BclJit *j);
+
+/* The time of each step of a profiled engine (BclJitOptions.profile), summed over
+ * *runs runs: fills up to max_steps entries and returns the step count (0 when
+ * not profiled). */
+typedef struct BclJitStepTime {
+    const char *op;         /* the IR op the step comes from */
+    const char *kernel;
+    SrcLoc loc;             /* that op's .bcl expression */
+    const char *scope;      /* the module path whose forward made the op ("layer1.0"; "" the model), or NULL */
+    double seconds;
+} BclJitStepTime;
+int bcl_jit_profile(const BclJit *j, BclJitStepTime *steps, int max_steps, int *runs);
 
 void bcl_jit_free(BclJit *j);
 

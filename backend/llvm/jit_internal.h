@@ -22,6 +22,8 @@ typedef struct JitStep {
     int *bind;
     int nbind, ctx_off, same_as;
     const char *what;       /* the op it comes from, for BCL_JIT_PROFILE */
+    SrcLoc loc;             /* the .bcl expression of that op (bclc bench --profile) */
+    const char *scope;      /* the module path whose forward made the op (IrNode.scope), or NULL */
 } JitStep;
 
 /* How graph output i is produced: written in place into the caller's buffer

@@ -42,6 +42,8 @@ typedef struct Lower {
     bool oom;
     bool winograd;              /* 3x3 stride-1 convs by Winograd F(2x2, 3x3) */
     const char *what;
+    SrcLoc loc;                 /* of the node being lowered, for the steps' profile names */
+    const char *scope;          /* its module path */
     int scratch_slot[3];        /* packed input; Winograd V (or a subsampled input); M */
     size_t scratch_floats[3];
 } Lower;
@@ -103,7 +105,7 @@ static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
             !memcmp(o->p, p, sizeof(int64_t) * (size_t)t->n))
             same = i;
     }
-    pl->steps[pl->n_steps] = (JitStep){kernel, p, t->n, items, bind, nb, pl->n_ctx, same, L->what};
+    pl->steps[pl->n_steps] = (JitStep){kernel, p, t->n, items, bind, nb, pl->n_ctx, same, L->what, L->loc, L->scope};
     pl->n_steps++;
     pl->n_ctx += nb;
 }
@@ -608,6 +610,8 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
             }
         }
         L.what = ir_op_info[n->op].name;
+        L.loc = n->loc;
+        L.scope = n->scope;
         if (ny > 0) {
             bool fused = lower_node(&L, n);
             if (!fused && n->attrs.act >= 0) act_step(&L, y, n->attrs.act, n->attrs.act_alpha, ny);

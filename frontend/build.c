@@ -510,6 +510,11 @@ static void add_param(ParamWalk *w, ParamObj *p, const char *name)
     }
     size_t old = key_push(w, "", name);
     p->ir = ir_add_param(w->I->g, arena_strdup(w->I->a, w->key), &p->shape, p->init, p->loc);
+    if (p->data) {  /* a constant buffer (Swin's rel_pos_index): its values unless weights replace them */
+        int64_t n = shape_numel(&p->shape);
+        p->ir->data = ARENA_NEWN(w->I->g->arena, float, n > 0 ? n : 1);
+        memcpy(p->ir->data, p->data, sizeof(float) * (size_t)n);
+    }
     key_pop(w, old);
 }
 

@@ -28,10 +28,77 @@ static Value *c_parameter(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     return r;
 }
 
+/* The shape of a nested list/tuple of numbers (rectangular), into sh; false after an error. */
+static bool nested_shape(Elab *I, Value *v, Shape *sh, int depth, SrcLoc loc)
+{
+    if (v->kind != V_LIST && v->kind != V_TUPLE) {
+        if (v->kind == V_INT || v->kind == V_FLOAT || v->kind == V_BOOL) return true;
+        diag_error(I->d, loc, "mge.Tensor: expected numbers or (nested) lists of numbers, got %s", v_type_name(v));
+        return false;
+    }
+    if (depth >= BCL_MAX_RANK) {
+        diag_error(I->d, loc, "mge.Tensor: more than %d nested lists", BCL_MAX_RANK);
+        return false;
+    }
+    if (v->seq->n == 0) {
+        diag_error(I->d, loc, "mge.Tensor: empty lists make empty tensors, which are not supported");
+        return false;
+    }
+    sh->d[depth] = v->seq->n;
+    if (sh->rank < depth + 1) sh->rank = depth + 1;
+    return nested_shape(I, v->seq->v[0], sh, depth + 1, loc);
+}
+
+/* Writes the numbers of v (of shape sh from axis `depth`) at out[*k...]; false when ragged. */
+static bool nested_fill(Elab *I, Value *v, const Shape *sh, int depth, float *out, int64_t *k, SrcLoc loc)
+{
+    bool is_seq = v->kind == V_LIST || v->kind == V_TUPLE;
+    if (depth == sh->rank) {
+        double f;
+        if (is_seq || !as_float(I, v, loc, "mge.Tensor element", &f)) {
+            if (is_seq) diag_error(I->d, loc, "mge.Tensor: the nested lists are ragged (not of one shape)");
+            return false;
+        }
+        out[(*k)++] = (float)f;
+        return true;
+    }
+    if (!is_seq || v->seq->n != sh->d[depth]) {
+        diag_error(I->d, loc, "mge.Tensor: the nested lists are ragged (not of one shape)");
+        return false;
+    }
+    for (int i = 0; i < v->seq->n; i++)
+        if (!nested_fill(I, v->seq->v[i], sh, depth + 1, out, k, loc)) return false;
+    return true;
+}
+
+/* mge.Tensor(data) in __init__: a buffer (a state-dict entry that is not a Parameter, as
+ * MegEngine's) holding the values of a number or nested list, e.g. Swin's rel_pos_index
+ * and attn_mask. Its values are the default that loaded weights replace. */
 static Value *c_tensor(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
-    diag_error(I->d, loc, "creating tensors from data (mge.Tensor(...)) is not supported in .bcl");
-    return NULL;
+    static const char *const names[] = {"data", "dtype", "device", "is_const", "no_cache", "name"};
+    Value *av[6];
+    if (!bind_native(I, "Tensor", a, loc, names, 6, 1, av)) return NULL;
+    if (I->tracing) {
+        diag_error(I->d, loc, "mge.Tensor(...) in forward is not supported in .bcl; create constant tensors in __init__");
+        return NULL;
+    }
+    Shape sh = {0};
+    if (!nested_shape(I, av[0], &sh, 0, loc)) return NULL;
+    if (!param_size_ok(I, &sh, loc, "mge.Tensor")) return NULL;
+    int64_t n = shape_numel(&sh), k = 0;
+    float *data = ARENA_NEWN(I->a, float, n > 0 ? n : 1);
+    if (!nested_fill(I, av[0], &sh, 0, data, &k, loc)) return NULL;
+    ParamObj *p = ARENA_NEW(I->a, ParamObj);
+    p->shape = sh;
+    p->init = INIT_ZEROS;
+    p->buffer = true;
+    p->data = data;
+    p->loc = loc_in_stdlib(loc) && I->user_loc.src ? I->user_loc : loc;
+    Value *r = ARENA_NEW(I->a, Value);
+    r->kind = V_PARAM;
+    r->param = p;
+    return r;
 }
 
 Value *native_megengine(Elab *I)

@@ -89,6 +89,8 @@ typedef struct ParamObj {
     IrValue *ir;                /* created by the parameter walk */
     bool born_in_forward;
     SrcLoc loc;
+    const float *data;          /* a buffer's values from mge.Tensor(list) in __init__ (else NULL):
+                                   the default that weights may replace */
 } ParamObj;
 
 typedef struct NamespaceObj {

@@ -45,6 +45,14 @@ CASES = [
     ("vit_small_patch32_224", "vit", "1,3,64,64",
      ["model.img_size=64", "model.depth=1", "model.qkv_bias=False", "model.num_classes=10"]),
     ("resmlp_s12", "resmlp", "2,3,32,32", ["model.img_size=32", "model.patch_size=8", "model.depth=2"]),
+    # Swin: shifted windows with a mask (8x8 tokens, window 4), a window as large as the
+    # last stage's input (no shift), patch merging, absolute position embedding
+    ("swin_tiny_patch4_window7_224", "swin", "2,3,32,32",
+     ["model.img_size=32", "model.embed_dim=16", "model.depths=[2,2,1]", "model.num_heads=[1,2,4]",
+      "model.window_size=4"]),
+    ("swin_tiny_patch4_window7_224", "swin", "1,3,56,56",
+     ["model.img_size=56", "model.embed_dim=24", "model.depths=[2,2]", "model.num_heads=[2,4]",
+      "model.ape=True", "model.qkv_bias=False"]),
     # full size, as issue 7 asks
     ("resnet18", "resnet", "1,3,224,224", []),
     ("mbnetv2_x100", "mbnet", "1,3,224,224", []),
@@ -52,6 +60,7 @@ CASES = [
     ("effnet_b0", "effnet", "1,3,224,224", []),
     ("vit_small_patch16_224", "vit", "1,3,224,224", []),
     ("resmlp_s12", "resmlp", "1,3,224,224", []),
+    ("swin_tiny_patch4_window7_224", "swin", "1,3,224,224", []),
 ]
 
 # families whose small cases also run on the interpreter

@@ -24,6 +24,7 @@ FAMILIES = [
     ("hrnet", "HRNet", "hrnet.bcl"),
     ("vit", "ViT / DeiT", "vit.bcl"),
     ("resmlp", "ResMLP", "resmlp.bcl"),
+    ("swin", "Swin Transformer", "swin.bcl"),
 ]
 MARK = "### "  # the tables start at the first family heading of the models section
 

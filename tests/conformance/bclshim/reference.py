@@ -54,10 +54,14 @@ def mge_shape(m, n, shape):
 
 
 def randomize(model, seed):
-    """Fills every parameter and buffer; shared tensors get one value."""
+    """Fills every parameter and BatchNorm statistic; shared tensors get one value. Other
+    buffers are constants the constructor computed (Swin's rel_pos_index and attn_mask)
+    and keep their values."""
     rng = np.random.default_rng(seed)
     done = {}
     for key, t, m, n in entries(model):
+        if n in m._buffers and not isinstance(m, M._BatchNorm):
+            continue
         if id(t) not in done:
             done[id(t)] = _fill(rng, m, n, tuple(t.shape))
             with torch.no_grad():

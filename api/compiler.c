@@ -6,6 +6,7 @@
 #include "frontend/build.h"
 #include "passes/pass.h"
 #include "api/api_internal.h"
+#include "support/oom.h"
 
 #define NEED(c) \
     do { if (!(c)) return BCL_ERR_INVALID_ARGUMENT; } while (0)
@@ -197,6 +198,20 @@ static ApiTensor *snapshot(Arena *a, const PtrVec *vals, int *n)
 
 void model_free(BclModel *m);   /* model.c */
 
+static bool take_snapshots(BclModel *m, Diag *d)
+{
+    BclOomScope sc;
+    if (BCL_OOM_CATCH(sc)) {
+        diag_error(d, NO_LOC, "out of memory while building the model (%s)", sc.what);
+        return false;
+    }
+    m->in = snapshot(&m->arena, &m->g->inputs, &m->n_in);
+    m->out = snapshot(&m->arena, &m->g->outputs, &m->n_out);
+    m->par = snapshot(&m->arena, &m->g->params, &m->n_par);
+    bcl_oom_pop(&sc);
+    return true;
+}
+
 /* Builds with the compiler's options; opt holds what names the source. */
 static BclStatus compile(BclCompiler *c, BclBuildOptions *bo, BclModel **out)
 {
@@ -228,11 +243,7 @@ static BclStatus compile(BclCompiler *c, BclBuildOptions *bo, BclModel **out)
     }
     m->g = bcl_build(bo, &m->arena, &cap.d);
     bool ok = m->g && cap.d.n_errors == 0;
-    if (ok) {
-        m->in = snapshot(&m->arena, &m->g->inputs, &m->n_in);
-        m->out = snapshot(&m->arena, &m->g->outputs, &m->n_out);
-        m->par = snapshot(&m->arena, &m->g->params, &m->n_par);
-    }
+    if (ok) ok = take_snapshots(m, &cap.d);
     capture_end(&cap, &c->msg);
     if (!ok) {
         if (!c->msg || !*c->msg) api_fail(&c->msg, BCL_ERR_COMPILE, "the model could not be built");

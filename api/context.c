@@ -5,6 +5,7 @@
 
 #include "backend/interp/interp.h"
 #include "api/api_internal.h"
+#include "support/oom.h"
 
 #if BCL_HAVE_LLVM
 BclJit *model_compile_jit(BclModel *m, char **msg);   /* model.c */
@@ -90,6 +91,24 @@ static BclStatus check_buffers(BclContext *ctx, const char *side, const void *co
     return BCL_OK;
 }
 
+static int run_engine(BclContext *ctx, const float *const *inputs, float *const *outputs, Diag *d)
+{
+    BclOomScope sc;
+    if (BCL_OOM_CATCH(sc)) {
+        diag_error(d, NO_LOC, "out of memory while running the model (%s)", sc.what);
+        return 2;
+    }
+    int rc;
+#if BCL_HAVE_LLVM
+    if (ctx->jit)
+        rc = bcl_jit_run(ctx->jit, inputs, outputs, d);
+    else
+#endif
+        rc = bcl_interp_run_planned(ctx->m->g, NULL, inputs, outputs, d);   /* reentrant: plans per run, reads the graph only */
+    bcl_oom_pop(&sc);
+    return rc;
+}
+
 BclStatus bcl_context_run(BclContext *ctx, const float *const *inputs, const size_t *input_counts, int n_inputs,
                           float *const *outputs, const size_t *output_counts, int n_outputs)
 {
@@ -100,14 +119,9 @@ BclStatus bcl_context_run(BclContext *ctx, const float *const *inputs, const siz
     if (s) return s;
     Capture cap;
     if (!capture_begin(&cap)) return BCL_ERR_NO_MEMORY;
-    int rc;
-#if BCL_HAVE_LLVM
-    if (ctx->jit)
-        rc = bcl_jit_run(ctx->jit, inputs, outputs, &cap.d);
-    else
-#endif
-        rc = bcl_interp_run_planned(m->g, NULL, inputs, outputs, &cap.d);   /* reentrant: plans per run, reads the graph only */
+    int rc = run_engine(ctx, inputs, outputs, &cap.d);
     capture_end(&cap, &ctx->msg);
+    if (rc == 2) return BCL_ERR_NO_MEMORY;
     if (rc || cap.d.n_errors) {
         if (!ctx->msg || !*ctx->msg) api_fail(&ctx->msg, BCL_ERR_RUNTIME, "the model failed to run");
         return BCL_ERR_RUNTIME;

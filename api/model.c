@@ -7,6 +7,7 @@
 #include "io/npy.h"
 #include "io/weights.h"
 #include "api/api_internal.h"
+#include "support/oom.h"
 
 void model_free(BclModel *m)
 {
@@ -102,15 +103,38 @@ BclStatus bcl_model_load_weights_memory(BclModel *m, const void *data, size_t le
     return load(m, "bcl_model_load_weights_memory", name && *name ? name : "<memory>", data, len);
 }
 
+/* The bytes of the parameters that have no data yet. */
+static double missing_weight_bytes(const IrGraph *g)
+{
+    double bytes = 0;
+    for (int i = 0; i < g->params.n; i++) {
+        const IrValue *v = g->params.v[i];
+        if (!v->data) bytes += 4.0 * (double)shape_numel(&v->shape);
+    }
+    return bytes;
+}
+
+static BclStatus random_weights_locked(BclModel *m, uint64_t seed)
+{
+    double bytes = missing_weight_bytes(m->g);
+    if (!bcl_memory_fits(bytes))
+        return api_fail(&m->msg, BCL_ERR_NO_MEMORY, "bcl_model_random_weights: the weights need %.1f GiB, more than this machine's memory",
+                        bytes / (1 << 30));
+    BclOomScope sc;
+    if (BCL_OOM_CATCH(sc))
+        return api_fail(&m->msg, BCL_ERR_NO_MEMORY, "bcl_model_random_weights: out of memory (%s)", sc.what);
+    bcl_random_weights(m->g, seed);
+    bcl_oom_pop(&sc);
+    api_clear(&m->msg);
+    return BCL_OK;
+}
+
 BclStatus bcl_model_random_weights(BclModel *m, uint64_t seed)
 {
     if (!m) return BCL_ERR_INVALID_ARGUMENT;
     pthread_mutex_lock(&m->mu);
     BclStatus s = weights_allowed(m, "bcl_model_random_weights");
-    if (!s) {
-        bcl_random_weights(m->g, seed);
-        api_clear(&m->msg);
-    }
+    if (!s) s = random_weights_locked(m, seed);
     pthread_mutex_unlock(&m->mu);
     return s;
 }
@@ -145,7 +169,23 @@ BclJit *model_compile_jit(BclModel *m, char **msg)
 }
 #endif
 
+static BclStatus prepare_locked(BclModel *m);
+
+/* Out of memory while optimising or compiling is BCL_ERR_NO_MEMORY, and final. */
 BclStatus model_prepare_locked(BclModel *m)
+{
+    if (m->prepared) return BCL_OK;
+    BclOomScope sc;
+    if (BCL_OOM_CATCH(sc)) {
+        m->prepare_failed = BCL_ERR_NO_MEMORY;
+        return api_fail(&m->msg, BCL_ERR_NO_MEMORY, "out of memory while preparing the model (%s)", sc.what);
+    }
+    BclStatus s = prepare_locked(m);
+    bcl_oom_pop(&sc);
+    return s;
+}
+
+static BclStatus prepare_locked(BclModel *m)
 {
     if (m->prepared) return BCL_OK;
     if (m->prepare_failed)
@@ -164,6 +204,19 @@ BclStatus model_prepare_locked(BclModel *m)
         diag_error(&cap.d, NO_LOC, "internal error: the pass pipeline '%s' changed the model's outputs", pipeline);
     capture_end(&cap, &m->msg);
 #if BCL_HAVE_LLVM
+    /* the JIT packs a copy of the weights and plans an activation arena: refuse up front
+     * what this machine cannot hold */
+    if (!s && m->run.engine == ENGINE_JIT) {
+        Arena pa;
+        arena_init(&pa);
+        double act = (double)bcl_plan_memory(m->g, &pa)->peak, w = 0;
+        arena_free(&pa);
+        for (int i = 0; i < m->g->params.n; i++) w += 4.0 * (double)shape_numel(&((const IrValue *)m->g->params.v[i])->shape);
+        if (!bcl_memory_fits(2 * w + act)) {
+            s = api_fail(&m->msg, BCL_ERR_NO_MEMORY, "the JIT needs %.1f GiB (weights %.1f GiB twice, activations %.1f GiB), more than this machine's memory",
+                         (2 * w + act) / (1 << 30), w / (1 << 30), act / (1 << 30));
+        }
+    }
     /* compile one instance now, so that engine errors surface here; the first context takes it */
     if (!s && m->run.engine == ENGINE_JIT) {
         BclJit *j = model_compile_jit(m, &m->msg);

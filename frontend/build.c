@@ -7,6 +7,7 @@
 
 #include "frontend/ast.h"
 #include "frontend/eval.h"
+#include "support/oom.h"
 
 void elab_init(Elab *I, Arena *a, Diag *d, const BclBuildOptions *opt)
 {
@@ -805,7 +806,23 @@ static Value *load_main(Elab *I, const BclBuildOptions *opt)
     return load_file(I, opt->path, "__main__", NO_LOC);
 }
 
+static IrGraph *build_graph(const BclBuildOptions *opt, Arena *a, Diag *d);
+
+/* Out of memory anywhere in the elaborator (its arena, the scanner) ends the build
+ * with an error instead of aborting the host. */
 IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
+{
+    BclOomScope sc;
+    if (BCL_OOM_CATCH(sc)) {
+        diag_error(d, NO_LOC, "out of memory while building the model (%s)", sc.what);
+        return NULL;
+    }
+    IrGraph *g = build_graph(opt, a, d);
+    bcl_oom_pop(&sc);
+    return g;
+}
+
+static IrGraph *build_graph(const BclBuildOptions *opt, Arena *a, Diag *d)
 {
     Elab I;
     elab_init(&I, a, d, opt);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ir/memplan.h"
+#include "support/oom.h"
 
 typedef struct Block { int64_t off, size; } Block;
 
@@ -52,8 +53,7 @@ static void fl_free(FreeList *fl, int64_t off, int64_t size)
     while (i < fl->n && fl->b[i].off < off) i++;
     if (fl->n == fl->cap) {
         fl->cap = fl->cap ? 2 * fl->cap : 16;
-        fl->b = realloc(fl->b, sizeof(Block) * (size_t)fl->cap);
-        BCL_ASSERT(fl->b != NULL);
+        fl->b = bcl_xrealloc(fl->b, sizeof(Block) * (size_t)fl->cap);
     }
     memmove(&fl->b[i + 1], &fl->b[i], sizeof(Block) * (size_t)(fl->n - i));
     fl->b[i] = (Block){off, size};

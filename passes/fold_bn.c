@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "passes/pass_util.h"
+#include "support/oom.h"
 
 /* "features.1.weight" -> "features.1" + suffix; other names get the suffix appended. */
 static const char *derived_name(IrGraph *g, const IrValue *v, const char *strip, const char *suffix)
@@ -43,13 +44,11 @@ static bool fold_into(IrGraph *g, IrNode *bn, IrNode *p)
     int64_t c = w->shape.d[0];
     if (c <= 0 || bn->in[1]->shape.rank != 1 || bn->in[1]->shape.d[0] != c) return false;
     int64_t per = shape_numel(&w->shape) / c;
-    double *s = malloc(sizeof(double) * (size_t)c * 2);
-    BCL_ASSERT(s != NULL);
+    double *s = bcl_xmalloc(sizeof(double) * (size_t)c * 2);
     double *t = s + c;
     float *wd = NULL, *bd = NULL;
     if (bn_scale(bn, c, s, t) && pu_has_data(w) && (!b || pu_has_data(b))) {
-        wd = malloc(sizeof(float) * (size_t)(c * per + c));
-        BCL_ASSERT(wd != NULL);
+        wd = bcl_xmalloc(sizeof(float) * (size_t)(c * per + c));
         bd = wd + c * per;
         for (int64_t o = 0; o < c; o++) {
             for (int64_t k = 0; k < per; k++) wd[o * per + k] = (float)(w->data[o * per + k] * s[o]);
@@ -95,12 +94,10 @@ int pass_fold_bn(IrGraph *g, Diag *d)
         if (x->shape.rank < 2 || x->shape.d[1] <= 0) continue;
         int64_t c = x->shape.d[1];
         if (bn->in[1]->shape.rank != 1 || bn->in[1]->shape.d[0] != c) continue;
-        double *s = malloc(sizeof(double) * (size_t)c * 2);
-        BCL_ASSERT(s != NULL);
-        float *sd = NULL, *td = NULL;
+        double *s = bcl_xmalloc(sizeof(double) * (size_t)c * 2);
+            float *sd = NULL, *td = NULL;
         if (bn_scale(bn, c, s, s + c)) {
-            sd = malloc(sizeof(float) * (size_t)c * 2);
-            BCL_ASSERT(sd != NULL);
+            sd = bcl_xmalloc(sizeof(float) * (size_t)c * 2);
             td = sd + c;
             for (int64_t k = 0; k < c; k++) {
                 sd[k] = (float)s[k];

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "passes/pass_util.h"
+#include "support/oom.h"
 
 /* The number ir_print gives a value: inputs, params, consts, then node results. */
 static void print_ref(FILE *out, const IrGraph *g, const IrValue *v, const int *num)
@@ -14,8 +15,7 @@ static void print_ref(FILE *out, const IrGraph *g, const IrValue *v, const int *
 void bcl_print_memplan(FILE *out, const IrGraph *g, const MemPlan *p)
 {
     int nv = g->values.n;
-    int *num = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
-    BCL_ASSERT(num != NULL);
+    int *num = bcl_xmalloc(sizeof(int) * (size_t)(nv ? nv : 1));
     int k = 0;
     for (int i = 0; i < g->inputs.n; i++) num[((IrValue *)g->inputs.v[i])->id] = k++;
     for (int i = 0; i < g->params.n; i++) num[((IrValue *)g->params.v[i])->id] = k++;

@@ -3,11 +3,11 @@
 #include <string.h>
 
 #include "passes/pass_util.h"
+#include "support/oom.h"
 
 int *pu_use_counts(const IrGraph *g)
 {
-    int *u = calloc((size_t)(g->values.n ? g->values.n : 1), sizeof(int));
-    BCL_ASSERT(u != NULL);
+    int *u = bcl_xcalloc((size_t)(g->values.n ? g->values.n : 1), sizeof(int));
     for (int i = 0; i < g->nodes.n; i++) {
         const IrNode *n = g->nodes.v[i];
         if (!n) continue;

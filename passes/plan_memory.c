@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "passes/pass_util.h"
+#include "support/oom.h"
 
 /* The buffer a value lives in: follow views and in-place results to the owner. */
 static int owner(const MemPlan *p, int v)
@@ -21,8 +22,7 @@ int pass_plan_memory(IrGraph *g, Diag *d)
     MemPlan *p = bcl_plan_memory(g, &a);
     int nn = g->nodes.n, nv = g->values.n;
     /* Live range per value: [defining node, last use]; outputs to the end. */
-    int *first = malloc(sizeof(int) * (size_t)(nv ? nv : 1) * 2);
-    BCL_ASSERT(first != NULL);
+    int *first = bcl_xmalloc(sizeof(int) * (size_t)(nv ? nv : 1) * 2);
     int *last = first + nv;
     for (int v = 0; v < nv; v++) first[v] = last[v] = -1;
     for (int i = 0; i < nn; i++) {

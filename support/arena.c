@@ -1,4 +1,5 @@
 #include "support/arena.h"
+#include "support/oom.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -30,15 +31,14 @@ void arena_free(Arena *a)
 
 void *arena_alloc(Arena *a, size_t n)
 {
+    if (n > SIZE_MAX / 2) bcl_oom_fail("an arena allocation");
     n = (n + 15) & ~(size_t)15;
     ArenaBlock *b = a->head;
     if (!b || b->size - b->used < n) {
         size_t size = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
-        b = malloc(sizeof(ArenaBlock) + size);
-        if (!b) {
-            fprintf(stderr, "bclc: out of memory\n");
-            abort();
-        }
+        /* a size that overflows, or a failed malloc, jumps to the caller's scope */
+        b = size > SIZE_MAX / 2 ? NULL : bcl_malloc(sizeof(ArenaBlock) + size);
+        if (!b) bcl_oom_fail("an arena block");
         b->used = 0;
         b->size = size;
         /* Big one-off blocks go behind the head so the head keeps its free room. */
@@ -82,6 +82,7 @@ char *arena_printf(Arena *a, const char *fmt, ...)
 
 void *arena_grow(Arena *a, void *old, size_t n, size_t cap, size_t sz)
 {
+    if (sz && cap > SIZE_MAX / 2 / sz) bcl_oom_fail("an arena array");
     void *p = arena_alloc(a, cap * sz);
     if (n) memcpy(p, old, n * sz);
     return p;

@@ -11,7 +11,7 @@ typedef struct Arena {
 
 void  arena_init(Arena *a);
 void  arena_free(Arena *a);                 /* releases every block */
-void *arena_alloc(Arena *a, size_t n);      /* zeroed, 16-byte aligned; aborts on OOM */
+void *arena_alloc(Arena *a, size_t n);      /* zeroed, 16-byte aligned; out of memory jumps (support/oom.h) */
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)

@@ -21,6 +21,7 @@
 #include "tools/bclc_bench.h"
 #if BCL_HAVE_LLVM
 #include "backend/llvm/jit.h"
+#include "support/oom.h"
 #endif
 
 #define BCLC_VERSION "0.1.0"
@@ -706,8 +707,15 @@ static IrGraph *build_with_weights(Options *o, Arena *a, Diag *d)
     }
     /* --non-strict: parameters the file lacks start from their initializer, as a
      * freshly built MegEngine/PyTorch module would (seed 0 unless --random-weights). */
-    if (g && !d->n_errors && (o->has_seed || (o->weights && o->non_strict)))
-        bcl_random_weights(g, o->has_seed ? o->seed : 0);
+    if (g && !d->n_errors && (o->has_seed || (o->weights && o->non_strict))) {
+        double bytes = 0;   /* refused up front rather than failing (or swapping) half way */
+        for (int i = 0; i < g->params.n; i++)
+            if (!((IrValue *)g->params.v[i])->data) bytes += 4.0 * (double)shape_numel(&((IrValue *)g->params.v[i])->shape);
+        if (!bcl_memory_fits(bytes))
+            diag_error(d, NO_LOC, "the model's weights need %.1f GiB, more than this machine's memory", bytes / (1 << 30));
+        else
+            bcl_random_weights(g, o->has_seed ? o->seed : 0);
+    }
     if (g && !d->n_errors && g->outputs.n != 1)
         diag_error(d, NO_LOC, "'bclc %s' supports models with one output, this one has %d",
                    o->batch ? "bench" : "run", g->outputs.n);
@@ -973,7 +981,17 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     for (int i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(c, commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+        if (!strcmp(c, commands[i].name)) {
+            /* out of memory below (an arena, the scanner, LLVM) is exit status 1 with a message */
+            BclOomScope sc;
+            if (BCL_OOM_CATCH(sc)) {
+                fprintf(stderr, "bclc: error: out of memory (%s)\n", sc.what);
+                return EXIT_USER;
+            }
+            int rc = commands[i].run(argc - 2, argv + 2);
+            bcl_oom_pop(&sc);
+            return rc;
+        }
     usage_error(NULL, "unknown command '%s'", c);
     return EXIT_USAGE;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/interp/interp.h"
+#include "support/oom.h"
 #include "backend/interp/kernels.h"
 
 /* buf[id] for every graph input, parameter and constant; 1 after reporting a
@@ -43,9 +44,9 @@ int bcl_interp_run_observed(const IrGraph *g, const float *const *inputs, float 
                             InterpObserver observe, void *ctx, Diag *d)
 {
     int nv = g->values.n, rc = 0;
-    const float **buf = calloc((size_t)nv + 1, sizeof *buf);
-    float **owned = calloc((size_t)nv + 1, sizeof *owned);   /* node results we allocated */
-    int *last_use = malloc(sizeof(int) * ((size_t)nv + 1));  /* node index, or nodes.n if kept */
+    const float **buf = bcl_calloc((size_t)nv + 1, sizeof *buf);
+    float **owned = bcl_calloc((size_t)nv + 1, sizeof *owned);   /* node results we allocated */
+    int *last_use = bcl_malloc(sizeof(int) * ((size_t)nv + 1));  /* node index, or nodes.n if kept */
     if (!buf || !owned || !last_use) {
         diag_error(d, NO_LOC, "out of memory in the interpreter");
         rc = 1;
@@ -64,7 +65,7 @@ int bcl_interp_run_observed(const IrGraph *g, const float *const *inputs, float 
     for (int i = 0; i < g->nodes.n; i++) {
         const IrNode *n = g->nodes.v[i];
         int64_t numel = shape_numel(&n->out->shape);
-        float *out = malloc(sizeof(float) * (size_t)(numel > 0 ? numel : 1));
+        float *out = bcl_malloc(sizeof(float) * (size_t)(numel > 0 ? numel : 1));
         if (!out) {
             diag_error(d, n->loc, "out of memory for a %s result", ir_op_info[n->op].name);
             rc = 1;
@@ -130,7 +131,7 @@ int bcl_interp_run_planned_observed(const IrGraph *g, const MemPlan *plan, const
     arena_init(&a);
     if (!plan) plan = bcl_plan_memory(g, &a);
     int nv = g->values.n, rc = 0;
-    const float **buf = calloc((size_t)nv + 1, sizeof *buf);
+    const float **buf = bcl_calloc((size_t)nv + 1, sizeof *buf);
     /* aligned_alloc wants a size that is a multiple of the alignment */
     size_t bytes = (size_t)(plan->peak + BCL_MEMPLAN_ALIGN - 1) / BCL_MEMPLAN_ALIGN * BCL_MEMPLAN_ALIGN;
     float *arena = aligned_alloc(BCL_MEMPLAN_ALIGN, bytes ? bytes : BCL_MEMPLAN_ALIGN);

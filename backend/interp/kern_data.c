@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend/interp/kernels.h"
+#include "support/oom.h"
 
 /* Row-major element strides of s. */
 static void strides(const Shape *s, int64_t *st)
@@ -38,8 +39,7 @@ void kern_reduce(IrOp op, const float *x, const Shape *xs, const IrAttrs *a, flo
     float init = op == IR_REDUCE_MAX ? -INFINITY : op == IR_REDUCE_MIN ? INFINITY : 0.0f;
     double *acc = NULL;
     double stack[64];
-    acc = ny <= 64 ? stack : malloc(sizeof(double) * (size_t)ny);
-    BCL_ASSERT(acc);
+    acc = ny <= 64 ? stack : bcl_xmalloc(sizeof(double) * (size_t)ny);
     for (int64_t i = 0; i < ny; i++) acc[i] = init;
     int64_t kst[BCL_MAX_RANK], idx[BCL_MAX_RANK];
     strides(&ks, kst);

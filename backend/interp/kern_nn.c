@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backend/interp/kernels.h"
+#include "support/oom.h"
 
 /* First output column whose input column ow * s + off lies in [0, W), and one past the last. */
 static void valid_cols(int64_t off, int64_t s, int64_t W, int64_t OW, int64_t *lo, int64_t *hi)
@@ -35,8 +36,7 @@ void kern_conv2d_res(const float *x, const Shape *xs, const float *w, const Shap
      * rounding, act(conv + b) + r -> act((conv + b) + r). */
     float *saved = NULL;
     if (r) {
-        saved = malloc(sizeof(float) * (size_t)(OH * OW > 0 ? OH * OW : 1));
-        BCL_ASSERT(saved != NULL);
+        saved = bcl_xmalloc(sizeof(float) * (size_t)(OH * OW > 0 ? OH * OW : 1));
     }
     for (int64_t n = 0; n < N; n++)
         for (int64_t o = 0; o < O; o++) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend/llvm/jit_internal.h"
+#include "support/oom.h"
 
 extern const unsigned char bcl_jit_bitcode[];
 extern const size_t bcl_jit_bitcode_len;
@@ -96,8 +97,7 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
     LLVMValueRef slots = LLVMGetParam(entry, 0), pool = LLVMGetParam(entry, 1);
     char name[64];
     unsigned noinline_kind = LLVMGetEnumAttributeKindForName("noinline", 8);
-    LLVMValueRef *fns = calloc((size_t)(pl->n_steps ? pl->n_steps : 1), sizeof *fns);
-    BCL_ASSERT(fns != NULL);
+    LLVMValueRef *fns = bcl_xcalloc((size_t)(pl->n_steps ? pl->n_steps : 1), sizeof *fns);
     for (int i = 0; i < pl->n_steps; i++) {
         const JitStep *s = &pl->steps[i];
         LLVMValueRef ctx_i = LLVMBuildGEP2(eb, ptr, slots, (LLVMValueRef[]){LLVMConstInt(i64, (unsigned long long)s->ctx_off, 0)}, 1, "");

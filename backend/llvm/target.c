@@ -1,18 +1,34 @@
 /* The host target: triple, CPU name and features go into the target machine and
  * onto every function, so the optimiser and the backend use the whole ISA. */
+#include <llvm-c/ErrorHandling.h>
 #include <llvm-c/Target.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/llvm/jit_internal.h"
+#include "support/oom.h"
 
 static int init_failed;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 /* LLVM's target registration is process-wide: once, even with engines compiled on
  * several threads. */
-static void init_llvm(void) { init_failed = LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter(); }
+/* LLVM reports out of memory (and its other fatal errors) here; instead of letting it
+ * exit the host, jump to the caller's scope (support/oom.h), which reports the error. */
+static void llvm_fatal(const char *reason)
+{
+    static _Thread_local char msg[256];
+    snprintf(msg, sizeof msg, "LLVM: %s", reason ? reason : "fatal error");
+    bcl_oom_fail(msg);
+}
+
+static void init_llvm(void)
+{
+    LLVMInstallFatalErrorHandler(llvm_fatal);
+    init_failed = LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter();
+}
 
 bool jit_host_init(JitHost *h, Diag *d)
 {

@@ -14,6 +14,7 @@
 
 #include "io/npy.h"
 #include "include/bcl/bcl.h"
+#include "support/oom.h"
 #include "tests/unit/test_support.h"
 
 #define DIGITS "examples/digits/digits.bcl"
@@ -485,6 +486,75 @@ static void test_order_misuse(void **state)
     bcl_model_destroy(m);
 }
 
+/* ------------------------------------------------------------------ out of memory */
+
+/* Weights larger than the machine: BCL_ERR_NO_MEMORY with a message, and the host goes on. */
+static void test_weights_too_big(void **state)
+{
+    static const char src[] =
+        "import megengine.module as M\n"
+        "class Big(M.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = M.Linear(260000, 260000)\n"   /* 270 GB */
+        "    def forward(self, x):\n"
+        "        return self.fc(x)\n"
+        "_cfg = dict(model=dict(name=Big))\n";
+    BclCompiler *c;
+    assert_int_equal(bcl_compiler_create(&c), BCL_OK);
+    int64_t dims[2] = {1, 260000};
+    assert_int_equal(bcl_compiler_set_input_shape(c, dims, 2), BCL_OK);
+    BclModel *m;
+    assert_int_equal(bcl_compile_string(c, src, "big.bcl", &m), BCL_OK);
+    bcl_compiler_destroy(c);
+    assert_int_equal(bcl_model_random_weights(m, 1), BCL_ERR_NO_MEMORY);
+    assert_non_null(strstr(bcl_model_error(m), "more than this machine's memory"));
+    bcl_model_destroy(m);
+}
+
+/* The Nth allocation fails (the test hook of support/oom.h), for N across a compile,
+ * loading weights and a run on each engine: every call ends in success or a clean
+ * error that says "out of memory", and the next call (hook off) works. */
+static void test_alloc_failures(void **state)
+{
+    static const char *const engines[] = {"interp", "jit"};
+    int64_t numel;
+    float *x = read_npy("examples/digits/sample_3.npy", &numel);
+    for (int e = 0; e < 2; e++) {
+        if (!bcl_engine_available(engines[e])) continue;
+        int n_failed = 0;
+        for (long n = 1; n < 400; n += n < 80 ? 1 : 7) {
+            BclCompiler *c = digits_compiler(engines[e]);
+            BclModel *m = NULL;
+            BclContext *ctx = NULL;
+            float y[10];
+            const char *msg = NULL;
+            bcl_fail_alloc_at(n);
+            BclStatus s = bcl_compile_file(c, DIGITS, &m);
+            if (s) msg = bcl_compiler_error(c);
+            if (!s && (s = bcl_model_load_weights_file(m, WEIGHTS))) msg = bcl_model_error(m);
+            if (!s && (s = bcl_context_create(m, &ctx))) msg = bcl_model_error(m);
+            if (!s && (s = bcl_context_run1(ctx, x, (size_t)numel, y, 10))) msg = bcl_context_error(ctx);
+            bcl_fail_alloc_at(0);
+            if (s) {
+                n_failed++;
+                if (!msg || !strstr(msg, "out of memory"))
+                    fail_msg("%s, N=%ld: %s: %s", engines[e], n, bcl_status_name(s), msg ? msg : "(no message)");
+            } else {
+                assert_close_to_ref(y);
+            }
+            bcl_context_destroy(ctx);
+            bcl_model_destroy(m);
+            bcl_compiler_destroy(c);
+        }
+        assert_true(n_failed > 50);   /* the sweep did reach the allocations */
+        BclModel *ok = digits_model(engines[e]);   /* the hook is off: all is well again */
+        check_sample3(ok);
+        bcl_model_destroy(ok);
+    }
+    free(x);
+}
+
 /* ------------------------------------------------------------------ threads */
 
 typedef struct Job {
@@ -493,6 +563,8 @@ typedef struct Job {
     int n;
     float *y;            /* n x 10 */
     BclStatus status;
+    const float *ref;    /* when set: run `runs` times round the n images, each result compared with ref */
+    int runs, differing;
 } Job;
 
 static void *classify_all(void *arg)
@@ -502,6 +574,12 @@ static void *classify_all(void *arg)
     j->status = bcl_context_create(j->m, &ctx);
     if (j->status) return NULL;
     for (int i = 0; i < j->n && !j->status; i++) j->status = bcl_context_run1(ctx, j->x + 64 * i, 64, j->y + 10 * i, 10);
+    for (int r = 0; r < j->runs && !j->status; r++) {
+        int i = r % j->n;
+        float y[10];
+        j->status = bcl_context_run1(ctx, j->x + 64 * i, 64, y, 10);
+        j->differing += memcmp(y, j->ref + 10 * i, sizeof y) != 0;
+    }
     bcl_context_destroy(ctx);
     return NULL;
 }
@@ -520,7 +598,7 @@ static void concurrent(const char *engine)
     assert_int_equal(bcl_model_load_weights_file(m, WEIGHTS), BCL_OK);
 
     /* single-threaded reference run */
-    Job ref = {m, x, n, malloc(sizeof(float) * 10 * (size_t)n), BCL_OK};
+    Job ref = {.m = m, .x = x, .n = n, .y = malloc(sizeof(float) * 10 * (size_t)n), .status = BCL_OK};
     classify_all(&ref);
     assert_int_equal(ref.status, BCL_OK);
     /* accuracy as PyTorch's (the independent check of the logits themselves) */
@@ -537,17 +615,21 @@ static void concurrent(const char *engine)
     fclose(f);
     assert_int_equal(correct, REF_HELDOUT_CORRECT);
 
-    /* four threads at once, each with its own context (the model prepared lazily by them) */
-    Job jobs[4];
-    pthread_t th[4];
-    for (int t = 0; t < 4; t++) {
-        jobs[t] = (Job){m, x, n, calloc(10 * (size_t)n, sizeof(float)), BCL_ERR_RUNTIME};
+    /* eight threads at once on the one shared model, each with its own context (the model
+     * prepared lazily by them): all 360 images, then 1,000 more runs, every result bit for
+     * bit the single-threaded one */
+    enum { THREADS = 8, RUNS = 1000 };
+    Job jobs[THREADS];
+    pthread_t th[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        jobs[t] = (Job){m, x, n, calloc(10 * (size_t)n, sizeof(float)), BCL_ERR_RUNTIME, ref.y, RUNS, 0};
         assert_int_equal(pthread_create(&th[t], NULL, classify_all, &jobs[t]), 0);
     }
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t < THREADS; t++) {
         pthread_join(th[t], NULL);
         if (jobs[t].status) fail_msg("thread %d: %s\n%s", t, bcl_status_name(jobs[t].status), bcl_model_error(m));
         assert_memory_equal(jobs[t].y, ref.y, sizeof(float) * 10 * (size_t)n);
+        assert_int_equal(jobs[t].differing, 0);
         free(jobs[t].y);
     }
     free(ref.y);
@@ -566,7 +648,7 @@ static void test_threads_prepare_race(void **state)
     Job jobs[4];
     pthread_t th[4];
     for (int t = 0; t < 4; t++) {
-        jobs[t] = (Job){m, x, 1, calloc(10, sizeof(float)), BCL_ERR_RUNTIME};
+        jobs[t] = (Job){.m = m, .x = x, .n = 1, .y = calloc(10, sizeof(float)), .status = BCL_ERR_RUNTIME};
         assert_int_equal(pthread_create(&th[t], NULL, classify_all, &jobs[t]), 0);
     }
     for (int t = 0; t < 4; t++) {
@@ -611,6 +693,8 @@ int main(void)
         cmocka_unit_test(test_syntax_error),
         cmocka_unit_test(test_bad_weights),
         cmocka_unit_test(test_order_misuse),
+        cmocka_unit_test(test_weights_too_big),
+        cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_threads_interp),
         cmocka_unit_test(test_threads_prepare_race),
         cmocka_unit_test(test_jit),

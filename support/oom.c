@@ -1,0 +1,96 @@
+#include "support/oom.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static _Thread_local BclOomScope *scope_top;
+
+void bcl_oom_push(BclOomScope *sc)
+{
+    sc->up = scope_top;
+    sc->what = NULL;
+    scope_top = sc;
+}
+
+void bcl_oom_pop(BclOomScope *sc)
+{
+    if (scope_top == sc) scope_top = sc->up;
+}
+
+void bcl_oom_fail(const char *what)
+{
+    BclOomScope *sc = scope_top;
+    if (!sc) {
+        fprintf(stderr, "bclc: error: out of memory (%s)\n", what);
+        abort();
+    }
+    scope_top = sc->up;
+    sc->what = what;
+    longjmp(sc->jb, 1);
+}
+
+/* -1: not read yet; 0: off; N: fail the Nth */
+static atomic_long fail_at = -1;
+static atomic_long n_allocs;
+
+void bcl_fail_alloc_at(long n)
+{
+    atomic_store(&n_allocs, 0);
+    atomic_store(&fail_at, n);
+}
+
+bool bcl_alloc_fails(void)
+{
+    long at = atomic_load(&fail_at);
+    if (at < 0) {
+        const char *e = getenv("BCL_FAIL_ALLOC");
+        long n = e ? strtol(e, NULL, 10) : 0;
+        long expect = -1;
+        atomic_compare_exchange_strong(&fail_at, &expect, n > 0 ? n : 0);
+        at = atomic_load(&fail_at);
+    }
+    if (at == 0) return false;
+    return atomic_fetch_add(&n_allocs, 1) + 1 == at;
+}
+
+void *bcl_malloc(size_t n)
+{
+    if (bcl_alloc_fails()) return NULL;
+    return malloc(n ? n : 1);
+}
+
+void *bcl_xmalloc(size_t n)
+{
+    void *p = bcl_malloc(n);
+    if (!p) bcl_oom_fail("malloc");
+    return p;
+}
+
+void *bcl_xcalloc(size_t n, size_t size)
+{
+    void *p = bcl_alloc_fails() ? NULL : calloc(n ? n : 1, size ? size : 1);
+    if (!p) bcl_oom_fail("calloc");
+    return p;
+}
+
+void *bcl_xrealloc(void *p, size_t n)
+{
+    void *q = bcl_alloc_fails() ? NULL : realloc(p, n ? n : 1);
+    if (!q) bcl_oom_fail("realloc");
+    return q;
+}
+
+void *bcl_calloc(size_t n, size_t size)
+{
+    if (bcl_alloc_fails()) return NULL;
+    return calloc(n ? n : 1, size ? size : 1);
+}
+
+bool bcl_memory_fits(double bytes)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return true;   /* unknown: let malloc decide */
+    return bytes <= (double)pages * (double)page;
+}

@@ -6,6 +6,7 @@
 
 #include "io/checkpoint.h"
 #include "io/file_map.h"
+#include "io/foreign_formats.h"
 #include "io/io_util.h"
 #include "io/npy.h"
 #include "io/weights.h"
@@ -23,6 +24,7 @@ static bool is_pickle(const unsigned char *buf, size_t len)
 int bcl_read_weights_mem(const char *name, const unsigned char *buf, size_t len, StFile *out, Diag *d)
 {
     memset(out, 0, sizeof *out);
+    if (bcl_foreign_weights(name, buf, len, d)) return -1;   /* ONNX, TorchScript, ... named */
     if (is_zip(buf, len)) {
         int rc = ckpt_read_torch_zip(name, buf, len, out, d);
         return rc == 1 ? npz_read_mem(name, buf, len, out, d) : rc;   /* no data.pkl: an .npz */
@@ -38,7 +40,9 @@ int bcl_read_weights(const char *path, StFile *out, Diag *d)
     if (io_map_file(path, &map, d) != 0) return -1;
     int rc;
     if (is_zip(map.data, map.len) || is_pickle(map.data, map.len))
-        rc = bcl_read_weights_mem(path, map.data, map.len, out, d);
+        rc = bcl_read_weights_mem(path, map.data, map.len, out, d);   /* names foreign zips too */
+    else if (bcl_foreign_weights(path, map.data, map.len, d))
+        rc = -1;
     else
         rc = st_read_mapped(path, &map, out, d);
     io_unmap_file(&map);

@@ -19,6 +19,7 @@
 #include "ir/ir.h"
 #include "api/pipeline.h"
 #include "tools/bclc_bench.h"
+#include "tools/bclc_input.h"
 #if BCL_HAVE_LLVM
 #include "backend/llvm/jit.h"
 #include "support/oom.h"
@@ -808,10 +809,25 @@ static int cmd_run(int argc, char **argv)
         free(x);
         return session_end(&s);
     }
+    bool shape_given = o->build.has_input_shape;
     o->build.has_input_shape = true;
     o->build.input_shape = xs;
 
+    /* The array's shape is the input shape. If the model does not build for it, the
+     * first error should be about the file (bclc_input.c): hold the build's
+     * diagnostics until that is known. */
+    char *held = NULL;
+    size_t held_len = 0;
+    FILE *hold = shape_given ? NULL : open_memstream(&held, &held_len), *diag_out = d->out;
+    if (hold) d->out = hold;
     IrGraph *g = build_with_weights(o, &s.arena, d);
+    if (hold) {
+        d->out = diag_out;
+        fclose(hold);
+        if (!g) bclc_explain_input_shape(&o->build, o->input, &xs, d);
+        fputs(held ? held : "", diag_out);
+        free(held);
+    }
     if (g) {
         Shape out_shape = ((IrValue *)g->outputs.v[0])->shape;
         y = malloc(sizeof(float) * (size_t)(shape_numel(&out_shape) ? shape_numel(&out_shape) : 1));

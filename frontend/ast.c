@@ -38,6 +38,12 @@ const char *op_text(OpKind op)
     case OP_NEG: return "-";
     case OP_POS: return "+";
     case OP_NOT: return "not";
+    case OP_INVERT: return "~";
+    case OP_BITAND: return "&";
+    case OP_BITOR: return "|";
+    case OP_BITXOR: return "^";
+    case OP_LSHIFT: return "<<";
+    case OP_RSHIFT: return ">>";
     case OP_EQ: return "==";
     case OP_NE: return "!=";
     case OP_LT: return "<";
@@ -110,6 +116,7 @@ static void print_float(FILE *out, double v)
 static void dump_expr(Dumper *d, const Expr *e, int depth, const char *label);
 static void dump_stmts(Dumper *d, const StmtList *l, int depth);
 
+static void dump_param(Dumper *d, const Param *p, int depth);
 static void dump_opt(Dumper *d, const Expr *e, int depth, const char *label)
 {
     if (e) dump_expr(d, e, depth, label);
@@ -250,10 +257,25 @@ static void dump_expr(Dumper *d, const Expr *e, int depth, const char *label)
             }
         }
         break;
-    case E_LISTCOMP:
-        fputs("ListComp", out);
+    case E_SET:
+        fputs("Set", out);
         end(d, e->loc);
-        dump_expr(d, e->comp.elt, depth + 1, "elt");
+        dump_list(d, &e->elts, depth + 1, NULL);
+        break;
+    case E_LAMBDA:
+        fputs("Lambda", out);
+        end(d, e->loc);
+        for (int i = 0; i < e->lambda->n_params; i++) dump_param(d, &e->lambda->params[i], depth + 1);
+        dump_expr(d, e->lambda->body.v[0]->expr, depth + 1, "body");
+        break;
+    case E_LISTCOMP:
+    case E_GENEXP:
+    case E_SETCOMP:
+    case E_DICTCOMP:
+        fputs(e->kind == E_LISTCOMP ? "ListComp" : e->kind == E_GENEXP ? "GeneratorExp" : e->kind == E_SETCOMP ? "SetComp" : "DictComp", out);
+        end(d, e->loc);
+        dump_expr(d, e->comp.elt, depth + 1, e->kind == E_DICTCOMP ? "key" : "elt");
+        if (e->kind == E_DICTCOMP) dump_expr(d, e->comp.value, depth + 1, "value");
         for (int i = 0; i < e->comp.n_gens; i++) {
             const Comprehension *g = &e->comp.gens[i];
             dump_expr(d, g->target, depth + 1, "for");
@@ -353,6 +375,45 @@ static void dump_stmt(Dumper *d, const Stmt *s, int depth)
         fputs("Raise", out);
         end(d, s->loc);
         dump_opt(d, s->expr, depth + 1, NULL);
+        break;
+    case S_WHILE:
+        fputs("While", out);
+        end(d, s->loc);
+        dump_expr(d, s->while_.cond, depth + 1, "cond");
+        dump_block(d, &s->while_.body, depth + 1, "body");
+        dump_block(d, &s->while_.orelse, depth + 1, "else");
+        break;
+    case S_TRY:
+        fputs("Try", out);
+        end(d, s->loc);
+        dump_block(d, &s->try_.body, depth + 1, "body");
+        for (int i = 0; i < s->try_.n_handlers; i++) {
+            const ExceptHandler *h = &s->try_.handlers[i];
+            dump_opt(d, h->type, depth + 1, "except");
+            dump_block(d, &h->body, depth + 1, "handler");
+        }
+        dump_block(d, &s->try_.orelse, depth + 1, "else");
+        dump_block(d, &s->try_.finalbody, depth + 1, "finally");
+        break;
+    case S_WITH:
+        fputs("With", out);
+        end(d, s->loc);
+        for (int i = 0; i < s->with_.n; i++) {
+            dump_expr(d, s->with_.items[i].ctx, depth + 1, "item");
+            dump_opt(d, s->with_.items[i].target, depth + 1, "as");
+        }
+        dump_block(d, &s->with_.body, depth + 1, "body");
+        break;
+    case S_DEL:
+        fputs("Delete", out);
+        end(d, s->loc);
+        dump_list(d, &s->del_, depth + 1, NULL);
+        break;
+    case S_GLOBAL:
+    case S_NONLOCAL:
+        fputs(s->kind == S_GLOBAL ? "Global" : "Nonlocal", out);
+        for (int i = 0; i < s->names.n; i++) fprintf(out, " %s", s->names.v[i]);
+        end(d, s->loc);
         break;
     case S_PASS:
         fputs("Pass", out);

@@ -11,6 +11,7 @@
 
 typedef struct Expr Expr;
 typedef struct Stmt Stmt;
+typedef struct FuncDef FuncDef;
 
 typedef struct ExprList { int n; Expr **v; } ExprList;
 typedef struct StmtList { int n; Stmt **v; } StmtList;
@@ -36,14 +37,20 @@ typedef enum {
     E_LIST,      /* elts */
     E_TUPLE,     /* elts (also the parenthesis-less tuples of `a, b = ...` and `return a, b`) */
     E_DICT,      /* dict.keys[i]: dict.values[i]; a key of NULL means `**value` */
-    E_LISTCOMP,  /* comp.elt for comp.gens... (also dict/set comprehension: not supported) */
+    E_LISTCOMP,  /* [comp.elt for comp.gens...] */
+    E_GENEXP,    /* (comp.elt for comp.gens...): a lazy iterator */
+    E_SETCOMP,   /* {comp.elt for comp.gens...} */
+    E_DICTCOMP,  /* {comp.elt: comp.value for comp.gens...} */
+    E_SET,       /* {elts} */
+    E_LAMBDA,    /* lambda: a FuncDef whose body is `return <expr>` */
     E_STARRED,   /* starred.value: `*x` in calls, displays and assignment targets */
 } ExprKind;
 
 typedef enum {
     OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW, OP_MATMUL,
     OP_AND, OP_OR,                       /* boolean */
-    OP_NEG, OP_POS, OP_NOT,              /* unary */
+    OP_BITAND, OP_BITOR, OP_BITXOR, OP_LSHIFT, OP_RSHIFT,
+    OP_NEG, OP_POS, OP_NOT, OP_INVERT,   /* unary */
     OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_IS, OP_ISNOT, OP_IN, OP_NOTIN,
 } OpKind;
 
@@ -81,7 +88,8 @@ struct Expr {
         struct { Expr *cond, *body, *orelse; } ifexp;
         ExprList elts;
         struct { int n; Expr **keys, **values; } dict;
-        struct { Expr *elt; int n_gens; Comprehension *gens; } comp;
+        struct { Expr *elt; int n_gens; Comprehension *gens; Expr *value; } comp;
+        struct FuncDef *lambda;
         struct { Expr *value; } starred;
     };
 };
@@ -95,7 +103,7 @@ typedef struct Param {
     SrcLoc loc;
 } Param;
 
-typedef struct FuncDef {
+struct FuncDef {
     const char *name;
     int n_params;
     Param *params;
@@ -104,7 +112,7 @@ typedef struct FuncDef {
     ExprList decorators; /* the expressions after '@', outermost first */
     SrcLoc loc;          /* the whole `def` line */
     SrcLoc name_loc;
-} FuncDef;
+};
 
 typedef struct ClassDef {
     const char *name;
@@ -122,6 +130,16 @@ typedef struct ImportName {      /* `a.b.c as d` or, in from-imports, `name as d
     SrcLoc loc;
 } ImportName;
 
+/* One `except [type [as name]]:` clause; type NULL for a bare `except:`. */
+typedef struct ExceptHandler {
+    Expr *type;
+    const char *name;
+    StmtList body;
+    SrcLoc loc;
+} ExceptHandler;
+
+typedef struct WithItem { Expr *ctx, *target; } WithItem;
+
 typedef enum {
     S_EXPR,      /* expr */
     S_ASSIGN,    /* assign.targets[0] = assign.targets[1] = ... = assign.value */
@@ -131,7 +149,13 @@ typedef enum {
     S_FOR,       /* for_.target in for_.iter: for_.body (for_.orelse: `else:` block) */
     S_RETURN,    /* expr, may be NULL */
     S_ASSERT,    /* assert_.cond, assert_.msg (may be NULL) */
-    S_RAISE,     /* expr (may be NULL): a compile error carrying the exception's message */
+    S_RAISE,     /* expr (may be NULL: re-raise), raise_.cause ignored */
+    S_WHILE,     /* while_.cond: while_.body (while_.orelse: `else:` block) */
+    S_TRY,       /* try_.body, try_.handlers, try_.orelse, try_.finalbody */
+    S_WITH,      /* with_.items (context expressions, optional targets), with_.body */
+    S_DEL,       /* del_.targets */
+    S_GLOBAL,    /* names.n names.v: `global a, b` */
+    S_NONLOCAL,  /* names: `nonlocal a, b` */
     S_PASS, S_BREAK, S_CONTINUE,
     S_DEF,       /* def */
     S_CLASS,     /* cls */
@@ -150,6 +174,11 @@ struct Stmt {
         struct { Expr *cond; StmtList body, orelse; } if_;
         struct { Expr *target, *iter; StmtList body, orelse; } for_;
         struct { Expr *cond, *msg; } assert_;
+        struct { Expr *cond; StmtList body, orelse; } while_;
+        struct { StmtList body; int n_handlers; ExceptHandler *handlers; StmtList orelse, finalbody; } try_;
+        struct { int n; WithItem *items; StmtList body; } with_;
+        ExprList del_;
+        struct { int n; const char **v; } names;
         FuncDef *def;
         ClassDef *cls;
         struct { int n; ImportName *names; } import_;

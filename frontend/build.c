@@ -153,7 +153,7 @@ static Value *zoo_namespace(Elab *I)
         env_set(I, ns->ns->env, m->key + 24, m->ns);
         Env *e = m->ns->ns->env;
         for (int k = 0; k < e->n; k++)
-            if (e->vars[k].name[0] != '_' && e->vars[k].v->kind != V_NAMESPACE) env_set(I, ns->ns->env, e->vars[k].name, e->vars[k].v);
+            if (e->vars[k].name[0] != '_' && e->vars[k].v && e->vars[k].v->kind != V_NAMESPACE) env_set(I, ns->ns->env, e->vars[k].name, e->vars[k].v);
     }
     return ns;
 }
@@ -168,9 +168,8 @@ static Value *native_module(Elab *I, const char *dotted)
     }
     if (!strcmp(dotted, "megengine.functional") || !strcmp(dotted, "megengine.functional.nn")) return native_functional(I);
     if (!strcmp(dotted, "basecls.utils")) return native_basecls_utils(I);
-    if (!strcmp(dotted, "typing")) return native_typing(I);
-    if (!strcmp(dotted, "collections")) return native_collections(I);
-    if (!strcmp(dotted, "math")) return native_math(I);
+    Value *py = native_py_module(I, dotted);   /* math, typing, functools, ... */
+    if (py) return py;
     if (!strcmp(dotted, "basecls.models")) return zoo_namespace(I);
     if (!strcmp(dotted, "basecls")) return new_namespace(I, dotted);
     return NULL;
@@ -224,9 +223,16 @@ static Value *import_inner(Elab *I, const char *dotted, SrcLoc loc)
         if (sl && sl->ns->kind == V_POISON) return NULL;
         return load_stdlib(I, rel, dotted, loc);
     }
-    diag_error(I->d, loc, "no module named '%s' (looked for %s.py and %s.bcl beside the file, on -I paths and in the standard library)",
-               dotted, rel, rel);
-    return NULL;
+    /* As in Python, a module is only needed when it is used: bind a placeholder that
+     * is an error when the compiler has to use it (cv2 in a never-called method). */
+    diag_warning(I->d, loc, "no module named '%s' (looked for %s.py and %s.bcl beside the file, on -I paths and in the standard library); "
+                 "using it at compile time is an error", dotted, rel, rel);
+    Value *ph = ARENA_NEW(I->a, Value);
+    ph->kind = V_PLACEHOLDER;
+    ph->placeholder = ARENA_NEW(I->a, PlaceholderObj);
+    ph->placeholder->module = dotted;
+    ph->placeholder->import_loc = loc;
+    return ph;
 }
 
 /* `from ..pkg.mod import x` in the file of `loc`: relative to that file's directory

@@ -156,7 +156,7 @@ static int64_t length(Elab *I, Value *v, SrcLoc loc, bool *ok)
     switch (v->kind) {
     case V_STR: return v->str.len;
     case V_LIST: case V_TUPLE: return v->seq->n;
-    case V_DICT: return v->dict->n;
+    case V_DICT: case V_SET: case V_FROZENSET: return v->dict->n;
     case V_TENSOR:  /* MegEngine: the size of the first axis */
         if (v->tensor->shape.rank > 0) return v->tensor->shape.d[0];
         break;
@@ -480,7 +480,9 @@ static bool instance_of(Elab *I, Value *v, ClassObj *c)
     case TK_TENSOR: return v->kind == V_TENSOR || v->kind == V_PARAM;
     case TK_PARAM: return v->kind == V_PARAM;
     case TK_OBJECT: return true;
-    case TK_TYPING: return true;
+    case TK_TYPING: return typing_instance(I, v, c);
+    case TK_SET: return v->kind == V_SET;
+    case TK_FROZENSET: return v->kind == V_FROZENSET;
     default: break;
     }
     return v->kind == V_OBJECT && class_is_sub(v->obj->cls, c);
@@ -500,6 +502,145 @@ static Value *b_isinstance(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
         if (instance_of(I, a->pos[0], cs->v[i]->cls)) return v_bool(true);
     }
     return v_bool(false);
+}
+
+static Value *b_issubclass(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "issubclass", 2, 2)) return NULL;
+    if (a->pos[0]->kind != V_CLASS) {
+        diag_error(I->d, a->pos_loc[0], "issubclass() arg 1 must be a class");
+        return NULL;
+    }
+    Value *c = a->pos[1];
+    Seq one = {1, 1, &c};
+    Seq *cs = c->kind == V_TUPLE ? c->seq : &one;
+    for (int i = 0; i < cs->n; i++) {
+        if (cs->v[i]->kind != V_CLASS) {
+            diag_error(I->d, a->pos_loc[1], "issubclass() arg 2 must be a class or a tuple of classes");
+            return NULL;
+        }
+        ClassObj *base = cs->v[i]->cls, *k = a->pos[0]->cls;
+        if (class_is_sub(k, base) || base->tk == TK_OBJECT) return v_bool(true);
+        /* builtin types: bool is an int; typing / numbers names by their rules */
+        if (base->tk == TK_INT && k->tk == TK_BOOL) return v_bool(true);
+        if (base->tk == TK_TYPING) {
+            Value probe = {.kind = k->tk == TK_INT ? V_INT : k->tk == TK_FLOAT ? V_FLOAT : k->tk == TK_BOOL ? V_BOOL
+                                 : k->tk == TK_STR ? V_STR : k->tk == TK_LIST ? V_LIST : k->tk == TK_TUPLE ? V_TUPLE
+                                 : k->tk == TK_DICT ? V_DICT : V_CLASS};
+            if (probe.kind != V_CLASS && typing_instance(I, &probe, base)) return v_bool(true);
+        }
+    }
+    return v_bool(false);
+}
+
+static Value *b_divmod(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "divmod", 2, 2)) return NULL;
+    Value *q = binop(I, OP_FLOORDIV, a->pos[0], a->pos[1], loc);
+    if (!q) return NULL;
+    Value *r = binop(I, OP_MOD, a->pos[0], a->pos[1], loc);
+    if (!r) return NULL;
+    Value *t = v_tuple(I, 2);
+    t->seq->v[0] = q;
+    t->seq->v[1] = r;
+    return t;
+}
+
+static Value *b_pow(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    ARGS("base", "exp", "mod");
+    BIND("pow", 2);
+    if (!OPT(2)) return binop(I, OP_POW, av[0], av[1], loc);
+    int64_t b, e, m;
+    if (!as_int(I, av[0], loc, "pow() base", &b) || !as_int(I, av[1], loc, "pow() exponent", &e) ||
+        !as_int(I, av[2], loc, "pow() modulus", &m))
+        return NULL;
+    if (m == 0 || e < 0) {
+        diag_error(I->d, loc, m == 0 ? "ValueError: pow() 3rd argument cannot be 0"
+                                     : "ValueError: pow() with a modulus needs a non-negative exponent in .bcl");
+        return NULL;
+    }
+    /* square and multiply in 128 bits, result with the modulus's sign as in Python */
+    __int128 r = 1, x = ((b % m) + m) % m;
+    for (; e; e >>= 1) {
+        if (e & 1) r = r * x % m;
+        x = x * x % m;
+    }
+    int64_t out = (int64_t)r;
+    if (out != 0 && (out < 0) != (m < 0)) out += m;
+    return v_int(I, out);
+}
+
+static Value *b_slice(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "slice", 1, 3)) return NULL;
+    Value *s = ARENA_NEW(I->a, Value);
+    s->kind = V_SLICE;
+    if (a->n_pos == 1) {
+        s->slice.hi = a->pos[0];
+    } else {
+        s->slice.lo = a->pos[0];
+        s->slice.hi = a->pos[1];
+        if (a->n_pos == 3) s->slice.step = a->pos[2];
+    }
+    return s;
+}
+
+static Value *b_id(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "id", 1, 1)) return NULL;
+    /* identity of the object: containers and objects by their storage */
+    Value *v = a->pos[0];
+    const void *p = v->kind == V_LIST || v->kind == V_TUPLE ? (const void *)v->seq
+                  : v->kind == V_DICT || v->kind == V_SET || v->kind == V_FROZENSET ? (const void *)v->dict
+                  : v->kind == V_OBJECT ? (const void *)v->obj : v->kind == V_CLASS ? (const void *)v->cls
+                  : v->kind == V_FUNC ? (const void *)v->fn : (const void *)v;
+    return v_int(I, (int64_t)((uintptr_t)p >> 3));
+}
+
+static Value *property_setter(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "setter", 1, 1)) return NULL;
+    Value *p = ARENA_NEW(I->a, Value);
+    *p = *self;
+    p->bound.self = a->pos[0];
+    return p;
+}
+
+static Value *b_property(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    ARGS("fget", "fset");
+    BIND("property", 1);
+    Value *p = ARENA_NEW(I->a, Value);
+    p->kind = V_PROPERTY;
+    p->bound.fn = av[0];
+    p->bound.self = OPT(1) ? av[1] : NULL;
+    return p;
+}
+
+/* `p.setter` of a property (the decorator `@name.setter`) */
+static Value *property_attr(Elab *I, Value *p, const char *name)
+{
+    if (!strcmp(name, "setter")) return v_builtin(I, "setter", property_setter, p);
+    if (!strcmp(name, "fget")) return p->bound.fn;
+    return NULL;
+}
+
+static Value *dict_fromkeys(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    ARGS("iterable", "value");
+    BIND("fromkeys", 1);
+    Seq *s = iterate(I, av[0], loc);
+    if (!s) return NULL;
+    Value *d = v_dict(I);
+    for (int i = 0; i < s->n; i++) {
+        if (s->v[i]->kind == V_LIST || s->v[i]->kind == V_DICT || s->v[i]->kind == V_SET) {
+            diag_error(I->d, loc, "unhashable type: '%s'", v_type_name(s->v[i]));
+            return NULL;
+        }
+        dict_set(I, d->dict, s->v[i], av[1] ? av[1] : V_NONE_, loc);
+    }
+    return d;
 }
 
 static Value *b_getattr(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
@@ -663,21 +804,6 @@ static Value *method_deco(Elab *I, CallArgs *a, SrcLoc loc, char kind)
 static Value *b_staticmethod(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return method_deco(I, a, loc, 's'); }
 static Value *b_classmethod(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return method_deco(I, a, loc, 'c'); }
 
-static Value *c_exception(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
-{
-    Value *obj = ARENA_NEW(I->a, Value);
-    obj->kind = V_OBJECT;
-    obj->obj = ARENA_NEW(I->a, ObjectObj);
-    obj->obj->cls = self->cls;
-    obj->obj->message = a->n_pos ? v_to_str(I, a->pos[0]) : "";
-    if (a->n_pos > 1) {
-        const char *m = "(";
-        for (int i = 0; i < a->n_pos; i++) m = arena_printf(I->a, "%s%s%s", m, i ? ", " : "", v_repr(I, a->pos[i]));
-        obj->obj->message = arena_printf(I->a, "%s)", m);
-    }
-    return obj;
-}
-
 /* ------------------------------------------------------------------ iter, next, callable */
 
 /* An iterator holds a snapshot of its items (hidden attributes: not valid identifiers)
@@ -685,7 +811,7 @@ static Value *c_exception(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 static Value *it_items(Value *it) { return dict_get_str(&it->obj->attrs, " items"); }
 static int64_t it_pos(Value *it) { return dict_get_str(&it->obj->attrs, " pos")->i; }
 
-static bool is_iterator(Elab *I, Value *v) { return v->kind == V_OBJECT && v->obj->cls == I->iter_cls; }
+bool is_iterator(Elab *I, Value *v) { return v->kind == V_ITER || (v->kind == V_OBJECT && v->obj->cls == I->iter_cls); }
 
 static Value *it_rest(Elab *I, Value *it)
 {
@@ -727,6 +853,14 @@ static Value *b_next(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
         diag_error(I->d, a->pos_loc[0], "'%s' object is not an iterator (use next(iter(x)))", v_type_name(it));
         return NULL;
     }
+    if (it->kind == V_ITER) {
+        bool done = false;
+        Value *v = iter_next(I, it, loc, &done);
+        if (v || !done) return v;
+        if (a->n_pos == 2) return a->pos[1];
+        diag_error(I->d, loc, "StopIteration: next() on an exhausted iterator");
+        return NULL;
+    }
     Value *items = it_items(it);
     int64_t pos = it_pos(it);
     if (pos >= items->seq->n) {
@@ -744,7 +878,8 @@ static Value *b_callable(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     Value *v = a->pos[0];
     switch (v->kind) {
     case V_FUNC: case V_BUILTIN: case V_BOUND: case V_CLASS: return v_bool(true);
-    case V_OBJECT: return v_bool(v->obj->cls->is_module || class_lookup(v->obj->cls, "__call__") != NULL);
+    case V_OBJECT:
+        return v_bool(v->obj->cls->is_module || v->obj->cls->tk == TK_PARTIAL || class_lookup(v->obj->cls, "__call__") != NULL);
     default: return v_bool(false);
     }
 }
@@ -769,6 +904,8 @@ void builtins_py_init(Elab *I)
         {"reversed", b_reversed}, {"sorted", b_sorted}, {"type", b_type},
         {"staticmethod", b_staticmethod}, {"classmethod", b_classmethod}, {"super", b_super},
         {"iter", b_iter}, {"next", b_next}, {"callable", b_callable},
+        {"issubclass", b_issubclass}, {"divmod", b_divmod}, {"pow", b_pow}, {"slice", b_slice},
+        {"id", b_id}, {"property", b_property},
     };
     for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) env_set(I, e, fns[i].name, v_builtin(I, fns[i].name, fns[i].fn, NULL));
     add_class(I, e, "int", TK_INT, c_int);
@@ -777,7 +914,8 @@ void builtins_py_init(Elab *I)
     add_class(I, e, "str", TK_STR, c_str);
     add_class(I, e, "list", TK_LIST, c_list);
     add_class(I, e, "tuple", TK_TUPLE, c_tuple);
-    add_class(I, e, "dict", TK_DICT, c_dict);
+    Value *dict_cls = add_class(I, e, "dict", TK_DICT, c_dict);
+    dict_set_str(I, &dict_cls->cls->attrs, "fromkeys", v_builtin(I, "fromkeys", dict_fromkeys, NULL), NO_LOC);
     add_class(I, e, "object", TK_OBJECT, NULL);
     Value *ell = ARENA_NEW(I->a, Value);
     ell->kind = V_OBJECT;
@@ -788,20 +926,9 @@ void builtins_py_init(Elab *I)
     I->ellipsis = ell;
     I->iter_cls = native_class(I, "iterator", TK_NONE, NULL);
     dict_set_str(I, &I->iter_cls->attrs, "__iter__", v_builtin(I, "__iter__", it_iter, NULL), NO_LOC);
-    Value *exc = add_class(I, e, "Exception", TK_EXCEPTION, NULL);
-    exc->cls->construct = c_exception;
-    I->exception_cls = exc->cls;
-    static const char *const excs[] = {"ValueError", "TypeError", "KeyError", "IndexError", "AssertionError",
-                                       "NotImplementedError", "RuntimeError", "AttributeError"};
-    for (size_t i = 0; i < sizeof excs / sizeof *excs; i++) {
-        Value *c = add_class(I, e, excs[i], TK_EXCEPTION, c_exception);
-        /* user classes may derive from these: their MRO ends in Exception */
-        c->cls->n_mro = 2;
-        c->cls->mro = ARENA_NEWN(I->a, ClassObj *, 2);
-        c->cls->mro[0] = c->cls;
-        c->cls->mro[1] = exc->cls;
-        c->cls->construct = c_exception;
-    }
+    exceptions_init(I);
+    sets_init(I);
+    iter_builtins_init(I);
 }
 
 /* ------------------------------------------------------------------ methods */
@@ -1172,89 +1299,7 @@ Value *builtin_method(Elab *I, Value *obj, const char *name)
     };
     for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
         if (ms[i].k == obj->kind && !strcmp(ms[i].name, name)) return v_builtin(I, ms[i].name, ms[i].fn, obj);
+    if (obj->kind == V_PROPERTY) return property_attr(I, obj, name);
     return NULL;
 }
 
-/* ------------------------------------------------------------------ math, typing, collections */
-
-static Value *math1(Elab *I, CallArgs *a, SrcLoc loc, const char *f, double *x)
-{
-    if (!nargs(I, a, loc, f, 1, 1)) return NULL;
-    return as_float(I, a->pos[0], loc, arena_printf(I->a, "math.%s() argument", f), x) ? V_NONE_ : NULL;
-}
-
-static Value *int_of(Elab *I, double r, SrcLoc loc)
-{
-    if (!(r > -9.2e18 && r < 9.2e18)) {
-        diag_error(I->d, loc, "cannot convert %g to an int", r);
-        return NULL;
-    }
-    return v_int(I, (int64_t)r);
-}
-
-static Value *f_ceil(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
-{
-    double x;
-    if (!math1(I, a, loc, "ceil", &x)) return NULL;
-    if (is_intlike(a->pos[0])) return v_int(I, ival(a->pos[0]));
-    return int_of(I, ceil(x), loc);
-}
-
-static Value *f_floor(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
-{
-    double x;
-    if (!math1(I, a, loc, "floor", &x)) return NULL;
-    if (is_intlike(a->pos[0])) return v_int(I, ival(a->pos[0]));
-    return int_of(I, floor(x), loc);
-}
-
-static Value *f_sqrt(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
-{
-    double x;
-    if (!math1(I, a, loc, "sqrt", &x)) return NULL;
-    if (x < 0) {
-        diag_error(I->d, loc, "math domain error");
-        return NULL;
-    }
-    return v_float(I, sqrt(x));
-}
-
-static Value *f_log(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
-{
-    double x;
-    if (!math1(I, a, loc, "log", &x)) return NULL;
-    if (x <= 0) {
-        diag_error(I->d, loc, "math domain error");
-        return NULL;
-    }
-    return v_float(I, log(x));
-}
-
-Value *native_math(Elab *I)
-{
-    Value *ns = new_namespace(I, "math");
-    ns_add(I, ns, "ceil", f_ceil);
-    ns_add(I, ns, "floor", f_floor);
-    ns_add(I, ns, "sqrt", f_sqrt);
-    ns_add(I, ns, "log", f_log);
-    env_set(I, ns->ns->env, "pi", v_float(I, M_PI));
-    env_set(I, ns->ns->env, "e", v_float(I, M_E));
-    return ns;
-}
-
-Value *native_typing(Elab *I)
-{
-    Value *ns = new_namespace(I, "typing");
-    static const char *const names[] = {"Any", "Mapping", "Sequence", "Optional", "List", "Dict", "Tuple",
-                                        "Union", "Callable", "Iterable", "Type", "MutableMapping"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) add_class(I, ns->ns->env, names[i], TK_TYPING, NULL);
-    return ns;
-}
-
-Value *native_collections(Elab *I)
-{
-    Value *ns = new_namespace(I, "collections");
-    /* dicts keep insertion order, so OrderedDict is dict */
-    add_class(I, ns->ns->env, "OrderedDict", TK_DICT, c_dict);
-    return ns;
-}

@@ -1,6 +1,7 @@
 /* A static check of a loaded file's functions: every name that is not defined
- * (and every missing attribute of a native module such as F.foo) is reported,
- * even in code the build never runs, so that one run lists them all. */
+ * (and every missing attribute of a native module such as F.foo) is reported as a
+ * warning, even in code the build never runs, so that one run lists them all. As in
+ * Python, such a name is an error only when the code that uses it runs. */
 #include <string.h>
 
 #include "frontend/eval.h"
@@ -73,6 +74,27 @@ static void collect_locals(Elab *I, Scope *s, StmtList *b)
             collect_locals(I, s, &st->if_.body);
             collect_locals(I, s, &st->if_.orelse);
             break;
+        case S_WHILE:
+            collect_locals(I, s, &st->while_.body);
+            collect_locals(I, s, &st->while_.orelse);
+            break;
+        case S_TRY:
+            collect_locals(I, s, &st->try_.body);
+            for (int k = 0; k < st->try_.n_handlers; k++) {
+                if (st->try_.handlers[k].name) scope_add(I, s, st->try_.handlers[k].name);
+                collect_locals(I, s, &st->try_.handlers[k].body);
+            }
+            collect_locals(I, s, &st->try_.orelse);
+            collect_locals(I, s, &st->try_.finalbody);
+            break;
+        case S_WITH:
+            for (int k = 0; k < st->with_.n; k++) add_target(I, s, st->with_.items[k].target);
+            collect_locals(I, s, &st->with_.body);
+            break;
+        case S_GLOBAL:
+        case S_NONLOCAL:
+            for (int k = 0; k < st->names.n; k++) scope_add(I, s, st->names.v[k]);
+            break;
         case S_DEF: scope_add(I, s, st->def->name); break;
         case S_CLASS: scope_add(I, s, st->cls->name); break;
         case S_IMPORT:
@@ -121,11 +143,11 @@ static void check_name(Checker *c, Scope *s, Expr *e)
             if (edit_distance(e->name, p->names[i]) <= (strlen(e->name) <= 4 ? 1 : 2))
                 sug = arena_printf(c->I->a, "; did you mean '%s'?", p->names[i]);
     if (!*sug) sug = suggest_name(c->I, c->globals, e->name);
-    diag_error(c->I->d, e->loc, "name '%s' is not defined%s", e->name, sug);
-    c->n_errors++;
+    diag_warning(c->I->d, e->loc, "name '%s' is not defined%s", e->name, sug);
 }
 
 static void check_expr_inner(Checker *c, Scope *s, Expr *e);
+static void check_func(Checker *c, Scope *up, FuncDef *d, bool header_ran);
 
 /* The same depth limit as the evaluator's: a long flat `x + x + ...` is a left-deep
  * tree, so the check stops (once per expression) instead of overflowing the C stack. */
@@ -158,9 +180,8 @@ static void check_expr_inner(Checker *c, Scope *s, Expr *e)
             Value *v = global_value(c, s, e->attr.obj->name);
             if (v && v->kind == V_NAMESPACE && !env_get_local(v->ns->env, e->attr.name) &&
                 !module_exists(c->I, arena_printf(c->I->a, "%s.%s", v->ns->name, e->attr.name)) && !reported_at(c->I, e->attr.name_loc.src ? e->attr.name_loc : e->loc)) {
-                diag_error(c->I->d, e->attr.name_loc.src ? e->attr.name_loc : e->loc, "'%s' has no attribute '%s'%s",
+                diag_warning(c->I->d, e->attr.name_loc.src ? e->attr.name_loc : e->loc, "'%s' has no attribute '%s'%s",
                            v->ns->name, e->attr.name, suggest_attr(c->I, v->ns->env, e->attr.name));
-                c->n_errors++;
             }
         }
         break;
@@ -178,11 +199,12 @@ static void check_expr_inner(Checker *c, Scope *s, Expr *e)
         for (int i = 0; i < e->cmp.n; i++) check_expr(c, s, e->cmp.rest[i]);
         break;
     case E_IFEXP: check_expr(c, s, e->ifexp.cond); check_expr(c, s, e->ifexp.body); check_expr(c, s, e->ifexp.orelse); break;
-    case E_LIST: case E_TUPLE: check_list(c, s, &e->elts); break;
+    case E_LIST: case E_TUPLE: case E_SET: check_list(c, s, &e->elts); break;
+    case E_LAMBDA: check_func(c, s, e->lambda, false); break;
     case E_DICT:
         for (int i = 0; i < e->dict.n; i++) { check_expr(c, s, e->dict.keys[i]); check_expr(c, s, e->dict.values[i]); }
         break;
-    case E_LISTCOMP: {
+    case E_LISTCOMP: case E_GENEXP: case E_SETCOMP: case E_DICTCOMP: {
         Scope cs = {.up = s};
         for (int g = 0; g < e->comp.n_gens; g++) {
             /* the first iterable is evaluated outside the comprehension */
@@ -191,6 +213,7 @@ static void check_expr_inner(Checker *c, Scope *s, Expr *e)
             check_list(c, &cs, &e->comp.gens[g].ifs);
         }
         check_expr(c, &cs, e->comp.elt);
+        if (e->kind == E_DICTCOMP) check_expr(c, &cs, e->comp.value);
         break;
     }
     case E_STARRED: check_expr(c, s, e->starred.value); break;
@@ -198,7 +221,6 @@ static void check_expr_inner(Checker *c, Scope *s, Expr *e)
     }
 }
 
-static void check_func(Checker *c, Scope *up, FuncDef *d, bool header_ran);
 
 static void check_block(Checker *c, Scope *s, StmtList *b)
 {
@@ -228,6 +250,25 @@ static void check_block(Checker *c, Scope *s, StmtList *b)
             check_block(c, s, &st->for_.orelse);
             break;
         case S_ASSERT: check_expr(c, s, st->assert_.cond); check_expr(c, s, st->assert_.msg); break;
+        case S_WHILE:
+            check_expr(c, s, st->while_.cond);
+            check_block(c, s, &st->while_.body);
+            check_block(c, s, &st->while_.orelse);
+            break;
+        case S_TRY:
+            check_block(c, s, &st->try_.body);
+            for (int k = 0; k < st->try_.n_handlers; k++) {
+                check_expr(c, s, st->try_.handlers[k].type);
+                check_block(c, s, &st->try_.handlers[k].body);
+            }
+            check_block(c, s, &st->try_.orelse);
+            check_block(c, s, &st->try_.finalbody);
+            break;
+        case S_WITH:
+            for (int k = 0; k < st->with_.n; k++) check_expr(c, s, st->with_.items[k].ctx);
+            check_block(c, s, &st->with_.body);
+            break;
+        case S_DEL: check_list(c, s, &st->del_); break;
         case S_DEF: check_func(c, s, st->def, false); break;
         case S_CLASS:
             check_list(c, s, &st->cls->decorators);

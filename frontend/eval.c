@@ -52,6 +52,15 @@ static Value *err(Elab *I, SrcLoc loc, const char *msg)
 
 static Value *poisoned(Value *v) { return v && v->kind == V_POISON ? NULL : v; }
 
+/* A module bclc does not provide may be imported, and named, but not used. */
+static Value *use_placeholder(Elab *I, Value *p, SrcLoc loc)
+{
+    diag_error(I->d, loc, "module '%s' is not provided by bclc, so it cannot be used at compile time",
+               p->placeholder->module);
+    diag_note(I->d, p->placeholder->import_loc, "'%s' was imported here", p->placeholder->module);
+    return NULL;
+}
+
 ClassObj *native_class(Elab *I, const char *name, TypeKind tk, NativeFn construct)
 {
     ClassObj *c = ARENA_NEW(I->a, ClassObj);
@@ -150,8 +159,22 @@ static Value *num_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
         case OP_POW:
             if (b < 0) return v_float(I, pow((double)a, (double)b));
             return int_pow(I, a, b, loc);
+        case OP_BITAND: case OP_BITOR: case OP_BITXOR: {
+            int64_t x = op == OP_BITAND ? (a & b) : op == OP_BITOR ? (a | b) : (a ^ b);
+            return l->kind == V_BOOL && r->kind == V_BOOL ? v_bool(x != 0) : v_int(I, x);
+        }
+        case OP_LSHIFT:
+        case OP_RSHIFT:
+            if (b < 0) return err(I, loc, "negative shift count");
+            if (op == OP_RSHIFT) return v_int(I, b >= 64 ? (a < 0 ? -1 : 0) : a >> b);
+            if (a == 0) return v_int(I, 0);
+            if (b >= 63 || (a > 0 ? a > (INT64_MAX >> b) : a < (INT64_MIN >> b))) return overflow(I, loc);
+            return v_int(I, (int64_t)((uint64_t)a << b));
         default: break;
         }
+    } else if (op >= OP_BITAND && op <= OP_RSHIFT) {
+        diag_error(I->d, loc, "unsupported operand type(s) for %s: '%s' and '%s'", op_text(op), v_type_name(l), v_type_name(r));
+        return NULL;
     } else {
         double a = fval(l), b = fval(r);
         switch (op) {
@@ -210,7 +233,15 @@ static bool contains(Elab *I, Value *container, Value *x, SrcLoc loc, bool *ok)
         for (int i = 0; i < container->seq->n; i++)
             if (v_equal(container->seq->v[i], x)) return true;
         return false;
-    case V_DICT: return dict_find(container->dict, x) != NULL;
+    case V_DICT: case V_SET: case V_FROZENSET: return dict_find(container->dict, x) != NULL;
+    case V_ITER: {
+        bool done = false;
+        for (;;) {
+            Value *v = iter_next(I, container, loc, &done);
+            if (!v) { *ok = done; return false; }
+            if (v_equal(v, x)) return true;
+        }
+    }
     case V_STR:
         if (x->kind != V_STR) break;
         if (x->str.len == 0) return true;
@@ -286,6 +317,8 @@ static int compare_d(Elab *I, Value *l, Value *r, SrcLoc loc, bool *ok, int dept
 static Value *compare(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
 {
     bool ok = true;
+    if ((op == OP_LT || op == OP_LE || op == OP_GT || op == OP_GE) && (l->kind == V_SET || l->kind == V_FROZENSET))
+        return set_binop(I, op, l, r, loc);
     if ((l->kind == V_TENSOR || r->kind == V_TENSOR) && op != OP_IS && op != OP_ISNOT)
         return err(I, loc, "comparing tensors is not supported: the result would depend on tensor data, which is not known at compile time");
     switch (op) {
@@ -319,6 +352,8 @@ Value *binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     if (l->kind == V_TENSOR || r->kind == V_TENSOR || l->kind == V_PARAM || r->kind == V_PARAM)
         return tensor_binop(I, op, l, r, loc);
     if (is_number(l) && is_number(r) && op != OP_MATMUL) return num_binop(I, op, l, r, loc);
+    if (l->kind == V_SET || l->kind == V_FROZENSET) return set_binop(I, op, l, r, loc);
+    if (l->kind == V_PLACEHOLDER || r->kind == V_PLACEHOLDER) return use_placeholder(I, l->kind == V_PLACEHOLDER ? l : r, loc);
     if (op == OP_ADD) {
         /* compile-time values stay small: doubling loops must not exhaust memory */
         if ((l->kind == V_STR && r->kind == V_STR && l->str.len + r->str.len > (1 << 26)) ||
@@ -357,7 +392,8 @@ int truthy(Elab *I, Value *v, SrcLoc loc)
     case V_FLOAT: return v->f != 0;
     case V_STR: return v->str.len != 0;
     case V_LIST: case V_TUPLE: return v->seq->n != 0;
-    case V_DICT: return v->dict->n != 0;
+    case V_DICT: case V_SET: case V_FROZENSET: return v->dict->n != 0;
+    case V_PLACEHOLDER: use_placeholder(I, v, loc); return -1;
     case V_RANGE:
         return v->range.step > 0 ? v->range.start < v->range.stop : v->range.start > v->range.stop;
     case V_TENSOR: case V_PARAM:
@@ -378,8 +414,23 @@ Seq *iterate(Elab *I, Value *v, SrcLoc loc)
         for (int i = 0; i < v->seq->n; i++) seq_push(I, s, v->seq->v[i]);
         return s;
     case V_DICT:
+    case V_SET:
+    case V_FROZENSET:
         for (int i = 0; i < v->dict->n; i++) seq_push(I, s, v->dict->e[i].key);
         return s;
+    case V_ITER:
+        for (;;) {
+            bool done = false;
+            Value *x = iter_next(I, v, loc, &done);
+            if (done) return s;
+            if (!x) return NULL;
+            if (s->n >= (1 << 22)) {
+                diag_error(I->d, loc, "iterator too long to iterate at compile time");
+                return NULL;
+            }
+            seq_push(I, s, x);
+        }
+    case V_PLACEHOLDER: use_placeholder(I, v, loc); return NULL;
     case V_STR:
         for (int64_t i = 0; i < v->str.len; i++) seq_push(I, s, v_strn(I, v->str.s + i, 1));
         return s;
@@ -405,8 +456,8 @@ Seq *iterate(Elab *I, Value *v, SrcLoc loc)
             b->bound.self = v;
             Value *r = call0(I, b, loc);
             if (!r) return NULL;
-            if (r->kind == V_OBJECT) {
-                diag_error(I->d, loc, "__iter__ must return a list or tuple in .bcl");
+            if (r->kind == V_OBJECT && !is_iterator(I, r)) {
+                diag_error(I->d, loc, "__iter__ must return a list, a tuple or an iterator in .bcl");
                 return NULL;
             }
             return iterate(I, r, loc);
@@ -536,6 +587,7 @@ Value *subscript(Elab *I, Value *obj, Value *idx, SrcLoc loc)
     case V_TENSOR:
     case V_PARAM:
         return tensor_index(I, obj, idx, loc);
+    case V_PLACEHOLDER: return use_placeholder(I, obj, loc);
     default: break;
     }
     diag_error(I->d, loc, "'%s' object is not subscriptable", v_type_name(obj));
@@ -585,6 +637,7 @@ Value *try_attr(Elab *I, Value *obj, const char *name)
             return c;
         }
         v = class_lookup(obj->obj->cls, name);
+        if (v && v->kind == V_PROPERTY) return call1(I, v->bound.fn, obj, I->user_loc);
         if (v) return bind_method(I, v, obj);
         if (obj->obj->message && !strcmp(name, "args")) {
             Value *t = v_tuple(I, 1);
@@ -620,7 +673,11 @@ Value *try_attr(Elab *I, Value *obj, const char *name)
     }
     case V_FUNC:
         if (!strcmp(name, "__name__")) return v_str(I, obj->fn->def->name);
+        if (!strcmp(name, "__qualname__")) return v_str(I, obj->fn->qualname);
+        if (!strcmp(name, "__doc__")) return V_NONE_;
         return NULL;
+    case V_SET: case V_FROZENSET: return set_method(I, obj, name);
+    case V_PLACEHOLDER: return NULL;
     case V_TENSOR:
         return tensor_attr(I, obj, name, NO_LOC);
     case V_PARAM:
@@ -662,12 +719,15 @@ const char *suggest_attr(Elab *I, Env *env, const char *name) { return suggest_i
 
 Value *get_attr(Elab *I, Value *obj, const char *name, SrcLoc loc)
 {
+    int errs_before = I->d->n_errors;
     if (obj->kind == V_TENSOR || (obj->kind == V_PARAM && I->tracing && obj->param->ir)) {
         Value *t = obj->kind == V_PARAM ? v_tensor(I, obj->param->ir) : obj;
         return tensor_attr(I, t, name, loc);  /* reports its own errors */
     }
     Value *v = try_attr(I, obj, name);
     if (v) return v;
+    if (I->d->n_errors != errs_before) return NULL;   /* a property getter failed */
+    if (obj->kind == V_PLACEHOLDER) return use_placeholder(I, obj, loc);
     if (obj->kind == V_NAMESPACE) {
         diag_error(I->d, loc, "'%s' has no attribute '%s'%s", obj->ns->name, name, suggest_attr(I, obj->ns->env, name));
         mark_reported(I, loc);
@@ -687,6 +747,18 @@ bool set_attr(Elab *I, Value *obj, const char *name, Value *v, SrcLoc loc)
         if (I->tracing && obj->obj->cls->is_module && !obj->obj->born_in_forward) {
             diag_error(I->d, loc, "modules cannot be changed in forward (assigning '%s')", name);
             return false;
+        }
+        Value *prop = class_lookup(obj->obj->cls, name);
+        if (prop && prop->kind == V_PROPERTY) {
+            if (!prop->bound.self) {
+                diag_error(I->d, loc, "property '%s' of '%s' object has no setter", name, obj->obj->cls->name);
+                return false;
+            }
+            CallArgs a;
+            callargs_init(&a);
+            callargs_pos(I, &a, obj, loc);
+            callargs_pos(I, &a, v, loc);
+            return call_value(I, prop->bound.self, &a, loc) != NULL;
         }
         if (v->kind == V_TENSOR) {
             diag_error(I->d, loc, "a tensor cannot be stored in a module attribute ('%s'); use _bcl.param or _bcl.buffer", name);
@@ -710,6 +782,7 @@ static Value *signature_of(Value *f, bool *module_init)
 {
     *module_init = false;
     if (f->kind == V_BOUND) f = f->bound.fn;
+    if (f->kind == V_OBJECT && f->obj->cls->tk == TK_PARTIAL) f = partial_func(NULL, f);
     if (f->kind == V_CLASS) {
         ClassObj *c = f->cls;
         f = class_lookup(c, "__init__");
@@ -937,7 +1010,7 @@ Value *call_value(Elab *I, Value *f, CallArgs *a, SrcLoc loc)
     case V_OBJECT: {
         if (f->obj->cls->is_module || class_lookup(f->obj->cls, "__call__")) {
             Value *call = class_lookup(f->obj->cls, "__call__");
-            if (!call || call->kind == V_BUILTIN) call = class_lookup(f->obj->cls, "forward");
+            if (!call || (call->kind == V_BUILTIN && f->obj->cls->is_module)) call = class_lookup(f->obj->cls, "forward");
             if (!call) {
                 diag_error(I->d, loc, "module '%s' has no forward method", f->obj->cls->name);
                 return NULL;
@@ -953,6 +1026,7 @@ Value *call_value(Elab *I, Value *f, CallArgs *a, SrcLoc loc)
         break;
     }
     case V_POISON: return NULL;
+    case V_PLACEHOLDER: return use_placeholder(I, f, loc);
     default: break;
     }
     diag_error(I->d, loc, "'%s' object is not callable", v_type_name(f));
@@ -1014,9 +1088,22 @@ static Value *lookup_name(Elab *I, Env *env, const char *name)
 {
     for (Env *e = env; e; e = e->parent) {
         Value *v = env_get_local(e, name);
+        if (v && v->kind == V_CELLREF) return lookup_name(I, v->cellref, name);
         if (v) return v;
     }
     return NULL;
+}
+
+Value *lookup_name_in(Elab *I, Env *env, const char *name) { return lookup_name(I, env, name); }
+
+void bind_name(Elab *I, Env *env, const char *name, Value *v)
+{
+    Value *cur = env_get_local(env, name);
+    if (cur && cur->kind == V_CELLREF) {
+        bind_name(I, cur->cellref, name, v);
+        return;
+    }
+    env_set(I, env, name, v);
 }
 
 static bool eval_args(Elab *I, Env *env, Expr *e, CallArgs *a)
@@ -1112,12 +1199,24 @@ static Value *eval_call(Elab *I, Env *env, Expr *e)
 static Value *eval_listcomp(Elab *I, Env *env, Expr *e, int gi, Value *out);
 
 static bool assign(Elab *I, Env *env, Expr *target, Value *v, SrcLoc vloc);
+static Value *make_function(Elab *I, Env *env, FuncDef *d);
 
 static Value *eval_listcomp(Elab *I, Env *env, Expr *e, int gi, Value *out)
 {
     if (gi == e->comp.n_gens) {
         Value *v = eval_expr(I, env, e->comp.elt);
         if (!poisoned(v)) return NULL;
+        if (out->kind == V_SET) return set_add(I, out, v, e->comp.elt->loc) ? out : NULL;
+        if (out->kind == V_DICT) {
+            Value *val = poisoned(eval_expr(I, env, e->comp.value));
+            if (!val) return NULL;
+            if (v->kind == V_LIST || v->kind == V_DICT || v->kind == V_SET) {
+                diag_error(I->d, e->comp.elt->loc, "unhashable type: '%s'", v_type_name(v));
+                return NULL;
+            }
+            dict_set(I, out->dict, v, val, e->comp.elt->loc);
+            return out;
+        }
         seq_push(I, out->seq, v);
         return out;
     }
@@ -1252,10 +1351,12 @@ static Value *eval_expr_inner(Elab *I, Env *env, Expr *e)
             if (e->un.op == OP_POS) return x;
             return tensor_neg(I, x, e->loc);
         }
-        if (!is_number(x)) {
+        if (!is_number(x) || (e->un.op == OP_INVERT && x->kind == V_FLOAT)) {
+            if (x->kind == V_PLACEHOLDER) return use_placeholder(I, x, e->loc);
             diag_error(I->d, e->loc, "bad operand type for unary %s: '%s'", op_text(e->un.op), v_type_name(x));
             return NULL;
         }
+        if (e->un.op == OP_INVERT) return v_int(I, ~ival(x));
         if (e->un.op == OP_POS) return x->kind == V_BOOL ? v_int(I, x->b) : x;
         if (x->kind == V_FLOAT) return v_float(I, -x->f);
         if (ival(x) == INT64_MIN) return overflow(I, e->loc);
@@ -1316,10 +1417,23 @@ static Value *eval_expr_inner(Elab *I, Env *env, Expr *e)
         }
         return d;
     }
-    case E_LISTCOMP: {
+    case E_LISTCOMP:
+    case E_SETCOMP:
+    case E_DICTCOMP: {
         Env *cenv = env_new(I, env);
-        return eval_listcomp(I, cenv, e, 0, v_list(I, 0));
+        Value *out = e->kind == E_LISTCOMP ? v_list(I, 0) : e->kind == E_SETCOMP ? v_set(I, false) : v_dict(I);
+        return eval_listcomp(I, cenv, e, 0, out);
     }
+    case E_GENEXP: return genexp_new(I, env, e);
+    case E_SET: {
+        Value *l = eval_display(I, env, &e->elts, v_list(I, 0));
+        if (!l) return NULL;
+        Value *s = v_set(I, false);
+        for (int i = 0; i < l->seq->n; i++)
+            if (!set_add(I, s, l->seq->v[i], e->loc)) return NULL;
+        return s;
+    }
+    case E_LAMBDA: return make_function(I, env, e->lambda);
     case E_STARRED:
         diag_error(I->d, e->loc, "can't use starred expression here");
         return NULL;
@@ -1345,7 +1459,7 @@ Value *eval_expr(Elab *I, Env *env, Expr *e)
 static bool assign(Elab *I, Env *env, Expr *target, Value *v, SrcLoc vloc)
 {
     switch (target->kind) {
-    case E_NAME: env_set(I, env, target->name, v); return true;
+    case E_NAME: bind_name(I, env, target->name, v); return true;
     case E_ATTR: {
         Value *o = poisoned(eval_expr(I, env, target->attr.obj));
         if (!o) return false;
@@ -1425,6 +1539,8 @@ static Value *make_function(Elab *I, Env *env, FuncDef *d)
     fn->qualname = d->name;
     fn->closure = env;
     while (fn->closure && fn->closure->is_class) fn->closure = fn->closure->parent;
+    fn->globals = env;
+    while (fn->globals->parent && fn->globals->parent != I->builtins) fn->globals = fn->globals->parent;
     fn->defaults = ARENA_NEWN(I->a, Value *, d->n_params + 1);
     for (int i = 0; i < d->n_params; i++)
         if (d->params[i].def && !(fn->defaults[i] = poisoned(eval_expr(I, env, d->params[i].def)))) return NULL;
@@ -1433,6 +1549,10 @@ static Value *make_function(Elab *I, Env *env, FuncDef *d)
     v->fn = fn;
     return v;
 }
+
+Value *make_function_value(Elab *I, Env *env, FuncDef *d) { return make_function(I, env, d); }
+
+bool assign_to(Elab *I, Env *env, Expr *target, Value *v, SrcLoc vloc) { return assign(I, env, target, v, vloc); }
 
 static Value *apply_decorators(Elab *I, Env *env, ExprList *decs, Value *v)
 {
@@ -1500,26 +1620,22 @@ static Value *make_class(Elab *I, Env *env, ClassDef *cd)
     c->loc = cd->name_loc;
     c->n_bases = cd->n_bases;
     c->bases = ARENA_NEWN(I->a, Value *, cd->n_bases + 1);
-    bool ok_base = false;
     for (int i = 0; i < cd->n_bases; i++) {
         Value *b = poisoned(eval_expr(I, env, cd->bases[i].value));
         if (!b) return NULL;
-        if (b->kind != V_CLASS || (b->cls->tk != TK_EXCEPTION && (b->cls->construct || b->cls->tk))) {
+        if (b->kind != V_CLASS || (b->cls->tk != TK_EXCEPTION && b->cls->tk != TK_OBJECT && (b->cls->construct || b->cls->tk))) {
             diag_error(I->d, cd->bases[i].value->loc, "a class can only derive from M.Module or another .bcl class, not '%s'",
                        b->kind == V_CLASS ? b->cls->name : v_type_name(b));
             return NULL;
         }
         c->bases[i] = b;
         if (b->cls->is_module) c->is_module = true;
-        if (b->cls->is_module || b->cls->tk == TK_EXCEPTION) ok_base = true;
+        if (b->cls->tk == TK_OBJECT) continue;   /* `class C(object)`: a plain class, as `class C:` */
         if (b->cls->tk == TK_EXCEPTION) {
             c->tk = TK_EXCEPTION;
             c->construct = I->exception_cls->construct;
         }
     }
-    /* a plain class (no base, or .bcl bases) holds compile-time values: BaseCls's
-     * configuration classes (ConfigDict) and helpers are such classes */
-    (void)ok_base;
     if (!compute_mro(I, c, cd->name_loc)) return NULL;
     Env *cenv = env_new(I, env);
     cenv->is_class = true;
@@ -1532,6 +1648,7 @@ static Value *make_class(Elab *I, Env *env, ClassDef *cd)
     }
     for (int i = 0; i < cenv->n; i++) {
         Value *v = cenv->vars[i].v;
+        if (!v) continue;   /* deleted in the class body */
         if (v->kind == V_FUNC && !v->fn->owner) {
             v->fn->owner = c;
             v->fn->qualname = arena_printf(I->a, "%s.%s", c->name, v->fn->def->name);
@@ -1607,10 +1724,22 @@ static ExecStatus exec_from(Elab *I, Env *env, Stmt *s)
     }
     Value *m = rel ? import_relative(I, mod, s->from.level, s->loc) : import_module(I, mod, s->loc, false);
     if (!m) return EX_ERROR;
+    if (m->kind == V_PLACEHOLDER) {   /* each name is a placeholder too: cv2.imread */
+        for (int i = 0; i < s->from.n; i++) {
+            ImportName *in = &s->from.names[i];
+            Value *ph = ARENA_NEW(I->a, Value);
+            ph->kind = V_PLACEHOLDER;
+            ph->placeholder = ARENA_NEW(I->a, PlaceholderObj);
+            ph->placeholder->module = arena_printf(I->a, "%s.%s", mod, in->name);
+            ph->placeholder->import_loc = in->loc;
+            env_set(I, env, in->asname ? in->asname : in->name, ph);
+        }
+        return EX_NORMAL;
+    }
     if (s->from.star) {
         Env *me = m->ns->env;
         for (int i = 0; i < me->n; i++)
-            if (me->vars[i].name[0] != '_') env_set(I, env, me->vars[i].name, me->vars[i].v);
+            if (me->vars[i].name[0] != '_' && me->vars[i].v) env_set(I, env, me->vars[i].name, me->vars[i].v);
         return EX_NORMAL;
     }
     ExecStatus st = EX_NORMAL;
@@ -1684,7 +1813,7 @@ static ExecStatus exec_augassign(Elab *I, Env *env, Stmt *s)
         if (!nv) return EX_ERROR;
     }
     switch (t->kind) {
-    case E_NAME: env_set(I, env, t->name, nv); return EX_NORMAL;
+    case E_NAME: bind_name(I, env, t->name, nv); return EX_NORMAL;
     case E_ATTR: return set_attr(I, obj, t->attr.name, nv, s->loc) ? EX_NORMAL : EX_ERROR;
     default:
         if (obj->kind == V_DICT) { dict_set(I, obj->dict, idx, nv, s->loc); return EX_NORMAL; }
@@ -1699,14 +1828,109 @@ static ExecStatus exec_augassign(Elab *I, Env *env, Stmt *s)
     }
 }
 
-static const char *exception_message(Elab *I, Value *v)
+/* `del x`, `del d[k]`, `del xs[i]`, `del xs[a:b]`, `del obj.attr`, `del a, b`. */
+static bool delete_target(Elab *I, Env *env, Expr *t)
 {
-    if (v->kind == V_OBJECT && v->obj->cls->tk == TK_EXCEPTION) {
-        const char *m = v->obj->message ? v->obj->message : "";
-        return *m ? arena_printf(I->a, "%s: %s", v->obj->cls->name, m) : v->obj->cls->name;
+    switch (t->kind) {
+    case E_NAME: {
+        Env *e = env;
+        Value *cur = env_get_local(e, t->name);
+        while (cur && cur->kind == V_CELLREF) {
+            e = cur->cellref;
+            cur = env_get_local(e, t->name);
+        }
+        if (!cur || cur->kind == V_POISON) {
+            if (cur) return false;
+            diag_error(I->d, t->loc, "name '%s' is not defined", t->name);
+            return false;
+        }
+        env_set(I, e, t->name, NULL);   /* unbound again */
+        return true;
     }
-    if (v->kind == V_CLASS && v->cls->tk == TK_EXCEPTION) return v->cls->name;
-    return NULL;
+    case E_TUPLE:
+    case E_LIST:
+        for (int i = 0; i < t->elts.n; i++)
+            if (!delete_target(I, env, t->elts.v[i])) return false;
+        return true;
+    case E_ATTR: {
+        Value *o = poisoned(eval_expr(I, env, t->attr.obj));
+        if (!o) return false;
+        if (o->kind == V_OBJECT) {
+            if (I->tracing && o->obj->cls->is_module && !o->obj->born_in_forward) {
+                diag_error(I->d, t->loc, "modules cannot be changed in forward (deleting '%s')", t->attr.name);
+                return false;
+            }
+            Value key = {.kind = V_STR, .str = {t->attr.name, (int64_t)strlen(t->attr.name)}};
+            if (dict_del(&o->obj->attrs, &key)) return true;
+        }
+        diag_error(I->d, t->attr.name_loc.src ? t->attr.name_loc : t->loc, "'%s' object has no attribute '%s'",
+                   v_type_name(o), t->attr.name);
+        return false;
+    }
+    case E_SUBSCRIPT: {
+        Value *o = poisoned(eval_expr(I, env, t->sub.obj));
+        if (!o) return false;
+        Value *idx = poisoned(eval_expr(I, env, t->sub.index));
+        if (!idx) return false;
+        if (o->kind == V_DICT) {
+            if (dict_del(o->dict, idx)) return true;
+            diag_error(I->d, t->loc, "key %s not found in dict", v_repr(I, idx));
+            return false;
+        }
+        if (o->kind == V_LIST) {
+            int64_t start, step, count;
+            if (idx->kind == V_SLICE) {
+                if (!slice_indices(I, idx, o->seq->n, t->loc, &start, &step, &count)) return false;
+            } else {
+                if (!index_of(I, idx, o->seq->n, t->loc, &start, "list assignment")) return false;
+                step = 1;
+                count = 1;
+            }
+            /* keep the items not selected, in order */
+            bool *gone = ARENA_NEWN(I->a, bool, o->seq->n + 1);
+            for (int64_t k = 0; k < count; k++) gone[start + k * step] = true;
+            int w = 0;
+            for (int k = 0; k < o->seq->n; k++)
+                if (!gone[k]) o->seq->v[w++] = o->seq->v[k];
+            o->seq->n = w;
+            return true;
+        }
+        diag_error(I->d, t->loc, "'%s' object does not support item deletion", v_type_name(o));
+        return false;
+    }
+    default:
+        diag_error(I->d, t->loc, "cannot delete this expression");
+        return false;
+    }
+}
+
+/* `global x`: x in this scope is the file's x; `nonlocal x`: the x of the nearest
+ * enclosing function. The scope holds a V_CELLREF that name lookups follow. */
+static bool declare_names(Elab *I, Env *env, Stmt *s)
+{
+    Env *target = NULL;
+    if (s->kind == S_GLOBAL) {
+        if (!I->frame) return true;   /* at top level, names are global already */
+        target = I->frame->fn->globals;
+    }
+    for (int i = 0; i < s->names.n; i++) {
+        const char *n = s->names.v[i];
+        Env *t = target;
+        if (s->kind == S_NONLOCAL) {
+            for (Env *e = env->parent; e && !t; e = e->parent)
+                if (!e->is_class && e->parent && env_get_local(e, n) && (!I->frame || e != I->frame->fn->globals)) t = e;
+            if (!t || !I->frame || t == I->frame->fn->globals) {
+                diag_error(I->d, s->loc, "no binding for nonlocal '%s' found", n);
+                return false;
+            }
+        }
+        if (t == env) continue;
+        Value *ref = ARENA_NEW(I->a, Value);
+        ref->kind = V_CELLREF;
+        ref->cellref = t;
+        env_set(I, env, n, ref);
+    }
+    return true;
 }
 
 static ExecStatus exec_stmt(Elab *I, Env *env, Stmt *s, Value **ret)
@@ -1777,21 +2001,32 @@ static ExecStatus exec_stmt(Elab *I, Env *env, Stmt *s, Value **ret)
         }
         return EX_ERROR;
     }
-    case S_RAISE: {
-        if (!s->expr) {
-            diag_error(I->d, s->loc, "bare 'raise' is not supported in .bcl");
-            return EX_ERROR;
+    case S_RAISE: return exec_raise(I, env, s);
+    case S_WHILE:
+        for (;;) {
+            Value *c = poisoned(eval_expr(I, env, s->while_.cond));
+            if (!c) return EX_ERROR;
+            int t = truthy(I, c, s->while_.cond->loc);
+            if (t < 0) return EX_ERROR;
+            if (!t) break;
+            ExecStatus st = exec_block(I, env, &s->while_.body, ret);
+            if (st == EX_BREAK) return EX_NORMAL;
+            if (st == EX_RETURN || st == EX_ERROR) return st;
+            if (++I->steps > BCL_MAX_STEPS) {   /* an empty loop body runs no statement */
+                diag_error(I->d, s->loc, "compile-time evaluation ran more than %d statements; is there a runaway loop?", BCL_MAX_STEPS);
+                return EX_ERROR;
+            }
         }
-        Value *v = poisoned(eval_expr(I, env, s->expr));
-        if (!v) return EX_ERROR;
-        const char *m = exception_message(I, v);
-        if (!m) {
-            diag_error(I->d, s->loc, "exceptions must derive from Exception, not '%s'", v_type_name(v));
-            return EX_ERROR;
-        }
-        diag_error(I->d, s->loc, "%s", m);
-        return EX_ERROR;
-    }
+        return exec_block(I, env, &s->while_.orelse, ret);
+    case S_TRY: return exec_try(I, env, s, ret);
+    case S_WITH: return exec_with(I, env, s, ret);
+    case S_DEL:
+        for (int i = 0; i < s->del_.n; i++)
+            if (!delete_target(I, env, s->del_.v[i])) return EX_ERROR;
+        return EX_NORMAL;
+    case S_GLOBAL:
+    case S_NONLOCAL:
+        return declare_names(I, env, s) ? EX_NORMAL : EX_ERROR;
     case S_PASS: return EX_NORMAL;
     case S_BREAK: return EX_BREAK;
     case S_CONTINUE: return EX_CONTINUE;

@@ -63,6 +63,13 @@ struct Elab {
     SrcLoc last_note;           /* to fold the notes of deep recursion */
     int note_repeat;
     PtrVec reported;            /* SrcLoc* of name errors already reported (no duplicates) */
+    /* compile-time exceptions (exceptions.c): the value of the last `raise`, and where
+     * its error sits (record index in that capture; -1: printed, not held) */
+    Value *raised;
+    DiagCapture *raised_capture;
+    int raised_index;
+    Value *handling;            /* the exception an `except` block is handling (bare raise) */
+    ClassObj *partial_cls;      /* functools.partial */
     SrcLoc user_loc;            /* the innermost call made from a user file (not the stdlib) */           /* the last call failed while binding its arguments */
 };
 
@@ -118,13 +125,50 @@ ClassObj *native_class(Elab *I, const char *name, TypeKind tk, NativeFn construc
 void ns_add(Elab *I, Value *ns, const char *name, NativeFn fn);
 Value *new_namespace(Elab *I, const char *name);
 
+/* Assigns v to an assignment target (name, attribute, subscript, tuple unpacking). */
+bool assign_to(Elab *I, Env *env, Expr *target, Value *v, SrcLoc vloc);
+/* A function value for a def (or lambda) evaluated in env. */
+Value *make_function_value(Elab *I, Env *env, FuncDef *d);
+/* The scope where `global`/`nonlocal` names of env live, following V_CELLREF bindings. */
+Value *lookup_name_in(Elab *I, Env *env, const char *name);
+/* Binds name in env, or where a `global`/`nonlocal` declaration sends it. */
+void bind_name(Elab *I, Env *env, const char *name, Value *v);
+
+/* ---- exceptions.c: try/except/finally, raise, with, the exception classes */
+void exceptions_init(Elab *I);
+ExecStatus exec_try(Elab *I, Env *env, Stmt *s, Value **ret);
+ExecStatus exec_raise(Elab *I, Env *env, Stmt *s);
+ExecStatus exec_with(Elab *I, Env *env, Stmt *s, Value **ret);
+/* The exception class named `name` (a builtin), for natives that raise. */
+ClassObj *exception_class(Elab *I, const char *name);
+
+/* ---- iter.c: lazy iterators (generator expressions, map, filter) */
+void iter_builtins_init(Elab *I);
+Value *genexp_new(Elab *I, Env *env, Expr *e);
+/* The next item of a V_ITER; *done at the end; NULL after an error. */
+Value *iter_next(Elab *I, Value *it, SrcLoc loc, bool *done);
+
+/* ---- sets.c */
+void sets_init(Elab *I);
+Value *v_set(Elab *I, bool frozen);
+/* Adds x to a set (an error for an unhashable x). */
+bool set_add(Elab *I, Value *set, Value *x, SrcLoc loc);
+/* set | & - ^ and the subset comparisons; NULL after an error. */
+Value *set_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc);
+Value *set_method(Elab *I, Value *obj, const char *name);
+
+/* ---- py_modules.c: math, numbers, functools, typing, collections, copy */
+Value *native_py_module(Elab *I, const char *dotted);
+/* isinstance against a typing / numbers name (Any, Callable, Sequence, Real, ...). */
+bool typing_instance(Elab *I, Value *v, ClassObj *c);
+/* The function a functools.partial object wraps (NULL if v is not one). */
+Value *partial_func(Elab *I, Value *v);
+
 /* ---- builtins_py.c */
 void builtins_py_init(Elab *I);
 /* Methods of builtin values (list.append, dict.get, str.join, ...): NULL if none. */
 Value *builtin_method(Elab *I, Value *obj, const char *name);
-Value *native_math(Elab *I);
-Value *native_typing(Elab *I);
-Value *native_collections(Elab *I);
+bool is_iterator(Elab *I, Value *v);
 /* Python int(), float() conversions used by natives; false and an error if not a number. */
 bool as_int(Elab *I, Value *v, SrcLoc loc, const char *what, int64_t *out);
 bool as_float(Elab *I, Value *v, SrcLoc loc, const char *what, double *out);

@@ -135,6 +135,9 @@ static Stmt *make_class(ParseState *ps, const char *name, BclLoc name_l, PtrVec 
 static ImportName *make_import_name(ParseState *ps, const char *name, const char *as, BclLoc l);
 static void set_import_names(ParseState *ps, Stmt *s, PtrVec *names);
 static Stmt *decorate(ParseState *ps, Stmt *s, PtrVec *decorators);
+static void set_names(ParseState *ps, Stmt *s, PtrVec *names);
+static ExceptHandler *make_handler(ParseState *ps, Expr *type, const char *name, PtrVec *body, BclLoc l);
+static Expr *make_lambda(ParseState *ps, PtrVec *params, Expr *body, BclLoc l);
 
 /* Param kinds that exist only while parsing a parameter list. */
 enum { PK_BARE_STAR = 100, PK_SLASH };
@@ -155,6 +158,8 @@ enum { PK_BARE_STAR = 100, PK_SLASH };
     Param *param;
     ImportName *imp;
     Comprehension *gen;
+    ExceptHandler *handler;
+    WithItem *withitem;
 }
 
 %token EOF 0 "end of file"
@@ -192,10 +197,13 @@ enum { PK_BARE_STAR = 100, PK_SLASH };
 %type <name> dotted_name
 %type <num> dots
 %type <arg> argument
-%type <param> param
+%type <param> param lparam
 %type <imp> dotted_as_name import_as_name
 %type <gen> comp_for
-%type <vec> class_args
+%type <vec> class_args names handlers with_items lparams lparams_opt
+%type <vec> finally_part
+%type <handler> handler
+%type <withitem> with_item
 
 %start start
 
@@ -245,18 +253,24 @@ small_stmt
     | RETURN tsl                { $$ = mkstmt(ps, S_RETURN, @$); $$->expr = no_star(ps, $2); }
     | RAISE                     { $$ = mkstmt(ps, S_RAISE, @$); }
     | RAISE test                { $$ = mkstmt(ps, S_RAISE, @$); $$->expr = $2; }
-    | RAISE test FROM test      { unsupported(ps, @3, "raise ... from"); $$ = NULL; }
+    | RAISE test FROM test      { $$ = mkstmt(ps, S_RAISE, @$); $$->expr = $2; /* the cause is only shown by Python */ }
     | ASSERT test               { $$ = mkstmt(ps, S_ASSERT, @$); $$->assert_.cond = $2; }
     | ASSERT test COMMA test    { $$ = mkstmt(ps, S_ASSERT, @$); $$->assert_.cond = $2; $$->assert_.msg = $4; }
     | import_stmt
-    | DEL exprlist              { unsupported(ps, @1, "del"); $$ = NULL; }
-    | GLOBAL names              { unsupported(ps, @1, "global"); $$ = NULL; }
-    | NONLOCAL names            { unsupported(ps, @1, "nonlocal"); $$ = NULL; }
+    | DEL exprlist {
+          $$ = mkstmt(ps, S_DEL, @$);
+          Expr *t = $2;
+          check_target(ps, t);
+          if (t->kind == E_TUPLE) $$->del_ = t->elts;
+          else { $$->del_.n = 1; $$->del_.v = ARENA_NEWN(ps->a, Expr *, 1); $$->del_.v[0] = t; }
+      }
+    | GLOBAL names              { $$ = mkstmt(ps, S_GLOBAL, @$); set_names(ps, $$, $2); }
+    | NONLOCAL names            { $$ = mkstmt(ps, S_NONLOCAL, @$); set_names(ps, $$, $2); }
     ;
 
 names
-    : NAME
-    | names COMMA NAME
+    : NAME                      { $$ = vec1(ps, (void *)$1); }
+    | names COMMA NAME          { $$ = $1; push(ps, $$, (void *)$3); }
     ;
 
 expr_stmt
@@ -413,57 +427,66 @@ for_stmt
       }
     ;
 
-/* Unsupported statements are reported as soon as their keyword is read, so that
- * messages come in source order, then parsed in full for what they contain. */
 while_stmt
-    : while_kw namedexpr COLON suite else_part { $$ = NULL; }
-    ;
-
-while_kw
-    : WHILE                     { unsupported(ps, @1, "while"); }
+    : WHILE namedexpr COLON suite else_part {
+          $$ = mkstmt(ps, S_WHILE, @$);
+          $$->while_.cond = $2;
+          $$->while_.body = stmtlist(ps, $4);
+          $$->while_.orelse = stmtlist(ps, $5);
+      }
     ;
 
 try_stmt
-    : try_kw COLON suite handlers else_part finally_part { $$ = NULL; }
-    | try_kw COLON suite FINALLY COLON suite { $$ = NULL; }
-    ;
-
-try_kw
-    : TRY                       { unsupported(ps, @1, "try"); }
+    : TRY COLON suite handlers else_part finally_part {
+          $$ = mkstmt(ps, S_TRY, @1);
+          $$->try_.body = stmtlist(ps, $3);
+          $$->try_.n_handlers = $4->n;
+          $$->try_.handlers = ARENA_NEWN(ps->a, ExceptHandler, $4->n);
+          for (int i = 0; i < $4->n; i++) $$->try_.handlers[i] = *(ExceptHandler *)$4->v[i];
+          $$->try_.orelse = stmtlist(ps, $5);
+          $$->try_.finalbody = stmtlist(ps, $6);
+      }
+    | TRY COLON suite FINALLY COLON suite {
+          $$ = mkstmt(ps, S_TRY, @1);
+          $$->try_.body = stmtlist(ps, $3);
+          $$->try_.finalbody = stmtlist(ps, $6);
+      }
     ;
 
 handlers
-    : handler
-    | handlers handler
+    : handler                   { $$ = vec1(ps, $1); }
+    | handlers handler          { $$ = $1; push(ps, $$, $2); }
     ;
 
 handler
-    : EXCEPT COLON suite
-    | EXCEPT test COLON suite
-    | EXCEPT test AS NAME COLON suite
+    : EXCEPT COLON suite        { $$ = make_handler(ps, NULL, NULL, $3, @1); }
+    | EXCEPT test COLON suite   { $$ = make_handler(ps, $2, NULL, $4, @1); }
+    | EXCEPT test AS NAME COLON suite { $$ = make_handler(ps, $2, $4, $6, @1); }
     ;
 
 finally_part
-    : %empty
-    | FINALLY COLON suite
+    : %empty                    { $$ = newvec(ps); }
+    | FINALLY COLON suite       { $$ = $3; }
     ;
 
 with_stmt
-    : with_kw with_items COLON suite { $$ = NULL; }
-    ;
-
-with_kw
-    : WITH                      { unsupported(ps, @1, "with"); }
+    : WITH with_items COLON suite {
+          $$ = mkstmt(ps, S_WITH, @1);
+          $$->with_.n = $2->n;
+          $$->with_.items = ARENA_NEWN(ps->a, WithItem, $2->n);
+          for (int i = 0; i < $2->n; i++) $$->with_.items[i] = *(WithItem *)$2->v[i];
+          $$->with_.body = stmtlist(ps, $4);
+      }
     ;
 
 with_items
-    : with_item
-    | with_items COMMA with_item
+    : with_item                 { $$ = vec1(ps, $1); }
+    | with_items COMMA with_item { $$ = $1; push(ps, $$, $3); }
     ;
 
 with_item
-    : test
-    | test AS expr
+    : test                      { $$ = ARENA_NEW(ps->a, WithItem); $$->ctx = $1; }
+    | test AS expr              { $$ = ARENA_NEW(ps->a, WithItem); $$->ctx = $1; check_target(ps, $3); $$->target = $3; }
     ;
 
 async_stmt
@@ -569,31 +592,27 @@ test_nocond
     ;
 
 lambdef
-    : lambda_kw lparams_opt COLON test { $$ = dummy(ps, @$); }
-    ;
-
-lambda_kw
-    : LAMBDA                    { unsupported(ps, @1, "lambda"); }
+    : LAMBDA lparams_opt COLON test { $$ = make_lambda(ps, $2, $4, @$); }
     ;
 
 lparams_opt
-    : %empty
+    : %empty                    { $$ = newvec(ps); }
     | lparams
     | lparams COMMA
     ;
 
 lparams
-    : lparam
-    | lparams COMMA lparam
+    : lparam                    { $$ = vec1(ps, $1); }
+    | lparams COMMA lparam      { $$ = $1; push(ps, $$, $3); }
     ;
 
 lparam
-    : NAME
-    | NAME EQUAL test
-    | STAR
-    | STAR NAME
-    | POW NAME
-    | SLASH
+    : NAME                      { $$ = make_param(ps, PARAM_NORMAL, $1, NULL, NULL, @$); }
+    | NAME EQUAL test           { $$ = make_param(ps, PARAM_NORMAL, $1, NULL, $3, @$); }
+    | STAR                      { $$ = make_param(ps, PK_BARE_STAR, NULL, NULL, NULL, @$); }
+    | STAR NAME                 { $$ = make_param(ps, PARAM_STAR, $2, NULL, NULL, @$); }
+    | POW NAME                  { $$ = make_param(ps, PARAM_DSTAR, $2, NULL, NULL, @$); }
+    | SLASH                     { $$ = make_param(ps, PK_SLASH, NULL, NULL, NULL, @$); }
     ;
 
 or_test
@@ -638,35 +657,26 @@ star_expr
     : STAR expr                 { $$ = mkexpr(ps, E_STARRED, @$); $$->starred.value = $2; }
     ;
 
-/* Bitwise operators are reported where they stand, as soon as they are read. */
 expr
     : xor_expr
-    | expr bit_or xor_expr      { $$ = $1; }
+    | expr VBAR xor_expr        { $$ = binop(ps, E_BINOP, OP_BITOR, $1, $3, @$); }
     ;
 
 xor_expr
     : and_expr
-    | xor_expr bit_xor and_expr { $$ = $1; }
+    | xor_expr CIRCUMFLEX and_expr { $$ = binop(ps, E_BINOP, OP_BITXOR, $1, $3, @$); }
     ;
 
 and_expr
     : shift_expr
-    | and_expr bit_and shift_expr { $$ = $1; }
+    | and_expr AMPER shift_expr { $$ = binop(ps, E_BINOP, OP_BITAND, $1, $3, @$); }
     ;
 
 shift_expr
     : arith
-    | shift_expr bit_shift arith { $$ = $1; }
+    | shift_expr LSHIFT arith   { $$ = binop(ps, E_BINOP, OP_LSHIFT, $1, $3, @$); }
+    | shift_expr RSHIFT arith   { $$ = binop(ps, E_BINOP, OP_RSHIFT, $1, $3, @$); }
     ;
-
-bit_or: VBAR                    { unsupported(ps, @1, "|"); };
-bit_xor: CIRCUMFLEX             { unsupported(ps, @1, "^"); };
-bit_and: AMPER                  { unsupported(ps, @1, "&"); };
-bit_shift
-    : LSHIFT                    { unsupported(ps, @1, "<<"); }
-    | RSHIFT                    { unsupported(ps, @1, ">>"); }
-    ;
-bit_not: TILDE                  { unsupported(ps, @1, "~"); };
 
 arith
     : term
@@ -686,7 +696,7 @@ term
 factor
     : PLUS factor               { $$ = unary(ps, OP_POS, $2, @$); }
     | MINUS factor              { $$ = unary(ps, OP_NEG, $2, @$); }
-    | bit_not factor            { $$ = $2; }
+    | TILDE factor              { $$ = unary(ps, OP_INVERT, $2, @$); }
     | power
     ;
 
@@ -721,7 +731,7 @@ atom
     | LPAR yield_expr RPAR      { $$ = $2; }
     | LPAR testlist_comp RPAR {
           if ($2.gens)
-              $$ = make_comp(ps, $2.v.v[0], $2.gens, @$);
+              $$ = make_comp(ps, $2.v.v[0], $2.gens, @$), $$->kind = E_GENEXP;
           else if ($2.v.n == 1 && !$2.comma)
               $$ = no_star(ps, $2.v.v[0]);
           else
@@ -758,21 +768,13 @@ atom
           }
       }
     | LBRACE test COLON test comp RBRACE {
-          diag_error(ps->d, L(ps, @$), "dict comprehensions are not supported in .bcl");
-          $$ = dummy(ps, @$);
+          $$ = make_comp(ps, $2, $5, @$);
+          $$->kind = E_DICTCOMP;
+          $$->comp.value = $4;
       }
-    | LBRACE set_items RBRACE {
-          diag_error(ps->d, L(ps, @$), "set literals are not supported in .bcl");
-          $$ = dummy(ps, @$);
-      }
-    | LBRACE set_items COMMA RBRACE {
-          diag_error(ps->d, L(ps, @$), "set literals are not supported in .bcl");
-          $$ = dummy(ps, @$);
-      }
-    | LBRACE test_or_star comp RBRACE {
-          diag_error(ps->d, L(ps, @$), "set comprehensions are not supported in .bcl");
-          $$ = dummy(ps, @$);
-      }
+    | LBRACE set_items RBRACE   { $$ = seq_expr(ps, $2, @$, E_SET); }
+    | LBRACE set_items COMMA RBRACE { $$ = seq_expr(ps, $2, @$, E_SET); }
+    | LBRACE test_or_star comp RBRACE { $$ = make_comp(ps, $2, $3, @$); $$->kind = E_SETCOMP; }
     | NAME                      { $$ = mkexpr(ps, E_NAME, @$); $$->name = $1; }
     | INT                       { $$ = mkexpr(ps, E_INT, @$); $$->ival = $1; }
     | FLOAT                     { $$ = mkexpr(ps, E_FLOAT, @$); $$->fval = $1; }
@@ -894,7 +896,7 @@ arglist
 argument
     : test                      { $$ = make_arg(ps, ARG_POS, NULL, no_star(ps, $1), @$); }
     | test comp                 { $$ = make_arg(ps, ARG_POS, NULL, make_comp(ps, $1, $2, @$), @$);
-                                  $$->name = "<genexp>"; }
+                                  $$->value->kind = E_GENEXP; $$->name = "<genexp>"; }
     | test EQUAL test {
           const char *name = "?";
           if ($1->kind == E_NAME)
@@ -1276,8 +1278,7 @@ static Comprehension *make_gen(ParseState *ps, Expr *target, Expr *iter)
     return g;
 }
 
-/* A list comprehension; also a generator expression, which .bcl evaluates eagerly
- * as a list (the elaborator cannot tell them apart, and needs not). */
+/* A list comprehension (the caller retags generator, set and dict comprehensions). */
 static Expr *make_comp(ParseState *ps, Expr *elt, PtrVec *gens, BclLoc l)
 {
     Expr *e = mkexpr(ps, E_LISTCOMP, l);
@@ -1360,6 +1361,40 @@ static Stmt *make_def(ParseState *ps, const char *name, BclLoc name_l, PtrVec *p
     f->name_loc = L(ps, name_l);
     s->def = f;
     return s;
+}
+
+static void set_names(ParseState *ps, Stmt *s, PtrVec *names)
+{
+    s->names.n = names->n;
+    s->names.v = ARENA_NEWN(ps->a, const char *, names->n);
+    for (int i = 0; i < names->n; i++) s->names.v[i] = names->v[i];
+}
+
+static ExceptHandler *make_handler(ParseState *ps, Expr *type, const char *name, PtrVec *body, BclLoc l)
+{
+    ExceptHandler *h = ARENA_NEW(ps->a, ExceptHandler);
+    h->type = type;
+    h->name = name;
+    h->body = stmtlist(ps, body);
+    h->loc = L(ps, l);
+    return h;
+}
+
+/* `lambda params: body` is a function named "<lambda>" whose body returns body. */
+static Expr *make_lambda(ParseState *ps, PtrVec *params, Expr *body, BclLoc l)
+{
+    Expr *e = mkexpr(ps, E_LAMBDA, l);
+    FuncDef *f = ARENA_NEW(ps->a, FuncDef);
+    f->name = "<lambda>";
+    finish_params(ps, params, &f->n_params, &f->params);
+    Stmt *r = ast_new_stmt(ps->a, S_RETURN, body->loc);
+    r->expr = body;
+    f->body.n = 1;
+    f->body.v = ARENA_NEWN(ps->a, Stmt *, 1);
+    f->body.v[0] = r;
+    f->loc = f->name_loc = e->loc;
+    e->lambda = f;
+    return e;
 }
 
 static Stmt *make_class(ParseState *ps, const char *name, BclLoc name_l, PtrVec *args, BclLoc l)

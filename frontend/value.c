@@ -150,6 +150,7 @@ static uint64_t hash_value(const Value *v, int depth)
         return h;
     }
     case V_DICT: return 0xd1c7 + (uint64_t)v->dict->n;   /* order-free */
+    case V_SET: case V_FROZENSET: return 0x5e7 + (uint64_t)v->dict->n;
     case V_RANGE: return mix64((uint64_t)v->range.start ^ mix64((uint64_t)v->range.stop ^ mix64((uint64_t)v->range.step)));
     case V_CLASS: return hash_ptr(v->cls);
     case V_FUNC: return hash_ptr(v->fn);
@@ -346,6 +347,12 @@ const char *v_type_name(const Value *v)
     case V_NAMESPACE: return "module";
     case V_SUPER: return "super";
     case V_SLICE: return "slice";
+    case V_SET: return "set";
+    case V_FROZENSET: return "frozenset";
+    case V_ITER: return v->iter->name;
+    case V_PROPERTY: return "property";
+    case V_PLACEHOLDER: return "module";
+    case V_CELLREF: return "cell";
     case V_POISON: return "<error>";
     }
     return "?";
@@ -360,6 +367,15 @@ static bool is_num(const Value *v) { return v->kind == V_INT || v->kind == V_BOO
 static double num_f(const Value *v) { return v->kind == V_FLOAT ? v->f : v->kind == V_INT ? (double)v->i : v->b; }
 
 static bool equal_d(const Value *a, const Value *b, int depth);
+
+/* set == frozenset when they hold the same members, as in Python */
+static bool same_members(const Value *a, const Value *b)
+{
+    if (a->dict->n != b->dict->n) return false;
+    for (int i = 0; i < a->dict->n; i++)
+        if (!dict_find(b->dict, a->dict->e[i].key)) return false;
+    return true;
+}
 
 bool v_equal(const Value *a, const Value *b) { return equal_d(a, b, 0); }
 
@@ -376,6 +392,8 @@ static bool equal_d(const Value *a, const Value *b, int depth)
         return num_f(a) == num_f(b);
     }
     if (a->kind != b->kind) {
+        if ((a->kind == V_SET || a->kind == V_FROZENSET) && (b->kind == V_SET || b->kind == V_FROZENSET))
+            return same_members(a, b);
         return false;
     }
     switch (a->kind) {
@@ -394,6 +412,8 @@ static bool equal_d(const Value *a, const Value *b, int depth)
             if (!o || !equal_d(a->dict->e[i].val, o, depth + 1)) return false;
         }
         return true;
+    case V_SET:
+    case V_FROZENSET: return same_members(a, b);
     case V_RANGE:
         return a->range.start == b->range.start && a->range.stop == b->range.stop &&
                a->range.step == b->range.step;
@@ -520,6 +540,34 @@ static void repr_into(Elab *I, Buf *b, const Value *v, bool top_str, int depth)
         I->repr_depth--;
         buf_puts(b, "}");
         break;
+    case V_SET:
+    case V_FROZENSET:
+        if (v->dict->n == 0) {
+            buf_puts(b, v->kind == V_SET ? "set()" : "frozenset()");
+            break;
+        }
+        buf_puts(b, v->kind == V_SET ? "{" : "frozenset({");
+        for (int i = 0; i < v->dict->n; i++) {
+            if (i) buf_puts(b, ", ");
+            repr_into(I, b, v->dict->e[i].key, false, depth + 1);
+        }
+        buf_puts(b, v->kind == V_SET ? "}" : "})");
+        break;
+    case V_PLACEHOLDER: buf_puts(b, "<module '"); buf_puts(b, v->placeholder->module); buf_puts(b, "' (not provided by bclc)>"); break;
+    case V_SLICE: {
+        const Value *parts[3] = {v->slice.lo, v->slice.hi, v->slice.step};
+        buf_puts(b, "slice(");
+        for (int i = 0; i < 3; i++) {
+            if (i) buf_puts(b, ", ");
+            if (parts[i]) repr_into(I, b, parts[i], false, depth + 1);
+            else buf_puts(b, "None");
+        }
+        buf_puts(b, ")");
+        break;
+    }
+    case V_ITER: buf_puts(b, "<"); buf_puts(b, v->iter->name); buf_puts(b, " object>"); break;
+    case V_PROPERTY: buf_puts(b, "<property object>"); break;
+    case V_CELLREF: buf_puts(b, "<cell>"); break;
     case V_RANGE:
         snprintf(tmp, sizeof tmp, "range(%" PRId64 ", %" PRId64 ")", v->range.start, v->range.stop);
         buf_puts(b, tmp);
@@ -552,7 +600,6 @@ static void repr_into(Elab *I, Buf *b, const Value *v, bool top_str, int depth)
     }
     case V_NAMESPACE: buf_puts(b, "<module '"); buf_puts(b, v->ns->name); buf_puts(b, "'>"); break;
     case V_SUPER: buf_puts(b, "<super>"); break;
-    case V_SLICE: buf_puts(b, "slice"); break;
     case V_POISON: buf_puts(b, "<error>"); break;
     }
 }

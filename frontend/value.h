@@ -17,6 +17,11 @@ typedef enum {
     V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, V_LIST, V_TUPLE, V_DICT, V_RANGE,
     V_CLASS, V_FUNC, V_BUILTIN, V_BOUND, V_OBJECT, V_PARAM, V_TENSOR,
     V_NAMESPACE, V_SUPER, V_SLICE,
+    V_SET, V_FROZENSET,   /* dict: the members are the keys (values None) */
+    V_ITER,     /* a lazy iterator: generator expressions, map, filter (iter.c) */
+    V_PROPERTY, /* @property: bound.fn the getter, bound.self the setter (or NULL) */
+    V_PLACEHOLDER, /* an import of a module bclc does not provide: an error when used */
+    V_CELLREF,  /* in a function's scope, `global x` / `nonlocal x`: x lives in cellref */
     V_POISON,   /* the result of a top-level statement that failed: uses stay silent */
 } ValueKind;
 
@@ -47,6 +52,7 @@ typedef Value *(*NativeFn)(Elab *I, Value *self, CallArgs *a, SrcLoc loc);
 typedef enum {
     TK_NONE = 0, TK_INT, TK_FLOAT, TK_BOOL, TK_STR, TK_LIST, TK_TUPLE, TK_DICT,
     TK_TENSOR, TK_PARAM, TK_OBJECT, TK_EXCEPTION, TK_TYPING,
+    TK_SET, TK_FROZENSET, TK_PARTIAL,
 } TypeKind;
 
 typedef struct ClassObj {
@@ -93,6 +99,22 @@ typedef struct ParamObj {
                                    the default that weights may replace */
 } ParamObj;
 
+/* A lazy iterator: next() produces the next item, sets *done at the end, or
+ * returns NULL after an error. */
+typedef struct IterObj IterObj;
+typedef Value *(*IterNextFn)(Elab *I, IterObj *it, SrcLoc loc, bool *done);
+struct IterObj {
+    IterNextFn next;
+    void *state;
+    bool exhausted;
+    const char *name;   /* "generator", "map", "filter" */
+};
+
+typedef struct PlaceholderObj {
+    const char *module;     /* "cv2", "loguru.logger" */
+    SrcLoc import_loc;
+} PlaceholderObj;
+
 typedef struct NamespaceObj {
     const char *name;           /* "megengine.functional", "mylayers" */
     Env *env;
@@ -118,7 +140,10 @@ struct Value {
         IrValue *tensor;
         NamespaceObj *ns;
         struct { ClassObj *start; Value *self; } super;
-        struct { Value *lo, *hi, *step; } slice;   /* only as a subscript index */
+        struct { Value *lo, *hi, *step; } slice;
+        IterObj *iter;
+        PlaceholderObj *placeholder;
+        Env *cellref;
     };
 };
 

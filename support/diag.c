@@ -104,9 +104,54 @@ static bool suppressed(Diag *d, DiagLevel lvl)
     return true;
 }
 
+static void capture_add(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_list ap)
+{
+    DiagCapture *c = d->capture;
+    if (c->n == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 8;
+        DiagRecord *r = realloc(c->r, sizeof *r * (size_t)cap);
+        if (!r) abort();
+        c->r = r;
+        c->cap = cap;
+    }
+    char tmp[1024];
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    char *m = strdup(tmp);
+    if (!m) abort();
+    c->r[c->n++] = (DiagRecord){(int)lvl, loc, m};
+}
+
+void diag_capture_begin(Diag *d, DiagCapture *c)
+{
+    memset(c, 0, sizeof *c);
+    c->up = d->capture;
+    c->n_errors_before = d->n_errors;
+    d->capture = c;
+}
+
+void diag_capture_end(Diag *d, DiagCapture *c, bool replay)
+{
+    d->capture = c->up;
+    d->n_errors = c->n_errors_before;
+    for (int i = 0; i < c->n; i++) {
+        if (replay) diag_emit(d, (DiagLevel)c->r[i].lvl, c->r[i].loc, "%s", c->r[i].msg);
+        free(c->r[i].msg);
+    }
+    free(c->r);
+    c->r = NULL;
+    c->n = c->cap = 0;
+}
+
 void diag_emit(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, ...)
 {
     count(d, lvl);
+    if (d->capture && lvl != DIAG_WARNING) {
+        va_list ap;
+        va_start(ap, fmt);
+        capture_add(d, lvl, loc, fmt, ap);
+        va_end(ap);
+        return;
+    }
     if (suppressed(d, lvl)) return;
     DiagText t;
     t.n = 0;

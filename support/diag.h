@@ -25,8 +25,19 @@ typedef struct SrcLoc {
 
 typedef enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagLevel;
 
+/* Errors held back while a compile-time `try` runs (and their notes): a handler that
+ * catches the error drops them; otherwise they are replayed where they would have gone. */
+typedef struct DiagRecord { int lvl; SrcLoc loc; char *msg; } DiagRecord;
+typedef struct DiagCapture {
+    struct DiagCapture *up;
+    int n, cap;
+    DiagRecord *r;
+    int n_errors_before;
+} DiagCapture;
+
 typedef struct Diag {
     FILE *out;          /* where diagnostics go (stderr by default) */
+    DiagCapture *capture;   /* innermost active capture, or NULL */
     int n_errors, n_warnings;
     int max_errors;     /* stop printing errors after this many (0 = no limit) */
     bool color;
@@ -43,6 +54,12 @@ void diag_error_path(Diag *d, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void diag_warning_path(Diag *d, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Starts holding errors and notes in c (warnings still print). */
+void diag_capture_begin(Diag *d, DiagCapture *c);
+/* Stops holding: replay re-emits the held diagnostics (to the enclosing capture or the
+ * output), otherwise they are dropped and no longer counted. Frees c's records. */
+void diag_capture_end(Diag *d, DiagCapture *c, bool replay);
 
 /* Compiler bugs (never user errors): print file:line and abort. */
 #define BCL_ASSERT(c) \

@@ -1,5 +1,6 @@
 #include "support/diag.h"
 #include "support/limits.h"
+#include "support/oom.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -109,15 +110,14 @@ static void capture_add(Diag *d, DiagLevel lvl, SrcLoc loc, const char *fmt, va_
     DiagCapture *c = d->capture;
     if (c->n == c->cap) {
         int cap = c->cap ? c->cap * 2 : 8;
-        DiagRecord *r = realloc(c->r, sizeof *r * (size_t)cap);
-        if (!r) abort();
-        c->r = r;
+        c->r = bcl_xrealloc(c->r, sizeof *c->r * (size_t)cap);
         c->cap = cap;
     }
     char tmp[1024];
     vsnprintf(tmp, sizeof tmp, fmt, ap);
-    char *m = strdup(tmp);
-    if (!m) abort();
+    size_t len = strlen(tmp) + 1;
+    char *m = bcl_xmalloc(len);
+    memcpy(m, tmp, len);
     c->r[c->n++] = (DiagRecord){(int)lvl, loc, m};
 }
 

@@ -161,7 +161,7 @@ BclJit *model_compile_jit(BclModel *m, char **msg)
 {
     Capture cap;
     if (!capture_begin(&cap)) return NULL;
-    BclJitOptions jo = {.threads = m->run.threads};
+    BclJitOptions jo = {.threads = m->run.threads, .cache = 1};   /* BCL_NO_CACHE=1 turns it off */
     BclJit *j = bcl_jit_compile(m->g, &jo, &cap.d);
     capture_end(&cap, msg);
     if (!j && (!*msg || !**msg)) api_fail(msg, BCL_ERR_RUNTIME, "the JIT could not compile the model");

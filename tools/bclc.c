@@ -54,6 +54,7 @@ typedef struct Options {
     int threads;            /* 0 = BCL_NUM_THREADS or the online cores */
     int time_phases;
     int emit_llvm;
+    int no_cache;           /* --no-cache: the JIT neither reads nor fills its disk cache */
     int batch, iters;       /* bench */
     double bench_seconds;   /* bench --time S */
     const char *json;       /* bench --json FILE */
@@ -326,6 +327,8 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
             o->threads = (int)t;
         } else if ((extra & OPT_ENGINE) && !strcmp(a, "--time-phases")) {
             o->time_phases = 1;
+        } else if ((extra & OPT_ENGINE) && !strcmp(a, "--no-cache")) {
+            o->no_cache = 1;
         } else if ((extra & OPT_ENGINE) && !strcmp(a, "--emit=llvm")) {
             o->emit_llvm = 1;
         } else if ((extra & OPT_BENCH) && (r = TAKES("--batch")) != 0) {
@@ -437,6 +440,8 @@ int bclc_cmd_compile(int argc, char **argv);   /* tools/bclc_compile.c */
     "                         default " ENGINE_DEFAULT_TEXT "\n"                             \
     "  --threads T            JIT worker threads (default: BCL_NUM_THREADS, else all cores)\n" \
     "  --time-phases          print the JIT's compile time per phase\n"                  \
+    "  --no-cache             compile from scratch: do not use the JIT's disk cache\n"  \
+    "                         (~/.cache/bclc, or $XDG_CACHE_HOME/bclc, or BCL_CACHE_DIR)\n" \
     "  --emit=llvm            print the JIT's optimized LLVM module\n"
 
 static const Command commands[] = {
@@ -663,7 +668,7 @@ static int engine_prepare(Engine *e, const Options *o, const IrGraph *g, Diag *d
 #if BCL_HAVE_LLVM
     if (e->kind == ENGINE_JIT) {
         BclJitOptions jo = {.threads = o->threads, .emit_llvm = o->emit_llvm ? stdout : NULL,
-                            .time_phases = o->time_phases, .profile = o->profile};
+                            .time_phases = o->time_phases, .profile = o->profile, .cache = !o->no_cache};
         e->jit = bcl_jit_compile(g, &jo, d);
         return e->jit ? 0 : 1;
     }

@@ -64,6 +64,12 @@ static void emit_call(LLVMBuilderRef b, LLVMTypeRef step_ty, LLVMTypeRef pfor_ty
 LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx,
                           LLVMTargetMachineRef tm, Diag *d)
 {
+    return jit_codegen_part(pl, h, ctx, tm, 0, 1, d);
+}
+
+LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx, LLVMTargetMachineRef tm,
+                               int part, int n_parts, Diag *d)
+{
     LLVMMemoryBufferRef mb = LLVMCreateMemoryBufferWithMemoryRange(
         (const char *)bcl_jit_bitcode, bcl_jit_bitcode_len, "libjit.bc", 0);
     LLVMModuleRef m = NULL;
@@ -90,11 +96,20 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
     LLVMValueRef pfor = LLVMAddFunction(m, "bcl_rt_parallel_for", pfor_ty);
     LLVMTypeRef prof_ty = LLVMFunctionType(vd, (LLVMTypeRef[]){ptr, i64}, 2, 0);
     LLVMValueRef prof = pl->profile ? LLVMAddFunction(m, "bcl_rt_prof_mark", prof_ty) : NULL;
-    LLVMValueRef entry = LLVMAddFunction(m, JIT_ENTRY, entry_ty);
-    jit_host_fn_attrs(h, entry);
+    /* Part 0 holds the entry; the step functions are dealt out to the parts in turn
+     * (external when there are several parts, so the entry links to them). */
+    LLVMValueRef entry = part == 0 ? LLVMAddFunction(m, JIT_ENTRY, entry_ty) : NULL;
     LLVMBuilderRef eb = LLVMCreateBuilderInContext(ctx), sb = LLVMCreateBuilderInContext(ctx);
-    LLVMPositionBuilderAtEnd(eb, LLVMAppendBasicBlockInContext(ctx, entry, "entry"));
-    LLVMValueRef slots = LLVMGetParam(entry, 0), pool = LLVMGetParam(entry, 1);
+    if (entry) {
+        jit_host_fn_attrs(h, entry);
+        LLVMPositionBuilderAtEnd(eb, LLVMAppendBasicBlockInContext(ctx, entry, "entry"));
+    } else {   /* a throwaway block for the entry's instructions this part does not need */
+        LLVMValueRef dummy = LLVMAddFunction(m, "bcl.unused", entry_ty);
+        LLVMPositionBuilderAtEnd(eb, LLVMAppendBasicBlockInContext(ctx, dummy, "entry"));
+    }
+    LLVMValueRef ef = LLVMGetBasicBlockParent(LLVMGetInsertBlock(eb));
+    LLVMValueRef slots = LLVMGetParam(ef, 0), pool = LLVMGetParam(ef, 1);
+    int fn_no = 0;
     char name[64];
     unsigned noinline_kind = LLVMGetEnumAttributeKindForName("noinline", 8);
     LLVMValueRef *fns = bcl_xcalloc((size_t)(pl->n_steps ? pl->n_steps : 1), sizeof *fns);
@@ -104,6 +119,15 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
         if (s->same_as != i) {   /* the same code as an earlier step, other buffers */
             emit_call(eb, step_ty, pfor_ty, pfor, fns[s->same_as], pool, ctx_i, s->items);
             if (prof) LLVMBuildCall2(eb, prof_ty, prof, (LLVMValueRef[]){pool, LLVMConstInt(i64, (unsigned)i, 0)}, 2, "");
+            continue;
+        }
+        bool here = fn_no++ % n_parts == part;
+        if (!here) {   /* defined by another part: a declaration (only part 0 calls it) */
+            snprintf(name, sizeof name, "step%d.%s", i, s->kernel);
+            fns[i] = LLVMAddFunction(m, name, step_ty);
+            if (entry) emit_call(eb, step_ty, pfor_ty, pfor, fns[i], pool, ctx_i, s->items);
+            if (entry && prof)
+                LLVMBuildCall2(eb, prof_ty, prof, (LLVMValueRef[]){pool, LLVMConstInt(i64, (unsigned)i, 0)}, 2, "");
             continue;
         }
         snprintf(name, sizeof name, "bcl_k_%s", s->kernel);
@@ -121,7 +145,7 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
         LLVMSetUnnamedAddress(tbl, LLVMGlobalUnnamedAddr);
         snprintf(name, sizeof name, "step%d.%s", i, s->kernel);
         LLVMValueRef sf = LLVMAddFunction(m, name, step_ty);
-        LLVMSetLinkage(sf, LLVMInternalLinkage);
+        if (n_parts == 1) LLVMSetLinkage(sf, LLVMInternalLinkage);
         jit_host_fn_attrs(h, sf);
         /* the kernel is inlined into its step, the steps are not inlined into the entry:
          * one function of every step would make the optimiser's time grow much faster
@@ -140,6 +164,7 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
     LLVMBuildRetVoid(eb);
     LLVMDisposeBuilder(eb);
     LLVMDisposeBuilder(sb);
+    if (!entry) LLVMDeleteFunction(LLVMGetNamedFunction(m, "bcl.unused"));
     drop_unused(m);
     return m;
 }

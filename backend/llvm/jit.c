@@ -1,18 +1,29 @@
 /* The JIT engine: plan -> module (codegen.c) -> verify -> O3 for the host (with the
  * target machine, loop and SLP vectorisation) -> ORC LLJIT -> entry point; runs on
  * a persistent thread pool. */
+#define _GNU_SOURCE   /* dladdr, open_memstream */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "runtime/pool.h"
 #include "backend/llvm/jit.h"
+#include "backend/llvm/cache.h"
 #include "backend/llvm/jit_internal.h"
+
+extern const unsigned char bcl_jit_bitcode[];
+extern const size_t bcl_jit_bitcode_len;
+
+#define P_KEY2 0x5851F42D4C957F2Dull
 
 typedef void (*EntryFn)(void **slots, void *pool);
 
@@ -25,6 +36,8 @@ struct BclJit {
     void **ctx;     /* the steps' bindings, filled from slots before each run */
     int runs;       /* profiled runs */
     bool profile_stderr;   /* BCL_JIT_PROFILE: print the profile when freed */
+    JitCacheEntry cached;   /* mapped cache entry (packed weights used in place) */
+    bool from_cache;
 };
 
 static double now_ms(void)
@@ -104,6 +117,144 @@ static int n_fns(const JitPlan *pl)
     return n;
 }
 
+/* One part of the module, compiled on a thread of its own: codegen, verify, O3,
+ * machine code into an object file in memory. */
+typedef struct Part {
+    const JitPlan *pl;
+    const JitHost *h;
+    int part, n_parts;
+    FILE *emit_llvm;
+    char *obj;
+    size_t obj_len;
+    char err[512];
+    double ms;
+} Part;
+
+static void *compile_part(void *arg)
+{
+    Part *P = arg;
+    double t0 = now_ms();
+    Diag d;   /* diagnostics of this thread, into memory (the caller reports them) */
+    char *dbuf = NULL;
+    size_t dlen = 0;
+    FILE *dout = open_memstream(&dbuf, &dlen);
+    diag_init(&d, dout ? dout : stderr);
+    LLVMContextRef c = LLVMContextCreate();
+    LLVMContextSetDiagnosticHandler(c, jit_quiet_diagnostics, NULL);
+    LLVMTargetMachineRef tm = jit_host_machine(P->h, &d);
+    LLVMModuleRef m = tm ? jit_codegen_part(P->pl, P->h, c, tm, P->part, P->n_parts, &d) : NULL;
+    char *msg = NULL;
+    if (m && LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
+        snprintf(P->err, sizeof P->err, "generated module does not verify: %s", msg ? msg : "?");
+    } else if (m && jit_optimize(m, tm, &d)) {
+        if (P->emit_llvm) {
+            char *s = LLVMPrintModuleToString(m);
+            fputs(s, P->emit_llvm);
+            LLVMDisposeMessage(s);
+        }
+        LLVMMemoryBufferRef mb = NULL;
+        char *err = NULL;
+        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &err, &mb)) {
+            snprintf(P->err, sizeof P->err, "machine code: %s", err ? err : "?");
+        } else {
+            P->obj_len = LLVMGetBufferSize(mb);
+            P->obj = malloc(P->obj_len ? P->obj_len : 1);
+            if (P->obj) memcpy(P->obj, LLVMGetBufferStart(mb), P->obj_len);
+            else snprintf(P->err, sizeof P->err, "out of memory");
+            LLVMDisposeMemoryBuffer(mb);
+        }
+        LLVMDisposeMessage(err);
+    }
+    LLVMDisposeMessage(msg);
+    if (dout) fclose(dout);
+    if (!P->obj && !P->err[0]) {   /* the failure was reported to d */
+        const char *msg1 = dbuf && *dbuf ? dbuf : "compiling failed";
+        const char *tag = strstr(msg1, "error: ");
+        snprintf(P->err, sizeof P->err, "%s", tag ? tag + 7 : msg1);
+        P->err[strcspn(P->err, "\n")] = 0;
+    }
+    free(dbuf);
+    if (m) LLVMDisposeModule(m);
+    if (tm) LLVMDisposeTargetMachine(tm);
+    LLVMContextDispose(c);
+    P->ms = now_ms() - t0;
+    return NULL;
+}
+
+/* Compiles the plan into n_parts object files on as many threads. */
+static bool compile_objects(const JitPlan *pl, const JitHost *h, int n_parts, FILE *emit_llvm, Part *parts, Diag *d)
+{
+    pthread_t *th = calloc((size_t)n_parts, sizeof *th);
+    bool *started = calloc((size_t)n_parts, sizeof *started);
+    if (!th || !started) {
+        free(th);
+        free(started);
+        diag_error(d, NO_LOC, "out of memory in the JIT");
+        return false;
+    }
+    for (int i = 0; i < n_parts; i++) {
+        parts[i] = (Part){.pl = pl, .h = h, .part = i, .n_parts = n_parts, .emit_llvm = emit_llvm};
+        if (i > 0) started[i] = !pthread_create(&th[i], NULL, compile_part, &parts[i]);
+    }
+    compile_part(&parts[0]);
+    for (int i = 1; i < n_parts; i++) {
+        if (started[i]) pthread_join(th[i], NULL);
+        else compile_part(&parts[i]);   /* no thread: here */
+    }
+    free(th);
+    free(started);
+    for (int i = 0; i < n_parts; i++)
+        if (parts[i].err[0]) {
+            diag_error(d, NO_LOC, "JIT: %s", parts[i].err);
+            return false;
+        }
+    return true;
+}
+
+/* Everything the compiled code and the packed weights depend on. The bclc binary
+ * itself (path, size, time) stands for the compiler's own code: a rebuilt bclc
+ * never reuses entries of an older one. */
+static JitCacheKey cache_key(const JitPlan *pl, const JitHost *h, BclPool *pool, bool *ok)
+{
+    uint64_t k = jit_hash("bclc-jit-cache-1", 16, 0);
+    Dl_info di;
+    struct stat st;
+    if (dladdr((void *)&bcl_jit_compile, &di) && di.dli_fname && !stat(di.dli_fname, &st)) {
+        int64_t id[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
+        k = jit_hash(di.dli_fname, strlen(di.dli_fname), k);
+        k = jit_hash(id, sizeof id, k);
+    }
+    k = jit_hash(bcl_jit_bitcode, bcl_jit_bitcode_len, k);
+    const char *hs[3] = {h->triple, h->cpu, h->features};
+    for (int i = 0; i < 3; i++) k = jit_hash(hs[i], strlen(hs[i]), k);
+    int64_t flags[2] = {h->vec512, pl->profile};
+    k = jit_hash(flags, sizeof flags, k);
+    for (int i = 0; i < pl->n_steps; i++) {
+        const JitStep *s = &pl->steps[i];
+        int64_t hd[5] = {s->np, s->items, s->nbind, s->ctx_off, s->same_as};
+        k = jit_hash(s->kernel, strlen(s->kernel), k);
+        k = jit_hash(hd, sizeof hd, k);
+        k = jit_hash(s->p, sizeof(int64_t) * (size_t)s->np, k);
+    }
+    /* the packing jobs, and the weights they read (hashed on the pool's threads) */
+    int nb = 2 * pl->n_packs;
+    const void **data = calloc((size_t)(nb ? nb : 1), sizeof *data);
+    uint64_t *len = calloc((size_t)(nb ? nb : 1), sizeof *len), wh = 0;
+    *ok = data && len;
+    for (int i = 0; *ok && i < pl->n_packs; i++) {
+        const JitPack *q = &pl->packs[i];
+        int64_t hd[8] = {q->kind, q->w_floats, q->b_floats, q->a[0], q->a[1], q->a[2], q->a[3], q->a[4]};
+        k = jit_hash(hd, sizeof hd, k);
+        data[2 * i] = q->w, len[2 * i] = sizeof(float) * (uint64_t)q->w_floats;
+        data[2 * i + 1] = q->b, len[2 * i + 1] = q->b ? sizeof(float) * (uint64_t)q->b_floats : 0;
+    }
+    *ok = *ok && jit_hash_blobs(nb, data, len, pool, &wh);
+    free(data);
+    free(len);
+    k = jit_hash(&wh, sizeof wh, k);
+    return (JitCacheKey){{k, jit_hash(&k, sizeof k, wh ^ P_KEY2)}};
+}
+
 BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
 {
     BclJitOptions defaults = {0};
@@ -114,50 +265,19 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
         return NULL;
     }
     JitHost h;
-    LLVMTargetMachineRef tm = NULL;
-    LLVMOrcThreadSafeContextRef tsc = NULL;
-    LLVMModuleRef m = NULL;
-    double t0 = now_ms(), t_plan, t_gen, t_ver, t_opt, t_mc;
+    Part *parts = NULL;
+    int n_parts = 0;
+    const void **blob = NULL;
+    size_t *blen = NULL;
+    const char **objs = NULL;
+    size_t *obj_lens = NULL;
+    double t0 = now_ms(), t_plan, t_key = 0, t_pack, t_mc, t_link;
     const char *cpu = opt->target_cpu ? opt->target_cpu : getenv("BCL_JIT_TARGET_CPU");
     if (!jit_host_init_cpu(&h, cpu && *cpu ? cpu : NULL, d)) goto fail_nohost;
-    if (!(tm = jit_host_machine(&h, d))) goto fail;
-    if (!jit_plan_build(&j->plan, g, &h, d)) goto fail;
     const char *pe = getenv("BCL_JIT_PROFILE");
+    if (!jit_plan_build(&j->plan, g, &h, d)) goto fail;
     j->plan.profile = opt->profile || (pe && *pe && strcmp(pe, "0") != 0);
     j->profile_stderr = pe && *pe && strcmp(pe, "0") != 0;
-    t_plan = now_ms();
-    tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextSetDiagnosticHandler(LLVMOrcThreadSafeContextGetContext(tsc), jit_quiet_diagnostics, NULL);
-    m = jit_codegen(&j->plan, &h, LLVMOrcThreadSafeContextGetContext(tsc), tm, d);
-    if (!m) goto fail;
-    t_gen = now_ms();
-    char *msg = NULL;
-    if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
-        diag_error(d, NO_LOC, "JIT: generated module does not verify: %s", msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-        goto fail;
-    }
-    LLVMDisposeMessage(msg);
-    t_ver = now_ms();
-    if (!jit_optimize(m, tm, d)) goto fail;
-    t_opt = now_ms();
-    if (opt->emit_llvm) {
-        char *s = LLVMPrintModuleToString(m);
-        fputs(s, opt->emit_llvm);
-        LLVMDisposeMessage(s);
-    }
-    if (!(j->lljit = make_lljit(&h, d))) goto fail;
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
-    m = NULL;   /* owned by tsm now */
-    if (llvm_failed(LLVMOrcLLJITAddLLVMIRModule(j->lljit, LLVMOrcLLJITGetMainJITDylib(j->lljit), tsm), d,
-                    "adding the module")) {
-        LLVMOrcDisposeThreadSafeModule(tsm);
-        goto fail;
-    }
-    LLVMOrcJITTargetAddress addr = 0;
-    if (llvm_failed(LLVMOrcLLJITLookup(j->lljit, &addr, JIT_ENTRY), d, "compiling to machine code")) goto fail;
-    t_mc = now_ms();
-    j->entry = (EntryFn)(uintptr_t)addr;
     j->pool = bcl_pool_new(opt->threads);
     j->slots = malloc(sizeof(void *) * (size_t)(j->plan.n_slots ? j->plan.n_slots : 1));
     j->ctx = malloc(sizeof(void *) * (size_t)(j->plan.n_ctx ? j->plan.n_ctx : 1));
@@ -165,24 +285,133 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
         diag_error(d, NO_LOC, "out of memory in the JIT");
         goto fail;
     }
+    t_plan = now_ms();
+
+    const JitPlan *pl = &j->plan;
+    char dir[4096];
+    const char *nc = getenv("BCL_NO_CACHE");
+    bool use_cache = opt->cache && !opt->emit_llvm && !(nc && *nc && strcmp(nc, "0")) && jit_cache_dir(dir, sizeof dir);
+    JitCacheKey key = {{0, 0}};
+    if (use_cache) {
+        key = cache_key(pl, &h, j->pool, &use_cache);
+        t_key = now_ms();
+    }
+    if (use_cache && jit_cache_load(dir, key, 1 + pl->n_packs, j->pool, &j->cached)) {
+        /* blob 0: the object files (count, lengths, bytes); then one per pack job */
+        const JitCacheEntry *e = &j->cached;
+        uint64_t nobj;
+        memcpy(&nobj, e->blob[0], 8);
+        bool ok = e->len[0] >= 8 + 8 * nobj && nobj > 0 && nobj < 1024;
+        float **bufs = calloc((size_t)pl->n_packs + 1, sizeof *bufs);
+        size_t *nf = calloc((size_t)pl->n_packs + 1, sizeof *nf);
+        objs = calloc(nobj + 1, sizeof *objs);
+        obj_lens = calloc(nobj + 1, sizeof *obj_lens);
+        ok = ok && bufs && nf && objs && obj_lens;
+        size_t off = 8 + 8 * nobj;
+        for (uint64_t i = 0; ok && i < nobj; i++) {
+            uint64_t l;
+            memcpy(&l, e->blob[0] + 8 + 8 * i, 8);
+            ok = l <= e->len[0] - off;
+            objs[i] = e->blob[0] + off, obj_lens[i] = l, off += l;
+        }
+        for (int i = 0; ok && i < pl->n_packs; i++) bufs[i] = (float *)e->blob[1 + i], nf[i] = e->len[1 + i] / 4;
+        if (ok) {
+            jit_plan_use_packed(&j->plan, bufs, nf);
+            n_parts = (int)nobj;
+            j->from_cache = true;
+        } else {   /* consistent checksum but nonsense inside: rebuild */
+            jit_cache_close(&j->cached);
+            free(objs), free(obj_lens);
+            objs = NULL, obj_lens = NULL;
+        }
+        free(bufs);
+        free(nf);
+    }
+    if (!j->from_cache && !jit_plan_pack(&j->plan, j->pool, d)) goto fail;
+    t_pack = now_ms();
+
+    if (!j->from_cache) {
+        /* the module in parts, one per core (a part should hold a few functions) */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n_parts = opt->emit_llvm ? 1 : (int)(cores < 1 ? 1 : cores > 8 ? 8 : cores);
+        if (n_parts > n_fns(pl) / 2) n_parts = n_fns(pl) / 2 > 0 ? n_fns(pl) / 2 : 1;
+        if (!(parts = calloc((size_t)n_parts, sizeof *parts))) goto fail;
+        if (!compile_objects(pl, &h, n_parts, opt->emit_llvm, parts, d)) goto fail;
+        objs = calloc((size_t)n_parts, sizeof *objs);
+        obj_lens = calloc((size_t)n_parts, sizeof *obj_lens);
+        if (!objs || !obj_lens) goto fail;
+        for (int i = 0; i < n_parts; i++) objs[i] = parts[i].obj, obj_lens[i] = parts[i].obj_len;
+    }
+    t_mc = now_ms();
+    if (!(j->lljit = make_lljit(&h, d))) goto fail;
+    for (int i = 0; i < n_parts; i++) {
+        LLVMMemoryBufferRef mb = LLVMCreateMemoryBufferWithMemoryRangeCopy(objs[i], obj_lens[i], "bcl_jit_part");
+        if (llvm_failed(LLVMOrcLLJITAddObjectFile(j->lljit, LLVMOrcLLJITGetMainJITDylib(j->lljit), mb), d,
+                        "adding the code"))
+            goto fail;
+    }
+    LLVMOrcJITTargetAddress addr = 0;
+    if (llvm_failed(LLVMOrcLLJITLookup(j->lljit, &addr, JIT_ENTRY), d, "linking the code")) goto fail;
+    t_link = now_ms();
+    j->entry = (EntryFn)(uintptr_t)addr;
+    if (use_cache && !j->from_cache) {   /* store: the objects as one blob, then the packed weights */
+        size_t ob = 8 + 8 * (size_t)n_parts;
+        for (int i = 0; i < n_parts; i++) ob += obj_lens[i];
+        char *ocat = malloc(ob);
+        blob = calloc((size_t)pl->n_packs + 1, sizeof *blob);
+        blen = calloc((size_t)pl->n_packs + 1, sizeof *blen);
+        if (ocat && blob && blen) {
+            uint64_t no = (uint64_t)n_parts;
+            memcpy(ocat, &no, 8);
+            size_t off = 8 + 8 * (size_t)n_parts;
+            for (int i = 0; i < n_parts; i++) {
+                uint64_t l = obj_lens[i];
+                memcpy(ocat + 8 + 8 * i, &l, 8);
+                memcpy(ocat + off, objs[i], obj_lens[i]);
+                off += obj_lens[i];
+            }
+            blob[0] = ocat, blen[0] = ob;
+            for (int i = 0; i < pl->n_packs; i++)
+                blob[1 + i] = pl->packs[i].out, blen[1 + i] = pl->packs[i].n_floats * sizeof(float);
+            jit_cache_store(dir, key, 1 + pl->n_packs, blob, blen, j->pool);
+        }
+        free(ocat);
+    }
+    double t_store = now_ms();
     memcpy(j->slots, j->plan.slot_init, sizeof(void *) * (size_t)j->plan.n_slots);
-    if (opt->time_phases)
+    if (opt->time_phases) {
+        double comp = 0;
+        for (int i = 0; parts && i < n_parts; i++) comp += parts[i].ms;
         fprintf(stderr,
                 "jit: %d steps (%d functions), %.1f MiB packed weights, %.1f MiB activations, %d threads\n"
-                "jit: plan %.1f ms, codegen %.1f ms, verify %.1f ms, optimize %.1f ms, machine code %.1f ms\n",
-                j->plan.n_steps, n_fns(&j->plan), j->plan.bytes_packed / 1048576.0, j->plan.bytes_act / 1048576.0,
-                bcl_pool_threads(j->pool), t_plan - t0, t_gen - t_plan, t_ver - t_gen, t_opt - t_ver,
-                t_mc - t_opt);
-    LLVMOrcDisposeThreadSafeContext(tsc);
-    LLVMDisposeTargetMachine(tm);
+                "jit: plan %.1f ms, cache key %.1f ms, %s %.1f ms, %s %.1f ms (%d parts, %.1f ms of CPU), link %.1f ms",
+                pl->n_steps, n_fns(pl), pl->bytes_packed / 1048576.0, pl->bytes_act / 1048576.0,
+                bcl_pool_threads(j->pool), t_plan - t0, t_key ? t_key - t_plan : 0.0,
+                j->from_cache ? "cache load" : "pack", t_pack - (t_key ? t_key : t_plan),
+                j->from_cache ? "codegen (cached)" : "codegen+optimize+machine code", t_mc - t_pack, n_parts, comp,
+                t_link - t_mc);
+        if (use_cache && !j->from_cache) fprintf(stderr, ", cache store %.1f ms", t_store - t_link);
+        fprintf(stderr, "\n");
+    }
+    if (!j->from_cache)
+        for (int i = 0; i < n_parts; i++) free(parts[i].obj);
+    free(parts);
+    free(objs);
+    free(obj_lens);
+    free(blob);
+    free(blen);
     jit_host_free(&h);
     return j;
 fail:
     jit_host_free(&h);
 fail_nohost:
-    if (m) LLVMDisposeModule(m);
-    if (tsc) LLVMOrcDisposeThreadSafeContext(tsc);
-    if (tm) LLVMDisposeTargetMachine(tm);
+    if (parts && !j->from_cache)
+        for (int i = 0; i < n_parts; i++) free(parts[i].obj);
+    free(parts);
+    free(objs);
+    free(obj_lens);
+    free(blob);
+    free(blen);
     bcl_jit_free(j);
     return NULL;
 }
@@ -223,6 +452,8 @@ int bcl_jit_profile(const BclJit *j, BclJitStepTime *steps, int max_steps, int *
     return j->plan.n_steps;
 }
 
+int bcl_jit_from_cache(const BclJit *j) { return j->from_cache; }
+
 /* BCL_JIT_PROFILE: the time of every step, averaged over the runs, to stderr. */
 static void print_profile(const BclJit *j)
 {
@@ -245,6 +476,7 @@ void bcl_jit_free(BclJit *j)
     if (j->lljit) LLVMOrcDisposeLLJIT(j->lljit);
     bcl_pool_free(j->pool);
     jit_plan_free(&j->plan);
+    jit_cache_close(&j->cached);
     free(j->slots);
     free(j->ctx);
     free(j);

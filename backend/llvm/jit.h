@@ -16,6 +16,10 @@ typedef struct BclJitOptions {
      * x86-64, x86-64-v2, x86-64-v3, x86-64-v4 (as bclc compile --target-cpu) */
     const char *target_cpu;
     int profile;        /* time every step (bcl_jit_profile); also BCL_JIT_PROFILE=1, which prints to stderr */
+    /* 1: reuse (and fill) the on-disk cache of compiled code and packed weights in
+     * BCL_CACHE_DIR, else $XDG_CACHE_HOME/bclc, else ~/.cache/bclc; BCL_NO_CACHE=1 in
+     * the environment turns it off. 0: compile from scratch, store nothing. */
+    int cache;
 } BclJitOptions;
 
 typedef struct BclJit BclJit;
@@ -45,6 +49,8 @@ typedef struct BclJitStepTime {
     double seconds;
 } BclJitStepTime;
 int bcl_jit_profile(const BclJit *j, BclJitStepTime *steps, int max_steps, int *runs);
+/* Whether the engine's code and packed weights came from the disk cache. */
+int bcl_jit_from_cache(const BclJit *j);
 
 void bcl_jit_free(BclJit *j);
 

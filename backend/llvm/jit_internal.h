@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ir/ir.h"
+#include "runtime/pool.h"
 
 /* One parallel loop: kernel bcl_k_<kernel> over items [0, items) with table p.
  * The buffers a step uses are its binding: slot numbers bind[0..nbind), copied
@@ -41,6 +42,21 @@ typedef struct JitOwned {
     bool is_const;
 } JitOwned;
 
+/* Weight packing is recorded while planning and done afterwards (jit_plan_pack, in
+ * parallel), so an engine loaded from the on-disk cache skips it: the packed
+ * buffers then come from the cache file. */
+typedef enum JitPackKind { JIT_PACK_CONV16C, JIT_PACK_DW16C, JIT_PACK_LINEAR16, JIT_PACK_GEMM, JIT_PACK_WINO23 } JitPackKind;
+
+typedef struct JitPack {
+    JitPackKind kind;
+    const float *w, *b;     /* graph data: weights (w_floats of them) and bias or NULL */
+    int64_t w_floats, b_floats;
+    int64_t a[5];           /* the packer's shape arguments, in runtime/pack.h order */
+    int slot;               /* the slot the packed buffer goes into */
+    float *out;             /* after jit_plan_pack: the buffer (owned by the plan) */
+    size_t n_floats;
+} JitPack;
+
 typedef struct JitPlan {
     int n_slots, cap_slots;
     int n_ctx;              /* binding entries of all steps */
@@ -54,6 +70,8 @@ typedef struct JitPlan {
     int *input_slot;
     int n_outputs;
     JitOut *outs;
+    JitPack *packs;         /* weight packing to do (jit_plan_pack) */
+    int n_packs, cap_packs;
     size_t bytes_packed, bytes_act;   /* for --time-phases */
     bool profile;           /* time every step (BCL_JIT_PROFILE) */
 } JitPlan;
@@ -66,6 +84,11 @@ typedef struct JitHost {
 /* plan.c: lowers g into steps; reports to d and returns false on failure. */
 bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d);
 void jit_plan_free(JitPlan *pl);
+/* Packs the weights of every recorded pack job, on pool's threads (pool may be
+ * NULL), into buffers the plan owns, and points their slots at them. */
+bool jit_plan_pack(JitPlan *pl, BclPool *pool, Diag *d);
+/* Points pack job i's slot at bufs[i] (not owned: e.g. mapped from the cache). */
+void jit_plan_use_packed(JitPlan *pl, float *const *bufs, const size_t *n_floats);
 
 /* target.c */
 bool jit_host_init(JitHost *h, Diag *d);
@@ -83,6 +106,11 @@ void jit_host_fn_attrs(const JitHost *h, LLVMValueRef fn);
  * void bcl_entry(void **slots, void *pool); NULL after reporting to d. */
 LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx,
                           LLVMTargetMachineRef tm, Diag *d);
+
+/* The same, split for compiling on several threads: part `part` of n_parts holds
+ * every n_parts-th step function (from the part-th) and, in part 0, the entry. */
+LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx, LLVMTargetMachineRef tm,
+                               int part, int n_parts, Diag *d);
 
 /* jit.c: the JIT's optimisation pipeline (O3, vectorisers, no generic unrolling),
  * shared with the ahead-of-time compiler (aot.c) so both produce the same code. */

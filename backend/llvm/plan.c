@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime/pack.h"
+#include "runtime/pool.h"
 #include "backend/llvm/jit_internal.h"
 #include "backend/llvm/libjit/kernels.h"
 
@@ -44,6 +45,8 @@ typedef struct Lower {
     const char *what;
     SrcLoc loc;                 /* of the node being lowered, for the steps' profile names */
     const char *scope;          /* its module path */
+    int *fn_index;              /* open addressing: steps that own a function, by table hash */
+    int fn_cap, n_fns;
     int scratch_slot[3];        /* packed input; Winograd V (or a subsampled input); M */
     size_t scratch_floats[3];
 } Lower;
@@ -75,6 +78,50 @@ static uint64_t slot_mask(const char *k)
     BCL_ASSERT(!"kernel without a slot mask");
 }
 
+static uint64_t table_hash(const char *kernel, const int64_t *p, int n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *c = kernel; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    for (int i = 0; i < n; i++) h = (h ^ (uint64_t)p[i]) * 0x9E3779B97F4A7C15ull, h ^= h >> 29;
+    return h ^ (uint64_t)n;
+}
+
+/* The first step with the same kernel and table as the new one (index n), found
+ * through the hash index (linear in the number of steps), or n after indexing it. */
+static int same_step(Lower *L, const char *kernel, const int64_t *p, int np)
+{
+    JitPlan *pl = L->pl;
+    if (2 * (L->n_fns + 1) > L->fn_cap) {   /* grow and re-index */
+        int cap = L->fn_cap ? 2 * L->fn_cap : 256;
+        int *ix = malloc(sizeof(int) * (size_t)cap);
+        if (!ix) {
+            L->oom = true;
+            return pl->n_steps;
+        }
+        for (int i = 0; i < cap; i++) ix[i] = -1;
+        for (int i = 0; i < L->fn_cap; i++) {
+            int s = L->fn_index[i];
+            if (s < 0) continue;
+            uint64_t h = table_hash(pl->steps[s].kernel, pl->steps[s].p, pl->steps[s].np);
+            size_t k = (size_t)h & (size_t)(cap - 1);
+            while (ix[k] >= 0) k = (k + 1) & (size_t)(cap - 1);
+            ix[k] = s;
+        }
+        free(L->fn_index);
+        L->fn_index = ix;
+        L->fn_cap = cap;
+    }
+    size_t k = (size_t)table_hash(kernel, p, np) & (size_t)(L->fn_cap - 1);
+    for (; L->fn_index[k] >= 0; k = (k + 1) & (size_t)(L->fn_cap - 1)) {
+        const JitStep *o = &pl->steps[L->fn_index[k]];
+        if (o->np == np && !strcmp(o->kernel, kernel) && !memcmp(o->p, p, sizeof(int64_t) * (size_t)np))
+            return L->fn_index[k];
+    }
+    L->fn_index[k] = pl->n_steps;
+    L->n_fns++;
+    return pl->n_steps;
+}
+
 static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
 {
     JitPlan *pl = L->pl;
@@ -98,12 +145,11 @@ static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
             if (k == nb) bind[nb++] = (int)p[i];
             p[i] = k;
         }
-    int same = pl->n_steps;
-    for (int i = 0; i < pl->n_steps && same == pl->n_steps; i++) {
-        const JitStep *o = &pl->steps[i];
-        if (o->same_as == i && o->np == t->n && !strcmp(o->kernel, kernel) &&
-            !memcmp(o->p, p, sizeof(int64_t) * (size_t)t->n))
-            same = i;
+    int same = same_step(L, kernel, p, t->n);
+    if (L->oom) {
+        free(p);
+        free(bind);
+        return;
     }
     pl->steps[pl->n_steps] = (JitStep){kernel, p, t->n, items, bind, nb, pl->n_ctx, same, L->what, L->loc, L->scope};
     pl->n_steps++;
@@ -139,6 +185,20 @@ static int new_slot(Lower *L, void *buf, size_t own_floats)
     pl->slot_init[pl->n_slots] = buf;
     if (own_floats) own_buf(L, buf, own_floats * sizeof(float), true);
     return pl->n_slots++;
+}
+
+/* Records a weight packing job (done by jit_plan_pack); returns the slot its result
+ * will be in. */
+static int pack_job(Lower *L, JitPackKind kind, const IrValue *w, const IrValue *b, int64_t a0, int64_t a1,
+                    int64_t a2, int64_t a3, int64_t a4)
+{
+    JitPlan *pl = L->pl;
+    int slot = new_slot(L, NULL, 0);
+    pl->packs = grow(pl->packs, &pl->cap_packs, pl->n_packs + 1, sizeof *pl->packs, &L->oom);
+    if (L->oom) return 0;
+    pl->packs[pl->n_packs++] = (JitPack){kind, w->data, b ? b->data : NULL, shape_numel(&w->shape),
+                                         b ? shape_numel(&b->shape) : 0, {a0, a1, a2, a3, a4}, slot, NULL, 0};
+    return slot;
 }
 
 static bool has_data(const IrValue *v) { return v->kind == IRV_PARAM || v->kind == IRV_CONST; }
@@ -227,14 +287,7 @@ static bool step_linear_packed(Lower *L, const IrValue *w, const IrValue *b, int
                                int64_t hw, int res, int act, float act_alpha)
 {
     int64_t O = w->shape.d[0], I = w->shape.d[1];
-    size_t nf;
-    float *wp = bcl_pack_linear16(w->data, b ? b->data : NULL, O, I, &nf);
-    if (!wp) {
-        L->oom = true;
-        return true;
-    }
-    L->pl->bytes_packed += nf * sizeof(float);
-    int ws = new_slot(L, wp, nf);
+    int ws = pack_job(L, JIT_PACK_LINEAR16, w, b, O, I, 0, 0, 0);
     int64_t OB = cdiv(O, 16), RT = 4;
     Tab t = {0};
     put(&t, x), put(&t, ws), put(&t, y), put(&t, rows), put(&t, I), put(&t, O), put(&t, OB);
@@ -299,14 +352,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     }
     if (dense && KH == 1 && KW == 1 && sh == 1 && sw == 1 && pad0) {   /* a GEMM on NCHW as it is */
         int64_t OT = 6, PV = L->h->vec512 ? 4 : 1, P = H * W;
-        size_t nf;
-        float *wp = bcl_pack_gemm(w->data, b ? b->data : NULL, O, C, OT, &nf);
-        if (!wp) {
-            L->oom = true;
-            return true;
-        }
-        L->pl->bytes_packed += nf * sizeof(float);
-        int wslot = new_slot(L, wp, nf);
+        int wslot = pack_job(L, JIT_PACK_GEMM, w, b, O, C, OT, 0, 0);
         put(&t, x), put(&t, wslot), put(&t, res), put(&t, y), put(&t, N), put(&t, C), put(&t, P), put(&t, O);
         put(&t, cdiv(O, OT)), put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, OT), put(&t, PV);
         step(L, "conv1x1", &t, N * (P / (16 * PV) ? P / (16 * PV) : 1) * cdiv(O, OT));
@@ -329,15 +375,8 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     put(&t, x), put(&t, L->scratch_slot[0]), put(&t, N), put(&t, C), put(&t, H), put(&t, W), put(&t, CB);
     put(&t, HP), put(&t, WP), put(&t, a->pad[0]), put(&t, a->pad[1]);
     step(L, "pack16c", &t, N * CB * HP);
-    size_t nf;
     if (wino) {
-        float *up = bcl_pack_wino23(w->data, b ? b->data : NULL, O, C, &nf);
-        if (!up) {
-            L->oom = true;
-            return true;
-        }
-        L->pl->bytes_packed += nf * sizeof(float);
-        int us = new_slot(L, up, nf);
+        int us = pack_job(L, JIT_PACK_WINO23, w, b, O, C, 0, 0, 0);
         int64_t T = N * TH * TWn, OB = cdiv(O, 16), Cp = CB * 16, RT = L->h->vec512 ? 8 : 6;
         size_t vf = (size_t)(16 * T * Cp), mf = (size_t)(16 * T * OB * 16);
         if (vf > L->scratch_floats[1]) L->scratch_floats[1] = vf;
@@ -355,14 +394,8 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         step(L, "wino_out", &to, N * OB * TH);
         return true;
     }
-    float *wp = depthwise && !dense ? bcl_pack_dw16c(w->data, b ? b->data : NULL, C, KH, KW, &nf)
-                                    : bcl_pack_conv16c(w->data, b ? b->data : NULL, O, C, G, KH, KW, &nf);
-    if (!wp) {
-        L->oom = true;
-        return true;
-    }
-    L->pl->bytes_packed += nf * sizeof(float);
-    int wslot = new_slot(L, wp, nf);
+    int wslot = depthwise && !dense ? pack_job(L, JIT_PACK_DW16C, w, b, C, KH, KW, 0, 0)
+                                    : pack_job(L, JIT_PACK_CONV16C, w, b, O, C, G, KH, KW);
     int64_t TW = L->h->vec512 ? 14 : 6;   /* accumulators that fit the vector registers */
     Tab c = {0};
     put(&c, L->scratch_slot[0]), put(&c, wslot), put(&c, res), put(&c, y), put(&c, N), put(&c, CB);
@@ -639,15 +672,62 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
     free(last);
     free(direct);
     free(fl);
+    free(L.fn_index);
     return true;
 oom:
     diag_error(d, NO_LOC, "out of memory while preparing the JIT");
 fail:
+    free(L.fn_index);
     free(last);
     free(direct);
     free(fl);
     jit_plan_free(pl);
     return false;
+}
+
+static void pack_task(void **ctx, int64_t begin, int64_t end)
+{
+    JitPlan *pl = (JitPlan *)(void *)ctx;
+    for (int64_t i = begin; i < end; i++) {
+        JitPack *k = &pl->packs[i];
+        const int64_t *a = k->a;
+        switch (k->kind) {
+        case JIT_PACK_CONV16C: k->out = bcl_pack_conv16c(k->w, k->b, a[0], a[1], a[2], a[3], a[4], &k->n_floats); break;
+        case JIT_PACK_DW16C: k->out = bcl_pack_dw16c(k->w, k->b, a[0], a[1], a[2], &k->n_floats); break;
+        case JIT_PACK_LINEAR16: k->out = bcl_pack_linear16(k->w, k->b, a[0], a[1], &k->n_floats); break;
+        case JIT_PACK_GEMM: k->out = bcl_pack_gemm(k->w, k->b, a[0], a[1], a[2], &k->n_floats); break;
+        case JIT_PACK_WINO23: k->out = bcl_pack_wino23(k->w, k->b, a[0], a[1], &k->n_floats); break;
+        }
+    }
+}
+
+bool jit_plan_pack(JitPlan *pl, BclPool *pool, Diag *d)
+{
+    bcl_rt_parallel_for(pool, pack_task, (void **)(void *)pl, pl->n_packs);
+    Lower L = {.pl = pl, .d = d};
+    for (int i = 0; i < pl->n_packs; i++) {
+        JitPack *k = &pl->packs[i];
+        if (k->out) {
+            own_buf(&L, k->out, k->n_floats * sizeof(float), true);   /* frees it on failure */
+            if (L.oom) k->out = NULL;
+        }
+        if (!k->out) {
+            for (int j = i + 1; j < pl->n_packs; j++) free(pl->packs[j].out), pl->packs[j].out = NULL;
+            diag_error(d, NO_LOC, "out of memory while packing the JIT's weights");
+            return false;
+        }
+        pl->slot_init[k->slot] = k->out;
+        pl->bytes_packed += k->n_floats * sizeof(float);
+    }
+    return true;
+}
+
+void jit_plan_use_packed(JitPlan *pl, float *const *bufs, const size_t *n_floats)
+{
+    for (int i = 0; i < pl->n_packs; i++) {
+        pl->slot_init[pl->packs[i].slot] = bufs[i];
+        pl->bytes_packed += n_floats[i] * sizeof(float);
+    }
 }
 
 void jit_plan_free(JitPlan *pl)
@@ -659,6 +739,7 @@ void jit_plan_free(JitPlan *pl)
     }
     free(pl->owned);
     free(pl->owned_info);
+    free(pl->packs);
     free(pl->steps);
     free(pl->slot_init);
     free(pl->input_slot);

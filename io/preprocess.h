@@ -29,9 +29,9 @@ bool color_from_name(const char *s, ColorSpace *out);
 int preprocess_resize_short(int img_size, double crop_pct);
 
 /* cv2.resize(src, (dw, dh), interpolation) for 8-bit images: OpenCV's fixed-point
- * coefficients (11 bits), replicated borders, and its 2x-downscale INTER_AREA path for
- * bilinear; within 1 of OpenCV at every pixel (OpenCV's SIMD rounds some sums
- * differently). dst is allocated. 0 on success. */
+ * coefficients (11 bits), replicated borders, its 2x-downscale INTER_AREA path and its
+ * vectorised rounding for bilinear (bit-exact with OpenCV 4.6 on skimage's photos);
+ * bicubic and lanczos within 1 at every pixel. dst is allocated. 0 on success. */
 int image_resize(const Image *src, int dh, int dw, Interp interp, Image *dst);
 
 /* The resized and cropped 8-bit image, before color conversion (bclc --save-input

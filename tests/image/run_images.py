@@ -5,8 +5,8 @@
 
 For each photo: decoding equals cv2.imread(path, IMREAD_COLOR) exactly; cv2.resize with
 each interpolation, to smaller and larger sizes, is matched within 1 at every pixel;
-BaseCls's test transform (MegEngine's short-side resize, centre crop with Python's
-rounding) gives the same 8-bit crop within 1, and where the crops agree the normalised
+bilinear equals it exactly; BaseCls's test transform (MegEngine's short-side resize,
+centre crop with Python's rounding) gives the same 8-bit crop within 1, and where the crops agree the normalised
 float32 tensor (BGR, RGB, GRAY) within 1e-5. Corrupt files are errors.
 """
 import argparse
@@ -77,8 +77,9 @@ def main():
                 cv = cv2.resize(ref, (dw, dh), interpolation=flag)
                 got, err = probe(args, "resize", path, str(dh), str(dw), interp, "OUT")
                 diff = np.abs(got.astype(np.int32) - cv.astype(np.int32)) if got is not None else None
-                check(diff is not None and diff.max() <= 1,
-                      f"{name}: resize {interp} to {dw}x{dh} within 1 of cv2.resize"
+                # bilinear (BaseCls's default) is bit-exact, the others within 1
+                check(diff is not None and diff.max() <= (0 if interp == "bilinear" else 1),
+                      f"{name}: resize {interp} to {dw}x{dh} {'equals' if interp == 'bilinear' else 'within 1 of'} cv2.resize"
                       + (f" (max {diff.max()}, {np.mean(diff > 0):.4f} of values differ)" if diff is not None else f": {err}"))
         for size, pct, interp in ((224, 0.875, "bilinear"), (224, 0.875, "bicubic"), (192, 0.9, "lanczos"),
                                   (160, 1.0, "nearest")):

@@ -179,6 +179,33 @@ static void report_list(Diag *d, const char *path, bool strict, const char *what
     free(buf);
 }
 
+/* Weights that are NaN or infinite load (PyTorch loads them too), with one warning that
+ * names the tensors, so that NaN outputs can be traced back to the file. */
+static void warn_non_finite(const IrGraph *g, const char *path, Diag *d)
+{
+    char list[512];
+    size_t len = 0;
+    int n_tensors = 0;
+    for (int i = 0; i < g->params.n; i++) {
+        const IrValue *v = g->params.v[i];
+        if (!v->data) continue;
+        int64_t n = shape_numel(&v->shape), nan = 0, inf = 0;
+        for (int64_t k = 0; k < n; k++) {
+            float x = v->data[k];
+            if (x != x) nan++;
+            else if (x - x != 0) inf++;
+        }
+        if (!nan && !inf) continue;
+        if (n_tensors++ < 4 && len < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s'%s' (%lld NaN, %lld infinite)", n_tensors > 1 ? ", " : "",
+                                    v->name ? v->name : "", (long long)nan, (long long)inf);
+    }
+    if (!n_tensors) return;
+    if (n_tensors > 4 && len < sizeof list) snprintf(list + len, sizeof list - len, " and %d more", n_tensors - 4);
+    diag_warning_path(d, path, "%d tensor%s hold%s NaN or infinite values: %s", n_tensors, n_tensors > 1 ? "s" : "",
+                      n_tensors > 1 ? "" : "s", list);
+}
+
 int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d)
 {
     int np = g->params.n, nt = f ? f->n : 0;
@@ -237,6 +264,7 @@ int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, 
                shape_str(&v->shape, ms, sizeof ms), shape_str(&t->shape, fs, sizeof fs));
     }
     free(keys), free(present), free(missing), free(unexpected), free(mismatch);
+    warn_non_finite(g, path, d);
     return d->n_errors > errors ? -1 : 0;
 }
 

@@ -10,7 +10,7 @@ static float sigmoid(float x) { return (float)(1.0 / (1.0 + exp(-(double)x))); }
 float kern_unary(IrOp op, float x, float alpha)
 {
     switch (op) {
-    case IR_RELU: return x > 0 ? x : 0;
+    case IR_RELU: return x < 0 ? 0 : x;   /* NaN stays NaN, -0 stays -0, as in PyTorch */
     case IR_RELU6: return relu6(x);
     case IR_SIGMOID: return sigmoid(x);
     case IR_SILU: return x * sigmoid(x);

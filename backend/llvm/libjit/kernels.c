@@ -63,7 +63,7 @@ INL float tanh_f(float x)
 INL float act1(int64_t op, float x, float alpha)
 {
     switch (op) {
-    case IR_RELU: return x > 0 ? x : 0;
+    case IR_RELU: return x < 0 ? 0 : x;   /* NaN stays NaN, -0 stays -0, as in PyTorch */
     case IR_RELU6: return relu6f(x);
     case IR_SIGMOID: return sigmoidf(x);
     case IR_SILU: return x * sigmoidf(x);

@@ -7,6 +7,7 @@
 
 #include "frontend/ast.h"
 #include "frontend/eval.h"
+#include "frontend/ndarray.h"
 #include "support/oom.h"
 
 void elab_init(Elab *I, Arena *a, Diag *d, const BclBuildOptions *opt)
@@ -127,7 +128,7 @@ static Value *load_file(Elab *I, const char *path, const char *dotted, SrcLoc fr
 
 static const char *const native_names[] = {
     "megengine", "megengine.functional", "megengine.functional.nn", "basecls.utils", "typing", "collections",
-    "math", "basecls", "basecls.models", NULL,
+    "math", "basecls", "basecls.models", "numpy", NULL,
 };
 
 bool module_exists(Elab *I, const char *dotted)
@@ -170,6 +171,7 @@ static Value *native_module(Elab *I, const char *dotted)
     if (!strcmp(dotted, "basecls.utils")) return native_basecls_utils(I);
     Value *py = native_py_module(I, dotted);   /* math, typing, functools, ... */
     if (py) return py;
+    if (!strcmp(dotted, "numpy")) return native_numpy(I);
     if (!strcmp(dotted, "basecls.models")) return zoo_namespace(I);
     if (!strcmp(dotted, "basecls")) return new_namespace(I, dotted);
     return NULL;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "frontend/native_args.h"
+#include "frontend/ndarray.h"
 
 static bool is_intlike(const Value *v) { return v->kind == V_INT || v->kind == V_BOOL; }
 static int64_t ival(const Value *v) { return v->kind == V_INT ? v->i : v->b; }
@@ -157,6 +158,9 @@ static int64_t length(Elab *I, Value *v, SrcLoc loc, bool *ok)
     case V_STR: return v->str.len;
     case V_LIST: case V_TUPLE: return v->seq->n;
     case V_DICT: case V_SET: case V_FROZENSET: return v->dict->n;
+    case V_NDARRAY:
+        if (v->nd->rank > 0) return v->nd->dims[0];
+        break;
     case V_TENSOR:  /* MegEngine: the size of the first axis */
         if (v->tensor->shape.rank > 0) return v->tensor->shape.d[0];
         break;

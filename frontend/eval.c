@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "frontend/eval.h"
+#include "frontend/ndarray.h"
 
 static Value *err(Elab *I, SrcLoc loc, const char *msg) __attribute__((unused));
 
@@ -319,6 +320,9 @@ static Value *compare(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     bool ok = true;
     if ((op == OP_LT || op == OP_LE || op == OP_GT || op == OP_GE) && (l->kind == V_SET || l->kind == V_FROZENSET))
         return set_binop(I, op, l, r, loc);
+    if ((l->kind == V_NDARRAY || r->kind == V_NDARRAY) && op != OP_IS && op != OP_ISNOT && op != OP_IN && op != OP_NOTIN &&
+        l->kind != V_TENSOR && r->kind != V_TENSOR)
+        return nd_binop(I, op, l, r, loc);
     if ((l->kind == V_TENSOR || r->kind == V_TENSOR) && op != OP_IS && op != OP_ISNOT)
         return err(I, loc, "comparing tensors is not supported: the result would depend on tensor data, which is not known at compile time");
     switch (op) {
@@ -349,6 +353,9 @@ static Value *compare(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
 Value *binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
 {
     if (op >= OP_EQ) return compare(I, op, l, r, loc);
+    if ((l->kind == V_NDARRAY || r->kind == V_NDARRAY) && l->kind != V_TENSOR && r->kind != V_TENSOR &&
+        l->kind != V_PARAM && r->kind != V_PARAM)
+        return nd_binop(I, op, l, r, loc);
     if (l->kind == V_TENSOR || r->kind == V_TENSOR || l->kind == V_PARAM || r->kind == V_PARAM)
         return tensor_binop(I, op, l, r, loc);
     if (is_number(l) && is_number(r) && op != OP_MATMUL) return num_binop(I, op, l, r, loc);
@@ -396,6 +403,12 @@ int truthy(Elab *I, Value *v, SrcLoc loc)
     case V_PLACEHOLDER: use_placeholder(I, v, loc); return -1;
     case V_RANGE:
         return v->range.step > 0 ? v->range.start < v->range.stop : v->range.start > v->range.stop;
+    case V_NDARRAY:
+        if (v->nd->n != 1) {
+            diag_error(I->d, loc, "the truth value of an array with more than one element is ambiguous; use a.any() or a.all()");
+            return -1;
+        }
+        return v->nd->v[0] != 0;
     case V_TENSOR: case V_PARAM:
         diag_error(I->d, loc, "condition depends on tensor data, which is not known at compile time");
         return -1;
@@ -464,6 +477,9 @@ Seq *iterate(Elab *I, Value *v, SrcLoc loc)
         }
         break;
     }
+    case V_NDARRAY:
+        if (v->nd->rank == 0) break;
+        return iterate(I, nd_rows(I, v->nd), loc);
     case V_TENSOR:
         diag_error(I->d, loc, "iterating over a tensor is not supported in .bcl; index it with x[i]");
         return NULL;
@@ -584,6 +600,8 @@ Value *subscript(Elab *I, Value *obj, Value *idx, SrcLoc loc)
         }
         break;
     }
+    case V_NDARRAY:
+        return nd_getitem(I, obj, idx, loc);
     case V_TENSOR:
     case V_PARAM:
         return tensor_index(I, obj, idx, loc);
@@ -680,6 +698,8 @@ Value *try_attr(Elab *I, Value *obj, const char *name)
     case V_PLACEHOLDER: return NULL;
     case V_TENSOR:
         return tensor_attr(I, obj, name, NO_LOC);
+    case V_NDARRAY:
+        return nd_attr(I, obj, name, NO_LOC);
     case V_PARAM:
         if (I->tracing && obj->param->ir) return tensor_attr(I, v_tensor(I, obj->param->ir), name, NO_LOC);
         if (!strcmp(name, "shape")) {
@@ -1347,6 +1367,10 @@ static Value *eval_expr_inner(Elab *I, Env *env, Expr *e)
             int t = truthy(I, x, e->un.x->loc);
             return t < 0 ? NULL : v_bool(!t);
         }
+        if (x->kind == V_NDARRAY) {
+            if (e->un.op == OP_POS) return x;
+            return nd_value(I, nd_unary(I, x->nd, "neg", 0, e->loc));
+        }
         if (x->kind == V_TENSOR || x->kind == V_PARAM) {
             if (e->un.op == OP_POS) return x;
             return tensor_neg(I, x, e->loc);
@@ -1378,6 +1402,14 @@ static Value *eval_expr_inner(Elab *I, Env *env, Expr *e)
             if (!r) return NULL;
             Value *c = compare(I, e->cmp.ops[i], l, r, e->loc);
             if (!c) return NULL;
+            if (c->kind != V_BOOL) {  /* an elementwise comparison of arrays */
+                if (e->cmp.n == 1) return c;
+                int t = truthy(I, c, e->loc);
+                if (t < 0) return NULL;
+                if (!t) return v_bool(false);
+                l = r;
+                continue;
+            }
             if (!c->b) return c;
             l = r;
         }
@@ -1488,6 +1520,7 @@ static bool assign(Elab *I, Env *env, Expr *target, Value *v, SrcLoc vloc)
             o->seq->v[i] = v;
             return true;
         }
+        if (o->kind == V_NDARRAY) return nd_setitem(I, o, idx, v, target->loc);
         if (o->kind == V_OBJECT && class_lookup(o->obj->cls, "__setitem__")) {
             CallArgs a;
             callargs_init(&a);
@@ -1817,6 +1850,7 @@ static ExecStatus exec_augassign(Elab *I, Env *env, Stmt *s)
     case E_ATTR: return set_attr(I, obj, t->attr.name, nv, s->loc) ? EX_NORMAL : EX_ERROR;
     default:
         if (obj->kind == V_DICT) { dict_set(I, obj->dict, idx, nv, s->loc); return EX_NORMAL; }
+        if (obj->kind == V_NDARRAY) return nd_setitem(I, obj, idx, nv, t->loc) ? EX_NORMAL : EX_ERROR;
         if (obj->kind == V_LIST) {
             int64_t i;
             if (!index_of(I, idx, obj->seq->n, t->loc, &i, "list")) return EX_ERROR;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "frontend/eval.h"
+#include "frontend/ndarray.h"
 
 const Value v_none_val = {.kind = V_NONE};
 const Value v_true_val = {.kind = V_BOOL, .b = true};
@@ -344,6 +345,7 @@ const char *v_type_name(const Value *v)
     case V_OBJECT: return v->obj->cls->name;
     case V_PARAM: return v->param->buffer ? "buffer" : "Parameter";
     case V_TENSOR: return "Tensor";
+    case V_NDARRAY: return "numpy.ndarray";
     case V_NAMESPACE: return "module";
     case V_SUPER: return "super";
     case V_SLICE: return "slice";
@@ -591,6 +593,7 @@ static void repr_into(Elab *I, Buf *b, const Value *v, bool top_str, int depth)
         buf_puts(b, ")");
         break;
     }
+    case V_NDARRAY: buf_puts(b, nd_repr(I, v->nd)); break;
     case V_TENSOR: {
         char sh[128];
         buf_puts(b, "Tensor(shape=");

@@ -12,6 +12,7 @@
 typedef struct Value Value;
 typedef struct Elab Elab;
 typedef struct Env Env;
+typedef struct NdArray NdArray;   /* frontend/ndarray.h */
 
 typedef enum {
     V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, V_LIST, V_TUPLE, V_DICT, V_RANGE,
@@ -22,6 +23,7 @@ typedef enum {
     V_PROPERTY, /* @property: bound.fn the getter, bound.self the setter (or NULL) */
     V_PLACEHOLDER, /* an import of a module bclc does not provide: an error when used */
     V_CELLREF,  /* in a function's scope, `global x` / `nonlocal x`: x lives in cellref */
+    V_NDARRAY,  /* a compile-time array (numpy, tensors made in __init__) */
     V_POISON,   /* the result of a top-level statement that failed: uses stay silent */
 } ValueKind;
 
@@ -138,6 +140,7 @@ struct Value {
         ObjectObj *obj;
         ParamObj *param;
         IrValue *tensor;
+        NdArray *nd;
         NamespaceObj *ns;
         struct { ClassObj *start; Value *self; } super;
         struct { Value *lo, *hi, *step; } slice;

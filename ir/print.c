@@ -24,7 +24,7 @@ static unsigned op_attrs(IrOp op)
     case IR_AVG_POOL2D: return PA_KERNEL | PA_STRIDE | PA_PAD | PA_CIP | PA_FLATTEN;
     case IR_BATCH_NORM: return PA_EPS;
     case IR_LAYER_NORM: return PA_NAXES | PA_EPS;
-    case IR_LEAKY_RELU: case IR_ELU: return PA_ALPHA;
+    case IR_LEAKY_RELU: case IR_ELU: case IR_ATTENTION: return PA_ALPHA;
     case IR_SOFTMAX: case IR_CONCAT: case IR_TAKE: return PA_AXIS;
     case IR_REDUCE_MEAN: case IR_REDUCE_SUM: case IR_REDUCE_MAX: case IR_REDUCE_MIN:
         return PA_AXES | PA_KEEPDIM;

@@ -367,6 +367,32 @@ static bool infer_unchecked(IrOp op, const Shape *const *in, int n_in, const IrA
     case IR_ROLL:
         *o = *x;
         return true;
+    case IR_ATTENTION: {
+        const Shape *k = in[1], *v = in[2];
+        int r = x->rank;
+        if (r < 2 || k->rank != r || v->rank != r)
+            return fail(err, n, "attention: q %s, k %s and v %s must have one rank >= 2", S(x), S(k), S(v));
+        for (int i = 0; i < r - 2; i++)
+            if (k->d[i] != x->d[i] || v->d[i] != x->d[i])
+                return fail(err, n, "attention: the batch dims of q %s, k %s and v %s differ", S(x), S(k), S(v));
+        if (k->d[r - 1] != x->d[r - 1] || v->d[r - 2] != k->d[r - 2])
+            return fail(err, n, "attention: q %s, k %s and v %s do not chain (q's and k's last dims, "
+                        "k's and v's rows must agree)", S(x), S(k), S(v));
+        *o = *x;
+        o->d[r - 1] = v->d[r - 1];
+        if (n_in > 3) {
+            const Shape *b = in[3];
+            Shape sc = *x;
+            sc.d[r - 1] = k->d[r - 2];
+            bool ok = b->rank <= r;
+            for (int i = 0; ok && i < b->rank; i++) {
+                int64_t bd = b->d[b->rank - 1 - i], sd = sc.d[r - 1 - i];
+                ok = bd == sd || bd == 1;
+            }
+            if (!ok) return fail(err, n, "attention: bias %s does not broadcast to the scores %s", S(b), S(&sc));
+        }
+        return true;
+    }
     case IR_TAKE: {
         const Shape *idx = in[1];
         if (x->rank < 1) return fail(err, n, "take: input must have rank >= 1, got %s", S(x));

@@ -19,7 +19,7 @@ const int bcl_n_passes = (int)(sizeof bcl_passes / sizeof bcl_passes[0]);
 static const char *const default_pipelines[] = {
     "",
     "elide-dropout,dce,fold-bn,fuse-act,dce",
-    "elide-dropout,simplify-shape,fold-constants,cse,fold-bn,fuse-add,fuse-act,fuse-pool-flatten,dce",
+    "elide-dropout,simplify-shape,fold-constants,cse,fold-bn,fuse-attention,fuse-add,fuse-act,fuse-pool-flatten,dce",
 };
 
 const char *bcl_default_pipeline(int opt_level)

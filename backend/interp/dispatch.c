@@ -70,6 +70,12 @@ void kern_run_node(const IrNode *n, const float *const *in, float *out)
         case IR_ROLL:
             kern_roll(in[0], xs, a->shifts, out);
             break;
+        case IR_ATTENTION: {
+            const Shape *ks = &n->in[1]->shape, *vs = &n->in[2]->shape;
+            kern_attention(in[0], in[1], in[2], n->n_in > 3 ? in[3] : NULL, n->n_in > 3 ? &n->in[3]->shape : NULL,
+                           xs, ks->d[ks->rank - 2], vs->d[vs->rank - 1], a->alpha, out);
+            break;
+        }
         case IR_TAKE:
             kern_take(in[0], xs, in[1], &n->in[1]->shape, (int)a->axis, out);
             break;

@@ -160,3 +160,45 @@ void kern_pool2d(IrOp op, const float *x, const Shape *xs, const IrAttrs *a, flo
                 y[(p * OH + oh) * OW + ow] = r;
             }
 }
+
+void kern_attention(const float *q, const float *k, const float *v, const float *bias, const Shape *bs,
+                    const Shape *qs, int64_t N, int64_t E, float alpha, float *y)
+{
+    int r = qs->rank;
+    int64_t M = qs->d[r - 1 - 1], D = qs->d[r - 1], nb = 1;
+    for (int i = 0; i < r - 2; i++) nb *= qs->d[i];
+    /* bias strides over the scores [batch..., M, N]: 0 on broadcast dims */
+    int64_t bst[BCL_MAX_RANK] = {0}, acc = 1;
+    for (int i = bias ? bs->rank - 1 : -1; i >= 0; i--) {
+        int j = r - bs->rank + i;
+        bst[j] = bs->d[i] == 1 ? 0 : acc;
+        acc *= bs->d[i];
+    }
+    double *s = malloc(sizeof(double) * (size_t)(N ? N : 1));
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t boff = 0, rem = b;
+        for (int i = r - 3; i >= 0; i--) {
+            boff += (rem % qs->d[i]) * bst[i];
+            rem /= qs->d[i];
+        }
+        for (int64_t m = 0; m < M; m++) {
+            const float *qr = q + (b * M + m) * D;
+            double mx = -INFINITY, sum = 0;
+            for (int64_t n = 0; n < N; n++) {
+                const float *kr = k + (b * N + n) * D;
+                double dot = 0;
+                for (int64_t d = 0; d < D; d++) dot += (double)qr[d] * kr[d];
+                s[n] = dot * alpha + (bias ? bias[boff + m * bst[r - 2] + n * bst[r - 1]] : 0.0);
+                mx = s[n] > mx ? s[n] : mx;
+            }
+            for (int64_t n = 0; n < N; n++) sum += (s[n] = exp(s[n] - mx));
+            float *yr = y + (b * M + m) * E;
+            for (int64_t e = 0; e < E; e++) {
+                double acc2 = 0;
+                for (int64_t n = 0; n < N; n++) acc2 += s[n] * v[(b * N + n) * E + e];
+                yr[e] = (float)(acc2 / sum);
+            }
+        }
+    }
+    free(s);
+}

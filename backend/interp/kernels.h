@@ -58,6 +58,10 @@ void kern_roll(const float *x, const Shape *xs, const int64_t *shifts, float *y)
 /* numpy.take(x, idx, axis): y = x.shape[:axis] + idx.shape + x.shape[axis+1:]; idx holds
  * integers as floats, negative ones count from the end, out-of-range ones clamp
  * (kern_take_index, shared with the JIT's tests). */
+/* softmax(q k^T alpha + bias) v over the last two axes of q[..., M, D], k[..., N, D],
+ * v[..., N, E] (same batch dims); bias (may be NULL) of shape bs broadcasts to [..., M, N]. */
+void kern_attention(const float *q, const float *k, const float *v, const float *bias, const Shape *bs,
+                    const Shape *qs, int64_t N, int64_t E, float alpha, float *y);
 void kern_take(const float *x, const Shape *xs, const float *idx, const Shape *is, int axis, float *y);
 int64_t kern_take_index(float v, int64_t d);
 

@@ -533,6 +533,29 @@ static bool lower_node(Lower *L, const IrNode *n)
         step(L, "softmax", &t, outer * inner);
         return false;
     }
+    case IR_ATTENTION: {
+        int r = xs->rank;
+        int64_t M = xs->d[r - 2], D = xs->d[r - 1], N = n->in[1]->shape.d[r - 2], E = ys->d[r - 1], nb = 1;
+        int64_t bst[8] = {0}, acc = 1, bd[8] = {0};
+        if (N > BCL_JIT_ATTN_MAX_N) {
+            diag_error(L->d, n->loc, "the JIT's attention step holds at most %d keys per row, this one has %lld",
+                       BCL_JIT_ATTN_MAX_N, (long long)N);
+            return true;
+        }
+        if (n->n_in > 3) {
+            const Shape *bs = &n->in[3]->shape;
+            for (int i = bs->rank - 1; i >= 0; i--) {
+                bst[r - bs->rank + i] = bs->d[i] == 1 ? 0 : acc;
+                acc *= bs->d[i];
+            }
+        }
+        for (int i = 0; i < r - 2; i++) bd[i] = xs->d[i], nb *= xs->d[i];
+        put(&t, x), put(&t, n->in[1]->id), put(&t, n->in[2]->id), put(&t, n->n_in > 3 ? n->in[3]->id : -1);
+        put(&t, y), put(&t, M), put(&t, N), put(&t, D), put(&t, E), put(&t, fbits(a->alpha)), put(&t, nb);
+        put(&t, r - 2), put8(&t, bd, r - 2), put8(&t, bst, r - 2), put(&t, bst[r - 2]), put(&t, bst[r - 1]);
+        step(L, "attention", &t, nb * M);
+        return false;
+    }
     case IR_TAKE: {
         int64_t outer = 1, inner = 1, ax = a->axis, ni = shape_numel(&n->in[1]->shape);
         for (int i = 0; i < ax; i++) outer *= xs->d[i];

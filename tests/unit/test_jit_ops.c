@@ -301,6 +301,32 @@ static void test_take(void **st)
     jt_free(&t);
 }
 
+/* attention: 4-D heads with a broadcast bias, 5-D (Swin-like) with a bias of full batch
+ * rank, 2-D without bias, and a row longer than a vector */
+static void test_attention(void **st)
+{
+    JT t;
+    jt_init(&t, 13);
+    int cases[][6] = {{2, 3, 9, 17, 8, 8}, {1, 1, 1, 1, 1, 1}, {2, 2, 49, 49, 32, 32}, {1, 2, 5, 197, 16, 12}};
+    for (int c = 0; c < 4; c++) {
+        int B = cases[c][0], H = cases[c][1], M = cases[c][2], N = cases[c][3], D = cases[c][4], E = cases[c][5];
+        IrValue *in[4] = {jt_input(&t, jt_shape(4, B, H, M, D)), jt_input(&t, jt_shape(4, B, H, N, D)),
+                          jt_input(&t, jt_shape(4, B, H, N, E)), jt_param(&t, jt_shape(3, H, M, N), -2, 2)};
+        IrAttrs a = ir_attrs_default();
+        a.alpha = 1.0f / sqrtf((float)D);
+        ir_add_output(t.g, jt_node(&t, IR_ATTENTION, in, c % 2 ? 3 : 4, &a));
+    }
+    IrValue *in5[4] = {jt_input(&t, jt_shape(5, 2, 4, 3, 6, 5)), jt_input(&t, jt_shape(5, 2, 4, 3, 7, 5)),
+                       jt_input(&t, jt_shape(5, 2, 4, 3, 7, 3)), jt_param(&t, jt_shape(5, 1, 4, 1, 6, 7), -50, 0)};
+    IrAttrs a = ir_attrs_default();
+    a.alpha = 2.0f;
+    ir_add_output(t.g, jt_node(&t, IR_ATTENTION, in5, 4, &a));
+    IrValue *in2[3] = {jt_input(&t, jt_shape(2, 3, 4)), jt_input(&t, jt_shape(2, 5, 4)), jt_input(&t, jt_shape(2, 5, 2))};
+    ir_add_output(t.g, jt_node(&t, IR_ATTENTION, in2, 3, &a));
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
 static void test_missing_weights(void **st)
 {
     JT t;
@@ -332,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_data_movement),
         cmocka_unit_test(test_missing_weights),
         cmocka_unit_test(test_take),
+        cmocka_unit_test(test_attention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -719,6 +719,37 @@ static void test_take(void **st)
     run_free(&r, given2);
 }
 
+/* attention against the unfused ops it replaces: matmul(q, k^T), * alpha, + bias
+ * (broadcast), softmax over the last axis, matmul with v */
+static void test_attention(void **st)
+{
+    int B = 2, H = 3, M = 5, N = 7, D = 4, E = 6;
+    Shape qs = shp(4, B, H, M, D), ks = shp(4, B, H, N, D), vs = shp(4, B, H, N, E), bs = shp(3, H, 1, N);
+    for (int with_bias = 0; with_bias < 2; with_bias++) {
+        IrAttrs a = ir_attrs_default();
+        a.alpha = 0.35f;
+        Run r;
+        run_op(&r, IR_ATTENTION, (Shape[]){qs, ks, vs, bs}, 3 + with_bias, &a, NULL);
+        assert_true(shape_eq(&r.n->out->shape, &(Shape){4, {B, H, M, E}}));
+        float *kt = malloc(sizeof(float) * (size_t)(B * H * N * D)), *s = malloc(sizeof(float) * (size_t)(B * H * M * N));
+        float *p = malloc(sizeof(float) * (size_t)(B * H * M * N)), *want = malloc(sizeof(float) * (size_t)(B * H * M * E));
+        int64_t perm[4] = {0, 1, 3, 2};
+        kern_transpose(r.in[1], &ks, perm, kt);
+        Shape kts = shp(4, B, H, D, N), ss = shp(4, B, H, M, N);
+        kern_matmul(r.in[0], &qs, kt, &kts, s, &ss);
+        for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) for (int m = 0; m < M; m++) for (int n = 0; n < N; n++) {
+            float *e = &s[((b * H + h) * M + m) * N + n];
+            *e = *e * a.alpha + (with_bias ? r.in[3][h * N + n] : 0);
+        }
+        kern_softmax(s, &ss, 3, p);
+        Shape ys = shp(4, B, H, M, E);
+        kern_matmul(p, &ss, r.in[2], &vs, want, &ys);
+        check_close(r.out, want, B * H * M * E, 1e-5f, "attention");
+        free(kt), free(s), free(p), free(want);
+        run_free(&r, NULL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -735,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_reduce),
         cmocka_unit_test(test_data_movement),
         cmocka_unit_test(test_take),
+        cmocka_unit_test(test_attention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -308,6 +308,49 @@ KERNEL(copy_rows)
     for (int64_t r = begin; r < end; r++) memcpy(y + yoff + r * ystride, x + r * len, sizeof(float) * (size_t)len);
 }
 
+/* Fused attention, one query row per item: scores q.k * alpha + bias into a stack row
+ * (they stay in L1), max, float exp and sum, then the weighted sum of v's rows. */
+KERNEL(attention)
+{
+    int64_t M = p[5], N = p[6], D = p[7], E = p[8], rank = p[11];
+    float alpha = fbits(p[9]);
+    const int64_t *bd = p + 12, *bst = p + 20;
+    int64_t bsm = p[28], bsn = p[29];
+    const float *q = slot(slots, p, 0), *k = slot(slots, p, 1), *v = slot(slots, p, 2);
+    const float *bias = p[3] >= 0 ? slot(slots, p, 3) : 0;
+    float *y = slot(slots, p, 4);
+    float s[BCL_JIT_ATTN_MAX_N];
+    for (int64_t it = begin; it < end; it++) {
+        int64_t b = it / M, m = it % M, rem = b, boff = 0;
+        for (int64_t i = rank - 1; i >= 0; i--) {
+            boff += (rem % bd[i]) * bst[i];
+            rem /= bd[i];
+        }
+        const float *qr = q + it * D, *kb = k + b * N * D, *vb = v + b * N * E;
+        float mx = -INFINITY;
+        for (int64_t n = 0; n < N; n++) {
+            const float *kr = kb + n * D;
+            float dot = 0;
+            for (int64_t d = 0; d < D; d++) dot += qr[d] * kr[d];
+            float sc = dot * alpha + (bias ? bias[boff + m * bsm + n * bsn] : 0.0f);
+            s[n] = sc;
+            mx = sc > mx ? sc : mx;
+        }
+        float sum = 0;
+        for (int64_t n = 0; n < N; n++) {
+            s[n] = fexp(s[n] - mx);
+            sum += s[n];
+        }
+        float inv = 1.0f / sum, *yr = y + it * E;
+        for (int64_t e = 0; e < E; e++) yr[e] = 0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *vr = vb + n * E;
+            float w = s[n] * inv;
+            for (int64_t e = 0; e < E; e++) yr[e] += w * vr[e];
+        }
+    }
+}
+
 /* numpy.take along an axis: one item copies the inner row picked by one index. */
 KERNEL(take)
 {

@@ -22,6 +22,8 @@
     K(gather, 0x3) /* x y rank ny chunk value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] fscale[8];
                      items: chunks of ny */ \
     K(copy_rows, 0x3) /* x y rows len ystride yoff; items: rows */ \
+    K(attention, 0x1f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n; items: nb*M rows;
+                     scores of one row in a stack buffer (N <= BCL_JIT_ATTN_MAX_N) */ \
     K(take, 0x7) /* x idx y dx inner ni; items: outer*ni (numpy.take; idx clamped as the interpreter) */ \
     K(matmul, 0x7) /* a b y M K N nb rank bd[8] sa[8] sb[8] act alpha; items: nb*M */ \
     K(linear, 0xf) /* x w b y rows I O act alpha; items: rows (weights computed at run time) */ \
@@ -40,6 +42,7 @@
     K(dwconv16c, 0xf) /* xp wp r y N CB HP WP C KH KW OH OW sh sw dh dw act alpha TW; items: N*CB*OH;
                      wp [CB][KH][KW][16] + bias[CB*16] */
 
+#define BCL_JIT_ATTN_MAX_N 4096   /* keys per attention row the fused kernel holds */
 #define BCL_JIT_CHUNK 8192   /* elements per work item of elementwise kernels */
 
 #endif

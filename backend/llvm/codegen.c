@@ -3,8 +3,8 @@
  *   void step_i(void **slots, i64 begin, i64 end) { bcl_k_K(slots, @tbl_i, begin, end); }
  * with its parameter table as an internal constant, so inlining plus constant
  * folding specialise the kernel to the node; steps with equal tables share it.
- * The entry runs the steps in order, each on its own buffer bindings (slots +
- * ctx_off), through bcl_rt_parallel_for (or directly when it has one item). */
+ * The entry runs the steps in order from a table, each on its own buffer bindings
+ * (slots + ctx_off), through bcl_rt_parallel_for (or directly when it has one item). */
 #include <llvm-c/BitReader.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,17 +48,65 @@ static void drop_unused(LLVMModuleRef m)
     }
 }
 
-/* Runs step function sf over its items: directly when there is one item, else on
- * the pool. */
-static void emit_call(LLVMBuilderRef b, LLVMTypeRef step_ty, LLVMTypeRef pfor_ty, LLVMValueRef pfor,
-                      LLVMValueRef sf, LLVMValueRef pool, LLVMValueRef ctx, int64_t items)
+/* The entry walks a constant table of (step function, binding offset, items), so
+ * its size, and the optimiser's time on it, do not grow with the graph:
+ *   for (i = 0; i < n; i++) { items == 1 ? fn(ctx + off, 0, 1)
+ *                                        : bcl_rt_parallel_for(pool, fn, ctx + off, items);
+ *                             [bcl_rt_prof_mark(pool, i)] } */
+static void emit_entry(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx, LLVMModuleRef m, LLVMValueRef entry,
+                       LLVMValueRef *fns, LLVMTypeRef step_ty, LLVMTypeRef pfor_ty, LLVMValueRef pfor,
+                       LLVMTypeRef prof_ty, LLVMValueRef prof)
 {
-    LLVMTypeRef i64 = LLVMInt64TypeInContext(LLVMGetTypeContext(step_ty));
-    if (items == 1)
-        LLVMBuildCall2(b, step_ty, sf, (LLVMValueRef[]){ctx, LLVMConstInt(i64, 0, 0), LLVMConstInt(i64, 1, 0)}, 3, "");
-    else
-        LLVMBuildCall2(b, pfor_ty, pfor,
-                       (LLVMValueRef[]){pool, sf, ctx, LLVMConstInt(i64, (unsigned long long)items, 0)}, 4, "");
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), i64 = LLVMInt64TypeInContext(ctx);
+    LLVMTypeRef rec = LLVMStructTypeInContext(ctx, (LLVMTypeRef[]){ptr, i64, i64}, 3, 0);
+    int n = pl->n_steps;
+    LLVMValueRef *recs = bcl_xcalloc((size_t)(n ? n : 1), sizeof *recs);
+    for (int i = 0; i < n; i++) {
+        const JitStep *s = &pl->steps[i];
+        recs[i] = LLVMConstNamedStruct(rec, (LLVMValueRef[]){fns[s->same_as], LLVMConstInt(i64, (unsigned long long)s->ctx_off, 0),
+                                                            LLVMConstInt(i64, (unsigned long long)s->items, 0)}, 3);
+    }
+    LLVMTypeRef aty = LLVMArrayType2(rec, (uint64_t)n);
+    LLVMValueRef tab = LLVMAddGlobal(m, aty, "bcl.steps");
+    LLVMSetInitializer(tab, LLVMConstArray2(rec, recs, (uint64_t)n));
+    LLVMSetGlobalConstant(tab, 1);
+    LLVMSetLinkage(tab, LLVMInternalLinkage);
+    free(recs);
+    jit_host_fn_attrs(h, entry);
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+    LLVMBasicBlockRef bb0 = LLVMAppendBasicBlockInContext(ctx, entry, "entry");
+    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(ctx, entry, "step");
+    LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(ctx, entry, "one");
+    LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(ctx, entry, "many");
+    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(ctx, entry, "next");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(ctx, entry, "done");
+    LLVMValueRef slots = LLVMGetParam(entry, 0), pool = LLVMGetParam(entry, 1);
+    LLVMValueRef zero = LLVMConstInt(i64, 0, 0), c1 = LLVMConstInt(i64, 1, 0);
+    LLVMPositionBuilderAtEnd(b, bb0);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, LLVMConstInt(i64, (unsigned long long)n, 0), zero, ""), done, loop);
+    LLVMPositionBuilderAtEnd(b, loop);
+    LLVMValueRef i = LLVMBuildPhi(b, i64, "i");
+    LLVMValueRef fld[3];
+    for (unsigned k = 0; k < 3; k++) {
+        LLVMValueRef at = LLVMBuildGEP2(b, aty, tab, (LLVMValueRef[]){zero, i, LLVMConstInt(LLVMInt32TypeInContext(ctx), k, 0)}, 3, "");
+        fld[k] = LLVMBuildLoad2(b, k ? i64 : ptr, at, "");
+    }
+    LLVMValueRef ctx_i = LLVMBuildGEP2(b, ptr, slots, &fld[1], 1, "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, fld[2], c1, ""), one, many);
+    LLVMPositionBuilderAtEnd(b, one);
+    LLVMBuildCall2(b, step_ty, fld[0], (LLVMValueRef[]){ctx_i, zero, c1}, 3, "");
+    LLVMBuildBr(b, next);
+    LLVMPositionBuilderAtEnd(b, many);
+    LLVMBuildCall2(b, pfor_ty, pfor, (LLVMValueRef[]){pool, fld[0], ctx_i, fld[2]}, 4, "");
+    LLVMBuildBr(b, next);
+    LLVMPositionBuilderAtEnd(b, next);
+    if (prof) LLVMBuildCall2(b, prof_ty, prof, (LLVMValueRef[]){pool, i}, 2, "");
+    LLVMValueRef i1 = LLVMBuildAdd(b, i, c1, "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntULT, i1, LLVMConstInt(i64, (unsigned long long)n, 0), ""), loop, done);
+    LLVMAddIncoming(i, (LLVMValueRef[]){zero, i1}, (LLVMBasicBlockRef[]){bb0, next}, 2);
+    LLVMPositionBuilderAtEnd(b, done);
+    LLVMBuildRetVoid(b);
+    LLVMDisposeBuilder(b);
 }
 
 LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx,
@@ -99,35 +147,20 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
     /* Part 0 holds the entry; the step functions are dealt out to the parts in turn
      * (external when there are several parts, so the entry links to them). */
     LLVMValueRef entry = part == 0 ? LLVMAddFunction(m, JIT_ENTRY, entry_ty) : NULL;
-    LLVMBuilderRef eb = LLVMCreateBuilderInContext(ctx), sb = LLVMCreateBuilderInContext(ctx);
-    if (entry) {
-        jit_host_fn_attrs(h, entry);
-        LLVMPositionBuilderAtEnd(eb, LLVMAppendBasicBlockInContext(ctx, entry, "entry"));
-    } else {   /* a throwaway block for the entry's instructions this part does not need */
-        LLVMValueRef dummy = LLVMAddFunction(m, "bcl.unused", entry_ty);
-        LLVMPositionBuilderAtEnd(eb, LLVMAppendBasicBlockInContext(ctx, dummy, "entry"));
-    }
-    LLVMValueRef ef = LLVMGetBasicBlockParent(LLVMGetInsertBlock(eb));
-    LLVMValueRef slots = LLVMGetParam(ef, 0), pool = LLVMGetParam(ef, 1);
+    LLVMBuilderRef sb = LLVMCreateBuilderInContext(ctx);
     int fn_no = 0;
     char name[64];
     unsigned noinline_kind = LLVMGetEnumAttributeKindForName("noinline", 8);
     LLVMValueRef *fns = bcl_xcalloc((size_t)(pl->n_steps ? pl->n_steps : 1), sizeof *fns);
     for (int i = 0; i < pl->n_steps; i++) {
         const JitStep *s = &pl->steps[i];
-        LLVMValueRef ctx_i = LLVMBuildGEP2(eb, ptr, slots, (LLVMValueRef[]){LLVMConstInt(i64, (unsigned long long)s->ctx_off, 0)}, 1, "");
-        if (s->same_as != i) {   /* the same code as an earlier step, other buffers */
-            emit_call(eb, step_ty, pfor_ty, pfor, fns[s->same_as], pool, ctx_i, s->items);
-            if (prof) LLVMBuildCall2(eb, prof_ty, prof, (LLVMValueRef[]){pool, LLVMConstInt(i64, (unsigned)i, 0)}, 2, "");
-            continue;
-        }
+        if (s->same_as != i) continue;   /* the same code as an earlier step, other buffers */
         bool here = fn_no++ % n_parts == part;
-        if (!here) {   /* defined by another part: a declaration (only part 0 calls it) */
-            snprintf(name, sizeof name, "step%d.%s", i, s->kernel);
-            fns[i] = LLVMAddFunction(m, name, step_ty);
-            if (entry) emit_call(eb, step_ty, pfor_ty, pfor, fns[i], pool, ctx_i, s->items);
-            if (entry && prof)
-                LLVMBuildCall2(eb, prof_ty, prof, (LLVMValueRef[]){pool, LLVMConstInt(i64, (unsigned)i, 0)}, 2, "");
+        if (!here) {   /* defined by another part: a declaration (only part 0 refers to it) */
+            if (entry) {
+                snprintf(name, sizeof name, "step%d.%s", i, s->kernel);
+                fns[i] = LLVMAddFunction(m, name, step_ty);
+            }
             continue;
         }
         snprintf(name, sizeof name, "bcl_k_%s", s->kernel);
@@ -157,14 +190,10 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
                        4, "");
         LLVMBuildRetVoid(sb);
         fns[i] = sf;
-        emit_call(eb, step_ty, pfor_ty, pfor, sf, pool, ctx_i, s->items);
-        if (prof) LLVMBuildCall2(eb, prof_ty, prof, (LLVMValueRef[]){pool, LLVMConstInt(i64, (unsigned)i, 0)}, 2, "");
     }
+    if (entry) emit_entry(pl, h, ctx, m, entry, fns, step_ty, pfor_ty, pfor, prof_ty, prof);
     free(fns);
-    LLVMBuildRetVoid(eb);
-    LLVMDisposeBuilder(eb);
     LLVMDisposeBuilder(sb);
-    if (!entry) LLVMDeleteFunction(LLVMGetNamedFunction(m, "bcl.unused"));
     drop_unused(m);
     return m;
 }

@@ -18,6 +18,9 @@ MODELS = {
     "resnet18": "bench/models/resnet18.bcl",
     "mbnetv2": "bench/models/mbnetv2.bcl",
     "alexnet": "examples/alexnet.bcl",
+    "vgg11": "bench/models/vgg11.bcl",
+    "effnet_b0": "bench/models/effnet_b0.bcl",
+    "regnetx_016": "bench/models/regnetx_016.bcl",
 }
 IMAGE = (3, 224, 224)
 SEED = 1234

@@ -3,10 +3,11 @@
 through bclc, ONNX Runtime (onnxruntime-node, on an ONNX export of the PyTorch model)
 and PyTorch, printed as a markdown table with the latency ratios.
 
-usage: run_bench.py [--models resnet50,resnet18,mbnetv2,alexnet] [--batches 1,8]
-                    [--threads 1,2] [--iters K] [--rounds R] [--bclc PATH]
-                    [--workdir DIR] [--interp] [--torch-mode eager|jit] [--spin]
-                    [--check-only | --no-check] [--rtol R] [--json FILE]
+usage: run_bench.py [--models resnet50,resnet18,mbnetv2,alexnet,vgg11,effnet_b0,regnetx_016]
+                    [--batches 1,8] [--threads 1,2] [--iters K] [--rounds R] [--bclc PATH]
+                    [--target-cpu CPU] [--workdir DIR] [--interp] [--torch-mode eager|jit]
+                    [--spin] [--check-only | --no-check] [--no-compile-times] [--rtol R]
+                    [--json FILE]
 The PyTorch model comes from the conformance shim (tests/conformance/bclshim), which
 runs the .bcl file as Python; its weights are written to a .safetensors file that
 bclc reads, and it is exported to ONNX for ONNX Runtime. Before timing, the outputs
@@ -32,7 +33,10 @@ import benchlib  # noqa: E402
 
 # Bump when the files Prepared writes change (the key also hashes their inputs).
 CACHE_VERSION = 2
-LATENCY_RE = re.compile(r"latency:\s+median ([0-9.]+) ms, min ([0-9.]+) ms")
+# bclc bench prints "latency: p50 X ms, ..." and "... min Y ms, ..." (older: "median X ms, min Y ms")
+LATENCY_RE = re.compile(r"latency:\s+(?:p50|median) ([0-9.]+) ms")
+MIN_RE = re.compile(r"\bmin ([0-9.]+) ms")
+COMPILE_RE = re.compile(r"compile:\s+([0-9.]+) s \(build ([0-9.]+) s, passes ([0-9.]+) s, engine ([0-9.]+) s\)")
 
 
 class BenchError(Exception):
@@ -56,6 +60,10 @@ def int_list(text):
 SPIN = False  # set from --spin
 
 
+TARGET_CPU = None  # set from --target-cpu: bclc's JIT compiles for it (BCL_JIT_TARGET_CPU)
+BCL_CACHE_DIR = None  # set in main: bclc's JIT cache for this run (under --workdir)
+
+
 def thread_env(threads):
     """Environment for a timed subprocess: every runtime's pool sized to `threads`
     (OpenMP / MKL / OpenBLAS are sized when the library loads, hence a process each).
@@ -66,7 +74,28 @@ def thread_env(threads):
         env[k] = str(threads)
     if not SPIN:
         env["OMP_WAIT_POLICY"] = "PASSIVE"
+    if TARGET_CPU:
+        env["BCL_JIT_TARGET_CPU"] = TARGET_CPU
+    if BCL_CACHE_DIR:
+        env["BCL_CACHE_DIR"] = BCL_CACHE_DIR
     return env
+
+
+def cpu_model():
+    """The CPU's model name and its widest vector ISA (from /proc/cpuinfo)."""
+    name, flags = "?", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k.strip() == "model name" and name == "?":
+                    name = v.strip()
+                elif k.strip() == "flags" and not flags:
+                    flags = set(v.split())
+    except OSError:
+        pass
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
+    return f"{name} ({isa})"
 
 
 def run_cmd(cmd, env=None, what=""):
@@ -192,10 +221,22 @@ def bclc_bench(opt, prep, batch, threads, engine, iters):
            "--batch", str(batch), "--threads", str(threads), "--engine", engine,
            "--iters", str(iters)]
     out = run_cmd(cmd, thread_env(threads), f"bclc bench ({engine})")
-    m = LATENCY_RE.search(out)
+    m, mn = LATENCY_RE.search(out), MIN_RE.search(out)
     if not m:
         raise BenchError(f"bclc bench ({engine}): no latency line in:\n{out}")
-    return {"median_ms": float(m.group(1)), "min_ms": float(m.group(2))}
+    return {"median_ms": float(m.group(1)), "min_ms": float(mn.group(1)) if mn else None}
+
+
+def bclc_compile_time(opt, prep, threads, cache):
+    """One `bclc bench --iters 1` at batch 1: the compile line's times (s): total,
+    and the engine's part (JIT: plan, packing, LLVM; or the cache load)."""
+    cmd = [opt.bclc, "bench", benchlib.model_path(prep.name), "--weights", prep.weights,
+           "--batch", "1", "--threads", str(threads), "--iters", "1"] + ([] if cache else ["--no-cache"])
+    out = run_cmd(cmd, thread_env(threads), "bclc bench (compile time)")
+    m = COMPILE_RE.search(out)
+    if not m:
+        raise BenchError(f"bclc bench: no compile line in:\n{out}")
+    return {"total_s": float(m.group(1)), "engine_s": float(m.group(4))}
 
 
 def ort_cmd(opt, onnx, batch, threads, iters, warmup, extra=()):
@@ -293,7 +334,7 @@ def median(xs):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="resnet50,resnet18,mbnetv2,alexnet")
+    ap.add_argument("--models", default=",".join(benchlib.MODELS))
     ap.add_argument("--batches", type=int_list, default=[1, 8])
     ap.add_argument("--threads", type=int_list, default=[1, 2])
     ap.add_argument("--iters", type=int, default=10, help="timed iterations per run (default 10)")
@@ -307,6 +348,11 @@ def main(argv=None):
                     help="let ORT's and OpenMP's idle workers spin (their default; best on an "
                          "otherwise idle machine). Default: they sleep, as bclc's do")
     ap.add_argument("--bclc", default=None, help="bclc binary (default: build/bclc)")
+    ap.add_argument("--target-cpu", default=None,
+                    help="bclc's JIT compiles for this CPU (x86-64-v3: the AVX2 path on an "
+                         "AVX-512 machine; sets BCL_JIT_TARGET_CPU)")
+    ap.add_argument("--no-compile-times", action="store_true",
+                    help="skip measuring bclc's compile time (cold and from its cache)")
     ap.add_argument("--node", default=shutil.which("node") or "node")
     ap.add_argument("--workdir", default=os.path.join(benchlib.ROOT, "build", "bench"),
                     help="weights, inputs and ONNX files are cached here")
@@ -320,8 +366,10 @@ def main(argv=None):
     ap.add_argument("--json", default=None, help="also write the raw results here")
     opt = ap.parse_args(argv)
 
-    global SPIN
+    global SPIN, TARGET_CPU, BCL_CACHE_DIR
     SPIN = opt.spin
+    TARGET_CPU = opt.target_cpu
+    BCL_CACHE_DIR = os.path.join(opt.workdir, "bclc-cache")
     models = [m.strip() for m in opt.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in benchlib.MODELS]
     if unknown or not models:
@@ -349,9 +397,11 @@ def bench(opt, models):
     import torch
 
     cores = os.cpu_count()
+    cpu = cpu_model()
     log(f"run_bench: models {','.join(models)}, batches {opt.batches}, threads {opt.threads}, "
-        f"{opt.iters} iterations x {opt.rounds} round(s); {cores} cores, "
-        f"load average {os.getloadavg()[0]:.1f}")
+        f"{opt.iters} iterations x {opt.rounds} round(s); {cores} cores, {cpu}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+        + (f"; bclc JIT target {opt.target_cpu}" if opt.target_cpu else ""))
     preps = {}
     for name in models:
         log(f"preparing {name}")
@@ -368,6 +418,19 @@ def bench(opt, models):
             for eng, (err, tol, ok, why) in checks[(name, b)].items():
                 log(f"  {eng:12s} max|diff| {err:.3g} (tolerance {tol:.3g}) "
                     f"{'ok' if ok else 'MISMATCH ' + why}")
+
+    compile_times = {}  # model -> {"cold": ..., "cached": ...}
+    if not opt.check_only and not opt.no_compile_times:
+        t = max(opt.threads)
+        for name in models:
+            log(f"compile time of {name} (batch 1, {t} threads): cold, then from the cache")
+            try:
+                cold = bclc_compile_time(opt, preps[name], t, cache=False)
+                bclc_compile_time(opt, preps[name], t, cache=True)  # fills the cache
+                cached = bclc_compile_time(opt, preps[name], t, cache=True)
+                compile_times[name] = {"cold": cold, "cached": cached}
+            except BenchError as e:
+                log(f"  {e}")
 
     configs = [(m, b, t) for m in models for b in opt.batches for t in opt.threads]
     samples = {}  # (model, batch, threads, engine) -> [median_ms per round]
@@ -427,8 +490,30 @@ def bench(opt, models):
               f"torch {torch.__version__} ({opt.torch_mode}), onnxruntime-node {ort_version()}, "
               f"idle workers {'spin' if opt.spin else 'sleep'}, "
               f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
+        ratios = [jv / ov for jv, ov in ((value((m, b, t, "jit")), value((m, b, t, "ort")))
+                                         for (m, b, t) in configs)
+                  if isinstance(jv, float) and isinstance(ov, float) and ov > 0]
+        if ratios:
+            import math
+
+            geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+            print(f"Geometric mean of bclc/ORT over {len(ratios)} rows: {geo:.2f}; worst "
+                  f"{max(ratios):.2f}.")
+        print(f"CPU: {cpu}" + (f"; bclc's JIT compiled for --target-cpu {opt.target_cpu}."
+                               if opt.target_cpu else "."))
         if opt.interp:
             print("bclc interp: the reference interpreter, single-threaded, batch 1 only.")
+    if compile_times:
+        print()
+        print(f"bclc compile time, batch 1, {max(opt.threads)} threads (s; `engine`: the JIT's "
+              "part, after graph build and passes):")
+        print()
+        print("| model | cold total | cold engine | cached total | cached engine |")
+        print("|---|---|---|---|---|")
+        for name, ct in compile_times.items():
+            c, w = ct["cold"], ct["cached"]
+            print(f"| {name} | {c['total_s']:.3f} | {c['engine_s']:.3f} | {w['total_s']:.3f} | "
+                  f"{w['engine_s']:.3f} |")
     failed = []
     if checks:
         engs = ["bclc jit"] + (["bclc interp"] if opt.interp else []) + ["ORT", "torch"]
@@ -455,7 +540,7 @@ def bench(opt, models):
             print("OUTPUTS DIFFER: " + ", ".join(failed))
     if opt.json:
         with open(opt.json, "w") as f:
-            json.dump({"rows": rows, "checks": {f"{m}@{b}": {e: list(v) for e, v in r.items()}
+            json.dump({"rows": rows, "cpu": cpu, "compile_times": compile_times, "checks": {f"{m}@{b}": {e: list(v) for e, v in r.items()}
                                                  for (m, b), r in checks.items()}}, f, indent=1)
     errors = any(v == "error" for xs in samples.values() for v in xs)
     return 1 if failed or errors else 0

@@ -21,6 +21,8 @@ MODELS = {
     "vgg11": "bench/models/vgg11.bcl",
     "effnet_b0": "bench/models/effnet_b0.bcl",
     "regnetx_016": "bench/models/regnetx_016.bcl",
+    "vit_small_patch16_224": "bench/models/vit_small_patch16_224.bcl",
+    "swin_tiny_patch4_window7_224": "bench/models/swin_tiny_patch4_window7_224.bcl",
 }
 IMAGE = (3, 224, 224)
 SEED = 1234

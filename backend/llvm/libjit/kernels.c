@@ -330,8 +330,13 @@ KERNEL(attention)
         float mx = -INFINITY;
         for (int64_t n = 0; n < N; n++) {
             const float *kr = kb + n * D;
-            float dot = 0;
-            for (int64_t d = 0; d < D; d++) dot += qr[d] * kr[d];
+            /* 8 partial sums (one vector): a single float chain would not vectorise */
+            float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0}, dot = 0;
+            int64_t d = 0;
+            for (; d + 8 <= D; d += 8)
+                for (int l = 0; l < 8; l++) lane[l] += qr[d + l] * kr[d + l];
+            for (; d < D; d++) dot += qr[d] * kr[d];
+            dot += ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
             float sc = dot * alpha + (bias ? bias[boff + m * bsm + n * bsn] : 0.0f);
             s[n] = sc;
             mx = sc > mx ? sc : mx;

@@ -216,9 +216,10 @@ static Value *b_range(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 static Value *minmax(Elab *I, CallArgs *a, SrcLoc loc, bool is_max)
 {
     const char *f = is_max ? "max" : "min";
-    Value *def = NULL;
+    Value *def = NULL, *key = NULL;
     for (int i = 0; i < a->n_kw; i++) {
         if (!strcmp(a->kw_names[i], "default")) def = a->kw[i];
+        else if (!strcmp(a->kw_names[i], "key")) key = a->kw[i]->kind == V_NONE ? NULL : a->kw[i];
         else {
             diag_error(I->d, loc, "%s() got an unexpected keyword argument '%s'", f, a->kw_names[i]);
             return NULL;
@@ -239,11 +240,18 @@ static Value *minmax(Elab *I, CallArgs *a, SrcLoc loc, bool is_max)
         diag_error(I->d, loc, "%s() arg is an empty sequence", f);
         return NULL;
     }
-    Value *best = items->v[0];
+    /* with key=, items compare by key(item); the first of equal ones wins, as in Python */
+    Value *best = items->v[0], *best_k = key ? call1(I, key, best, loc) : best;
+    if (!best_k) return NULL;
     for (int i = 1; i < items->n; i++) {
-        Value *c = binop(I, is_max ? OP_GT : OP_LT, items->v[i], best, loc);
+        Value *k = key ? call1(I, key, items->v[i], loc) : items->v[i];
+        if (!k) return NULL;
+        Value *c = binop(I, is_max ? OP_GT : OP_LT, k, best_k, loc);
         if (!c) return NULL;
-        if (c->b) best = items->v[i];
+        if (c->b) {
+            best = items->v[i];
+            best_k = k;
+        }
     }
     return best;
 }
@@ -716,12 +724,30 @@ static Value *b_reversed(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 
 static Value *b_sorted(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
-    ARGS("iterable", "reverse");
+    ARGS("iterable", "key", "reverse");
+    if (a->n_pos > 1) {
+        diag_error(I->d, loc, "sorted() takes 1 positional argument; pass key= and reverse= by name");
+        return NULL;
+    }
     BIND("sorted", 1);
     Seq *s = iterate(I, av[0], loc);
     if (!s) return NULL;
-    int rev = av[1] ? truthy(I, av[1], loc) : 0;
+    int rev = av[2] ? truthy(I, av[2], loc) : 0;
     if (rev < 0) return NULL;
+    /* with key=, sort (key, index) pairs and map back: the sort stays stable */
+    Seq *items = s;
+    if (OPT(1)) {
+        Seq *keyed = ARENA_NEW(I->a, Seq);
+        for (int i = 0; i < s->n; i++) {
+            Value *k = call1(I, av[1], s->v[i], loc);
+            if (!k) return NULL;
+            Value *pair = v_tuple(I, 2);
+            pair->seq->v[0] = k;
+            pair->seq->v[1] = v_int(I, i);
+            seq_push(I, keyed, pair);
+        }
+        s = keyed;
+    }
     /* a stable merge sort: comparisons can fail (mixed types), so no qsort */
     Value **tmp = ARENA_NEWN(I->a, Value *, s->n + 1);
     for (int width = 1; width < s->n; width *= 2) {
@@ -730,7 +756,8 @@ static Value *b_sorted(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
             int i = lo, j = mid, k = lo;
             while (i < mid && j < hi) {
                 /* take from the right run only if it is strictly before the left one */
-                Value *c = binop(I, rev ? OP_GT : OP_LT, s->v[j], s->v[i], loc);
+                Value *rj = s != items ? s->v[j]->seq->v[0] : s->v[j], *ri = s != items ? s->v[i]->seq->v[0] : s->v[i];
+                Value *c = binop(I, rev ? OP_GT : OP_LT, rj, ri, loc);
                 if (!c) return NULL;
                 tmp[k++] = c->b ? s->v[j++] : s->v[i++];
             }
@@ -740,6 +767,10 @@ static Value *b_sorted(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
         memcpy(s->v, tmp, sizeof(Value *) * (size_t)s->n);
     }
     Value *l = v_list(I, 0);
+    if (s != items) {
+        for (int i = 0; i < s->n; i++) seq_push(I, l->seq, items->v[s->v[i]->seq->v[1]->i]);
+        return l;
+    }
     l->seq = s;
     return l;
 }

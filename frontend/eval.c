@@ -390,6 +390,8 @@ Value *binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     return NULL;
 }
 
+static Value *bind_method(Elab *I, Value *f, Value *self);
+
 int truthy(Elab *I, Value *v, SrcLoc loc)
 {
     switch (v->kind) {
@@ -412,6 +414,21 @@ int truthy(Elab *I, Value *v, SrcLoc loc)
     case V_TENSOR: case V_PARAM:
         diag_error(I->d, loc, "condition depends on tensor data, which is not known at compile time");
         return -1;
+    case V_OBJECT: {
+        /* Python's truth of an object: __bool__, else __len__ (an empty Sequential is false) */
+        bool by_len = false;
+        Value *m = class_lookup(v->obj->cls, "__bool__");
+        if (!m && (m = class_lookup(v->obj->cls, "__len__"))) by_len = true;
+        if (!m || m->kind != V_FUNC) return 1;
+        Value *r = call0(I, bind_method(I, m, v), loc);
+        if (!r) return -1;
+        if (by_len ? !is_intlike(r) : r->kind != V_BOOL) {
+            diag_error(I->d, loc, by_len ? "'%s' object cannot be interpreted as an integer" : "__bool__ should return bool, returned %s",
+                       v_type_name(r));
+            return -1;
+        }
+        return by_len ? ival(r) != 0 : r->b;
+    }
     default: return 1;
     }
 }

@@ -821,7 +821,11 @@ static IrGraph *build_graph(const BclBuildOptions *opt, Arena *a, Diag *d);
 IrGraph *bcl_build(const BclBuildOptions *opt, Arena *a, Diag *d)
 {
     BclOomScope sc;
+    DiagCapture *outer_capture = d->capture;
     if (BCL_OOM_CATCH(sc)) {
+        /* a compile-time `try` that was running held its errors in a capture on the
+         * unwound stack: forget it (its records leak) so the error below is shown */
+        d->capture = outer_capture;
         diag_error(d, NO_LOC, "out of memory while building the model (%s)", sc.what);
         return NULL;
     }

@@ -27,7 +27,7 @@ bool shape_eq(const Shape *a, const Shape *b);
 char *shape_str(const Shape *s, char *buf, size_t n);
 
 typedef enum {
-#define OP(ID, NAME, KIND, MINI, MAXI) IR_##ID,
+#define OP(ID, NAME, KIND, MINI, MAXI, ATTRS, EPI, INPLACE) IR_##ID,
 #include "ir/ops.def"
 #undef OP
     IR_OP_COUNT
@@ -38,10 +38,34 @@ typedef enum {
     OPK_OUTFUSABLE, OPK_POOL, OPK_NORM, OPK_OPAQUE,
 } IrOpKind;
 
+/* The attributes an op uses (the ATTRS column of ops.def): one bit per attribute key
+ * of the textual IR, in the order ir_print writes them. act/act_alpha are not here:
+ * any node may carry a fused activation. */
+enum {
+    IRA_KERNEL = 1u << 0, IRA_STRIDE = 1u << 1, IRA_PAD = 1u << 2, IRA_DILATION = 1u << 3,
+    IRA_GROUPS = 1u << 4, IRA_COUNT_INCLUDE_PAD = 1u << 5, IRA_FLATTEN = 1u << 6,
+    IRA_N_AXES = 1u << 7, IRA_EPS = 1u << 8, IRA_ALPHA = 1u << 9, IRA_AXIS = 1u << 10,
+    IRA_AXES = 1u << 11, IRA_KEEPDIM = 1u << 12, IRA_SHAPE = 1u << 13, IRA_PERM = 1u << 14,
+    IRA_BEGIN = 1u << 15, IRA_END = 1u << 16, IRA_STEP = 1u << 17, IRA_PADS = 1u << 18,
+    IRA_VALUE = 1u << 19, IRA_SHIFTS = 1u << 20,
+};
+#define IR_N_ATTR_KEYS 21
+
+/* The text key of attribute bit IRA_x ("stride"), or NULL for a bit out of range;
+ * ir_attr_by_key returns the bit of a key, 0 if unknown. */
+const char *ir_attr_key(unsigned bit);
+unsigned ir_attr_by_key(const char *key);
+
+/* The EPILOGUE column of ops.def. */
+typedef enum { IR_EPI_NONE, IR_EPI_TAKES_ACT, IR_EPI_IS_ACT } IrEpilogue;
+
 typedef struct IrOpInfo {
     const char *name;
     IrOpKind kind;
     int min_inputs, max_inputs;
+    unsigned attrs;         /* IRA_* bits */
+    IrEpilogue epilogue;
+    unsigned inplace;       /* bit k: the result may overwrite input k */
 } IrOpInfo;
 
 extern const IrOpInfo ir_op_info[IR_OP_COUNT];

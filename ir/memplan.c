@@ -1,9 +1,9 @@
 /* The memory planner: every activation (node result) gets a byte offset in one arena.
  * Liveness runs over the schedule (node order); graph outputs live to the end.
- * A reshape of an activation is a view (same buffer, same offset). An elementwise
- * op (unary, same-shape broadcast operand, scale_shift, batch_norm, conv2d's fused
- * residual) writes over an input whose buffer dies at that node. Buffers get best-fit offsets from a free
- * list, aligned to BCL_MEMPLAN_ALIGN. */
+ * A reshape of an activation is a view (same buffer, same offset). A node writes over
+ * an input whose buffer dies there when ops.def's INPLACE column allows it (unary and
+ * binary elementwise ops, scale_shift, batch_norm, conv2d's fused residual). Buffers
+ * get best-fit offsets from a free list, aligned to BCL_MEMPLAN_ALIGN. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,30 +70,19 @@ static void fl_free(FreeList *fl, int64_t off, int64_t size)
     }
 }
 
-/* Ops whose out[i] depends only on in[k][i] (for a same-shape operand k), so the
- * result may overwrite that operand. Returns the operands that qualify as a mask.
- * conv2d's residual (operand 3) qualifies too: the kernel saves each residual plane
- * before writing that plane of the result. */
-static unsigned inplace_operands(const IrNode *n)
-{
-    switch (ir_op_info[n->op].kind) {
-    case OPK_ELEMWISE: return 1u;
-    case OPK_BROADCAST: return 3u;
-    default: break;
-    }
-    if (n->op == IR_SCALE_SHIFT || n->op == IR_BATCH_NORM) return 1u;
-    if (n->op == IR_CONV2D && n->n_in > 3) return 1u << 3;
-    return 0;
-}
-
-/* Whether operand k of n may be overwritten given the buffers' roots: an elementwise
- * op reads every operand at the index it writes, but conv2d reads its input x all
- * over, so x must not live in the residual's buffer. */
+/* Whether the result of n may overwrite operand k (its ops.def INPLACE column names
+ * k): every other operand in the same buffer must be one the op also reads only at
+ * the index it writes (in the column and of the result's shape). conv2d, say, may
+ * overwrite its residual but reads x all over, so x must not live in that buffer. */
 static bool inplace_safe(const IrNode *n, int k, const int *root)
 {
-    if (n->op != IR_CONV2D) return true;
-    const IrValue *x = n->in[0];
-    return x->kind != IRV_NODE || root[x->id] != root[n->in[k]->id];
+    unsigned mask = ir_op_info[n->op].inplace;
+    for (int j = 0; j < n->n_in; j++) {
+        const IrValue *v = n->in[j];
+        if (j == k || v->kind != IRV_NODE || root[v->id] != root[n->in[k]->id]) continue;
+        if (j >= 32 || !(mask >> j & 1u) || !shape_eq(&v->shape, &n->out->shape)) return false;
+    }
+    return true;
 }
 
 MemPlan *bcl_plan_memory(const IrGraph *g, Arena *a)
@@ -132,7 +121,7 @@ MemPlan *bcl_plan_memory(const IrGraph *g, Arena *a)
         if (n->op == IR_RESHAPE && n->in[0]->kind == IRV_NODE) {
             share = n->in[0]->id;
         } else {
-            unsigned mask = inplace_operands(n);
+            unsigned mask = ir_op_info[n->op].inplace;
             for (int k = 0; k < n->n_in && share < 0; k++) {
                 const IrValue *x = n->in[k];
                 if (k >= 32 || !(mask >> k & 1u) || x->kind != IRV_NODE || !shape_eq(&x->shape, &n->out->shape)) continue;

@@ -4,10 +4,32 @@
 #include "ir/ir.h"
 
 const IrOpInfo ir_op_info[IR_OP_COUNT] = {
-#define OP(ID, NAME, KIND, MINI, MAXI) [IR_##ID] = {NAME, OPK_##KIND, MINI, MAXI},
+#define OP(ID, NAME, KIND, MINI, MAXI, ATTRS, EPI, INPLACE) \
+    [IR_##ID] = {NAME, OPK_##KIND, MINI, MAXI, ATTRS, IR_EPI_##EPI, INPLACE},
 #include "ir/ops.def"
 #undef OP
 };
+
+/* Indexed by bit position of IRA_*; the textual IR's attribute keys. */
+static const char *const attr_keys[IR_N_ATTR_KEYS] = {
+    "kernel", "stride", "pad", "dilation", "groups", "count_include_pad", "flatten",
+    "n_axes", "eps", "alpha", "axis", "axes", "keepdim", "shape", "perm",
+    "begin", "end", "step", "pads", "value", "shifts",
+};
+
+const char *ir_attr_key(unsigned bit)
+{
+    for (int i = 0; i < IR_N_ATTR_KEYS; i++)
+        if (bit == 1u << i) return attr_keys[i];
+    return NULL;
+}
+
+unsigned ir_attr_by_key(const char *key)
+{
+    for (int i = 0; key && i < IR_N_ATTR_KEYS; i++)
+        if (strcmp(attr_keys[i], key) == 0) return 1u << i;
+    return 0;
+}
 
 int ir_op_by_name(const char *name)
 {

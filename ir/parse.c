@@ -342,8 +342,9 @@ static bool parse_fixed(Parser *P, const Tok *key, int64_t *v, int want)
     return true;
 }
 
-/* One "key = value"; param declarations only accept init (init != NULL). */
-static bool parse_attr(Parser *P, IrAttrs *a, IrInit *init)
+/* One "key = value"; param declarations only accept init (init != NULL); a node of
+ * op accepts the attributes its ops.def ATTRS column names, and act/act_alpha. */
+static bool parse_attr(Parser *P, int op, IrAttrs *a, IrInit *init)
 {
     Tok *key = next(P);
     if (key->kind != T_IDENT) return perr(P, key, "expected an attribute name, got %s", tok_text(key));
@@ -358,6 +359,9 @@ static bool parse_attr(Parser *P, IrAttrs *a, IrInit *init)
         *init = (IrInit)v;
         return true;
     }
+    unsigned bit = ir_attr_by_key(k);
+    if (bit && !(ir_op_info[op].attrs & bit))
+        return perr(P, key, "%s has no attribute '%s'", ir_op_info[op].name, k);
     if (!strcmp(k, "stride")) return parse_fixed(P, key, a->stride, 2);
     if (!strcmp(k, "dilation")) return parse_fixed(P, key, a->dilation, 2);
     if (!strcmp(k, "kernel")) return parse_fixed(P, key, a->kernel, 2);
@@ -401,12 +405,12 @@ static bool parse_attr(Parser *P, IrAttrs *a, IrInit *init)
     return perr(P, key, "unknown attribute '%s'", k);
 }
 
-static bool parse_attr_block(Parser *P, IrAttrs *a, IrInit *init)
+static bool parse_attr_block(Parser *P, int op, IrAttrs *a, IrInit *init)
 {
     if (!is_punct(peek(P), '{')) return true;
     (void)next(P);
     for (;;) {
-        if (!parse_attr(P, a, init)) return false;
+        if (!parse_attr(P, op, a, init)) return false;
         Tok *t = next(P);
         if (is_punct(t, '}')) return true;
         if (!is_punct(t, ',')) return perr(P, t, "expected ',' or '}' after an attribute, got %s", tok_text(t));
@@ -466,7 +470,7 @@ static bool parse_decl(Parser *P)
             v->loc = trailing_loc(P);
         } else if (is_kw(t, "param")) {
             IrInit init = INIT_ZEROS;
-            if (!parse_attr_block(P, NULL, &init)) return false;
+            if (!parse_attr_block(P, -1, NULL, &init)) return false;
             v = ir_add_param(g, name->numeric ? "" : name->str, &s, init, NO_LOC);
             v->loc = trailing_loc(P);
         } else {
@@ -529,7 +533,7 @@ static bool parse_decl(Parser *P)
         (void)next(P);
     }
     IrAttrs a = ir_attrs_default();
-    if (!parse_attr_block(P, &a, NULL)) return false;
+    if (!parse_attr_block(P, op, &a, NULL)) return false;
     SrcLoc bcl = trailing_loc(P);
     IrValue *out = ir_add_node(g, (IrOp)op, in, n_in, &a, tok_loc(P, opt), P->d);
     if (!out) {

@@ -7,36 +7,6 @@
 
 #include "ir/ir.h"
 
-/* Which attributes each op prints (and so which the parser expects). */
-enum {
-    PA_STRIDE = 1 << 0, PA_PAD = 1 << 1, PA_DILATION = 1 << 2, PA_GROUPS = 1 << 3,
-    PA_KERNEL = 1 << 4, PA_CIP = 1 << 5, PA_EPS = 1 << 6, PA_ALPHA = 1 << 7,
-    PA_AXIS = 1 << 8, PA_AXES = 1 << 9, PA_KEEPDIM = 1 << 10, PA_SHAPE = 1 << 11,
-    PA_PERM = 1 << 12, PA_SLICE = 1 << 13, PA_PADS = 1 << 14, PA_SHIFTS = 1 << 15,
-    PA_NAXES = 1 << 16, PA_FLATTEN = 1 << 17,
-};
-
-static unsigned op_attrs(IrOp op)
-{
-    switch (op) {
-    case IR_CONV2D: return PA_STRIDE | PA_PAD | PA_DILATION | PA_GROUPS;
-    case IR_MAX_POOL2D: return PA_KERNEL | PA_STRIDE | PA_PAD | PA_FLATTEN;
-    case IR_AVG_POOL2D: return PA_KERNEL | PA_STRIDE | PA_PAD | PA_CIP | PA_FLATTEN;
-    case IR_BATCH_NORM: return PA_EPS;
-    case IR_LAYER_NORM: return PA_NAXES | PA_EPS;
-    case IR_LEAKY_RELU: case IR_ELU: case IR_ATTENTION: return PA_ALPHA;
-    case IR_SOFTMAX: case IR_CONCAT: case IR_TAKE: return PA_AXIS;
-    case IR_REDUCE_MEAN: case IR_REDUCE_SUM: case IR_REDUCE_MAX: case IR_REDUCE_MIN:
-        return PA_AXES | PA_KEEPDIM;
-    case IR_RESHAPE: case IR_UPSAMPLE_NEAREST: return PA_SHAPE;
-    case IR_TRANSPOSE: return PA_PERM;
-    case IR_SLICE: return PA_SLICE;
-    case IR_PAD: return PA_PADS;
-    case IR_ROLL: return PA_SHIFTS;
-    default: return 0;
-    }
-}
-
 static bool is_ident(const char *s)
 {
     if (!s || !(isalpha((unsigned char)*s) || *s == '_')) return false;
@@ -115,43 +85,39 @@ static void print_loc(FILE *f, SrcLoc loc)
 static void print_attrs(FILE *f, const IrNode *n)
 {
     const IrAttrs *a = &n->attrs;
-    unsigned m = op_attrs(n->op);
+    unsigned m = (unsigned)n->op < IR_OP_COUNT ? ir_op_info[n->op].attrs : 0;   /* ops.def ATTRS */
     int rank = n->n_in > 0 && n->in[0] ? n->in[0]->shape.rank : 0;
     if (rank < 0 || rank > BCL_MAX_RANK) rank = 0;
     bool first = true;
 #define SEP() (fputs(first ? " {" : ", ", f), first = false)
-    if (m & PA_KERNEL) { SEP(); print_ints(f, "kernel", a->kernel, 2); }
-    if (m & PA_STRIDE) { SEP(); print_ints(f, "stride", a->stride, 2); }
-    if (m & PA_PAD) { SEP(); print_ints(f, "pad", a->pad, 4); }
-    if (m & PA_DILATION) { SEP(); print_ints(f, "dilation", a->dilation, 2); }
-    if (m & PA_GROUPS) { SEP(); fprintf(f, "groups = %lld", (long long)a->groups); }
-    if (m & PA_CIP) { SEP(); fprintf(f, "count_include_pad = %s", a->count_include_pad ? "true" : "false"); }
-    if ((m & PA_FLATTEN) && a->flatten) { SEP(); fputs("flatten = true", f); }
-    if (m & PA_NAXES) { SEP(); fprintf(f, "n_axes = %d", a->n_axes); }
-    if (m & PA_EPS) { SEP(); fprintf(f, "eps = %.9g", a->eps); }
-    if (m & PA_ALPHA) { SEP(); fprintf(f, "alpha = %.9g", a->alpha); }
-    if (m & PA_AXIS) { SEP(); fprintf(f, "axis = %lld", (long long)a->axis); }
-    if (m & PA_AXES) {
+    if (m & IRA_KERNEL) { SEP(); print_ints(f, "kernel", a->kernel, 2); }
+    if (m & IRA_STRIDE) { SEP(); print_ints(f, "stride", a->stride, 2); }
+    if (m & IRA_PAD) { SEP(); print_ints(f, "pad", a->pad, 4); }
+    if (m & IRA_DILATION) { SEP(); print_ints(f, "dilation", a->dilation, 2); }
+    if (m & IRA_GROUPS) { SEP(); fprintf(f, "groups = %lld", (long long)a->groups); }
+    if (m & IRA_COUNT_INCLUDE_PAD) { SEP(); fprintf(f, "count_include_pad = %s", a->count_include_pad ? "true" : "false"); }
+    if ((m & IRA_FLATTEN) && a->flatten) { SEP(); fputs("flatten = true", f); }
+    if (m & IRA_N_AXES) { SEP(); fprintf(f, "n_axes = %d", a->n_axes); }
+    if (m & IRA_EPS) { SEP(); fprintf(f, "eps = %.9g", a->eps); }
+    if (m & IRA_ALPHA) { SEP(); fprintf(f, "alpha = %.9g", a->alpha); }
+    if (m & IRA_AXIS) { SEP(); fprintf(f, "axis = %lld", (long long)a->axis); }
+    if (m & IRA_AXES) {
         SEP();
         print_ints(f, "axes", a->axes, a->n_axes >= 0 && a->n_axes <= BCL_MAX_RANK ? a->n_axes : 0);
     }
-    if (m & PA_KEEPDIM) { SEP(); fprintf(f, "keepdim = %s", a->keepdim ? "true" : "false"); }
-    if (m & PA_SHAPE) {
+    if (m & IRA_KEEPDIM) { SEP(); fprintf(f, "keepdim = %s", a->keepdim ? "true" : "false"); }
+    if (m & IRA_SHAPE) {
         SEP();
         int r = a->shape.rank >= 0 && a->shape.rank <= BCL_MAX_RANK ? a->shape.rank : 0;
         print_ints(f, "shape", a->shape.d, r);
     }
-    if (m & PA_PERM) { SEP(); print_ints(f, "perm", a->perm, rank); }
-    if (m & PA_SLICE) {
-        SEP(); print_ints(f, "begin", a->begin, rank);
-        SEP(); print_ints(f, "end", a->end, rank);
-        SEP(); print_ints(f, "step", a->step, rank);
-    }
-    if (m & PA_PADS) {
-        SEP(); print_ints(f, "pads", a->pads, 2 * rank);
-        SEP(); fprintf(f, "value = %.9g", a->value);
-    }
-    if (m & PA_SHIFTS) { SEP(); print_ints(f, "shifts", a->shifts, rank); }
+    if (m & IRA_PERM) { SEP(); print_ints(f, "perm", a->perm, rank); }
+    if (m & IRA_BEGIN) { SEP(); print_ints(f, "begin", a->begin, rank); }
+    if (m & IRA_END) { SEP(); print_ints(f, "end", a->end, rank); }
+    if (m & IRA_STEP) { SEP(); print_ints(f, "step", a->step, rank); }
+    if (m & IRA_PADS) { SEP(); print_ints(f, "pads", a->pads, 2 * rank); }
+    if (m & IRA_VALUE) { SEP(); fprintf(f, "value = %.9g", a->value); }
+    if (m & IRA_SHIFTS) { SEP(); print_ints(f, "shifts", a->shifts, rank); }
     if (a->act >= 0 && a->act < IR_OP_COUNT) {
         SEP();
         fprintf(f, "act = %s", ir_op_info[a->act].name);

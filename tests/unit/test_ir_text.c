@@ -211,6 +211,11 @@ static void test_parse_errors(void **st)
                        "t.ir:3:3: error: %1 is declared f32[3] but relu gives f32[2]");
     expect_parse_error("graph @G {\n  input %x: f32[2, 3]\n  %1: f32[2] = add(%x, %x)\n}\n",
                        "error: %1 is declared f32[2] but add gives f32[2, 3]");
+    /* a key the op does not use (ops.def ATTRS) */
+    expect_parse_error("graph @G {\n  input %x: f32[2, 3]\n  %1: f32[2, 3] = relu(%x) {axis = 1}\n}\n",
+                       "t.ir:3:29: error: relu has no attribute 'axis'");
+    expect_parse_error("graph @G {\n  input %x: f32[1, 2, 4, 4]\n  %1: f32[1, 2, 4, 4] = max_pool2d(%x) {count_include_pad = true}\n}\n",
+                       "max_pool2d has no attribute 'count_include_pad'");
     expect_parse_error("graph @G {\n  input %x: f32[2]\n  %1: f32[2] = relu(%x) {colour = 3}\n}\n",
                        "t.ir:3:26: error: unknown attribute 'colour'");
     expect_parse_error("graph @G {\n  input %x: f32[1, 2, 4, 4]\n  %1: f32[1, 2, 2, 2] = max_pool2d(%x) {kernel = [2]}\n}\n",

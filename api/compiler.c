@@ -7,6 +7,7 @@
 #include "passes/pass.h"
 #include "api/api_internal.h"
 #include "support/oom.h"
+#include "api/pipeline.h"
 
 #define NEED(c) \
     do { if (!(c)) return BCL_ERR_INVALID_ARGUMENT; } while (0)
@@ -81,12 +82,10 @@ BclStatus bcl_compiler_set_input_shape(BclCompiler *c, const int64_t *dims, int 
         return api_fail(&c->msg, BCL_ERR_INVALID_ARGUMENT, "an input shape needs 1 to %d dims, got %d%s", BCL_MAX_DIMS,
                         rank, dims ? "" : " (dims is NULL)");
     Shape s = {.rank = rank};
-    for (int i = 0; i < rank; i++) {
-        if (dims[i] <= 0)
-            return api_fail(&c->msg, BCL_ERR_INVALID_ARGUMENT, "input shape dim %d is %lld; dims must be positive", i,
-                            (long long)dims[i]);
-        s.d[i] = dims[i];
-    }
+    for (int i = 0; i < rank; i++) s.d[i] = dims[i];
+    char err[160];
+    if (!bcl_input_shape_ok(&s, err, sizeof err))   /* the rule --input-shape follows too */
+        return api_fail(&c->msg, BCL_ERR_INVALID_ARGUMENT, "%s", err);
     c->has_input_shape = true;
     c->input_shape = s;
     api_clear(&c->msg);

@@ -8,6 +8,7 @@
 #include "io/weights.h"
 #include "api/api_internal.h"
 #include "support/oom.h"
+#include "api/pipeline.h"
 
 void model_free(BclModel *m)
 {
@@ -44,7 +45,8 @@ static BclStatus bind(BclModel *m, const StFile *f, const char *name, Capture *c
     float **saved = malloc(sizeof(float *) * (size_t)(g->params.n ? g->params.n : 1));
     if (!saved) return BCL_ERR_NO_MEMORY;
     for (int i = 0; i < g->params.n; i++) saved[i] = ((IrValue *)g->params.v[i])->data;
-    int rc = bcl_bind_weights(g, f, name, m->run.strict_weights, &cap->d);
+    /* non-strict: the parameters f does not give start from their initialiser (seed 0) */
+    int rc = bcl_pipeline_bind(g, f, name, !m->run.strict_weights, 0, &cap->d);
     if (rc != 0)
         for (int i = 0; i < g->params.n; i++) ((IrValue *)g->params.v[i])->data = saved[i];
     free(saved);

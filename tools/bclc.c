@@ -36,18 +36,13 @@ typedef struct Command {
     const char *usage;   /* the command's own --help text */
 } Command;
 
-/* Options shared by every command that builds a model. */
+/* A command's options: the model options every tool shares (api/pipeline.h), then
+ * the command's own. */
 typedef struct Options {
-    BclBuildOptions build;
-    const char *overrides[256];
-    const char *include_dirs[64];
-    const char *weights, *input, *output, *labels, *pattern;
+    BclModelOptions m;
+    const char *weights;    /* params --weights (compared, not bound) */
+    const char *input, *output, *labels, *pattern;
     int topk;
-    int non_strict;
-    int has_seed;
-    uint64_t seed;
-    const char *pipeline;   /* --passes= or -O<n>; NULL = the command's default */
-    PassOptions pass_opt;
     int print_memplan;
     int check;              /* run: compare the optimized graph with the unoptimized one */
     int engine;             /* ENGINE_* */
@@ -59,54 +54,17 @@ typedef struct Options {
     double bench_seconds;   /* bench --time S */
     const char *json;       /* bench --json FILE */
     int profile;            /* bench --profile */
-    int max_errors;         /* --max-errors N (0 = all); -1 = the default */
     int verbose;            /* list -v: the builders' pretrained-weights URLs */
 } Options;
 
 enum { ENGINE_INTERP, ENGINE_JIT };
 static const char *const engine_names[] = {"interp", "jit"};
 
-static const char common_help[] =
-    "Model options:\n"
-    "  FILE                   a .bcl model file (or use --model NAME)\n"
-    "  --model NAME           build a registered model with its default config\n"
-    "  --cfg NAME             the config dict to use (default _cfg)\n"
-    "  -o KEY=VALUE           override a config field (dotted path); VALUE is a Python\n"
-    "                         literal, anything else is taken as a string\n"
-    "  --input-shape N,C,H,W  input shape (default 1,C,S,S: C = len(preprocess.img_mean)\n"
-    "                         or 3, S = test.img_size or preprocess.img_size or 224)\n"
-    "  -I DIR                 also look for imported .bcl files in DIR\n"
-    "  --max-errors N         show at most N errors, then \"too many errors\" (default 20;\n"
-    "                         0 shows all)\n"
-    "  -h, --help             show this help\n";
-
 static void usage_error(const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "bclc%s%s: error: ", cmd ? " " : "", cmd ? cmd : "");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n(see 'bclc %s%s--help')\n", cmd ? cmd : "", cmd ? " " : "");
-}
-
-static int parse_shape(const char *s, Shape *shape)
-{
-    memset(shape, 0, sizeof *shape);
-    const char *p = s;
-    while (*p) {
-        if (shape->rank == BCL_MAX_RANK) return -1;
-        char *end;
-        errno = 0;
-        long long v = strtoll(p, &end, 10);
-        if (end == p || errno || v <= 0 || v > (1LL << 31)) return -1;
-        shape->d[shape->rank++] = v;
-        p = end;
-        if (*p == ',') {
-            p++;
-            if (!*p) return -1;
-        } else if (*p) {
-            return -1;
-        }
-    }
-    return shape->rank == 4 ? 0 : -1;
 }
 
 static int parse_int(const char *s, long long lo, long long hi, long long *out)
@@ -189,16 +147,24 @@ static void unknown_option(const char *cmd, const char *arg)
 /* Which extra options a command accepts. */
 enum { OPT_RUN = 1, OPT_WEIGHTS = 2, OPT_LIST = 4, OPT_PASSES = 8, OPT_ENGINE = 16, OPT_BENCH = 32 };
 
-/* Parses argv into o. Returns -1 after printing a usage error, 1 after printing help. */
+/* The shared option groups a command takes. */
+static unsigned model_groups(int extra)
+{
+    return BCL_OPT_MODEL | (extra & (OPT_RUN | OPT_BENCH) ? BCL_OPT_WEIGHTS : 0) |
+           (extra & OPT_PASSES ? BCL_OPT_PASSES : 0);
+}
+
+/* Parses argv into o: the model options (bcl_model_option), then the command's own.
+ * Returns -1 after printing a usage error, 1 after printing help. */
 static int parse_options(const Command *cmd, int argc, char **argv, Options *o, int extra)
 {
     memset(o, 0, sizeof *o);
+    bcl_model_options_init(&o->m);
 #if BCL_HAVE_LLVM
     o->engine = ENGINE_JIT;   /* the fast engine when this build has it */
 #endif
-    o->max_errors = -1;
-    o->build.overrides = o->overrides;
-    o->build.include_dirs = o->include_dirs;
+    char tool[64];
+    snprintf(tool, sizeof tool, "bclc %s", cmd->name);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
@@ -210,72 +176,20 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
         int r;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(cmd->usage, stdout);
+            bcl_model_options_help(stdout, model_groups(extra));
             return 1;
-        } else if ((r = TAKES("-o")) != 0 || (r = TAKES("--override")) != 0) {
-            if (r < 0) return -1;
-            if (!strchr(val, '=') || val[0] == '=') {
-                usage_error(cmd->name, "-o expects KEY=VALUE, got '%s'", val);
-                return -1;
-            }
-            if (o->build.n_overrides == 256) {
-                usage_error(cmd->name, "%s", "too many -o options");
-                return -1;
-            }
-            o->overrides[o->build.n_overrides++] = val;
-        } else if ((r = TAKES("--max-errors")) != 0) {
-            long long k;
-            if (r < 0) return -1;
-            if (parse_int(val, 0, 1000000000, &k)) return usage_error(cmd->name, "--max-errors expects a count >= 0, got '%s'", val), -1;
-            o->max_errors = (int)k;
-        } else if ((r = TAKES("--cfg")) != 0) {
-            if (r < 0) return -1;
-            /* a top-level name of the file, not a path or an expression */
-            if (!*val || (*val >= '0' && *val <= '9') || val[strspn(val, "abcdefghijklmnopqrstuvwxyz"
-                                                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")]) {
-                usage_error(cmd->name, "--cfg expects the name of a dict defined in the file, got '%s'", val);
-                return -1;
-            }
-            o->build.cfg_name = val;
-        } else if ((r = TAKES("--model")) != 0) {
-            if (r < 0) return -1;
-            o->build.model_name = val;
-        } else if ((r = TAKES("--input-shape")) != 0) {
-            if (r < 0) return -1;
-            if (parse_shape(val, &o->build.input_shape)) {
-                usage_error(cmd->name, "--input-shape expects N,C,H,W with positive sizes, got '%s'", val);
-                return -1;
-            }
-            o->build.has_input_shape = true;
-        } else if (!strncmp(a, "-I", 2) && a[2]) {
-            if (o->build.n_include_dirs == 64) return usage_error(cmd->name, "%s", "too many -I options"), -1;
-            o->include_dirs[o->build.n_include_dirs++] = a + 2;
-        } else if ((r = TAKES("-I")) != 0) {
-            if (r < 0) return -1;
-            if (o->build.n_include_dirs == 64) return usage_error(cmd->name, "%s", "too many -I options"), -1;
-            o->include_dirs[o->build.n_include_dirs++] = val;
-        } else if ((extra & (OPT_RUN | OPT_WEIGHTS)) && (r = TAKES("--weights")) != 0) {
-            if (r < 0) return -1;
+        } else if ((extra & OPT_LIST) && a[0] != '-' && !strstr(a, ".bcl") && !strstr(a, ".py")) {
+            if (o->pattern) return usage_error(cmd->name, "unexpected argument '%s'", a), -1;
+            o->pattern = a;
+        } else if ((extra & OPT_WEIGHTS) && !(extra & (OPT_RUN | OPT_BENCH)) && (r = TAKES("--weights")) != 0) {
+            if (r < 0) return -1;   /* params: the file is compared, not bound */
             o->weights = val;
-        } else if ((extra & OPT_PASSES) && (r = TAKES("--passes")) != 0) {
+        } else if ((r = bcl_model_option(&o->m, model_groups(extra), tool, argc, argv, &i)) != 0) {
             if (r < 0) return -1;
-            o->pipeline = val;
-        } else if ((extra & OPT_PASSES) && a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
-            o->pipeline = bcl_default_pipeline(a[2] - '0');
-        } else if ((extra & OPT_PASSES) && (r = TAKES("--print-after")) != 0) {
-            if (r < 0) return -1;
-            o->pass_opt.print_after = val;
-            if (strcmp(val, "all") && !bcl_find_pass(val)) {
-                usage_error(cmd->name, "unknown pass '%s' in --print-after", val);
-                return -1;
-            }
-        } else if ((extra & OPT_PASSES) && !strcmp(a, "--verify-each")) {
-            o->pass_opt.verify_each = true;
         } else if ((extra & OPT_PASSES) && !strcmp(a, "--print-memplan")) {
             o->print_memplan = 1;
         } else if ((extra & OPT_RUN) && !strcmp(a, "--check")) {
             o->check = 1;
-        } else if ((extra & (OPT_RUN | OPT_BENCH)) && !strcmp(a, "--non-strict")) {
-            o->non_strict = 1;
         } else if ((extra & OPT_RUN) && (r = TAKES("--input")) != 0) {
             if (r < 0) return -1;
             o->input = val;
@@ -293,15 +207,6 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
                 return -1;
             }
             o->topk = (int)k;
-        } else if ((extra & (OPT_RUN | OPT_BENCH)) && (r = TAKES("--random-weights")) != 0) {
-            long long s;
-            if (r < 0) return -1;
-            if (parse_int(val, 0, INT64_MAX, &s)) {
-                usage_error(cmd->name, "--random-weights expects a seed (a non-negative integer), got '%s'", val);
-                return -1;
-            }
-            o->has_seed = 1;
-            o->seed = (uint64_t)s;
         } else if ((extra & OPT_ENGINE) && (r = TAKES("--engine")) != 0) {
             if (r < 0) return -1;
             if (!strcmp(val, "interp")) {
@@ -367,47 +272,17 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
         } else if (a[0] == '-' && a[1]) {
             unknown_option(cmd->name, a);
             return -1;
-        } else if ((extra & OPT_LIST) && !strstr(a, ".bcl") && !strstr(a, ".py")) {
-            if (o->pattern) return usage_error(cmd->name, "unexpected argument '%s'", a), -1;
-            o->pattern = a;
-        } else {
-            if (o->build.path) {
-                usage_error(cmd->name, "unexpected argument '%s' (one model file at a time)", a);
-                return -1;
-            }
-            o->build.path = a;
         }
 #undef TAKES
     }
-    if (o->pipeline) {
-        Diag d;
-        diag_init(&d, stderr);
-        if (!bcl_check_pipeline(o->pipeline, &d)) {
-            fprintf(stderr, "(see 'bclc %s --help' for the passes)\n", cmd->name);
-            return -1;
-        }
-    }
-    if (!(extra & OPT_LIST) && !o->build.path && !o->build.model_name) {
-        usage_error(cmd->name, "%s", "no model given: name a .bcl file or use --model NAME");
-        return -1;
-    }
-    return 0;
-}
-
-/* Builds the graph; prints diagnostics. NULL on error. */
-static IrGraph *build(Options *o, Arena *a, Diag *d)
-{
-    IrGraph *g = bcl_build(&o->build, a, d);
-    if (!g && d->n_errors == 0) diag_error(d, NO_LOC, "could not build the model");
-    return d->n_errors ? NULL : g;
+    return bcl_model_options_finish(&o->m, tool, !(extra & OPT_LIST));
 }
 
 /* Runs the pass pipeline (the command's default unless --passes/-O chose one) and
  * prints the memory plan if asked. 0 on success. */
 static int optimize(Options *o, IrGraph *g, const char *default_pipeline, Arena *a, Diag *d)
 {
-    const char *pipeline = o->pipeline ? o->pipeline : default_pipeline;
-    if (bcl_run_passes(g, pipeline, &o->pass_opt, d)) return 1;
+    if (bcl_pipeline_passes(g, &o->m, default_pipeline, d)) return 1;
     if (o->print_memplan) bcl_print_memplan(stdout, g, bcl_plan_memory(g, a));
     return 0;
 }
@@ -422,13 +297,7 @@ static int cmd_list(int argc, char **argv);
 int bclc_cmd_compile(int argc, char **argv);   /* tools/bclc_compile.c */
 #endif
 
-#define PASS_HELP                                                                      \
-    "Optimization options:\n"                                                           \
-    "  -O0, -O1, -O2          the default pass pipeline of that level\n"                \
-    "  --passes=LIST          run these passes, comma-separated (see 'bcl-opt --help')\n" \
-    "  --print-after=PASS     print the graph after PASS (or 'all')\n"                  \
-    "  --verify-each          check the graph after every pass\n"                       \
-    "  --print-memplan        print the activation memory plan and its peak\n\n"
+#define PASS_HELP "  --print-memplan        print the activation memory plan and its peak\n\n"
 
 #if BCL_HAVE_LLVM
 #define ENGINE_DEFAULT_TEXT "jit"
@@ -462,11 +331,6 @@ static const Command commands[] = {
      "                [--output Y.npy] [--topk K] [--labels FILE] [options]\n"
      "Runs the model on X.npy (its shape is the input shape) and writes the output to\n"
      "Y.npy and/or prints the top-K classes per batch item with softmax probabilities.\n"
-     "  --weights W            weights by state-dict key (.safetensors or .npz)\n"
-     "  --non-strict           missing/unexpected/mismatched weights are warnings;\n"
-     "                         parameters the file lacks keep their initial values\n"
-     "  --random-weights SEED  run with deterministic random weights (no trained weights;\n"
-     "                         results are meaningless, useful for testing and timing)\n"
      "  --input X.npy          the input tensor (float32, or converted to it)\n"
      "  --output Y.npy         write the first output here\n"
      "  --topk K               print the K best classes per batch item\n"
@@ -491,8 +355,7 @@ static const Command commands[] = {
      "  --json FILE            also write the report and every latency as JSON\n"
      "  --profile              the time of each JIT step, named by the .bcl class.method\n"
      "                         and file:line of the op it comes from\n"
-     "  --weights W            use these weights instead of random ones\n"
-     "  --random-weights SEED  the seed of the random weights (default 0)\n"
+
      ENGINE_HELP "\n" PASS_HELP},
     {"list", "list the registered models and heads", cmd_list,
      "usage: bclc list [PATTERN] [FILE] [-v] [options]\n"
@@ -527,13 +390,10 @@ static int session_begin(Session *s, int cmd_index, int argc, char **argv, int e
 {
     int r = parse_options(&commands[cmd_index], argc, argv, &s->o, extra);
     if (r < 0) return EXIT_USAGE;
-    if (r > 0) {
-        fputs(common_help, stdout);
-        return EXIT_OK;
-    }
+    if (r > 0) return EXIT_OK;
     arena_init(&s->arena);
     diag_init(&s->diag, stderr);
-    if (s->o.max_errors >= 0) s->diag.max_errors = s->o.max_errors;
+    if (s->o.m.max_errors >= 0) s->diag.max_errors = s->o.m.max_errors;
     return -1;  /* go on */
 }
 
@@ -548,7 +408,7 @@ static int cmd_check(int argc, char **argv)
     Session s;
     int r = session_begin(&s, 0, argc, argv, 0);
     if (r >= 0) return r;
-    build(&s.o, &s.arena, &s.diag);
+    bcl_pipeline_build(&s.o.m, &s.arena, &s.diag);
     return session_end(&s);
 }
 
@@ -566,7 +426,7 @@ static int cmd_params(int argc, char **argv)
     Session s;
     int r = session_begin(&s, 1, argc, argv, OPT_WEIGHTS);
     if (r >= 0) return r;
-    IrGraph *g = build(&s.o, &s.arena, &s.diag);
+    IrGraph *g = bcl_pipeline_build(&s.o.m, &s.arena, &s.diag);
     if (g && s.o.weights) {
         StFile f;
         if (bcl_read_weights(s.o.weights, &f, &s.diag) == 0) {
@@ -584,7 +444,7 @@ static int cmd_dump_ir(int argc, char **argv)
     Session s;
     int r = session_begin(&s, 2, argc, argv, OPT_PASSES);
     if (r >= 0) return r;
-    IrGraph *g = build(&s.o, &s.arena, &s.diag);
+    IrGraph *g = bcl_pipeline_build(&s.o.m, &s.arena, &s.diag);
     if (g && optimize(&s.o, g, bcl_default_pipeline(0), &s.arena, &s.diag) == 0) ir_print(stdout, g);
     return session_end(&s);
 }
@@ -699,29 +559,13 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Builds the graph for the options' input shape and gives its parameters data:
- * --weights, or --random-weights. NULL after reporting errors. */
+/* Builds the graph for the options' input shape and gives its parameters data
+ * (--weights, --random-weights, --non-strict: bcl_pipeline_weights). NULL after
+ * reporting errors. */
 static IrGraph *build_with_weights(Options *o, Arena *a, Diag *d)
 {
-    IrGraph *g = build(o, a, d);
-    if (g && o->weights) {
-        StFile f;
-        if (bcl_read_weights(o->weights, &f, d) == 0) {
-            bcl_bind_weights(g, &f, o->weights, !o->non_strict, d);
-            st_free(&f);
-        }
-    }
-    /* --non-strict: parameters the file lacks start from their initializer, as a
-     * freshly built MegEngine/PyTorch module would (seed 0 unless --random-weights). */
-    if (g && !d->n_errors && (o->has_seed || (o->weights && o->non_strict))) {
-        double bytes = 0;   /* refused up front rather than failing (or swapping) half way */
-        for (int i = 0; i < g->params.n; i++)
-            if (!((IrValue *)g->params.v[i])->data) bytes += 4.0 * (double)shape_numel(&((IrValue *)g->params.v[i])->shape);
-        if (!bcl_memory_fits(bytes))
-            diag_error(d, NO_LOC, "the model's weights need %.1f GiB, more than this machine's memory", bytes / (1 << 30));
-        else
-            bcl_random_weights(g, o->has_seed ? o->seed : 0);
-    }
+    IrGraph *g = bcl_pipeline_build(&o->m, a, d);
+    if (g) bcl_pipeline_weights(g, &o->m, d);
     if (g && !d->n_errors && g->outputs.n != 1)
         diag_error(d, NO_LOC, "'bclc %s' supports models with one output, this one has %d",
                    o->batch ? "bench" : "run", g->outputs.n);
@@ -793,7 +637,7 @@ static int cmd_run(int argc, char **argv)
         arena_free(&s.arena);
         return EXIT_USAGE;
     }
-    if (!o->weights && !o->has_seed) {
+    if (!o->m.weights && !o->m.has_seed) {
         usage_error("run", "%s", "give --weights W.safetensors, or --random-weights SEED to run untrained");
         arena_free(&s.arena);
         return EXIT_USAGE;
@@ -807,16 +651,16 @@ static int cmd_run(int argc, char **argv)
         free(x);
         return session_end(&s);
     }
-    if (o->build.has_input_shape && !shape_eq(&xs, &o->build.input_shape)) {
+    if (o->m.build.has_input_shape && !shape_eq(&xs, &o->m.build.input_shape)) {
         char a[128], b[128];
         diag_error_path(d, o->input, "input shape %s differs from --input-shape %s",
-                        shape_str(&xs, a, sizeof a), shape_str(&o->build.input_shape, b, sizeof b));
+                        shape_str(&xs, a, sizeof a), shape_str(&o->m.build.input_shape, b, sizeof b));
         free(x);
         return session_end(&s);
     }
-    bool shape_given = o->build.has_input_shape;
-    o->build.has_input_shape = true;
-    o->build.input_shape = xs;
+    bool shape_given = o->m.build.has_input_shape;
+    o->m.build.has_input_shape = true;
+    o->m.build.input_shape = xs;
 
     /* The array's shape is the input shape. If the model does not build for it, the
      * first error should be about the file (bclc_input.c): hold the build's
@@ -829,7 +673,7 @@ static int cmd_run(int argc, char **argv)
     if (hold) {
         d->out = diag_out;
         fclose(hold);
-        if (!g) bclc_explain_input_shape(&o->build, o->input, &xs, d);
+        if (!g) bclc_explain_input_shape(&o->m.build, o->input, &xs, d);
         fputs(held ? held : "", diag_out);
         free(held);
     }
@@ -838,7 +682,7 @@ static int cmd_run(int argc, char **argv)
         y = malloc(sizeof(float) * (size_t)(shape_numel(&out_shape) ? shape_numel(&out_shape) : 1));
         const float *ins[1] = {x};
         float *outs[1] = {y};
-        const char *pipeline = o->pipeline ? o->pipeline : bcl_default_pipeline(2);
+        const char *pipeline = o->m.pipeline ? o->m.pipeline : bcl_default_pipeline(2);
         Engine e = {0};
         int rc;
         if (!y) {
@@ -846,7 +690,7 @@ static int cmd_run(int argc, char **argv)
             rc = 1;
         } else if (o->check) {
             /* The reference is always the interpreter on the unoptimized graph. */
-            rc = bcl_run_passes_checked(g, pipeline, &o->pass_opt, ins, outs, stdout, d);
+            rc = bcl_run_passes_checked(g, pipeline, &o->m.pass_opt, ins, outs, stdout, d);
             if (!rc && o->print_memplan) bcl_print_memplan(stdout, g, bcl_plan_memory(g, &s.arena));
             if (!rc && o->engine != ENGINE_INTERP)
                 rc = check_engine(&e, o, g, ins, y, shape_numel(&out_shape), d);
@@ -893,30 +737,29 @@ static int cmd_bench(int argc, char **argv)
         arena_free(&s.arena);
         return EXIT_USAGE;
     }
-    if (!o->weights && !o->has_seed) o->has_seed = 1;  /* timing does not need trained weights */
-    if (!o->batch) o->batch = o->build.has_input_shape ? (int)o->build.input_shape.d[0] : 1;
+    if (!o->m.weights && !o->m.has_seed) o->m.has_seed = true;  /* timing does not need trained weights */
+    if (!o->batch) o->batch = o->m.build.has_input_shape ? (int)o->m.build.input_shape.d[0] : 1;
     if (!o->iters && !o->bench_seconds) o->iters = 20;
 
     double t0 = now_seconds();
-    if (!o->build.has_input_shape) {
+    if (!o->m.build.has_input_shape) {
         /* The config decides C, H, W: build once to learn them. */
         Arena probe;
         arena_init(&probe);
-        IrGraph *g0 = build(o, &probe, d);
+        IrGraph *g0 = bcl_pipeline_build(&o->m, &probe, d);
         if (g0 && g0->inputs.n == 1) {
-            o->build.input_shape = ((IrValue *)g0->inputs.v[0])->shape;
-            o->build.has_input_shape = true;
+            o->m.build.input_shape = ((IrValue *)g0->inputs.v[0])->shape;
+            o->m.build.has_input_shape = true;
         }
         arena_free(&probe);
-        if (!o->build.has_input_shape) return session_end(&s);
+        if (!o->m.build.has_input_shape) return session_end(&s);
     }
-    o->build.input_shape.d[0] = o->batch;
+    o->m.build.input_shape.d[0] = o->batch;
     IrGraph *g = build_with_weights(o, &s.arena, d);
     double t_build = now_seconds();
     if (!g) return session_end(&s);
-    const char *pipeline = o->pipeline ? o->pipeline : bcl_default_pipeline(2);
     Engine e;
-    if (optimize(o, g, pipeline, &s.arena, d)) return session_end(&s);
+    if (optimize(o, g, bcl_default_pipeline(2), &s.arena, d)) return session_end(&s);
     double t_opt = now_seconds();
     if (engine_prepare(&e, o, g, d)) return engine_free(&e), session_end(&s);
     double t_compile = now_seconds();
@@ -982,7 +825,7 @@ static int cmd_list(int argc, char **argv)
     Session s;
     int r = session_begin(&s, 5, argc, argv, OPT_LIST);
     if (r >= 0) return r;
-    bcl_list_registered(&s.o.build, s.o.pattern, s.o.verbose, stdout, &s.diag);
+    bcl_list_registered(&s.o.m.build, s.o.pattern, s.o.verbose, stdout, &s.diag);
     return session_end(&s);
 }
 

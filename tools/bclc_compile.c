@@ -8,13 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/safetensors.h"
-#include "io/weights.h"
+#include "api/pipeline.h"
 #include "backend/llvm/aot.h"
-#include "frontend/build.h"
 #include "support/diag.h"
 #include "ir/ir.h"
-#include "passes/pass.h"
 
 int bclc_cmd_compile(int argc, char **argv);
 
@@ -32,32 +29,20 @@ static const char compile_help[] =
     "  --weights-out FILE     write them to FILE instead; the program then calls\n"
     "                         PREFIX_create_from_file(FILE) (a small object)\n"
     "  --name PREFIX          entry point prefix (default: the model name, lowercased)\n"
-    "  --weights W            weights by state-dict key (.safetensors or .npz)\n"
-    "  --non-strict           missing/unexpected/mismatched weights are warnings\n"
-    "  --random-weights SEED  embed deterministic random weights instead\n"
     "  --target-cpu CPU       native (default: this host's CPU and features), x86-64,\n"
     "                         x86-64-v2, x86-64-v3 (AVX2) or x86-64-v4 (AVX-512)\n"
     "  --threads N            worker threads at run time (default: BCL_NUM_THREADS,\n"
     "                         else all cores)\n"
     "  --emit=KIND            obj (default), asm, llvm (textual IR) or bc (bitcode)\n"
-    "  -O0..-O3, --passes=L   the graph passes before code generation (default -O2)\n"
-    "Model options:\n"
-    "  FILE                   a .bcl model file (or use --model NAME)\n"
-    "  --model NAME           build a registered model with its default config\n"
-    "  --cfg NAME             the config dict to use (default _cfg)\n"
-    "  -o KEY=VALUE           override a config field (NOT the output file: --output)\n"
-    "  --input-shape N,C,H,W  input shape (default 1,C,S,S: C = len(preprocess.img_mean)\n"
-    "                         or 3, S = test.img_size or preprocess.img_size or 224)\n"
-    "  -I DIR                 also look for imported .bcl files in DIR\n"
-    "  -h, --help             show this help\n";
+    "The graph passes before code generation default to -O2. -o is a config override\n"
+    "(as in every bclc command), not the output file.\n\n";
+
+enum { GROUPS = BCL_OPT_MODEL | BCL_OPT_WEIGHTS | BCL_OPT_PASSES };
 
 typedef struct CompileOpts {
-    BclBuildOptions build;
-    const char *overrides[256];
-    const char *include_dirs[64];
-    const char *weights, *output, *header, *name, *cpu, *pipeline, *weights_out;
-    int has_seed, non_strict, threads;
-    uint64_t seed;
+    BclModelOptions m;
+    const char *output, *header, *name, *cpu, *weights_out;
+    int threads;
     BclEmitKind emit;
 } CompileOpts;
 
@@ -67,22 +52,6 @@ static int usage(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n(see 'bclc compile --help')\n");
     return -1;
-}
-
-static int parse_shape4(const char *s, Shape *sh)
-{
-    memset(sh, 0, sizeof *sh);
-    const char *p = s;
-    while (*p) {
-        char *e;
-        long long v = strtoll(p, &e, 10);
-        if (e == p || v <= 0 || sh->rank == 8) return 1;
-        sh->d[sh->rank++] = v;
-        p = e;
-        if (*p == ',') p++;
-        else if (*p) return 1;
-    }
-    return sh->rank == 0;
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -99,8 +68,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 static int parse(int argc, char **argv, CompileOpts *o)
 {
     memset(o, 0, sizeof *o);
-    o->build.overrides = o->overrides;
-    o->build.include_dirs = o->include_dirs;
+    bcl_model_options_init(&o->m);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
 #define TAKES(flag)                                                                              \
@@ -110,42 +78,10 @@ static int parse(int argc, char **argv, CompileOpts *o)
         uint64_t u;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(compile_help, stdout);
+            bcl_model_options_help(stdout, GROUPS);
             return 1;
-        } else if ((r = TAKES("-o")) != 0 || (r = TAKES("--override")) != 0) {
+        } else if ((r = bcl_model_option(&o->m, GROUPS, "bclc compile", argc, argv, &i)) != 0) {
             if (r < 0) return -1;
-            if (!strchr(val, '=') || val[0] == '=')
-                return usage("-o expects KEY=VALUE (a config override; the output file is --output), got '%s'", val);
-            if (o->build.n_overrides == 256) return usage("%s", "too many -o options");
-            o->overrides[o->build.n_overrides++] = val;
-        } else if ((r = TAKES("--cfg")) != 0) {
-            if (r < 0) return -1;
-            o->build.cfg_name = val;
-        } else if ((r = TAKES("--model")) != 0) {
-            if (r < 0) return -1;
-            o->build.model_name = val;
-        } else if ((r = TAKES("--input-shape")) != 0) {
-            if (r < 0) return -1;
-            if (parse_shape4(val, &o->build.input_shape))
-                return usage("--input-shape expects N,C,H,W with positive sizes, got '%s'", val);
-            o->build.has_input_shape = true;
-        } else if (!strncmp(a, "-I", 2) && a[2]) {
-            if (o->build.n_include_dirs == 64) return usage("%s", "too many -I options");
-            o->include_dirs[o->build.n_include_dirs++] = a + 2;
-        } else if ((r = TAKES("-I")) != 0) {
-            if (r < 0) return -1;
-            if (o->build.n_include_dirs == 64) return usage("%s", "too many -I options");
-            o->include_dirs[o->build.n_include_dirs++] = val;
-        } else if ((r = TAKES("--weights")) != 0) {
-            if (r < 0) return -1;
-            o->weights = val;
-        } else if (!strcmp(a, "--non-strict")) {
-            o->non_strict = 1;
-        } else if ((r = TAKES("--random-weights")) != 0) {
-            if (r < 0) return -1;
-            if (parse_u64(val, INT64_MAX, &u))
-                return usage("--random-weights expects a seed (a non-negative integer), got '%s'", val);
-            o->has_seed = 1;
-            o->seed = u;
         } else if ((r = TAKES("--output")) != 0 || (r = TAKES("--out")) != 0) {
             if (r < 0) return -1;
             o->output = val;
@@ -178,28 +114,14 @@ static int parse(int argc, char **argv, CompileOpts *o)
             else if (!strcmp(val, "llvm")) o->emit = BCL_EMIT_LLVM;
             else if (!strcmp(val, "bc")) o->emit = BCL_EMIT_BC;
             else return usage("--emit expects obj, asm, llvm or bc, got '%s'", val);
-        } else if ((r = TAKES("--passes")) != 0) {
-            if (r < 0) return -1;
-            o->pipeline = val;
-        } else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
-            o->pipeline = bcl_default_pipeline(a[2] - '0');
-        } else if (a[0] == '-' && a[1]) {
-            return usage("unknown option '%s'", a);
         } else {
-            if (o->build.path) return usage("unexpected argument '%s' (one model file at a time)", a);
-            o->build.path = a;
+            return usage("unknown option '%s'", a);
         }
 #undef TAKES
     }
-    if (!o->build.path && !o->build.model_name)
-        return usage("%s", "no model given: name a .bcl file or use --model NAME");
-    if (!o->weights && !o->has_seed)
+    if (bcl_model_options_finish(&o->m, "bclc compile", true)) return -1;
+    if (!o->m.weights && !o->m.has_seed)
         return usage("%s", "give --weights W.safetensors, or --random-weights SEED to embed random weights");
-    if (o->pipeline) {
-        Diag d;
-        diag_init(&d, stderr);
-        if (!bcl_check_pipeline(o->pipeline, &d)) return -1;
-    }
     return 0;
 }
 
@@ -223,17 +145,8 @@ int bclc_cmd_compile(int argc, char **argv)
     Diag d;
     arena_init(&arena);
     diag_init(&d, stderr);
-    IrGraph *g = bcl_build(&o.build, &arena, &d);
-    if (!g && !d.n_errors) diag_error(&d, NO_LOC, "could not build the model");
-    if (g && !d.n_errors && o.weights) {
-        StFile f;
-        if (bcl_read_weights(o.weights, &f, &d) == 0) {
-            bcl_bind_weights(g, &f, o.weights, !o.non_strict, &d);
-            st_free(&f);
-        }
-    }
-    if (g && !d.n_errors && o.has_seed) bcl_random_weights(g, o.seed);
-    if (g && !d.n_errors) bcl_run_passes(g, o.pipeline ? o.pipeline : bcl_default_pipeline(2), NULL, &d);
+    if (o.m.max_errors >= 0) d.max_errors = o.m.max_errors;
+    IrGraph *g = bcl_pipeline(&o.m, bcl_default_pipeline(2), &arena, &d);
     if (g && !d.n_errors) {
         char prefix[256], out_buf[300];
         if (o.name) snprintf(prefix, sizeof prefix, "%s", o.name);

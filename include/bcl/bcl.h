@@ -98,7 +98,8 @@ BCL_API BclStatus bcl_compiler_set_engine(BclCompiler *c, const char *engine);
  * With several contexts running at once, 1 per context is usually best. */
 BCL_API BclStatus bcl_compiler_set_threads(BclCompiler *c, int threads);
 /* The input shape (e.g. {1, 3, 224, 224}); default: [1, 3, H, W] from the config's
- * test.img_size / preprocess.img_size, else 224. 1 <= rank <= BCL_MAX_DIMS, dims > 0. */
+ * test.img_size / preprocess.img_size, else 224. 1 <= rank <= BCL_MAX_DIMS, every dim from
+ * 1 to 2^31 - 1 (bclc --input-shape's bound). */
 BCL_API BclStatus bcl_compiler_set_input_shape(BclCompiler *c, const int64_t *dims, int rank);
 /* A config override "key.sub=value" (like bclc -o), applied in the order added. */
 BCL_API BclStatus bcl_compiler_add_override(BclCompiler *c, const char *key_eq_value);
@@ -116,8 +117,9 @@ BCL_API BclStatus bcl_compiler_set_passes(BclCompiler *c, const char *pipeline);
 /* A directory searched for imported .bcl modules (like bclc -I), in the order added. */
 BCL_API BclStatus bcl_compiler_add_include_dir(BclCompiler *c, const char *dir);
 /* strict = 1 (the default): weights with missing or unexpected keys or mismatched
- * shapes are refused. 0: those are warnings (kept in the model's error text), and
- * parameters absent from a file keep their values. */
+ * shapes are refused. 0 (bclc --non-strict): those are warnings (kept in the model's
+ * error text), and after each load every parameter still without weights starts from
+ * its initialiser (as bcl_model_random_weights(m, 0) fills it), named in a warning. */
 BCL_API BclStatus bcl_compiler_set_strict_weights(BclCompiler *c, int strict);
 
 /* Compiles a .bcl file into *out (NULL on failure; diagnostics in bcl_compiler_error).

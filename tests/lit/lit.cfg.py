@@ -16,3 +16,12 @@ config.substitutions.append(("%python3", config.python3))
 config.substitutions.append(("FileCheck", config.filecheck))
 config.substitutions.append(("%not", config.python3 + " " + os.path.join(config.bclc_src_root, "tests", "lit", "not.py")))
 config.environment["LC_ALL"] = "C"
+
+# bclc compile exists when bclc was built with LLVM
+import subprocess
+try:
+    _help = subprocess.run([os.path.join(config.bclc_obj_root, "bclc"), "--help"], capture_output=True, text=True).stdout
+    if "\n  compile " in _help:
+        config.available_features.add("bclc-compile")
+except OSError:
+    pass

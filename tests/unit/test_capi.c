@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "api/pipeline.h"
 #include "io/npy.h"
 #include "include/bcl/bcl.h"
 #include "support/oom.h"
@@ -440,7 +441,9 @@ static void test_bad_weights(void **state)
     bcl_model_destroy(m);
     bcl_compiler_destroy(c);
 
-    /* non-strict: mismatches are warnings, matching keys bind, the rest stay missing */
+    /* non-strict (--non-strict's rule): mismatches are warnings, matching keys bind, and
+     * the parameters the file does not give start from their initialiser (seed 0),
+     * named in a warning, so the model runs */
     c = digits_compiler("interp");
     assert_int_equal(bcl_compiler_add_override(c, "model.widths=(8, 32, 64)"), BCL_OK);
     assert_int_equal(bcl_compiler_set_strict_weights(c, 0), BCL_OK);
@@ -448,12 +451,44 @@ static void test_bad_weights(void **state)
     bcl_compiler_destroy(c);
     assert_int_equal(bcl_model_load_weights_file(m, WEIGHTS), BCL_OK);
     assert_contains(bcl_model_error(m), "warning: shape mismatch for 'features.0.weight'");
-    assert_int_equal(bcl_context_create(m, &ctx), BCL_ERR_STATE);
-    assert_contains(bcl_model_error(m), "have no weights (the first is 'features.0.weight')");
-    assert_int_equal(bcl_model_random_weights(m, 7), BCL_OK);
+    assert_contains(bcl_model_error(m), "warning: --non-strict: ");
+    assert_contains(bcl_model_error(m), "start from their initialiser (seed 0): features.0.weight, ");
     assert_int_equal(bcl_context_create(m, &ctx), BCL_OK);
+    float x[64], y[10];
+    for (int i = 0; i < 64; i++) x[i] = (float)(i % 7) / 7.0f;
+    assert_int_equal(bcl_context_run1(ctx, x, 64, y, 10), BCL_OK);
     bcl_context_destroy(ctx);
     bcl_model_destroy(m);
+}
+
+/* bcl_compiler_set_input_shape follows --input-shape's rule (bcl_input_shape_ok): every
+ * dim from 1 to 2^31-1; a dim past it is refused, not wrapped or left to overflow. */
+static void test_input_shape_rule(void **state)
+{
+    (void)state;
+    BclCompiler *c;
+    assert_int_equal(bcl_compiler_create(&c), BCL_OK);
+    int64_t big[4] = {1, 1, 2147483648LL, 8}, neg[4] = {1, -1, 8, 8}, max[4] = {1, 1, 2147483647LL, 8};
+    assert_int_equal(bcl_compiler_set_input_shape(c, big, 4), BCL_ERR_INVALID_ARGUMENT);
+    assert_contains(bcl_compiler_error(c), "input shape dim 2 is 2147483648; dims must be from 1 to 2147483647");
+    assert_int_equal(bcl_compiler_set_input_shape(c, neg, 4), BCL_ERR_INVALID_ARGUMENT);
+    assert_contains(bcl_compiler_error(c), "input shape dim 1 is -1");
+    assert_int_equal(bcl_compiler_set_input_shape(c, max, 4), BCL_OK);
+    /* the same shape as CLI text: accepted and refused alike */
+    Shape s;
+    assert_true(bcl_parse_input_shape("1,1,2147483647,8", &s));
+    assert_int_equal(s.rank, 4);
+    assert_int_equal(s.d[2], 2147483647LL);
+    assert_false(bcl_parse_input_shape("1,1,2147483648,8", &s));
+    assert_false(bcl_parse_input_shape("1,1,8,8,", &s));
+    assert_false(bcl_parse_input_shape("1,1,8", &s));
+    assert_false(bcl_parse_input_shape("1,1,8,8,8", &s));
+    assert_false(bcl_parse_input_shape("1,-1,8,8", &s));
+    assert_false(bcl_parse_input_shape("1,+1,8,8", &s));
+    assert_false(bcl_parse_input_shape(" 1,1,8,8", &s));
+    assert_false(bcl_parse_input_shape("1,0,8,8", &s));
+    assert_false(bcl_parse_input_shape("", &s));
+    bcl_compiler_destroy(c);
 }
 
 static void test_order_misuse(void **state)
@@ -708,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_syntax_error),
         cmocka_unit_test(test_bad_weights),
+        cmocka_unit_test(test_input_shape_rule),
         cmocka_unit_test(test_order_misuse),
         cmocka_unit_test(test_weights_too_big),
         cmocka_unit_test(test_alloc_failures),

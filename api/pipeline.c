@@ -1,0 +1,87 @@
+/* The pipeline every driver runs: build -> read and bind weights -> fill missing ->
+ * passes (api/pipeline.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/pipeline.h"
+#include "io/weights.h"
+#include "support/oom.h"
+
+IrGraph *bcl_pipeline_build(const BclModelOptions *o, Arena *a, Diag *d)
+{
+    IrGraph *g = bcl_build(&o->build, a, d);
+    if (!g && d->n_errors == 0) diag_error(d, NO_LOC, "could not build the model");
+    return d->n_errors ? NULL : g;
+}
+
+/* Fills the parameters without data from their initialisers (seed), after checking
+ * that they fit in memory: refused up front rather than failing (or swapping) half
+ * way. False after an error. */
+static bool fill(IrGraph *g, uint64_t seed, Diag *d)
+{
+    double bytes = 0;
+    for (int i = 0; i < g->params.n; i++) {
+        const IrValue *v = g->params.v[i];
+        if (!v->data) bytes += 4.0 * (double)shape_numel(&v->shape);
+    }
+    if (!bcl_memory_fits(bytes)) {
+        diag_error(d, NO_LOC, "the model's weights need %.1f GiB, more than this machine's memory", bytes / (1 << 30));
+        return false;
+    }
+    bcl_random_weights(g, seed);
+    return true;
+}
+
+/* The --non-strict rule: parameters the weights did not give start from their
+ * initialiser, as in a freshly built MegEngine/PyTorch module, and a warning says which. */
+static bool fill_missing(IrGraph *g, const char *name, uint64_t seed, Diag *d)
+{
+    char *list = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&list, &len);
+    int n = 0;
+    for (int i = 0; m && i < g->params.n; i++) {
+        const IrValue *v = g->params.v[i];
+        if (!v->data) fprintf(m, "%s%s", n++ ? ", " : "", v->name ? v->name : "");
+    }
+    if (m) fclose(m);
+    if (n)
+        diag_warning_path(d, name, "--non-strict: %d parameter%s without weights start%s from %s initialiser "
+                          "(seed %llu): %s", n, n == 1 ? "" : "s", n == 1 ? "s" : "", n == 1 ? "its" : "their",
+                          (unsigned long long)seed, list ? list : "");
+    free(list);
+    return fill(g, seed, d);
+}
+
+int bcl_pipeline_bind(IrGraph *g, const StFile *f, const char *name, bool non_strict, uint64_t seed, Diag *d)
+{
+    int rc = bcl_bind_weights(g, f, name, !non_strict, d);
+    if (rc == 0 && non_strict && !fill_missing(g, name, seed, d)) rc = 1;
+    return rc;
+}
+
+int bcl_pipeline_weights(IrGraph *g, const BclModelOptions *o, Diag *d)
+{
+    uint64_t seed = o->has_seed ? o->seed : 0;
+    if (o->weights) {
+        StFile f;
+        if (bcl_read_weights(o->weights, &f, d) != 0) return 1;
+        int rc = bcl_pipeline_bind(g, &f, o->weights, o->non_strict, seed, d);
+        st_free(&f);
+        if (rc) return rc;
+    }
+    if (o->has_seed && !fill(g, seed, d)) return 1;
+    return d->n_errors ? 1 : 0;
+}
+
+int bcl_pipeline_passes(IrGraph *g, const BclModelOptions *o, const char *default_pipeline, Diag *d)
+{
+    return bcl_run_passes(g, o->pipeline ? o->pipeline : default_pipeline, &o->pass_opt, d);
+}
+
+IrGraph *bcl_pipeline(const BclModelOptions *o, const char *default_pipeline, Arena *a, Diag *d)
+{
+    IrGraph *g = bcl_pipeline_build(o, a, d);
+    if (!g || bcl_pipeline_weights(g, o, d) || bcl_pipeline_passes(g, o, default_pipeline, d)) return NULL;
+    return g;
+}

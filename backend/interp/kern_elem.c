@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "backend/interp/kernels.h"
+#include "ir/shape_util.h"
 
 static float relu6(float x) { return x < 0 ? 0 : x > 6 ? 6 : x; }
 static float sigmoid(float x) { return (float)(1.0 / (1.0 + exp(-(double)x))); }
@@ -48,25 +49,13 @@ static float binary(IrOp op, float a, float b)
     }
 }
 
-/* Element strides of s aligned to the right of an r-dim result; 0 on broadcast dims. */
-static void bcast_strides(const Shape *s, int r, int64_t *st)
-{
-    int64_t acc = 1;
-    for (int i = r - 1; i >= 0; i--) {
-        int k = s->rank - r + i;
-        int64_t d = k >= 0 ? s->d[k] : 1;
-        st[i] = d == 1 ? 0 : acc;
-        acc *= d;
-    }
-}
-
 void kern_binary(IrOp op, const float *a, const Shape *as, const float *b, const Shape *bs,
                  float *y, const Shape *ys)
 {
     int r = ys->rank;
     int64_t sa[BCL_MAX_RANK], sb[BCL_MAX_RANK], n = shape_numel(ys);
-    bcast_strides(as, r, sa);
-    bcast_strides(bs, r, sb);
+    ir_bcast_strides(as, r, sa);
+    ir_bcast_strides(bs, r, sb);
     for (int64_t i = 0; i < n; i++) {
         int64_t rem = i, oa = 0, ob = 0;
         for (int k = r - 1; k >= 0; k--) {

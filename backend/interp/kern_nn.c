@@ -5,6 +5,7 @@
 
 #include "backend/interp/kernels.h"
 #include "support/oom.h"
+#include "ir/shape_util.h"
 
 /* First output column whose input column ow * s + off lies in [0, W), and one past the last. */
 static void valid_cols(int64_t off, int64_t s, int64_t W, int64_t OW, int64_t *lo, int64_t *hi)
@@ -85,25 +86,12 @@ void kern_linear(const float *x, const Shape *xs, const float *w, const Shape *w
 void kern_matmul(const float *a, const Shape *as, const float *b, const Shape *bs, float *y,
                  const Shape *ys)
 {
-    /* View both as stacks of matrices: a 1-D a is [1, K], a 1-D b is [K, 1]. */
-    Shape A = *as, B = *bs;
-    if (A.rank == 1) { A.rank = 2; A.d[1] = A.d[0]; A.d[0] = 1; }
-    if (B.rank == 1) { B.rank = 2; B.d[1] = 1; }
-    int64_t M = A.d[A.rank - 2], K = A.d[A.rank - 1], N = B.d[B.rank - 1];
-    int ra = A.rank - 2, rb = B.rank - 2, r = ra > rb ? ra : rb;
-    int64_t bd[BCL_MAX_RANK], sa[BCL_MAX_RANK], sb[BCL_MAX_RANK];
-    int64_t stride_a = M * K, stride_b = K * N, nbatch = 1;
-    /* Batch strides in matrices, 0 where a dim broadcasts. */
-    for (int i = r - 1; i >= 0; i--) {
-        int ia = ra - r + i, ib = rb - r + i;
-        int64_t da = ia >= 0 ? A.d[ia] : 1, db = ib >= 0 ? B.d[ib] : 1;
-        bd[i] = da > db ? da : db;
-        sa[i] = da == 1 ? 0 : stride_a;
-        sb[i] = db == 1 ? 0 : stride_b;
-        stride_a *= da;
-        stride_b *= db;
-        nbatch *= bd[i];
-    }
+    /* both as stacks of matrices, batch dims broadcast (the JIT plans the same layout) */
+    IrMatmulLayout l;
+    ir_matmul_layout(as, bs, &l);
+    int64_t M = l.M, K = l.K, N = l.N, nbatch = l.n_batch;
+    int r = l.batch_rank;
+    const int64_t *bd = l.batch, *sa = l.a_stride, *sb = l.b_stride;
     (void)ys;
     for (int64_t t = 0; t < nbatch; t++) {
         int64_t rem = t, oa = 0, ob = 0;

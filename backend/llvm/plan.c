@@ -8,6 +8,7 @@
 #include "runtime/pool.h"
 #include "backend/llvm/jit_internal.h"
 #include "backend/llvm/libjit/kernels.h"
+#include "ir/shape_util.h"
 
 #define TAB_MAX 96
 
@@ -219,18 +220,6 @@ static void act_step(Lower *L, int y, int act, float alpha, int64_t n)
     step(L, "unary", &t, cdiv(n, BCL_JIT_CHUNK));
 }
 
-/* Right-aligned broadcast strides of s in an r-dim result (0 where it broadcasts). */
-static void bcast_strides(const Shape *s, int r, int64_t *st)
-{
-    int64_t acc = 1;
-    for (int i = r - 1; i >= 0; i--) {
-        int k = s->rank - r + i;
-        int64_t d = k >= 0 ? s->d[k] : 1;
-        st[i] = d == 1 ? 0 : acc;
-        acc *= d;
-    }
-}
-
 /* Returns whether the node's act epilogue is done by the emitted kernel. */
 static bool lower_binary(Lower *L, const IrNode *n, int a, int b, int y)
 {
@@ -241,8 +230,8 @@ static bool lower_binary(Lower *L, const IrNode *n, int a, int b, int y)
         r = 1;   /* a scalar result: one row of one element */
     } else {
         for (int i = 0; i < r; i++) yd[i] = ys->d[i];
-        bcast_strides(&n->in[0]->shape, r, sa);
-        bcast_strides(&n->in[1]->shape, r, sb);
+        ir_bcast_strides(&n->in[0]->shape, r, sa);
+        ir_bcast_strides(&n->in[1]->shape, r, sb);
     }
     int64_t len = yd[r - 1], rows = len ? shape_numel(ys) / len : 0;
     int64_t per = len >= BCL_JIT_CHUNK ? 1 : BCL_JIT_CHUNK / (len ? len : 1);
@@ -256,25 +245,14 @@ static bool lower_binary(Lower *L, const IrNode *n, int a, int b, int y)
 
 static bool lower_matmul(Lower *L, const IrNode *n, int a, int b, int y)
 {
-    Shape A = n->in[0]->shape, B = n->in[1]->shape;
-    if (A.rank == 1) { A.rank = 2; A.d[1] = A.d[0]; A.d[0] = 1; }
-    if (B.rank == 1) { B.rank = 2; B.d[1] = 1; }
-    int64_t M = A.d[A.rank - 2], K = A.d[A.rank - 1], N = B.d[B.rank - 1];
-    int ra = A.rank - 2, rb = B.rank - 2, r = ra > rb ? ra : rb;
-    int64_t bd[8] = {0}, sa[8] = {0}, sb[8] = {0}, st_a = M * K, st_b = K * N, nb = 1;
-    for (int i = r - 1; i >= 0; i--) {
-        int ia = ra - r + i, ib = rb - r + i;
-        int64_t da = ia >= 0 ? A.d[ia] : 1, db = ib >= 0 ? B.d[ib] : 1;
-        bd[i] = da > db ? da : db;
-        sa[i] = da == 1 ? 0 : st_a;
-        sb[i] = db == 1 ? 0 : st_b;
-        st_a *= da;
-        st_b *= db;
-        nb *= bd[i];
-    }
+    /* the interpreter's layout (ir_matmul_layout): stacks of matrices, batch dims broadcast */
+    IrMatmulLayout l;
+    ir_matmul_layout(&n->in[0]->shape, &n->in[1]->shape, &l);
+    int64_t M = l.M, K = l.K, N = l.N, nb = l.n_batch;
+    int r = l.batch_rank;
     Tab t = {0};
     put(&t, a), put(&t, b), put(&t, y), put(&t, M), put(&t, K), put(&t, N), put(&t, nb), put(&t, r);
-    put8(&t, bd, r), put8(&t, sa, r), put8(&t, sb, r);
+    put8(&t, l.batch, r), put8(&t, l.a_stride, r), put8(&t, l.b_stride, r);
     put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
     step(L, "matmul", &t, nb * M);
     return true;

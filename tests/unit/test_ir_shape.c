@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
+#include "ir/shape_util.h"
 #include "tests/unit/test_support.h"
 
 /* Infers op on the given shapes; on success checks the result, on failure the message. */
@@ -325,9 +326,59 @@ static void test_builder(void **st)
     arena_free(&ar);
 }
 
+/* The helpers both backends index with (ir/shape_util.h). */
+static void test_bcast_strides(void **st)
+{
+    (void)st;
+    int64_t s[4];
+    Shape a = shp(3, 2, 1, 5);            /* [2, 1, 5] in a [7, 2, 3, 5] result */
+    ir_bcast_strides(&a, 4, s);
+    assert_int_equal(s[0], 0);           /* absent: broadcast */
+    assert_int_equal(s[1], 5);
+    assert_int_equal(s[2], 0);           /* size 1: broadcast */
+    assert_int_equal(s[3], 1);
+    Shape b = shp(0);                      /* a scalar reads element 0 everywhere */
+    ir_bcast_strides(&b, 2, s);
+    assert_int_equal(s[0], 0);
+    assert_int_equal(s[1], 0);
+}
+
+static void test_matmul_layout(void **st)
+{
+    (void)st;
+    IrMatmulLayout l;
+    Shape a = shp(4, 2, 1, 3, 4), b = shp(3, 5, 4, 6);   /* [2,1,3,4] @ [5,4,6] -> [2,5,3,6] */
+    ir_matmul_layout(&a, &b, &l);
+    assert_int_equal(l.M, 3);
+    assert_int_equal(l.K, 4);
+    assert_int_equal(l.N, 6);
+    assert_int_equal(l.batch_rank, 2);
+    assert_int_equal(l.batch[0], 2);
+    assert_int_equal(l.batch[1], 5);
+    assert_int_equal(l.n_batch, 10);
+    assert_int_equal(l.a_stride[0], 12);  /* one [3,4] matrix per index of dim 0 */
+    assert_int_equal(l.a_stride[1], 0);   /* a's dim 1 is 1: broadcast */
+    assert_int_equal(l.b_stride[0], 0);   /* b has no dim 0: broadcast */
+    assert_int_equal(l.b_stride[1], 24);
+    Shape v = shp(1, 4), m = shp(2, 4, 6);            /* [4] @ [4,6]: a is [1,4] */
+    ir_matmul_layout(&v, &m, &l);
+    assert_int_equal(l.M, 1);
+    assert_int_equal(l.K, 4);
+    assert_int_equal(l.N, 6);
+    assert_int_equal(l.batch_rank, 0);
+    assert_int_equal(l.n_batch, 1);
+    Shape w = shp(1, 6);                                 /* [4,6] @ [6]: b is [6,1] */
+    ir_matmul_layout(&m, &w, &l);
+    assert_int_equal(l.M, 4);
+    assert_int_equal(l.K, 6);
+    assert_int_equal(l.N, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bcast_strides),
+        cmocka_unit_test(test_matmul_layout),
         cmocka_unit_test(test_shape_helpers),
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_pool),

@@ -1,5 +1,5 @@
 /* Binding a weight file's tensors to a graph's parameters by state-dict key, the
- * layout equivalences of LANGUAGE.md section 6, deterministic random weights, and the
+ * layout equivalences of docs/language.md#weights, deterministic random weights, and the
  * key-by-key report of `bclc params --weights`. */
 #include <math.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* Binding weights to a graph's parameters by state-dict key, with the MegEngine /
- * PyTorch shape equivalences of LANGUAGE.md section 6. */
+ * PyTorch shape equivalences of docs/language.md#weights. */
 #ifndef BCL_WEIGHTS_H
 #define BCL_WEIGHTS_H
 #include <stdio.h>

@@ -71,7 +71,7 @@ def _accepts(cls, arg):
 
 
 def _build_head(w_in, head_cfg=None, norm_name="BN", act_name="relu"):
-    # LANGUAGE.md section 4: norm/act only where the head's constructor takes them.
+    # docs/language.md#the-basecls-contract: norm/act only where the head's constructor takes them.
     if head_cfg is None or head_cfg.get("name") is None:
         return None
     cfg = dict(head_cfg)

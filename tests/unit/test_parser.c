@@ -1044,7 +1044,7 @@ static char *read_text(const char *path)
 
 static void test_alexnet_example(void **state)
 {
-    /* LANGUAGE.md section 2, checked against Python's ast of the same text */
+    /* docs/language.md#the-reference-example, checked against Python's ast of the same text */
     Arena a;
     arena_init(&a);
     char *diags = NULL, *dump = NULL;

@@ -1,5 +1,5 @@
 """basecls.layers stand-in, with BaseCls's semantics (basecls/layers/{heads,
-modules,activations,wrapper}.py) and the build_head rules of LANGUAGE.md s.4."""
+modules,activations,wrapper}.py) and the build_head rules of docs/language.md#the-basecls-contract."""
 import copy
 
 from . import functional as F
@@ -215,7 +215,7 @@ def build_head(w_in, head_args=None, norm_name="BN", act_name="relu"):
     else:
         raise ShimError(f"head '{head_name}' not supported")
     head_args["w_in"] = w_in
-    # defaults go only where the constructor takes them (LANGUAGE.md s.4)
+    # defaults go only where the constructor takes them (docs/language.md#the-basecls-contract)
     if accepts(cls, "norm_name"):
         head_args.setdefault("norm_name", norm_name)
     if accepts(cls, "act_name"):

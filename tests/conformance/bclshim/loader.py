@@ -1,5 +1,5 @@
 """Loads a .bcl file as Python with the stand-in modules installed, and builds
-its model from the config (LANGUAGE.md section 4)."""
+its model from the config (docs/language.md#the-basecls-contract)."""
 import ast
 import copy
 import importlib.abc

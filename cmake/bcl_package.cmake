@@ -141,3 +141,11 @@ endif()
 if(TARGET test_bench_stats)
   target_sources(test_bench_stats PRIVATE tools/bclc_bench.c)
 endif()
+
+# every ```sh block of README.md and docs/*.md runs as written (tests/docs)
+if(PYTHON3_SYS)
+  add_test(NAME docs_commands
+           COMMAND ${PYTHON3_SYS} ${CMAKE_SOURCE_DIR}/tests/docs/run_doc_commands.py --root ${CMAKE_SOURCE_DIR}
+                   --build ${CMAKE_BINARY_DIR} --workdir ${CMAKE_BINARY_DIR}/docs_test)
+  set_tests_properties(docs_commands PROPERTIES RESOURCE_LOCK install_prefix)
+endif()

@@ -152,6 +152,10 @@ static int add_item(Vm *vm, PkValue *c, PkValue *x)
     return 0;
 }
 
+/* The stack from position i (NULL while the stack was never allocated: no pointer
+ * arithmetic on NULL, which UBSan reports; found by tests/fuzz/fuzz_weights). */
+static PkValue **stack_at(Vm *vm, int i) { return vm->stack ? vm->stack + i : NULL; }
+
 static PkValue *make_seq(Vm *vm, PkKind k, PkValue **items, int n)
 {
     PkValue *t = new_value(vm, k);
@@ -627,7 +631,7 @@ int pk_load(Unpickler *u, PkValue **out)
         case 0x8f: r = push(&vm, make_seq(&vm, PK_SET, NULL, 0)); break;     /* EMPTY_SET */
         case 't': case 'l': case 0x91:                    /* TUPLE, LIST, FROZENSET */
             if (pop_mark(&vm, &first)) goto done;
-            v = make_seq(&vm, op == 't' ? PK_TUPLE : op == 'l' ? PK_LIST : PK_SET, vm.stack + first, vm.sp - first);
+            v = make_seq(&vm, op == 't' ? PK_TUPLE : op == 'l' ? PK_LIST : PK_SET, stack_at(&vm, first), vm.sp - first);
             vm.sp = first;
             r = push(&vm, v);
             break;
@@ -643,7 +647,7 @@ int pk_load(Unpickler *u, PkValue **out)
         case 'd':                                         /* DICT */
             if (pop_mark(&vm, &first)) goto done;
             if ((vm.sp - first) % 2) { fail(&vm, "DICT with an odd number of items"); goto done; }
-            v = make_seq(&vm, PK_DICT, vm.stack + first, vm.sp - first);
+            v = make_seq(&vm, PK_DICT, stack_at(&vm, first), vm.sp - first);
             vm.sp = first;
             r = push(&vm, v);
             break;

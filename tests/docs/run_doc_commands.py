@@ -22,7 +22,7 @@ import time
 
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.M | re.S)
 TMP = re.compile(r"/tmp(?=[/\s\"']|$)", re.M)
-BUILD_DIR_CONFIG = re.compile(r"cmake\s+(-S\s+\S+\s+)?-B\s+build\b")
+BUILD_DIR_CONFIG = re.compile(r"cmake\s+(-S\s+\S+\s+)?-B\s+build(?=[\s/]|$)", re.M)
 SKIP = re.compile(r"<!--\s*doc-test:\s*skip:\s*(.+?)\s*-->\s*$")
 
 

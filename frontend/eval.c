@@ -585,6 +585,14 @@ Value *subscript(Elab *I, Value *obj, Value *idx, SrcLoc loc)
     }
     case V_DICT: {
         Value *v = dict_get(obj->dict, idx);
+        if (!v && obj->dict->default_factory) {   /* defaultdict: d[k] makes the value */
+            if (idx->kind == V_LIST || idx->kind == V_DICT || idx->kind == V_SET) {
+                diag_error(I->d, loc, "unhashable type: '%s'", v_type_name(idx));
+                return NULL;
+            }
+            if (!(v = call0(I, obj->dict->default_factory, loc))) return NULL;
+            dict_set(I, obj->dict, idx, v, loc);
+        }
         if (!v) {
             diag_error(I->d, loc, "key %s not found in dict", v_repr(I, idx));
             return NULL;

@@ -428,12 +428,36 @@ static Value *native_functools(Elab *I)
 
 /* ------------------------------------------------------------------ collections, copy */
 
+/* defaultdict(factory, ...): a dict (isinstance dict) whose missing keys are made by
+ * factory(); the other arguments are dict()'s */
+static Value *c_defaultdict(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    (void)self;
+    Value *factory = a->n_pos ? a->pos[0] : V_NONE_;
+    if (factory->kind != V_NONE && !callable_value(factory)) {
+        diag_error(I->d, a->pos_loc[0], "TypeError: first argument must be callable or None");
+        return NULL;
+    }
+    CallArgs rest = *a;
+    if (a->n_pos) {
+        rest.n_pos--;
+        rest.pos++;
+        rest.pos_loc++;
+    }
+    Value *dict = env_get_local(I->builtins, "dict");
+    Value *d = dict->cls->construct(I, dict, &rest, loc);
+    if (!d) return NULL;
+    d->dict->default_factory = factory->kind == V_NONE ? NULL : factory;
+    return d;
+}
+
 static Value *native_collections(Elab *I)
 {
     Value *ns = new_namespace(I, "collections");
     /* dicts keep insertion order, so OrderedDict is a dict */
     Value *dict = env_get_local(I->builtins, "dict");
     add_class(I, ns->ns->env, "OrderedDict", TK_DICT, dict->cls->construct);
+    add_class(I, ns->ns->env, "defaultdict", TK_DICT, c_defaultdict);
     Value *abc = new_namespace(I, "collections.abc");
     static const char *const names[] = {"Callable", "Sequence", "Mapping", "MutableMapping", "Iterable",
                                         "Iterator", "Set", "Hashable", "Collection", "MutableSequence"};

@@ -32,7 +32,9 @@ typedef struct DictEntry { Value *key, *val; SrcLoc loc; } DictEntry;
 /* index: an open-addressed hash table of entry positions + 1 (0 = empty), index_cap
  * slots (a power of two), built once a dict has a few entries, so that lookups stay
  * O(1) however large a dict or attribute table grows. */
-typedef struct Dict { int n, cap; DictEntry *e; int *index, index_cap; } Dict;
+typedef struct Dict { int n, cap; DictEntry *e; int *index, index_cap;
+    Value *default_factory;     /* collections.defaultdict: called for a missing key (NULL: none) */
+} Dict;
 
 typedef struct Seq { int n, cap; Value **v; } Seq;
 

@@ -135,13 +135,15 @@ typedef struct Part {
     char *obj;
     size_t obj_len;
     char err[512];
-    double ms;
+    double ms, cpu;         /* wall and this thread's CPU time */
 } Part;
 
 static void *compile_part(void *arg)
 {
     Part *P = arg;
     double t0 = now_ms();
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     Diag d;   /* diagnostics of this thread, into memory (the caller reports them) */
     char *dbuf = NULL;
     size_t dlen = 0;
@@ -186,6 +188,8 @@ static void *compile_part(void *arg)
     if (tm) LLVMDisposeTargetMachine(tm);
     LLVMContextDispose(c);
     P->ms = now_ms() - t0;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    P->cpu = (c1.tv_sec - c0.tv_sec) * 1e3 + (c1.tv_nsec - c0.tv_nsec) / 1e6;
     return NULL;
 }
 
@@ -399,7 +403,9 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
                 j->from_cache ? "codegen (cached)" : "codegen+optimize+machine code", t_mc - t_pack, n_parts, comp,
                 t_link - t_mc);
         if (use_cache && !j->from_cache) fprintf(stderr, ", cache store %.1f ms", t_store - t_link);
-        fprintf(stderr, "\njit: engine %.1f ms wall, %.1f ms CPU (all threads)\n", t_store - t0, cpu_ms() - c0);
+        fprintf(stderr, "\njit: engine %.1f ms wall, %.1f ms CPU (all threads)", t_store - t0, cpu_ms() - c0);
+        for (int i = 0; parts && i < n_parts; i++) fprintf(stderr, "%s%.1f", i ? ", " : "; parts' CPU ms: ", parts[i].cpu);
+        fprintf(stderr, "\n");
     }
     if (!j->from_cache)
         for (int i = 0; i < n_parts; i++) free(parts[i].obj);

@@ -756,7 +756,8 @@ static void zoo_cfg_defaults(Elab *I, Value *cfg, const char *model_name)
 {
     for (int i = 0; bcl_stdlib_paths[i]; i++) {
         if (strncmp(bcl_stdlib_paths[i], "basecls/models/", 15)) continue;
-        Value *ns = load_stdlib(I, bcl_stdlib_paths[i], NULL, NO_LOC);   /* already loaded */
+        LoadedModule *lm = find_loaded(I, arena_printf(I->a, "<stdlib>/%s", bcl_stdlib_paths[i]));
+        Value *ns = lm && !lm->loading ? lm->ns : NULL;   /* load_zoo loaded them all */
         Value *tab = ns && ns->kind == V_NAMESPACE ? env_get_local(ns->ns->env, "_zoo_cfgs") : NULL;
         DictEntry *e = tab && tab->kind == V_DICT ? dict_find_str(tab->dict, model_name) : NULL;
         if (!e || e->val->kind != V_DICT) continue;

@@ -544,6 +544,15 @@ static void walk_module(ParamWalk *w, Value *m)
         return;
     }
     w->depth++;
+    /* a tensor made in __init__ (not a Parameter) is a buffer, as MegEngine's */
+    for (int i = 0; i < o->attrs.n && !w->failed; i++) {
+        Value *v = o->attrs.e[i].val;
+        if (v->kind == V_NDARRAY && v->nd->is_tensor) {
+            Value *b = nd_to_buffer(w->I, v->nd, module_loc(m));
+            if (!b) { w->failed = true; break; }
+            o->attrs.e[i].val = b;
+        }
+    }
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < o->attrs.n && !w->failed; i++) {
             Value *v = o->attrs.e[i].val;

@@ -5,6 +5,7 @@
 
 #include "frontend/native_args.h"
 #include "frontend/tensor_value.h"
+#include "frontend/ndarray.h"
 
 /* ------------------------------------------------------------------ megengine.functional */
 
@@ -142,8 +143,8 @@ static IrValue **tensor_seq(Elab *I, Value *v, SrcLoc loc, const char *f, int *n
         diag_error(I->d, loc, "%s: expected a list or tuple of tensors, got %s", f, v_type_name(v));
         return NULL;
     }
-    if (v->seq->n == 0 || v->seq->n > 64) {
-        diag_error(I->d, loc, "%s: expected 1 to 64 tensors, got %d", f, v->seq->n);
+    if (v->seq->n == 0) {
+        diag_error(I->d, loc, "%s: expected at least one tensor", f);
         return NULL;
     }
     IrValue **xs = ARENA_NEWN(I->a, IrValue *, v->seq->n);
@@ -151,6 +152,23 @@ static IrValue **tensor_seq(Elab *I, Value *v, SrcLoc loc, const char *f, int *n
         if (!(xs[i] = tensor_of(I, v->seq->v[i], loc, f))) return NULL;
     *n = v->seq->n;
     return xs;
+}
+
+/* A concat of any number of inputs: the IR op takes at most 64, so longer lists are
+ * joined in chunks of 64 and the chunks joined again (the same values). */
+static Value *concat_many(Elab *I, IrValue **xs, int n, const IrAttrs *at, SrcLoc loc)
+{
+    while (n > 64) {
+        int m = 0;
+        for (int i = 0; i < n; i += 64) {
+            int k = n - i < 64 ? n - i : 64;
+            IrValue *c = k == 1 ? xs[i] : emit_ir(I, IR_CONCAT, xs + i, k, at, loc);
+            if (!c) return NULL;
+            xs[m++] = c;
+        }
+        n = m;
+    }
+    return n == 1 ? v_tensor(I, xs[0]) : emit(I, IR_CONCAT, xs, n, at, loc);
 }
 
 static Value *F_concat(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
@@ -166,8 +184,7 @@ static Value *F_concat(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
     if (!norm_axis(I, &ax, xs[0]->shape.rank, loc, "concat")) return NULL;
     IrAttrs at = ir_attrs_default();
     at.axis = ax;
-    if (n == 1) return v_tensor(I, xs[0]);
-    return emit(I, IR_CONCAT, xs, n, &at, loc);
+    return concat_many(I, xs, n, &at, loc);
 }
 
 static Value *F_stack(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
@@ -198,10 +215,9 @@ static Value *F_stack(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
         for (int k = 0, j = 0; k <= r; k++) sh.d[k] = k == ax ? 1 : xs[i]->shape.d[j++];
         if (!(xs[i] = reshape_ir(I, xs[i], &sh, loc))) return NULL;
     }
-    if (n == 1) return v_tensor(I, xs[0]);
     IrAttrs at = ir_attrs_default();
     at.axis = ax;
-    return emit(I, IR_CONCAT, xs, n, &at, loc);
+    return concat_many(I, xs, n, &at, loc);
 }
 
 /* MegEngine's F.repeat(inp, repeats, axis=None): each element `repeats` times along axis
@@ -778,25 +794,52 @@ static Value *F_zeros(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return filled(
 static Value *F_ones(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "ones", 1); }
 static Value *F_full(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return filled(I, a, l, "full", 2); }
 
+/* Every megengine.functional name: in __init__, on compile-time tensors (made by
+ * F.zeros / mge.Tensor(data) there), evaluated at once (mge_consteval.c); otherwise the
+ * primitive that emits IR while forward is traced. */
+static const struct { const char *name; NativeFn fn; } fs[] = {
+    {"relu", F_relu}, {"relu6", F_relu6}, {"sigmoid", F_sigmoid}, {"silu", F_silu}, {"gelu", F_gelu},
+    {"hswish", F_hswish}, {"hsigmoid", F_hsigmoid}, {"tanh", F_tanh}, {"exp", F_exp}, {"sqrt", F_sqrt},
+    {"neg", F_neg}, {"leaky_relu", F_leaky_relu}, {"elu", F_elu}, {"add", F_add}, {"sub", F_sub},
+    {"mul", F_mul}, {"div", F_div}, {"pow", F_pow}, {"maximum", F_maximum}, {"minimum", F_minimum},
+    {"softmax", F_softmax}, {"flatten", F_flatten}, {"reshape", F_reshape}, {"transpose", F_transpose},
+    {"mean", F_mean}, {"sum", F_sum}, {"max", F_max}, {"min", F_min}, {"concat", F_concat},
+    {"stack", F_stack}, {"split", F_split}, {"conv2d", F_conv2d}, {"linear", F_linear},
+    {"matmul", F_matmul}, {"batch_norm", F_batch_norm}, {"layer_norm", F_layer_norm},
+    {"max_pool2d", F_max_pool2d}, {"avg_pool2d", F_avg_pool2d},
+    {"adaptive_avg_pool2d", F_adaptive_avg_pool2d}, {"adaptive_max_pool2d", F_adaptive_max_pool2d},
+    {"dropout", F_dropout}, {"pad", F_pad}, {"interpolate", F_interpolate}, {"roll", F_roll},
+    {"zeros", F_zeros}, {"ones", F_ones}, {"full", F_full}, {"repeat", F_repeat},
+    {"broadcast_to", F_broadcast_to}, {"expand_dims", F_expand_dims},
+};
+
+static Value *F_dispatch(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    const char *name = self->str.s;
+    bool handled = false;
+    Value *r = ct_functional(I, name, a, loc, &handled);
+    if (handled) return r;
+    for (size_t i = 0; i < sizeof fs / sizeof *fs; i++)
+        if (!strcmp(fs[i].name, name)) return fs[i].fn(I, NULL, a, loc);
+    diag_error(I->d, loc, "F.%s is evaluated only on tensors computed in __init__ (compile-time values); "
+                          "in forward it is not supported yet", name);
+    return NULL;
+}
+
+/* Functions evaluated only at compile time (in __init__, on compile-time tensors). */
+static const char *const ct_only[] = {
+    "where", "squeeze", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "log", "abs", "floor", "ceil", "round", "floor_div", "mod", "prod",
+};
+
 Value *native_functional(Elab *I)
 {
     Value *ns = new_namespace(I, "megengine.functional");
-    static const struct { const char *name; NativeFn fn; } fs[] = {
-        {"relu", F_relu}, {"relu6", F_relu6}, {"sigmoid", F_sigmoid}, {"silu", F_silu}, {"gelu", F_gelu},
-        {"hswish", F_hswish}, {"hsigmoid", F_hsigmoid}, {"tanh", F_tanh}, {"exp", F_exp}, {"sqrt", F_sqrt},
-        {"neg", F_neg}, {"leaky_relu", F_leaky_relu}, {"elu", F_elu}, {"add", F_add}, {"sub", F_sub},
-        {"mul", F_mul}, {"div", F_div}, {"pow", F_pow}, {"maximum", F_maximum}, {"minimum", F_minimum},
-        {"softmax", F_softmax}, {"flatten", F_flatten}, {"reshape", F_reshape}, {"transpose", F_transpose},
-        {"mean", F_mean}, {"sum", F_sum}, {"max", F_max}, {"min", F_min}, {"concat", F_concat},
-        {"stack", F_stack}, {"split", F_split}, {"conv2d", F_conv2d}, {"linear", F_linear},
-        {"matmul", F_matmul}, {"batch_norm", F_batch_norm}, {"layer_norm", F_layer_norm},
-        {"max_pool2d", F_max_pool2d}, {"avg_pool2d", F_avg_pool2d},
-        {"adaptive_avg_pool2d", F_adaptive_avg_pool2d}, {"adaptive_max_pool2d", F_adaptive_max_pool2d},
-        {"dropout", F_dropout}, {"pad", F_pad}, {"interpolate", F_interpolate}, {"roll", F_roll},
-        {"zeros", F_zeros}, {"ones", F_ones}, {"full", F_full}, {"repeat", F_repeat},
-        {"broadcast_to", F_broadcast_to}, {"expand_dims", F_expand_dims},
-    };
-    for (size_t i = 0; i < sizeof fs / sizeof *fs; i++) ns_add(I, ns, fs[i].name, fs[i].fn);
+    for (size_t i = 0; i < sizeof fs / sizeof *fs; i++)
+        env_set(I, ns->ns->env, fs[i].name, v_builtin(I, fs[i].name, F_dispatch, v_str(I, fs[i].name)));
+    for (size_t i = 0; i < sizeof ct_only / sizeof *ct_only; i++)
+        if (!env_get_local(ns->ns->env, ct_only[i]))
+            env_set(I, ns->ns->env, ct_only[i], v_builtin(I, ct_only[i], F_dispatch, v_str(I, ct_only[i])));
     /* MegEngine's sub-namespaces alias the same primitives */
     env_set(I, ns->ns->env, "nn", ns);
     Value *vision = new_namespace(I, "megengine.functional.vision");

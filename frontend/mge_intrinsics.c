@@ -5,6 +5,7 @@
 
 #include "frontend/native_args.h"
 #include "frontend/tensor_value.h"
+#include "frontend/ndarray.h"
 
 /* ------------------------------------------------------------------ megengine, _bcl */
 
@@ -14,6 +15,16 @@ static Value *c_parameter(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     static const char *const names[] = {"data", "dtype", "device", "is_const", "no_cache", "name"};
     Value *av[6];
     if (!bind_native(I, "Parameter", a, loc, names, 6, 1, av)) return NULL;
+    if (!I->tracing && av[0]->kind == V_NDARRAY) {
+        Value *p = ct_parameter(I, av[0]->nd, loc_in_stdlib(loc) && I->user_loc.src ? I->user_loc : loc);
+        if (p) p->param->born_in_forward = false;
+        return p;
+    }
+    if (!I->tracing && av[0]->kind != V_PARAM && av[0]->kind != V_TENSOR) {
+        NdArray *nd = nd_from_value(I, av[0], -1, loc);
+        if (!nd) return NULL;
+        return ct_parameter(I, nd_astype(I, nd, ND_FLOAT32), loc_in_stdlib(loc) && I->user_loc.src ? I->user_loc : loc);
+    }
     if (av[0]->kind != V_PARAM || I->tracing) {
         diag_error(I->d, loc, "mge.Parameter(...) takes F.zeros(shape) or F.ones(shape) in __init__; "
                               "creating tensors from data is not supported in .bcl");
@@ -83,6 +94,9 @@ static Value *c_tensor(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
         diag_error(I->d, loc, "mge.Tensor(...) in forward is not supported in .bcl; create constant tensors in __init__");
         return NULL;
     }
+    /* a compile-time tensor: F.* and operators evaluate on it in __init__, and a module
+     * holding it holds a buffer with its values */
+    if (av[0]->kind != V_PARAM) return ct_tensor(I, av[0], av[1], loc);
     Shape sh = {0};
     if (!nested_shape(I, av[0], &sh, 0, loc)) return NULL;
     if (!param_size_ok(I, &sh, loc, "mge.Tensor")) return NULL;

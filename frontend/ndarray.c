@@ -174,7 +174,7 @@ static bool fill_from(Elab *I, Value *v, int depth, int rank, const int64_t *dim
             break;
         default: break;
         }
-        diag_error(I->d, loc, "np.array: expected numbers in nested lists of equal lengths, got %s", v_type_name(v));
+        diag_error(I->d, loc, "expected numbers or (nested) lists of numbers, got %s", v_type_name(v));
         return false;
     }
     if (v->kind == V_NDARRAY) {
@@ -191,7 +191,7 @@ static bool fill_from(Elab *I, Value *v, int depth, int rank, const int64_t *dim
         if (!fill_from(I, v->seq->v[i], depth + 1, rank, dims, out, k, kind, loc)) return false;
     return true;
 ragged:
-    diag_error(I->d, loc, "np.array: the nested lists must have equal lengths (a regular shape)");
+    diag_error(I->d, loc, "the nested lists are ragged (not of one shape)");
     return false;
 }
 
@@ -455,7 +455,9 @@ Value *nd_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
         diag_error(I->d, loc, "'@' on compile-time arrays is not supported; use loops or np.dot-free code");
         return NULL;
     }
-    return nd_value(I, elementwise(I, op, l, r, loc));
+    NdArray *o = elementwise(I, op, l, r, loc);
+    if (o) o->is_tensor = (l->kind == V_NDARRAY && l->nd->is_tensor) || (r->kind == V_NDARRAY && r->nd->is_tensor);
+    return nd_value(I, o);
 }
 
 NdArray *nd_where(Elab *I, const NdArray *c, const NdArray *x, const NdArray *y, SrcLoc loc)
@@ -742,6 +744,7 @@ Value *nd_getitem(Elab *I, Value *arr, Value *idx, SrcLoc loc)
         NdArray *o = nd_new(I, a->dt, 1, &cnt);
         for (int64_t k = 0, w = 0; k < a->n; k++)
             if (idx->nd->v[k] != 0) o->v[w++] = a->v[k];
+        o->is_tensor = a->is_tensor;
         return nd_value(I, o);
     }
     if (idx->kind == V_NDARRAY || idx->kind == V_LIST) {
@@ -772,6 +775,7 @@ Value *nd_getitem(Elab *I, Value *arr, Value *idx, SrcLoc loc)
             if (r < 0) r += a->dims[0];
             memcpy(o->v + k * inner, a->v + r * inner, (size_t)inner * sizeof(double));
         }
+        o->is_tensor = a->is_tensor;
         return nd_value(I, o);
     }
     IndexPlan p;
@@ -780,7 +784,8 @@ Value *nd_getitem(Elab *I, Value *arr, Value *idx, SrcLoc loc)
     int64_t *offs = ARENA_NEWN(I->a, int64_t, o->n > 0 ? o->n : 1);
     plan_offsets(a, &p, offs, o->n);
     for (int64_t k = 0; k < o->n; k++) o->v[k] = a->v[offs[k]];
-    if (p.rank == 0) return nd_scalar(I, o, 0);  /* a[i, j]: a Python number */
+    if (p.rank == 0 && !a->is_tensor) return nd_scalar(I, o, 0);  /* a[i, j]: a Python number */
+    o->is_tensor = a->is_tensor;
     return nd_value(I, o);
 }
 
@@ -829,4 +834,26 @@ bool nd_setitem(Elab *I, Value *arr, Value *idx, Value *v, SrcLoc loc)
     }
     for (int64_t k = 0; k < n; k++) a->v[offs[k]] = nd_cast(a->dt, vals[k]);
     return true;
+}
+
+Value *nd_to_buffer(Elab *I, const NdArray *a, SrcLoc loc)
+{
+    if (a->rank == 0 || a->n == 0) {
+        diag_error(I->d, loc, "a tensor attribute of a module becomes a buffer and must have at least one element "
+                              "and one dimension");
+        return NULL;
+    }
+    ParamObj *p = ARENA_NEW(I->a, ParamObj);
+    p->shape.rank = a->rank;
+    for (int i = 0; i < a->rank; i++) p->shape.d[i] = a->dims[i];
+    float *data = ARENA_NEWN(I->a, float, a->n);
+    for (int64_t k = 0; k < a->n; k++) data[k] = (float)a->v[k];
+    p->data = data;
+    p->init = INIT_ZEROS;
+    p->buffer = true;
+    p->loc = loc;
+    Value *v = ARENA_NEW(I->a, Value);
+    v->kind = V_PARAM;
+    v->param = p;
+    return v;
 }

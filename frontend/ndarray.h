@@ -15,6 +15,8 @@ struct NdArray {
     int64_t dims[BCL_MAX_RANK];
     int64_t n;                  /* elements */
     double *v;                  /* row-major */
+    bool is_tensor;             /* a MegEngine tensor made in __init__ (F.*, mge.Tensor): a buffer
+                                 * when a module holds it; numpy arrays are plain values */
 };
 
 const char *nd_type_name(NdType t);
@@ -52,5 +54,14 @@ Value *nd_rows(Elab *I, const NdArray *a);   /* list(arr) */
 const char *nd_repr(Elab *I, const NdArray *a);
 
 Value *native_numpy(Elab *I);
+
+/* A tensor attribute of a module: a buffer (V_PARAM) holding the array's values. */
+Value *nd_to_buffer(Elab *I, const NdArray *a, SrcLoc loc);
+/* megengine.functional called in __init__ on compile-time tensors (mge_consteval.c):
+ * *handled is false when the call is not one (it then emits IR or reports as usual). */
+Value *ct_functional(Elab *I, const char *name, CallArgs *a, SrcLoc loc, bool *handled);
+/* mge.Tensor(data) / mge.Parameter(data) in __init__ */
+Value *ct_tensor(Elab *I, Value *data, Value *dtype, SrcLoc loc);
+Value *ct_parameter(Elab *I, NdArray *a, SrcLoc loc);
 
 #endif

@@ -406,11 +406,17 @@ static int64_t dims_from_args(Elab *I, CallArgs *a, int64_t *dims, SrcLoc loc, c
     return a->n_pos;
 }
 
+static Value *inherit(Value *r, const Value *self)
+{
+    if (r && r->kind == V_NDARRAY) r->nd->is_tensor = self->nd->is_tensor;
+    return r;
+}
+
 static Value *m_reshape(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     int64_t dims[BCL_MAX_RANK];
     int64_t n = dims_from_args(I, a, dims, loc, "reshape");
-    return n < 0 ? NULL : nd_value(I, nd_reshape(I, self->nd, dims, (int)n, loc));
+    return n < 0 ? NULL : inherit(nd_value(I, nd_reshape(I, self->nd, dims, (int)n, loc)), self);
 }
 
 static Value *m_transpose(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
@@ -422,13 +428,13 @@ static Value *m_transpose(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
         n = self->nd->rank;
         for (int i = 0; i < n; i++) perm[i] = n - 1 - i;
     }
-    return nd_value(I, nd_transpose(I, self->nd, perm, (int)n, loc));
+    return inherit(nd_value(I, nd_transpose(I, self->nd, perm, (int)n, loc)), self);
 }
 
 static Value *m_flatten(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     int64_t n = self->nd->n;
-    return nd_value(I, nd_reshape(I, self->nd, &n, 1, loc));
+    return inherit(nd_value(I, nd_reshape(I, self->nd, &n, 1, loc)), self);
 }
 
 static Value *m_astype(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
@@ -437,10 +443,12 @@ static Value *m_astype(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     BIND("astype", 1);
     int dt;
     if (!dtype_arg(I, av[0], &dt, loc)) return NULL;
-    return nd_value(I, nd_astype(I, self->nd, dt < 0 ? self->nd->dt : (NdType)dt));
+    return inherit(nd_value(I, nd_astype(I, self->nd, dt < 0 ? self->nd->dt : (NdType)dt)), self);
 }
 
-static Value *m_copy(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return nd_value(I, nd_astype(I, self->nd, self->nd->dt)); }
+static Value *m_copy(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return inherit(nd_value(I, nd_astype(I, self->nd, self->nd->dt)), self); }
+/* tensor.numpy(): the values as a numpy array */
+static Value *m_numpy(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return nd_value(I, nd_astype(I, self->nd, self->nd->dt)); }
 static Value *m_tolist(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     return self->nd->rank == 0 ? nd_scalar(I, self->nd, 0) : nd_tolist(I, self->nd);
@@ -465,7 +473,7 @@ static Value *m_round(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     BIND("round", 0);
     int64_t dec = 0;
     if (av[0] && !as_int(I, av[0], loc, "decimals", &dec)) return NULL;
-    return nd_value(I, nd_unary(I, self->nd, "round", (int)dec, loc));
+    return inherit(nd_value(I, nd_unary(I, self->nd, "round", (int)dec, loc)), self);
 }
 
 static Value *reduce_m(Elab *I, Value *self, CallArgs *a, SrcLoc loc, int what, const char *f)
@@ -474,7 +482,14 @@ static Value *reduce_m(Elab *I, Value *self, CallArgs *a, SrcLoc loc, int what, 
     BIND(f, 0);
     int keep = av[1] ? truthy(I, av[1], loc) : 0;
     if (keep < 0) return NULL;
-    return nd_reduce(I, self->nd, what, av[0], keep, loc);
+    Value *r = nd_reduce(I, self->nd, what, av[0], keep, loc);
+    if (r && r->kind != V_NDARRAY && self->nd->is_tensor) {  /* a tensor's full reduction is a 0-d tensor */
+        NdArray *z = nd_new(I, self->nd->dt == ND_BOOL ? ND_INT32 : self->nd->dt, 0, NULL);
+        z->v[0] = r->kind == V_FLOAT ? r->f : r->kind == V_INT ? (double)r->i : r->b;
+        z->is_tensor = true;
+        return nd_value(I, z);
+    }
+    return inherit(r, self);
 }
 static Value *m_sum(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_m(I, s, a, l, OP_ADD, "sum"); }
 static Value *m_prod(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return reduce_m(I, s, a, l, OP_MUL, "prod"); }
@@ -501,7 +516,7 @@ Value *nd_attr(Elab *I, Value *v, const char *name, SrcLoc loc)
     static const struct { const char *name; NativeFn fn; } ms[] = {
         {"reshape", m_reshape}, {"transpose", m_transpose}, {"flatten", m_flatten}, {"ravel", m_flatten},
         {"astype", m_astype}, {"copy", m_copy}, {"tolist", m_tolist}, {"item", m_item}, {"sum", m_sum},
-        {"prod", m_prod}, {"max", m_max}, {"min", m_min}, {"mean", m_mean}, {"round", m_round},
+        {"prod", m_prod}, {"max", m_max}, {"min", m_min}, {"mean", m_mean}, {"round", m_round}, {"numpy", m_numpy},
     };
     for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
         if (!strcmp(ms[i].name, name)) return v_builtin(I, ms[i].name, ms[i].fn, v);

@@ -6,12 +6,21 @@
 
 #include "frontend/native_args.h"
 #include "frontend/tensor_value.h"
+#include "frontend/ndarray.h"
 
 /* ------------------------------------------------------------------ conversions */
 
 IrValue *tensor_of(Elab *I, Value *v, SrcLoc loc, const char *what)
 {
     if (v->kind == V_TENSOR) return v->tensor;
+    if (v->kind == V_NDARRAY && I->tracing && I->g) {  /* a compile-time array used in forward: a constant */
+        NdArray *a = v->nd;
+        Shape sh = {.rank = a->rank};
+        for (int i = 0; i < a->rank; i++) sh.d[i] = a->dims[i];
+        float *data = ARENA_NEWN(I->a, float, a->n > 0 ? a->n : 1);
+        for (int64_t k = 0; k < a->n; k++) data[k] = (float)a->v[k];
+        return ir_add_const(I->g, &sh, data);
+    }
     if (v->kind == V_PARAM) {
         if (v->param->ir) return v->param->ir;
         if (v->param->born_in_forward) {

@@ -228,6 +228,15 @@ def zeros(shape, dtype="float32"):
     return torch.zeros(tuple(shape) if not isinstance(shape, int) else (shape,))
 
 
+def full(shape, value, dtype=None, device=None):
+    t = torch.full(tuple(shape) if not isinstance(shape, int) else (shape,), value)
+    return t.float() if t.dtype == torch.float64 else t
+
+
+def where(mask, x, y):
+    return torch.where(torch.as_tensor(mask).bool(), torch.as_tensor(x), torch.as_tensor(y))
+
+
 # --- reductions -----------------------------------------------------------
 def mean(inp, axis=None, keepdims=False):
     return reduce(inp, "mean", tuple(axis) if isinstance(axis, list) else axis, keepdims)

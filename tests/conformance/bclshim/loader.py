@@ -8,7 +8,7 @@ import os
 import sys
 import types
 
-from . import functional, layers, module, registry, tensor
+from . import functional, layers, libmods, module, registry, tensor
 from .registry import ShimError
 
 _STANDINS = ("megengine", "megengine.module", "megengine.functional", "megengine.functional.nn",
@@ -32,6 +32,7 @@ def _install_standins():
     mods = {"megengine": mge, "megengine.module": module, "megengine.functional": functional,
             "megengine.functional.nn": functional.nn, "megengine.functional.vision": functional.vision,
             "basecls": basecls, "basecls.layers": layers, "basecls.utils": utils}
+    libmods.install(mods, mge, layers)
     for k, v in mods.items():
         sys.modules[k] = v
 

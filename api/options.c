@@ -167,6 +167,11 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
             o->non_strict = true;
             return 1;
         }
+        if (TAKES("--strip-prefix")) {
+            if (r < 0) return -1;
+            o->strip_prefix = val;
+            return 1;
+        }
     }
     if (groups & BCL_OPT_PASSES) {
         if (TAKES("--passes")) {
@@ -233,7 +238,10 @@ void bcl_model_options_help(FILE *out, unsigned groups)
           "  -h, --help             show this help\n", out);
     if (groups & BCL_OPT_WEIGHTS)
         fputs("Weights options:\n"
-              "  --weights W            weights by state-dict key (.safetensors or .npz)\n"
+              "  --weights W            weights by state-dict key: .pkl (BaseCls/MegEngine),\n"
+              "                         .pth/.pt (PyTorch), .safetensors or .npz (docs/eval.md)\n"
+              "  --strip-prefix P       remove P from the start of the file's keys (keys that all\n"
+              "                         share a prefix the model lacks match without it anyway)\n"
               "  --random-weights SEED  deterministic random weights (no trained weights; results\n"
               "                         are meaningless, useful for testing and timing)\n"
               "  --non-strict           missing, unexpected and mismatched keys are warnings, and\n"

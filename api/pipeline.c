@@ -66,6 +66,7 @@ int bcl_pipeline_weights(IrGraph *g, const BclModelOptions *o, Diag *d)
     if (o->weights) {
         StFile f;
         if (bcl_read_weights(o->weights, &f, d) != 0) return 1;
+        if (o->strip_prefix) bcl_weights_strip_prefix(&f, o->strip_prefix);
         int rc = bcl_pipeline_bind(g, &f, o->weights, o->non_strict, seed, d);
         st_free(&f);
         if (rc) return rc;

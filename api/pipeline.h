@@ -33,6 +33,7 @@ typedef struct BclModelOptions {
     const char *include_dirs[BCL_MAX_INCLUDE_DIRS];
     int max_errors;                 /* --max-errors N (0 = all); -1: not given */
     const char *weights;            /* --weights W */
+    const char *strip_prefix;       /* --strip-prefix P */
     bool has_seed;                  /* --random-weights SEED */
     uint64_t seed;
     bool non_strict;                /* --non-strict */

@@ -14,6 +14,7 @@
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
+#include "tools/bclc_data.h"
 #include "frontend/build.h"
 #include "support/diag.h"
 #include "ir/ir.h"
@@ -42,6 +43,9 @@ typedef struct Options {
     BclModelOptions m;
     const char *weights;    /* params --weights (compared, not bound) */
     const char *input, *output, *labels, *pattern;
+    const char *images[256];   /* run --image (tools/bclc_data.c) */
+    int n_images;
+    const char *save_input;    /* run --save-input T.npy */
     int topk;
     int print_memplan;
     int check;              /* run: compare the optimized graph with the unoptimized one */
@@ -165,9 +169,12 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
 #endif
     char tool[64];
     snprintf(tool, sizeof tool, "bclc %s", cmd->name);
+    int in_images = 0;   /* after --image, plain arguments are more images */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
+        int was_images = in_images;
+        in_images = 0;
         /* Options that take a value accept "--opt VALUE" and "--opt=VALUE". */
 #define TAKES(flag)                                                                    \
     (!strcmp(a, flag) ? (i + 1 < argc ? (val = argv[++i], 1)                          \
@@ -178,6 +185,14 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
             fputs(cmd->usage, stdout);
             bcl_model_options_help(stdout, model_groups(extra));
             return 1;
+        } else if ((extra & OPT_RUN) && ((was_images && a[0] != '-') || (r = TAKES("--image")) != 0)) {
+            if (!was_images && r < 0) return -1;
+            if (o->n_images == 256) return usage_error(cmd->name, "%s", "at most 256 images per run"), -1;
+            o->images[o->n_images++] = val ? val : a;
+            in_images = 1;
+        } else if ((extra & OPT_RUN) && (r = TAKES("--save-input")) != 0) {
+            if (r < 0) return -1;
+            o->save_input = val;
         } else if ((extra & OPT_LIST) && a[0] != '-' && !strstr(a, ".bcl") && !strstr(a, ".py")) {
             if (o->pattern) return usage_error(cmd->name, "unexpected argument '%s'", a), -1;
             o->pattern = a;
@@ -296,6 +311,7 @@ static int cmd_list(int argc, char **argv);
 #if BCL_HAVE_LLVM
 int bclc_cmd_compile(int argc, char **argv);   /* tools/bclc_compile.c */
 #endif
+int bclc_cmd_eval(int argc, char **argv);      /* tools/bclc_eval.c */
 
 #define PASS_HELP "  --print-memplan        print the activation memory plan and its peak\n\n"
 
@@ -327,11 +343,17 @@ static const Command commands[] = {
      "Prints the IR graph that forward traces to, in the textual IR format; by default\n"
      "as traced (-O0), optimized with -O1/-O2 or --passes.\n\n" PASS_HELP},
     {"run", "run a model on an input (the JIT; --engine interp: the interpreter)", cmd_run,
-     "usage: bclc run FILE --input X.npy (--weights W | --random-weights SEED)\n"
+     "usage: bclc run FILE (--input X.npy | --image A.jpg [B.png ...])\n"
+     "                (--weights W | --random-weights SEED)\n"
      "                [--output Y.npy] [--topk K] [--labels FILE] [options]\n"
-     "Runs the model on X.npy (its shape is the input shape) and writes the output to\n"
-     "Y.npy and/or prints the top-K classes per batch item with softmax probabilities.\n"
+     "Runs the model on X.npy (its shape is the input shape), or on images as one batch,\n"
+     "and writes the output to Y.npy and/or prints the top-K classes per batch item with\n"
+     "softmax probabilities (ImageNet's class names by default for 1000 classes).\n"
      "  --input X.npy          the input tensor (float32, or converted to it)\n"
+     "  --image A.jpg [B.png]  JPEG or PNG images, through the config's test transform\n"
+     "                         (test.img_size, test.crop_pct, augments.resize.interpolation,\n"
+     "                         preprocess.img_color_space, img_mean, img_std)\n"
+     "  --save-input T.npy     write the preprocessed input tensor the model sees\n"
      "  --output Y.npy         write the first output here\n"
      "  --topk K               print the K best classes per batch item\n"
      "  --labels FILE          class names, one per line, for --topk\n"
@@ -361,6 +383,8 @@ static const Command commands[] = {
      "usage: bclc list [PATTERN] [FILE] [-v] [options]\n"
      "Prints the registered models and heads whose names contain PATTERN.\n"
      "  -v, --verbose          also the URL of a builder's pretrained weights (@hub.pretrained)\n\n"},
+    /* tools/bclc_eval.c: parses its own options and prints its own help */
+    {"eval", "accuracy over an image folder (Test Acc@1, Acc@5), as BaseCls's test tool", bclc_cmd_eval, ""},
 #if BCL_HAVE_LLVM
     /* tools/bclc_compile.c: parses its own options and prints its own help */
     {"compile", "compile a model ahead of time to an object file + C header", bclc_cmd_compile, ""},
@@ -430,6 +454,7 @@ static int cmd_params(int argc, char **argv)
     if (g && s.o.weights) {
         StFile f;
         if (bcl_read_weights(s.o.weights, &f, &s.diag) == 0) {
+            if (s.o.m.strip_prefix) bcl_weights_strip_prefix(&f, s.o.m.strip_prefix);
             bcl_print_weight_match(stdout, g, &f);
             st_free(&f);
         }
@@ -486,7 +511,8 @@ static int ranks_before(const float *row, int64_t i, int64_t j)
 }
 
 /* Prints, per batch item, the K classes with the highest softmax probability. */
-static void print_topk(const float *y, const Shape *shape, int k, char **labels, int n_labels)
+static void print_topk(const float *y, const Shape *shape, int k, const char *const *labels, int n_labels,
+                       const char *const *items)
 {
     int64_t n = shape->d[0], c = shape->d[1];
     if (k > c) k = (int)c;
@@ -495,7 +521,8 @@ static void print_topk(const float *y, const Shape *shape, int k, char **labels,
         double mx = -INFINITY, sum = 0;
         for (int64_t j = 0; j < c; j++) mx = row[j] > mx ? row[j] : mx;
         for (int64_t j = 0; j < c; j++) sum += exp(row[j] - mx);
-        if (n > 1) printf("item %" PRId64 ":\n", b);
+        if (items) printf("%s:\n", items[b]);
+        else if (n > 1) printf("item %" PRId64 ":\n", b);
         int64_t prev = -1;
         for (int r = 0; r < k; r++) {
             /* the best class that ranks after the previous one (the order is total) */
@@ -580,10 +607,13 @@ static void print_output(Options *o, const float *y, const Shape *out_shape, Are
     if (k && out_shape->rank == 2) {
         char **labels = NULL;
         int n_labels = o->labels ? read_labels(o->labels, a, &labels, d) : 0;
+        const char *const *imagenet = o->labels ? NULL : bclc_default_labels(out_shape->d[1]);
+        if (imagenet) labels = (char **)imagenet, n_labels = (int)out_shape->d[1];
         if (o->labels && !d->n_errors && n_labels < out_shape->d[1])
             diag_warning_path(d, o->labels, "%d class names for %lld classes; the others are printed by number",
                               n_labels, (long long)out_shape->d[1]);
-        if (!d->n_errors) print_topk(y, out_shape, k, labels, n_labels);
+        if (!d->n_errors)
+            print_topk(y, out_shape, k, (const char *const *)labels, n_labels, o->n_images ? o->images : NULL);
     } else if (k) {
         char buf[128];
         diag_error(d, NO_LOC, "--topk needs an output of shape [N, classes], the output is %s",
@@ -632,8 +662,8 @@ static int cmd_run(int argc, char **argv)
     if (r >= 0) return r;
     Options *o = &s.o;
     Diag *d = &s.diag;
-    if (!o->input) {
-        usage_error("run", "%s", "--input X.npy is required");
+    if (!o->input == !o->n_images) {
+        usage_error("run", "%s", o->input ? "give --input or --image, not both" : "--input X.npy or --image A.jpg is required");
         arena_free(&s.arena);
         return EXIT_USAGE;
     }
@@ -644,7 +674,9 @@ static int cmd_run(int argc, char **argv)
     }
     float *x = NULL, *y = NULL;
     Shape xs;
-    if (npy_read(o->input, &xs, &x, d)) return free(x), session_end(&s);
+    if (o->n_images ? bclc_load_images(&o->m, o->images, o->n_images, &x, &xs, d) : npy_read(o->input, &xs, &x, d))
+        return free(x), session_end(&s);
+    if (o->save_input && npy_write(o->save_input, &xs, x, d)) return free(x), session_end(&s);
     if (shape_numel(&xs) == 0) {  /* as --input-shape, sizes must be positive */
         char a[128];
         diag_error_path(d, o->input, "the input is empty (shape %s)", shape_str(&xs, a, sizeof a));

@@ -163,6 +163,14 @@ def main():
     torch.save({"epoch": 3, "model": collections.OrderedDict(("module." + k, v) for k, v in tsd.items())}, p)
     r = same(p, ref32, "torch.save {'model': state dict with 'module.' keys}")
     check("module." in r.stderr and "note" in r.stderr, "the stripped 'module.' prefix is noted")
+    # a prefix that is not common to every key: --strip-prefix
+    mixed = collections.OrderedDict(("net." + k, v) for k, v in tsd.items())
+    mixed["extra_counter"] = torch.tensor(1.0)
+    p2 = w("digits_mixed.pth")
+    torch.save(mixed, p2)
+    r2 = run(args.bclc, p2, p2 + ".out.npy")
+    check(r2.returncode == 1 and "missing keys" in r2.stderr, "keys with a prefix not shared by all: not matched by itself")
+    same(p2, ref32, "--strip-prefix net. --non-strict", extra=("--strip-prefix", "net.", "--non-strict"))
     r = subprocess.run([args.bclc, "params", os.path.join(EX, "digits.bcl"), "--weights", p],
                        capture_output=True, text=True)
     check(r.returncode == 0 and " missing" not in r.stdout and r.stdout.count(" ok") == len(sd),

@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""bclc eval and bclc run --image end to end.
+
+    /usr/bin/python3 tests/eval/run_eval.py --bclc build/bclc --workdir DIR [--mpirun mpirun]
+
+- tools/digits_imagefolder.py writes the digits example's 360 held-out images as an
+  ImageFolder of PNGs; `bclc eval` on it reports the 357/360 that
+  tools/digits_accuracy.py reports (on heldout.npy), with any batch size, in shards
+  merged with --merge, and (with --mpirun) under `mpirun -n 2`;
+- --json holds the counts and per-class accuracy;
+- an empty folder, a folder without classes, an undecodable image (and --skip-bad), a
+  class-count mismatch are clear errors;
+- `bclc run --image` on two of skimage's photos with a 1000-class zoo model: the
+  tensor it saves (--save-input) equals BaseCls's test transform done with OpenCV,
+  and the top-5 lines carry ImageNet class names.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EX = os.path.join(ROOT, "examples", "digits")
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bclc", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--mpirun", metavar="MPIEXEC", help="only the check under MPIEXEC -n 2")
+    args = ap.parse_args()
+    wd = args.workdir
+    shutil.rmtree(wd, ignore_errors=True)
+    os.makedirs(wd)
+    r = run([sys.executable, os.path.join(ROOT, "tools", "digits_imagefolder.py"), "--out", wd])
+    assert r.returncode == 0, r.stderr
+    cfg, data = os.path.join(wd, "digits_png.bcl"), os.path.join(wd, "val")
+    base = [args.bclc, "eval", cfg, "-I", EX, "--weights", os.path.join(EX, "digits.safetensors"), "--data", data]
+
+    # the reference: tools/digits_accuracy.py on heldout.npy
+    r = run([sys.executable, os.path.join(ROOT, "tools", "digits_accuracy.py"), "--bclc", args.bclc])
+    m = re.search(r"(\d+)/(\d+)", r.stdout)
+    ref = (int(m.group(1)), int(m.group(2))) if m else None
+    check(ref is not None, f"digits_accuracy.py reports a count ({r.stdout.strip()[:80]})")
+
+    def result(r):
+        m = re.search(r"images: (\d+), top-1 correct: (\d+), top-5 correct: (\d+)", r.stdout)
+        return (int(m.group(2)), int(m.group(1))) if m else None
+
+    if args.mpirun:
+        single = run(base + ["--quiet"])
+        cmd = [args.mpirun, "--allow-run-as-root", "--oversubscribe", "-n", "2"] + base + ["--json", os.path.join(wd, "mpi.json")]
+        r = run(cmd, env=dict(os.environ, OMPI_MCA_plm="isolated", OMPI_MCA_btl_vader_single_copy_mechanism="none"))
+        check(r.returncode == 0 and result(r) == result(single) == ref,
+              f"mpirun -n 2: {result(r)} equals single-process {result(single)} ({r.stderr.strip()[-300:]})")
+        check(r.stdout.count("Test Acc@1") == 1, "mpirun -n 2: only rank 0 prints")
+        j = json.load(open(os.path.join(wd, "mpi.json"))) if os.path.exists(os.path.join(wd, "mpi.json")) else {}
+        check(j.get("images") == 360 and j.get("shard") == "all", "mpirun -n 2: --json has every image")
+        return finish()
+
+    r = run(base + ["--json", os.path.join(wd, "all.json")])
+    check(r.returncode == 0 and result(r) == ref, f"bclc eval on the digits ImageFolder: {result(r)} = digits_accuracy.py {ref}")
+    check("Test Acc@1: 99.167, Acc@5: 100.000" in r.stdout, "BaseCls's result line: " + r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "no output")
+    check(re.search(r"eval: 360/360 images, [\d.]+ images/s", r.stderr) is not None, "progress lines on a non-terminal")
+    j = json.load(open(os.path.join(wd, "all.json")))
+    check(j["images"] == 360 and j["top1"] == ref[0] and len(j["classes"]) == 10 and
+          sum(c["images"] for c in j["classes"]) == 360 and sum(c["top1"] for c in j["classes"]) == ref[0] and
+          [c["name"] for c in j["classes"]] == [str(i) for i in range(10)], "--json: counts and per-class accuracy")
+    for batch in ("1", "7", "64", "400"):
+        r = run(base + ["--batch", batch, "--quiet", "--workers", "3"])
+        check(r.returncode == 0 and result(r) == ref, f"--batch {batch}: {result(r)}")
+    r = run(base + ["--engine", "interp", "--quiet"])
+    check(r.returncode == 0 and result(r) == ref, f"--engine interp: {result(r)}")
+
+    # shards, merged
+    parts = []
+    for i in range(3):
+        p = os.path.join(wd, f"part{i}.json")
+        r = run(base + ["--shard", f"{i}/3", "--json", p, "--quiet"])
+        check(r.returncode == 0, f"--shard {i}/3 ({r.stderr.strip()[:200]})")
+        parts.append(p)
+    sizes = [json.load(open(p))["images"] for p in parts if os.path.exists(p)]
+    check(sizes == [120, 120, 120], f"shards of 120 images each: {sizes}")
+    r = run([args.bclc, "eval", "--merge"] + parts + ["--json", os.path.join(wd, "merged.json")])
+    check(r.returncode == 0 and result(r) == ref, f"--merge of 3 shards: {result(r)}")
+    m = json.load(open(os.path.join(wd, "merged.json"))) if os.path.exists(os.path.join(wd, "merged.json")) else {}
+    check(m.get("classes") == j["classes"], "--merge: per-class counts equal the single run's")
+
+    # errors
+    empty = os.path.join(wd, "empty")
+    os.makedirs(empty)
+    r = run(base[:-1] + [empty])
+    check(r.returncode == 1 and "no class subfolders" in r.stderr, "empty folder: " + r.stderr.strip()[:120])
+    os.makedirs(os.path.join(empty, "a"))
+    r = run(base[:-1] + [empty])
+    check(r.returncode == 1 and "no images" in r.stderr, "class folders without images: " + r.stderr.strip()[:120])
+    r = run(base[:-1] + [os.path.join(wd, "nope")])
+    check(r.returncode == 1 and "not a folder" in r.stderr, "missing folder: " + r.stderr.strip()[:120])
+    nine = os.path.join(wd, "nine")
+    shutil.copytree(data, nine)
+    shutil.rmtree(os.path.join(nine, "9"))
+    r = run(base[:-1] + [nine])
+    check(r.returncode == 1 and "9 class folders, but the model has 10 classes" in r.stderr, "class-count mismatch: " + r.stderr.strip()[:160])
+    bad = os.path.join(wd, "bad")
+    shutil.copytree(data, bad)
+    with open(os.path.join(bad, "4", "zzz.png"), "wb") as f:
+        f.write(b"this is not a PNG")
+    r = run(base[:-1] + [bad])
+    check(r.returncode == 1 and "zzz.png: error: not a JPEG or PNG image" in r.stderr and "--skip-bad" in r.stderr,
+          "undecodable image named: " + r.stderr.strip()[:200])
+    r = run(base[:-1] + [bad, "--skip-bad"])
+    check(r.returncode == 0 and "zzz.png: warning:" in r.stderr and result(r) == ref and "skipped (not decodable): 1" in r.stdout,
+          "--skip-bad goes on: " + r.stderr.strip()[:200])
+    r = run([args.bclc, "eval", cfg, "-I", EX, "--weights", os.path.join(EX, "digits.safetensors")])
+    check(r.returncode == 2 and "--data DIR is required" in r.stderr, "--data missing: usage error")
+
+    # bclc run --image on photos, with a 1000-class model
+    try:
+        import cv2
+        import numpy as np
+        import skimage
+    except ImportError:
+        return finish()
+    photos = [os.path.join(os.path.dirname(skimage.__file__), "data", n) for n in ("chelsea.png", "rocket.jpg")]
+    x = os.path.join(wd, "x.npy")
+    r = run([args.bclc, "run", "--model", "mbnetv1_x025", "--random-weights", "0", "--image", *photos,
+             "--save-input", x, "--topk", "3", "--engine", "interp"])
+    check(r.returncode == 0 and r.stdout.count("1. class") == 2 and "chelsea.png" in r.stdout,
+          "run --image: top-3 per image (" + (r.stderr.strip() or r.stdout.strip())[:200] + ")")
+    names = re.findall(r"class \d+ \(([^)]+)\)", r.stdout)
+    check(len(names) == 6, f"ImageNet class names by default: {names[:3]}")
+    if os.path.exists(x):
+        got = np.load(x)
+        want = []
+        for p in photos:   # BaseCls's defaults: 224 / 0.875 -> 256, bilinear, BGR, its mean and std
+            img = cv2.imread(p, cv2.IMREAD_COLOR)
+            h, w = img.shape[:2]
+            s = 256
+            nh, nw = (s, int(s * w / h)) if h < w else (int(s * h / w), s)
+            img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
+            y0, x0 = int(round((nh - 224) / 2)), int(round((nw - 224) / 2))
+            img = img[y0:y0 + 224, x0:x0 + 224].transpose(2, 0, 1).astype(np.float32)
+            mean = np.array([103.530, 116.280, 123.675], np.float32).reshape(3, 1, 1)
+            std = np.array([57.375, 57.12, 58.395], np.float32).reshape(3, 1, 1)
+            want.append((img - mean) / std)
+        want = np.stack(want)
+        diff = np.abs(got - want)
+        # bilinear resizing is bit-exact with OpenCV: the tensors agree to float rounding
+        check(got.shape == want.shape and diff.max() <= 1e-5,
+              f"--save-input equals the OpenCV transform ({got.shape}, max |diff| {diff.max():.2e}, "
+              f"{np.mean(diff > 1e-5) * 100:.3f}% beyond 1e-5)")
+    r = run([args.bclc, "run", "--model", "mbnetv1_x025", "--random-weights", "0", "--image", os.path.join(wd, "bad", "4", "zzz.png")])
+    check(r.returncode == 1 and "zzz.png: error: not a JPEG or PNG image" in r.stderr, "run --image on a bad file: " + r.stderr.strip()[:120])
+    return finish()
+
+
+def finish():
+    if failures:
+        print(f"{len(failures)} eval check(s) failed")
+        return 1
+    print("all eval checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -280,7 +280,7 @@ static int by_mtime(const void *a, const void *b)
 static void trim(const char *dir)
 {
     const char *e = getenv("BCL_CACHE_MAX_MB");
-    long long max_mb = e && *e ? atoll(e) : 4096;
+    long long max_mb = e && *e ? atoll(e) : 1024;
     DIR *dp = opendir(dir);
     if (!dp) return;
     CacheFile *f = NULL;

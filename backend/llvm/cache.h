@@ -45,7 +45,7 @@ bool jit_cache_load(const char *dir, JitCacheKey key, int n_blobs, BclPool *pool
 void jit_cache_close(JitCacheEntry *e);
 
 /* Writes an entry atomically (temporary file + rename); then trims the directory to
- * BCL_CACHE_MAX_MB (default 4096) by removing the least recently used entries.
+ * BCL_CACHE_MAX_MB (default 1024) by removing the least recently used entries.
  * Failures are silent: the cache is an optimisation. */
 void jit_cache_store(const char *dir, JitCacheKey key, int n_blobs, const void *const *blob, const size_t *len,
                      BclPool *pool);

@@ -77,9 +77,10 @@ static void test_measure(void **state)
     assert_int_equal(n, 4);
     free(lat);
 
-    /* --time: runs until the time is up; 2 ms runs for 0.1 s are ~50 (at least 10) */
+    /* --time: runs until the time is up; 2 ms runs for 0.1 s are at most 50 (a sleep is
+     * never shorter), and on a loaded machine may be far fewer, but more than one */
     assert_int_equal(bench_measure(sleep_run, NULL, 0, 0.1, &lat, &n), 0);
-    assert_true(n >= 10 && n <= 60);
+    assert_true(n >= 2 && n <= 51);
     double sum = 0;
     for (int i = 0; i < n; i++) sum += lat[i];
     assert_true(sum >= 0.098 - 0.003);   /* stops only after the time is spent (less one run) */

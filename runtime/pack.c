@@ -19,17 +19,19 @@ float *bcl_pack_conv16c(const float *w, const float *b, int64_t O, int64_t C, in
                         int64_t KW, size_t *n_floats)
 {
     C /= G;   /* input channels per group: the packed block row of an output block */
-    int64_t OB = blocks(O), CB = blocks(C), nw = OB * CB * KH * KW * 256;
+    int64_t OG = O / G, OBG = blocks(OG), OB = G * OBG, CB = blocks(C), nw = OB * CB * KH * KW * 256;
     *n_floats = (size_t)(nw + OB * 16);
     float *p = bcl_alloc_floats(*n_floats);
     if (!p) return NULL;
-    for (int64_t o = 0; o < O; o++)
+    for (int64_t o = 0; o < O; o++) {
+        int64_t ob = (o / OG) * OBG + (o % OG) / 16, lane = (o % OG) % 16;   /* blocks per group */
         for (int64_t c = 0; c < C; c++)
             for (int64_t kh = 0; kh < KH; kh++)
                 for (int64_t kw = 0; kw < KW; kw++)
-                    p[((((o / 16) * CB + c / 16) * KH + kh) * KW + kw) * 256 + (c % 16) * 16 + o % 16] =
+                    p[(((ob * CB + c / 16) * KH + kh) * KW + kw) * 256 + (c % 16) * 16 + lane] =
                         w[((o * C + c) * KH + kh) * KW + kw];
-    if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
+        if (b) p[nw + ob * 16 + lane] = b[o];
+    }
     return p;
 }
 

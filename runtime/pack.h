@@ -7,8 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* w[O][C/G][KH][KW] -> [O/16][C/G/16][KH][KW][16c][16o] + bias[O/16*16]; with groups
- * G > 1 both C/G and O/G are multiples of 16 (blocks never straddle groups). */
+/* w[O][C/G][KH][KW] -> [G*OBG][C/G/16][KH][KW][16c][16o] + bias[G*OBG*16], OBG = ceil(O/G/16):
+ * each group's outputs and inputs start new 16-blocks (zero-padded when O/G or C/G is not a
+ * multiple of 16); dense (G = 1): [O/16][C/16]... */
 float *bcl_pack_conv16c(const float *w, const float *b, int64_t O, int64_t C, int64_t G, int64_t KH,
                         int64_t KW, size_t *n_floats);
 /* depthwise w[C][1][KH][KW] -> [C/16][KH][KW][16] + bias[C/16*16] */

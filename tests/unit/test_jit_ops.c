@@ -28,6 +28,12 @@ static void add_conv_case(JT *t, int kind)
             O = G * 16 * jt_int(t, 1, 2);
             H = jt_int(t, 3, 7), W = jt_int(t, 3, 9);
         }
+        if (kind == 5) {   /* narrow groups (RegNet's 24): the blocked kernel, padded per group */
+            G = jt_int(t, 2, 4);
+            C = G * jt_int(t, 8, 30);
+            O = G * jt_int(t, 8, 30);
+            H = jt_int(t, 3, 9), W = jt_int(t, 3, 20);
+        }
         IrAttrs a = ir_attrs_default();
         a.stride[0] = jt_int(t, 1, 2), a.stride[1] = jt_int(t, 1, 2);
         a.dilation[0] = jt_int(t, 0, 3) ? 1 : 2, a.dilation[1] = jt_int(t, 0, 3) ? 1 : 2;
@@ -104,7 +110,41 @@ static void test_conv_depthwise_grouped_generic(void **st)
     for (int i = 0; i < 10; i++) add_conv_case(&t, 1);
     for (int i = 0; i < 6; i++) add_conv_case(&t, 2);
     for (int i = 0; i < 4; i++) add_conv_case(&t, 4);
+    for (int i = 0; i < 8; i++) add_conv_case(&t, 5);
     for (int i = 0; i < 6; i++) add_conv_case(&t, 3);
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
+/* Depthwise convs on rows wider than one vector (KERNEL(dwconv): full vectors, a partial
+ * last one, several register tiles per row, column phases for strides 2 and 3, dilation,
+ * a residual), and a plane tall enough to be split into bands of rows. */
+static void test_dwconv_nchw(void **st)
+{
+    JT t;
+    jt_init(&t, 7);
+    static const int cs[][10] = {
+        /* C  H    W   KH KW sh sw dh dw pad */
+        {5, 9, 37, 3, 3, 1, 1, 1, 1, 1},   {3, 11, 70, 5, 5, 2, 2, 1, 1, 2},  {4, 8, 133, 3, 3, 1, 2, 2, 1, 1},
+        {2, 130, 90, 3, 3, 1, 1, 1, 1, 1}, {3, 40, 64, 3, 5, 2, 3, 1, 2, 0}, {17, 7, 16, 7, 7, 1, 1, 1, 1, 3},
+        {6, 300, 40, 3, 3, 2, 2, 1, 1, 1},
+    };
+    for (int i = 0; i < (int)(sizeof cs / sizeof *cs); i++) {
+        const int *c = cs[i];
+        IrAttrs a = ir_attrs_default();
+        a.stride[0] = c[5], a.stride[1] = c[6], a.dilation[0] = c[7], a.dilation[1] = c[8];
+        a.pad[0] = a.pad[1] = c[9], a.pad[2] = c[9], a.pad[3] = i % 2 ? 0 : c[9];
+        a.groups = c[0];
+        a.act = acts[i % (int)(sizeof acts / sizeof *acts)];
+        a.act_alpha = 0.1f;
+        int64_t OH = (c[1] + 2 * c[9] - c[7] * (c[3] - 1) - 1) / c[5] + 1;
+        int64_t OW = (c[2] + c[9] + a.pad[3] - c[8] * (c[4] - 1) - 1) / c[6] + 1;
+        IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, c[0], c[1], c[2])),
+                          jt_param(&t, jt_shape(4, c[0], 1, c[3], c[4]), -0.5f, 0.5f),
+                          jt_param(&t, jt_shape(1, c[0]), -1, 1),
+                          jt_input(&t, jt_shape(4, 2, c[0], (int)OH, (int)OW))};
+        ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i % 3 == 1 ? 4 : 3, &a));
+    }
     jt_check(&t, 2, TOL, false);
     jt_free(&t);
 }
@@ -351,6 +391,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_dense),
         cmocka_unit_test(test_conv_depthwise_grouped_generic),
+        cmocka_unit_test(test_dwconv_nchw),
         cmocka_unit_test(test_linear_matmul),
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_norm_softmax),

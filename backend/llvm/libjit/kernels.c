@@ -554,11 +554,13 @@ KERNEL(conv)
 KERNEL(pack16c)
 {
     int64_t C = p[3], H = p[4], W = p[5], CB = p[6], HP = p[7], WP = p[8], pt = p[9], pl = p[10];
+    int64_t CG = p[11], CBG = p[12];
     const float *x = slot(slots, p, 0);
     float *xp = slot(slots, p, 1);
     for (int64_t it = begin; it < end; it++) {
         int64_t hp = it % HP, cb = (it / HP) % CB, n = it / (HP * CB), ih = hp - pt;
-        int64_t nc = min64(16, C - cb * 16);
+        /* each group's channels start a new block (dense: one group of C) */
+        int64_t kb = cb % CBG, c0 = (cb / CBG) * CG + kb * 16, nc = min64(16, CG - kb * 16);
         float *row = xp + it * WP * 16;
         if (ih < 0 || ih >= H || nc < 16) {
             memset(row, 0, sizeof(float) * 16 * (size_t)WP);
@@ -570,7 +572,7 @@ KERNEL(pack16c)
         /* A transpose: contiguous reads per channel, stores 16 floats apart (one
          * cache line each, all in L1); vectorising it only grows the code. */
         for (int64_t j = 0; j < nc; j++) {
-            const float *xr = x + ((n * C + cb * 16 + j) * H + ih) * W;
+            const float *xr = x + ((n * C + c0 + j) * H + ih) * W;
             float *dst = row + pl * 16 + j;
 #pragma clang loop vectorize(disable) interleave(disable)
             for (int64_t iw = 0; iw < W; iw++) dst[iw * 16] = xr[iw];
@@ -586,7 +588,7 @@ INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const 
 {
     int64_t CB = p[5], HP = p[6], WP = p[7], O = p[8], OB = p[9], KH = p[10], KW = p[11];
     int64_t OH = p[12], OW = p[13], sh = p[14], sw = p[15], dh = p[16], dw = p[17], act = p[18];
-    int64_t C = p[21], CBG = p[22], OBG = p[23];
+    int64_t CBG = p[22], OBG = p[23], CG = p[24], OG = p[25];
     float alpha = fbits(p[19]);
     v16f acc[16];
 #pragma clang loop unroll(full)
@@ -594,7 +596,7 @@ INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const 
     /* Grouped: output block ob reads only its group's CBG input blocks. */
     int64_t cb0 = (ob / OBG) * CBG;
     for (int64_t cb = cb0; cb < cb0 + CBG; cb++) {
-        int64_t cn = min64(16, C - cb * 16);   /* the padded channels of the last block are zeros */
+        int64_t cn = min64(16, CG - (cb - cb0) * 16);   /* the padded channels of a group's last block are zeros */
         for (int64_t kh = 0; kh < KH; kh++) {
             const float *xr = xp + (((n * CB + cb) * HP + oh * sh + kh * dh) * WP) * 16;
             /* Unrolling the taps only grows the code (and compile time). */
@@ -612,9 +614,9 @@ INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const 
         }
     }
     v16f bv = ld16(wp + OB * CBG * KH * KW * 256 + ob * 16);
+    int64_t og = ob % OBG, o0 = (ob / OBG) * OG + og * 16;   /* blocks are per group too */
     for (int t = 0; t < tw; t++)
-        store_lanes(y, r, acc[t] + bv, ((n * O + ob * 16) * OH + oh) * OW + ow0 + t, OH * OW,
-                    O - ob * 16, act, alpha);
+        store_lanes(y, r, acc[t] + bv, ((n * O + o0) * OH + oh) * OW + ow0 + t, OH * OW, OG - og * 16, act, alpha);
 }
 
 KERNEL(conv16c)
@@ -829,6 +831,106 @@ KERNEL(wino_out)
                 store_lanes(y, r, o0, base, OH * OW, O - ob * 16, act, alpha);
                 if (2 * tw + 1 < OW) store_lanes(y, r, o1, base + 1, OH * OW, O - ob * 16, act, alpha);
             }
+        }
+    }
+}
+
+/* Stores the first n lanes of v at y (n < 16, a constant after inlining). */
+INL void store_part(float *restrict y, v16f v, int64_t n)
+{
+    float tmp[16];
+    *(v16fu *)tmp = v;
+    memcpy(y, tmp, sizeof(float) * (size_t)n);
+}
+
+INL v16f load_part(const float *restrict x, int64_t n)
+{
+    float tmp[16] = {0};
+    memcpy(tmp, x, sizeof(float) * (size_t)n);
+    return *(v16fu *)tmp;
+}
+
+/* One output row segment of dwconv: tv vectors of 16 outputs from column ow0, nlast
+ * lanes valid in the last vector (16: all). */
+INL void dw_row_tile(const float *restrict buf, const float *restrict wc, float bias, const float *restrict r,
+                     float *restrict y, const int64_t *p, int64_t rr0, int64_t ow0, const int tv, int64_t nlast)
+{
+    int64_t KH = p[8], KW = p[9], sw = p[13], dh = p[14], dw = p[15], act = p[18], WQ = p[21];
+    float alpha = fbits(p[19]);
+    v16f acc[8];
+#pragma clang loop unroll(full)
+    for (int t = 0; t < tv; t++) acc[t] = splat(bias);
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            v16f wv = splat(wc[kh * KW + kw]);
+            const float *row = buf + ((rr0 + kh * dh) * sw + (kw * dw) % sw) * WQ + (kw * dw) / sw + ow0;
+#pragma clang loop unroll(full)
+            for (int t = 0; t < tv; t++) acc[t] += ld16(row + 16 * t) * wv;
+        }
+#pragma clang loop unroll(full)
+    for (int t = 0; t < tv; t++) {
+        float *yo = y + ow0 + 16 * t;
+        const float *ro = r ? r + ow0 + 16 * t : 0;
+        if (t == tv - 1 && nlast < 16) {
+            v16f s = acc[t];
+            if (ro) s += load_part(ro, nlast);
+            store_part(yo, act16(act, s, alpha), nlast);
+        } else {
+            v16f s = acc[t];
+            if (ro) s += ld16(ro);
+            *(v16fu *)yo = act16(act, s, alpha);
+        }
+    }
+}
+
+/* Depthwise convolution straight on NCHW (no packing, whole-vector stores),
+ * vectorised along the output row. An item is a band of RB output rows of one
+ * channel: the band's input rows are first copied into a zero-padded local buffer
+ * (it stays in L1), each row split into sw column phases (padded column j at
+ * [j % sw][j / sw]), so a tap reads 16 consecutive floats for 16 consecutive outputs
+ * with no bounds tests, whatever the stride. wp is w[C][KH*KW] + bias[C]. */
+KERNEL(dwconv)
+{
+    int64_t C = p[5], H = p[6], W = p[7], KH = p[8], KW = p[9], OH = p[10], OW = p[11];
+    int64_t sh = p[12], sw = p[13], dh = p[14], pt = p[16], pl = p[17], RB = p[20], WQ = p[21], TV = p[22];
+    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    int64_t NB = (OH + RB - 1) / RB, R = (RB - 1) * sh + (KH - 1) * dh + 1;
+    int64_t FV = OW / 16, NL = OW % 16;   /* full vectors per row, lanes of the last */
+    float buf[R * sw * WQ];
+    for (int64_t it = begin; it < end; it++) {
+        int64_t band = it % NB, nc = it / NB, c = nc % C;
+        int64_t oh0 = band * RB, oh1 = min64(OH, oh0 + RB);
+        int64_t rows = (oh1 - oh0 - 1) * sh + (KH - 1) * dh + 1;
+        const float *xc = x + nc * H * W;
+        for (int64_t rr = 0; rr < rows; rr++) {
+            int64_t ih = oh0 * sh - pt + rr;
+            for (int64_t q = 0; q < sw; q++) {
+                float *dst = buf + (rr * sw + q) * WQ;
+                if (ih < 0 || ih >= H) {
+                    memset(dst, 0, sizeof(float) * (size_t)WQ);
+                    continue;
+                }
+                /* padded column j = i * sw + q is input column j - pl */
+                int64_t lo = pl - q > 0 ? (pl - q + sw - 1) / sw : 0;
+                int64_t hi = (W + pl - q + sw - 1) / sw;
+                lo = min64(lo, WQ), hi = min64(hi < lo ? lo : hi, WQ);
+                const float *src = xc + ih * W + q - pl;
+                for (int64_t i = 0; i < lo; i++) dst[i] = 0;
+                for (int64_t i = lo; i < hi; i++) dst[i] = src[i * sw];
+                for (int64_t i = hi; i < WQ; i++) dst[i] = 0;
+            }
+        }
+        const float *wc = wp + c * KH * KW;
+        float bias = wp[C * KH * KW + c];
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+            int64_t rr0 = (oh - oh0) * sh, o = (nc * OH + oh) * OW;
+            const float *ro = r ? r + o : 0;
+            int64_t v = 0;
+            for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, TV, 16);
+            /* FV % TV and NL are constants: the remainder is one unrolled tile */
+            if (FV % TV || NL)
+                dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
         }
     }
 }

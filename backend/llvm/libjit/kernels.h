@@ -30,17 +30,22 @@
     K(linear_p, 0x807) /* x wp y rows I O OB act alpha RT P r; items: ceil(rows/RT)*OB; wp [OB][I][16] + bias[OB*16];
                      row = pixel of P per image (1x1 conv on P < 16 pixels), r: residual */ \
     K(conv, 0x1f) /* x w b r y N C H W O KH KW OH OW sh sw dh dw pt pl G act alpha; items: N*O */ \
-    K(pack16c, 0x3) /* x xp N C H W CB HP WP pt pl; items: N*CB*HP */ \
-    K(conv16c, 0xf) /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW C CBG OBG;
+    K(pack16c, 0x3) /* x xp N C H W CB HP WP pt pl CG CBG; items: N*CB*HP; groups of CG channels
+                     each start a block: CBG blocks per group, CB = groups * CBG (dense: CG = C) */ \
+    K(conv16c, 0xf) /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW C CBG OBG CG OG;
                      items: N*OB*OH; wp [OB][CBG][KH][KW][16c][16o] + bias[OB*16];
-                     groups: CBG input and OBG output blocks per group (dense: CB, OB) */ \
+                     groups: CBG input and OBG output blocks per group of CG inputs and OG outputs
+                     (dense: CB, OB, C, O); a group's last blocks are zero-padded */ \
     K(conv1x1, 0xf) /* x wp r y N C P O OBK act alpha OT PV; items: N*max(1, P/(16*PV))*OBK; P >= 16;
                      wp [OBK][C][OT] + bias[OBK*OT] (1x1, stride 1, no padding, groups 1) */ \
     K(wino_in, 0x3) /* xp V N CB HP WP TH TW; items: N*TH; V [16][T = N*TH*TW][CB*16] */ \
     K(wino_gemm, 0x7) /* V U M T Cp OB RT; items: 16*ceil(T/RT)*OB; U [16][OB][Cp][16o] + bias; M [16][T][OB*16] */ \
     K(wino_out, 0xf) /* M U r y N O OB OH OW TH TW act alpha Cp; items: N*OB*TH */ \
     K(dwconv16c, 0xf) /* xp wp r y N CB HP WP C KH KW OH OW sh sw dh dw act alpha TW; items: N*CB*OH;
-                     wp [CB][KH][KW][16] + bias[CB*16] */
+                     wp [CB][KH][KW][16] + bias[CB*16] */ \
+    K(dwconv, 0xf) /* x wp r y N C H W KH KW OH OW sh sw dh dw pt pl act alpha RB WQ TV; items: N*C*ceil(OH/RB);
+                     NCHW in and out, wp [C][KH*KW] + bias[C]; RB output rows per item, WQ floats per
+                     column phase of a buffered input row, TV vectors per register tile */
 
 #define BCL_JIT_ATTN_MAX_N 4096   /* keys per attention row the fused kernel holds */
 #define BCL_JIT_CHUNK 8192   /* elements per work item of elementwise kernels */

@@ -233,6 +233,21 @@ static bool lower_binary(Lower *L, const IrNode *n, int a, int b, int y)
         ir_bcast_strides(&n->in[0]->shape, r, sa);
         ir_bcast_strides(&n->in[1]->shape, r, sb);
     }
+    /* Collapse dims that are contiguous in both operands (and drop size-1 dims): an SE
+     * block's [N,C,H,W] * [N,C,1,1] becomes N*C rows of H*W, not N*C*H rows of W. */
+    int m = 0;
+    int64_t cd[8], ca[8], cbs[8];
+    for (int k = r - 1; k >= 0; k--) {
+        if (yd[k] == 1) continue;
+        if (m > 0 && sa[k] == ca[m - 1] * cd[m - 1] && sb[k] == cbs[m - 1] * cd[m - 1]) {
+            cd[m - 1] *= yd[k];
+            continue;
+        }
+        cd[m] = yd[k], ca[m] = sa[k], cbs[m] = sb[k], m++;
+    }
+    if (m == 0) cd[0] = 1, ca[0] = cbs[0] = 0, m = 1;
+    for (int k = 0; k < m; k++) yd[k] = cd[m - 1 - k], sa[k] = ca[m - 1 - k], sb[k] = cbs[m - 1 - k];
+    r = m;
     int64_t len = yd[r - 1], rows = len ? shape_numel(ys) / len : 0;
     int64_t per = len >= BCL_JIT_CHUNK ? 1 : BCL_JIT_CHUNK / (len ? len : 1);
     Tab t = {0};

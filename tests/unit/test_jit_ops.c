@@ -190,11 +190,15 @@ static void test_elementwise(void **st)
         ir_add_output(t.g, jt_node(&t, (IrOp)op, &x, 1, &a));
     }
     /* broadcasting shapes, including a rank-0 constant, and a fused act */
-    Shape sa[] = {jt_shape(4, 2, 3, 4, 5), jt_shape(3, 3, 1, 5), jt_shape(1, 1), jt_shape(2, 4, 1), jt_shape(0)};
-    Shape sb[] = {jt_shape(4, 2, 3, 4, 5), jt_shape(4, 2, 1, 4, 5), jt_shape(3, 2, 3, 4), jt_shape(3, 3, 1, 6), jt_shape(2, 5, 3)};
+    /* ... and dims the planner collapses: an SE scale [N,C,H,W] * [N,C,1,1], size-1 dims,
+     * broadcasts on both sides */
+    Shape sa[] = {jt_shape(4, 2, 3, 4, 5), jt_shape(3, 3, 1, 5), jt_shape(1, 1), jt_shape(2, 4, 1), jt_shape(0),
+                  jt_shape(4, 2, 5, 6, 7), jt_shape(4, 1, 4, 1, 6), jt_shape(5, 2, 1, 3, 1, 4)};
+    Shape sb[] = {jt_shape(4, 2, 3, 4, 5), jt_shape(4, 2, 1, 4, 5), jt_shape(3, 2, 3, 4), jt_shape(3, 3, 1, 6), jt_shape(2, 5, 3),
+                  jt_shape(4, 2, 5, 1, 1), jt_shape(4, 3, 1, 5, 1), jt_shape(5, 2, 1, 3, 5, 4)};
     for (int op = 0; op < IR_OP_COUNT; op++) {
         if (ir_op_info[op].kind != OPK_BROADCAST) continue;
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < 8; k++) {
             IrValue *in[2] = {k == 4 ? ir_const_scalar(t.g, 1.5f) : jt_input(&t, sa[k]), jt_input(&t, sb[k])};
             if (op == IR_POW) in[1] = jt_param(&t, sb[k], 0, 3);   /* real results mostly */
             IrAttrs a = ir_attrs_default();

@@ -85,6 +85,7 @@ INL float act1(int64_t op, float x, float alpha)
  * kernels' epilogues then need no SLP vectorisation of 16 unrolled scalar copies,
  * which cost most of the compile time of a conv1x1 with SiLU. Others: act1 per lane. */
 typedef int32_t v16i __attribute__((vector_size(64)));
+typedef double v8d __attribute__((vector_size(64)));
 
 INL v16f vsel(v16i m, v16f a, v16f b) { return (v16f)(((v16i)a & m) | ((v16i)b & ~m)); }
 
@@ -243,6 +244,25 @@ KERNEL(pool)
     int64_t sh = p[10], sw = p[11], pt = p[12], pl = p[13], cip = p[14];
     const float *x = slot(slots, p, 1);
     float *y = slot(slots, p, 2);
+    if (op == IR_AVG_POOL2D && OH == 1 && OW == 1 && KH == H && KW == W && !pt && !pl) {
+        /* global average pooling (SE blocks, heads): the contiguous plane summed 16 lanes
+         * at a time, still in double like the reference */
+        for (int64_t c = begin; c < end; c++) {
+            const float *xc = x + c * H * W;
+            v8d s0 = {0}, s1 = {0};
+            int64_t i = 0;
+            for (; i + 16 <= H * W; i += 16) {
+                v16f v = ld16(xc + i);
+                s0 += __builtin_convertvector(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), v8d);
+                s1 += __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), v8d);
+            }
+            s0 += s1;
+            double sum = ((s0[0] + s0[4]) + (s0[1] + s0[5])) + ((s0[2] + s0[6]) + (s0[3] + s0[7]));
+            for (; i < H * W; i++) sum += xc[i];
+            y[c] = (float)(sum / (double)(H * W));
+        }
+        return;
+    }
     for (int64_t c = begin; c < end; c++)
         for (int64_t oh = 0; oh < OH; oh++)
             for (int64_t ow = 0; ow < OW; ow++) {
@@ -480,7 +500,19 @@ INL void linear_tile(const float *restrict x, const float *restrict wp, const fl
 #pragma clang loop unroll(full)
     for (int t = 0; t < rt; t++) acc[t] = splat(0);
     const float *w = wp + ob * I * 16;
-    for (int64_t i = 0; i < I; i++) {
+    int64_t i0 = 0;
+    if (rt == 1) {   /* one row (a classifier at batch 1): four chains, not one long one */
+        v16f s1 = splat(0), s2 = splat(0), s3 = splat(0);
+        const float *xr = x + (r0 / P) * I * P + r0 % P;
+        for (; i0 + 4 <= I; i0 += 4) {
+            acc[0] += splat(xr[i0 * P]) * ld16(w + i0 * 16);
+            s1 += splat(xr[(i0 + 1) * P]) * ld16(w + (i0 + 1) * 16);
+            s2 += splat(xr[(i0 + 2) * P]) * ld16(w + (i0 + 2) * 16);
+            s3 += splat(xr[(i0 + 3) * P]) * ld16(w + (i0 + 3) * 16);
+        }
+        acc[0] = (acc[0] + s1) + (s2 + s3);
+    }
+    for (int64_t i = i0; i < I; i++) {
         v16f wv = ld16(w + i * 16);
 #pragma clang loop unroll(full)
         for (int t = 0; t < rt; t++) {

@@ -854,6 +854,7 @@ static int evaluate(EvalOpts *o, Diag *d)
     }
     rc = 0;
 out:
+    free(l.error);
     for (int i = 0; i < RING; i++) free(l.slots[i].x), free(l.slots[i].bad);
     if (l.f) pthread_mutex_destroy(&l.mu), pthread_cond_destroy(&l.cv);
     free(threads);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/foreign_call.h"
 #include "runtime/pool.h"
 
 struct BclrtCtx {
@@ -118,7 +119,7 @@ BclrtCtx *bclrt_create_from_file(const BclrtModel *m, const char *path)
     return create(m, path);
 }
 
-int bclrt_run(BclrtCtx *c, const float *in, float *out)
+BCL_CALLS_FOREIGN_CODE int bclrt_run(BclrtCtx *c, const float *in, float *out)
 {
     const BclrtModel *m = c->m;
     for (int i = 0; i < m->n_ctx; i++) {

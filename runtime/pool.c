@@ -7,6 +7,8 @@
  * Idle workers spin briefly, since steps follow each other closely, then sleep. */
 #include "runtime/pool.h"
 
+#include "runtime/foreign_call.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -50,7 +52,7 @@ static inline uint32_t job_gen(uint64_t w) { return (uint32_t)(w >> 32); }
 /* Claims and runs chunks of generation gen until none is left. A successful claim
  * of chunk k means the job cannot finish before k does, so fn/slots/items (written
  * before the job word was published) are still this job's while k runs. */
-static void run_chunks(BclPool *p, uint32_t gen)
+BCL_CALLS_FOREIGN_CODE static void run_chunks(BclPool *p, uint32_t gen)
 {
     uint64_t w = __atomic_load_n(&p->job, __ATOMIC_ACQUIRE);
     for (;;) {
@@ -142,7 +144,7 @@ BclPool *bcl_pool_new(int threads)
 
 int bcl_pool_threads(const BclPool *p) { return p ? p->n : 1; }
 
-void bcl_rt_parallel_for(BclPool *p, BclTask fn, void **slots, int64_t n)
+BCL_CALLS_FOREIGN_CODE void bcl_rt_parallel_for(BclPool *p, BclTask fn, void **slots, int64_t n)
 {
     if (n <= 0) return;
     if (!p || p->n == 1 || n == 1) {   /* not worth waking anyone */

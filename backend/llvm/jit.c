@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/foreign_call.h"
 #include "runtime/pool.h"
 #include "backend/llvm/jit.h"
 #include "backend/llvm/cache.h"
@@ -430,7 +431,7 @@ fail_nohost:
     return NULL;
 }
 
-int bcl_jit_run(BclJit *j, const float *const *inputs, float *const *outputs, Diag *d)
+BCL_CALLS_FOREIGN_CODE int bcl_jit_run(BclJit *j, const float *const *inputs, float *const *outputs, Diag *d)
 {
     const JitPlan *pl = &j->plan;
     for (int i = 0; i < pl->n_inputs; i++) j->slots[pl->input_slot[i]] = (void *)inputs[i];

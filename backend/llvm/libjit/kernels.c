@@ -103,9 +103,22 @@ INL v16f vexp(v16f x)   /* fexp on 16 lanes */
 
 INL v16f vrelu6(v16f x) { return vsel(x > 6.0f, splat(6), vsel(x < 0.0f, splat(0), x)); }
 
+/* GELU's exact (erf) form on 16 lanes: erfc(z), z = |x|/sqrt(2), by Abramowitz and
+ * Stegun 7.1.26 (absolute error below 1.5e-7), so gelu = x (1 - erfc/2) for x >= 0 and
+ * x erfc/2 below (no cancellation for negative x). */
+INL v16f vgelu(v16f x)
+{
+    v16f z = __builtin_elementwise_min(__builtin_elementwise_abs(x) * 0.70710678f, splat(10.0f));
+    v16f t = 1.0f / (1.0f + 0.3275911f * z);
+    v16f poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+    v16f h = 0.5f * poly * vexp(-z * z);   /* erfc(z) / 2 */
+    return vsel(x != x, x, x * vsel(x >= 0.0f, 1.0f - h, h));
+}
+
 INL v16f act16(int64_t op, v16f x, float alpha)
 {
     switch (op) {
+    case IR_GELU: return vgelu(x);
     case IR_RELU: return vsel(x < 0.0f, splat(0), x);
     case IR_RELU6: return vrelu6(x);
     case IR_SIGMOID: return 1.0f / (1.0f + vexp(-x));
@@ -966,3 +979,4 @@ KERNEL(dwconv)
         }
     }
 }
+#include "backend/llvm/libjit/kernels_tf.c"   /* transformer kernels (same unit) */

@@ -45,7 +45,12 @@
                      wp [CB][KH][KW][16] + bias[CB*16] */ \
     K(dwconv, 0xf) /* x wp r y N C H W KH KW OH OW sh sw dh dw pt pl act alpha RB WQ TV; items: N*C*ceil(OH/RB);
                      NCHW in and out, wp [C][KH*KW] + bias[C]; RB output rows per item, WQ floats per
-                     column phase of a buffered input row, TV vectors per register tile */
+                     column phase of a buffered input row, TV vectors per register tile */ \
+    K(gemm, 0xf) /* x wp res y rows I O OB act alpha RT NB; items: ceil(OB/NB)*ceil(rows/RT) (column tile
+                     outer); wp [OB][I][16] + bias[OB*16] (JIT_PACK_LINEAR16); res: y's layout or -1 */ \
+    K(gather_rows, 0x3) /* x y rank nrows len per value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8];
+                     items: groups of per rows; the last axis copied as is (rank: the other axes) */ \
+    K(layer_norm_v, 0xf) /* as layer_norm, float vectors */
 
 #define BCL_JIT_ATTN_MAX_N 4096   /* keys per attention row the fused kernel holds */
 #define BCL_JIT_CHUNK 8192   /* elements per work item of elementwise kernels */

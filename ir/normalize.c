@@ -28,6 +28,7 @@ bool ir_normalize_attrs(IrOp op, const Shape *const *in, int n_in, IrAttrs *a,
     case IR_SOFTMAX:
     case IR_CONCAT:
     case IR_TAKE:
+    case IR_GATHER:
         return norm_axis(&a->axis, rank, name, err, n);
     case IR_REDUCE_MEAN: case IR_REDUCE_SUM: case IR_REDUCE_MAX: case IR_REDUCE_MIN: {
         if (a->n_axes == 0) {                       /* no axes given: reduce them all */

@@ -295,11 +295,35 @@ static bool infer_unchecked(IrOp op, const Shape *const *in, int n_in, const IrA
     switch (op) {
     case IR_RELU: case IR_RELU6: case IR_SIGMOID: case IR_SILU: case IR_GELU: case IR_HSWISH:
     case IR_HSIGMOID: case IR_LEAKY_RELU: case IR_TANH: case IR_ELU: case IR_NEG: case IR_SQRT:
-    case IR_EXP: case IR_DROPOUT: case IR_IDENTITY:
+    case IR_EXP: case IR_DROPOUT: case IR_IDENTITY: case IR_LOGICAL_NOT:
         *o = *x;
         return true;
     case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_POW: case IR_MAXIMUM: case IR_MINIMUM:
+    case IR_EQUAL: case IR_NOT_EQUAL: case IR_LESS: case IR_LESS_EQUAL: case IR_GREATER:
+    case IR_GREATER_EQUAL: case IR_LOGICAL_AND: case IR_LOGICAL_OR: case IR_LOGICAL_XOR:
         return broadcast(name, in[0], in[1], o, err, n);
+    case IR_WHERE: {
+        /* mask, x and y broadcast together, as NumPy's three-way where */
+        Shape xy;
+        if (!broadcast(name, in[1], in[2], &xy, err, n)) return false;
+        if (!broadcast(name, in[0], &xy, o, err, n))
+            return fail(err, n, "shape mismatch in where: the mask %s does not broadcast with x %s and y %s",
+                        S(in[0]), S(in[1]), S(in[2]));
+        return true;
+    }
+    case IR_GATHER: {
+        const Shape *idx = in[1];
+        if (x->rank < 1) return fail(err, n, "gather: input must have rank >= 1, got %s", S(x));
+        if (idx->rank != x->rank)
+            return fail(err, n, "gather: the index %s must have the input's rank (%s has rank %d)", S(idx), S(x),
+                        x->rank);
+        if (x->d[a->axis] < 1) return fail(err, n, "gather: axis %lld of %s is empty", (long long)a->axis, S(x));
+        for (int i = 0; i < x->rank; i++)
+            if (i != a->axis && idx->d[i] > x->d[i])
+                return fail(err, n, "gather: the index %s is larger than the input %s on axis %d", S(idx), S(x), i);
+        *o = *idx;
+        return true;
+    }
     case IR_REDUCE_MEAN: case IR_REDUCE_SUM: case IR_REDUCE_MAX: case IR_REDUCE_MIN:
         return infer_reduce(name, x, a, o, err, n);
     case IR_MAX_POOL2D: case IR_AVG_POOL2D:

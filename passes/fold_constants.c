@@ -9,7 +9,6 @@
 
 int pass_fold_constants(IrGraph *g, Diag *d)
 {
-    (void)d;
     int n_rewrites = 0;
     for (int i = 0; i < g->nodes.n; i++) {
         IrNode *n = g->nodes.v[i];
@@ -23,7 +22,14 @@ int pass_fold_constants(IrGraph *g, Diag *d)
         BCL_ASSERT(n->n_in <= 64);
         for (int k = 0; k < n->n_in; k++) in[k] = n->in[k]->data;
         IrValue *c = ir_add_const(g, &n->out->shape, NULL);
-        kern_run_node(n, in, c->data);
+        KernFault f;
+        if (!kern_run_node_checked(n, in, c->data, &f)) {
+            /* constant indices out of range: the error every run would give, now */
+            char msg[200];
+            kern_fault_str(n, &f, msg, sizeof msg);
+            diag_error(d, n->loc, "%s", msg);
+            return -1;
+        }
         c->loc = n->loc;
         pu_replace_uses(g, n->out, c);
         pu_remove_node(g, i);

@@ -1,10 +1,32 @@
 /* kern_run_node: one switch from IR op to reference kernel, then the fused epilogue. */
+#include <stdio.h>
 #include <string.h>
 
 #include "backend/interp/kernels.h"
 
 void kern_run_node(const IrNode *n, const float *const *in, float *out)
 {
+    (void)kern_run_node_checked(n, in, out, NULL);
+}
+
+void kern_fault_str(const IrNode *n, const KernFault *f, char *buf, size_t len)
+{
+    const char *op = ir_op_info[n->op].name;
+    int64_t more = f->count - 1;
+    char tail[64] = "";
+    if (more > 0) snprintf(tail, sizeof tail, " (and %lld more)", (long long)more);
+    if (f->value == f->value && f->value >= -(float)f->dim && f->value < (float)f->dim)
+        snprintf(buf, len, "%s: index %.9g is not a whole number%s", op, (double)f->value, tail);
+    else
+        snprintf(buf, len, "%s: index %.9g is out of range for axis %lld of size %lld%s", op, (double)f->value,
+                 (long long)n->attrs.axis, (long long)f->dim, tail);
+}
+
+bool kern_run_node_checked(const IrNode *n, const float *const *in, float *out, KernFault *f)
+{
+    KernFault local = {0};
+    if (!f) f = &local;
+    f->count = 0;
     const IrAttrs *a = &n->attrs;
     const Shape *xs = &n->in[0]->shape, *ys = &n->out->shape;
     /* Every op has a case and there is no default: -Werror=switch names an op added to
@@ -12,10 +34,12 @@ void kern_run_node(const IrNode *n, const float *const *in, float *out)
     switch (n->op) {
     case IR_RELU: case IR_RELU6: case IR_SIGMOID: case IR_SILU: case IR_GELU: case IR_HSWISH:
     case IR_HSIGMOID: case IR_LEAKY_RELU: case IR_TANH: case IR_ELU: case IR_NEG: case IR_SQRT:
-    case IR_EXP: case IR_DROPOUT: case IR_IDENTITY:
+    case IR_EXP: case IR_DROPOUT: case IR_IDENTITY: case IR_LOGICAL_NOT:
         kern_unary_buf(n->op, in[0], out, shape_numel(xs), a->alpha);
         break;
     case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_POW: case IR_MAXIMUM: case IR_MINIMUM:
+    case IR_EQUAL: case IR_NOT_EQUAL: case IR_LESS: case IR_LESS_EQUAL: case IR_GREATER:
+    case IR_GREATER_EQUAL: case IR_LOGICAL_AND: case IR_LOGICAL_OR: case IR_LOGICAL_XOR:
         kern_binary(n->op, in[0], xs, in[1], &n->in[1]->shape, out, ys);
         break;
     case IR_REDUCE_MEAN: case IR_REDUCE_SUM: case IR_REDUCE_MAX: case IR_REDUCE_MIN:
@@ -79,10 +103,17 @@ void kern_run_node(const IrNode *n, const float *const *in, float *out)
         break;
     }
     case IR_TAKE:
-        kern_take(in[0], xs, in[1], &n->in[1]->shape, (int)a->axis, out);
+        kern_take(in[0], xs, in[1], &n->in[1]->shape, (int)a->axis, out, f);
+        break;
+    case IR_GATHER:
+        kern_gather(in[0], xs, in[1], &n->in[1]->shape, (int)a->axis, out, f);
+        break;
+    case IR_WHERE:
+        kern_where(in[0], xs, in[1], &n->in[1]->shape, in[2], &n->in[2]->shape, out, ys);
         break;
     case IR_OP_COUNT:
         BCL_ASSERT(!"op without a reference kernel");
     }
     if (a->act >= 0) kern_unary_buf((IrOp)a->act, out, out, shape_numel(ys), a->act_alpha);
+    return f->count == 0;
 }

@@ -35,6 +35,17 @@ static int bind_leaves(const IrGraph *g, const float *const *inputs, const float
     return rc;
 }
 
+/* One node; a data fault (an index out of range) is an error at the node's source line. */
+static bool run_checked(const IrNode *n, const float *const *ins, float *out, Diag *d)
+{
+    KernFault f;
+    if (kern_run_node_checked(n, ins, out, &f)) return true;
+    char msg[200];
+    kern_fault_str(n, &f, msg, sizeof msg);
+    diag_error(d, n->loc, "%s", msg);
+    return false;
+}
+
 int bcl_interp_run(const IrGraph *g, const float *const *inputs, float *const *outputs, Diag *d)
 {
     return bcl_interp_run_observed(g, inputs, outputs, NULL, NULL, d);
@@ -78,7 +89,10 @@ int bcl_interp_run_observed(const IrGraph *g, const float *const *inputs, float 
             ins[k] = buf[n->in[k]->id];
             BCL_ASSERT(ins[k] != NULL);   /* topological order is an invariant (ir_verify) */
         }
-        kern_run_node(n, ins, out);
+        if (!run_checked(n, ins, out, d)) {
+            rc = 1;
+            goto done;
+        }
         if (observe) observe(ctx, n, out);
         /* Operands (and a result nobody reads) whose last reader was this node. */
         for (int k = 0; k <= n->n_in; k++) {
@@ -161,7 +175,10 @@ int bcl_interp_run_planned_observed(const IrGraph *g, const MemPlan *plan, const
         }
         /* A view already holds the data at its own offset; an in-place op runs with
          * out == ins[k] (the planner only aliases kernels that read i before writing i). */
-        if (!(n->op == IR_RESHAPE && plan->shares[o] >= 0)) kern_run_node(n, ins, out);
+        if (!(n->op == IR_RESHAPE && plan->shares[o] >= 0) && !run_checked(n, ins, out, d)) {
+            rc = 1;
+            goto done;
+        }
         if (observe) observe(ctx, n, out);
     }
     for (int i = 0; i < g->outputs.n; i++) {

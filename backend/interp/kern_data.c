@@ -148,14 +148,24 @@ void kern_roll(const float *x, const Shape *xs, const int64_t *shifts, float *y)
     }
 }
 
-int64_t kern_take_index(float v, int64_t d)
+int64_t kern_take_index(float v, int64_t d, KernFault *f)
 {
-    int64_t j = (int64_t)v;          /* the index holds integers; truncation is exact */
+    /* compared as floats first: NaN, infinities and huge values never reach the cast */
+    if (!(v >= -(float)d && v < (float)d) || v != truncf(v)) {
+        if (f && !f->count++) {
+            f->value = v;
+            f->dim = d;
+        }
+        if (!(v >= -(float)d)) return 0;   /* NaN and below the range */
+        if (v >= (float)d) return d - 1;
+    }
+    int64_t j = (int64_t)v;          /* truncation; exact for a whole number */
     if (j < 0) j += d;
     return j < 0 ? 0 : j >= d ? d - 1 : j;
 }
 
-void kern_take(const float *x, const Shape *xs, const float *idx, const Shape *is, int axis, float *y)
+void kern_take(const float *x, const Shape *xs, const float *idx, const Shape *is, int axis, float *y,
+               KernFault *f)
 {
     Shape ys = {0};
     for (int i = 0; i < axis; i++) ys.d[ys.rank++] = xs->d[i];
@@ -169,8 +179,22 @@ void kern_take(const float *x, const Shape *xs, const float *idx, const Shape *i
         int64_t o = 0, k = 0;
         for (int a = 0; a < axis; a++) o += yi[a] * xst[a];
         for (int a = 0; a < is->rank; a++) k += yi[axis + a] * ist[a];
-        o += kern_take_index(idx[k], xs->d[axis]) * xst[axis];
+        o += kern_take_index(idx[k], xs->d[axis], f) * xst[axis];
         for (int a = axis + 1; a < xs->rank; a++) o += yi[a - 1 + is->rank] * xst[a];
+        y[i] = x[o];
+    }
+}
+
+void kern_gather(const float *x, const Shape *xs, const float *idx, const Shape *is, int axis, float *y,
+                 KernFault *f)
+{
+    int64_t xst[BCL_MAX_RANK], yi[BCL_MAX_RANK], n = shape_numel(is);
+    strides(xs, xst);
+    for (int64_t i = 0; i < n; i++) {
+        unravel(i, is, yi);
+        int64_t o = 0;
+        for (int a = 0; a < xs->rank; a++)
+            o += (a == axis ? kern_take_index(idx[i], xs->d[a], f) : yi[a]) * xst[a];
         y[i] = x[o];
     }
 }

@@ -26,6 +26,7 @@ float kern_unary(IrOp op, float x, float alpha)
     case IR_EXP: return expf(x);
     case IR_DROPOUT:
     case IR_IDENTITY: return x;
+    case IR_LOGICAL_NOT: return x == 0 ? 1.0f : 0.0f;
     default: BCL_ASSERT(!"not a unary op");
     }
 }
@@ -45,6 +46,16 @@ static float binary(IrOp op, float a, float b)
     case IR_POW: return powf(a, b);
     case IR_MAXIMUM: return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
     case IR_MINIMUM: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
+    /* masks: 1 where true, 0 where false; IEEE compares (NaN unequal to all) */
+    case IR_EQUAL: return a == b;
+    case IR_NOT_EQUAL: return a != b;
+    case IR_LESS: return a < b;
+    case IR_LESS_EQUAL: return a <= b;
+    case IR_GREATER: return a > b;
+    case IR_GREATER_EQUAL: return a >= b;
+    case IR_LOGICAL_AND: return a != 0 && b != 0;
+    case IR_LOGICAL_OR: return a != 0 || b != 0;
+    case IR_LOGICAL_XOR: return (a != 0) != (b != 0);
     default: BCL_ASSERT(!"not a binary op");
     }
 }
@@ -65,6 +76,28 @@ void kern_binary(IrOp op, const float *a, const Shape *as, const float *b, const
             ob += idx * sb[k];
         }
         y[i] = binary(op, a[oa], b[ob]);
+    }
+}
+
+void kern_where(const float *m, const Shape *ms, const float *x, const Shape *xs, const float *y,
+                const Shape *ys, float *out, const Shape *os)
+{
+    int r = os->rank;
+    int64_t sm[BCL_MAX_RANK], sx[BCL_MAX_RANK], sy[BCL_MAX_RANK], n = shape_numel(os);
+    ir_bcast_strides(ms, r, sm);
+    ir_bcast_strides(xs, r, sx);
+    ir_bcast_strides(ys, r, sy);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t rem = i, om = 0, ox = 0, oy = 0;
+        for (int k = r - 1; k >= 0; k--) {
+            int64_t idx = rem % os->d[k];
+            rem /= os->d[k];
+            om += idx * sm[k];
+            ox += idx * sx[k];
+            oy += idx * sy[k];
+        }
+        /* a select, not arithmetic: a NaN or inf in the unchosen operand does not leak */
+        out[i] = m[om] != 0 ? x[ox] : y[oy];
     }
 }
 

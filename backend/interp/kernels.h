@@ -4,9 +4,22 @@
 #define BCL_KERNELS_H
 #include "ir/ir.h"
 
+/* A fault that depends on tensor data (an index out of range or not a whole number, in
+ * take and gather): the kernel clamps the index, so nothing reads out of bounds, and
+ * counts it here; the caller reports it (docs/internals/ir.md "Masks and indices"). */
+typedef struct KernFault {
+    int64_t count;      /* bad indices seen */
+    float value;        /* the first one */
+    int64_t dim;        /* the size of the axis it indexes */
+} KernFault;
+
 /* Runs one node's op on dense input buffers (shapes from the node's values), then its
- * fused epilogue: conv2d's residual input (4th) is added, then attrs.act (>= 0) applied. */
+ * fused epilogue: conv2d's residual input (4th) is added, then attrs.act (>= 0) applied.
+ * kern_run_node_checked also returns false after a data fault (f filled; f may be NULL). */
 void kern_run_node(const IrNode *n, const float *const *in, float *out);
+bool kern_run_node_checked(const IrNode *n, const float *const *in, float *out, KernFault *f);
+/* "take: index 12 is out of range for axis 1 of size 9" into buf (n's op, f's values). */
+void kern_fault_str(const IrNode *n, const KernFault *f, char *buf, size_t len);
 
 /* x[N,C,H,W] * w[O,C/g,kh,kw] (+ b[O], may be NULL) -> y[N,O,OH,OW]: stride, pad
  * (t,l,b,r), dilation, groups from a. */
@@ -55,14 +68,22 @@ void kern_pad(const float *x, const Shape *xs, const int64_t *pads, float value,
 void kern_upsample_nearest(const float *x, const Shape *xs, float *y, const Shape *ys);
 /* torch.roll: y[(i + shift) mod d] = x[i] on every axis. */
 void kern_roll(const float *x, const Shape *xs, const int64_t *shifts, float *y);
-/* numpy.take(x, idx, axis): y = x.shape[:axis] + idx.shape + x.shape[axis+1:]; idx holds
- * integers as floats, negative ones count from the end, out-of-range ones clamp
- * (kern_take_index, shared with the JIT's tests). */
 /* softmax(q k^T alpha + bias) v over the last two axes of q[..., M, D], k[..., N, D],
  * v[..., N, E] (same batch dims); bias (may be NULL) of shape bs broadcasts to [..., M, N]. */
 void kern_attention(const float *q, const float *k, const float *v, const float *bias, const Shape *bs,
                     const Shape *qs, int64_t N, int64_t E, float alpha, float *y);
-void kern_take(const float *x, const Shape *xs, const float *idx, const Shape *is, int axis, float *y);
-int64_t kern_take_index(float v, int64_t d);
+/* numpy.take(x, idx, axis): y = x.shape[:axis] + idx.shape + x.shape[axis+1:]; idx holds
+ * integers as floats, negative ones count from the end; a bad one (out of [-d, d), not
+ * whole, NaN) is counted in f (may be NULL) and clamped into the axis. */
+void kern_take(const float *x, const Shape *xs, const float *idx, const Shape *is, int axis, float *y,
+               KernFault *f);
+int64_t kern_take_index(float v, int64_t d, KernFault *f);
+/* torch.gather / F.gather: idx has x's rank (idx.shape[k] <= x.shape[k] off the axis);
+ * y[i] = x[i with i[axis] = idx[i]], indices as for take. */
+void kern_gather(const float *x, const Shape *xs, const float *idx, const Shape *is, int axis, float *y,
+                 KernFault *f);
+/* F.where: out = m != 0 ? x : y, the three broadcast (NumPy rules) to os. */
+void kern_where(const float *m, const Shape *ms, const float *x, const Shape *xs, const float *y,
+                const Shape *ys, float *out, const Shape *os);
 
 #endif

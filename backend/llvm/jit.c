@@ -441,16 +441,31 @@ BCL_CALLS_FOREIGN_CODE int bcl_jit_run(BclJit *j, const float *const *inputs, fl
         const JitStep *s = &pl->steps[i];
         for (int k = 0; k < s->nbind; k++) j->ctx[s->ctx_off + k] = j->slots[s->bind[k]];
     }
+    for (int i = 0; i < pl->n_faults; i++) memset(j->slots[pl->faults[i].slot], 0, 2 * sizeof(int32_t));
     if (pl->profile) {
         bcl_pool_prof_start(j->pool, pl->n_steps);
         j->runs++;
     }
     j->entry(j->ctx, j->pool);
+    int rc = 0;
+    for (int i = 0; i < pl->n_faults; i++) {
+        const JitFault *f = &pl->faults[i];
+        const int32_t *w = j->slots[f->slot];
+        if (!w[0]) continue;
+        float v;
+        memcpy(&v, &w[1], sizeof v);
+        /* the interpreter's words (kern_fault_str) */
+        if (v == v && v >= -(float)f->dim && v < (float)f->dim)
+            diag_error(d, f->loc, "%s: index %.9g is not a whole number", f->op, (double)v);
+        else
+            diag_error(d, f->loc, "%s: index %.9g is out of range for axis %lld of size %lld", f->op, (double)v,
+                       (long long)f->axis, (long long)f->dim);
+        rc = 1;
+    }
     for (int i = 0; i < pl->n_outputs; i++)
         if (!pl->outs[i].direct && pl->outs[i].numel > 0)
             memcpy(outputs[i], j->slots[pl->outs[i].slot], sizeof(float) * (size_t)pl->outs[i].numel);
-    (void)d;
-    return 0;
+    return rc;
 }
 
 int bcl_jit_threads(const BclJit *j) { return bcl_pool_threads(j->pool); }

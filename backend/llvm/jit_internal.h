@@ -57,6 +57,16 @@ typedef struct JitPack {
     size_t n_floats;
 } JitPack;
 
+/* A step that checks data (take, gather): its kernel records a bad index in the int32[2]
+ * buffer of `slot` (set, the index's float bits); bcl_jit_run clears it before a run and
+ * reports it after, at the op's source line, as the interpreter does. */
+typedef struct JitFault {
+    int slot;
+    const char *op;
+    int64_t axis, dim;
+    SrcLoc loc;
+} JitFault;
+
 typedef struct JitPlan {
     int n_slots, cap_slots;
     int n_ctx;              /* binding entries of all steps */
@@ -72,6 +82,8 @@ typedef struct JitPlan {
     JitOut *outs;
     JitPack *packs;         /* weight packing to do (jit_plan_pack) */
     int n_packs, cap_packs;
+    JitFault *faults;       /* data checks to report after each run */
+    int n_faults, cap_faults;
     size_t bytes_packed, bytes_act;   /* for --time-phases */
     bool profile;           /* time every step (BCL_JIT_PROFILE) */
 } JitPlan;

@@ -202,6 +202,25 @@ static int pack_job(Lower *L, JitPackKind kind, const IrValue *w, const IrValue 
     return slot;
 }
 
+/* A fault word for a step that checks indices (take, gather): a zeroed int32[2] the plan
+ * owns (in an AOT object, workspace nobody reads); recorded so bcl_jit_run reports it. */
+static int fault_slot(Lower *L, const IrNode *n, int64_t dim)
+{
+    JitPlan *pl = L->pl;
+    int32_t *w = calloc(2, sizeof(int32_t));
+    if (!w) {
+        L->oom = true;
+        return 0;
+    }
+    own_buf(L, w, 2 * sizeof(int32_t), false);
+    if (L->oom) return 0;
+    int slot = new_slot(L, w, 0);
+    pl->faults = grow(pl->faults, &pl->cap_faults, pl->n_faults + 1, sizeof *pl->faults, &L->oom);
+    if (L->oom) return 0;
+    pl->faults[pl->n_faults++] = (JitFault){slot, ir_op_info[n->op].name, n->attrs.axis, dim, n->loc};
+    return slot;
+}
+
 static bool has_data(const IrValue *v) { return v->kind == IRV_PARAM || v->kind == IRV_CONST; }
 
 static void strides_of(const Shape *s, int64_t *st)
@@ -544,11 +563,13 @@ static bool lower_node(Lower *L, const IrNode *n)
     switch (n->op) {
     case IR_RELU: case IR_RELU6: case IR_SIGMOID: case IR_SILU: case IR_GELU: case IR_HSWISH:
     case IR_HSIGMOID: case IR_LEAKY_RELU: case IR_TANH: case IR_ELU: case IR_NEG: case IR_SQRT:
-    case IR_EXP: case IR_DROPOUT: case IR_IDENTITY:
+    case IR_EXP: case IR_DROPOUT: case IR_IDENTITY: case IR_LOGICAL_NOT:
         put(&t, n->op), put(&t, fbits(a->alpha)), put(&t, x), put(&t, y), put(&t, ny), put(&t, BCL_JIT_CHUNK);
         step(L, "unary", &t, cdiv(ny, BCL_JIT_CHUNK));
         return false;
     case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_POW: case IR_MAXIMUM: case IR_MINIMUM:
+    case IR_EQUAL: case IR_NOT_EQUAL: case IR_LESS: case IR_LESS_EQUAL: case IR_GREATER:
+    case IR_GREATER_EQUAL: case IR_LOGICAL_AND: case IR_LOGICAL_OR: case IR_LOGICAL_XOR:
         return lower_binary(L, n, x, n->in[1]->id, y);
     case IR_REDUCE_MEAN: case IR_REDUCE_SUM: case IR_REDUCE_MAX: case IR_REDUCE_MIN:
         lower_reduce(L, n, x, y);
@@ -619,8 +640,38 @@ static bool lower_node(Lower *L, const IrNode *n)
         int64_t outer = 1, inner = 1, ax = a->axis, ni = shape_numel(&n->in[1]->shape);
         for (int i = 0; i < ax; i++) outer *= xs->d[i];
         for (int i = (int)ax + 1; i < xs->rank; i++) inner *= xs->d[i];
-        put(&t, x), put(&t, n->in[1]->id), put(&t, y), put(&t, xs->d[ax]), put(&t, inner), put(&t, ni);
+        int fs = fault_slot(L, n, xs->d[ax]);
+        put(&t, x), put(&t, n->in[1]->id), put(&t, y), put(&t, fs), put(&t, xs->d[ax]), put(&t, inner);
+        put(&t, ni);
         step(L, "take", &t, outer * ni);
+        return false;
+    }
+    case IR_GATHER: {
+        int64_t xst[8];
+        strides_of(xs, xst);
+        int fs = fault_slot(L, n, xs->d[a->axis]);
+        put(&t, x), put(&t, n->in[1]->id), put(&t, y), put(&t, fs), put(&t, xs->rank), put(&t, a->axis);
+        put(&t, ny), put(&t, BCL_JIT_CHUNK), put8(&t, ys->d, ys->rank), put8(&t, xst, xs->rank);
+        put8(&t, xs->d, xs->rank);
+        step(L, "gather_axis", &t, cdiv(ny, BCL_JIT_CHUNK));
+        return false;
+    }
+    case IR_WHERE: {
+        int64_t yd[8] = {1}, sm[8] = {0}, sx[8] = {0}, sy[8] = {0};
+        int r = ys->rank;
+        if (r == 0) {
+            r = 1;   /* a scalar result: one row of one element */
+        } else {
+            for (int i = 0; i < r; i++) yd[i] = ys->d[i];
+            ir_bcast_strides(xs, r, sm);
+            ir_bcast_strides(&n->in[1]->shape, r, sx);
+            ir_bcast_strides(&n->in[2]->shape, r, sy);
+        }
+        int64_t len = yd[r - 1], rows = len ? ny / len : 0;
+        int64_t per = len >= BCL_JIT_CHUNK ? 1 : BCL_JIT_CHUNK / (len ? len : 1);
+        put(&t, x), put(&t, n->in[1]->id), put(&t, n->in[2]->id), put(&t, y), put(&t, r), put(&t, rows);
+        put(&t, per), put8(&t, yd, r), put8(&t, sm, r), put8(&t, sx, r), put8(&t, sy, r);
+        step(L, "where", &t, cdiv(rows, per));
         return false;
     }
     case IR_RESHAPE:   /* a copy: node results own their buffers */
@@ -822,6 +873,7 @@ void jit_plan_free(JitPlan *pl)
     }
     free(pl->owned);
     free(pl->owned_info);
+    free(pl->faults);
     free(pl->packs);
     free(pl->steps);
     free(pl->slot_init);

@@ -254,6 +254,38 @@ static void test_data_movement(void **st)
     a.axis = 0;
     ti[1] = shp(7, 1, 1, 1, 1, 1, 1, 2);
     expect_error(IR_TAKE, ti, 2, &a, "more than 8 dimensions");
+
+    /* where: mask, x, y broadcast together */
+    Shape wi[3] = {shp(3, 2, 1, 5), shp(2, 4, 1), shp(0)};
+    a = ir_attrs_default();
+    expect_shape(IR_WHERE, wi, 3, &a, shp(3, 2, 4, 5));
+    wi[2] = shp(4, 3, 1, 1, 1);
+    expect_shape(IR_WHERE, wi, 3, &a, shp(4, 3, 2, 4, 5));
+    wi[0] = shp(2, 3, 1);
+    expect_error(IR_WHERE, wi, 3, &a, "the mask [3, 1] does not broadcast with x [4, 1] and y [3, 1, 1, 1]");
+    wi[0] = shp(0), wi[1] = shp(2, 3, 2), wi[2] = shp(2, 4, 5);
+    expect_error(IR_WHERE, wi, 3, &a, "shape mismatch in where: [3, 2] and [4, 5] cannot be broadcast");
+    /* comparisons and logic broadcast as add does */
+    Shape ci[2] = {shp(2, 3, 1), shp(1, 4)};
+    for (IrOp op = IR_EQUAL; op <= IR_LOGICAL_XOR; op++) expect_shape(op, ci, 2, &a, shp(2, 3, 4));
+    ci[1] = shp(2, 2, 4);
+    expect_error(IR_LESS, ci, 2, &a, "shape mismatch in less: [3, 1] and [2, 4] cannot be broadcast");
+    expect_shape(IR_LOGICAL_NOT, ci, 1, &a, shp(2, 3, 1));
+
+    /* gather: the index's shape; the index has x's rank, at most x's size off the axis */
+    Shape gi[2] = {shp(3, 4, 5, 6), shp(3, 4, 9, 2)};
+    a.axis = 1;
+    expect_shape(IR_GATHER, gi, 2, &a, shp(3, 4, 9, 2));
+    a.axis = -1;
+    gi[1] = shp(3, 2, 5, 11);
+    expect_shape(IR_GATHER, gi, 2, &a, shp(3, 2, 5, 11));
+    a.axis = 0;
+    expect_error(IR_GATHER, gi, 2, &a, "gather: the index [2, 5, 11] is larger than the input [4, 5, 6] on axis 2");
+    gi[1] = shp(2, 4, 5);
+    expect_error(IR_GATHER, gi, 2, &a, "must have the input's rank");
+    a.axis = 3;
+    gi[1] = shp(3, 1, 1, 1);
+    expect_error(IR_GATHER, gi, 2, &a, "out of range");
 }
 
 static void test_reduce_norm(void **st)

@@ -325,13 +325,13 @@ static void test_data_movement(void **st)
     jt_free(&t);
 }
 
-/* take with indices in and out of range, on a weight table and on a computed value */
+/* take with indices from the front and from the end, on a weight table and on a computed value */
 static void test_take(void **st)
 {
     JT t;
     jt_init(&t, 12);
     Shape is = jt_shape(2, 5, 4);
-    IrValue *idx = ir_add_const(t.g, &is, (float[]){0, 1, 2, 3, 4, 5, 6, 7, 8, -1, -2, -20, 12, 3, 3, 0,
+    IrValue *idx = ir_add_const(t.g, &is, (float[]){0, 1, 2, 3, 4, 5, 6, 7, 8, -1, -2, -9, 2, 3, 3, 0,
                                                     1, 1, 2, 8});
     IrValue *table = jt_param(&t, jt_shape(2, 9, 3), -1, 1);
     IrAttrs a = ir_attrs_default();
@@ -343,6 +343,86 @@ static void test_take(void **st)
     ir_add_output(t.g, jt_node(&t, IR_TAKE, in, 2, &a));
     jt_check(&t, 2, TOL, false);
     jt_free(&t);
+}
+
+/* where on masks computed in the graph (comparisons, logic), broadcast three ways, and
+ * gather on every axis with an index smaller than the input off the axis */
+static void test_where_gather(void **st)
+{
+    JT t;
+    jt_init(&t, 14);
+    IrValue *x = jt_input(&t, jt_shape(3, 4, 5, 33)), *y = jt_input(&t, jt_shape(2, 1, 33));
+    IrValue *zero = ir_const_scalar(t.g, 0.0f), *half = ir_const_scalar(t.g, 0.5f);
+    IrValue *in[3] = {x, zero};
+    IrValue *pos = jt_node(&t, IR_GREATER, in, 2, NULL);
+    in[0] = y, in[1] = half;
+    IrValue *small = jt_node(&t, IR_LESS_EQUAL, in, 2, NULL);
+    in[0] = pos, in[1] = small;
+    IrValue *both = jt_node(&t, IR_LOGICAL_AND, in, 2, NULL);
+    in[0] = both, in[1] = x, in[2] = y;
+    ir_add_output(t.g, jt_node(&t, IR_WHERE, in, 3, NULL));
+    in[0] = jt_node(&t, IR_LOGICAL_NOT, &small, 1, NULL), in[1] = ir_const_scalar(t.g, -1e9f), in[2] = x;
+    ir_add_output(t.g, jt_node(&t, IR_WHERE, in, 3, NULL));   /* a masked fill */
+    in[0] = ir_const_scalar(t.g, 1.0f), in[1] = ir_const_scalar(t.g, 2.0f), in[2] = zero;
+    ir_add_output(t.g, jt_node(&t, IR_WHERE, in, 3, NULL));   /* rank 0 */
+    for (int axis = 0; axis < 3; axis++) {
+        Shape is = jt_shape(3, 3, 4, 20);
+        int64_t n = shape_numel(&is), d = ((IrValue *)x)->shape.d[axis];
+        float *iv = ARENA_NEWN(&t.ar, float, n);
+        for (int64_t i = 0; i < n; i++) iv[i] = (float)jt_int(&t, (int)-d, (int)d - 1);
+        IrValue *gi[2] = {x, ir_add_const(t.g, &is, iv)};
+        IrAttrs a = ir_attrs_default();
+        a.axis = axis;
+        ir_add_output(t.g, jt_node(&t, IR_GATHER, gi, 2, &a));
+    }
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
+/* An index out of range at run time is an error from both engines, with the same words,
+ * and the run reads nothing out of bounds (ASan would say); a good run afterwards is clean. */
+static void test_index_faults(void **st)
+{
+    for (int op = 0; op < 2; op++) {
+        JT t;
+        jt_init(&t, 15);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&buf, &len);
+        diag_init(&t.d, mem);
+        IrValue *table = jt_param(&t, jt_shape(2, 7, 3), -1, 1);
+        IrValue *idx = jt_input(&t, op ? jt_shape(2, 4, 3) : jt_shape(1, 4));
+        IrAttrs a = ir_attrs_default();
+        IrValue *in[2] = {table, idx};
+        ir_add_output(t.g, jt_node(&t, op ? IR_GATHER : IR_TAKE, in, 2, &a));
+        int64_t ni = shape_numel(&idx->shape), no = shape_numel(&((IrValue *)t.g->outputs.v[0])->shape);
+        float *iv = calloc((size_t)ni, sizeof(float)), *ref = calloc((size_t)no, sizeof(float));
+        float *got = calloc((size_t)no, sizeof(float));
+        const float *ins[1] = {iv};
+        BclJitOptions opt = {.threads = 2};
+        BclJit *j = bcl_jit_compile(t.g, &opt, &t.d);
+        assert_non_null(j);
+        for (int64_t i = 0; i < ni; i++) iv[i] = (float)(i % 7);
+        iv[2] = 7;
+        assert_int_equal(bcl_interp_run(t.g, ins, &ref, &t.d), 1);
+        assert_int_equal(bcl_jit_run(j, ins, &got, &t.d), 1);
+        iv[2] = 6;
+        assert_int_equal(bcl_jit_run(j, ins, &got, &t.d), 0);   /* the fault word was cleared */
+        assert_int_equal(bcl_interp_run(t.g, ins, &ref, &t.d), 0);
+        for (int64_t i = 0; i < no; i++) assert_float_equal(got[i], ref[i], 0);
+        bcl_jit_free(j);
+        fclose(mem);
+        const char *want = op ? "gather: index 7 is out of range for axis 0 of size 7"
+                              : "take: index 7 is out of range for axis 0 of size 7";
+        const char *first = strstr(buf, want);
+        assert_non_null(first);
+        assert_non_null(strstr(first + 1, want));   /* once from each engine */
+        free(buf);
+        free(iv);
+        free(ref);
+        free(got);
+        jt_free(&t);
+    }
 }
 
 /* attention: 4-D heads with a broadcast bias, 5-D (Swin-like) with a bias of full batch
@@ -403,6 +483,8 @@ int main(void)
         cmocka_unit_test(test_data_movement),
         cmocka_unit_test(test_missing_weights),
         cmocka_unit_test(test_take),
+        cmocka_unit_test(test_where_gather),
+        cmocka_unit_test(test_index_faults),
         cmocka_unit_test(test_attention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

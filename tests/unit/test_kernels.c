@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,6 +394,7 @@ static double ref_unary(IrOp op, double x, double alpha)
     case IR_NEG: return -x;
     case IR_SQRT: return pow(x, 0.5);
     case IR_EXP: return pow(M_E, x);
+    case IR_LOGICAL_NOT: return x ? 0 : 1;   /* x[2] is 0: both outcomes are covered */
     default: return x;   /* dropout, identity */
     }
 }
@@ -430,7 +432,18 @@ static double ref_binary(IrOp op, double a, double b)
     case IR_DIV: return a / b;
     case IR_POW: return pow(a, b);
     case IR_MAXIMUM: return fmax(a, b);
-    default: return fmin(a, b);
+    case IR_MINIMUM: return fmin(a, b);
+    /* masks: a comparison is true or false, written as an if on doubles */
+    case IR_EQUAL: if (a == b) return 1; return 0;
+    case IR_NOT_EQUAL: if (a == b) return 0; return 1;
+    case IR_LESS: if (b - a > 0) return 1; return 0;
+    case IR_LESS_EQUAL: if (b - a >= 0) return 1; return 0;
+    case IR_GREATER: if (a - b > 0) return 1; return 0;
+    case IR_GREATER_EQUAL: if (a - b >= 0) return 1; return 0;
+    case IR_LOGICAL_AND: return (a ? 1 : 0) * (b ? 1 : 0);
+    case IR_LOGICAL_OR: return fmax(a ? 1 : 0, b ? 1 : 0);
+    case IR_LOGICAL_XOR: return fabs((a ? 1.0 : 0.0) - (b ? 1.0 : 0.0));
+    default: fail_msg("ref_binary: no formula for %s", ir_op_info[op].name); return 0;
     }
 }
 
@@ -439,13 +452,20 @@ static void test_binary(void **st)
     (void)st;
     Shape pairs[][2] = {{shp(4, 2, 3, 4, 5), shp(4, 2, 3, 4, 5)}, {shp(4, 2, 3, 4, 5), shp(3, 3, 1, 5)},
                         {shp(2, 4, 1), shp(3, 3, 1, 6)}, {shp(0), shp(2, 3, 2)}, {shp(3, 2, 1, 4), shp(0)}};
-    for (int op = IR_ADD; op <= IR_MINIMUM; op++)
+    for (int op = 0; op < IR_OP_COUNT; op++)
         for (int t = 0; t < 5; t++) {
+            if (ir_op_info[op].kind != OPK_BROADCAST) break;
             Shape *sh = pairs[t];
             float *given[2] = {NULL, NULL};
             if (op == IR_POW) {   /* positive bases */
                 given[0] = rand_buf(shape_numel(&sh[0]));
                 for (int64_t i = 0; i < shape_numel(&sh[0]); i++) given[0][i] = fabsf(given[0][i]) + 0.1f;
+            }
+            if (op >= IR_EQUAL) {   /* comparisons and logic: few distinct values, so ties and zeros occur */
+                for (int s = 0; s < 2; s++) {
+                    given[s] = rand_buf(shape_numel(&sh[s]));
+                    for (int64_t i = 0; i < shape_numel(&sh[s]); i++) given[s][i] = roundf(given[s][i] * 1.4f);
+                }
             }
             Run r;
             run_op(&r, (IrOp)op, sh, 2, NULL, given);
@@ -464,11 +484,105 @@ static void test_binary(void **st)
                     }
                 want[i] = (float)ref_binary((IrOp)op, r.in[0][off[0]], r.in[1][off[1]]);
             }
-            check_close(r.out, want, n, 1e-5f, ir_op_info[op].name);
+            check_close(r.out, want, n, op >= IR_EQUAL ? 0 : 1e-5f, ir_op_info[op].name);
             free(want);
             run_free(&r, given);
             free(given[0]);
+            if (op >= IR_EQUAL) free(given[1]);
         }
+    /* NaN: unequal to everything (even itself), true as a logic operand */
+    float nan_a[1] = {NAN}, nan_b[1] = {NAN};
+    IrOp cmp[] = {IR_EQUAL, IR_NOT_EQUAL, IR_LESS, IR_LESS_EQUAL, IR_GREATER, IR_GREATER_EQUAL, IR_LOGICAL_AND,
+                  IR_LOGICAL_OR, IR_LOGICAL_XOR};
+    float want_nan[] = {0, 1, 0, 0, 0, 0, 1, 1, 0};
+    for (int k = 0; k < 9; k++) {
+        float *given[2] = {nan_a, nan_b};
+        Shape one[2] = {shp(1, 1), shp(1, 1)};
+        Run r;
+        run_op(&r, cmp[k], one, 2, NULL, given);
+        assert_float_equal(r.out[0], want_nan[k], 0);
+        run_free(&r, given);
+    }
+}
+
+/* where: out = mask ? x : y by a multi-index loop over the broadcast result; a NaN or
+ * inf in the unchosen operand stays out */
+static void test_where(void **st)
+{
+    (void)st;
+    Shape cases[][3] = {{shp(2, 3, 4), shp(2, 3, 4), shp(2, 3, 4)},
+                        {shp(3, 1, 3, 1), shp(2, 1, 4), shp(0)},
+                        {shp(1, 4), shp(3, 2, 1, 1), shp(2, 2, 4)}};
+    Shape outs[] = {shp(2, 3, 4), shp(3, 1, 3, 4), shp(3, 2, 2, 4)};
+    for (int t = 0; t < 3; t++) {
+        Shape *sh = cases[t];
+        float *given[3] = {rand_buf(shape_numel(&sh[0])), rand_buf(shape_numel(&sh[1])), rand_buf(shape_numel(&sh[2]))};
+        for (int64_t i = 0; i < shape_numel(&sh[0]); i++) given[0][i] = given[0][i] > 0;
+        given[1][0] = NAN;
+        given[2][0] = INFINITY;
+        Run r;
+        run_op(&r, IR_WHERE, sh, 3, NULL, given);
+        const Shape *ys = &r.n->out->shape;
+        assert_true(shape_eq(ys, &outs[t]));
+        for (int64_t i = 0; i < shape_numel(ys); i++) {
+            int64_t idx[8], rem = i, off[3] = {0, 0, 0};
+            for (int k = ys->rank - 1; k >= 0; k--) { idx[k] = rem % ys->d[k]; rem /= ys->d[k]; }
+            for (int s = 0; s < 3; s++)
+                for (int k = 0; k < sh[s].rank; k++)
+                    off[s] = off[s] * sh[s].d[k] + idx[ys->rank - sh[s].rank + k] % sh[s].d[k];
+            float want = given[0][off[0]] == 1.0f ? given[1][off[1]] : given[2][off[2]];
+            if (isnan(want)) assert_true(isnan(r.out[i]));
+            else assert_float_equal(r.out[i], want, 0);
+        }
+        run_free(&r, given);
+        for (int s = 0; s < 3; s++) free(given[s]);
+    }
+}
+
+/* gather on each axis of a 3-D input, written out as torch.gather's formula with an
+ * index smaller than the input off the axis; bad indices are reported, not read */
+static void test_gather(void **st)
+{
+    (void)st;
+    Shape xs = shp(3, 4, 5, 6);
+    for (int axis = 0; axis < 3; axis++) {
+        Shape is = shp(3, 3, 4, 2);
+        int64_t d = xs.d[axis], n = shape_numel(&is);
+        float *idx = malloc(sizeof(float) * (size_t)n);
+        for (int64_t i = 0; i < n; i++) idx[i] = (float)(irand(0, 2 * (int)d - 1) - (int)d);   /* [-d, d) */
+        float *given[2] = {NULL, idx};
+        IrAttrs a = ir_attrs_default();
+        a.axis = axis - 3;   /* negative: normalised by the builder */
+        Run r;
+        run_op(&r, IR_GATHER, (Shape[]){xs, is}, 2, &a, given);
+        assert_int_equal(r.n->attrs.axis, axis);
+        assert_true(shape_eq(&r.n->out->shape, &is));
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 4; j++)
+                for (int k = 0; k < 2; k++) {
+                    int64_t q = (i * 4 + j) * 2 + k, v = (int64_t)idx[q];
+                    if (v < 0) v += d;
+                    int64_t c[3] = {i, j, k};
+                    c[axis] = v;
+                    assert_float_equal(r.out[q], r.in[0][(c[0] * 5 + c[1]) * 6 + c[2]], 0);
+                }
+        KernFault f;
+        assert_true(kern_run_node_checked(r.n, (const float *const *)r.in, r.out, &f));
+        idx[5] = (float)d;          /* one past the end */
+        idx[7] = 0.5f;              /* not a whole number */
+        idx[9] = NAN;
+        assert_false(kern_run_node_checked(r.n, (const float *const *)r.in, r.out, &f));
+        assert_int_equal(f.count, 3);
+        assert_float_equal(f.value, (float)d, 0);
+        char msg[200];
+        kern_fault_str(r.n, &f, msg, sizeof msg);
+        char want[200];
+        snprintf(want, sizeof want, "gather: index %d is out of range for axis %d of size %d (and 2 more)", (int)d,
+                 axis, (int)d);
+        assert_string_equal(msg, want);
+        run_free(&r, given);
+        free(idx);
+    }
 }
 
 static void test_softmax(void **st)
@@ -689,12 +803,12 @@ static void test_data_movement(void **st)
 }
 
 /* take: y[a, i, j, c] = x[a, idx[i, j], c], written out by hand; negative indices count
- * from the end, out-of-range ones clamp. */
+ * from the end; out-of-range ones are faults (clamped, counted, reported). */
 static void test_take(void **st)
 {
     Shape xs = shp(3, 2, 5, 3), is = shp(2, 2, 3);
-    float idx[6] = {0, 4, 2, -1, 7, -9};
-    int want_row[6] = {0, 4, 2, 4, 4, 0};
+    float idx[6] = {0, 4, 2, -1, -5, 3};
+    int want_row[6] = {0, 4, 2, 4, 0, 3};
     float *given[2] = {NULL, idx};
     IrAttrs a = ir_attrs_default();
     a.axis = 1;
@@ -705,6 +819,26 @@ static void test_take(void **st)
         for (int k = 0; k < 6; k++)
             for (int c = 0; c < 3; c++)
                 assert_float_equal(r.out[(A * 6 + k) * 3 + c], r.in[0][(A * 5 + want_row[k]) * 3 + c], 0);
+    KernFault f;
+    assert_true(kern_run_node_checked(r.n, (const float *const *)r.in, r.out, &f));
+    assert_int_equal(f.count, 0);
+    float bad[][2] = {{7, 7}, {-6, -6}, {2.5f, 2.5f}, {INFINITY, INFINITY}, {1e30f, 1e30f}};
+    for (int b = 0; b < 5; b++) {
+        idx[3] = bad[b][0];
+        assert_false(kern_run_node_checked(r.n, (const float *const *)r.in, r.out, &f));
+        assert_int_equal(f.count, 6);   /* once per element read through it: 2 x 3 */
+        assert_float_equal(f.value, bad[b][1], 0);
+        assert_int_equal(f.dim, 5);
+    }
+    char msg[200];
+    idx[3] = 7;
+    kern_run_node_checked(r.n, (const float *const *)r.in, r.out, &f);
+    kern_fault_str(r.n, &f, msg, sizeof msg);
+    assert_string_equal(msg, "take: index 7 is out of range for axis 1 of size 5 (and 5 more)");
+    idx[3] = 2.5f;
+    kern_run_node_checked(r.n, (const float *const *)r.in, r.out, &f);
+    kern_fault_str(r.n, &f, msg, sizeof msg);
+    assert_string_equal(msg, "take: index 2.5 is not a whole number (and 5 more)");
     run_free(&r, given);
 
     /* axis 0 of a table, as Swin's rel_pos_bias_table[rel_pos_index.reshape(-1)] */
@@ -766,6 +900,8 @@ int main(void)
         cmocka_unit_test(test_reduce),
         cmocka_unit_test(test_data_movement),
         cmocka_unit_test(test_take),
+        cmocka_unit_test(test_where),
+        cmocka_unit_test(test_gather),
         cmocka_unit_test(test_attention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

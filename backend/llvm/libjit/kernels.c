@@ -76,6 +76,7 @@ INL float act1(int64_t op, float x, float alpha)
     case IR_NEG: return -x;
     case IR_SQRT: return sqrtf(x);
     case IR_EXP: return fexp(x);
+    case IR_LOGICAL_NOT: return x == 0 ? 1.0f : 0.0f;
     default: return x;   /* identity, dropout, none */
     }
 }
@@ -142,6 +143,15 @@ INL float binop(int64_t op, float a, float b)
     case IR_DIV: return a / b;
     case IR_POW: return powf(a, b);
     case IR_MAXIMUM: return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
+    case IR_EQUAL: return a == b ? 1.0f : 0.0f;   /* masks are 0/1 floats, as the interpreter's */
+    case IR_NOT_EQUAL: return a != b ? 1.0f : 0.0f;
+    case IR_LESS: return a < b ? 1.0f : 0.0f;
+    case IR_LESS_EQUAL: return a <= b ? 1.0f : 0.0f;
+    case IR_GREATER: return a > b ? 1.0f : 0.0f;
+    case IR_GREATER_EQUAL: return a >= b ? 1.0f : 0.0f;
+    case IR_LOGICAL_AND: return a != 0 && b != 0 ? 1.0f : 0.0f;
+    case IR_LOGICAL_OR: return a != 0 || b != 0 ? 1.0f : 0.0f;
+    case IR_LOGICAL_XOR: return (a != 0) != (b != 0) ? 1.0f : 0.0f;
     default: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;   /* minimum */
     }
 }
@@ -428,17 +438,81 @@ KERNEL(attention)
     }
 }
 
+/* An index held as a float, checked as the interpreter's kern_take_index does: a bad
+ * one (outside [-d, d), not whole, NaN) is clamped into the axis and recorded in the
+ * step's fault word (fault[0] = 1, fault[1] = its bits), which bcl_jit_run reports. */
+INL int64_t index_of(float v, int64_t d, int32_t *fault)
+{
+    if (!(v >= -(float)d && v < (float)d) || v != __builtin_truncf(v)) {
+        int32_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        if (fault) {
+            __atomic_store_n(&fault[1], bits, __ATOMIC_RELAXED);
+            __atomic_store_n(&fault[0], 1, __ATOMIC_RELAXED);
+        }
+        if (!(v >= -(float)d)) return 0;
+        if (v >= (float)d) return d - 1;
+    }
+    int64_t j = (int64_t)v;
+    if (j < 0) j += d;
+    return j < 0 ? 0 : j >= d ? d - 1 : j;
+}
+
 /* numpy.take along an axis: one item copies the inner row picked by one index. */
 KERNEL(take)
 {
-    int64_t dx = p[3], inner = p[4], ni = p[5];
+    int64_t dx = p[4], inner = p[5], ni = p[6];
     const float *x = slot(slots, p, 0), *idx = slot(slots, p, 1);
     float *y = slot(slots, p, 2);
+    int32_t *fault = (int32_t *)slot(slots, p, 3);
     for (int64_t it = begin; it < end; it++) {
-        int64_t o = it / ni, k = it % ni, j = (int64_t)idx[k];
-        if (j < 0) j += dx;
-        j = j < 0 ? 0 : j >= dx ? dx - 1 : j;
+        int64_t o = it / ni, k = it % ni, j = index_of(idx[k], dx, fault);
         memcpy(y + it * inner, x + (o * dx + j) * inner, sizeof(float) * (size_t)inner);
+    }
+}
+
+/* torch.gather: one item is a chunk of output elements (the index's shape); the output
+ * index with its axis coordinate replaced by the index value addresses x. */
+KERNEL(gather_axis)
+{
+    int64_t rank = p[4], axis = p[5], n = p[6], chunk = p[7];
+    const int64_t *yd = p + 8, *xst = p + 16, *xd = p + 24;
+    const float *x = slot(slots, p, 0), *idx = slot(slots, p, 1);
+    float *y = slot(slots, p, 2);
+    int32_t *fault = (int32_t *)slot(slots, p, 3);
+    int64_t hi = min64(end * chunk, n);
+    for (int64_t i = begin * chunk; i < hi; i++) {
+        int64_t rem = i, o = 0;
+        for (int64_t k = rank - 1; k >= 0; k--) {
+            int64_t c = rem % yd[k];
+            rem /= yd[k];
+            o += (k == axis ? index_of(idx[i], xd[k], fault) : c) * xst[k];
+        }
+        y[i] = x[o];
+    }
+}
+
+/* F.where: rows of the broadcast result, as binary's; a select, so a NaN in the
+ * unchosen operand does not leak. */
+KERNEL(where)
+{
+    int64_t rank = p[4], rows = p[5], per = p[6];
+    const int64_t *yd = p + 7, *sm = p + 15, *sx = p + 23, *sy = p + 31;
+    const float *m = slot(slots, p, 0), *x = slot(slots, p, 1), *yv = slot(slots, p, 2);
+    float *out = slot(slots, p, 3);
+    int64_t len = yd[rank - 1], lm = sm[rank - 1], lx = sx[rank - 1], ly = sy[rank - 1];
+    int64_t r1 = min64(end * per, rows);
+    for (int64_t r = begin * per; r < r1; r++) {
+        int64_t rem = r, om = 0, ox = 0, oy = 0;
+        for (int64_t k = rank - 2; k >= 0; k--) {
+            int64_t i = rem % yd[k];
+            rem /= yd[k];
+            om += i * sm[k];
+            ox += i * sx[k];
+            oy += i * sy[k];
+        }
+        float *orow = out + r * len;
+        for (int64_t j = 0; j < len; j++) orow[j] = m[om + j * lm] != 0 ? x[ox + j * lx] : yv[oy + j * ly];
     }
 }
 

@@ -24,7 +24,11 @@
     K(copy_rows, 0x3) /* x y rows len ystride yoff; items: rows */ \
     K(attention, 0x1f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n; items: nb*M rows;
                      scores of one row in a stack buffer (N <= BCL_JIT_ATTN_MAX_N) */ \
-    K(take, 0x7) /* x idx y dx inner ni; items: outer*ni (numpy.take; idx clamped as the interpreter) */ \
+    K(take, 0xf) /* x idx y fault dx inner ni; items: outer*ni (numpy.take; a bad idx is clamped as the
+                     interpreter's and recorded in fault, int32[2]: set, the index's bits) */ \
+    K(gather_axis, 0xf) /* x idx y fault rank axis n chunk ydims[8] xstr[8] xdims[8]; items: chunks of n
+                     (torch.gather; idx as take's) */ \
+    K(where, 0xf) /* m x y out rank rows rows_per_item ydims[8] mstr[8] xstr[8] ystr[8]; items: row groups */ \
     K(matmul, 0x7) /* a b y M K N nb rank bd[8] sa[8] sb[8] act alpha; items: nb*M */ \
     K(linear, 0xf) /* x w b y rows I O act alpha; items: rows (weights computed at run time) */ \
     K(linear_p, 0x807) /* x wp y rows I O OB act alpha RT P r; items: ceil(rows/RT)*OB; wp [OB][I][16] + bias[OB*16];

@@ -346,6 +346,7 @@ static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
     if (getenv("BCL_JIT_DWCONV_NCHW") && !strcmp(getenv("BCL_JIT_DWCONV_NCHW"), "0")) return false;
     /* phase entries per row: whole output vectors plus the taps' reach */
     int64_t WQ = cdiv(OW, 16) * 16 + (KW - 1) * dw / sw;
+    if (a->pad[1] > WQ) return false;   /* (the stride-2 row copy assumes a narrower halo) */
     const int64_t cap = 8192;   /* floats of the band buffer: 32 KiB, L1 */
     int64_t row = sw * WQ, rmax = cap / row - (KH - 1) * dh - 1;
     if (rmax < 0) return false;

@@ -1024,6 +1024,26 @@ KERNEL(dwconv)
         const float *xc = x + nc * H * W;
         for (int64_t rr = 0; rr < rows; rr++) {
             int64_t ih = oh0 * sh - pt + rr;
+            if (sw == 2 && ih >= 0 && ih < H) {
+                /* the padded row whole, then split into even and odd columns 16 at a
+                 * time (a strided scalar copy cost more than the taps) */
+                float tmp[2 * WQ + 16];
+                int64_t n = min64(W, 2 * WQ - pl);
+                memset(tmp, 0, sizeof(float) * (size_t)pl);
+                memcpy(tmp + pl, xc + ih * W, sizeof(float) * (size_t)n);
+                memset(tmp + pl + n, 0, sizeof(float) * (size_t)(2 * WQ + 16 - pl - n));
+                float *ev = buf + rr * 2 * WQ, *od = ev + WQ;
+                int64_t i = 0;
+                for (; i + 16 <= WQ; i += 16) {
+                    v16f a = ld16(tmp + 2 * i), b = ld16(tmp + 2 * i + 16);
+                    *(v16fu *)(ev + i) = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22,
+                                                                 24, 26, 28, 30);
+                    *(v16fu *)(od + i) = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23,
+                                                                 25, 27, 29, 31);
+                }
+                for (; i < WQ; i++) ev[i] = tmp[2 * i], od[i] = tmp[2 * i + 1];
+                continue;
+            }
             for (int64_t q = 0; q < sw; q++) {
                 float *dst = buf + (rr * sw + q) * WQ;
                 if (ih < 0 || ih >= H) {

@@ -364,6 +364,66 @@ static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
     return true;
 }
 
+/* Rows per band for the kernels that buffer padded, phase-split input rows (fill_band
+ * in kernels.c): as many as fit `cap` floats, bands of even height; 0 if not one fits. */
+static int64_t band_rows(int64_t OH, int64_t sh, int64_t reach, int64_t row_floats, int64_t cap)
+{
+    int64_t rmax = cap / row_floats - reach;   /* reach: input rows one output row needs */
+    if (rmax < 0) return 0;
+    int64_t RB = rmax / sh + 1;
+    if (RB > OH) RB = OH;
+    return cdiv(OH, cdiv(OH, RB));
+}
+
+/* Max pooling on NCHW (KERNEL(maxpool)) when every window holds an input element (the
+ * kernel pads with -inf; the reference gives 0 for an empty window). */
+static bool lower_maxpool(Lower *L, const IrNode *n, int64_t OH, int64_t OW)
+{
+    const IrAttrs *a = &n->attrs;
+    const Shape *xs = &n->in[0]->shape;
+    if (xs->rank != 4) return false;
+    int64_t H = xs->d[2], W = xs->d[3], KH = a->kernel[0], KW = a->kernel[1], sh = a->stride[0], sw = a->stride[1];
+    int64_t pt = a->pad[0], pl = a->pad[1];
+    if (pt >= KH || pl >= KW || (OH - 1) * sh - pt >= H || (OW - 1) * sw - pl >= W) return false;
+    int64_t WQ = cdiv(OW, 16) * 16 + (KW - 1) / sw;
+    if (pl > WQ) return false;
+    int64_t RB = band_rows(OH, sh, KH, sw * WQ, 8192);
+    if (!RB) return false;
+    Tab t = {0};
+    int64_t v[] = {n->in[0]->id, n->out->id, xs->d[0] * xs->d[1], H, W, OH, OW, KH, KW, sh, sw, pt, pl, RB, WQ};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
+    step(L, "maxpool", &t, xs->d[0] * xs->d[1] * cdiv(OH, RB));
+    return true;
+}
+
+/* Dense convs with few input channels (stems) on NCHW: KERNEL(convrow). */
+static bool lower_convrow(Lower *L, const IrNode *n, int x, int y, int res)
+{
+    const IrAttrs *a = &n->attrs;
+    const IrValue *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
+    const Shape *xs = &n->in[0]->shape, *ys = &n->out->shape;
+    int64_t N = xs->d[0], C = xs->d[1], H = xs->d[2], W = xs->d[3], O = w->shape.d[0];
+    int64_t KH = w->shape.d[2], KW = w->shape.d[3], OH = ys->d[2], OW = ys->d[3];
+    int64_t sh = a->stride[0], sw = a->stride[1], dh = a->dilation[0], dw = a->dilation[1];
+    if (getenv("BCL_JIT_CONVROW") && !strcmp(getenv("BCL_JIT_CONVROW"), "0")) return false;
+    int64_t WQ = cdiv(OW, 16) * 16 + (KW - 1) * dw / sw;
+    if (a->pad[1] > WQ) return false;
+    int64_t RB = band_rows(OH, sh, (KH - 1) * dh + 1, C * sw * WQ, 12288);
+    if (!RB) return false;
+    int64_t R = (RB - 1) * sh + (KH - 1) * dh + 1;
+    bool v512 = L->h->vec512;
+    int64_t OT = v512 && O % 8 == 0 ? 8 : 6, TV = v512 ? (OT == 8 ? 3 : 4) : 1, OBK = cdiv(O, OT);
+    int wslot = pack_job(L, JIT_PACK_GEMM, w, b, O, C * KH * KW, OT, 0, 0);
+    Tab t = {0};
+    put(&t, x), put(&t, wslot), put(&t, res), put(&t, y);
+    int64_t v[] = {N, C, H, W, KH, KW, O, OH, OW, sh, sw, dh, dw, a->pad[0], a->pad[1]};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
+    put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, RB), put(&t, WQ), put(&t, OT), put(&t, R);
+    put(&t, OBK), put(&t, TV);
+    step(L, "convrow", &t, N * cdiv(OH, RB) * OBK);
+    return true;
+}
+
 static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
 {
     const IrAttrs *a = &n->attrs;
@@ -417,6 +477,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         return true;
     }
     if (depthwise && !dense && lower_dwconv(L, n, x, y, res)) return true;
+    if (dense && C <= 4 && KH * KW > 1 && lower_convrow(L, n, x, y, res)) return true;
     /* Blocked path: pack the input (zero halo) into scratch, then the tiled kernel. */
     bool gpad = grouped && !dense;   /* per-group blocks (dense, depthwise: one run of C) */
     int64_t CBG = cdiv(CG, 16), CB = gpad ? G * CBG : cdiv(C, 16);
@@ -577,6 +638,7 @@ static bool lower_node(Lower *L, const IrNode *n)
         return false;
     case IR_MAX_POOL2D: case IR_AVG_POOL2D: {
         int64_t OH = ys->rank == 4 ? ys->d[2] : 1, OW = ys->rank == 4 ? ys->d[3] : 1;
+        if (n->op == IR_MAX_POOL2D && lower_maxpool(L, n, OH, OW)) return false;
         int64_t v[] = {n->op, x, y, xs->d[0] * xs->d[1], xs->d[2], xs->d[3], OH, OW, a->kernel[0],
                        a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[1], a->count_include_pad};
         for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);

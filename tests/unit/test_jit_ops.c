@@ -149,6 +149,48 @@ static void test_dwconv_nchw(void **st)
     jt_free(&t);
 }
 
+/* Stems: dense convs with few input channels (KERNEL(convrow): output channel tiles of
+ * 8 and 6 with a partial last one, strides 1-2, dilation, residual, rows split into
+ * bands), and max pooling on wide rows (KERNEL(maxpool)). */
+static void test_convrow_maxpool(void **st)
+{
+    JT t;
+    jt_init(&t, 8);
+    static const int cs[][9] = {
+        /* C  H   W   O  K  s  d  pad res */
+        {3, 41, 50, 32, 3, 2, 1, 1, 0}, {3, 60, 61, 16, 7, 2, 1, 3, 1}, {1, 9, 37, 13, 3, 1, 1, 1, 1},
+        {4, 30, 90, 24, 5, 1, 2, 4, 0}, {2, 200, 120, 7, 3, 2, 1, 0, 0},
+    };
+    for (int i = 0; i < (int)(sizeof cs / sizeof *cs); i++) {
+        const int *c = cs[i];
+        IrAttrs a = ir_attrs_default();
+        a.stride[0] = a.stride[1] = c[5];
+        a.dilation[0] = a.dilation[1] = c[6];
+        for (int k = 0; k < 4; k++) a.pad[k] = c[7];
+        a.act = acts[(i + 1) % (int)(sizeof acts / sizeof *acts)];
+        a.act_alpha = 0.1f;
+        int64_t OH = (c[1] + 2 * c[7] - c[6] * (c[4] - 1) - 1) / c[5] + 1;
+        int64_t OW = (c[2] + 2 * c[7] - c[6] * (c[4] - 1) - 1) / c[5] + 1;
+        float s = 1.0f / sqrtf((float)(c[0] * c[4] * c[4]));
+        IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, c[0], c[1], c[2])),
+                          jt_param(&t, jt_shape(4, c[3], c[0], c[4], c[4]), -s, s), jt_param(&t, jt_shape(1, c[3]), -1, 1),
+                          jt_input(&t, jt_shape(4, 2, c[3], (int)OH, (int)OW))};
+        ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, c[8] ? 4 : 3, &a));
+    }
+    static const int ps[][6] = {{70, 57, 3, 2, 1, 0}, {30, 33, 2, 2, 0, 1}, {19, 100, 3, 1, 1, 0}, {12, 17, 5, 3, 2, 1}};
+    for (int i = 0; i < 4; i++) {
+        IrAttrs a = ir_attrs_default();
+        a.kernel[0] = a.kernel[1] = ps[i][2];
+        a.stride[0] = a.stride[1] = ps[i][3];
+        a.pad[0] = a.pad[1] = ps[i][4];
+        a.pad[2] = a.pad[3] = ps[i][4] + ps[i][5];   /* asymmetric: a last window in the padding */
+        IrValue *x = jt_input(&t, jt_shape(4, 2, 3, ps[i][0], ps[i][1]));
+        ir_add_output(t.g, jt_node(&t, IR_MAX_POOL2D, &x, 1, &a));
+    }
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
 static void test_linear_matmul(void **st)
 {
     JT t;
@@ -476,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_conv_dense),
         cmocka_unit_test(test_conv_depthwise_grouped_generic),
         cmocka_unit_test(test_dwconv_nchw),
+        cmocka_unit_test(test_convrow_maxpool),
         cmocka_unit_test(test_linear_matmul),
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_norm_softmax),

@@ -1002,6 +1002,54 @@ INL void dw_row_tile(const float *restrict buf, const float *restrict wc, float 
     }
 }
 
+/* Copies input rows ih0 .. ih0 + rows - 1 of one H x W plane into buf as padded rows
+ * split into sw column phases: padded column j (input column j - pl) of row rr goes to
+ * buf[(rr * sw + j % sw) * WQ + j / sw]; rows and columns outside the plane hold padv.
+ * Then a tap reads 16 consecutive floats for 16 consecutive outputs, whatever the
+ * stride, with no bounds tests (dwconv, maxpool, convrow). */
+INL void fill_band(float *restrict buf, const float *restrict xc, int64_t H, int64_t W, int64_t ih0, int64_t rows,
+                   int64_t sw, int64_t WQ, int64_t pl, float padv)
+{
+    for (int64_t rr = 0; rr < rows; rr++) {
+        int64_t ih = ih0 + rr;
+        if (sw == 2 && ih >= 0 && ih < H) {
+            /* the padded row whole, then split into even and odd columns 16 at a
+             * time (a strided scalar copy cost more than the taps) */
+            float tmp[2 * WQ + 16];
+            int64_t n = min64(W, 2 * WQ - pl);
+            for (int64_t i = 0; i < pl; i++) tmp[i] = padv;
+            memcpy(tmp + pl, xc + ih * W, sizeof(float) * (size_t)n);
+            for (int64_t i = pl + n; i < 2 * WQ + 16; i++) tmp[i] = padv;
+            float *ev = buf + rr * 2 * WQ, *od = ev + WQ;
+            int64_t i = 0;
+            for (; i + 16 <= WQ; i += 16) {
+                v16f a = ld16(tmp + 2 * i), b = ld16(tmp + 2 * i + 16);
+                *(v16fu *)(ev + i) = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22,
+                                                             24, 26, 28, 30);
+                *(v16fu *)(od + i) = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23,
+                                                             25, 27, 29, 31);
+            }
+            for (; i < WQ; i++) ev[i] = tmp[2 * i], od[i] = tmp[2 * i + 1];
+            continue;
+        }
+        for (int64_t q = 0; q < sw; q++) {
+            float *dst = buf + (rr * sw + q) * WQ;
+            if (ih < 0 || ih >= H) {
+                for (int64_t i = 0; i < WQ; i++) dst[i] = padv;
+                continue;
+            }
+            /* padded column j = i * sw + q is input column j - pl */
+            int64_t lo = pl - q > 0 ? (pl - q + sw - 1) / sw : 0;
+            int64_t hi = (W + pl - q + sw - 1) / sw;
+            lo = min64(lo, WQ), hi = min64(hi < lo ? lo : hi, WQ);
+            const float *src = xc + ih * W + q - pl;
+            for (int64_t i = 0; i < lo; i++) dst[i] = padv;
+            for (int64_t i = lo; i < hi; i++) dst[i] = src[i * sw];
+            for (int64_t i = hi; i < WQ; i++) dst[i] = padv;
+        }
+    }
+}
+
 /* Depthwise convolution straight on NCHW (no packing, whole-vector stores),
  * vectorised along the output row. An item is a band of RB output rows of one
  * channel: the band's input rows are first copied into a zero-padded local buffer
@@ -1022,44 +1070,7 @@ KERNEL(dwconv)
         int64_t oh0 = band * RB, oh1 = min64(OH, oh0 + RB);
         int64_t rows = (oh1 - oh0 - 1) * sh + (KH - 1) * dh + 1;
         const float *xc = x + nc * H * W;
-        for (int64_t rr = 0; rr < rows; rr++) {
-            int64_t ih = oh0 * sh - pt + rr;
-            if (sw == 2 && ih >= 0 && ih < H) {
-                /* the padded row whole, then split into even and odd columns 16 at a
-                 * time (a strided scalar copy cost more than the taps) */
-                float tmp[2 * WQ + 16];
-                int64_t n = min64(W, 2 * WQ - pl);
-                memset(tmp, 0, sizeof(float) * (size_t)pl);
-                memcpy(tmp + pl, xc + ih * W, sizeof(float) * (size_t)n);
-                memset(tmp + pl + n, 0, sizeof(float) * (size_t)(2 * WQ + 16 - pl - n));
-                float *ev = buf + rr * 2 * WQ, *od = ev + WQ;
-                int64_t i = 0;
-                for (; i + 16 <= WQ; i += 16) {
-                    v16f a = ld16(tmp + 2 * i), b = ld16(tmp + 2 * i + 16);
-                    *(v16fu *)(ev + i) = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22,
-                                                                 24, 26, 28, 30);
-                    *(v16fu *)(od + i) = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23,
-                                                                 25, 27, 29, 31);
-                }
-                for (; i < WQ; i++) ev[i] = tmp[2 * i], od[i] = tmp[2 * i + 1];
-                continue;
-            }
-            for (int64_t q = 0; q < sw; q++) {
-                float *dst = buf + (rr * sw + q) * WQ;
-                if (ih < 0 || ih >= H) {
-                    memset(dst, 0, sizeof(float) * (size_t)WQ);
-                    continue;
-                }
-                /* padded column j = i * sw + q is input column j - pl */
-                int64_t lo = pl - q > 0 ? (pl - q + sw - 1) / sw : 0;
-                int64_t hi = (W + pl - q + sw - 1) / sw;
-                lo = min64(lo, WQ), hi = min64(hi < lo ? lo : hi, WQ);
-                const float *src = xc + ih * W + q - pl;
-                for (int64_t i = 0; i < lo; i++) dst[i] = 0;
-                for (int64_t i = lo; i < hi; i++) dst[i] = src[i * sw];
-                for (int64_t i = hi; i < WQ; i++) dst[i] = 0;
-            }
-        }
+        fill_band(buf, xc, H, W, oh0 * sh - pt, rows, sw, WQ, pl, 0.0f);
         const float *wc = wp + c * KH * KW;
         float bias = wp[C * KH * KW + c];
         for (int64_t oh = oh0; oh < oh1; oh++) {
@@ -1073,4 +1084,123 @@ KERNEL(dwconv)
         }
     }
 }
+
+/* Max pooling on NCHW through the same padded band buffer (padding -inf): 16 outputs
+ * of a row per vector, whole-vector stores. A NaN anywhere in the window gives NaN,
+ * as in the reference. */
+KERNEL(maxpool)
+{
+    int64_t H = p[3], W = p[4], OH = p[5], OW = p[6], KH = p[7], KW = p[8], sh = p[9], sw = p[10];
+    int64_t pt = p[11], pl = p[12], RB = p[13], WQ = p[14];
+    const float *x = slot(slots, p, 0);
+    float *y = slot(slots, p, 1);
+    int64_t NB = (OH + RB - 1) / RB, R = (RB - 1) * sh + KH;
+    float buf[R * sw * WQ];
+    for (int64_t it = begin; it < end; it++) {
+        int64_t band = it % NB, c = it / NB, oh0 = band * RB, oh1 = min64(OH, oh0 + RB);
+        fill_band(buf, x + c * H * W, H, W, oh0 * sh - pt, (oh1 - oh0 - 1) * sh + KH, sw, WQ, pl, -INFINITY);
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+            float *yr = y + (c * OH + oh) * OW;
+            for (int64_t ow0 = 0; ow0 < OW; ow0 += 16) {
+                v16f m = splat(-INFINITY);
+                v16i nan = {0};
+                for (int64_t kh = 0; kh < KH; kh++)
+                    for (int64_t kw = 0; kw < KW; kw++) {
+                        v16f v = ld16(buf + (((oh - oh0) * sh + kh) * sw + kw % sw) * WQ + kw / sw + ow0);
+                        nan |= v != v;
+                        m = vsel(v > m, v, m);
+                    }
+                m = vsel(nan, splat(NAN), m);
+                if (ow0 + 16 <= OW)
+                    *(v16fu *)(yr + ow0) = m;
+                else
+                    store_part(yr + ow0, m, OW - ow0);
+            }
+        }
+    }
+}
+
+/* A register tile of convrow: ot output channels x tv vectors of 16 outputs of one row. */
+INL void convrow_tile(const float *restrict buf, const float *restrict wp, const float *restrict r,
+                      float *restrict y, const int64_t *p, int64_t n, int64_t obk, int64_t oh, int64_t rr0, int64_t ow0,
+                      const int ot, const int tv, int64_t nlast)
+{
+    int64_t C = p[5], KH = p[8], KW = p[9], O = p[10], OH = p[11], OW = p[12], sw = p[14];
+    int64_t dh = p[15], dw = p[16], act = p[19], R = p[24], WQ = p[22], OBK = p[25];
+    float alpha = fbits(p[20]);
+    v16f acc[8][4];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < ot; i++)
+#pragma clang loop unroll(full)
+        for (int t = 0; t < tv; t++) acc[i][t] = splat(0);
+    const float *wk = wp + obk * C * KH * KW * ot;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t kh = 0; kh < KH; kh++)
+#pragma clang loop unroll(disable)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const float *row = buf + ((c * R + rr0 + kh * dh) * sw + (kw * dw) % sw) * WQ + (kw * dw) / sw + ow0;
+                v16f xv[4];
+#pragma clang loop unroll(full)
+                for (int t = 0; t < tv; t++) xv[t] = ld16(row + 16 * t);
+                const float *wt = wk + ((c * KH + kh) * KW + kw) * ot;
+#pragma clang loop unroll(full)
+                for (int i = 0; i < ot; i++) {
+                    v16f wv = splat(wt[i]);
+#pragma clang loop unroll(full)
+                    for (int t = 0; t < tv; t++) acc[i][t] += wv * xv[t];
+                }
+            }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < ot; i++) {
+        int64_t o = obk * ot + i;
+        if (o >= O) break;
+        v16f bv = splat(wp[OBK * C * KH * KW * ot + o]);
+#pragma clang loop unroll(full)
+        for (int t = 0; t < tv; t++) {
+            int64_t idx = ((n * O + o) * OH + oh) * OW + ow0 + 16 * t;
+            v16f s = acc[i][t] + bv;
+            if (t == tv - 1 && nlast < 16) {
+                if (r) s += load_part(r + idx, nlast);
+                store_part(y + idx, act16(act, s, alpha), nlast);
+            } else {
+                if (r) s += ld16(r + idx);
+                *(v16fu *)(y + idx) = act16(act, s, alpha);
+            }
+        }
+    }
+}
+
+/* Dense convolution with few input channels (a network's stem: 3 channels) straight on
+ * NCHW: an item is a band of output rows of one image for OT output channels; the band's
+ * input rows of all C channels go to the padded, phase-split buffer (fill_band), then
+ * register tiles of OT channels x TV vectors along the row, whole-vector stores. The
+ * blocked kernel would pad 3 channels to 16 and scatter its stores. */
+KERNEL(convrow)
+{
+    int64_t C = p[5], H = p[6], W = p[7], KH = p[8], OH = p[11], OW = p[12], sh = p[13], sw = p[14];
+    int64_t dh = p[15], pt = p[17], pl = p[18], RB = p[21], WQ = p[22], OT = p[23], R = p[24], OBK = p[25];
+    int64_t TV = p[26];
+    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    int64_t NB = (OH + RB - 1) / RB, FV = OW / 16, NL = OW % 16;
+    float buf[C * R * sw * WQ];
+    int64_t filled = -1;   /* the (image, band) in buf: consecutive items share it */
+    for (int64_t it = begin; it < end; it++) {
+        int64_t obk = it % OBK, nb = it / OBK, band = nb % NB, n = nb / NB;
+        int64_t oh0 = band * RB, oh1 = min64(OH, oh0 + RB);
+        if (nb != filled) {
+            for (int64_t c = 0; c < C; c++)
+                fill_band(buf + c * R * sw * WQ, x + (n * C + c) * H * W, H, W, oh0 * sh - pt,
+                          (oh1 - oh0 - 1) * sh + (KH - 1) * dh + 1, sw, WQ, pl, 0.0f);
+            filled = nb;
+        }
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+            int64_t rr0 = (oh - oh0) * sh, v = 0;
+            for (; v + TV <= FV; v += TV) convrow_tile(buf, wp, r, y, p, n, obk, oh, rr0, v * 16, OT, TV, 16);
+            if (FV % TV || NL)
+                convrow_tile(buf, wp, r, y, p, n, obk, oh, rr0, v * 16, OT, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
+        }
+    }
+}
+
 #include "backend/llvm/libjit/kernels_tf.c"   /* transformer kernels (same unit) */

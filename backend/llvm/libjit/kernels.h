@@ -54,7 +54,11 @@
                      outer); wp [OB][I][16] + bias[OB*16] (JIT_PACK_LINEAR16); res: y's layout or -1 */ \
     K(gather_rows, 0x3) /* x y rank nrows len per value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8];
                      items: groups of per rows; the last axis copied as is (rank: the other axes) */ \
-    K(layer_norm_v, 0xf) /* as layer_norm, float vectors */
+    K(layer_norm_v, 0xf) /* as layer_norm, float vectors */ \
+    K(maxpool, 0x3) /* x y NC H W OH OW KH KW sh sw pt pl RB WQ; items: NC*ceil(OH/RB) (NCHW) */ \
+    K(convrow, 0xf) /* x wp r y N C H W KH KW O OH OW sh sw dh dw pt pl act alpha RB WQ OT R OBK TV;
+                     items: N*ceil(OH/RB)*OBK; dense, few input channels, NCHW in and out;
+                     wp [OBK][C*KH*KW][OT] + bias[OBK*OT]; R buffered input rows per channel */
 
 #define BCL_JIT_ATTN_MAX_N 4096   /* keys per attention row the fused kernel holds */
 #define BCL_JIT_CHUNK 8192   /* elements per work item of elementwise kernels */

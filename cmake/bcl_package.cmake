@@ -31,6 +31,10 @@ if(TARGET JPEG::JPEG AND TARGET PNG::PNG)  # io/: image decoding
   list(APPEND bcl_dep_libs ${JPEG_LIBRARIES} ${PNG_LIBRARIES})
   set(bcl_dep_pc "${bcl_dep_pc} -ljpeg -lpng")
 endif()
+if(WEBP_FOUND)                          # io/image_webp.c
+  list(APPEND bcl_dep_libs ${WEBP_LINK_LIBRARIES})
+  set(bcl_dep_pc "${bcl_dep_pc} -lwebp")
+endif()
 set(bcl_dep_pc "${bcl_dep_pc} -lpthread -lm")
 
 # --- libbcl.so: the same objects as the tools link, exported through a version

@@ -1,6 +1,7 @@
 /* Images decoded as OpenCV's imread(path, IMREAD_COLOR) sees them: 8-bit, 3 channels in
- * BGR order, grayscale expanded, alpha dropped, 16-bit reduced to 8. JPEG (libjpeg-turbo)
- * and PNG (libpng). */
+ * BGR order, grayscale expanded, alpha dropped, 16-bit reduced to 8, EXIF orientation
+ * applied. JPEG (libjpeg-turbo), PNG (libpng), BMP, PNM (P1-P6) and WebP (libwebp),
+ * recognised by content. */
 #ifndef BCL_IMAGE_H
 #define BCL_IMAGE_H
 #include <stddef.h>
@@ -15,7 +16,7 @@ typedef struct Image {
 /* The largest image accepted (pixels), checked before allocating. */
 #define BCL_MAX_IMAGE_PIXELS ((long long)1 << 28)
 
-/* Decodes a JPEG or PNG file into a 3-channel BGR image. On failure reports
+/* Decodes an image file into a 3-channel BGR image. On failure reports
  * "path: error: ..." (not an image, corrupt data, too large) and returns -1. */
 int image_read(const char *path, Image *img, Diag *d);
 int image_decode(const char *name, const unsigned char *buf, size_t len, Image *img, Diag *d);

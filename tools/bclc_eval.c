@@ -184,7 +184,7 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 static bool is_image_name(const char *name)
 {
-    /* MegEngine's is_img extensions; only JPEG and PNG decode here, others are reported */
+    /* MegEngine's is_img extensions (torchvision's too); TIFF is listed but refused when read */
     static const char *const ext[] = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"};
     size_t n = strlen(name);
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {

@@ -26,6 +26,21 @@ def out(name, file, data):
         f.write(data)
 
 
+def image_seeds():
+    """Every kind of image file of tests/image/image_fixtures.py, from a small synthetic
+    photo, those of at most 4 KiB (BMP, PNM, WebP, EXIF, CMYK, truncated files)."""
+    import tempfile
+    sys.path.insert(0, os.path.join(ROOT, "tests", "image"))
+    import image_fixtures
+    yy, xx = np.mgrid[0:40, 0:48]
+    photo = np.dstack([xx * 5, yy * 6, (xx + yy) * 3]).astype(np.uint8)
+    with tempfile.TemporaryDirectory() as tmp:
+        for _, path in image_fixtures.make(tmp, photo):
+            data = open(path, "rb").read()
+            if 0 < len(data) <= 4096:
+                out("image", "fx_" + os.path.basename(path), data)
+
+
 def safetensors(tensors, meta=None):
     header, blobs, off = {}, [], 0
     if meta:
@@ -91,6 +106,7 @@ def main():
     out("image", "gray.png", enc.tobytes())
     ok, enc = cv2.imencode(".png", (img.astype(np.uint16) * 200))
     out("image", "rgb16.png", enc.tobytes())
+    image_seeds()
 
     # .bcl: the digits example, a few lit inputs, and small generated networks
     srcs = [os.path.join(ROOT, "examples", "digits", "digits.bcl")]

@@ -8,6 +8,11 @@ each interpolation, to smaller and larger sizes, is matched within 1 at every pi
 bilinear equals it exactly; BaseCls's test transform (MegEngine's short-side resize,
 centre crop with Python's rounding) gives the same 8-bit crop within 1, and where the crops agree the normalised
 float32 tensor (BGR, RGB, GRAY) within 1e-5. Corrupt files are errors.
+
+Then every kind of file a photo folder holds (tests/image/image_fixtures.py: JPEG
+progressive/gray/CMYK/EXIF orientations, PNG gray+alpha/palette/16-bit/eXIf, BMP, PNM,
+WebP, extensions that lie, truncated files) decodes exactly as cv2.imread decodes it,
+and where cv2.imread gives nothing, the probe reports an error naming the file.
 """
 import argparse
 import os
@@ -17,6 +22,9 @@ import sys
 import cv2
 import numpy as np
 import skimage
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import image_fixtures  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(skimage.__file__), "data")
 PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "camera.png", "coins.png",
@@ -53,6 +61,24 @@ def basecls_crop(img, img_size, crop_pct, interp):
         img = cv2.resize(img, (w, h), interpolation=INTERP[interp])
     y0, x0 = int(round((h - img_size) / 2)), int(round((w - img_size) / 2))
     return img[y0:y0 + img_size, x0:x0 + img_size]
+
+
+def check_formats(args):
+    """Each generated file: the probe's decode equals cv2.imread's, or both refuse it."""
+    photo = cv2.imread(os.path.join(DATA, "chelsea.png"), cv2.IMREAD_COLOR)
+    for label, path in image_fixtures.make(os.path.join(args.workdir, "formats"), photo):
+        ref = cv2.imread(path, cv2.IMREAD_COLOR)
+        got, err = probe(args, "decode", path, "OUT")
+        name = os.path.basename(path)
+        if ref is None or "we refuse it" in label:   # a known difference, named in docs/eval.md
+            ok = got is None and f"{name}: error:" in err and "Sanitizer" not in err and "runtime error" not in err
+            check(ok, f"{label} ({name}): refused: {err.strip()[:150]}")
+        elif got is None:
+            check(False, f"{label} ({name}): cv2.imread reads {ref.shape}, we fail: {err.strip()[:200]}")
+        else:
+            diff = int(np.abs(got.astype(np.int32) - ref.astype(np.int32)).max()) if got.shape == ref.shape else None
+            check(diff == 0, f"{label} ({name}): equals cv2.imread {ref.shape}"
+                  + ("" if diff == 0 else f": shape {got.shape}, max diff {diff}"))
 
 
 def main():
@@ -128,6 +154,7 @@ def main():
         r = subprocess.run([args.probe, "decode", bad, os.path.join(args.workdir, "x.npy")], capture_output=True, text=True)
         ok = r.returncode == 1 and "bad.jpg: error:" in r.stderr and "Sanitizer" not in r.stderr
         check(ok, f"{label}: refused ({r.stderr.strip()[:120]})")
+    check_formats(args)
     if failures:
         print(f"{len(failures)} image check(s) failed")
         return 1

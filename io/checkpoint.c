@@ -32,14 +32,41 @@ static int cmp_order(const void *a, const void *b)
     return (x->order > y->order) - (x->order < y->order);
 }
 
+static int count_tensors(const PkValue *dict)
+{
+    int k = 0;
+    for (int i = 1; dict && dict->kind == PK_DICT && i < dict->n_items; i += 2) k += dict->items[i]->kind == PK_TENSOR;
+    return k;
+}
+
 /* The state dict inside the unpickled value, as tensors: unwraps "model" then
- * "state_dict"; non-tensor entries are skipped with a warning. */
+ * "state_dict" (BaseCls's load_model; a trainer's checkpoint keeps "ema", "optimizer"
+ * and "progress" beside "model"); failing those, a dict without tensors whose one
+ * dict-valued entry holds them is unwrapped with a note. Non-tensor entries are
+ * skipped with a warning; an object of a class outside the allow-list is an error. */
 static int to_stfile(Unpickler *u, PkValue *root, StFile *out)
 {
     Diag *d = u->d;
     PkValue *sd = root, *inner;
     if ((inner = pk_dict_get(sd, "model"))) sd = inner;
     if ((inner = pk_dict_get(sd, "state_dict"))) sd = inner;
+    if (sd && sd->kind == PK_DICT && !count_tensors(sd)) {
+        int hits = 0, at = -1;
+        for (int i = 1; i < sd->n_items; i += 2)
+            if (count_tensors(sd->items[i]) && sd->items[i - 1]->kind == PK_STR) hits++, at = i;
+        if (hits == 1) {
+            char kb[128];
+            const PkValue *k = sd->items[at - 1];
+            diag_note(d, NO_LOC, "%s: reading the tensors under the key '%s'", u->path,
+                      bcl_printable((const char *)k->s, k->n, kb, sizeof kb));
+            sd = sd->items[at];
+        }
+    }
+    if (sd && (sd->kind == PK_OBJECT || (sd->kind == PK_GLOBAL && sd->i < 0))) {
+        diag_error_path(d, u->path, "the checkpoint holds a '%.*s' object: global '%.*s' is not allowed in a weights file "
+                        "(a checkpoint holds tensors, not code: save model.state_dict(), not the model)", (int)sd->n, sd->s, (int)sd->n, sd->s);
+        return -1;
+    }
     if (!sd || sd->kind != PK_DICT) {
         diag_error_path(d, u->path, "the checkpoint holds a %s, not a state dict (a dict of tensors)",
                         sd ? pk_kind_name(sd->kind) : "nothing");
@@ -61,6 +88,14 @@ static int to_stfile(Unpickler *u, PkValue *root, StFile *out)
             return -1;
         }
         const char *name = arena_strndup(u->arena, (const char *)k->s, k->n);
+        if (v->kind == PK_OBJECT) {
+            char nb[128];
+            diag_error_path(d, u->path, "state-dict entry '%s' is a '%.*s' object: global '%.*s' is not allowed in a "
+                            "weights file (a checkpoint holds tensors, not code)",
+                            bcl_printable(name, k->n, nb, sizeof nb), (int)v->n, v->s, (int)v->n, v->s);
+            free(e);
+            return -1;
+        }
         if (v->kind != PK_TENSOR) {
             if (!skipped++) bcl_printable(name, k->n, first_skipped, sizeof first_skipped);
             continue;
@@ -68,6 +103,9 @@ static int to_stfile(Unpickler *u, PkValue *root, StFile *out)
         e[ne] = (Named){name, i, v};
         ne++;
     }
+    if (u->n_foreign)
+        diag_note(d, NO_LOC, "%s: ignored %d object%s of classes that are not tensors, outside the state dict (first: '%s'; "
+                  "never run)", u->path, u->n_foreign, u->n_foreign == 1 ? "" : "s", u->first_foreign);
     if (skipped)
         diag_warning_path(d, u->path, "skipped %d state-dict entr%s that %s not a tensor%s (first: '%s')",
                           skipped, skipped == 1 ? "y" : "ies", skipped == 1 ? "is" : "are",

@@ -233,27 +233,40 @@ PkValue *pk_dict_get(const PkValue *dict, const char *key)
     return hit;
 }
 
-static int find_global(Vm *vm, const unsigned char *mod, size_t nm, const unsigned char *name, size_t nn)
+/* A global on the allow-list becomes its entry; any other one a named placeholder
+ * (i = -1, s: "module.name") that is never called: objects built from it are opaque
+ * PK_OBJECTs, refused where a tensor is needed and ignored elsewhere (the training
+ * arguments, configs and optimizer objects that whole checkpoints carry). */
+static int push_global(Vm *vm, const unsigned char *mod, size_t nm, const unsigned char *name, size_t nn)
 {
+    PkValue *g = new_value(vm, PK_GLOBAL);
+    g->i = -1;
     for (int i = 0; i < N_ALLOWED; i++)
         if (strlen(allowed[i].module) == nm && !memcmp(allowed[i].module, mod, nm) &&
             strlen(allowed[i].name) == nn && !memcmp(allowed[i].name, name, nn))
-            return i;
-    char a[200], b[200];
-    return fail(vm, "global '%s.%s' is not allowed in a weights file (a checkpoint holds tensors, "
-                    "not code; only numpy, torch and MegEngine tensor types are accepted)",
-                bcl_printable((const char *)mod, nm, a, sizeof a), bcl_printable((const char *)name, nn, b, sizeof b));
-}
-
-static int push_global(Vm *vm, int idx)
-{
-    if (idx < 0) return -1;
-    PkValue *g = new_value(vm, PK_GLOBAL);
-    g->i = idx;
+            g->i = i;
+    if (g->i < 0) {
+        char a[200], b[200], full[420];
+        snprintf(full, sizeof full, "%s.%s", bcl_printable((const char *)mod, nm, a, sizeof a),
+                 bcl_printable((const char *)name, nn, b, sizeof b));
+        g->s = (const unsigned char *)arena_strndup(vm->u->arena, full, strlen(full));
+        g->n = strlen(full);
+        if (!vm->u->n_foreign++) vm->u->first_foreign = (const char *)g->s;
+    }
     return push(vm, g);
 }
 
-static bool is_fn(const PkValue *v, PkFn fn) { return v && v->kind == PK_GLOBAL && allowed[v->i].fn == fn; }
+static bool is_fn(const PkValue *v, PkFn fn) { return v && v->kind == PK_GLOBAL && v->i >= 0 && allowed[v->i].fn == fn; }
+
+/* A placeholder or an object made from one: what calling it gives (still opaque). */
+static bool is_foreign(const PkValue *v) { return v && ((v->kind == PK_GLOBAL && v->i < 0) || v->kind == PK_OBJECT); }
+
+static PkValue *foreign_object(Vm *vm, const PkValue *from)
+{
+    PkValue *o = new_value(vm, PK_OBJECT);
+    o->s = from->s, o->n = from->n;
+    return o;
+}
 
 /* ---- numbers and shapes ---- */
 
@@ -361,6 +374,10 @@ static int latin1_encode(Vm *vm, const PkValue *s, PkValue *out)
 
 static int call(Vm *vm, PkValue *fn, PkValue *args, PkValue **out)
 {
+    if (is_foreign(fn)) {   /* never run: an opaque object of that class */
+        *out = foreign_object(vm, fn);
+        return 0;
+    }
     if (!fn || fn->kind != PK_GLOBAL)
         return fail(vm, "REDUCE on a %s, which is not callable here", fn ? pk_kind_name(fn->kind) : "nothing");
     if (!args || args->kind != PK_TUPLE) return fail(vm, "REDUCE without an argument tuple");
@@ -466,8 +483,9 @@ static int build(Vm *vm, PkValue *obj, PkValue *state)
         obj->byteorder = (char)state->items[1]->s[0];
         return 0;
     }
-    /* attributes of an OrderedDict (_metadata) or a MegEngine tensor (qdict): not weights */
-    if (obj->kind == PK_DICT || obj->kind == PK_TENSOR) return 0;
+    /* attributes of an OrderedDict (_metadata), a MegEngine tensor (qdict) or an opaque
+     * object: not weights */
+    if (obj->kind == PK_DICT || obj->kind == PK_TENSOR || obj->kind == PK_OBJECT) return 0;
     return fail(vm, "BUILD on a %s is not supported", pk_kind_name(obj->kind));
 }
 
@@ -501,7 +519,7 @@ static const char *opcode_name(int op)
     case 'P': return "PERSID"; case 'S': return "STRING"; case 'V': return "UNICODE"; case 'a': return "APPEND";
     case 'g': return "GET"; case 'i': return "INST"; case 'o': return "OBJ"; case 'p': return "PUT";
     case 0x82: return "EXT1"; case 0x83: return "EXT2"; case 0x84: return "EXT4";
-    case 0x92: return "NEWOBJ_EX"; case 0x97: return "NEXT_BUFFER"; case 0x98: return "READONLY_BUFFER";
+    case 0x97: return "NEXT_BUFFER"; case 0x98: return "READONLY_BUFFER";
     default: return NULL;
     }
 }
@@ -653,27 +671,27 @@ int pk_load(Unpickler *u, PkValue **out)
             break;
         case 'a':                                         /* APPEND */
             if (!(w = pop(&vm)) || !(v = top(&vm))) goto done;
-            if (v->kind != PK_LIST) { fail(&vm, "APPEND to a %s", pk_kind_name(v->kind)); goto done; }
+            if (v->kind != PK_LIST && v->kind != PK_OBJECT) { fail(&vm, "APPEND to a %s", pk_kind_name(v->kind)); goto done; }
             add_item(&vm, v, w);
             break;
         case 'e': case 0x90:                              /* APPENDS, ADDITEMS */
             if (pop_mark(&vm, &first)) goto done;
             if (first == 0 || (first <= (vm.n_marks ? vm.marks[vm.n_marks - 1] : 0))) { fail(&vm, "stack underflow"); goto done; }
             v = vm.stack[first - 1];
-            if (v->kind != (op == 'e' ? PK_LIST : PK_SET)) { fail(&vm, "%s to a %s", op == 'e' ? "APPENDS" : "ADDITEMS", pk_kind_name(v->kind)); goto done; }
+            if (v->kind != (op == 'e' ? PK_LIST : PK_SET) && v->kind != PK_OBJECT) { fail(&vm, "%s to a %s", op == 'e' ? "APPENDS" : "ADDITEMS", pk_kind_name(v->kind)); goto done; }
             for (int i = first; i < vm.sp; i++) add_item(&vm, v, vm.stack[i]);
             vm.sp = first;
             break;
         case 's':                                         /* SETITEM */
             if (!(w = pop(&vm)) || !(k = pop(&vm)) || !(v = top(&vm))) goto done;
-            if (v->kind != PK_DICT) { fail(&vm, "SETITEM on a %s", pk_kind_name(v->kind)); goto done; }
+            if (v->kind != PK_DICT && v->kind != PK_OBJECT) { fail(&vm, "SETITEM on a %s", pk_kind_name(v->kind)); goto done; }
             add_item(&vm, v, k), add_item(&vm, v, w);
             break;
         case 'u':                                         /* SETITEMS */
             if (pop_mark(&vm, &first)) goto done;
             if (first == 0 || (first <= (vm.n_marks ? vm.marks[vm.n_marks - 1] : 0))) { fail(&vm, "stack underflow"); goto done; }
             v = vm.stack[first - 1];
-            if (v->kind != PK_DICT) { fail(&vm, "SETITEMS on a %s", pk_kind_name(v->kind)); goto done; }
+            if (v->kind != PK_DICT && v->kind != PK_OBJECT) { fail(&vm, "SETITEMS on a %s", pk_kind_name(v->kind)); goto done; }
             if ((vm.sp - first) % 2) { fail(&vm, "SETITEMS with an odd number of items"); goto done; }
             for (int i = first; i < vm.sp; i++) add_item(&vm, v, vm.stack[i]);
             vm.sp = first;
@@ -682,18 +700,23 @@ int pk_load(Unpickler *u, PkValue **out)
             size_t nm, nn;
             const unsigned char *mod = take_line(&vm, &nm), *name = mod ? take_line(&vm, &nn) : NULL;
             if (!name) goto done;
-            r = push_global(&vm, find_global(&vm, mod, nm, name, nn));
+            r = push_global(&vm, mod, nm, name, nn);
             break;
         }
         case 0x93:                                        /* STACK_GLOBAL */
             if (!(w = pop(&vm)) || !(v = pop(&vm))) goto done;
             if (v->kind != PK_STR || w->kind != PK_STR) { fail(&vm, "STACK_GLOBAL needs two str"); goto done; }
-            r = push_global(&vm, find_global(&vm, v->s, v->n, w->s, w->n));
+            r = push_global(&vm, v->s, v->n, w->s, w->n);
+            break;
+        case 0x92:                                        /* NEWOBJ_EX: cls(*args, **kwargs) */
+            if (!(k = pop(&vm)) || !(w = pop(&vm)) || !(v = pop(&vm))) goto done;
+            if (!is_foreign(v)) { fail(&vm, "NEWOBJ_EX of a %s is not supported", pk_kind_name(v->kind)); goto done; }
+            r = push(&vm, foreign_object(&vm, v));
             break;
         case 'R':                                         /* REDUCE */
         case 0x81:                                        /* NEWOBJ: cls(*args) */
             if (!(w = pop(&vm)) || !(v = pop(&vm))) goto done;
-            if (op == 0x81 && !is_fn(v, FN_MGE_TENSOR)) {
+            if (op == 0x81 && !is_fn(v, FN_MGE_TENSOR) && !is_foreign(v)) {
                 char b[200];
                 if (v->kind == PK_GLOBAL)
                     snprintf(b, sizeof b, "'%s.%s'", allowed[v->i].module, allowed[v->i].name);
@@ -735,7 +758,10 @@ int pk_load(Unpickler *u, PkValue **out)
             break;
         default: {
             const char *name = opcode_name(op);
-            if (name)
+            if (op == 0x97 || op == 0x98)
+                fail(&vm, "opcode %s (0x%02x): the pickle's arrays were written out of band (protocol 5 with a "
+                          "buffer_callback), so their data is not in this file", name, op);
+            else if (name)
                 fail(&vm, "opcode %s (0x%02x) is not supported in a weights file", name, op);
             else
                 fail(&vm, "unknown opcode 0x%02x (not a pickle, or a corrupt one)", op);
@@ -787,16 +813,19 @@ int pk_tensor_to_f32(const Unpickler *u, const char *name, const PkValue *t, Sha
     size_t isz = pk_itemsize(s->dtype);
     int64_t avail = (int64_t)(s->nbytes / isz);
     if (s->numel < avail) avail = s->numel;
-    /* the last element the view reaches must lie in the storage */
-    int64_t numel = 1, last = t->offset;
+    /* the lowest and highest elements the view reaches must lie in the storage (a
+     * negative stride reaches below the offset) */
+    int64_t numel = 1, first = t->offset, last = t->offset;
     for (int i = 0; i < t->rank; i++) {
         if (!io_mul_ok(numel, t->shape[i], &numel)) numel = -1;
         if (numel < 0) break;
         int64_t ext;
-        if (t->shape[i] > 0 && (!io_mul_ok(t->shape[i] - 1, t->stride[i], &ext) || (last += ext) < 0)) numel = -1;
+        if (t->shape[i] > 0 && !io_mul_ok(t->shape[i] - 1, t->stride[i], &ext)) numel = -1;
+        else if (t->shape[i] > 0 && ext < 0 && (first += ext) < 0) numel = -1;
+        else if (t->shape[i] > 0 && ext > 0 && (last > INT64_MAX - ext || (last += ext) < 0)) numel = -1;
     }
-    if (numel < 0) {
-        diag_error_path(u->d, u->path, "tensor '%s': its size overflows", pn);
+    if (numel < 0 || (numel > 0 && first < 0)) {
+        diag_error_path(u->d, u->path, "tensor '%s': its size overflows or it reaches before its storage", pn);
         return -1;
     }
     if (numel > 0 && last >= avail) {

@@ -1,9 +1,12 @@
 /* A restricted Python unpickler (protocols 2 to 5) for weight checkpoints: it builds
  * plain values (None, bool, int, float, str, bytes, tuple, list, dict) and tensors, and
- * calls nothing. Only a fixed allow-list of globals is accepted (OrderedDict, numpy's
+ * calls nothing. Only a fixed allow-list of globals builds values (OrderedDict, numpy's
  * array and dtype reconstruction, _codecs.encode, torch's tensor and storage rebuild
- * functions, MegEngine's Tensor classes); any other global or opcode is an error that
- * names it. Sizes are checked against the input before anything is allocated. */
+ * functions, MegEngine's Tensor classes); any other global stays a named placeholder
+ * whose "calls" give opaque PK_OBJECTs (whole checkpoints carry training arguments and
+ * configs: ignored outside the state dict, an error that names the class inside it).
+ * Unknown opcodes are errors. Sizes are checked against the input before anything is
+ * allocated. */
 #ifndef BCL_PICKLE_H
 #define BCL_PICKLE_H
 #include <stdbool.h>
@@ -39,6 +42,7 @@ struct PkValue {
     double f;
     const unsigned char *s;      /* STR (UTF-8), BYTES, BIGINT (little-endian two's complement) */
     size_t n;                    /* their length in bytes */
+    /* GLOBAL not on the allow-list (i = -1) and OBJECT: s is "module.name" */
     PkValue **items;             /* TUPLE, LIST, SET; DICT: keys and values interleaved */
     int n_items, cap_items;
     /* DTYPE, TENSOR */
@@ -58,6 +62,8 @@ typedef struct Unpickler {
     const unsigned char *buf;
     size_t len, pos;             /* pos: where the next pickle starts */
     PtrVec storages;             /* every PkStorage created by a persistent id */
+    int n_foreign;               /* globals outside the allow-list seen (placeholders) */
+    const char *first_foreign;   /* the first one's "module.name" */
 } Unpickler;
 
 /* Runs one pickle starting at u->pos (leaving u->pos just after its STOP). Values live

@@ -100,6 +100,185 @@ def fake_megengine():
     return Tensor, Parameter
 
 
+def numpy2_pickle(obj, protocol):
+    """obj pickled as numpy 2.x writes it: its array and scalar reconstructors live in
+    numpy._core (numpy 1.x: numpy.core). Functions with numpy 2's module names stand in
+    for numpy's own in a reducer_override; the stream is otherwise numpy's."""
+    mods = {}
+    for name in ("multiarray", "numeric"):
+        full = "numpy._core." + name
+        mods[name] = sys.modules.get(full) or types.ModuleType(full)
+        sys.modules[full] = mods[name]
+    renamed = {}
+
+    def alias(fn):
+        if fn not in renamed:
+            sub = fn.__module__.rsplit(".", 1)[1]
+            def stand_in(*a):
+                return fn(*a)
+            stand_in.__module__, stand_in.__qualname__ = "numpy._core." + sub, fn.__name__
+            stand_in.__name__ = fn.__name__
+            setattr(mods[sub], fn.__name__, stand_in)
+            renamed[fn] = stand_in
+        return renamed[fn]
+
+    class P(pickle.Pickler):
+        def reducer_override(self, o):
+            if isinstance(o, (np.ndarray, np.generic)):
+                r = o.__reduce_ex__(protocol)
+                if getattr(r[0], "__module__", "").startswith("numpy.core."):
+                    return (alias(r[0]),) + tuple(r[1:])
+            return NotImplemented
+
+    f = io.BytesIO()
+    P(f, protocol=protocol).dump(obj)
+    data = f.getvalue()
+    assert b"numpy._core" in data and b"numpy.core" not in data
+    return data
+
+
+def check_variants(args, w, sd, tsd, ref32, reference, same, run):
+    """Checkpoints as users have them, beyond a plain state dict."""
+    # numpy 2.x module paths (numpy._core), every protocol
+    for proto in (2, 3, 4, 5):
+        p = w(f"digits_numpy2_p{proto}.pkl")
+        with open(p, "wb") as f:
+            f.write(numpy2_pickle(collections.OrderedDict(sd), proto))
+        same(p, ref32, f"numpy 2.x pickle (numpy._core), protocol {proto}")
+    # float16 / float64 / int64 arrays, non-contiguous arrays (a strided slice, a
+    # transpose), as numpy pickles them
+    half = collections.OrderedDict((k, v.astype(np.float16)) for k, v in sd.items())
+    ref16 = reference(collections.OrderedDict((k, v.astype(np.float32)) for k, v in half.items()), "np16")
+    for proto in (2, 5):
+        p = w(f"digits_f16_p{proto}.pkl")
+        with open(p, "wb") as f:
+            pickle.dump(half, f, protocol=proto)
+        same(p, ref16, f"pickle protocol {proto}: float16 arrays")
+    ints = collections.OrderedDict((k, np.round(v * 8).astype(np.int64)) for k, v in sd.items())
+    refi = reference(collections.OrderedDict((k, v.astype(np.float32)) for k, v in ints.items()), "i64")
+    p = w("digits_i64.pkl")
+    with open(p, "wb") as f:
+        pickle.dump(ints, f, protocol=4)
+    same(p, refi, "pickle protocol 4: int64 arrays")
+    strided = collections.OrderedDict()
+    for k, v in sd.items():
+        big = np.zeros((2,) + v.shape, np.float32)
+        big[1] = v
+        s_ = big[1]
+        if v.ndim == 2:
+            s_ = np.ascontiguousarray(v.T).T   # Fortran order
+        elif v.ndim == 1:
+            s_ = np.repeat(v, 2)[::2]          # a strided view
+        strided[k] = s_
+    assert any(not a.flags.c_contiguous for a in strided.values())
+    for proto in (2, 5):
+        p = w(f"digits_strided_p{proto}.pkl")
+        with open(p, "wb") as f:
+            pickle.dump(strided, f, protocol=proto)
+        same(p, ref32, f"pickle protocol {proto}: Fortran-order and strided arrays")
+    # protocol 5 with out-of-band buffers: the data is not in the file
+    bufs = []
+    p = w("digits_oob.pkl")
+    with open(p, "wb") as f:
+        f.write(pickle.dumps(collections.OrderedDict(sd), protocol=5, buffer_callback=bufs.append))
+    r = run(args.bclc, p, p + ".out.npy")
+    check(r.returncode == 1 and "out of band" in r.stderr and "Sanitizer" not in r.stderr,
+          "protocol 5 out-of-band buffers: refused, saying why: " + r.stderr.strip()[:160])
+
+    # BaseCls's trainer (basecore's Checkpoint): latest.pkl holds "model", "ema",
+    # "optimizer" (MegEngine tensors), "scaler", "progress"; best_ema_model.pkl
+    # {"state_dict": ema, "acc1": ...}
+    Tensor, Parameter = fake_megengine()
+    ema = collections.OrderedDict((k, v * 0.5) for k, v in sd.items())
+    latest = {"model": collections.OrderedDict(sd), "ema": ema,
+              "optimizer": {"param_groups": [{"lr": 0.1, "momentum": 0.9, "params": list(range(len(sd)))}],
+                            "state": {i: {"momentum_buffer": Tensor(v)} for i, v in enumerate(sd.values())}},
+              "scaler": {"scale_factor": 65536.0, "growth_interval": 2000},
+              "progress": {"epoch": 12, "iter": 1000, "max_epoch": 100}}
+    p = w("latest.pkl")
+    with open(p, "wb") as f:
+        pickle.dump(latest, f, protocol=pickle.DEFAULT_PROTOCOL)
+    same(p, ref32, "BaseCls trainer checkpoint (model, ema, optimizer, scaler, progress): its 'model'")
+    p = w("best_ema_model.pkl")
+    with open(p, "wb") as f:
+        pickle.dump({"state_dict": ema, "acc1": 76.5}, f, protocol=pickle.DEFAULT_PROTOCOL)
+    same(p, reference(ema, "ema"), "BaseCls best_ema_model.pkl: {'state_dict': ema, 'acc1': ...}")
+    p = w("nested_one_key.pkl")
+    with open(p, "wb") as f:
+        pickle.dump({"net": collections.OrderedDict(sd), "epoch": 3}, f, protocol=4)
+    r = same(p, ref32, "a dict whose one dict-valued entry holds the tensors ('net'): unwrapped")
+    check("'net'" in r.stderr and "note" in r.stderr, "the unwrapped key is noted")
+
+    # MegEngine tensors whose state carries other objects (newer MegEngine: qparams)
+    class QParams:
+        def __init__(self):
+            self.mode, self.scale = None, None
+    QParams.__module__, QParams.__qualname__ = "megengine.quantization.utils", "QParams"
+    sys.modules["megengine.quantization.utils"] = types.ModuleType("megengine.quantization.utils")
+    sys.modules["megengine.quantization.utils"].QParams = QParams
+    orig = Tensor.__getstate__
+    Tensor.__getstate__ = lambda self: {"qparams": QParams(), "name": "w"}
+    p = w("digits_mge_qparams.pkl")
+    with open(p, "wb") as f:
+        pickle.dump({k: Parameter(v) for k, v in sd.items()}, f, protocol=4)
+    Tensor.__getstate__ = orig
+    same(p, ref32, "MegEngine Parameters whose state holds a QParams object")
+
+    # ---- PyTorch as users save it: a training checkpoint with the optimizer's state
+    # and argparse arguments (torchvision's reference scripts), an EMA copy
+    import argparse
+    model = torch.nn.Module()
+    params = [torch.nn.Parameter(v.clone()) for v in tsd.values() if v.is_floating_point()]
+    opt = torch.optim.SGD(params, lr=0.1, momentum=0.9)
+    sum((x * x).sum() for x in params).backward()
+    opt.step()
+    ckpt = {"model": tsd, "model_ema": {"n_averaged": torch.tensor(5)}, "optimizer": opt.state_dict(),
+            "lr_scheduler": {"last_epoch": 3}, "epoch": 3, "args": argparse.Namespace(lr=0.1, arch="digits")}
+    for fmt_zip in (True, False):
+        p = w(f"digits_train_{'zip' if fmt_zip else 'legacy'}.pth")
+        torch.save(ckpt, p, _use_new_zipfile_serialization=fmt_zip)
+        r = same(p, ref32, f"torch.save {'zip' if fmt_zip else 'legacy'}: training checkpoint with optimizer state and argparse args")
+        check("argparse.Namespace" in r.stderr and "never run" in r.stderr, "the ignored argparse object is noted")
+    # nn.Parameter values (torch._utils._rebuild_parameter)
+    p = w("digits_params.pth")
+    torch.save(collections.OrderedDict((k, torch.nn.Parameter(v.clone(), requires_grad=False))
+                                       for k, v in tsd.items() if v.is_floating_point()), p)
+    same(p, ref32, "torch.save of nn.Parameter values")
+    # the zip's top folder is named after the file by torch; any name is accepted
+    import zipfile
+    p = w("digits_zip_float32.pth")
+    for top in ("archive", "my model.v2", "x"):
+        zin = zipfile.ZipFile(p)
+        q = w(f"digits_root_{top.replace(' ', '_')}.pth")
+        with zipfile.ZipFile(q, "w") as zout:
+            for item in zin.infolist():
+                zout.writestr(top + "/" + item.filename.split("/", 1)[1], zin.read(item.filename))
+        same(q, ref32, f"torch zip with top folder {top!r}")
+    # a whole pickled module is code, not a state dict: refused, naming the class
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(2, 2)
+    Net.__module__, Net.__qualname__ = "mytrain", "Net"
+    sys.modules["mytrain"] = types.ModuleType("mytrain")
+    sys.modules["mytrain"].Net = Net
+    p = w("whole_model.pth")
+    torch.save(Net(), p)
+    r = run(args.bclc, p, p + ".out.npy")
+    check(r.returncode == 1 and "'mytrain.Net'" in r.stderr and "Sanitizer" not in r.stderr,
+          "torch.save(model) (a pickled module): refused, naming its class: " + r.stderr.strip()[:200])
+    # a state dict entry that is an object of a foreign class: refused, naming it
+    class Evil2:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+    p = w("evil_entry.pkl")
+    with open(p, "wb") as f:
+        pickle.dump(collections.OrderedDict(list(sd.items()) + [("extra", Evil2())]), f, protocol=4)
+    r = run(args.bclc, p, p + ".out.npy")
+    check(r.returncode == 1 and "'posix.system' is not allowed" in r.stderr and "'extra'" in r.stderr
+          and "pwned" not in r.stdout + r.stderr, "a state-dict entry built by posix.system: refused: " + r.stderr.strip()[:200])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bclc", required=True)
@@ -197,6 +376,8 @@ def main():
         with open(p, "wb") as f:
             pickle.dump({k: (Parameter if "weight" in k else Tensor)(v) for k, v in sd.items()}, f, protocol=proto)
         same(p, ref32, f"pickle protocol {proto}: MegEngine Tensor and Parameter objects")
+
+    check_variants(args, w, sd, tsd, ref32, reference, same, run)
 
     # ---- hostile files: refused with a reason, never a crash
     class Evil:

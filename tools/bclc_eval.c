@@ -40,12 +40,14 @@ static const char eval_help[] =
     "usage: bclc eval FILE --weights W --data DIR [--batch N] [--json OUT.json]\n"
     "                 [--shard I/N] [--skip-bad] [--workers K] [options]\n"
     "       bclc eval --merge PART.json... [--json OUT.json]\n"
+    "       bclc eval --list --data DIR\n"
     "Top-1 and top-5 accuracy of the model over an image folder, as BaseCls's test tool\n"
     "prints it (Test Acc@1: .., Acc@5: ..). DIR has one subfolder per class; classes are\n"
-    "numbered in sorted order and images (.jpg .jpeg .png) are found recursively, as\n"
-    "MegEngine's ImageFolder finds them. Each image goes through the config's test\n"
-    "transform (test.img_size, test.crop_pct, augments.resize.interpolation,\n"
-    "preprocess.img_color_space, img_mean, img_std).\n"
+    "numbered in sorted order (hidden folders too) and images (.jpg .jpeg .png .ppm .bmp\n"
+    ".pgm .tif .tiff .webp, any case) are found recursively, in the order of MegEngine's\n"
+    "ImageFolder; each is read by content as cv2.imread reads it, then goes through the\n"
+    "config's test transform (test.img_size, test.crop_pct,\n"
+    "augments.resize.interpolation, preprocess.img_color_space, img_mean, img_std).\n"
     "  --data DIR             the image folder\n"
     "  --batch N              images per model run (default 25, as BaseCls's test loader)\n"
     "  --workers K            decoding threads (default: the online cores, at most 8)\n"
@@ -54,6 +56,8 @@ static const char eval_help[] =
     "  --shard I/N            evaluate only slice I of N (0 <= I < N) of the sorted images\n"
     "  --merge A.json B.json  add up shard results written by --json (no model needed)\n"
     "  --skip-bad             skip images that cannot be decoded (named in a warning)\n"
+    "  --list                 print each image's class index, class and path in the order\n"
+    "                         they are evaluated, and stop (no model needed)\n"
     "  --quiet                no progress\n"
     "Progress goes to stderr: a bar with images/s and ETA on a terminal, a line every\n"
     "10 s otherwise. Under mpirun (a build with MPI) every rank evaluates its shard and\n"
@@ -67,7 +71,7 @@ typedef struct EvalOpts {
     const char *data, *json;
     const char **merge;
     int n_merge;
-    int batch, workers, threads, engine, skip_bad, quiet;
+    int batch, workers, threads, engine, skip_bad, quiet, list;
     int shard, n_shards;
 } EvalOpts;
 
@@ -120,6 +124,8 @@ static int parse(int argc, char **argv, EvalOpts *o)
             merging = true;
         } else if (!strcmp(a, "--skip-bad")) {
             o->skip_bad = 1;
+        } else if (!strcmp(a, "--list")) {
+            o->list = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             o->quiet = 1;
         } else if ((r = TAKES("--data")) != 0) {
@@ -159,6 +165,7 @@ static int parse(int argc, char **argv, EvalOpts *o)
 #undef TAKES
     }
     if (o->n_merge) return 0;
+    if (o->list) return o->data ? 0 : usage("%s", "--list needs --data DIR");
     if (bcl_model_options_finish(&o->m, "bclc eval", true)) return -1;
     if (!o->data) return usage("%s", "--data DIR is required (an image folder with one subfolder per class)");
     if (!o->m.weights && !o->m.has_seed)
@@ -194,18 +201,25 @@ static bool is_image_name(const char *name)
     return false;
 }
 
+static bool stat_dir(const char *path, struct stat *st)
+{
+    return stat(path, st) == 0 && S_ISDIR(st->st_mode);   /* follows links, as os.walk(followlinks=True) */
+}
+
 static bool is_dir(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);   /* follows links, as os.walk(followlinks=True) */
+    return stat_dir(path, &st);
 }
 
-/* The sorted entries of a directory (NULL on error, reported). */
-static char **list_dir(const char *path, int *n, Diag *d)
+/* The sorted entries of a directory (NULL on error, reported as a warning when
+ * quiet_fail, as os.walk ignores folders it cannot read, else as an error). */
+static char **list_dir(const char *path, int *n, bool quiet_fail, Diag *d)
 {
     DIR *dir = opendir(path);
     if (!dir) {
-        diag_error_path(d, path, "cannot read the folder: %s", strerror(errno));
+        if (quiet_fail) diag_warning_path(d, path, "cannot read the folder (%s): its images are left out", strerror(errno));
+        else diag_error_path(d, path, "cannot read the folder: %s", strerror(errno));
         return NULL;
     }
     char **v = NULL;
@@ -238,38 +252,92 @@ static char *join(const char *a, const char *b)
     return p;
 }
 
-/* os.walk order: this folder's files (sorted), then each subfolder, depth 16 at most */
-static int walk(Folder *f, const char *dir, int label, int depth, Diag *d)
+/* The folders under a class folder, as os.walk(followlinks=True) visits them: each
+ * with its (device, inode) chain so that a link back to an ancestor is not followed
+ * (os.walk would loop forever), at most 32 deep. */
+typedef struct Dir {
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    int parent, depth;   /* index in the list, -1 for the class folder */
+} Dir;
+
+typedef struct DirList {
+    Dir *v;
+    int n, cap;
+} DirList;
+
+static int cmp_dir(const void *a, const void *b) { return strcmp(((const Dir *)a)->path, ((const Dir *)b)->path); }
+
+static void add_dir(DirList *l, char *path, const struct stat *st, int parent, int depth)
 {
-    int n;
-    char **names = list_dir(dir, &n, d);
-    if (!names) return -1;
-    char **subdirs = malloc(sizeof *subdirs * (size_t)(n ? n : 1));
-    int n_sub = 0;
-    for (int i = 0; i < n; i++) {
-        char *p = join(dir, names[i]);
-        if (is_dir(p)) {
-            subdirs[n_sub++] = p;
-            continue;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = realloc(l->v, sizeof *l->v * (size_t)l->cap);
+    }
+    l->v[l->n++] = (Dir){path, st->st_dev, st->st_ino, parent, depth};
+}
+
+/* MegEngine's ImageFolder.collect_samples for one class: for (root, _, files) in
+ * sorted(os.walk(class_dir)), for name in sorted(files), if is_img(name). Sorting the
+ * walk's tuples sorts the folders by their whole path ("a b" before "a/x": ' ' < '/'),
+ * which is not the tree order. Files whose names are images are taken whatever they
+ * hold (a broken link, a non-image: an error when decoded, or --skip-bad). */
+static int walk_class(Folder *f, const char *class_dir, int label, Diag *d)
+{
+    DirList dl = {0};
+    struct stat st;
+    if (!stat_dir(class_dir, &st)) return 0;
+    add_dir(&dl, strdup(class_dir), &st, -1, 0);
+    int n_loops = 0, n_deep = 0;
+    for (int k = 0; k < dl.n; k++) {   /* breadth first: discover every folder */
+        int n;
+        char **names = list_dir(dl.v[k].path, &n, true, d);
+        if (!names) continue;
+        for (int i = 0; i < n; i++) {
+            char *p = join(dl.v[k].path, names[i]);
+            struct stat cs;
+            if (!stat_dir(p, &cs)) {
+                free(p);
+                continue;
+            }
+            bool loop = false;
+            for (int a = k; a >= 0 && !loop; a = dl.v[a].parent) loop = dl.v[a].dev == cs.st_dev && dl.v[a].ino == cs.st_ino;
+            if (loop || dl.v[k].depth >= 32) {
+                n_loops += loop, n_deep += !loop;
+                free(p);
+                continue;
+            }
+            add_dir(&dl, p, &cs, k, dl.v[k].depth + 1);
         }
-        if (is_image_name(names[i])) {
+        free_list(names, n);
+    }
+    if (n_loops) diag_warning_path(d, class_dir, "%d linked folder%s leading back to a folder above: not followed",
+                                   n_loops, n_loops == 1 ? "" : "s");
+    if (n_deep) diag_warning_path(d, class_dir, "folders deeper than 32 levels were not searched");
+    /* the parents' indices are not needed past this point: sort by path */
+    qsort(dl.v, (size_t)dl.n, sizeof *dl.v, cmp_dir);
+    for (int k = 0; k < dl.n; k++) {
+        int n;
+        char **names = list_dir(dl.v[k].path, &n, true, d);
+        for (int i = 0; names && i < n; i++) {
+            if (!is_image_name(names[i])) continue;
+            char *p = join(dl.v[k].path, names[i]);
+            if (is_dir(p)) {   /* a folder named like an image is not a file of the walk */
+                free(p);
+                continue;
+            }
             if (f->n == f->cap) {
                 f->cap = f->cap ? f->cap * 2 : 1024;
                 f->s = realloc(f->s, sizeof *f->s * (size_t)f->cap);
             }
             f->s[f->n++] = (Sample){p, label};
-        } else {
-            free(p);
         }
+        if (names) free_list(names, n);
+        free(dl.v[k].path);
     }
-    int rc = 0;
-    for (int i = 0; i < n_sub; i++) {
-        if (!rc && depth < 16) rc = walk(f, subdirs[i], label, depth + 1, d);
-        free(subdirs[i]);
-    }
-    free(subdirs);
-    free_list(names, n);
-    return rc;
+    free(dl.v);
+    return 0;
 }
 
 static int scan_folder(const char *root, Folder *f, Diag *d)
@@ -280,8 +348,9 @@ static int scan_folder(const char *root, Folder *f, Diag *d)
         return -1;
     }
     int n;
-    char **names = list_dir(root, &n, d);
+    char **names = list_dir(root, &n, false, d);
     if (!names) return -1;
+    /* the classes: every folder in root, hidden ones too (os.scandir + is_dir), sorted */
     f->classes = malloc(sizeof *f->classes * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) {
         char *p = join(root, names[i]);
@@ -295,12 +364,13 @@ static int scan_folder(const char *root, Folder *f, Diag *d)
     }
     for (int c = 0; c < f->n_classes; c++) {
         char *p = join(root, f->classes[c]);
-        int rc = walk(f, p, c, 0, d);
+        int rc = walk_class(f, p, c, d);
         free(p);
         if (rc) return -1;
     }
     if (!f->n) {
-        diag_error_path(d, root, "no images (.jpg, .jpeg, .png) in its %d class folders", f->n_classes);
+        diag_error_path(d, root, "no images (.jpg, .jpeg, .png, .ppm, .bmp, .pgm, .tif, .tiff, .webp) in its %d class folders",
+                        f->n_classes);
         return -1;
     }
     return 0;
@@ -754,6 +824,11 @@ static int evaluate(EvalOpts *o, Diag *d)
     if (classes != f.n_classes) {
         diag_error_path(d, o->data, "%d class folders, but the model has %" PRId64 " classes (num_classes)", f.n_classes,
                         classes);
+        for (int i = 0; i < f.n_classes; i++)
+            if (f.classes[i][0] == '.') {
+                diag_note(d, NO_LOC, "hidden folders count as classes, as in MegEngine's ImageFolder: '%s'", f.classes[i]);
+                break;
+            }
         goto out;
     }
     e.g = g;
@@ -868,6 +943,16 @@ out:
     return rc;
 }
 
+/* --list: the samples as evaluated (and as --shard slices them) */
+static int list_samples(const EvalOpts *o, Diag *d)
+{
+    Folder f;
+    int rc = scan_folder(o->data, &f, d);
+    for (int i = 0; !rc && i < f.n; i++) printf("%d\t%s\t%s\n", f.s[i].label, f.classes[f.s[i].label], f.s[i].path);
+    free_folder(&f);
+    return rc ? 1 : 0;
+}
+
 int bclc_cmd_eval(int argc, char **argv)
 {
     EvalOpts o;
@@ -881,7 +966,7 @@ int bclc_cmd_eval(int argc, char **argv)
     Diag d;
     diag_init(&d, stderr);
     if (o.m.max_errors >= 0) d.max_errors = o.m.max_errors;
-    int rc = o.n_merge ? merge(&o, &d) : evaluate(&o, &d);
+    int rc = o.n_merge ? merge(&o, &d) : o.list ? list_samples(&o, &d) : evaluate(&o, &d);
     if (d.n_errors) rc = 1;
     free(o.merge);
     mpi_stop();

@@ -165,7 +165,72 @@ def main():
               f"{np.mean(diff > 1e-5) * 100:.3f}% beyond 1e-5)")
     r = run([args.bclc, "run", "--model", "mbnetv1_x025", "--random-weights", "0", "--image", os.path.join(wd, "bad", "4", "zzz.png")])
     check(r.returncode == 1 and "zzz.png: error: not an image" in r.stderr, "run --image on a bad file: " + r.stderr.strip()[:120])
+    check_folder_order(args, wd)
     return finish()
+
+
+IMG_EXT = (".jpg", ".png", ".jpeg", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def image_folder(root):
+    """MegEngine's ImageFolder (BaseCls's dataset), written again: classes are the
+    folders of root (os.scandir, is_dir), sorted; samples come from
+    sorted(os.walk(class_dir, followlinks=True)), names sorted, kept by extension."""
+    classes = sorted(e.name for e in os.scandir(root) if e.is_dir())
+    samples = []
+    for i, c in enumerate(classes):
+        for r, _, names in sorted(os.walk(os.path.join(root, c), followlinks=True)):
+            samples += [(os.path.join(r, n), i) for n in sorted(names) if n.lower().endswith(IMG_EXT)]
+    return classes, samples
+
+
+def check_folder_order(args, wd):
+    """A folder tree with the awkward parts of real datasets: --list gives the images,
+    classes and order of ImageFolder, and eval reads every kind of image in it."""
+    root = os.path.join(wd, "tree")
+    shutil.rmtree(root, ignore_errors=True)
+    import cv2
+    import numpy as np
+    img = np.zeros((9, 11, 3), np.uint8)
+
+    def put(rel, data=None):
+        p = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        ext = os.path.splitext(p)[1].lower()
+        ext = ext if ext in (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".webp") else ".png"
+        with open(p, "wb") as f:
+            f.write(data if data is not None else cv2.imencode(ext, img[..., 0] if ext == ".pgm" else img)[1].tobytes())
+    # nested folders whose whole-path order differs from tree order ("a b" < "a/x")
+    for rel in ("n01/a/x/1.jpg", "n01/a b/2.jpg", "n01/a-b/3.png", "n01/a/4.png", "n01/0.jpg", "n01/a0/5.bmp",
+                "n01/B.JPG", "n01/c.JPEG", "n01/d.Png",
+                "n02/z.webp", "n02/y.ppm", "n02/x.pgm", "n02/deep/er/est/w.png",
+                "n10/only.jpg", "n03/._hidden.jpg", "n03/.DS_Store", "n03/notes.txt", "n03/anim.gif", "n03/v.jpg"):
+        put(rel)
+    put("n03/broken.png", b"\x89PNG\r\n\x1a\n")     # a truncated file: decoded with an error
+    os.makedirs(os.path.join(root, "n04_empty"))          # a class without images keeps its index
+    os.makedirs(os.path.join(root, "n02", "dir.jpg"))     # a folder named like an image is not one
+    os.symlink("..", os.path.join(root, "n02", "deep", "loop"))   # a link back up: not followed
+    os.symlink(os.path.join(root, "n10"), os.path.join(root, "n02", "linked"))   # a link to a folder: followed
+    os.symlink("missing.png", os.path.join(root, "n03", "dangling.png"))
+    classes, samples = image_folder_without_loops(root)
+    r = run([args.bclc, "eval", "--list", "--data", root])
+    got = [tuple(line.split("\t")) for line in r.stdout.splitlines()]
+    want = [(str(i), classes[i], p) for p, i in samples]
+    check(r.returncode == 0 and got == want,
+          f"--list: {len(got)} images in ImageFolder's classes and order ({len(want)} expected)"
+          + ("" if got == want else f": first difference {next((a, b) for a, b in zip(got + [None] * 99, want + [None] * 99) if a != b)}"))
+    check("not followed" in r.stderr, "a link back to a folder above is not followed, with a warning: " + r.stderr.strip()[:160])
+
+
+def image_folder_without_loops(root):
+    """image_folder(root) without the link that loops (os.walk would follow it forever)."""
+    loop = os.path.join(root, "n02", "deep", "loop")
+    os.rename(loop, loop + "_")
+    os.unlink(loop + "_")
+    try:
+        return image_folder(root)
+    finally:
+        os.symlink("..", loop)
 
 
 def finish():

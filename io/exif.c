@@ -91,6 +91,7 @@ int image_orient(Image *img, int orientation)
     if (orientation < 2 || orientation > 8) return 0;
     bool tr = ops[orientation][0], fx = ops[orientation][1], fy = ops[orientation][2];
     int oh = tr ? img->w : img->h, ow = tr ? img->h : img->w, c = img->c;
+    image_budget_extra((size_t)oh * (size_t)ow * (size_t)c);   /* the old and new copies live together */
     unsigned char *out = malloc((size_t)oh * (size_t)ow * (size_t)c);
     if (!out) return -1;
     for (int y = 0; y < oh; y++) {

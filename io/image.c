@@ -6,7 +6,9 @@
  * EXIF orientation applied as OpenCV applies it (JPEG's first APP1 segment, PNG's eXIf
  * chunk). Library errors come back through longjmp as diagnostics naming the file. */
 #include <ctype.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,54 @@ void image_free(Image *img)
     img->h = img->w = img->c = 0;
 }
 
+/* ---- the decode budget ---- */
+
+static pthread_mutex_t budget_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t budget_cv = PTHREAD_COND_INITIALIZER;
+static size_t budget_cap, budget_used, budget_peak;
+static _Thread_local size_t budget_mine;   /* this thread's reservation */
+
+void image_budget_set(size_t cap_bytes)
+{
+    pthread_mutex_lock(&budget_mu);
+    budget_cap = cap_bytes;
+    pthread_cond_broadcast(&budget_cv);
+    pthread_mutex_unlock(&budget_mu);
+}
+
+/* Waits while others hold bytes and this would pass the cap. A thread waits only
+ * when it holds nothing, so the holders (who never wait) always get through. */
+static void budget_reserve(size_t n, bool may_wait)
+{
+    pthread_mutex_lock(&budget_mu);
+    if (budget_cap)
+        while (may_wait && !budget_mine && budget_used && budget_used + n > budget_cap)
+            pthread_cond_wait(&budget_cv, &budget_mu);
+    budget_used += n;
+    budget_mine += n;
+    if (budget_used > budget_peak) budget_peak = budget_used;
+    pthread_mutex_unlock(&budget_mu);
+}
+
+void image_budget_release(void)
+{
+    pthread_mutex_lock(&budget_mu);
+    budget_used -= budget_mine;
+    budget_mine = 0;
+    pthread_cond_broadcast(&budget_cv);
+    pthread_mutex_unlock(&budget_mu);
+}
+
+size_t image_budget_peak(void)
+{
+    pthread_mutex_lock(&budget_mu);
+    size_t p = budget_peak;
+    pthread_mutex_unlock(&budget_mu);
+    return p;
+}
+
+void image_budget_extra(size_t n) { budget_reserve(n, false); }
+
 int image_alloc(const char *name, Image *img, long long w, long long h, Diag *d)
 {
     if (w <= 0 || h <= 0 || w * h > BCL_MAX_IMAGE_PIXELS) {
@@ -32,6 +82,7 @@ int image_alloc(const char *name, Image *img, long long w, long long h, Diag *d)
                         w, h, BCL_MAX_IMAGE_PIXELS);
         return -1;
     }
+    budget_reserve((size_t)(w * h * 3), true);
     img->px = malloc((size_t)(w * h * 3));
     if (!img->px) {
         diag_error_path(d, name, "out of memory for a %lldx%lld image", w, h);

@@ -22,4 +22,14 @@ int image_read(const char *path, Image *img, Diag *d);
 int image_decode(const char *name, const unsigned char *buf, size_t len, Image *img, Diag *d);
 void image_free(Image *img);
 
+/* A cap on the bytes of decoded images alive at once across threads (bclc eval's
+ * decode workers): a decoder that would pass it waits until other threads release
+ * theirs; an image larger than the cap is decoded alone. 0 (the default): no cap.
+ * A thread releases what its decodes reserved with image_budget_release() once it
+ * has freed those images (the reservation is per thread, not per Image). */
+void image_budget_set(size_t cap_bytes);
+void image_budget_release(void);
+/* The most bytes reserved at once so far (for tests and reports). */
+size_t image_budget_peak(void);
+
 #endif

@@ -6,8 +6,11 @@
 
 #include "io/image.h"
 
-/* Allocates a w x h BGR image after checking the size against BCL_MAX_IMAGE_PIXELS. */
+/* Allocates a w x h BGR image after checking the size against BCL_MAX_IMAGE_PIXELS,
+ * within the decode budget (image_budget_set). */
 int image_alloc(const char *name, Image *img, long long w, long long h, Diag *d);
+/* Counts n more bytes held by this thread (a transient copy), without waiting. */
+void image_budget_extra(size_t n);
 
 /* Each returns 0, or reports "name: error: ..." and returns -1 with img empty. */
 int image_decode_bmp(const char *name, const unsigned char *buf, size_t len, Image *img, Diag *d);

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -51,6 +52,8 @@ static const char eval_help[] =
     "  --data DIR             the image folder\n"
     "  --batch N              images per model run (default 25, as BaseCls's test loader)\n"
     "  --workers K            decoding threads (default: the online cores, at most 8)\n"
+    "  --decode-mb M          decoded images held at once by the workers, in MiB (default\n"
+    "                         1024; a larger image is decoded alone)\n"
     "  --engine E, --threads T  the engine and its threads, as in bclc run\n"
     "  --json OUT.json        also write the counts and per-class accuracy\n"
     "  --shard I/N            evaluate only slice I of N (0 <= I < N) of the sorted images\n"
@@ -71,7 +74,7 @@ typedef struct EvalOpts {
     const char *data, *json;
     const char **merge;
     int n_merge;
-    int batch, workers, threads, engine, skip_bad, quiet, list;
+    int batch, workers, threads, engine, skip_bad, quiet, list, decode_mb;
     int shard, n_shards;
 } EvalOpts;
 
@@ -99,6 +102,7 @@ static int parse(int argc, char **argv, EvalOpts *o)
     memset(o, 0, sizeof *o);
     bcl_model_options_init(&o->m);
     o->batch = 25;
+    o->decode_mb = 1024;
     o->n_shards = 1;
 #if BCL_HAVE_LLVM
     o->engine = ENGINE_JIT;
@@ -136,6 +140,8 @@ static int parse(int argc, char **argv, EvalOpts *o)
             o->json = val;
         } else if ((r = TAKES("--batch")) != 0) {
             if (r < 0 || parse_count(val, 1, 4096, &o->batch)) return r < 0 ? -1 : usage("--batch expects a size from 1 to 4096, got '%s'", val);
+        } else if ((r = TAKES("--decode-mb")) != 0) {
+            if (r < 0 || parse_count(val, 1, 1 << 20, &o->decode_mb)) return r < 0 ? -1 : usage("--decode-mb expects MiB from 1 to 1048576, got '%s'", val);
         } else if ((r = TAKES("--workers")) != 0) {
             if (r < 0 || parse_count(val, 1, 256, &o->workers)) return r < 0 ? -1 : usage("--workers expects a count from 1 to 256, got '%s'", val);
         } else if ((r = TAKES("--threads")) != 0) {
@@ -625,6 +631,7 @@ static void *worker(void *arg)
             if (rc) diag_error_path(&d, sm->path, "the image is too small or too large for the test transform");
             image_free(&img);
         }
+        image_budget_release();   /* what this decode reserved, freed above */
         fflush(mf);
         pthread_mutex_lock(&l->mu);
         s->bad[at] = rc != 0;
@@ -867,6 +874,11 @@ static int evaluate(EvalOpts *o, Diag *d)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n_threads = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
     }
+    /* memory stays bounded: decoded images within --decode-mb, and big buffers mapped
+     * so that freeing them returns them (glibc would otherwise raise its mmap threshold
+     * after the first free and keep each worker's freed images in its arena) */
+    image_budget_set((size_t)o->decode_mb << 20);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     threads = calloc((size_t)n_threads, sizeof *threads);
     for (int i = 0; i < n_threads; i++) pthread_create(&threads[i], NULL, worker, &l);
 

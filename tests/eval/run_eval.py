@@ -166,7 +166,44 @@ def main():
     r = run([args.bclc, "run", "--model", "mbnetv1_x025", "--random-weights", "0", "--image", os.path.join(wd, "bad", "4", "zzz.png")])
     check(r.returncode == 1 and "zzz.png: error: not an image" in r.stderr, "run --image on a bad file: " + r.stderr.strip()[:120])
     check_folder_order(args, wd)
+    check_memory_bound(args, wd, base)
     return finish()
+
+
+def peak_rss_mb(cmd):
+    """The peak resident memory of cmd, measured in a fresh process (RUSAGE_CHILDREN
+    is the largest child so far)."""
+    code = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True); "
+            "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    r = run([sys.executable, "-c", code, *cmd])
+    rc, kb = r.stdout.split()
+    return int(rc), int(kb) / 1024
+
+
+def check_memory_bound(args, wd, base):
+    """Big photos with 4 workers: --decode-mb holds the decoded images alive at once
+    to the cap (here less than one image: one at a time)."""
+    with open(args.bclc, "rb") as f:
+        if b"__asan_init" in f.read():   # ASan's allocator keeps freed memory in quarantine
+            print("skip --decode-mb memory bound: a sanitizer build")
+            return
+    import cv2
+    import numpy as np
+    big = os.path.join(wd, "big")
+    yy, xx = np.mgrid[0:2400, 0:2400]
+    img = np.dstack([(xx // 10) % 256, (yy // 10) % 256, ((xx + yy) // 20) % 256]).astype(np.uint8)
+    for c in range(10):
+        os.makedirs(os.path.join(big, str(c)), exist_ok=True)
+    for i in range(6):
+        cv2.imwrite(os.path.join(big, str(i), f"{i}.png"), img)
+    one = img.nbytes / 2 ** 20
+    cmd = base[:-1] + [big, "--workers", "4", "--quiet"]
+    rc0, small = peak_rss_mb(base + ["--workers", "4", "--quiet"])
+    rc1, capped = peak_rss_mb(cmd + ["--decode-mb", "8"])
+    rc2, free_ = peak_rss_mb(cmd)
+    check(rc0 == rc1 == rc2 == 0 and capped - small < one + 24,
+          f"--decode-mb bounds decoding memory: 6 images of {one:.0f} MiB, 4 workers: peak RSS {capped:.0f} MiB "
+          f"capped (one at a time), {free_:.0f} MiB at the default cap, {small:.0f} MiB on 8x8 images")
 
 
 IMG_EXT = (".jpg", ".png", ".jpeg", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")

@@ -191,11 +191,12 @@ static Value *b_has_kwargs(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
     return v_bool(func_has_kwargs(av[0]));
 }
 
-/* _bcl.set_init(p, kind): how --random-weights fills parameter p (megengine.module.init
- * calls it: zeros_/ones_ set the constant, the random initialisers "fan_in"). */
+/* _bcl.set_init(p, kind, *args): how --random-weights fills parameter p
+ * (megengine.module.init calls it: "zeros", "ones", "const"(val), "uniform"(a, b),
+ * "normal"(mean, std), "trunc_normal"(mean, std, a, b)). */
 static Value *b_set_init(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
-    ARGS("tensor", "kind");
+    ARGS("tensor", "kind", "a0", "a1", "a2", "a3");
     BIND("_bcl.set_init", 2);
     if (av[0]->kind != V_PARAM || I->tracing) {
         diag_error(I->d, loc, "M.init: expected a parameter of a module being constructed, got %s%s", v_type_name(av[0]),
@@ -207,7 +208,19 @@ static Value *b_set_init(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
         diag_error(I->d, loc, "_bcl.set_init: unknown init %s", v_repr(I, av[1]));
         return NULL;
     }
+    int n_args = ir_init_n_args((IrInit)k);
+    float args[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        if ((i < n_args) != (av[2 + i] != NULL)) {
+            diag_error(I->d, loc, "_bcl.set_init: init '%s' takes %d arguments", av[1]->str.s, n_args);
+            return NULL;
+        }
+        double x;
+        if (av[2 + i] && !as_float(I, av[2 + i], loc, "init argument", &x)) return NULL;
+        if (av[2 + i]) args[i] = (float)x;
+    }
     av[0]->param->init = (IrInit)k;
+    memcpy(av[0]->param->init_args, args, sizeof args);
     return V_NONE_;
 }
 
@@ -229,6 +242,7 @@ static Value *b_hub_pretrained(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
     m->fn = av[0];
     m->url = av[1]->str.s;
     ptrvec_push(I->a, &I->hub_marks, m);
+    if (av[0]->kind == V_FUNC) av[0]->fn->hub_url = m->url;
     return av[0];
 }
 

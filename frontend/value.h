@@ -80,6 +80,7 @@ typedef struct FuncObj {
     Env *globals;               /* the defining file's top level */
     ClassObj *owner;            /* class whose body defined it (for super()) */
     char method_kind;           /* 0, 's' staticmethod, 'c' classmethod */
+    const char *hub_url;        /* @hub.pretrained(url): the builder also takes pretrained= */
 } FuncObj;
 
 typedef struct ObjectObj {
@@ -95,6 +96,7 @@ typedef struct ObjectObj {
 typedef struct ParamObj {
     Shape shape;
     IrInit init;
+    float init_args[4];         /* the initialiser's arguments (M.init.normal_(p, 0, 0.02)) */
     bool buffer;
     IrValue *ir;                /* created by the parameter walk */
     bool born_in_forward;
@@ -127,6 +129,8 @@ typedef struct NamespaceObj {
 
 struct Value {
     ValueKind kind;
+    bool np_scalar;     /* an int or float taken out of a numpy array (a numpy scalar):
+                         * it also has .item() and .tolist(), which give the plain number */
     union {
         bool b;
         int64_t i;
@@ -172,6 +176,8 @@ extern const Value v_none_val, v_true_val, v_false_val, v_poison_val;
 Value *v_bool(bool b);
 Value *v_int(Elab *I, int64_t i);
 Value *v_float(Elab *I, double f);
+/* an element taken out of a numpy array: an int or float with .item() */
+Value *v_np_scalar(Elab *I, bool is_int, double x);
 Value *v_str(Elab *I, const char *s);
 Value *v_strn(Elab *I, const char *s, int64_t n);
 Value *v_list(Elab *I, int n);       /* n items, all None */

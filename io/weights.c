@@ -287,6 +287,14 @@ static uint64_t hash_name(const char *s)
     return h;
 }
 
+/* A standard normal draw (Box-Muller) from u in [0, 1) and one more uniform. */
+static float normal_draw(uint64_t *state, float u)
+{
+    double u2 = (double)(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
+    double r = sqrt(-2.0 * log(1.0 - (double)u));
+    return (float)(r * cos(6.283185307179586 * u2));
+}
+
 void bcl_random_weights(IrGraph *g, uint64_t seed)
 {
     for (int i = 0; i < g->params.n; i++) {
@@ -300,6 +308,7 @@ void bcl_random_weights(IrGraph *g, uint64_t seed)
             int64_t fan_in = n / v->shape.d[0];
             bound = 1.0f / sqrtf((float)(fan_in > 0 ? fan_in : 1));
         }
+        const float *arg = v->init_args;
         for (int64_t k = 0; k < n; k++) {
             float u = (float)(splitmix64(&state) >> 40) * (1.0f / 16777216.0f);   /* [0, 1) */
             switch (v->init) {
@@ -307,6 +316,19 @@ void bcl_random_weights(IrGraph *g, uint64_t seed)
             case INIT_ONES: v->data[k] = 1.0f; break;
             case INIT_FAN_IN: v->data[k] = (2.0f * u - 1.0f) * bound; break;
             case INIT_VAR: v->data[k] = 0.5f + u; break;
+            case INIT_CONST: v->data[k] = arg[0]; break;
+            case INIT_UNIFORM: v->data[k] = arg[0] + (arg[1] - arg[0]) * u; break;
+            case INIT_NORMAL: v->data[k] = arg[0] + arg[1] * normal_draw(&state, u); break;
+            case INIT_TRUNC_NORMAL: {
+                /* redrawn until inside [a, b] (bounded tries: the mean clamped after) */
+                float x = arg[0] + arg[1] * normal_draw(&state, u);
+                for (int tries = 0; (x < arg[2] || x > arg[3]) && tries < 64; tries++) {
+                    float u2 = (float)(splitmix64(&state) >> 40) * (1.0f / 16777216.0f);
+                    x = arg[0] + arg[1] * normal_draw(&state, u2);
+                }
+                v->data[k] = x < arg[2] || x > arg[3] ? fminf(fmaxf(arg[0], arg[2]), arg[3]) : x;
+                break;
+            }
             }
         }
     }

@@ -107,11 +107,19 @@ typedef enum {
     INIT_ZEROS, INIT_ONES,
     INIT_FAN_IN,     /* uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)); fan_in = numel / d[0] */
     INIT_VAR,        /* running variance: uniform(0.5, 1.5) */
+    /* megengine.module.init's random initialisers, with their arguments (init_args) */
+    INIT_UNIFORM,    /* uniform(a, b): init_args a, b */
+    INIT_NORMAL,     /* normal(mean, std) */
+    INIT_TRUNC_NORMAL, /* normal(mean, std) redrawn outside [a, b]: mean, std, a, b */
+    INIT_CONST,      /* fill_(val): init_args[0] */
 } IrInit;
 
-/* IrInit as text ("zeros", "ones", "fan_in", "var"); ir_init_by_name returns -1 if unknown. */
+/* IrInit as text ("zeros", "ones", "fan_in", "var", "uniform", "normal", "trunc_normal",
+ * "const"); ir_init_by_name returns -1 if unknown. */
 const char *ir_init_name(IrInit init);
 int ir_init_by_name(const char *name);
+/* How many init_args an initialiser takes (0 for zeros, ones, fan_in, var). */
+int ir_init_n_args(IrInit init);
 
 typedef struct IrNode IrNode;
 
@@ -123,6 +131,7 @@ typedef struct IrValue {
     IrNode *def;            /* IRV_NODE: the producing node */
     float *data;            /* IRV_CONST: the values; IRV_PARAM: bound weights (NULL until bound) */
     IrInit init;            /* IRV_PARAM */
+    float init_args[4];     /* IRV_PARAM: the initialiser's arguments (INIT_UNIFORM ...) */
     SrcLoc loc;
 } IrValue;
 

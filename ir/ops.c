@@ -54,11 +54,21 @@ IrAttrs ir_attrs_default(void)
     return a;
 }
 
-static const char *const init_names[] = {"zeros", "ones", "fan_in", "var"};
+static const char *const init_names[] = {"zeros", "ones", "fan_in", "var", "uniform", "normal", "trunc_normal", "const"};
 
 const char *ir_init_name(IrInit init)
 {
     return (unsigned)init < sizeof init_names / sizeof *init_names ? init_names[init] : "?";
+}
+
+int ir_init_n_args(IrInit init)
+{
+    switch (init) {
+    case INIT_UNIFORM: case INIT_NORMAL: return 2;
+    case INIT_TRUNC_NORMAL: return 4;
+    case INIT_CONST: return 1;
+    default: return 0;
+    }
 }
 
 int ir_init_by_name(const char *name)

@@ -344,7 +344,9 @@ static bool parse_fixed(Parser *P, const Tok *key, int64_t *v, int want)
 
 /* One "key = value"; param declarations only accept init (init != NULL); a node of
  * op accepts the attributes its ops.def ATTRS column names, and act/act_alpha. */
-static bool parse_attr(Parser *P, int op, IrAttrs *a, IrInit *init)
+typedef struct { IrInit kind; float args[4]; } InitSpec;
+
+static bool parse_attr(Parser *P, int op, IrAttrs *a, InitSpec *init)
 {
     Tok *key = next(P);
     if (key->kind != T_IDENT) return perr(P, key, "expected an attribute name, got %s", tok_text(key));
@@ -355,8 +357,19 @@ static bool parse_attr(Parser *P, int op, IrAttrs *a, IrInit *init)
         if (strcmp(k, "init") != 0) return perr(P, key, "unknown parameter attribute '%s'", k);
         Tok *t = next(P);
         int v = t->kind == T_IDENT ? ir_init_by_name(t->str) : -1;
-        if (v < 0) return perr(P, t, "unknown init %s (zeros, ones, fan_in, var)", tok_text(t));
-        *init = (IrInit)v;
+        if (v < 0)
+            return perr(P, t, "unknown init %s (zeros, ones, fan_in, var, uniform, normal, trunc_normal, const)",
+                        tok_text(t));
+        init->kind = (IrInit)v;
+        int n_args = ir_init_n_args(init->kind);
+        if (n_args) {   /* "normal(0, 0.02)" */
+            if (!expect(P, '(')) return false;
+            for (int k = 0; k < n_args; k++) {
+                if (k && !expect(P, ',')) return false;
+                if (!parse_float(P, &init->args[k])) return false;
+            }
+            if (!expect(P, ')')) return false;
+        }
         return true;
     }
     unsigned bit = ir_attr_by_key(k);
@@ -405,7 +418,7 @@ static bool parse_attr(Parser *P, int op, IrAttrs *a, IrInit *init)
     return perr(P, key, "unknown attribute '%s'", k);
 }
 
-static bool parse_attr_block(Parser *P, int op, IrAttrs *a, IrInit *init)
+static bool parse_attr_block(Parser *P, int op, IrAttrs *a, InitSpec *init)
 {
     if (!is_punct(peek(P), '{')) return true;
     (void)next(P);
@@ -469,9 +482,10 @@ static bool parse_decl(Parser *P)
             v = ir_add_input(g, name->numeric ? NULL : name->str, &s);
             v->loc = trailing_loc(P);
         } else if (is_kw(t, "param")) {
-            IrInit init = INIT_ZEROS;
+            InitSpec init = {INIT_ZEROS, {0}};
             if (!parse_attr_block(P, -1, NULL, &init)) return false;
-            v = ir_add_param(g, name->numeric ? "" : name->str, &s, init, NO_LOC);
+            v = ir_add_param(g, name->numeric ? "" : name->str, &s, init.kind, NO_LOC);
+            memcpy(v->init_args, init.args, sizeof init.args);
             v->loc = trailing_loc(P);
         } else {
             if (!expect(P, '=') || !expect(P, '[')) return false;

@@ -152,7 +152,10 @@ void ir_print(FILE *f, const IrGraph *g)
         define(&p, v);
         fputs(": ", f);
         print_type(f, &v->shape);
-        fprintf(f, " {init = %s}", ir_init_name(v->init));
+        fprintf(f, " {init = %s", ir_init_name(v->init));
+        int n_args = ir_init_n_args(v->init);
+        for (int k = 0; k < n_args; k++) fprintf(f, "%s%.9g", k ? ", " : "(", v->init_args[k]);
+        fputs(n_args ? ")}" : "}", f);
         print_loc(f, v->loc);
         fputc('\n', f);
     }

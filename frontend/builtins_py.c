@@ -422,6 +422,9 @@ static Value *c_dict(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     Value *d = v_dict(I);
     if (a->n_pos) {
         Value *src = a->pos[0];
+        Value *m = src->kind == V_OBJECT ? mapping_as_dict(I, src, a->pos_loc[0]) : NULL;
+        if (m == V_POISON_) return NULL;
+        if (m) src = m;
         if (src->kind == V_DICT) {
             for (int i = 0; i < src->dict->n; i++)
                 dict_set(I, d->dict, src->dict->e[i].key, src->dict->e[i].val, src->dict->e[i].loc);
@@ -443,42 +446,6 @@ static Value *c_dict(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     return d;
 }
 
-static Value *b_enumerate(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
-{
-    ARGS("iterable", "start");
-    BIND("enumerate", 1);
-    int64_t start = 0;
-    if (av[1] && !as_int(I, av[1], loc, "start", &start)) return NULL;
-    Seq *s = iterate(I, av[0], loc);
-    if (!s) return NULL;
-    Value *l = v_list(I, 0);
-    for (int i = 0; i < s->n; i++) {
-        Value *t = v_tuple(I, 2);
-        t->seq->v[0] = v_int(I, start + i);
-        t->seq->v[1] = s->v[i];
-        seq_push(I, l->seq, t);
-    }
-    return l;
-}
-
-static Value *b_zip(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
-{
-    if (!no_kw(I, a, loc, "zip")) return NULL;
-    Seq **ss = ARENA_NEWN(I->a, Seq *, a->n_pos + 1);
-    int n = a->n_pos ? INT32_MAX : 0;
-    for (int i = 0; i < a->n_pos; i++) {
-        if (!(ss[i] = iterate(I, a->pos[i], a->pos_loc[i]))) return NULL;
-        if (ss[i]->n < n) n = ss[i]->n;
-    }
-    Value *l = v_list(I, 0);
-    for (int k = 0; k < n; k++) {
-        Value *t = v_tuple(I, a->n_pos);
-        for (int i = 0; i < a->n_pos; i++) t->seq->v[i] = ss[i]->v[k];
-        seq_push(I, l->seq, t);
-    }
-    return l;
-}
-
 static bool instance_of(Elab *I, Value *v, ClassObj *c)
 {
     switch (c->tk) {
@@ -488,7 +455,7 @@ static bool instance_of(Elab *I, Value *v, ClassObj *c)
     case TK_STR: return v->kind == V_STR;
     case TK_LIST: return v->kind == V_LIST;
     case TK_TUPLE: return v->kind == V_TUPLE;
-    case TK_DICT: return v->kind == V_DICT;
+    case TK_DICT: return v->kind == V_DICT || (v->kind == V_OBJECT && class_is_sub(v->obj->cls, c));
     case TK_TENSOR: return v->kind == V_TENSOR || v->kind == V_PARAM;
     case TK_PARAM: return v->kind == V_PARAM;
     case TK_OBJECT: return true;
@@ -933,7 +900,7 @@ void builtins_py_init(Elab *I)
     Env *e = I->builtins;
     static const struct { const char *name; NativeFn fn; } fns[] = {
         {"len", b_len}, {"range", b_range}, {"min", b_min}, {"max", b_max}, {"abs", b_abs},
-        {"round", b_round}, {"sum", b_sum}, {"enumerate", b_enumerate}, {"zip", b_zip},
+        {"round", b_round}, {"sum", b_sum},
         {"isinstance", b_isinstance}, {"getattr", b_getattr}, {"setattr", b_setattr},
         {"hasattr", b_hasattr}, {"print", b_print}, {"repr", b_repr}, {"any", b_any}, {"all", b_all},
         {"reversed", b_reversed}, {"sorted", b_sorted}, {"type", b_type},
@@ -1318,8 +1285,21 @@ bad_index:
     return NULL;
 }
 
+/* numpy scalar .item() / .tolist(): the Python number */
+static Value *m_np_scalar_item(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (a->n_pos || a->n_kw) {
+        diag_error(I->d, loc, "item() of a numpy scalar takes no arguments");
+        return NULL;
+    }
+    return self->kind == V_INT ? v_int(I, self->i) : v_float(I, self->f);
+}
+
 Value *builtin_method(Elab *I, Value *obj, const char *name)
 {
+    if (obj->np_scalar && (obj->kind == V_INT || obj->kind == V_FLOAT) &&
+        (!strcmp(name, "item") || !strcmp(name, "tolist")))
+        return v_builtin(I, name, m_np_scalar_item, obj);
     static const struct { ValueKind k; const char *name; NativeFn fn; } ms[] = {
         {V_LIST, "append", m_append}, {V_LIST, "extend", m_extend}, {V_LIST, "insert", m_insert},
         {V_LIST, "pop", m_list_pop}, {V_LIST, "index", m_index}, {V_LIST, "count", m_count},

@@ -260,6 +260,24 @@ static bool contains(Elab *I, Value *container, Value *x, SrcLoc loc, bool *ok)
         if (r) return registry_has(r, x);
         break;
     }
+    case V_OBJECT: {
+        /* Python's order: __contains__, then iteration (__iter__) */
+        Value *has = try_attr(I, container, "__contains__");
+        if (has) {
+            Value *r = call1(I, has, x, loc);
+            int t = r ? truthy(I, r, loc) : -1;
+            *ok = t >= 0;
+            return t > 0;
+        }
+        if (try_attr(I, container, "__iter__")) {
+            Seq *s = iterate(I, container, loc);
+            if (!s) { *ok = false; return false; }
+            for (int i = 0; i < s->n; i++)
+                if (v_equal(s->v[i], x)) return true;
+            return false;
+        }
+        break;
+    }
     default: break;
     }
     *ok = false;
@@ -315,9 +333,28 @@ static int compare_d(Elab *I, Value *l, Value *r, SrcLoc loc, bool *ok, int dept
     return 0;
 }
 
+/* A dunder method a .bcl class defines (not the builtin ones), bound to obj; NULL if none. */
+static Value *user_dunder(Elab *I, Value *obj, const char *name)
+{
+    if (obj->kind != V_OBJECT || obj->obj->cls->tk == TK_EXCEPTION) return NULL;
+    Value *m = class_lookup(obj->obj->cls, name);
+    return m && m->kind == V_FUNC ? try_attr(I, obj, name) : NULL;
+}
+
 static Value *compare(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
 {
     bool ok = true;
+    if ((op == OP_EQ || op == OP_NE) && (l->kind == V_OBJECT || r->kind == V_OBJECT)) {
+        /* a class's __eq__ (the left operand's first, as Python tries it) */
+        Value *eq = user_dunder(I, l, "__eq__"), *other = r;
+        if (!eq) eq = user_dunder(I, r, "__eq__"), other = l;
+        if (eq) {
+            Value *res = call1(I, eq, other, loc);
+            int t = res ? truthy(I, res, loc) : -1;
+            if (t < 0) return NULL;
+            return v_bool(op == OP_EQ ? t : !t);
+        }
+    }
     if ((op == OP_LT || op == OP_LE || op == OP_GT || op == OP_GE) && (l->kind == V_SET || l->kind == V_FROZENSET))
         return set_binop(I, op, l, r, loc);
     if ((l->kind == V_NDARRAY || r->kind == V_NDARRAY) && op != OP_IS && op != OP_ISNOT && op != OP_IN && op != OP_NOTIN &&
@@ -1037,10 +1074,41 @@ static Value *construct(Elab *I, ClassObj *c, CallArgs *a, SrcLoc loc)
     return obj;
 }
 
+/* MegEngine's hub.pretrained wraps a builder in one that also takes pretrained=False:
+ * the keyword is taken out here; True would download the weights, which bclc does
+ * not do (they come from --weights). false after an error. */
+static bool take_pretrained_kw(Elab *I, FuncObj *fn, CallArgs *a, SrcLoc loc)
+{
+    if (func_accepts(&(Value){.kind = V_FUNC, .fn = fn}, "pretrained", false)) return true;
+    for (int k = 0; k < a->n_kw; k++) {
+        if (strcmp(a->kw_names[k], "pretrained")) continue;
+        int t = truthy(I, a->kw[k], loc);
+        if (t < 0) return false;
+        if (t) {
+            diag_error(I->d, a->kw_loc[k].src ? a->kw_loc[k] : loc,
+                       "%s(pretrained=True): bclc does not download weights (%s); "
+                       "build it with pretrained=False and give the checkpoint with --weights FILE",
+                       fn->def->name, fn->hub_url);
+            return false;
+        }
+        for (int j = k + 1; j < a->n_kw; j++) {
+            a->kw_names[j - 1] = a->kw_names[j];
+            a->kw[j - 1] = a->kw[j];
+            a->kw_loc[j - 1] = a->kw_loc[j];
+            a->kw_origin[j - 1] = a->kw_origin[j];
+        }
+        a->n_kw--;
+        k--;
+    }
+    return true;
+}
+
 Value *call_value(Elab *I, Value *f, CallArgs *a, SrcLoc loc)
 {
     switch (f->kind) {
-    case V_FUNC: return call_user(I, f->fn, NULL, a, loc, f->fn->qualname);
+    case V_FUNC:
+        if (f->fn->hub_url && a->n_kw && !take_pretrained_kw(I, f->fn, a, loc)) return NULL;
+        return call_user(I, f->fn, NULL, a, loc, f->fn->qualname);
     case V_BOUND:
         if (f->bound.fn->kind == V_FUNC)
             return call_user(I, f->bound.fn->fn, f->bound.self, a, loc, f->bound.fn->fn->qualname);
@@ -1151,6 +1219,26 @@ void bind_name(Elab *I, Env *env, const char *name, Value *v)
     env_set(I, env, name, v);
 }
 
+Value *mapping_as_dict(Elab *I, Value *v, SrcLoc loc)
+{
+    if (v->kind == V_DICT) return v;
+    if (v->kind != V_OBJECT) return NULL;
+    /* Python's mapping protocol (** and dict(m)): keys(), then m[key] for each */
+    Value *keys_fn = try_attr(I, v, "keys");
+    Value *getitem = keys_fn ? try_attr(I, v, "__getitem__") : NULL;
+    if (!getitem) return NULL;
+    Value *keys = call0(I, keys_fn, loc);
+    Seq *ks = keys ? iterate(I, keys, loc) : NULL;
+    if (!ks) return V_POISON_;
+    Value *d = v_dict(I);
+    for (int k = 0; k < ks->n; k++) {
+        Value *x = call1(I, getitem, ks->v[k], loc);
+        if (!x) return V_POISON_;
+        dict_set(I, d->dict, ks->v[k], x, loc);
+    }
+    return d;
+}
+
 static bool eval_args(Elab *I, Env *env, Expr *e, CallArgs *a)
 {
     callargs_init(a);
@@ -1169,8 +1257,13 @@ static bool eval_args(Elab *I, Env *env, Expr *e, CallArgs *a)
         }
         case ARG_DSTAR:
             if (v->kind != V_DICT) {
-                diag_error(I->d, arg->value->loc, "argument after ** must be a dict, not %s", v_type_name(v));
-                return false;
+                Value *m = mapping_as_dict(I, v, arg->value->loc);
+                if (m == V_POISON_) return false;
+                if (!m) {
+                    diag_error(I->d, arg->value->loc, "argument after ** must be a mapping, not %s", v_type_name(v));
+                    return false;
+                }
+                v = m;
             }
             for (int k = 0; k < v->dict->n; k++) {
                 DictEntry *de = &v->dict->e[k];
@@ -1681,8 +1774,9 @@ static Value *make_class(Elab *I, Env *env, ClassDef *cd)
     for (int i = 0; i < cd->n_bases; i++) {
         Value *b = poisoned(eval_expr(I, env, cd->bases[i].value));
         if (!b) return NULL;
-        if (b->kind != V_CLASS || (b->cls->tk != TK_EXCEPTION && b->cls->tk != TK_OBJECT && (b->cls->construct || b->cls->tk))) {
-            diag_error(I->d, cd->bases[i].value->loc, "a class can only derive from M.Module or another .bcl class, not '%s'",
+        if (b->kind != V_CLASS || (b->cls->tk != TK_EXCEPTION && b->cls->tk != TK_OBJECT && b->cls->tk != TK_DICT &&
+                                    (b->cls->construct || b->cls->tk))) {
+            diag_error(I->d, cd->bases[i].value->loc, "a class can only derive from M.Module, dict, an exception class or another .bcl class, not '%s'",
                        b->kind == V_CLASS ? b->cls->name : v_type_name(b));
             return NULL;
         }

@@ -105,6 +105,9 @@ Value *binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc);
 /* Iterates any iterable into a fresh Seq; NULL (and an error) if not iterable. */
 Seq *iterate(Elab *I, Value *v, SrcLoc loc);
 Value *subscript(Elab *I, Value *obj, Value *idx, SrcLoc loc);
+/* A dict of a mapping (Python's protocol: an object with keys() and __getitem__, e.g.
+ * a ConfigDict): v itself if a dict, NULL if not a mapping, V_POISON_ after an error. */
+Value *mapping_as_dict(Elab *I, Value *v, SrcLoc loc);
 Value *class_lookup(ClassObj *c, const char *name);
 /* Python's slice.indices for a V_SLICE over n items. */
 bool slice_indices(Elab *I, Value *sl, int64_t n, SrcLoc loc, int64_t *start, int64_t *step, int64_t *count);

@@ -21,6 +21,9 @@ static Value *c_exception(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     obj->obj->cls = self->cls;
     obj->obj->made_at = I->user_loc;
     obj->obj->message = a->n_pos ? v_to_str(I, a->pos[0]) : "";
+    /* str(KeyError(k)) is repr(k), as in Python */
+    if (a->n_pos == 1 && class_is_sub(self->cls, exception_class(I, "KeyError")))
+        obj->obj->message = v_repr(I, a->pos[0]);
     if (a->n_pos > 1) {
         const char *m = "(";
         for (int i = 0; i < a->n_pos; i++) m = arena_printf(I->a, "%s%s%s", m, i ? ", " : "", v_repr(I, a->pos[i]));
@@ -289,14 +292,59 @@ ExecStatus exec_with(Elab *I, Env *env, Stmt *s, Value **ret)
         exits[entered++] = exit;
         if (w->target && !assign_to(I, env, w->target, v, w->ctx->loc)) st = EX_ERROR;
     }
-    if (st == EX_NORMAL) st = exec_block(I, env, &s->with_.body, ret);
-    /* __exit__(None, None, None) in reverse order; after an error, the error stands
-     * (a compile-time __exit__ cannot suppress it) */
-    for (int i = entered - 1; i >= 0 && st != EX_ERROR; i--) {
+    if (st != EX_NORMAL) return st;   /* entering failed: nothing entered to leave but the
+                                          earlier managers, whose errors stand */
+    /* the body runs with its errors held, as a `try` does, so that __exit__ sees the
+     * exception Python would have raised and may suppress it (a true result) */
+    DiagCapture cap;
+    I->raised = NULL;
+    diag_capture_begin(I->d, &cap);
+    st = exec_block(I, env, &s->with_.body, ret);
+    Value *exc = st == EX_ERROR ? pending_exception(I, &cap) : NULL;
+    bool suppressed = false, exit_failed = false;
+    I->d->capture = cap.up;   /* errors of __exit__ itself are reported as they happen */
+    for (int i = entered - 1; i >= 0; i--) {
+        if (st == EX_ERROR && !exc) break;   /* a limit of the compiler, not an exception */
         CallArgs a;
         callargs_init(&a);
-        for (int k = 0; k < 3; k++) callargs_pos(I, &a, V_NONE_, s->loc);
-        if (!call_value(I, exits[i], &a, s->loc)) st = EX_ERROR;
+        if (exc) {
+            Value *cls = ARENA_NEW(I->a, Value);
+            cls->kind = V_CLASS;
+            cls->cls = exc->obj->cls;
+            callargs_pos(I, &a, cls, s->loc);
+            callargs_pos(I, &a, exc, s->loc);
+            callargs_pos(I, &a, V_NONE_, s->loc);
+        } else {
+            for (int k = 0; k < 3; k++) callargs_pos(I, &a, V_NONE_, s->loc);
+        }
+        Value *r = call_value(I, exits[i], &a, s->loc);
+        if (!r) {
+            exit_failed = true;
+            break;
+        }
+        if (exc) {
+            int t = truthy(I, r, s->loc);
+            if (t < 0) {
+                exit_failed = true;
+                break;
+            }
+            if (t) {   /* __exit__ returned true: the exception is swallowed */
+                suppressed = true;
+                exc = NULL;
+                st = EX_NORMAL;
+            }
+        }
     }
+    I->d->capture = &cap;
+    bool mine = I->raised && I->raised_capture == &cap;
+    int at = cap.up ? cap.up->n + I->raised_index : -1;
+    diag_capture_end(I->d, &cap, !suppressed);
+    if (suppressed) {
+        I->raised = NULL;
+    } else if (mine) {
+        I->raised_capture = cap.up;
+        I->raised_index = at;
+    }
+    if (exit_failed) st = EX_ERROR;
     return st;
 }

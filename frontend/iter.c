@@ -169,8 +169,102 @@ static Value *b_filter(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     return new_iter(I, "filter", filter_next, m);
 }
 
+/* ------------------------------------------------------------------ zip, enumerate */
+
+/* One source of zip/enumerate: an iterator is pulled one item at a time (so zip of
+ * generators runs them in step, as Python does), anything else is taken whole. */
+typedef struct ZipSource {
+    Value *it;      /* a V_ITER, or NULL */
+    Seq *items;
+    int pos;
+} ZipSource;
+
+static bool source_init(Elab *I, ZipSource *src, Value *v, SrcLoc loc)
+{
+    src->pos = 0;
+    src->it = v->kind == V_ITER ? v : NULL;
+    src->items = src->it ? NULL : iterate(I, v, loc);
+    return src->it || src->items;
+}
+
+/* The next item; NULL with *done at the end, NULL without after an error. */
+static Value *source_next(Elab *I, ZipSource *src, SrcLoc loc, bool *done)
+{
+    *done = false;
+    if (src->it) return iter_next(I, src->it, loc, done);
+    if (src->pos >= src->items->n) {
+        *done = true;
+        return NULL;
+    }
+    return src->items->v[src->pos++];
+}
+
+typedef struct ZipState {
+    int n;
+    ZipSource *src;
+    int64_t count;      /* enumerate: the next index */
+    SrcLoc loc;
+} ZipState;
+
+static Value *zip_next(Elab *I, IterObj *it, SrcLoc loc, bool *done)
+{
+    ZipState *z = it->state;
+    if (z->n == 0) {
+        *done = true;
+        return NULL;
+    }
+    Value *t = v_tuple(I, z->n);
+    for (int i = 0; i < z->n; i++)
+        if (!(t->seq->v[i] = source_next(I, &z->src[i], z->loc.src ? z->loc : loc, done))) return NULL;
+    return t;
+}
+
+static Value *enumerate_next(Elab *I, IterObj *it, SrcLoc loc, bool *done)
+{
+    ZipState *z = it->state;
+    Value *x = source_next(I, &z->src[0], z->loc.src ? z->loc : loc, done);
+    if (!x) return NULL;
+    Value *t = v_tuple(I, 2);
+    t->seq->v[0] = v_int(I, z->count++);
+    t->seq->v[1] = x;
+    return t;
+}
+
+static Value *b_zip(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    (void)self;
+    if (a->n_kw) {
+        diag_error(I->d, loc, "zip() takes no keyword arguments in .bcl");
+        return NULL;
+    }
+    ZipState *z = ARENA_NEW(I->a, ZipState);
+    z->n = a->n_pos;
+    z->loc = loc;
+    z->src = ARENA_NEWN(I->a, ZipSource, a->n_pos + 1);
+    for (int i = 0; i < a->n_pos; i++)
+        if (!source_init(I, &z->src[i], a->pos[i], a->pos_loc[i])) return NULL;
+    return new_iter(I, "zip", zip_next, z);
+}
+
+static Value *b_enumerate(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    (void)self;
+    static const char *const names[] = {"iterable", "start"};
+    Value *av[2] = {0};
+    if (!bind_native(I, "enumerate", a, loc, names, 2, 1, av)) return NULL;
+    ZipState *z = ARENA_NEW(I->a, ZipState);
+    z->n = 1;
+    z->loc = loc;
+    if (av[1] && !as_int(I, av[1], loc, "start", &z->count)) return NULL;
+    z->src = ARENA_NEWN(I->a, ZipSource, 1);
+    if (!source_init(I, &z->src[0], av[0], loc)) return NULL;
+    return new_iter(I, "enumerate", enumerate_next, z);
+}
+
 void iter_builtins_init(Elab *I)
 {
+    env_set(I, I->builtins, "zip", v_builtin(I, "zip", b_zip, NULL));
+    env_set(I, I->builtins, "enumerate", v_builtin(I, "enumerate", b_enumerate, NULL));
     env_set(I, I->builtins, "map", v_builtin(I, "map", b_map, NULL));
     env_set(I, I->builtins, "filter", v_builtin(I, "filter", b_filter, NULL));
 }

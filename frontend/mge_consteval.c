@@ -146,10 +146,64 @@ static Value *reduce_ct(Elab *I, NdArray *x, int what, Value *axis, Value *keep,
     return tensor_result(I, z);
 }
 
+/* F.linspace(start, stop, num) and F.arange(start, stop, step): float32 tensors by
+ * default, as MegEngine makes them (computed in double, rounded once). */
+static Value *ranged(Elab *I, CallArgs *a, SrcLoc loc, bool lin)
+{
+    static const char *const nl[] = {"start", "stop", "num", "dtype", "device"};
+    static const char *const na[] = {"start", "stop", "step", "dtype", "device"};
+    Value *av[5] = {0};
+    if (!bind_native(I, lin ? "linspace" : "arange", a, loc, lin ? nl : na, 5, lin ? 3 : 1, av)) return NULL;
+    double v[3] = {0, 0, 1};
+    Value *in[3] = {av[0], av[1], av[2]};
+    if (!lin && (!av[1] || av[1]->kind == V_NONE)) { in[0] = NULL; in[1] = av[0]; }
+    for (int i = 0; i < 3; i++)
+        if (in[i] && in[i]->kind != V_NONE && !as_float(I, in[i], loc, lin ? "linspace" : "arange", &v[i]))
+            return NULL;
+    NdType t = ND_FLOAT32;
+    if (av[3] && av[3]->kind != V_NONE) {
+        int dt = nd_type_of(av[3]);
+        if (dt < 0) {
+            diag_error(I->d, loc, "%s: unsupported dtype %s", lin ? "linspace" : "arange", v_repr(I, av[3]));
+            return NULL;
+        }
+        t = (NdType)dt;
+    }
+    int64_t n;
+    if (lin) {
+        n = (int64_t)v[2];
+        if (v[2] != (double)n || n < 0) {
+            diag_error(I->d, loc, "linspace: num must be a non-negative integer");
+            return NULL;
+        }
+    } else {
+        if (v[2] == 0) {
+            diag_error(I->d, loc, "arange: step must not be zero");
+            return NULL;
+        }
+        double len = ceil((v[1] - v[0]) / v[2]);
+        n = len > 0 ? (int64_t)len : 0;
+    }
+    if (n > (1 << 24)) {
+        diag_error(I->d, loc, "%s: compile-time tensor too large", lin ? "linspace" : "arange");
+        return NULL;
+    }
+    NdArray *r = nd_new(I, t, 1, &n);
+    for (int64_t k = 0; k < n; k++) {
+        double x = lin ? (n > 1 ? v[0] + (v[1] - v[0]) * (double)k / (double)(n - 1) : v[0]) : v[0] + (double)k * v[2];
+        r->v[k] = nd_cast(t, x);
+    }
+    return tensor_result(I, r);
+}
+
 Value *ct_functional(Elab *I, const char *f, CallArgs *a, SrcLoc loc, bool *handled)
 {
     *handled = false;
     if (I->tracing) return NULL;
+    if (!strcmp(f, "linspace") || !strcmp(f, "arange")) {
+        *handled = true;
+        return ranged(I, a, loc, f[0] == 'l');
+    }
     if (!strcmp(f, "zeros") || !strcmp(f, "ones") || !strcmp(f, "full")) {
         *handled = true;
         return filled(I, a, loc, f, !strcmp(f, "zeros") ? 0 : !strcmp(f, "ones") ? 1 : 2);

@@ -829,7 +829,7 @@ static Value *F_dispatch(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 /* Functions evaluated only at compile time (in __init__, on compile-time tensors). */
 static const char *const ct_only[] = {
     "where", "squeeze", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-    "log", "abs", "floor", "ceil", "round", "floor_div", "mod", "prod",
+    "log", "abs", "floor", "ceil", "round", "floor_div", "mod", "prod", "linspace", "arange",
 };
 
 Value *native_functional(Elab *I)

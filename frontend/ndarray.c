@@ -95,8 +95,8 @@ Value *nd_scalar(Elab *I, const NdArray *a, int64_t i)
     double x = a->v[i];
     switch (a->dt) {
     case ND_BOOL: return v_bool(x != 0);
-    case ND_INT32: case ND_INT64: return v_int(I, (int64_t)x);
-    default: return v_float(I, x);
+    case ND_INT32: case ND_INT64: return v_np_scalar(I, true, x);
+    default: return v_np_scalar(I, false, x);
     }
 }
 

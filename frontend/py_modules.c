@@ -264,7 +264,12 @@ bool typing_instance(Elab *I, Value *v, ClassObj *c)
     if (!strcmp(n, "Sequence")) return v->kind == V_LIST || v->kind == V_TUPLE || v->kind == V_STR || v->kind == V_RANGE;
     if (!strcmp(n, "MutableSequence") || !strcmp(n, "List")) return v->kind == V_LIST;
     if (!strcmp(n, "Tuple")) return v->kind == V_TUPLE;
-    if (!strcmp(n, "Mapping") || !strcmp(n, "MutableMapping") || !strcmp(n, "Dict")) return v->kind == V_DICT;
+    if (!strcmp(n, "Mapping") || !strcmp(n, "MutableMapping") || !strcmp(n, "Dict")) {
+        if (v->kind == V_OBJECT)   /* a class deriving from dict (ConfigDict) */
+            for (int i = 0; i < v->obj->cls->n_mro; i++)
+                if (v->obj->cls->mro[i]->tk == TK_DICT) return true;
+        return v->kind == V_DICT;
+    }
     if (!strcmp(n, "Set") || !strcmp(n, "AbstractSet")) return v->kind == V_SET || v->kind == V_FROZENSET;
     if (!strcmp(n, "FrozenSet")) return v->kind == V_FROZENSET;
     if (!strcmp(n, "Type")) return v->kind == V_CLASS;
@@ -466,6 +471,10 @@ static Value *native_collections(Elab *I)
         add_class(I, ns->ns->env, names[i], TK_TYPING, NULL);
     }
     env_set(I, ns->ns->env, "abc", abc);
+    /* namedtuple is written in .bcl (stdlib/_bcl_collections.bcl) */
+    Value *impl = import_module(I, "_bcl_collections", NO_LOC, true);
+    Value *nt = impl && impl->kind == V_NAMESPACE ? env_get_local(impl->ns->env, "namedtuple") : NULL;
+    if (nt) env_set(I, ns->ns->env, "namedtuple", nt);
     return ns;
 }
 

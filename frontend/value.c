@@ -40,6 +40,16 @@ Value *v_int(Elab *I, int64_t i)
     return v;
 }
 
+Value *v_np_scalar(Elab *I, bool is_int, double x)
+{
+    /* never a shared small int: the flag belongs to this value only */
+    Value *v = new_value(I, is_int ? V_INT : V_FLOAT);
+    if (is_int) v->i = (int64_t)x;
+    else v->f = x;
+    v->np_scalar = true;
+    return v;
+}
+
 Value *v_float(Elab *I, double f)
 {
     Value *v = new_value(I, V_FLOAT);
@@ -582,6 +592,18 @@ static void repr_into(Elab *I, Buf *b, const Value *v, bool top_str, int depth)
         if (v->obj->message) {
             buf_puts(b, v->obj->message);
             break;
+        }
+        if (!v->obj->cls->is_module && v->obj->cls->tk != TK_EXCEPTION) {
+            /* a class's own __str__ (for str()) or __repr__ */
+            Value *m = top_str ? class_lookup(v->obj->cls, "__str__") : NULL;
+            const char *name = m ? "__str__" : "__repr__";
+            if (!m) m = class_lookup(v->obj->cls, "__repr__");
+            Value *bound = m && m->kind == V_FUNC ? try_attr(I, (Value *)v, name) : NULL;
+            Value *r = bound ? call0(I, bound, NO_LOC) : NULL;
+            if (r && r->kind == V_STR) {
+                buf_puts(b, r->str.s);
+                break;
+            }
         }
         buf_puts(b, v->obj->cls->name);
         buf_puts(b, "()");

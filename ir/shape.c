@@ -404,8 +404,8 @@ static bool infer_unchecked(IrOp op, const Shape *const *in, int n_in, const IrA
                         "k's and v's rows must agree)", S(x), S(k), S(v));
         *o = *x;
         o->d[r - 1] = v->d[r - 1];
-        if (n_in > 3) {
-            const Shape *b = in[3];
+        for (int j = 3; j < n_in; j++) {   /* bias, mask */
+            const Shape *b = in[j];
             Shape sc = *x;
             sc.d[r - 1] = k->d[r - 2];
             bool ok = b->rank <= r;
@@ -413,7 +413,9 @@ static bool infer_unchecked(IrOp op, const Shape *const *in, int n_in, const IrA
                 int64_t bd = b->d[b->rank - 1 - i], sd = sc.d[r - 1 - i];
                 ok = bd == sd || bd == 1;
             }
-            if (!ok) return fail(err, n, "attention: bias %s does not broadcast to the scores %s", S(b), S(&sc));
+            if (!ok)
+                return fail(err, n, "attention: %s %s does not broadcast to the scores %s", j == 3 ? "bias" : "mask",
+                            S(b), S(&sc));
         }
         return true;
     }

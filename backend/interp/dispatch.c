@@ -99,7 +99,8 @@ bool kern_run_node_checked(const IrNode *n, const float *const *in, float *out, 
     case IR_ATTENTION: {
         const Shape *ks = &n->in[1]->shape, *vs = &n->in[2]->shape;
         kern_attention(in[0], in[1], in[2], n->n_in > 3 ? in[3] : NULL, n->n_in > 3 ? &n->in[3]->shape : NULL,
-                       xs, ks->d[ks->rank - 2], vs->d[vs->rank - 1], a->alpha, out);
+                       n->n_in > 4 ? in[4] : NULL, n->n_in > 4 ? &n->in[4]->shape : NULL, xs,
+                       ks->d[ks->rank - 2], vs->d[vs->rank - 1], a->alpha, out);
         break;
     }
     case IR_TAKE:

@@ -149,24 +149,33 @@ void kern_pool2d(IrOp op, const float *x, const Shape *xs, const IrAttrs *a, flo
             }
 }
 
+/* Strides of an operand of shape bs broadcast over the scores [batch..., M, N] of rank r
+ * (0 on broadcast dims). */
+static void score_strides(const Shape *bs, int r, int64_t *st)
+{
+    int64_t acc = 1;
+    for (int i = 0; i < r; i++) st[i] = 0;
+    for (int i = bs ? bs->rank - 1 : -1; i >= 0; i--) {
+        st[r - bs->rank + i] = bs->d[i] == 1 ? 0 : acc;
+        acc *= bs->d[i];
+    }
+}
+
 void kern_attention(const float *q, const float *k, const float *v, const float *bias, const Shape *bs,
-                    const Shape *qs, int64_t N, int64_t E, float alpha, float *y)
+                    const float *mask, const Shape *ms, const Shape *qs, int64_t N, int64_t E, float alpha, float *y)
 {
     int r = qs->rank;
     int64_t M = qs->d[r - 1 - 1], D = qs->d[r - 1], nb = 1;
     for (int i = 0; i < r - 2; i++) nb *= qs->d[i];
-    /* bias strides over the scores [batch..., M, N]: 0 on broadcast dims */
-    int64_t bst[BCL_MAX_RANK] = {0}, acc = 1;
-    for (int i = bias ? bs->rank - 1 : -1; i >= 0; i--) {
-        int j = r - bs->rank + i;
-        bst[j] = bs->d[i] == 1 ? 0 : acc;
-        acc *= bs->d[i];
-    }
+    int64_t bst[BCL_MAX_RANK], mst[BCL_MAX_RANK];
+    score_strides(bias ? bs : NULL, r, bst);
+    score_strides(mask ? ms : NULL, r, mst);
     double *s = malloc(sizeof(double) * (size_t)(N ? N : 1));
     for (int64_t b = 0; b < nb; b++) {
-        int64_t boff = 0, rem = b;
+        int64_t boff = 0, moff = 0, rem = b;
         for (int i = r - 3; i >= 0; i--) {
             boff += (rem % qs->d[i]) * bst[i];
+            moff += (rem % qs->d[i]) * mst[i];
             rem /= qs->d[i];
         }
         for (int64_t m = 0; m < M; m++) {
@@ -176,7 +185,8 @@ void kern_attention(const float *q, const float *k, const float *v, const float 
                 const float *kr = k + (b * N + n) * D;
                 double dot = 0;
                 for (int64_t d = 0; d < D; d++) dot += (double)qr[d] * kr[d];
-                s[n] = dot * alpha + (bias ? bias[boff + m * bst[r - 2] + n * bst[r - 1]] : 0.0);
+                s[n] = dot * alpha + (bias ? bias[boff + m * bst[r - 2] + n * bst[r - 1]] : 0.0) +
+                       (mask ? mask[moff + m * mst[r - 2] + n * mst[r - 1]] : 0.0);
                 mx = s[n] > mx ? s[n] : mx;
             }
             for (int64_t n = 0; n < N; n++) sum += (s[n] = exp(s[n] - mx));

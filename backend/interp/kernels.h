@@ -68,10 +68,11 @@ void kern_pad(const float *x, const Shape *xs, const int64_t *pads, float value,
 void kern_upsample_nearest(const float *x, const Shape *xs, float *y, const Shape *ys);
 /* torch.roll: y[(i + shift) mod d] = x[i] on every axis. */
 void kern_roll(const float *x, const Shape *xs, const int64_t *shifts, float *y);
-/* softmax(q k^T alpha + bias) v over the last two axes of q[..., M, D], k[..., N, D],
- * v[..., N, E] (same batch dims); bias (may be NULL) of shape bs broadcasts to [..., M, N]. */
+/* softmax(q k^T alpha + bias + mask) v over the last two axes of q[..., M, D], k[..., N, D],
+ * v[..., N, E] (same batch dims); bias and mask (each may be NULL) of shapes bs and ms
+ * broadcast to [..., M, N]. */
 void kern_attention(const float *q, const float *k, const float *v, const float *bias, const Shape *bs,
-                    const Shape *qs, int64_t N, int64_t E, float alpha, float *y);
+                    const float *mask, const Shape *ms, const Shape *qs, int64_t N, int64_t E, float alpha, float *y);
 /* numpy.take(x, idx, axis): y = x.shape[:axis] + idx.shape + x.shape[axis+1:]; idx holds
  * integers as floats, negative ones count from the end; a bad one (out of [-d, d), not
  * whole, NaN) is counted in f (may be NULL) and clamped into the axis. */

@@ -612,6 +612,37 @@ static void lower_reduce(Lower *L, const IrNode *n, int x, int y)
     step(L, "reduce", &t, ny);
 }
 
+/* Strides of a broadcast operand of shape bs over [batch..., M, N] of rank r. */
+static void bcast_strides_into(const Shape *bs, int r, int64_t *st)
+{
+    int64_t acc = 1;
+    for (int i = 0; i < r; i++) st[i] = 0;
+    for (int i = bs->rank - 1; i >= 0; i--) {
+        st[r - bs->rank + i] = bs->d[i] == 1 ? 0 : acc;
+        acc *= bs->d[i];
+    }
+}
+
+/* The tiled attention step (KERNEL(attn_tile)): items are (batch index, MB query rows). */
+static bool lower_attention_tiled(Lower *L, const IrNode *n, const int64_t *bd, const int64_t *bst, int64_t nb)
+{
+    const Shape *xs = &n->in[0]->shape;
+    int r = xs->rank;
+    int64_t M = xs->d[r - 2], D = xs->d[r - 1], N = n->in[1]->shape.d[r - 2], E = n->out->shape.d[r - 1];
+    int64_t mst[8] = {0};
+    if (n->n_in > 4) bcast_strides_into(&n->in[4]->shape, r, mst);
+    int64_t MB = M > 64 ? 64 : M, Np = cdiv(N, 16) * 16;
+    Tab t = {0};
+    put(&t, n->in[0]->id), put(&t, n->in[1]->id), put(&t, n->in[2]->id), put(&t, n->n_in > 3 ? n->in[3]->id : -1);
+    put(&t, n->out->id), put(&t, M), put(&t, N), put(&t, D), put(&t, E), put(&t, fbits(n->attrs.alpha)), put(&t, nb);
+    put(&t, r - 2), put8(&t, bd, r - 2), put8(&t, bst, r - 2), put(&t, bst[r - 2]), put(&t, bst[r - 1]);
+    put(&t, MB), put(&t, Np), put(&t, n->n_in > 4 ? n->in[4]->id : -1), put8(&t, mst, r - 2);
+    put(&t, mst[r - 2]), put(&t, mst[r - 1]);
+    put(&t, L->h->vec512 ? 4 : 1), put(&t, L->h->vec512 ? 4 : 1);   /* NBK, EB: accumulators in registers */
+    step(L, "attn_tile", &t, nb * cdiv(M, MB));
+    return false;
+}
+
 /* Emits the steps of one node; returns whether its act epilogue is already done. */
 static bool lower_node(Lower *L, const IrNode *n)
 {
@@ -679,7 +710,7 @@ static bool lower_node(Lower *L, const IrNode *n)
     case IR_ATTENTION: {
         int r = xs->rank;
         int64_t M = xs->d[r - 2], D = xs->d[r - 1], N = n->in[1]->shape.d[r - 2], E = ys->d[r - 1], nb = 1;
-        int64_t bst[8] = {0}, acc = 1, bd[8] = {0};
+        int64_t bst[8] = {0}, acc = 1, bd[8] = {0}, mst[8] = {0};
         if (N > BCL_JIT_ATTN_MAX_N) {
             diag_error(L->d, n->loc, "the JIT's attention step holds at most %d keys per row, this one has %lld",
                        BCL_JIT_ATTN_MAX_N, (long long)N);
@@ -693,9 +724,14 @@ static bool lower_node(Lower *L, const IrNode *n)
             }
         }
         for (int i = 0; i < r - 2; i++) bd[i] = xs->d[i], nb *= xs->d[i];
+        int64_t Np = cdiv(N, 16) * 16;
+        if (Np <= 1024 && D * Np <= 48 * 1024)   /* the tiled kernel's stack buffers (kernels_tf.c) */
+            return lower_attention_tiled(L, n, bd, bst, nb);
         put(&t, x), put(&t, n->in[1]->id), put(&t, n->in[2]->id), put(&t, n->n_in > 3 ? n->in[3]->id : -1);
         put(&t, y), put(&t, M), put(&t, N), put(&t, D), put(&t, E), put(&t, fbits(a->alpha)), put(&t, nb);
         put(&t, r - 2), put8(&t, bd, r - 2), put8(&t, bst, r - 2), put(&t, bst[r - 2]), put(&t, bst[r - 1]);
+        if (n->n_in > 4) bcast_strides_into(&n->in[4]->shape, r, mst);
+        put(&t, n->n_in > 4 ? n->in[4]->id : -1), put8(&t, mst, r - 2), put(&t, mst[r - 2]), put(&t, mst[r - 1]);
         step(L, "attention", &t, nb * M);
         return false;
     }
@@ -787,14 +823,16 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
     for (int i = 0; i < nv; i++) new_slot(&L, NULL, 0);
     for (int k = 0; k < 3; k++) L.scratch_slot[k] = new_slot(&L, NULL, 0);
     int *last = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
+    int *root = malloc(sizeof(int) * (size_t)(nv ? nv : 1));   /* the buffer owner (reshapes alias) */
     bool *direct = calloc((size_t)(nv ? nv : 1), sizeof(bool));
+    bool *released = calloc((size_t)(nv ? nv : 1), sizeof(bool));
     FreeBuf *fl = calloc((size_t)(nv ? nv : 1), sizeof *fl);
     int nfree = 0;
     pl->n_inputs = g->inputs.n;
     pl->n_outputs = g->outputs.n;
     pl->input_slot = calloc((size_t)(g->inputs.n ? g->inputs.n : 1), sizeof(int));
     pl->outs = calloc((size_t)(g->outputs.n ? g->outputs.n : 1), sizeof(JitOut));
-    if (L.oom || !last || !direct || !fl || !pl->input_slot || !pl->outs) goto oom;
+    if (L.oom || !last || !root || !direct || !released || !fl || !pl->input_slot || !pl->outs) goto oom;
     for (int i = 0; i < g->inputs.n; i++) pl->input_slot[i] = ((IrValue *)g->inputs.v[i])->id;
     for (int i = 0; i < nv; i++) {
         const IrValue *v = g->values.v[i];
@@ -818,11 +856,25 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
         else last[v->id] = nn;   /* copied out at the end: keep it alive */
         pl->outs[i] = (JitOut){v->id, dir, shape_numel(&v->shape)};
     }
+    /* A reshape of a node result that the plan allocates (not a direct output) is the
+     * same buffer: no copy, and the buffer lives until the last use of either. */
+    for (int i = 0; i < nv; i++) root[i] = i;
+    for (int i = 0; i < nn; i++) {
+        const IrNode *n = g->nodes.v[i];
+        const IrValue *x = n->in[0];
+        if (n->op == IR_RESHAPE && n->attrs.act < 0 && x->kind == IRV_NODE && !direct[root[x->id]] &&
+            !direct[n->out->id])
+            root[n->out->id] = root[x->id];
+    }
+    for (int i = nv - 1; i >= 0; i--)
+        if (root[i] != i && last[i] > last[root[i]]) last[root[i]] = last[i];
     for (int i = 0; i < nn; i++) {
         const IrNode *n = g->nodes.v[i];
         int y = n->out->id;
         int64_t ny = shape_numel(&n->out->shape);
-        if (!direct[y]) {
+        if (root[y] != y) {   /* an aliasing reshape: no buffer, no step */
+            pl->slot_init[y] = pl->slot_init[root[y]];
+        } else if (!direct[y]) {
             size_t need = (size_t)(ny > 0 ? ny : 1);
             int best = -1;
             for (int k = 0; k < nfree; k++)
@@ -842,18 +894,19 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
         L.what = ir_op_info[n->op].name;
         L.loc = n->loc;
         L.scope = n->scope;
-        if (ny > 0) {
+        if (ny > 0 && root[y] == y) {
             bool fused = lower_node(&L, n);
             if (!fused && n->attrs.act >= 0) act_step(&L, y, n->attrs.act, n->attrs.act_alpha, ny);
         }
         if (L.oom) goto oom;
         for (int k = 0; k <= n->n_in; k++) {
             const IrValue *v = k < n->n_in ? n->in[k] : n->out;
-            if (v->kind != IRV_NODE || direct[v->id] || last[v->id] > i) continue;
-            bool dup = false;   /* an operand listed twice is released once */
-            for (int j = 0; j < k; j++) dup |= n->in[j] == v;
-            if (dup || !pl->slot_init[v->id]) continue;
-            fl[nfree++] = (FreeBuf){pl->slot_init[v->id], (size_t)(shape_numel(&v->shape) > 0 ? shape_numel(&v->shape) : 1)};
+            if (v->kind != IRV_NODE) continue;
+            int r = root[v->id];   /* an operand listed twice, or two views of one buffer: released once */
+            if (direct[r] || last[r] > i || released[r] || !pl->slot_init[r]) continue;
+            released[r] = true;
+            const Shape *rs = &((const IrValue *)g->values.v[r])->shape;
+            fl[nfree++] = (FreeBuf){pl->slot_init[r], (size_t)(shape_numel(rs) > 0 ? shape_numel(rs) : 1)};
         }
     }
     if (d->n_errors > errs) goto fail;
@@ -867,7 +920,9 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
         pl->slot_init[L.scratch_slot[k]] = sb;
     }
     free(last);
+    free(root);
     free(direct);
+    free(released);
     free(fl);
     free(L.fn_index);
     return true;
@@ -876,7 +931,9 @@ oom:
 fail:
     free(L.fn_index);
     free(last);
+    free(root);
     free(direct);
+    free(released);
     free(fl);
     jit_plan_free(pl);
     return false;

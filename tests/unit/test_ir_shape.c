@@ -241,10 +241,13 @@ static void test_data_movement(void **st)
     a.axis = 3;
     expect_error(IR_TAKE, ti, 2, &a, "out of range");
     a.axis = 0;
-    Shape at[4] = {shp(4, 2, 3, 5, 8), shp(4, 2, 3, 7, 8), shp(4, 2, 3, 7, 6), shp(3, 3, 1, 7)};
+    Shape at[5] = {shp(4, 2, 3, 5, 8), shp(4, 2, 3, 7, 8), shp(4, 2, 3, 7, 6), shp(3, 3, 1, 7), shp(4, 2, 1, 5, 7)};
     a = ir_attrs_default();
+    expect_shape(IR_ATTENTION, at, 5, &a, shp(4, 2, 3, 5, 6));
     expect_shape(IR_ATTENTION, at, 4, &a, shp(4, 2, 3, 5, 6));
     expect_shape(IR_ATTENTION, at, 3, &a, shp(4, 2, 3, 5, 6));
+    at[4] = shp(4, 3, 1, 5, 7);
+    expect_error(IR_ATTENTION, at, 5, &a, "mask [3, 1, 5, 7] does not broadcast");
     at[3] = shp(3, 3, 5, 6);
     expect_error(IR_ATTENTION, at, 4, &a, "does not broadcast");
     at[2] = shp(4, 2, 3, 8, 6);

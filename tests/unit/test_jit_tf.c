@@ -232,6 +232,126 @@ static void test_gelu(void **st)
     }
 }
 
+/* softmax(q k^T alpha + bias) v by its definition, in double; q [nb, M, D], k [nb, N, D],
+ * v [nb, N, E], bias element (b, m, n) at bias[b * bbs + m * bsm + n * bsn] or none. */
+static void attention_formula(const float *q, const float *k, const float *v, const float *bias, int64_t bbs,
+                              int64_t bsm, int64_t bsn, int nb, int M, int N, int D, int E, double alpha,
+                              double *y)
+{
+    double *sc = malloc(sizeof(double) * (size_t)N);
+    for (int b = 0; b < nb; b++)
+        for (int m = 0; m < M; m++) {
+            double mx = -INFINITY, sum = 0;
+            for (int n = 0; n < N; n++) {
+                double d = 0;
+                for (int i = 0; i < D; i++) d += (double)q[(b * M + m) * D + i] * k[(b * N + n) * D + i];
+                sc[n] = d * alpha + (bias ? bias[b * bbs + m * bsm + n * bsn] : 0);
+                mx = sc[n] > mx ? sc[n] : mx;
+            }
+            for (int n = 0; n < N; n++) sum += sc[n] = exp(sc[n] - mx);
+            for (int e = 0; e < E; e++) {
+                double acc = 0;
+                for (int n = 0; n < N; n++) acc += sc[n] * v[(b * N + n) * E + e];
+                y[(b * M + m) * E + e] = acc / sum;
+            }
+        }
+    free(sc);
+}
+
+/* The tiled attention step: rows and keys past every tile and vector, head sizes with
+ * and without a 16-column tail, a bias per head (contiguous keys) and one broadcast
+ * along the keys (the scalar path), no bias. */
+static void test_attention_tiled(void **st)
+{
+    (void)st;
+    /* nb, M, N, D, E, bias kind (0 none, 1 [nb, M, N], 2 [M, 1] per row) */
+    static const int cases[][6] = {{6, 197, 197, 64, 64, 0}, {3, 49, 49, 32, 32, 1}, {2, 70, 33, 20, 20, 1},
+                                   {1, 3, 5, 1, 16, 2},      {2, 1, 17, 8, 80, 1},   {1, 65, 100, 16, 7, 2}};
+    int nc = (int)(sizeof cases / sizeof *cases);
+    for (int cpu = 0; cpu < 2; cpu++) {
+        JT t;
+        jt_init(&t, 35);
+        const float *in[18], *bias[6];
+        for (int c = 0; c < nc; c++) {
+            int nb = cases[c][0], M = cases[c][1], N = cases[c][2], D = cases[c][3], E = cases[c][4];
+            IrValue *v[4] = {jt_input(&t, jt_shape(3, nb, M, D)), jt_input(&t, jt_shape(3, nb, N, D)),
+                             jt_input(&t, jt_shape(3, nb, N, E)), NULL};
+            int n = 3;
+            if (cases[c][5] == 1) v[n++] = jt_param(&t, jt_shape(3, nb, M, N), -3, 3);
+            if (cases[c][5] == 2) v[n++] = jt_param(&t, jt_shape(2, M, 1), -3, 3);
+            bias[c] = n > 3 ? v[3]->data : NULL;
+            IrAttrs a = ir_attrs_default();
+            a.alpha = 1.0f / sqrtf((float)D);
+            ir_add_output(t.g, jt_node(&t, IR_ATTENTION, v, n, &a));
+            for (int i = 0; i < 3; i++) in[3 * c + i] = jt_data(&t, &v[i]->shape, -2, 2);
+        }
+        float **got = run_jit(&t, cpus[cpu], in);
+        int bad = 0;
+        for (int c = 0; c < nc; c++) {
+            int nb = cases[c][0], M = cases[c][1], N = cases[c][2], D = cases[c][3], E = cases[c][4];
+            double *want = malloc(sizeof(double) * (size_t)(nb * M * E));
+            int64_t bbs = cases[c][5] == 1 ? M * N : 0, bsm = cases[c][5] == 1 ? N : 1, bsn = cases[c][5] == 1;
+            attention_formula(in[3 * c], in[3 * c + 1], in[3 * c + 2], bias[c], bbs, bsm, bsn, nb, M, N, D, E,
+                              (double)(1.0f / sqrtf((float)D)), want);
+            bad += compare(got[c], want, nb * M * E, 1e-5, "attention");
+            free(want);
+        }
+        jt_free_outputs(&t, got);
+        jt_free(&t);
+        assert_int_equal(bad, 0);
+    }
+}
+
+/* Swin's shifted windows: 5-D attention [B0, nW, H, N, .] with a per-head bias and a
+ * per-window mask (the tiled kernel), and the row kernel's long key rows (N > 1024)
+ * with a mask along the keys. */
+static void test_attention_mask(void **st)
+{
+    (void)st;
+    enum { B0 = 2, NW = 2, H = 3, N = 49, D = 32, LN = 1100 };
+    for (int cpu = 0; cpu < 2; cpu++) {
+        JT t;
+        jt_init(&t, 36);
+        IrValue *v[5] = {jt_input(&t, jt_shape(5, B0, NW, H, N, D)), jt_input(&t, jt_shape(5, B0, NW, H, N, D)),
+                         jt_input(&t, jt_shape(5, B0, NW, H, N, D)), jt_param(&t, jt_shape(4, 1, H, N, N), -2, 2),
+                         jt_param(&t, jt_shape(4, NW, 1, N, N), -100, 0)};
+        IrAttrs a = ir_attrs_default();
+        a.alpha = 0.25f;
+        ir_add_output(t.g, jt_node(&t, IR_ATTENTION, v, 5, &a));
+        IrValue *w[5] = {jt_input(&t, jt_shape(3, 2, 3, 4)), jt_input(&t, jt_shape(3, 2, LN, 4)),
+                         jt_input(&t, jt_shape(3, 2, LN, 5)), jt_param(&t, jt_shape(3, 2, 3, 1), -1, 1),
+                         jt_param(&t, jt_shape(1, LN), -5, 0)};
+        ir_add_output(t.g, jt_node(&t, IR_ATTENTION, w, 5, &a));
+        const float *in[6];
+        for (int i = 0; i < 3; i++) in[i] = jt_data(&t, &v[i]->shape, -2, 2);
+        for (int i = 0; i < 3; i++) in[3 + i] = jt_data(&t, &w[i]->shape, -2, 2);
+        float **got = run_jit(&t, cpus[cpu], in);
+        /* the two additive operands as one full [nb, M, N] array */
+        int nb = B0 * NW * H;
+        float *full = malloc(sizeof(float) * (size_t)(nb * N * N));
+        for (int b = 0; b < nb; b++)
+            for (int m = 0; m < N; m++)
+                for (int n = 0; n < N; n++)
+                    full[(b * N + m) * N + n] = v[3]->data[((b % H) * N + m) * N + n] +
+                                                v[4]->data[(((b / H) % NW) * N + m) * N + n];
+        double *want = malloc(sizeof(double) * (size_t)(nb * N * D));
+        attention_formula(in[0], in[1], in[2], full, N * N, N, 1, nb, N, N, D, D, 0.25, want);
+        int bad = compare(got[0], want, nb * N * D, 1e-5, "masked attention");
+        float *full2 = malloc(sizeof(float) * (size_t)(2 * 3 * LN));
+        for (int b = 0; b < 2; b++)
+            for (int m = 0; m < 3; m++)
+                for (int n = 0; n < LN; n++) full2[(b * 3 + m) * LN + n] = w[3]->data[b * 3 + m] + w[4]->data[n];
+        attention_formula(in[3], in[4], in[5], full2, 3 * LN, LN, 1, 2, 3, LN, 4, 5, 0.25, want);
+        bad += compare(got[1], want, 2 * 3 * 5, 1e-5, "long masked attention");
+        free(full);
+        free(full2);
+        free(want);
+        jt_free_outputs(&t, got);
+        jt_free(&t);
+        assert_int_equal(bad, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +359,8 @@ int main(void)
         cmocka_unit_test(test_gather_rows),
         cmocka_unit_test(test_layer_norm),
         cmocka_unit_test(test_gelu),
+        cmocka_unit_test(test_attention_tiled),
+        cmocka_unit_test(test_attention_mask),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

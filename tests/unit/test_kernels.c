@@ -859,11 +859,12 @@ static void test_attention(void **st)
 {
     int B = 2, H = 3, M = 5, N = 7, D = 4, E = 6;
     Shape qs = shp(4, B, H, M, D), ks = shp(4, B, H, N, D), vs = shp(4, B, H, N, E), bs = shp(3, H, 1, N);
-    for (int with_bias = 0; with_bias < 2; with_bias++) {
+    Shape ms = shp(4, B, 1, M, N);   /* the mask: per batch index, shared by the heads */
+    for (int with_bias = 0; with_bias < 3; with_bias++) {
         IrAttrs a = ir_attrs_default();
         a.alpha = 0.35f;
         Run r;
-        run_op(&r, IR_ATTENTION, (Shape[]){qs, ks, vs, bs}, 3 + with_bias, &a, NULL);
+        run_op(&r, IR_ATTENTION, (Shape[]){qs, ks, vs, bs, ms}, 3 + with_bias, &a, NULL);
         assert_true(shape_eq(&r.n->out->shape, &(Shape){4, {B, H, M, E}}));
         float *kt = malloc(sizeof(float) * (size_t)(B * H * N * D)), *s = malloc(sizeof(float) * (size_t)(B * H * M * N));
         float *p = malloc(sizeof(float) * (size_t)(B * H * M * N)), *want = malloc(sizeof(float) * (size_t)(B * H * M * E));
@@ -873,7 +874,8 @@ static void test_attention(void **st)
         kern_matmul(r.in[0], &qs, kt, &kts, s, &ss);
         for (int b = 0; b < B; b++) for (int h = 0; h < H; h++) for (int m = 0; m < M; m++) for (int n = 0; n < N; n++) {
             float *e = &s[((b * H + h) * M + m) * N + n];
-            *e = *e * a.alpha + (with_bias ? r.in[3][h * N + n] : 0);
+            *e = *e * a.alpha + (with_bias ? r.in[3][h * N + n] : 0) +
+                 (with_bias > 1 ? r.in[4][(b * M + m) * N + n] : 0);
         }
         kern_softmax(s, &ss, 3, p);
         Shape ys = shp(4, B, H, M, E);

@@ -397,15 +397,17 @@ KERNEL(attention)
     int64_t M = p[5], N = p[6], D = p[7], E = p[8], rank = p[11];
     float alpha = fbits(p[9]);
     const int64_t *bd = p + 12, *bst = p + 20;
-    int64_t bsm = p[28], bsn = p[29];
+    int64_t bsm = p[28], bsn = p[29], msm = p[39], msn = p[40];
+    const int64_t *mst = p + 31;
     const float *q = slot(slots, p, 0), *k = slot(slots, p, 1), *v = slot(slots, p, 2);
-    const float *bias = p[3] >= 0 ? slot(slots, p, 3) : 0;
+    const float *bias = p[3] >= 0 ? slot(slots, p, 3) : 0, *mask = slot(slots, p, 30);
     float *y = slot(slots, p, 4);
     float s[BCL_JIT_ATTN_MAX_N];
     for (int64_t it = begin; it < end; it++) {
-        int64_t b = it / M, m = it % M, rem = b, boff = 0;
+        int64_t b = it / M, m = it % M, rem = b, boff = 0, moff = 0;
         for (int64_t i = rank - 1; i >= 0; i--) {
             boff += (rem % bd[i]) * bst[i];
+            moff += (rem % bd[i]) * mst[i];
             rem /= bd[i];
         }
         const float *qr = q + it * D, *kb = k + b * N * D, *vb = v + b * N * E;
@@ -419,7 +421,8 @@ KERNEL(attention)
                 for (int l = 0; l < 8; l++) lane[l] += qr[d + l] * kr[d + l];
             for (; d < D; d++) dot += qr[d] * kr[d];
             dot += ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
-            float sc = dot * alpha + (bias ? bias[boff + m * bsm + n * bsn] : 0.0f);
+            float sc = dot * alpha + (bias ? bias[boff + m * bsm + n * bsn] : 0.0f) +
+                       (mask ? mask[moff + m * msm + n * msn] : 0.0f);
             s[n] = sc;
             mx = sc > mx ? sc : mx;
         }

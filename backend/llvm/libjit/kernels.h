@@ -22,7 +22,8 @@
     K(gather, 0x3) /* x y rank ny chunk value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] fscale[8];
                      items: chunks of ny */ \
     K(copy_rows, 0x3) /* x y rows len ystride yoff; items: rows */ \
-    K(attention, 0x1f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n; items: nb*M rows;
+    K(attention, 0x4000001f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n mask mstr[8]
+                     mstr_m mstr_n; items: nb*M rows;
                      scores of one row in a stack buffer (N <= BCL_JIT_ATTN_MAX_N) */ \
     K(take, 0xf) /* x idx y fault dx inner ni; items: outer*ni (numpy.take; a bad idx is clamped as the
                      interpreter's and recorded in fault, int32[2]: set, the index's bits) */ \
@@ -58,7 +59,9 @@
     K(maxpool, 0x3) /* x y NC H W OH OW KH KW sh sw pt pl RB WQ; items: NC*ceil(OH/RB) (NCHW) */ \
     K(convrow, 0xf) /* x wp r y N C H W KH KW O OH OW sh sw dh dw pt pl act alpha RB WQ OT R OBK TV;
                      items: N*ceil(OH/RB)*OBK; dense, few input channels, NCHW in and out;
-                     wp [OBK][C*KH*KW][OT] + bias[OBK*OT]; R buffered input rows per channel */
+                     wp [OBK][C*KH*KW][OT] + bias[OBK*OT]; R buffered input rows per channel */ \
+    K(attn_tile, 0x10000001f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n MB Np mask mstr[8]
+                     mstr_m mstr_n NBK EB; items: nb*ceil(M/MB); Np = N rounded up to 16 (<= 1024, D*Np <= 48K) */
 
 #define BCL_JIT_ATTN_MAX_N 4096   /* keys per attention row the fused kernel holds */
 #define BCL_JIT_CHUNK 8192   /* elements per work item of elementwise kernels */

@@ -162,3 +162,151 @@ KERNEL(layer_norm_v)
         }
     }
 }
+
+/* Fused attention, tiled: an item is one batch index (head, window) and MB query rows.
+ * K is transposed once per item into kt [D][Np] (Np: N rounded up to 16, zero keys
+ * past N), so the scores of RT query rows are a small GEMM with 16 keys per vector
+ * (RT x NBK vector accumulators); they stay in s (RT rows of Np) for the softmax
+ * (float exp), and the weighted sum of V's rows is a second GEMM with RT x EB
+ * accumulators of 16 output columns. bias and mask (either may be absent) broadcast
+ * over the batch dims with their own strides and are added to the scaled scores. */
+#define ATT_RT 4
+#define ATT_MAX_NP 1024          /* keys per row in s */
+#define ATT_MAX_KT (48 * 1024)   /* D * Np floats of the transposed keys (192 KiB of stack) */
+
+INL float att_extra(const float *bias, int64_t boff, int64_t bsm, int64_t bsn, int64_t m, int64_t n)
+{
+    return bias ? bias[boff + m * bsm + n * bsn] : 0.0f;
+}
+
+/* The scaled scores of rows m..m+RT-1 (clamped to mlast) for nk key blocks from nb0. */
+INL void att_scores(const float *restrict qb, const float *restrict kt, float s[ATT_RT][ATT_MAX_NP], int64_t m,
+                    int64_t mlast, int64_t nb0, const int nk, int64_t D, int64_t N, int64_t Np, float alpha,
+                    const float *bias, int64_t boff, int64_t bsm, int64_t bsn, const float *mask, int64_t moff,
+                    int64_t msm, int64_t msn)
+{
+    v16f acc[ATT_RT][4];
+#pragma clang loop unroll(full)
+    for (int t = 0; t < ATT_RT; t++)
+#pragma clang loop unroll(full)
+        for (int c = 0; c < nk; c++) acc[t][c] = splat(0);
+    const float *qr[ATT_RT];
+#pragma clang loop unroll(full)
+    for (int t = 0; t < ATT_RT; t++) qr[t] = qb + min64(m + t, mlast) * D;
+    for (int64_t d = 0; d < D; d++) {
+        v16f kv[4];
+#pragma clang loop unroll(full)
+        for (int c = 0; c < nk; c++) kv[c] = *(const v16f *)(kt + d * Np + (nb0 + c) * 16);
+#pragma clang loop unroll(full)
+        for (int t = 0; t < ATT_RT; t++) {
+            v16f qs = splat(qr[t][d]);
+#pragma clang loop unroll(full)
+            for (int c = 0; c < nk; c++) acc[t][c] += qs * kv[c];
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int t = 0; t < ATT_RT; t++) {
+        int64_t mm = min64(m + t, mlast);
+#pragma clang loop unroll(full)
+        for (int c = 0; c < nk; c++) {
+            int64_t n0 = (nb0 + c) * 16;
+            v16f v = acc[t][c] * alpha;
+            if (n0 + 16 <= N && (!bias || bsn == 1) && (!mask || msn == 1)) {
+                if (bias) v += ld16(bias + boff + mm * bsm + n0);
+                if (mask) v += ld16(mask + moff + mm * msm + n0);
+            } else {
+                for (int j = 0; j < 16; j++)
+                    v[j] = n0 + j < N ? v[j] + att_extra(bias, boff, bsm, bsn, mm, n0 + j) +
+                                            att_extra(mask, moff, msm, msn, mm, n0 + j)
+                                      : -INFINITY;
+            }
+            *(v16f *)&s[t][n0] = v;
+        }
+    }
+}
+
+/* y rows m..m+rt-1, columns e0..e0+16*ne: the probabilities of s (scaled by inv) times V. */
+INL void att_pv(const float *restrict vb, float s[ATT_RT][ATT_MAX_NP], const float *inv, float *restrict yb,
+                int64_t m, int64_t rt, int64_t e0, const int ne, int64_t N, int64_t E)
+{
+    v16f acc[ATT_RT][4];
+#pragma clang loop unroll(full)
+    for (int t = 0; t < ATT_RT; t++)
+#pragma clang loop unroll(full)
+        for (int c = 0; c < ne; c++) acc[t][c] = splat(0);
+    for (int64_t n = 0; n < N; n++) {
+        v16f vv[4];
+#pragma clang loop unroll(full)
+        for (int c = 0; c < ne; c++) vv[c] = ld16(vb + n * E + e0 + c * 16);
+#pragma clang loop unroll(full)
+        for (int t = 0; t < ATT_RT; t++) {
+            v16f ps = splat(s[t][n]);
+#pragma clang loop unroll(full)
+            for (int c = 0; c < ne; c++) acc[t][c] += ps * vv[c];
+        }
+    }
+    for (int t = 0; t < rt; t++)
+#pragma clang loop unroll(full)
+        for (int c = 0; c < ne; c++) *(v16fu *)(yb + (m + t) * E + e0 + c * 16) = acc[t][c] * inv[t];
+}
+
+KERNEL(attn_tile)
+{
+    int64_t M = p[5], N = p[6], D = p[7], E = p[8], rank = p[11];
+    float alpha = fbits(p[9]);
+    const int64_t *bd = p + 12, *bst = p + 20, *mst = p + 33;
+    int64_t bsm = p[28], bsn = p[29], MB = p[30], Np = p[31], msm = p[41], msn = p[42], NBK = p[43], EB = p[44];
+    const float *q = slot(slots, p, 0), *k = slot(slots, p, 1), *v = slot(slots, p, 2);
+    const float *bias = slot(slots, p, 3), *mask = slot(slots, p, 32);
+    float *y = slot(slots, p, 4);
+    float kt[ATT_MAX_KT] __attribute__((aligned(64)));
+    float s[ATT_RT][ATT_MAX_NP] __attribute__((aligned(64)));
+    int64_t nmb = (M + MB - 1) / MB, nblk = Np / 16;
+    for (int64_t it = begin; it < end; it++) {
+        int64_t b = it / nmb, m0 = (it % nmb) * MB, m1 = min64(m0 + MB, M), rem = b, boff = 0, moff = 0;
+        for (int64_t i = rank - 1; i >= 0; i--) {
+            int64_t ix = rem % bd[i];
+            rem /= bd[i];
+            boff += ix * bst[i];
+            moff += ix * mst[i];
+        }
+        const float *kb = k + b * N * D, *vb = v + b * N * E, *qb = q + b * M * D;
+        float *yb = y + b * M * E;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t d = 0; d < D; d++) kt[d * Np + n] = kb[n * D + d];
+        for (int64_t d = 0; d < D; d++)
+            for (int64_t n = N; n < Np; n++) kt[d * Np + n] = 0;
+        for (int64_t m = m0; m < m1; m += ATT_RT) {
+            int64_t rt = min64(ATT_RT, m1 - m), nb0 = 0;
+            if (NBK == 4)
+                for (; nb0 + 4 <= nblk; nb0 += 4)
+                    att_scores(qb, kt, s, m, m1 - 1, nb0, 4, D, N, Np, alpha, bias, boff, bsm, bsn, mask, moff, msm, msn);
+            for (; nb0 < nblk; nb0++)
+                att_scores(qb, kt, s, m, m1 - 1, nb0, 1, D, N, Np, alpha, bias, boff, bsm, bsn, mask, moff, msm, msn);
+            float inv[ATT_RT];
+            for (int t = 0; t < ATT_RT; t++) {
+                v16f mx = splat(-INFINITY);
+                for (int64_t j = 0; j < nblk; j++) mx = __builtin_elementwise_max(mx, *(v16f *)&s[t][j * 16]);
+                float mxs = -INFINITY;
+                for (int j = 0; j < 16; j++) mxs = mx[j] > mxs ? mx[j] : mxs;
+                v16f sum = splat(0), mv = splat(mxs);
+                for (int64_t j = 0; j < nblk; j++) {
+                    v16f e = vexp(*(v16f *)&s[t][j * 16] - mv);
+                    *(v16f *)&s[t][j * 16] = e;
+                    sum += e;
+                }
+                inv[t] = 1.0f / hsum16(sum);
+            }
+            int64_t e0 = 0;
+            if (EB == 4)
+                for (; e0 + 64 <= E; e0 += 64) att_pv(vb, s, inv, yb, m, rt, e0, 4, N, E);
+            for (; e0 + 16 <= E; e0 += 16) att_pv(vb, s, inv, yb, m, rt, e0, 1, N, E);
+            for (int64_t t = 0; t < rt; t++)   /* columns past the last 16-block */
+                for (int64_t e = e0; e < E; e++) {
+                    float acc = 0;
+                    for (int64_t n = 0; n < N; n++) acc += s[t][n] * vb[n * E + e];
+                    yb[(m + t) * E + e] = acc * inv[t];
+                }
+        }
+    }
+}

@@ -6,7 +6,7 @@ and PyTorch, printed as a markdown table with the latency ratios.
 usage: run_bench.py [--models resnet50,resnet18,mbnetv2,alexnet,vgg11,effnet_b0,regnetx_016]
                     [--batches 1,8] [--threads 1,2] [--iters K] [--rounds R] [--bclc PATH]
                     [--target-cpu CPU] [--workdir DIR] [--interp] [--torch-mode eager|jit]
-                    [--spin] [--check-only | --no-check] [--no-compile-times] [--rtol R]
+                    [--spin] [--check-only | --no-check] [--no-compile-times] [--no-torch] [--rtol R]
                     [--json FILE]
 The PyTorch model comes from the conformance shim (tests/conformance/bclshim), which
 runs the .bcl file as Python; its weights are written to a .safetensors file that
@@ -351,6 +351,8 @@ def main(argv=None):
     ap.add_argument("--target-cpu", default=None,
                     help="bclc's JIT compiles for this CPU (x86-64-v3: the AVX2 path on an "
                          "AVX-512 machine; sets BCL_JIT_TARGET_CPU)")
+    ap.add_argument("--no-torch", action="store_true",
+                    help="do not time PyTorch (its output is still checked): less load on a shared machine")
     ap.add_argument("--no-compile-times", action="store_true",
                     help="skip measuring bclc's compile time (cold and from its cache)")
     ap.add_argument("--node", default=shutil.which("node") or "node")
@@ -452,7 +454,8 @@ def bench(opt, models):
                 measure((m, b, t, "interp"),
                         lambda: bclc_bench(opt, prep, b, 1, "interp", opt.interp_iters))
             measure((m, b, t, "ort"), lambda: ort_bench(opt, prep, b, t, opt.iters))
-            measure((m, b, t, "torch"), lambda: torch_bench(opt, prep, b, t, opt.iters))
+            if not opt.no_torch:
+                measure((m, b, t, "torch"), lambda: torch_bench(opt, prep, b, t, opt.iters))
 
     def value(key):
         xs = samples.get(key)

@@ -446,7 +446,12 @@ static int call(Vm *vm, PkValue *fn, PkValue *args, PkValue **out)
         *out = x[0];
         return 0;
     case FN_MGE_TENSOR:        /* Tensor(ndarray, dtype, device) via NEWOBJ */
-        if (n < 1 || !x[0] || x[0]->kind != PK_TENSOR) return fail(vm, "megengine %s: expected a numpy array as its first argument", a->name);
+        if (n == 0) {          /* early MegEngine 1.x: the array comes in the state, "data" */
+            r->kind = PK_TENSOR;
+            r->pending = true;
+            return 0;
+        }
+        if (!x[0] || x[0]->kind != PK_TENSOR) return fail(vm, "megengine %s: expected a numpy array as its first argument", a->name);
         *out = x[0];
         return 0;
     case FN_NP_NDARRAY:
@@ -460,6 +465,13 @@ static int call(Vm *vm, PkValue *fn, PkValue *args, PkValue **out)
 static int build(Vm *vm, PkValue *obj, PkValue *state)
 {
     if (!obj || !state) return -1;
+    if (obj->kind == PK_TENSOR && obj->pending && state->kind == PK_DICT) {   /* {"data": array, ...} */
+        PkValue *data = pk_dict_get(state, "data");
+        if (!data || data->kind != PK_TENSOR || data->pending)
+            return fail(vm, "megengine tensor state: no \"data\" array");
+        *obj = *data;
+        return 0;
+    }
     if (obj->kind == PK_TENSOR && obj->pending) {
         /* numpy: (version, shape, dtype, is_fortran, raw bytes) */
         int rank;

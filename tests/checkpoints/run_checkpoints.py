@@ -223,6 +223,15 @@ def check_variants(args, w, sd, tsd, ref32, reference, same, run):
         pickle.dump({k: Parameter(v) for k, v in sd.items()}, f, protocol=4)
     Tensor.__getstate__ = orig
     same(p, ref32, "MegEngine Parameters whose state holds a QParams object")
+    # early MegEngine 1.x: no constructor arguments, the array in the state's "data"
+    orig_new = Tensor.__getnewargs__
+    Tensor.__getnewargs__ = lambda self: ()
+    Tensor.__getstate__ = lambda self: {"data": self.data, "device": "xpux", "dtype": self.data.dtype}
+    p = w("digits_mge_old.pkl")
+    with open(p, "wb") as f:
+        pickle.dump({k: Parameter(v) for k, v in sd.items()}, f, protocol=2)
+    Tensor.__getnewargs__, Tensor.__getstate__ = orig_new, orig
+    same(p, ref32, "MegEngine tensors pickled by early 1.x versions (the array in the state's 'data')")
 
     # ---- PyTorch as users save it: a training checkpoint with the optimizer's state
     # and argparse arguments (torchvision's reference scripts), an EMA copy

@@ -2,9 +2,10 @@
  * has no library for BMP, so its rules are the reference): the header sizes it knows
  * (12-byte OS/2 and >= 36-byte Windows headers), palettes of 1, 4 and 8 bits (a
  * 256-entry table that starts zeroed), 16-bit 555 and 565, 24-bit, 32-bit with its
- * fourth byte dropped; rows bottom-up unless the height is negative. Every byte the
- * pixels need must be in the file (OpenCV's stream fails on a short read).
- * RLE-compressed bitmaps are refused by name. */
+ * fourth byte dropped; rows bottom-up unless the height is negative; RLE8 and RLE4
+ * with OpenCV's run rules (escapes and skips filled with palette color 0, its RLE4
+ * end-of-bitmap that ends only the row). Every byte the pixels need must be in the
+ * file (OpenCV's stream fails on a short read). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,94 @@
 #include "io/io_util.h"
 
 enum { BI_RGB = 0, BI_RLE8 = 1, BI_RLE4 = 2, BI_BITFIELDS = 3 };
+
+/* The RLE decoder's position: file-order row y, byte x3 in it (3 per pixel), as
+ * OpenCV's data/line_end pointers; reads from the stream at pos. */
+typedef struct Rle {
+    const unsigned char *buf;
+    size_t len, pos;
+    Image *img;
+    bool bottom_up, eof;
+    int y, x3, w3, h;
+} Rle;
+
+static int rle_byte(Rle *r)
+{
+    if (r->pos >= r->len) return r->eof = true, 0;
+    return r->buf[r->pos++];
+}
+
+static void rle_put(Rle *r, const unsigned char *bgr)
+{
+    int row = r->bottom_up ? r->h - 1 - r->y : r->y;
+    memcpy(r->img->px + (size_t)row * (size_t)r->w3 + (size_t)r->x3, bgr, 3);
+    r->x3 += 3;
+}
+
+/* OpenCV's FillUniColor: count3 bytes of one color, wrapping to the next rows */
+static void rle_fill(Rle *r, long count3, const unsigned char *bgr)
+{
+    do {
+        long end = r->x3 + count3 < r->w3 ? r->x3 + count3 : r->w3;
+        count3 -= end - r->x3;
+        while (r->x3 < end) rle_put(r, bgr);
+        if (r->x3 >= r->w3) {
+            r->x3 = 0;
+            if (++r->y >= r->h) break;
+        }
+    } while (count3 > 0);
+}
+
+/* 0, or -1 where OpenCV fails: a run past the row's end, the stream's end */
+static int decode_rle(Rle *r, int bpp, unsigned char (*pal)[4])
+{
+    int line_end_flag = 0;
+    for (;;) {
+        int len = rle_byte(r), code = rle_byte(r);
+        if (r->eof) return -1;
+        if (len) {   /* a run of one index (RLE4: two alternating) */
+            if (r->x3 + len * 3 > r->w3) return -1;
+            if (bpp == 8) {
+                int prev = r->y;
+                rle_fill(r, len * 3L, pal[code]);
+                line_end_flag = r->y - prev;
+                if (r->y >= r->h) return 0;
+            } else {
+                for (int t = 0; t < len; t++) rle_put(r, pal[t & 1 ? code & 15 : code >> 4]);
+            }
+        } else if (code > 2) {   /* absolute: code indices, padded to 16 bits */
+            if (r->x3 + code * 3 > r->w3) return -1;
+            size_t sz = bpp == 8 ? (size_t)(code + 1) & ~(size_t)1 : ((size_t)((code + 1) >> 1) + 1) & ~(size_t)1;
+            if (sz > r->len - r->pos) return -1;
+            const unsigned char *src = r->buf + r->pos;
+            r->pos += sz;
+            for (int i = 0; i < code; i++) rle_put(r, pal[bpp == 8 ? src[i] : i & 1 ? src[i >> 1] & 15 : src[i >> 1] >> 4]);
+            if (bpp == 8) line_end_flag = 0;
+        } else {   /* 0: end of line, 1: end of bitmap, 2: delta; skipped pixels get color 0 */
+            long x_shift3 = r->w3 - r->x3, y_shift = r->h - r->y;
+            if (bpp == 4) {   /* RLE4 skips only within the row (OpenCV) */
+                if (code == 2) x_shift3 = rle_byte(r) * 3L, rle_byte(r);
+                if (r->eof) return -1;
+                rle_fill(r, x_shift3, pal[0]);
+                if (r->y >= r->h) return 0;
+                continue;
+            }
+            if (code || !line_end_flag || x_shift3 < r->w3) {
+                if (code == 2) {
+                    x_shift3 = rle_byte(r) * 3L;
+                    y_shift = rle_byte(r);
+                    if (r->eof) return -1;
+                }
+                if (code != 0) x_shift3 += y_shift * r->w3;
+                if (r->y >= r->h) return 0;
+                rle_fill(r, x_shift3, pal[0]);
+                if (r->y >= r->h) return 0;
+            }
+            line_end_flag = 0;
+            if (r->y >= r->h) return 0;
+        }
+    }
+}
 
 static int bad(const char *name, Image *img, Diag *d, const char *why)
 {
@@ -68,13 +157,20 @@ int image_decode_bmp(const char *name, const unsigned char *buf, size_t len, Ima
     } else {
         return bad(name, img, d, "an unknown header size");
     }
-    if (rle == BI_RLE4 || rle == BI_RLE8) return bad(name, img, d, "RLE-compressed bitmaps are not supported");
     if (pal_entries) {
         if (pal_at > len || (len - pal_at) / pal_stride < pal_entries) return bad(name, img, d, "the file ends inside its palette");
         for (size_t i = 0; i < pal_entries; i++) memcpy(pal[i], buf + pal_at + i * pal_stride, 3);
     }
     bool bottom_up = h > 0;
     if (h < 0) h = -h;
+    if (rle == BI_RLE4 || rle == BI_RLE8) {
+        /* an end-of-bitmap code may fill everything: only one code is certain */
+        if (offset > len || len - offset < 2) return bad(name, img, d, "the file ends before its pixels");
+        if (image_alloc(name, img, w, h, d)) return -1;
+        Rle r = {buf, len, offset, img, bottom_up, false, 0, 0, (int)w * 3, (int)h};
+        if (decode_rle(&r, bpp, pal)) return bad(name, img, d, r.eof ? "the RLE data ends early" : "an RLE run passes the end of its row");
+        return 0;
+    }
     size_t pitch = ((size_t)((w * (bpp != 15 ? bpp : 16) + 7) / 8) + 3) & ~(size_t)3;
     if (offset > len || (len - offset) / pitch < (size_t)h) return bad(name, img, d, "the file ends before its last row of pixels");
     if (image_alloc(name, img, w, h, d)) return -1;

@@ -65,6 +65,50 @@ def bmp(width, height, bpp, pixels, palette=b"", compression=0, header=40, masks
     return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + masks + palette + pixels
 
 
+def rle8(idx, absolute=False):
+    """BMP RLE8 of rows of palette indices (bottom row first): runs of equal indices,
+    absolute blocks for varied stretches when asked, an end-of-line per row, the
+    end-of-bitmap code last."""
+    out = b""
+    for row in idx[::-1]:
+        x, n = 0, len(row)
+        while x < n:
+            r = 1
+            while x + r < n and row[x + r] == row[x] and r < 255:
+                r += 1
+            if absolute and r == 1 and n - x >= 3:
+                k = 3
+                while x + k < n and k < 8 and row[x + k] != row[x + k - 1]:
+                    k += 1
+                block = bytes(row[x:x + k].tolist())
+                out += bytes([0, k]) + block + (b"\0" if k % 2 else b"")
+                x += k
+                continue
+            out += bytes([r, row[x]])
+            x += r
+        out += b"\x00\x00"
+    return out + b"\x00\x01"
+
+
+def rle4(idx):
+    """BMP RLE4: pairs of pixels as runs of two alternating indices, absolute blocks of
+    4 pixels where they fit, an end-of-line per row, end-of-bitmap last."""
+    out = b""
+    for row in idx[::-1]:
+        x, n = 0, len(row)
+        while x < n:
+            if n - x >= 4 and x % 8 == 0:
+                b = bytes([(row[x] << 4) | row[x + 1], (row[x + 2] << 4) | row[x + 3]])
+                out += bytes([0, 4]) + b
+                x += 4
+            else:
+                k = 2 if n - x >= 2 else 1
+                out += bytes([k, (row[x] << 4) | (row[x + 1] if k == 2 else 0)])
+                x += k
+        out += b"\x00\x00"
+    return out + b"\x00\x01"
+
+
 def pad4(rows):
     return b"".join(r + b"\0" * (-len(r) % 4) for r in rows)
 
@@ -175,7 +219,21 @@ def make(d, photo):
     put("BMP 8-bit OS/2 palette", "os2_pal8.bmp",
         bmp(17, 13, 8, pad4([bytes(r) for r in rng.integers(0, 256, (13, 17), np.uint8)]),
             palette=rng.integers(0, 256, 256 * 3, np.uint8).tobytes(), header=12))
-    put("BMP RLE8 (we refuse it; cv2 reads it)", "rle8.bmp", bmp(4, 1, 8, b"\x04\x01\x00\x01", palette=palette16 * 16, compression=1))
+    pal256 = rng.integers(0, 256, (256, 4), np.uint8).tobytes()
+    idx = rng.integers(0, 6, (13, 17)).astype(np.uint8)
+    put("BMP RLE8 runs and end-of-lines", "rle8.bmp", bmp(17, 13, 8, rle8(idx), palette=pal256, compression=1))
+    put("BMP RLE8 absolute blocks", "rle8_abs.bmp", bmp(17, 13, 8, rle8(idx, absolute=True), palette=pal256, compression=1))
+    put("BMP RLE8 top-down", "rle8_topdown.bmp", bmp(17, -13, 8, rle8(idx, absolute=True), palette=pal256, compression=1))
+    put("BMP RLE8 delta and early end of bitmap", "rle8_delta.bmp",
+        bmp(17, 13, 8, b"\x03\x05\x00\x02\x04\x02\x02\x07\x00\x00\x05\x01\x00\x01", palette=pal256, compression=1))
+    put("BMP RLE8 without its end (refused, as by OpenCV)", "rle8_cut.bmp",
+        bmp(17, 13, 8, rle8(idx)[:-30], palette=pal256, compression=1))
+    put("BMP RLE8 run past the row (refused, as by OpenCV)", "rle8_long.bmp",
+        bmp(4, 2, 8, b"\x06\x01\x00\x01", palette=pal256, compression=1))
+    idx16 = rng.integers(0, 16, (13, 17)).astype(np.uint8)
+    put("BMP RLE4 runs, absolute blocks, end-of-lines", "rle4.bmp", bmp(17, 13, 4, rle4(idx16), palette=palette16, compression=2))
+    put("BMP RLE4 delta, early end of bitmap", "rle4_delta.bmp",
+        bmp(17, 2, 4, b"\x04\x12\x00\x02\x03\x00\x00\x01\x05\x34\x00\x01", palette=palette16, compression=2))
     put("BMP truncated rows", "truncated.bmp", cv2.imencode(".bmp", crop)[1].tobytes()[:3000])
 
     # ---- PNM

@@ -109,6 +109,18 @@ def rle4(idx):
     return out + b"\x00\x01"
 
 
+def png_adam7(rgb):
+    """An interlaced (Adam7) 8-bit RGB PNG, which neither OpenCV nor PIL writes."""
+    h, w = rgb.shape[:2]
+    raw = b""
+    for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)):
+        sub = rgb[y0::dy, x0::dx]
+        if sub.size:
+            raw += b"".join(b"\0" + row.tobytes() for row in sub)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
+
+
 def pad4(rows):
     return b"".join(r + b"\0" * (-len(r) % 4) for r in rows)
 
@@ -181,6 +193,7 @@ def make(d, photo):
     put("PNG 16-bit RGB", "rgb16.png", cv2.imencode(".png", crop.astype(np.uint16) * 257 + rng.integers(0, 257, crop.shape).astype(np.uint16))[1].tobytes())
     put("PNG 16-bit gray", "gray16.png", cv2.imencode(".png", (crop[..., 0].astype(np.uint16) * 251))[1].tobytes())
     put("PNG 16-bit RGBA", "rgba16.png", cv2.imencode(".png", np.dstack([crop, crop[..., :1]]).astype(np.uint16) * 255)[1].tobytes())
+    put("PNG Adam7 interlaced", "interlaced.png", png_adam7(np.ascontiguousarray(crop[..., ::-1])))
     png = cv2.imencode(".png", crop)[1].tobytes()
     put("PNG eXIf orientation 6 before IDAT", "exif6.png", png_insert(png, b"eXIf", orientation_exif(6)))
     put("PNG eXIf orientation 3 after IDAT", "exif3_end.png", png_insert(png, b"eXIf", orientation_exif(3), after_idat=True))

@@ -96,10 +96,16 @@ int image_orient(Image *img, int orientation)
     if (!out) return -1;
     for (int y = 0; y < oh; y++) {
         int ty = fy ? oh - 1 - y : y;
-        for (int x = 0; x < ow; x++) {
+        unsigned char *o = out + (size_t)y * ow * c;
+        if (!tr && !fx) {   /* a flip of rows only: whole rows */
+            memcpy(o, img->px + (size_t)ty * img->w * c, (size_t)ow * c);
+            continue;
+        }
+        for (int x = 0; x < ow; x++, o += c) {
             int tx = fx ? ow - 1 - x : x;
             int sy = tr ? tx : ty, sx = tr ? ty : tx;
-            memcpy(out + ((size_t)y * ow + x) * c, img->px + ((size_t)sy * img->w + sx) * c, (size_t)c);
+            const unsigned char *q = img->px + ((size_t)sy * img->w + sx) * c;
+            for (int k = 0; k < c; k++) o[k] = q[k];
         }
     }
     free(img->px);

@@ -44,7 +44,12 @@ static void rle_fill(Rle *r, long count3, const unsigned char *bgr)
     do {
         long end = r->x3 + count3 < r->w3 ? r->x3 + count3 : r->w3;
         count3 -= end - r->x3;
-        while (r->x3 < end) rle_put(r, bgr);
+        if (r->x3 < end) {   /* the row's stretch at once (an end-of-bitmap may fill most of the image) */
+            int row = r->bottom_up ? r->h - 1 - r->y : r->y;
+            unsigned char *o = r->img->px + (size_t)row * (size_t)r->w3;
+            for (long x = r->x3; x < end; x += 3) o[x] = bgr[0], o[x + 1] = bgr[1], o[x + 2] = bgr[2];
+            r->x3 = (int)end;
+        }
         if (r->x3 >= r->w3) {
             r->x3 = 0;
             if (++r->y >= r->h) break;

@@ -49,6 +49,8 @@ typedef struct Lower {
     int *fn_index;              /* open addressing: steps that own a function, by table hash */
     int fn_cap, n_fns;
     int scratch_slot[3];        /* packed input; Winograd V (or a subsampled input); M */
+    const IrValue **scale_x, **scale_s;   /* by node index: a 1x1 conv's input is x * s (se_scale) */
+    int node;                   /* index of the node being lowered */
     size_t scratch_floats[3];
 } Lower;
 
@@ -469,10 +471,19 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         H = OH, W = OW, sh = sw = 1;
     }
     if (dense && KH == 1 && KW == 1 && sh == 1 && sw == 1 && pad0) {   /* a GEMM on NCHW as it is */
-        int64_t OT = 6, PV = L->h->vec512 ? 4 : 1, P = H * W;
+        int64_t OT = 6, PV = L->h->vec512 ? 4 : 1, P = H * W, OBK = cdiv(O, OT), WS = 0;
         int wslot = pack_job(L, JIT_PACK_GEMM, w, b, O, C, OT, 0, 0);
+        const IrValue *sx = L->scale_x ? L->scale_x[L->node] : NULL, *ss = sx ? L->scale_s[L->node] : NULL;
+        if (sx) {   /* the input is sx * ss ([N,C,1,1], an SE block's scale): scale the weights per image */
+            WS = OBK * C * OT + OBK * OT;
+            if ((size_t)(N * WS) > L->scratch_floats[1]) L->scratch_floats[1] = (size_t)(N * WS);
+            Tab ts = {0};
+            put(&ts, wslot), put(&ts, ss->id), put(&ts, L->scratch_slot[1]), put(&ts, C), put(&ts, OT), put(&ts, OBK);
+            step(L, "scale_w", &ts, N * OBK);
+            x = sx->id, wslot = L->scratch_slot[1];
+        }
         put(&t, x), put(&t, wslot), put(&t, res), put(&t, y), put(&t, N), put(&t, C), put(&t, P), put(&t, O);
-        put(&t, cdiv(O, OT)), put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, OT), put(&t, PV);
+        put(&t, OBK), put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, OT), put(&t, PV), put(&t, WS);
         step(L, "conv1x1", &t, N * (P / (16 * PV) ? P / (16 * PV) : 1) * cdiv(O, OT));
         return true;
     }
@@ -814,6 +825,42 @@ typedef struct FreeBuf {
     size_t n;
 } FreeBuf;
 
+/* An SE block's scale feeding a 1x1 conv: m = x * s with s [N,C,1,1], whose only reader is
+ * a dense 1x1 stride-1 unpadded conv with bound weights over >= 16 pixels (conv1x1) and
+ * fewer output channels than pixels (else scaling the weights costs more). The
+ * conv then multiplies its weights by s per image (a step of N*O*C multiplies) and reads x:
+ * the pass over the whole tensor that wrote m is gone. Returns the conv's index or -1. */
+static int se_scale(const IrGraph *g, int i, const int *uses, const IrValue **sx, const IrValue **ss)
+{
+    const IrNode *m = g->nodes.v[i];
+    if (m->op != IR_MUL || m->attrs.act >= 0 || m->out->shape.rank != 4 || uses[m->out->id] != 1) return -1;
+    const Shape *ys = &m->out->shape;
+    for (int k = 0; k < 2; k++) {
+        const IrValue *x = m->in[k], *s = m->in[1 - k];
+        if (!shape_eq(&x->shape, ys) || s->shape.rank != 4 || s->shape.d[0] != ys->d[0] || s->shape.d[1] != ys->d[1] ||
+            s->shape.d[2] != 1 || s->shape.d[3] != 1 || x == s)
+            continue;
+        for (int j = i + 1; j < g->nodes.n; j++) {
+            const IrNode *c = g->nodes.v[j];
+            bool reads = false;
+            for (int q = 0; q < c->n_in; q++) reads |= c->in[q] == m->out;
+            if (!reads) continue;
+            const IrAttrs *a = &c->attrs;
+            const IrValue *w = c->n_in > 1 ? c->in[1] : NULL, *b = c->n_in > 2 ? c->in[2] : NULL;
+            if (c->op != IR_CONV2D || c->in[0] != m->out || a->groups != 1 || w->shape.d[2] != 1 || w->shape.d[3] != 1 ||
+                a->stride[0] != 1 || a->stride[1] != 1 || a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3] ||
+                !has_data(w) || (b && !has_data(b)) || ys->d[2] * ys->d[3] < 16 || (c->n_in > 3 && c->in[3] == m->out))
+                return -1;
+            /* the scaled weights (O x C per image) must be smaller than the product (C x H*W) */
+            if (w->shape.d[0] >= ys->d[2] * ys->d[3]) return -1;
+            *sx = x, *ss = s;
+            return j;
+        }
+        return -1;
+    }
+    return -1;
+}
+
 bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
 {
     memset(pl, 0, sizeof *pl);
@@ -827,7 +874,7 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
     bool *direct = calloc((size_t)(nv ? nv : 1), sizeof(bool));
     bool *released = calloc((size_t)(nv ? nv : 1), sizeof(bool));
     FreeBuf *fl = calloc((size_t)(nv ? nv : 1), sizeof *fl);
-    int nfree = 0;
+    int nfree = 0, *fused_into = NULL;
     pl->n_inputs = g->inputs.n;
     pl->n_outputs = g->outputs.n;
     pl->input_slot = calloc((size_t)(g->inputs.n ? g->inputs.n : 1), sizeof(int));
@@ -849,6 +896,30 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
         const IrNode *n = g->nodes.v[i];
         for (int k = 0; k < n->n_in; k++) last[n->in[k]->id] = i;
     }
+    /* SE scales folded into the next 1x1 conv (se_scale): the mul is skipped, its x and s
+     * live until the conv */
+    int *uses = calloc((size_t)(nv ? nv : 1), sizeof(int));
+    fused_into = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+    L.scale_x = calloc((size_t)(nn ? nn : 1), sizeof *L.scale_x);
+    L.scale_s = calloc((size_t)(nn ? nn : 1), sizeof *L.scale_s);
+    if (!uses || !fused_into || !L.scale_x || !L.scale_s) {
+        free(uses);
+        goto oom;
+    }
+    for (int i = 0; i < nn; i++)
+        for (int k = 0; k < ((IrNode *)g->nodes.v[i])->n_in; k++) uses[((IrNode *)g->nodes.v[i])->in[k]->id]++;
+    for (int i = 0; i < g->outputs.n; i++) uses[((IrValue *)g->outputs.v[i])->id] += 2;
+    const char *se_env = getenv("BCL_JIT_SE_FOLD");
+    for (int i = 0; i < nn; i++) {
+        const IrValue *sx = NULL, *ss = NULL;
+        int j = se_env && *se_env == '0' ? -1 : se_scale(g, i, uses, &sx, &ss);
+        fused_into[i] = j;
+        if (j < 0) continue;
+        L.scale_x[j] = sx, L.scale_s[j] = ss;
+        if (last[sx->id] < j) last[sx->id] = j;
+        if (last[ss->id] < j) last[ss->id] = j;
+    }
+    free(uses);
     for (int i = 0; i < g->outputs.n; i++) {
         const IrValue *v = g->outputs.v[i];
         bool dir = v->kind == IRV_NODE && !direct[v->id];
@@ -872,6 +943,7 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
         const IrNode *n = g->nodes.v[i];
         int y = n->out->id;
         int64_t ny = shape_numel(&n->out->shape);
+        if (fused_into[i] >= 0) continue;   /* done by the conv it feeds: no buffer, no step */
         if (root[y] != y) {   /* an aliasing reshape: no buffer, no step */
             pl->slot_init[y] = pl->slot_init[root[y]];
         } else if (!direct[y]) {
@@ -892,6 +964,7 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
             }
         }
         L.what = ir_op_info[n->op].name;
+        L.node = i;
         L.loc = n->loc;
         L.scope = n->scope;
         if (ny > 0 && root[y] == y) {
@@ -899,9 +972,10 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
             if (!fused && n->attrs.act >= 0) act_step(&L, y, n->attrs.act, n->attrs.act_alpha, ny);
         }
         if (L.oom) goto oom;
-        for (int k = 0; k <= n->n_in; k++) {
-            const IrValue *v = k < n->n_in ? n->in[k] : n->out;
-            if (v->kind != IRV_NODE) continue;
+        const IrValue *sx = L.scale_x[i], *ss = L.scale_s[i];   /* a folded scale's operands */
+        for (int k = 0; k <= n->n_in + 2; k++) {
+            const IrValue *v = k < n->n_in ? n->in[k] : k == n->n_in ? n->out : k == n->n_in + 1 ? sx : ss;
+            if (!v || v->kind != IRV_NODE) continue;
             int r = root[v->id];   /* an operand listed twice, or two views of one buffer: released once */
             if (direct[r] || last[r] > i || released[r] || !pl->slot_init[r]) continue;
             released[r] = true;
@@ -924,6 +998,9 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
     free(direct);
     free(released);
     free(fl);
+    free(fused_into);
+    free(L.scale_x);
+    free(L.scale_s);
     free(L.fn_index);
     return true;
 oom:
@@ -935,6 +1012,9 @@ fail:
     free(direct);
     free(released);
     free(fl);
+    free(fused_into);
+    free(L.scale_x);
+    free(L.scale_s);
     jit_plan_free(pl);
     return false;
 }

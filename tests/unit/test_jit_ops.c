@@ -191,6 +191,39 @@ static void test_convrow_maxpool(void **st)
     jt_free(&t);
 }
 
+/* An SE block's scale x * s ([N,C,1,1]) folded into the 1x1 conv it feeds (scaled
+ * weights per image, no pass over x * s): both operand orders, a residual, a node between
+ * the mul and the conv that needs a buffer of x's size (x must stay alive), and the
+ * cases that must not fold (the product also an output, or read twice). */
+static void test_se_scale_fold(void **st)
+{
+    JT t;
+    jt_init(&t, 9);
+    for (int i = 0; i < 4; i++) {
+        int N = 2, C = 24, H = 6, W = 7, O = 20;
+        IrValue *x0 = jt_input(&t, jt_shape(4, N, C, H, W)), *z = jt_input(&t, jt_shape(4, N, C, H, W));
+        IrAttrs a = ir_attrs_default();
+        IrValue *x = jt_node(&t, IR_RELU, &x0, 1, &a);   /* a node result, as in a network */
+        IrValue *s = jt_input(&t, jt_shape(4, N, C, 1, 1));
+        IrValue *ms[2] = {i % 2 ? s : x, i % 2 ? x : s};
+        IrValue *m = jt_node(&t, IR_MUL, ms, 2, &a);
+        IrValue *q = jt_node(&t, IR_SIGMOID, &z, 1, &a);   /* would reuse x's buffer if x were freed */
+        ir_add_output(t.g, q);
+        IrAttrs ca = ir_attrs_default();
+        ca.act = i == 0 ? IR_SILU : -1;
+        IrValue *in[4] = {m, jt_param(&t, jt_shape(4, O, C, 1, 1), -0.2f, 0.2f), jt_param(&t, jt_shape(1, O), -1, 1),
+                          jt_input(&t, jt_shape(4, N, O, H, W))};
+        ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i == 1 ? 4 : 3, &ca));
+        if (i == 2) ir_add_output(t.g, m);   /* not folded: the product is an output */
+        if (i == 3) {                        /* not folded: a second reader */
+            IrValue *in2[2] = {m, jt_param(&t, jt_shape(4, 5, C, 1, 1), -0.2f, 0.2f)};
+            ir_add_output(t.g, jt_node(&t, IR_CONV2D, in2, 2, &ca));
+        }
+    }
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
 static void test_linear_matmul(void **st)
 {
     JT t;
@@ -519,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_conv_depthwise_grouped_generic),
         cmocka_unit_test(test_dwconv_nchw),
         cmocka_unit_test(test_convrow_maxpool),
+        cmocka_unit_test(test_se_scale_fold),
         cmocka_unit_test(test_linear_matmul),
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_norm_softmax),

@@ -798,8 +798,9 @@ INL void gemm_tile(const float *restrict x, const float *restrict wp, const floa
                    float *restrict y, const int64_t *p, int64_t n, int64_t obk, int64_t p0, const int ot,
                    const int pv)
 {
-    int64_t C = p[5], P = p[6], O = p[7], OBK = p[8], act = p[9];
+    int64_t C = p[5], P = p[6], O = p[7], OBK = p[8], act = p[9], WS = p[13];
     float alpha = fbits(p[10]);
+    wp += n * WS;   /* weights scaled per image (scale_w), or shared (WS = 0) */
     v16f acc[8][4];
 #pragma clang loop unroll(full)
     for (int i = 0; i < ot; i++)
@@ -850,6 +851,23 @@ KERNEL(conv1x1)
         if ((P - p0) / 16 > 0) gemm_tile(x, wp, r, y, p, n, obk, p0, OT, (P % (16 * PV)) / 16);
         /* the last 16 pixels again, overlapping: same values, same thread */
         if (P % 16) gemm_tile(x, wp, r, y, p, n, obk, P - 16, OT, 1);
+    }
+}
+
+/* An SE block's scale folded into the next 1x1 conv: per image, the conv1x1 weights
+ * times s[n][c] (input channel c), bias copied: conv(x * s) = conv_{w s}(x). */
+KERNEL(scale_w)
+{
+    int64_t C = p[3], OT = p[4], OBK = p[5], WS = OBK * C * OT + OBK * OT;
+    const float *wp = slot(slots, p, 0), *s = slot(slots, p, 1);
+    float *wo = slot(slots, p, 2);
+    for (int64_t it = begin; it < end; it++) {
+        int64_t n = it / OBK, obk = it % OBK;
+        const float *src = wp + obk * C * OT, *sn = s + n * C;
+        float *dst = wo + n * WS + obk * C * OT;
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t i = 0; i < OT; i++) dst[c * OT + i] = src[c * OT + i] * sn[c];
+        for (int64_t i = 0; i < OT; i++) wo[n * WS + OBK * C * OT + obk * OT + i] = wp[OBK * C * OT + obk * OT + i];
     }
 }
 

@@ -344,6 +344,8 @@ static bool infer_unchecked(IrOp op, const Shape *const *in, int n_in, const IrA
                         (long long)w->d[0], S(w));
         *o = *x;
         o->d[o->rank - 1] = w->d[0];
+        if (n_in > 3 && !shape_eq(in[3], o))
+            return fail(err, n, "linear: residual %s must have the result's shape %s", S(in[3]), S(o));
         return true;
     }
     case IR_MATMUL:

@@ -1,5 +1,6 @@
-/* fuse-add: a residual add(conv2d(...), r) becomes the conv's epilogue (a 4th input:
- * out = act(conv + bias + r)) when the conv result has no other user and r is already
+/* fuse-add: a residual add(conv2d(...), r) or add(linear(...), r) becomes the conv's
+ * or linear's epilogue (a 4th input: out = act(conv + bias + r)) when its result has no
+ * other user and r is already
  * computed before the conv in the schedule (so nothing has to move and r's lifetime
  * does not grow). A conv without a bias gets a zero bias to keep the operand order.
  * Run it before fuse-act, or after: an activation already fused into the add moves
@@ -28,7 +29,8 @@ int pass_fuse_add(IrGraph *g, Diag *d)
             IrValue *c = add->in[k], *r = add->in[1 - k];
             if (c->kind != IRV_NODE || c == r) continue;
             IrNode *conv = c->def;
-            if (conv->op != IR_CONV2D || conv->n_in > 3 || conv->attrs.act >= 0 || uses[c->id] != 1)
+            if ((conv->op != IR_CONV2D && conv->op != IR_LINEAR) || conv->n_in > 3 || conv->attrs.act >= 0 ||
+                uses[c->id] != 1)
                 continue;
             /* No broadcasting in the epilogue: the residual has the conv's shape. */
             if (!shape_eq(&r->shape, &c->shape) || !shape_eq(&add->out->shape, &c->shape)) continue;

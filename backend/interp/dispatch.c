@@ -55,6 +55,8 @@ bool kern_run_node_checked(const IrNode *n, const float *const *in, float *out, 
         break;
     case IR_LINEAR:
         kern_linear(in[0], xs, in[1], &n->in[1]->shape, n->n_in > 2 ? in[2] : NULL, out);
+        if (n->n_in > 3)   /* the fused residual add, before the activation (as the unfused add) */
+            for (int64_t i = 0, ny = shape_numel(ys); i < ny; i++) out[i] += in[3][i];
         break;
     case IR_MATMUL:
         kern_matmul(in[0], xs, in[1], &n->in[1]->shape, out, ys);

@@ -315,23 +315,31 @@ static bool lower_linear(Lower *L, const IrNode *n, int x, int y)
     const IrValue *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
     int64_t I = w->shape.d[1], O = w->shape.d[0];
     int64_t rows = I ? shape_numel(&n->in[0]->shape) / I : 0;
+    int res = n->n_in > 3 ? n->in[3]->id : -1;   /* fused residual (pass fuse-add) */
     if (has_data(w) && (!b || has_data(b)) && rows == 1)   /* a classifier at batch 1: four chains */
-        return step_linear_packed(L, w, b, x, y, rows, 1, -1, n->attrs.act, n->attrs.act_alpha);
+        return step_linear_packed(L, w, b, x, y, rows, 1, res, n->attrs.act, n->attrs.act_alpha);
     if (has_data(w) && (!b || has_data(b))) {
         /* the register-blocked GEMM: AVX-512 8 rows x 32 columns (16 of its 32 vector
          * registers), AVX2 6 rows x 16 columns (12 of 16) */
         int ws = pack_job(L, JIT_PACK_LINEAR16, w, b, O, I, 0, 0, 0);
         int64_t OB = cdiv(O, 16), RT = L->h->vec512 ? 8 : 6, NB = L->h->vec512 ? 2 : 1;
         Tab t = {0};
-        put(&t, x), put(&t, ws), put(&t, -1), put(&t, y), put(&t, rows), put(&t, I), put(&t, O), put(&t, OB);
+        put(&t, x), put(&t, ws), put(&t, res), put(&t, y), put(&t, rows), put(&t, I), put(&t, O), put(&t, OB);
         put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha)), put(&t, RT), put(&t, NB);
         step(L, "gemm", &t, cdiv(OB, NB) * cdiv(rows, RT));
         return true;
     }
     Tab t = {0};
     put(&t, x), put(&t, w->id), put(&t, b ? b->id : -1), put(&t, y), put(&t, rows), put(&t, I);
-    put(&t, O), put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
+    put(&t, O), put(&t, res >= 0 ? -1 : n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
     step(L, "linear", &t, rows);
+    if (res >= 0) {   /* weights computed at run time: the residual (and the activation) as a second step */
+        int64_t ny = rows * O, one[8] = {1}, dims[8] = {ny};
+        Tab a = {0};
+        put(&a, IR_ADD), put(&a, y), put(&a, res), put(&a, y), put(&a, 1), put(&a, 1), put(&a, 1);
+        put(&a, n->attrs.act), put(&a, fbits(n->attrs.act_alpha)), put8(&a, dims, 1), put8(&a, one, 1), put8(&a, one, 1);
+        step(L, "binary", &a, 1);
+    }
     return true;
 }
 

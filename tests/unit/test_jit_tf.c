@@ -85,6 +85,58 @@ static void test_gemm(void **st)
     }
 }
 
+/* The residual epilogue of linear (pass fuse-add): act(x w^T + b + r), on the GEMM
+ * (bound weights), the one-row kernel and the run-time-weight kernel + add step. */
+static void test_gemm_residual(void **st)
+{
+    (void)st;
+    static const int cases[][4] = {{13, 40, 50, 1}, {1, 33, 20, 1}, {5, 7, 9, 0}, {9, 64, 32, 1}};
+    for (int cpu = 0; cpu < 2; cpu++) {
+        JT t;
+        jt_init(&t, 37);
+        const float *in[12], *w[4], *b[4];
+        for (int c = 0; c < 4; c++) {
+            int R = cases[c][0], I = cases[c][1], O = cases[c][2];
+            IrValue *v[4] = {jt_input(&t, jt_shape(2, R, I)),
+                             cases[c][3] ? jt_param(&t, jt_shape(2, O, I), -0.5f, 0.5f) : jt_input(&t, jt_shape(2, O, I)),
+                             jt_param(&t, jt_shape(1, O), -1, 1), jt_input(&t, jt_shape(2, R, O))};
+            IrAttrs a = ir_attrs_default();
+            a.act = c % 2 ? IR_GELU : IR_RELU;
+            ir_add_output(t.g, jt_node(&t, IR_LINEAR, v, 4, &a));
+            in[3 * c] = jt_data(&t, &v[0]->shape, -2, 2);
+            in[3 * c + 1] = cases[c][3] ? NULL : jt_data(&t, &v[1]->shape, -0.5f, 0.5f);
+            in[3 * c + 2] = jt_data(&t, &v[3]->shape, -2, 2);
+            w[c] = cases[c][3] ? v[1]->data : in[3 * c + 1];
+            b[c] = v[2]->data;
+        }
+        /* graph inputs in order of creation: x, (w,) r per case */
+        const float *gin[12];
+        int k = 0;
+        for (int c = 0; c < 4; c++) {
+            gin[k++] = in[3 * c];
+            if (!cases[c][3]) gin[k++] = in[3 * c + 1];
+            gin[k++] = in[3 * c + 2];
+        }
+        float **got = run_jit(&t, cpus[cpu], gin);
+        int bad = 0;
+        for (int c = 0; c < 4; c++) {
+            int R = cases[c][0], I = cases[c][1], O = cases[c][2];
+            double *want = malloc(sizeof(double) * (size_t)(R * O));
+            for (int r = 0; r < R; r++)
+                for (int o = 0; o < O; o++) {
+                    double s = b[c][o] + in[3 * c + 2][r * O + o];
+                    for (int i = 0; i < I; i++) s += (double)in[3 * c][r * I + i] * w[c][o * I + i];
+                    want[r * O + o] = c % 2 ? gelu(s) : (s < 0 ? 0 : s);
+                }
+            bad += compare(got[c], want, R * O, 1e-5, "linear + residual");
+            free(want);
+        }
+        jt_free_outputs(&t, got);
+        jt_free(&t);
+        assert_int_equal(bad, 0);
+    }
+}
+
 /* Data movement that keeps the last axis: each output row is one run of the input. */
 static void test_gather_rows(void **st)
 {
@@ -356,6 +408,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemm_residual),
         cmocka_unit_test(test_gather_rows),
         cmocka_unit_test(test_layer_norm),
         cmocka_unit_test(test_gelu),

@@ -288,6 +288,11 @@ static void dump_expr(Dumper *d, const Expr *e, int depth, const char *label)
         end(d, e->loc);
         dump_expr(d, e->starred.value, depth + 1, NULL);
         break;
+    case E_YIELD:
+        fputs(e->yield_.from ? "YieldFrom" : "Yield", out);
+        end(d, e->loc);
+        if (e->yield_.value) dump_expr(d, e->yield_.value, depth + 1, NULL);
+        break;
     }
 }
 

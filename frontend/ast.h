@@ -44,6 +44,7 @@ typedef enum {
     E_SET,       /* {elts} */
     E_LAMBDA,    /* lambda: a FuncDef whose body is `return <expr>` */
     E_STARRED,   /* starred.value: `*x` in calls, displays and assignment targets */
+    E_YIELD,     /* yield_.value (NULL: bare yield); yield_.from: `yield from value` */
 } ExprKind;
 
 typedef enum {
@@ -91,6 +92,7 @@ struct Expr {
         struct { Expr *elt; int n_gens; Comprehension *gens; Expr *value; } comp;
         struct FuncDef *lambda;
         struct { Expr *value; } starred;
+        struct { Expr *value; bool from; } yield_;
     };
 };
 
@@ -112,6 +114,7 @@ struct FuncDef {
     ExprList decorators; /* the expressions after '@', outermost first */
     SrcLoc loc;          /* the whole `def` line */
     SrcLoc name_loc;
+    signed char is_generator; /* its body yields (nested defs aside): 1 yes, 2 no, 0 not yet looked at */
 };
 
 typedef struct ClassDef {

@@ -217,6 +217,7 @@ static void check_expr_inner(Checker *c, Scope *s, Expr *e)
         break;
     }
     case E_STARRED: check_expr(c, s, e->starred.value); break;
+    case E_YIELD: if (e->yield_.value) check_expr(c, s, e->yield_.value); break;
     default: break;
     }
 }

@@ -1018,6 +1018,69 @@ static bool bind_args(Elab *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc loc
     return true;
 }
 
+static bool block_yields(const StmtList *b);
+
+static bool stmt_yields(const Stmt *s)
+{
+    switch (s->kind) {
+    case S_EXPR: return s->expr && s->expr->kind == E_YIELD;
+    case S_ASSIGN: return s->assign.value && s->assign.value->kind == E_YIELD;
+    case S_AUGASSIGN: return s->aug.value && s->aug.value->kind == E_YIELD;
+    case S_ANNASSIGN: return s->ann.value && s->ann.value->kind == E_YIELD;
+    case S_RETURN: return s->expr && s->expr->kind == E_YIELD;
+    case S_IF: return block_yields(&s->if_.body) || block_yields(&s->if_.orelse);
+    case S_FOR: return block_yields(&s->for_.body) || block_yields(&s->for_.orelse);
+    case S_WHILE: return block_yields(&s->while_.body) || block_yields(&s->while_.orelse);
+    case S_WITH: return block_yields(&s->with_.body);
+    case S_TRY:
+        if (block_yields(&s->try_.body) || block_yields(&s->try_.orelse) || block_yields(&s->try_.finalbody)) return true;
+        for (int i = 0; i < s->try_.n_handlers; i++)
+            if (block_yields(&s->try_.handlers[i].body)) return true;
+        return false;
+    default: return false;   /* nested def / class: their own */
+    }
+}
+
+static bool block_yields(const StmtList *b)
+{
+    for (int i = 0; i < b->n; i++)
+        if (stmt_yields(b->v[i])) return true;
+    return false;
+}
+
+bool func_is_generator(FuncDef *d)
+{
+    if (!d->is_generator) d->is_generator = block_yields(&d->body) ? 1 : 2;
+    return d->is_generator == 1;
+}
+
+/* Runs a generator function's body, collecting what it yields (iter.c calls it at
+ * the first next()). NULL after an error. */
+Seq *run_generator_body(Elab *I, FuncObj *fn, Env *env, Value *self, SrcLoc loc)
+{
+    if (I->depth >= BCL_MAX_CALL_DEPTH) {
+        diag_error(I->d, loc, "maximum recursion depth (%d calls) exceeded", BCL_MAX_CALL_DEPTH);
+        return NULL;
+    }
+    Seq *outer = I->yields;
+    Seq *mine = ARENA_NEW(I->a, Seq);
+    I->yields = mine;
+    Frame fr = {I->frame, fn, self};
+    I->frame = &fr;
+    I->depth++;
+    Value *ret = NULL;
+    ExecStatus st = exec_block(I, env, &fn->def->body, &ret);
+    I->depth--;
+    I->frame = fr.up;
+    I->yields = outer;
+    if (st == EX_ERROR) return NULL;
+    if (st == EX_BREAK || st == EX_CONTINUE) {
+        diag_error(I->d, fn->def->loc, "'break' or 'continue' outside a loop");
+        return NULL;
+    }
+    return mine;   /* a `return x` only ends the generator (its value is StopIteration's) */
+}
+
 static Value *call_user(Elab *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc loc, const char *disp)
 {
     if (I->depth >= BCL_MAX_CALL_DEPTH) {
@@ -1029,6 +1092,7 @@ static Value *call_user(Elab *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc l
     bool ok = bind_args(I, fn, self, a, loc, disp, env);
     I->top_call = false;
     if (!ok) return NULL;
+    if (func_is_generator(fn->def)) return genfunc_new(I, fn, env, self ? self : (a->n_pos ? a->pos[0] : NULL), loc);
     Frame fr = {I->frame, fn, self ? self : (a->n_pos ? a->pos[0] : NULL)};
     I->frame = &fr;
     I->depth++;
@@ -1584,6 +1648,28 @@ static Value *eval_expr_inner(Elab *I, Env *env, Expr *e)
         return s;
     }
     case E_LAMBDA: return make_function(I, env, e->lambda);
+    case E_YIELD: {
+        if (!I->yields || (I->frame && I->frame->fn && !func_is_generator(I->frame->fn->def))) {
+            diag_error(I->d, e->loc, I->yields || I->frame ? "'yield' inside an expression is not supported in .bcl "
+                                                              "(write it as a statement: `yield x` or `y = yield x`)"
+                                                            : "'yield' outside function");
+            return NULL;
+        }
+        if (!e->yield_.value) {
+            seq_push(I, I->yields, V_NONE_);
+            return V_NONE_;
+        }
+        Value *v = eval_expr(I, env, e->yield_.value);
+        if (!v || v->kind == V_POISON) return NULL;
+        if (e->yield_.from) {
+            Seq *s = iterate(I, v, e->yield_.value->loc);
+            if (!s) return NULL;
+            for (int i = 0; i < s->n; i++) seq_push(I, I->yields, s->v[i]);
+            return V_NONE_;   /* the sub-generator's return value is not kept */
+        }
+        seq_push(I, I->yields, v);
+        return V_NONE_;   /* what send() would give: bclc has no send() */
+    }
     case E_STARRED:
         diag_error(I->d, e->loc, "can't use starred expression here");
         return NULL;

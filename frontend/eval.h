@@ -70,6 +70,7 @@ struct Elab {
     int raised_index;
     Value *handling;            /* the exception an `except` block is handling (bare raise) */
     ClassObj *partial_cls;      /* functools.partial */
+    Seq *yields;                /* the running generator function's yielded values (NULL: none runs) */
     SrcLoc user_loc;            /* the innermost call made from a user file (not the stdlib) */           /* the last call failed while binding its arguments */
 };
 
@@ -146,6 +147,13 @@ ExecStatus exec_with(Elab *I, Env *env, Stmt *s, Value **ret);
 ClassObj *exception_class(Elab *I, const char *name);
 
 /* ---- iter.c: lazy iterators (generator expressions, map, filter) */
+/* A generator function's iterator: the body runs (collecting what it yields) at the
+ * first next(). */
+Value *genfunc_new(Elab *I, FuncObj *fn, Env *env, Value *self, SrcLoc loc);
+/* Whether a function's body yields (S_EXPR/assignments at any block depth). */
+bool func_is_generator(FuncDef *d);
+/* eval.c: runs a generator function's body, collecting what it yields; NULL after an error. */
+Seq *run_generator_body(Elab *I, FuncObj *fn, Env *env, Value *self, SrcLoc loc);
 void iter_builtins_init(Elab *I);
 Value *genexp_new(Elab *I, Env *env, Expr *e);
 /* The next item of a V_ITER; *done at the end; NULL after an error. */

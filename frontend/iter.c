@@ -169,6 +169,42 @@ static Value *b_filter(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     return new_iter(I, "filter", filter_next, m);
 }
 
+/* ------------------------------------------------------------------ generator functions */
+
+/* A call of a function whose body yields: nothing runs until the first next(), which
+ * runs the whole body and keeps what it yields (so an endless generator ends in the
+ * statement budget, and its side effects all happen at that first next()). */
+typedef struct GenFuncState {
+    FuncObj *fn;
+    Env *env;
+    Value *self;
+    SrcLoc loc;
+    Seq *items;
+    int pos;
+} GenFuncState;
+
+static Value *genfunc_next(Elab *I, IterObj *it, SrcLoc loc, bool *done)
+{
+    GenFuncState *g = it->state;
+    if (!g->items && !(g->items = run_generator_body(I, g->fn, g->env, g->self, g->loc.src ? g->loc : loc)))
+        return NULL;
+    if (g->pos >= g->items->n) {
+        *done = true;
+        return NULL;
+    }
+    return g->items->v[g->pos++];
+}
+
+Value *genfunc_new(Elab *I, FuncObj *fn, Env *env, Value *self, SrcLoc loc)
+{
+    GenFuncState *g = ARENA_NEW(I->a, GenFuncState);
+    g->fn = fn;
+    g->env = env;
+    g->self = self;
+    g->loc = loc;
+    return new_iter(I, "generator", genfunc_next, g);
+}
+
 /* ------------------------------------------------------------------ zip, enumerate */
 
 /* One source of zip/enumerate: an iterator is pulled one item at a time (so zip of

@@ -117,7 +117,6 @@ static Seq seq1(ParseState *ps, void *p);
 static ExprList exprlist(ParseState *ps, const PtrVec *v);
 static StmtList stmtlist(ParseState *ps, const PtrVec *v);
 static void unsupported(ParseState *ps, BclLoc l, const char *what);
-static Expr *dummy(ParseState *ps, BclLoc l);
 static Expr *seq_expr(ParseState *ps, Seq s, BclLoc l, ExprKind k);
 static Expr *no_star(ParseState *ps, Expr *e);
 static void check_target(ParseState *ps, Expr *e);
@@ -275,7 +274,7 @@ names
 
 expr_stmt
     : tsl                       { $$ = mkstmt(ps, S_EXPR, @$); $$->expr = no_star(ps, $1); }
-    | yield_expr                { $$ = NULL; }
+    | yield_expr                { $$ = mkstmt(ps, S_EXPR, @$); $$->expr = $1; }
     | tsl AUGASSIGN rhs {
           $$ = mkstmt(ps, S_AUGASSIGN, @$);
           Expr *t = $1;
@@ -316,9 +315,9 @@ rhs
     ;
 
 yield_expr
-    : YIELD                     { unsupported(ps, @1, "yield"); $$ = dummy(ps, @$); }
-    | YIELD tsl                 { unsupported(ps, @1, "yield"); $$ = dummy(ps, @$); }
-    | YIELD FROM test           { unsupported(ps, @1, "yield"); $$ = dummy(ps, @$); }
+    : YIELD                     { $$ = mkexpr(ps, E_YIELD, @$); }
+    | YIELD tsl                 { $$ = mkexpr(ps, E_YIELD, @$); $$->yield_.value = no_star(ps, $2); }
+    | YIELD FROM test           { $$ = mkexpr(ps, E_YIELD, @$); $$->yield_.value = $3; $$->yield_.from = true; }
     ;
 
 import_stmt
@@ -1123,7 +1122,6 @@ static void unsupported(ParseState *ps, BclLoc l, const char *what)
 }
 
 /* Stands for an expression that was reported; the module is never returned. */
-static Expr *dummy(ParseState *ps, BclLoc l) { return mkexpr(ps, E_NONE, l); }
 
 static Expr *seq_expr(ParseState *ps, Seq s, BclLoc l, ExprKind k)
 {

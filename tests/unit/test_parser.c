@@ -653,13 +653,19 @@ static void test_unsupported_statements(void **state)
     expect_parses("del x[0], y\n");
     expect_parses("def f():\n    global g\n    nonlocal h, i\n");
     expect_parses("raise E from e\n");
-    expect_diags("def f():\n    yield 1\n    x = yield\n",
-                 "t.bcl:2:5: error: 'yield' is not supported in .bcl\n"
-                 "        yield 1\n"
-                 "        ^~~~~\n"
-                 "t.bcl:3:9: error: 'yield' is not supported in .bcl\n"
-                 "        x = yield\n"
-                 "            ^~~~~\n");
+    expect_dump("def f():\n    yield 1\n    x = yield\n    yield from g\n",
+                "Module\n"
+                "  FunctionDef f\n"
+                "    body:\n"
+                "      Expr\n"
+                "        Yield\n"
+                "          Int 1\n"
+                "      Assign\n"
+                "        target: Name x\n"
+                "        value: Yield\n"
+                "      Expr\n"
+                "        YieldFrom\n"
+                "          Name g\n");
     expect_diags("async def f():\n    await g()\n",
                  "t.bcl:1:1: error: 'async' is not supported in .bcl\n"
                  "    async def f():\n"
@@ -722,9 +728,6 @@ static void test_multiple_errors(void **state)
                  "        s = {1, 2}\n"
                  "        return s\n"
                  "async def z():\n    pass\n",
-                 "t.bcl:3:9: error: 'yield' is not supported in .bcl\n"
-                 "        x = yield 1\n"
-                 "            ^~~~~\n"
                  "t.bcl:12:1: error: 'async' is not supported in .bcl\n"
                  "    async def z():\n"
                  "    ^~~~~\n");
@@ -796,17 +799,17 @@ static void test_syntax_error_recovery(void **state)
                  "    return 1\n"
                  "x = 1 +\n"
                  "y = 2\n"
-                 "def g():\n"
-                 "    yield y\n",
+                 "async def g():\n"
+                 "    pass\n",
                  "t.bcl:1:7: error: invalid syntax: unexpected ':'\n"
                  "    def f(:\n"
                  "          ^\n"
                  "t.bcl:3:8: error: invalid syntax: unexpected end of line\n"
                  "    x = 1 +\n"
                  "           ^\n"
-                 "t.bcl:6:5: error: 'yield' is not supported in .bcl\n"
-                 "        yield y\n"
-                 "        ^~~~~\n");
+                 "t.bcl:5:1: error: 'async' is not supported in .bcl\n"
+                 "    async def g():\n"
+                 "    ^~~~~\n");
 }
 
 static void test_call_and_target_errors(void **state)
@@ -945,10 +948,10 @@ static void test_fstring_errors(void **state)
                  "t.bcl:2:6: error: invalid syntax: unexpected name 'b'\n"
                  "      {a b}'''\n"
                  "         ^\n");
-    expect_diags("s = f'{(yield)}'\n",
-                 "t.bcl:1:9: error: 'yield' is not supported in .bcl\n"
-                 "    s = f'{(yield)}'\n"
-                 "            ^~~~~\n");
+    expect_diags("s = f'{(n := 3)}'\n",
+                 "t.bcl:1:11: error: ':=' is not supported in .bcl\n"
+                 "    s = f'{(n := 3)}'\n"
+                 "              ^~\n");
 }
 
 static void test_utf8(void **state)

@@ -307,6 +307,70 @@ static Value *join(Elab *I, CallArgs *a, SrcLoc loc, const char *f, bool concat)
 static Value *np_stack(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return join(I, a, l, "stack", false); }
 static Value *np_concatenate(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return join(I, a, l, "concatenate", true); }
 
+/* np.split(a, sections or indices, axis=0): a list of arrays (copies, as all indexing here) */
+static Value *np_split(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("ary", "indices_or_sections", "axis");
+    BIND("split", 2);
+    NdArray *x = arr(I, av[0], loc);
+    if (!x) return NULL;
+    int64_t axis = 0;
+    if (av[2] && !as_int(I, av[2], loc, "axis", &axis)) return NULL;
+    if (axis < 0) axis += x->rank;
+    if (axis < 0 || axis >= x->rank) {
+        diag_error(I->d, loc, "np.split: axis out of range for an array of rank %d", x->rank);
+        return NULL;
+    }
+    int64_t len = x->dims[axis];
+    int64_t cuts[66];
+    int n_cuts = 0;
+    if (av[1]->kind == V_INT) {
+        int64_t k = av[1]->i;
+        if (k <= 0 || len % k) {
+            diag_error(I->d, loc, "ValueError: array split does not result in an equal division");
+            return NULL;
+        }
+        if (k > 64) {
+            diag_error(I->d, loc, "np.split: at most 64 sections in .bcl");
+            return NULL;
+        }
+        for (int64_t i = 1; i < k; i++) cuts[n_cuts++] = i * (len / k);
+    } else {
+        Seq *ix = iterate(I, av[1], loc);
+        if (!ix) return NULL;
+        if (ix->n > 64) {
+            diag_error(I->d, loc, "np.split: at most 64 indices in .bcl");
+            return NULL;
+        }
+        for (int i = 0; i < ix->n; i++) {
+            if (!as_int(I, ix->v[i], loc, "split index", &cuts[n_cuts])) return NULL;
+            int64_t c = cuts[n_cuts];
+            cuts[n_cuts++] = c < 0 ? (c + len < 0 ? 0 : c + len) : (c > len ? len : c);
+        }
+    }
+    Value *out = v_list(I, 0);
+    int64_t lo = 0;
+    for (int i = 0; i <= n_cuts; i++) {
+        int64_t hi = i < n_cuts ? cuts[i] : len;
+        if (hi < lo) hi = lo;
+        Value *idx = v_tuple(I, (int)axis + 1);
+        for (int k = 0; k <= axis; k++) {
+            Value *sl = ARENA_NEW(I->a, Value);
+            sl->kind = V_SLICE;
+            if (k == axis) {
+                sl->slice.lo = v_int(I, lo);
+                sl->slice.hi = v_int(I, hi);
+            }
+            idx->seq->v[k] = sl;
+        }
+        Value *part = nd_getitem(I, nd_value(I, x), idx, loc);
+        if (!part) return NULL;
+        seq_push(I, out->seq, part);
+        lo = hi;
+    }
+    return out;
+}
+
 static Value *np_meshgrid(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
     bool ij = false;
@@ -603,7 +667,7 @@ Value *native_numpy(Elab *I)
         {"where", np_where}, {"clip", np_clip}, {"stack", np_stack}, {"concatenate", np_concatenate},
         {"meshgrid", np_meshgrid}, {"unique", np_unique}, {"sum", np_sum}, {"prod", np_prod}, {"max", np_max},
         {"min", np_min}, {"amax", np_max}, {"amin", np_min}, {"mean", np_mean}, {"reshape", np_reshape},
-        {"transpose", np_transpose}, {"expand_dims", np_expand_dims},
+        {"transpose", np_transpose}, {"expand_dims", np_expand_dims}, {"split", np_split},
     };
     for (size_t i = 0; i < sizeof fs / sizeof *fs; i++) ns_add(I, ns, fs[i].name, fs[i].fn);
     static const char *const dtypes[] = {"bool_", "int32", "int64", "float32", "float64", "intp", "float_", "int_"};

@@ -123,6 +123,7 @@ Value *native_megengine(Elab *I)
     t->cls = native_class(I, "Tensor", TK_TENSOR, c_tensor);
     I->tensor_cls = t->cls;
     env_set(I, ns->ns->env, "Tensor", t);
+    env_set(I, ns->ns->env, "tensor", t);   /* MegEngine's alias (RepVGG uses megengine.tensor) */
     Value *p = ARENA_NEW(I->a, Value);
     p->kind = V_CLASS;
     p->cls = native_class(I, "Parameter", TK_PARAM, c_parameter);

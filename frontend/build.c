@@ -520,6 +520,7 @@ static void add_param(ParamWalk *w, ParamObj *p, const char *name)
     size_t old = key_push(w, "", name);
     p->ir = ir_add_param(w->I->g, arena_strdup(w->I->a, w->key), &p->shape, p->init, p->loc);
     memcpy(p->ir->init_args, p->init_args, sizeof p->init_args);
+    p->ir->dtype = p->dtype;   /* an int buffer stays an index in forward */
     if (p->data) {  /* a constant buffer (Swin's rel_pos_index): its values unless weights replace them */
         int64_t n = shape_numel(&p->shape);
         p->ir->data = ARENA_NEWN(w->I->g->arena, float, n > 0 ? n : 1);

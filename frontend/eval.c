@@ -341,6 +341,13 @@ static Value *user_dunder(Elab *I, Value *obj, const char *name)
     return m && m->kind == V_FUNC ? try_attr(I, obj, name) : NULL;
 }
 
+/* What a tensor comparison takes on either side: tensors, numbers, compile-time arrays. */
+static bool is_tensor_operand(const Value *v)
+{
+    return v->kind == V_TENSOR || v->kind == V_PARAM || v->kind == V_NDARRAY || v->kind == V_INT ||
+           v->kind == V_FLOAT || v->kind == V_BOOL;
+}
+
 static Value *compare(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
 {
     bool ok = true;
@@ -360,6 +367,9 @@ static Value *compare(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     if ((l->kind == V_NDARRAY || r->kind == V_NDARRAY) && op != OP_IS && op != OP_ISNOT && op != OP_IN && op != OP_NOTIN &&
         l->kind != V_TENSOR && r->kind != V_TENSOR)
         return nd_binop(I, op, l, r, loc);
+    if ((l->kind == V_TENSOR || r->kind == V_TENSOR || (I->tracing && (l->kind == V_PARAM || r->kind == V_PARAM))) &&
+        op >= OP_EQ && op <= OP_GE && is_tensor_operand(l) && is_tensor_operand(r))
+        return tensor_binop(I, op, l, r, loc);   /* an elementwise mask, as MegEngine's */
     if ((l->kind == V_TENSOR || r->kind == V_TENSOR) && op != OP_IS && op != OP_ISNOT)
         return err(I, loc, "comparing tensors is not supported: the result would depend on tensor data, which is not known at compile time");
     switch (op) {
@@ -1555,7 +1565,7 @@ static Value *eval_expr_inner(Elab *I, Env *env, Expr *e)
         }
         if (x->kind == V_TENSOR || x->kind == V_PARAM) {
             if (e->un.op == OP_POS) return x;
-            return tensor_neg(I, x, e->loc);
+            return e->un.op == OP_INVERT ? tensor_invert(I, x, e->loc) : tensor_neg(I, x, e->loc);
         }
         if (!is_number(x) || (e->un.op == OP_INVERT && x->kind == V_FLOAT)) {
             if (x->kind == V_PLACEHOLDER) return use_placeholder(I, x, e->loc);

@@ -193,6 +193,7 @@ Value *native_bcl(Elab *I);
 Value *tensor_attr(Elab *I, Value *t, const char *name, SrcLoc loc);
 Value *tensor_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc);
 Value *tensor_neg(Elab *I, Value *t, SrcLoc loc);
+Value *tensor_invert(Elab *I, Value *t, SrcLoc loc);
 Value *tensor_index(Elab *I, Value *t, Value *idx, SrcLoc loc);
 
 /* ---- registry.c */

@@ -64,10 +64,16 @@ static Value *binary(Elab *I, CallArgs *a, SrcLoc loc, OpKind op, IrOp ir, const
 {
     ARGS("x", "y");
     BIND(f, 2);
-    if (ir == IR_MAXIMUM || ir == IR_MINIMUM) {
+    if (ir == IR_MAXIMUM || ir == IR_MINIMUM || ir == IR_LOGICAL_AND || ir == IR_LOGICAL_OR || ir == IR_LOGICAL_XOR) {
         if (!need_trace(I, loc, f)) return NULL;
         IrValue *in[2];
         if (!(in[0] = tensor_of(I, av[0], loc, f)) || !(in[1] = tensor_of(I, av[1], loc, f))) return NULL;
+        if (ir >= IR_LOGICAL_AND && ir <= IR_LOGICAL_XOR)
+            for (int k = 0; k < 2; k++)
+                if (in[k]->dtype != IR_DT_BOOL) {
+                    diag_error(I->d, loc, "%s: the operands must be bool tensors, got %s", f, ir_dtype_name(in[k]->dtype));
+                    return NULL;
+                }
         return emit(I, ir, in, 2, NULL, loc);
     }
     return tensor_binop(I, op, av[0], av[1], loc);
@@ -79,6 +85,134 @@ static Value *F_div(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I,
 static Value *F_pow(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_POW, IR_POW, "pow"); }
 static Value *F_maximum(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_MAXIMUM, "maximum"); }
 static Value *F_minimum(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_ADD, IR_MINIMUM, "minimum"); }
+
+/* Comparisons and logic: masks (bool tensors, 0/1 float32 in the IR). */
+static Value *F_equal(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_EQ, IR_EQUAL, "equal"); }
+static Value *F_not_equal(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_NE, IR_NOT_EQUAL, "not_equal"); }
+static Value *F_less(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_LT, IR_LESS, "less"); }
+static Value *F_less_equal(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_LE, IR_LESS_EQUAL, "less_equal"); }
+static Value *F_greater(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_GT, IR_GREATER, "greater"); }
+static Value *F_greater_equal(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_GE, IR_GREATER_EQUAL, "greater_equal"); }
+static Value *F_logical_and(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_BITAND, IR_LOGICAL_AND, "logical_and"); }
+static Value *F_logical_or(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_BITOR, IR_LOGICAL_OR, "logical_or"); }
+static Value *F_logical_xor(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return binary(I, a, l, OP_BITXOR, IR_LOGICAL_XOR, "logical_xor"); }
+static Value *F_logical_not(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp");
+    BIND("logical_not", 1);
+    return tensor_invert(I, av[0], loc);
+}
+
+/* F.isnan(x): x != x, the one value unequal to itself. */
+static Value *F_isnan(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp");
+    BIND("isnan", 1);
+    FIRST_TENSOR("isnan");
+    IrValue *in[2] = {x, x};
+    return emit(I, IR_NOT_EQUAL, in, 2, NULL, loc);
+}
+
+/* F.where(mask, x, y): mask must be bool (MegEngine's check); the three broadcast. */
+static Value *F_where(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("mask", "x", "y");
+    BIND("where", 3);
+    if (!need_trace(I, loc, "where")) return NULL;
+    IrValue *in[3];
+    for (int k = 0; k < 3; k++)
+        if (!(in[k] = tensor_of(I, av[k], loc, "where"))) return NULL;
+    if (in[0]->dtype != IR_DT_BOOL) {
+        diag_error(I->d, loc, "where: the mask must be a bool tensor (a comparison, or .astype(\"bool\")), got %s",
+                   ir_dtype_name(in[0]->dtype));
+        return NULL;
+    }
+    return emit(I, IR_WHERE, in, 3, NULL, loc);
+}
+
+/* The index argument of gather / indexing_one_hot: an integer tensor. */
+static IrValue *int_index(Elab *I, Value *v, SrcLoc loc, const char *f)
+{
+    IrValue *t = tensor_of(I, v, loc, f);
+    if (t && t->dtype != IR_DT_I32) {
+        diag_error(I->d, loc, "%s: the index must be an integer tensor, not %s; convert it with .astype(\"int32\")",
+                   f, ir_dtype_name(t->dtype));
+        return NULL;
+    }
+    return t;
+}
+
+/* F.gather(inp, axis, index): torch.gather (out[i] = inp[i with i[axis] = index[i]]). */
+static Value *F_gather(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "axis", "index");
+    BIND("gather", 3);
+    FIRST_TENSOR("gather");
+    int64_t ax;
+    if (!as_int(I, av[1], loc, "axis", &ax) || !norm_axis(I, &ax, x->shape.rank, loc, "gather")) return NULL;
+    IrValue *in[2] = {x, int_index(I, av[2], loc, "gather")};
+    if (!in[1]) return NULL;
+    IrAttrs at = ir_attrs_default();
+    at.axis = ax;
+    return emit(I, IR_GATHER, in, 2, &at, loc);
+}
+
+/* F.nn.indexing_one_hot(src, index, axis=1, keepdims=False): src's element picked by
+ * index along axis, index having src's shape without that axis: a gather with the
+ * index given a size-1 axis there, removed again unless keepdims. */
+static Value *F_indexing_one_hot(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("src", "index", "axis", "keepdims");
+    BIND("indexing_one_hot", 2);
+    FIRST_TENSOR("indexing_one_hot");
+    int64_t ax = 1;
+    if (OPT(2) && !as_int(I, av[2], loc, "axis", &ax)) return NULL;
+    if (!norm_axis(I, &ax, x->shape.rank, loc, "indexing_one_hot")) return NULL;
+    int keep = 0;
+    if (OPT(3) && (keep = truthy(I, av[3], loc)) < 0) return NULL;
+    IrValue *idx = int_index(I, av[1], loc, "indexing_one_hot");
+    if (!idx) return NULL;
+    Shape want = {0};
+    for (int i = 0; i < x->shape.rank; i++)
+        if (i != ax) want.d[want.rank++] = x->shape.d[i];
+    if (!shape_eq(&idx->shape, &want)) {
+        char b1[96], b2[96];
+        diag_error(I->d, loc, "indexing_one_hot: the index has shape %s; it must be the source's %s without axis %lld: %s",
+                   shape_str(&idx->shape, b1, sizeof b1), shape_str(&x->shape, b2, sizeof b2), (long long)ax,
+                   shape_str(&want, b1, sizeof b1));
+        return NULL;
+    }
+    Shape one = x->shape;
+    one.d[ax] = 1;
+    IrValue *in[2] = {x, reshape_ir(I, idx, &one, loc)};
+    if (!in[1]) return NULL;
+    IrAttrs at = ir_attrs_default();
+    at.axis = ax;
+    IrValue *y = emit_ir(I, IR_GATHER, in, 2, &at, loc);
+    if (!y) return NULL;
+    if (!keep) y = reshape_ir(I, y, &want, loc);
+    return y ? v_tensor(I, y) : NULL;
+}
+
+/* F.clip(inp, lower=None, upper=None): bounds are numbers or tensors (broadcast). */
+static Value *F_clip(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
+{
+    ARGS("inp", "lower", "upper");
+    BIND("clip", 1);
+    FIRST_TENSOR("clip");
+    if (!OPT(1) && !OPT(2)) {
+        diag_error(I->d, loc, "clip: lower and upper cannot both be None");
+        return NULL;
+    }
+    IrValue *y = x;
+    for (int k = 1; k <= 2 && y; k++) {
+        if (!OPT(k)) continue;
+        IrValue *in[2] = {y, tensor_of(I, av[k], loc, "clip")};
+        if (!in[1]) return NULL;
+        y = emit_ir(I, k == 1 ? IR_MAXIMUM : IR_MINIMUM, in, 2, NULL, loc);
+    }
+    return y ? v_tensor(I, y) : NULL;
+}
 
 static Value *F_softmax(Elab *I, Value *s, CallArgs *a, SrcLoc loc)
 {
@@ -811,6 +945,11 @@ static const struct { const char *name; NativeFn fn; } fs[] = {
     {"dropout", F_dropout}, {"pad", F_pad}, {"interpolate", F_interpolate}, {"roll", F_roll},
     {"zeros", F_zeros}, {"ones", F_ones}, {"full", F_full}, {"repeat", F_repeat},
     {"broadcast_to", F_broadcast_to}, {"expand_dims", F_expand_dims},
+    {"equal", F_equal}, {"not_equal", F_not_equal}, {"less", F_less}, {"less_equal", F_less_equal},
+    {"greater", F_greater}, {"greater_equal", F_greater_equal}, {"logical_and", F_logical_and},
+    {"logical_or", F_logical_or}, {"logical_xor", F_logical_xor}, {"logical_not", F_logical_not},
+    {"isnan", F_isnan}, {"where", F_where}, {"gather", F_gather}, {"indexing_one_hot", F_indexing_one_hot},
+    {"clip", F_clip},
 };
 
 static Value *F_dispatch(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
@@ -828,8 +967,7 @@ static Value *F_dispatch(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 
 /* Functions evaluated only at compile time (in __init__, on compile-time tensors). */
 static const char *const ct_only[] = {
-    "where", "squeeze", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-    "log", "abs", "floor", "ceil", "round", "floor_div", "mod", "prod", "linspace", "arange",
+    "squeeze", "log", "abs", "floor", "ceil", "round", "floor_div", "mod", "prod", "linspace", "arange",
 };
 
 Value *native_functional(Elab *I)

@@ -836,6 +836,11 @@ bool nd_setitem(Elab *I, Value *arr, Value *idx, Value *v, SrcLoc loc)
     return true;
 }
 
+uint8_t nd_ir_dtype(NdType t)
+{
+    return t == ND_BOOL ? IR_DT_BOOL : t == ND_INT32 || t == ND_INT64 ? IR_DT_I32 : IR_DT_F32;
+}
+
 Value *nd_to_buffer(Elab *I, const NdArray *a, SrcLoc loc)
 {
     if (a->rank == 0 || a->n == 0) {
@@ -852,6 +857,7 @@ Value *nd_to_buffer(Elab *I, const NdArray *a, SrcLoc loc)
     p->init = INIT_ZEROS;
     p->buffer = true;
     p->loc = loc;
+    p->dtype = nd_ir_dtype(a->dt);
     Value *v = ARENA_NEW(I->a, Value);
     v->kind = V_PARAM;
     v->param = p;

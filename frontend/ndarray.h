@@ -55,6 +55,8 @@ const char *nd_repr(Elab *I, const NdArray *a);
 
 Value *native_numpy(Elab *I);
 
+/* The IrDtype a traced tensor of this array's dtype has (int64 is int32 to MegEngine). */
+uint8_t nd_ir_dtype(NdType t);
 /* A tensor attribute of a module: a buffer (V_PARAM) holding the array's values. */
 Value *nd_to_buffer(Elab *I, const NdArray *a, SrcLoc loc);
 /* megengine.functional called in __init__ on compile-time tensors (mge_consteval.c):

@@ -19,7 +19,9 @@ IrValue *tensor_of(Elab *I, Value *v, SrcLoc loc, const char *what)
         for (int i = 0; i < a->rank; i++) sh.d[i] = a->dims[i];
         float *data = ARENA_NEWN(I->a, float, a->n > 0 ? a->n : 1);
         for (int64_t k = 0; k < a->n; k++) data[k] = (float)a->v[k];
-        return ir_add_const(I->g, &sh, data);
+        IrValue *c = ir_add_const(I->g, &sh, data);
+        if (c) c->dtype = nd_ir_dtype(a->dt);
+        return c;
     }
     if (v->kind == V_PARAM) {
         if (v->param->ir) return v->param->ir;
@@ -30,14 +32,54 @@ IrValue *tensor_of(Elab *I, Value *v, SrcLoc loc, const char *what)
         diag_error(I->d, loc, "%s: this parameter is not part of the model (it is not an attribute of a module in the tree)", what);
         return NULL;
     }
-    if (I->tracing && I->g && (v->kind == V_INT || v->kind == V_FLOAT || v->kind == V_BOOL))
-        return ir_const_scalar(I->g, v->kind == V_FLOAT ? (float)v->f : (float)(v->kind == V_INT ? v->i : v->b));
+    if (I->tracing && I->g && (v->kind == V_INT || v->kind == V_FLOAT || v->kind == V_BOOL)) {
+        IrValue *c = ir_const_scalar(I->g, v->kind == V_FLOAT ? (float)v->f : (float)(v->kind == V_INT ? v->i : v->b));
+        /* a Python number takes part in dtype promotion as its kind: int_t + 1 stays int */
+        if (c) c->dtype = v->kind == V_FLOAT ? IR_DT_F32 : v->kind == V_INT ? IR_DT_I32 : IR_DT_BOOL;
+        return c;
+    }
     if (!I->tracing)
         diag_error(I->d, loc, "%s: tensor operations are only allowed in forward (got %s)", what, v_type_name(v));
     else
         diag_error(I->d, loc, "%s: expected a tensor, got %s", what, v_type_name(v));
     return NULL;
 }
+
+/* Arithmetic on ints (or bools) stays int, anything with a float is float (MegEngine's
+ * promotion, without its int widths). */
+static uint8_t promote(uint8_t a, uint8_t b) { return a == IR_DT_F32 || b == IR_DT_F32 ? IR_DT_F32 : IR_DT_I32; }
+
+/* The dtype the program sees for op's result (IrValue.dtype): masks from comparisons
+ * and logic, the source's from data movement and gathers, promotion for arithmetic. */
+static uint8_t result_dtype(IrOp op, IrValue **in, int n)
+{
+    switch (op) {
+    case IR_EQUAL: case IR_NOT_EQUAL: case IR_LESS: case IR_LESS_EQUAL: case IR_GREATER: case IR_GREATER_EQUAL:
+    case IR_LOGICAL_AND: case IR_LOGICAL_OR: case IR_LOGICAL_XOR: case IR_LOGICAL_NOT:
+        return IR_DT_BOOL;
+    case IR_TRUNC:
+        return IR_DT_I32;
+    case IR_RESHAPE: case IR_TRANSPOSE: case IR_SLICE: case IR_PAD: case IR_ROLL: case IR_UPSAMPLE_NEAREST:
+    case IR_TAKE: case IR_GATHER: case IR_IDENTITY: case IR_DROPOUT: case IR_REDUCE_MAX: case IR_REDUCE_MIN:
+        return in[0]->dtype;
+    case IR_CONCAT: {
+        uint8_t t = in[0]->dtype;
+        for (int i = 1; i < n; i++)
+            if (in[i]->dtype != t) t = promote(t, in[i]->dtype);
+        return t;
+    }
+    case IR_WHERE:
+        return in[1]->dtype == in[2]->dtype ? in[1]->dtype : promote(in[1]->dtype, in[2]->dtype);
+    case IR_ADD: case IR_SUB: case IR_MUL: case IR_MAXIMUM: case IR_MINIMUM:
+        return promote(in[0]->dtype, in[1]->dtype);
+    case IR_NEG: case IR_REDUCE_SUM:
+        return promote(in[0]->dtype, in[0]->dtype);
+    default:
+        return IR_DT_F32;
+    }
+}
+
+const char *ir_dtype_name(uint8_t t) { return t == IR_DT_BOOL ? "bool" : t == IR_DT_I32 ? "int32" : "float32"; }
 
 Value *emit(Elab *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc loc)
 {
@@ -56,6 +98,7 @@ Value *emit(Elab *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc loc
     }
     IrAttrs def = ir_attrs_default();
     IrValue *r = ir_add_node(I->g, op, in, n, at ? at : &def, loc, I->d);
+    if (r) r->dtype = result_dtype(op, in, n);
     return r ? v_tensor(I, r) : NULL;
 }
 
@@ -248,8 +291,68 @@ Value *do_reduce(Elab *I, IrOp op, IrValue *x, Value *axis, Value *keep, SrcLoc 
     return emit(I, op, &x, 1, &at, loc);
 }
 
+/* The IR value of a tensor used as an index: integers only (MegEngine, NumPy and
+ * PyTorch reject float indices); a bool mask would select a data-dependent number of
+ * elements, which static shapes cannot hold. */
+static IrValue *index_tensor(Elab *I, Value *idx, SrcLoc loc)
+{
+    IrValue *t = tensor_of(I, idx, loc, "indexing");
+    if (!t) return NULL;
+    if (t->dtype == IR_DT_BOOL) {
+        diag_error(I->d, loc, "indexing with a bool mask gives a shape that depends on the data, which a compiled "
+                              "model cannot have; use F.where(mask, x, y) to select elementwise");
+        return NULL;
+    }
+    if (t->dtype != IR_DT_I32) {
+        diag_error(I->d, loc, "a tensor used as an index must hold integers, not %s; convert it with "
+                              ".astype(\"int32\")", ir_dtype_name(t->dtype));
+        return NULL;
+    }
+    return t;
+}
+
+/* x[..., t, ...] with one integer tensor t among ints, slices, None and `...`: the
+ * static items first (t's place held by a full slice), then take along the axis t's
+ * place became, where NumPy puts t's dims (one advanced index). */
+static Value *index_with_tensor(Elab *I, Value *tv, IrValue *x, Value **items, int n, int at, SrcLoc loc)
+{
+    IrValue *idx = index_tensor(I, items[at], loc);
+    if (!idx) return NULL;
+    /* x[0, :, t]: NumPy puts t's dims first (its int and tensor indices are apart),
+     * PyTorch in place; an int next to t (x[:, 0, t]) agrees in both */
+    for (int k = 0; k < n; k++) {
+        if (!is_intlike(items[k])) continue;
+        int lo = k < at ? k : at, hi = k < at ? at : k;
+        for (int j = lo + 1; j < hi; j++)
+            if (!is_intlike(items[j])) {
+                diag_error(I->d, loc, "an int index and a tensor index separated by a slice order the result "
+                                      "differently in NumPy and PyTorch; index in two steps, e.g. x[0][:, t]");
+                return NULL;
+            }
+    }
+    Value *rest = v_tuple(I, n);
+    Value *full = ARENA_NEW(I->a, Value);
+    full->kind = V_SLICE;
+    full->slice.lo = full->slice.hi = full->slice.step = V_NONE_;
+    int n_axes_used = 0, axis = 0;
+    for (int k = 0; k < n; k++) {
+        rest->seq->v[k] = k == at ? full : items[k];
+        if (items[k] != I->ellipsis && items[k]->kind != V_NONE) n_axes_used++;
+    }
+    for (int k = 0; k < at; k++) {   /* result axes the items before t make */
+        if (items[k] == I->ellipsis) axis += x->shape.rank - n_axes_used;
+        else if (!is_intlike(items[k])) axis++;   /* a slice keeps its axis, None adds one */
+    }
+    Value *y = tensor_index(I, tv, rest, loc);
+    if (!y) return NULL;
+    IrValue *in[2] = {y->tensor, idx};
+    IrAttrs a = ir_attrs_default();
+    a.axis = axis;
+    return emit(I, IR_TAKE, in, 2, &a, loc);
+}
+
 /* x[idx]: ints, slices (step > 0) and None, static; a slice node then a reshape.
- * A tensor index takes rows along axis 0 (IR take). */
+ * A tensor index takes along its axis (IR take): x[t], x[:, t]. */
 Value *tensor_index(Elab *I, Value *t, Value *idx, SrcLoc loc)
 {
     IrValue *x = tensor_of(I, t, loc, "indexing");
@@ -258,8 +361,12 @@ Value *tensor_index(Elab *I, Value *t, Value *idx, SrcLoc loc)
     if (idx->kind == V_TENSOR || idx->kind == V_PARAM) {
         /* x[t]: rows of x picked by the integer values of tensor t (numpy.take on axis 0),
          * e.g. Swin's rel_pos_bias_table[rel_pos_index.reshape(-1)] */
-        IrValue *in[2] = {x, tensor_of(I, idx, loc, "indexing")};
+        IrValue *in[2] = {x, index_tensor(I, idx, loc)};
         if (!in[1]) return NULL;
+        if (x->shape.rank < 1) {
+            diag_error(I->d, loc, "a tensor of rank 0 cannot be indexed by a tensor");
+            return NULL;
+        }
         IrAttrs at = ir_attrs_default();
         at.axis = 0;
         return emit(I, IR_TAKE, in, 2, &at, loc);
@@ -268,6 +375,17 @@ Value *tensor_index(Elab *I, Value *t, Value *idx, SrcLoc loc)
     Value **items = one;
     int n = 1;
     if (idx->kind == V_TUPLE) { items = idx->seq->v; n = idx->seq->n; }
+    int tensor_at = -1;
+    for (int k = 0; k < n; k++)
+        if (items[k]->kind == V_TENSOR || items[k]->kind == V_PARAM) {
+            if (tensor_at >= 0) {
+                diag_error(I->d, loc, "indexing with more than one tensor is not supported; index one axis at a "
+                                      "time, or use F.gather");
+                return NULL;
+            }
+            tensor_at = k;
+        }
+    if (tensor_at >= 0) return index_with_tensor(I, t, x, items, n, tensor_at, loc);
     int r = x->shape.rank, ax = 0;
     IrAttrs at = ir_attrs_default();
     for (int i = 0; i < r; i++) { at.begin[i] = 0; at.end[i] = x->shape.d[i]; at.step[i] = 1; }
@@ -361,6 +479,15 @@ Value *tensor_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     case OP_DIV: ir = IR_DIV; break;
     case OP_POW: ir = IR_POW; break;
     case OP_MATMUL: ir = IR_MATMUL; break;
+    case OP_EQ: ir = IR_EQUAL; break;
+    case OP_NE: ir = IR_NOT_EQUAL; break;
+    case OP_LT: ir = IR_LESS; break;
+    case OP_LE: ir = IR_LESS_EQUAL; break;
+    case OP_GT: ir = IR_GREATER; break;
+    case OP_GE: ir = IR_GREATER_EQUAL; break;
+    case OP_BITAND: ir = IR_LOGICAL_AND; break;
+    case OP_BITOR: ir = IR_LOGICAL_OR; break;
+    case OP_BITXOR: ir = IR_LOGICAL_XOR; break;
     default:
         diag_error(I->d, loc, "operator '%s' is not supported on tensors", op_text(op));
         return NULL;
@@ -368,7 +495,58 @@ Value *tensor_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     if (!need_trace(I, loc, op_text(op))) return NULL;
     IrValue *in[2];
     if (!(in[0] = tensor_of(I, l, loc, op_text(op))) || !(in[1] = tensor_of(I, r, loc, op_text(op)))) return NULL;
+    if (op == OP_BITAND || op == OP_BITOR || op == OP_BITXOR) {
+        /* on bool tensors (masks) these are logic, as MegEngine's; bit patterns of ints
+         * are not kept by float32 data */
+        for (int k = 0; k < 2; k++)
+            if (in[k]->dtype != IR_DT_BOOL) {
+                diag_error(I->d, loc, "operator '%s' on tensors needs bool tensors (masks), got %s; bitwise "
+                                      "operations on integer tensors are not supported",
+                           op_text(op), ir_dtype_name(in[k]->dtype));
+                return NULL;
+            }
+    }
     return emit(I, ir, in, 2, NULL, loc);
+}
+
+/* ~t: logical not of a bool tensor (MegEngine's ~mask). */
+Value *tensor_invert(Elab *I, Value *t, SrcLoc loc)
+{
+    if (!need_trace(I, loc, "~")) return NULL;
+    IrValue *x = tensor_of(I, t, loc, "~");
+    if (!x) return NULL;
+    if (x->dtype != IR_DT_BOOL) {
+        diag_error(I->d, loc, "operator '~' on tensors needs a bool tensor (a mask), got %s; bitwise operations "
+                              "on integer tensors are not supported", ir_dtype_name(x->dtype));
+        return NULL;
+    }
+    return emit(I, IR_LOGICAL_NOT, &x, 1, NULL, loc);
+}
+
+/* t.astype(dtype): the data is float32 in any case, so a cast is a relabelling, except
+ * float to int (truncation toward zero, as MegEngine) and anything to bool (x != 0). */
+Value *tensor_astype(Elab *I, IrValue *x, Value *dt, SrcLoc loc)
+{
+    int nd = nd_type_of(dt);
+    if (nd < 0) {
+        diag_error(I->d, loc, "astype: unsupported dtype %s; use \"float32\", \"int32\" or \"bool\"",
+                   v_repr(I, dt));
+        return NULL;
+    }
+    uint8_t to = nd_ir_dtype((NdType)nd);
+    if (to == x->dtype) return v_tensor(I, x);
+    IrValue *y;
+    if (to == IR_DT_BOOL) {
+        IrValue *in[2] = {x, ir_const_scalar(I->g, 0.0f)};
+        y = emit_ir(I, IR_NOT_EQUAL, in, 2, NULL, loc);
+    } else if (to == IR_DT_I32 && x->dtype == IR_DT_F32) {
+        y = emit_ir(I, IR_TRUNC, &x, 1, NULL, loc);
+    } else {
+        y = emit_ir(I, IR_IDENTITY, &x, 1, NULL, loc);   /* bool -> int or float, int -> float: the same numbers */
+    }
+    if (!y) return NULL;
+    y->dtype = to;
+    return v_tensor(I, y);
 }
 
 Value *tensor_neg(Elab *I, Value *t, SrcLoc loc)
@@ -447,16 +625,25 @@ static Value *tm_min(Elab *I, Value *s, CallArgs *a, SrcLoc l) { return tm_reduc
 
 static Value *tm_dimshuffle(Elab *I, Value *self, CallArgs *a, SrcLoc loc) { return tm_transpose(I, self, a, loc); }
 
+static Value *tm_astype(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    ARGS("dtype");
+    BIND("astype", 1);
+    if (!need_trace(I, loc, "astype")) return NULL;
+    return tensor_astype(I, self->tensor, av[0], loc);
+}
+
 Value *tensor_attr(Elab *I, Value *t, const char *name, SrcLoc loc)
 {
     IrValue *x = t->tensor;
     if (!strcmp(name, "shape")) return shape_tuple(I, &x->shape);
     if (!strcmp(name, "ndim")) return v_int(I, x->shape.rank);
     if (!strcmp(name, "size")) return v_int(I, shape_numel(&x->shape));
-    if (!strcmp(name, "dtype")) return v_str(I, "float32");
+    if (!strcmp(name, "dtype")) return v_str(I, ir_dtype_name(x->dtype));
     static const struct { const char *name; NativeFn fn; } ms[] = {
         {"reshape", tm_reshape}, {"flatten", tm_flatten}, {"transpose", tm_transpose},
         {"dimshuffle", tm_dimshuffle}, {"mean", tm_mean}, {"sum", tm_sum}, {"max", tm_max}, {"min", tm_min},
+        {"astype", tm_astype},
     };
     for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
         if (!strcmp(ms[i].name, name)) return v_builtin(I, ms[i].name, ms[i].fn, t);

@@ -103,6 +103,7 @@ typedef struct ParamObj {
     SrcLoc loc;
     const float *data;          /* a buffer's values from mge.Tensor(list) in __init__ (else NULL):
                                    the default that weights may replace */
+    uint8_t dtype;              /* IrDtype of a buffer made from an int or bool array (Swin's index) */
 } ParamObj;
 
 /* A lazy iterator: next() produces the next item, sets *done at the end, or

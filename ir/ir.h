@@ -123,6 +123,12 @@ int ir_init_n_args(IrInit init);
 
 typedef struct IrNode IrNode;
 
+/* The element type the source program sees (MegEngine's dtype), kept by the frontend
+ * for its checks and dtype promotion (a float tensor cannot index, F.where wants a bool
+ * mask); the data is float32 whatever it says: a bool is 0/1, an int a whole number
+ * (docs/internals/ir.md "Masks and indices"). Not part of the textual IR. */
+typedef enum { IR_DT_F32 = 0, IR_DT_I32, IR_DT_BOOL } IrDtype;
+
 typedef struct IrValue {
     int id;                 /* dense, unique in the graph */
     IrValueKind kind;
@@ -133,6 +139,7 @@ typedef struct IrValue {
     IrInit init;            /* IRV_PARAM */
     float init_args[4];     /* IRV_PARAM: the initialiser's arguments (INIT_UNIFORM ...) */
     SrcLoc loc;
+    uint8_t dtype;          /* IrDtype (frontend); 0 = float32 */
 } IrValue;
 
 struct IrNode {

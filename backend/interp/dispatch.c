@@ -34,7 +34,7 @@ bool kern_run_node_checked(const IrNode *n, const float *const *in, float *out, 
     switch (n->op) {
     case IR_RELU: case IR_RELU6: case IR_SIGMOID: case IR_SILU: case IR_GELU: case IR_HSWISH:
     case IR_HSIGMOID: case IR_LEAKY_RELU: case IR_TANH: case IR_ELU: case IR_NEG: case IR_SQRT:
-    case IR_EXP: case IR_DROPOUT: case IR_IDENTITY: case IR_LOGICAL_NOT:
+    case IR_EXP: case IR_DROPOUT: case IR_IDENTITY: case IR_LOGICAL_NOT: case IR_TRUNC:
         kern_unary_buf(n->op, in[0], out, shape_numel(xs), a->alpha);
         break;
     case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_POW: case IR_MAXIMUM: case IR_MINIMUM:

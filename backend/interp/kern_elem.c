@@ -27,6 +27,7 @@ float kern_unary(IrOp op, float x, float alpha)
     case IR_DROPOUT:
     case IR_IDENTITY: return x;
     case IR_LOGICAL_NOT: return x == 0 ? 1.0f : 0.0f;
+    case IR_TRUNC: return truncf(x);
     default: BCL_ASSERT(!"not a unary op");
     }
 }

@@ -675,7 +675,7 @@ static bool lower_node(Lower *L, const IrNode *n)
     switch (n->op) {
     case IR_RELU: case IR_RELU6: case IR_SIGMOID: case IR_SILU: case IR_GELU: case IR_HSWISH:
     case IR_HSIGMOID: case IR_LEAKY_RELU: case IR_TANH: case IR_ELU: case IR_NEG: case IR_SQRT:
-    case IR_EXP: case IR_DROPOUT: case IR_IDENTITY: case IR_LOGICAL_NOT:
+    case IR_EXP: case IR_DROPOUT: case IR_IDENTITY: case IR_LOGICAL_NOT: case IR_TRUNC:
         put(&t, n->op), put(&t, fbits(a->alpha)), put(&t, x), put(&t, y), put(&t, ny), put(&t, BCL_JIT_CHUNK);
         step(L, "unary", &t, cdiv(ny, BCL_JIT_CHUNK));
         return false;

@@ -395,6 +395,7 @@ static double ref_unary(IrOp op, double x, double alpha)
     case IR_SQRT: return pow(x, 0.5);
     case IR_EXP: return pow(M_E, x);
     case IR_LOGICAL_NOT: return x ? 0 : 1;   /* x[2] is 0: both outcomes are covered */
+    case IR_TRUNC: return x < 0 ? ceil(x) : floor(x);
     default: return x;   /* dropout, identity */
     }
 }

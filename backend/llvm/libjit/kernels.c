@@ -77,6 +77,7 @@ INL float act1(int64_t op, float x, float alpha)
     case IR_SQRT: return sqrtf(x);
     case IR_EXP: return fexp(x);
     case IR_LOGICAL_NOT: return x == 0 ? 1.0f : 0.0f;
+    case IR_TRUNC: return __builtin_truncf(x);
     default: return x;   /* identity, dropout, none */
     }
 }

@@ -97,7 +97,12 @@ def minimum(x, y):
 
 
 def clip(inp, lower=None, upper=None):
-    return torch.clamp(inp, min=lower, max=upper)
+    # bounds may be tensors (broadcast) or numbers: maximum with lower, then minimum
+    if lower is not None:
+        inp = maximum(inp, lower)
+    if upper is not None:
+        inp = minimum(inp, upper)
+    return inp
 
 
 def add(x, y):
@@ -118,6 +123,74 @@ def div(x, y):
 
 def pow(x, y):  # noqa: A001
     return x ** y
+
+
+# Comparisons give bool tensors and logic wants them, as MegEngine's.
+def equal(x, y):
+    return torch.eq(*_pair_tensors(x, y))
+
+
+def not_equal(x, y):
+    return torch.ne(*_pair_tensors(x, y))
+
+
+def less(x, y):
+    return torch.lt(*_pair_tensors(x, y))
+
+
+def less_equal(x, y):
+    return torch.le(*_pair_tensors(x, y))
+
+
+def greater(x, y):
+    return torch.gt(*_pair_tensors(x, y))
+
+
+def greater_equal(x, y):
+    return torch.ge(*_pair_tensors(x, y))
+
+
+def _bool(x, f):
+    if x.dtype != torch.bool:
+        raise TypeError(f"{f}: MegEngine's logical ops take bool tensors, got {x.dtype}")
+    return x
+
+
+def logical_and(x, y):
+    return torch.logical_and(_bool(x, "logical_and"), _bool(y, "logical_and"))
+
+
+def logical_or(x, y):
+    return torch.logical_or(_bool(x, "logical_or"), _bool(y, "logical_or"))
+
+
+def logical_xor(x, y):
+    return torch.logical_xor(_bool(x, "logical_xor"), _bool(y, "logical_xor"))
+
+
+def logical_not(inp):
+    return torch.logical_not(_bool(inp, "logical_not"))
+
+
+def isnan(inp):
+    return torch.isnan(inp)
+
+
+def _index(t, f):
+    if t.dtype in (torch.float16, torch.float32, torch.float64, torch.bool):
+        raise TypeError(f"{f}: the index must be an integer tensor, got {t.dtype}")
+    return t.long()
+
+
+def gather(inp, axis, index):
+    """out[i] = inp[i with i[axis] = index[i]] (MegEngine's F.gather, torch.gather's rule)."""
+    return torch.gather(inp, axis, _index(index, "gather"))
+
+
+def indexing_one_hot(src, index, axis=1, keepdims=False):
+    """src's element picked by index along axis; index is src's shape without axis."""
+    r = torch.gather(src, axis, _index(index, "indexing_one_hot").unsqueeze(axis))
+    return r if keepdims else r.squeeze(axis)
 
 
 def softmax(inp, axis=None):
@@ -234,7 +307,10 @@ def full(shape, value, dtype=None, device=None):
 
 
 def where(mask, x, y):
-    return torch.where(torch.as_tensor(mask).bool(), torch.as_tensor(x), torch.as_tensor(y))
+    mask = torch.as_tensor(mask)
+    if mask.dtype != torch.bool:   # MegEngine: "mask must be bool"
+        raise ValueError("where: mask must be bool")
+    return torch.where(mask, torch.as_tensor(x), torch.as_tensor(y))
 
 
 # --- reductions -----------------------------------------------------------
@@ -359,7 +435,7 @@ vision = types.SimpleNamespace(interpolate=interpolate)
 for _name in ("relu", "relu6", "sigmoid", "silu", "gelu", "hsigmoid", "hswish", "leaky_relu",
               "softmax", "logsoftmax", "linear", "conv2d", "max_pool2d", "avg_pool2d",
               "adaptive_avg_pool2d", "adaptive_max_pool2d", "dropout", "pad", "interpolate",
-              "batch_norm", "layer_norm", "elu"):
+              "batch_norm", "layer_norm", "elu", "indexing_one_hot"):
     setattr(nn, _name, globals()[_name])
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("math", "np", "torch", "TF", "types")]

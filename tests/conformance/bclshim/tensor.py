@@ -146,6 +146,26 @@ def _mk_iop(op):
     return f
 
 
+def _m_astype(self, dtype):
+    return self.to(_torch_dtype(dtype))
+
+
+def _long_index(i):
+    # MegEngine indexes with int32 tensors; torch 1.13 wants int64 (a float index stays
+    # an error, as in MegEngine)
+    if isinstance(i, torch.Tensor) and i.dtype in (torch.int32, torch.int16, torch.int8, torch.uint8):
+        return i.long()
+    return i
+
+
+def _m_getitem(self, idx):
+    if isinstance(idx, tuple):
+        idx = tuple(_long_index(i) for i in idx)
+    else:
+        idx = _long_index(idx)
+    return _orig["__getitem__"](self, idx)
+
+
 _installed = False
 
 
@@ -155,10 +175,12 @@ def install():
     if _installed:
         return
     _installed = True
-    for name in ("transpose", "flatten", "mean", "sum", "max", "min", "prod"):
+    for name in ("transpose", "flatten", "mean", "sum", "max", "min", "prod", "__getitem__"):
         _orig[name] = getattr(torch.Tensor, name)
     torch.Tensor.transpose = _m_transpose
     torch.Tensor.flatten = _m_flatten
+    torch.Tensor.astype = _m_astype
+    torch.Tensor.__getitem__ = _m_getitem
     for how in ("mean", "sum", "max", "min", "prod"):
         setattr(torch.Tensor, how, _mk_reduce(how))
     torch.Tensor.__iadd__ = _mk_iop(lambda a, b: a + b)

@@ -32,6 +32,56 @@ static int cmp_order(const void *a, const void *b)
     return (x->order > y->order) - (x->order < y->order);
 }
 
+static void append(Arena *a, PkValue *c, PkValue *x)
+{
+    if (c->n_items == c->cap_items) {
+        int cap = c->cap_items ? c->cap_items * 2 : 16;
+        c->items = arena_grow(a, c->items, (size_t)c->n_items, (size_t)cap, sizeof *c->items);
+        c->cap_items = cap;
+    }
+    c->items[c->n_items++] = x;
+}
+
+static bool in_str_set(const PkValue *set, const PkValue *name)
+{
+    for (int i = 0; set && (set->kind == PK_SET || set->kind == PK_LIST) && i < set->n_items; i++)
+        if (set->items[i]->kind == PK_STR && set->items[i]->n == name->n && !memcmp(set->items[i]->s, name->s, name->n))
+            return true;
+    return false;
+}
+
+/* A pickled torch.nn.Module (torch.save(model)): an object whose __dict__ holds
+ * _parameters, _buffers (less _non_persistent_buffers_set) and _modules. Adds its
+ * tensors to out under the names state_dict() gives; false if obj is not one. */
+static bool module_state(Arena *a, const PkValue *obj, const char *prefix, PkValue *out, int depth)
+{
+    const PkValue *st = obj && obj->kind == PK_OBJECT && obj->n_items ? obj->items[0] : NULL;
+    PkValue *params = pk_dict_get(st, "_parameters"), *mods = pk_dict_get(st, "_modules");
+    if (!params || params->kind != PK_DICT || !mods || mods->kind != PK_DICT || depth > 64) return false;
+    PkValue *bufs = pk_dict_get(st, "_buffers"), *skip = pk_dict_get(st, "_non_persistent_buffers_set");
+    const PkValue *groups[2] = {params, bufs};
+    for (int g = 0; g < 2; g++)
+        for (int i = 0; groups[g] && groups[g]->kind == PK_DICT && i + 1 < groups[g]->n_items; i += 2) {
+            PkValue *k = groups[g]->items[i], *v = groups[g]->items[i + 1];
+            if (k->kind != PK_STR || v->kind != PK_TENSOR || (g == 1 && in_str_set(skip, k))) continue;
+            size_t n = strlen(prefix) + k->n + 1;
+            char *name = arena_alloc(a, n);
+            snprintf(name, n, "%s%.*s", prefix, (int)k->n, (const char *)k->s);
+            PkValue *key = ARENA_NEW(a, PkValue);
+            key->kind = PK_STR, key->s = (const unsigned char *)name, key->n = strlen(name);
+            append(a, out, key), append(a, out, v);
+        }
+    for (int i = 0; i + 1 < mods->n_items; i += 2) {
+        PkValue *k = mods->items[i];
+        if (k->kind != PK_STR) continue;
+        size_t n = strlen(prefix) + k->n + 2;
+        char *sub = arena_alloc(a, n);
+        snprintf(sub, n, "%s%.*s.", prefix, (int)k->n, (const char *)k->s);
+        module_state(a, mods->items[i + 1], sub, out, depth + 1);
+    }
+    return true;
+}
+
 static int count_tensors(const PkValue *dict)
 {
     int k = 0;
@@ -50,6 +100,14 @@ static int to_stfile(Unpickler *u, PkValue *root, StFile *out)
     PkValue *sd = root, *inner;
     if ((inner = pk_dict_get(sd, "model"))) sd = inner;
     if ((inner = pk_dict_get(sd, "state_dict"))) sd = inner;
+    PkValue *flat = ARENA_NEW(u->arena, PkValue);
+    flat->kind = PK_DICT;
+    if (module_state(u->arena, sd, "", flat, 0)) {
+        diag_note(d, NO_LOC, "%s: a pickled '%.*s' module (torch.save(model)): reading its weights as its state_dict() "
+                  "names them; nothing of it is run", u->path, (int)sd->n, sd->s);
+        sd = flat;
+        u->n_foreign = 0;   /* the module's classes, not stray objects */
+    }
     if (sd && sd->kind == PK_DICT && !count_tensors(sd)) {
         int hits = 0, at = -1;
         for (int i = 1; i < sd->n_items; i += 2)
@@ -64,7 +122,7 @@ static int to_stfile(Unpickler *u, PkValue *root, StFile *out)
     }
     if (sd && (sd->kind == PK_OBJECT || (sd->kind == PK_GLOBAL && sd->i < 0))) {
         diag_error_path(d, u->path, "the checkpoint holds a '%.*s' object: global '%.*s' is not allowed in a weights file "
-                        "(a checkpoint holds tensors, not code: save model.state_dict(), not the model)", (int)sd->n, sd->s, (int)sd->n, sd->s);
+                        "(a checkpoint holds tensors, not code: save model.state_dict())", (int)sd->n, sd->s, (int)sd->n, sd->s);
         return -1;
     }
     if (!sd || sd->kind != PK_DICT) {

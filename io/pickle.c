@@ -17,7 +17,7 @@
 typedef enum PkFn {
     FN_ORDERED_DICT, FN_NP_RECONSTRUCT, FN_NP_NDARRAY, FN_NP_DTYPE, FN_NP_FROMBUFFER,
     FN_NP_SCALAR, FN_CODECS_ENCODE, FN_TORCH_REBUILD_V2, FN_TORCH_REBUILD, FN_TORCH_PARAM,
-    FN_TORCH_STORAGE, FN_MGE_TENSOR
+    FN_TORCH_STORAGE, FN_MGE_TENSOR, FN_SET
 } PkFn;
 
 static const struct Allowed {
@@ -26,6 +26,10 @@ static const struct Allowed {
     PkDtype dtype;   /* FN_TORCH_STORAGE: its element type */
 } allowed[] = {
     {"collections", "OrderedDict", FN_ORDERED_DICT, 0},
+    {"builtins", "set", FN_SET, 0},          /* protocols 2 and 3 pickle sets by REDUCE */
+    {"builtins", "frozenset", FN_SET, 0},
+    {"__builtin__", "set", FN_SET, 0},       /* protocol 2 writes Python 2's module name */
+    {"__builtin__", "frozenset", FN_SET, 0},
     {"numpy.core.multiarray", "_reconstruct", FN_NP_RECONSTRUCT, 0},
     {"numpy._core.multiarray", "_reconstruct", FN_NP_RECONSTRUCT, 0},
     {"numpy.core.multiarray", "scalar", FN_NP_SCALAR, 0},
@@ -38,6 +42,7 @@ static const struct Allowed {
     {"torch._utils", "_rebuild_tensor_v2", FN_TORCH_REBUILD_V2, 0},
     {"torch._utils", "_rebuild_tensor", FN_TORCH_REBUILD, 0},
     {"torch._utils", "_rebuild_parameter", FN_TORCH_PARAM, 0},
+    {"torch._utils", "_rebuild_parameter_with_state", FN_TORCH_PARAM, 0},
     {"torch", "FloatStorage", FN_TORCH_STORAGE, PK_F32},
     {"torch", "DoubleStorage", FN_TORCH_STORAGE, PK_F64},
     {"torch", "HalfStorage", FN_TORCH_STORAGE, PK_F16},
@@ -399,6 +404,14 @@ static int call(Vm *vm, PkValue *fn, PkValue *args, PkValue **out)
             return 0;
         }
         return fail(vm, "OrderedDict: unexpected arguments");
+    case FN_SET:               /* set([items]) */
+        r->kind = PK_SET;
+        if (n == 0) return 0;
+        if (n == 1 && seq_kind(x[0])) {
+            for (int i = 0; i < x[0]->n_items; i++) add_item(vm, r, x[0]->items[i]);
+            return 0;
+        }
+        return fail(vm, "set: unexpected arguments");
     case FN_NP_RECONSTRUCT:
         if (n != 3 || !is_fn(x[0], FN_NP_NDARRAY)) return fail(vm, "numpy _reconstruct: expected (numpy.ndarray, shape, dtype)");
         r->kind = PK_TENSOR;
@@ -497,13 +510,21 @@ static int build(Vm *vm, PkValue *obj, PkValue *state)
     }
     /* attributes of an OrderedDict (_metadata), a MegEngine tensor (qdict) or an opaque
      * object: not weights */
-    if (obj->kind == PK_DICT || obj->kind == PK_TENSOR || obj->kind == PK_OBJECT) return 0;
+    if (obj->kind == PK_OBJECT) {   /* kept: a pickled torch module's __dict__ holds its weights */
+        if (state->kind == PK_DICT && !obj->n_items) add_item(vm, obj, state);
+        return 0;
+    }
+    if (obj->kind == PK_DICT || obj->kind == PK_TENSOR) return 0;
     return fail(vm, "BUILD on a %s is not supported", pk_kind_name(obj->kind));
 }
 
 /* BINPERSID: torch's ('storage', storage type, key, location, numel[, view]). */
 static int persistent_load(Vm *vm, PkValue *pid)
 {
+    /* legacy torch.save(model): ('module', class, source file, source) stands for the
+     * class (its source is never looked at) */
+    if (pid && pid->kind == PK_TUPLE && pid->n_items >= 2 && str_is(pid->items[0], "module") && is_foreign(pid->items[1]))
+        return push(vm, pid->items[1]);
     if (!pid || pid->kind != PK_TUPLE || pid->n_items < 5 || !str_is(pid->items[0], "storage"))
         return fail(vm, "persistent id: only torch storages ('storage', type, key, location, size) are accepted");
     PkValue **x = pid->items;
@@ -684,20 +705,20 @@ int pk_load(Unpickler *u, PkValue **out)
         case 'a':                                         /* APPEND */
             if (!(w = pop(&vm)) || !(v = top(&vm))) goto done;
             if (v->kind != PK_LIST && v->kind != PK_OBJECT) { fail(&vm, "APPEND to a %s", pk_kind_name(v->kind)); goto done; }
-            add_item(&vm, v, w);
+            if (v->kind == PK_LIST) add_item(&vm, v, w);   /* an opaque object keeps only its BUILD state */
             break;
         case 'e': case 0x90:                              /* APPENDS, ADDITEMS */
             if (pop_mark(&vm, &first)) goto done;
             if (first == 0 || (first <= (vm.n_marks ? vm.marks[vm.n_marks - 1] : 0))) { fail(&vm, "stack underflow"); goto done; }
             v = vm.stack[first - 1];
             if (v->kind != (op == 'e' ? PK_LIST : PK_SET) && v->kind != PK_OBJECT) { fail(&vm, "%s to a %s", op == 'e' ? "APPENDS" : "ADDITEMS", pk_kind_name(v->kind)); goto done; }
-            for (int i = first; i < vm.sp; i++) add_item(&vm, v, vm.stack[i]);
+            for (int i = first; i < vm.sp && v->kind != PK_OBJECT; i++) add_item(&vm, v, vm.stack[i]);
             vm.sp = first;
             break;
         case 's':                                         /* SETITEM */
             if (!(w = pop(&vm)) || !(k = pop(&vm)) || !(v = top(&vm))) goto done;
             if (v->kind != PK_DICT && v->kind != PK_OBJECT) { fail(&vm, "SETITEM on a %s", pk_kind_name(v->kind)); goto done; }
-            add_item(&vm, v, k), add_item(&vm, v, w);
+            if (v->kind == PK_DICT) add_item(&vm, v, k), add_item(&vm, v, w);
             break;
         case 'u':                                         /* SETITEMS */
             if (pop_mark(&vm, &first)) goto done;
@@ -705,7 +726,7 @@ int pk_load(Unpickler *u, PkValue **out)
             v = vm.stack[first - 1];
             if (v->kind != PK_DICT && v->kind != PK_OBJECT) { fail(&vm, "SETITEMS on a %s", pk_kind_name(v->kind)); goto done; }
             if ((vm.sp - first) % 2) { fail(&vm, "SETITEMS with an odd number of items"); goto done; }
-            for (int i = first; i < vm.sp; i++) add_item(&vm, v, vm.stack[i]);
+            for (int i = first; i < vm.sp && v->kind == PK_DICT; i++) add_item(&vm, v, vm.stack[i]);
             vm.sp = first;
             break;
         case 'c': {                                       /* GLOBAL "module\nname\n" */

@@ -42,7 +42,8 @@ struct PkValue {
     double f;
     const unsigned char *s;      /* STR (UTF-8), BYTES, BIGINT (little-endian two's complement) */
     size_t n;                    /* their length in bytes */
-    /* GLOBAL not on the allow-list (i = -1) and OBJECT: s is "module.name" */
+    /* GLOBAL not on the allow-list (i = -1) and OBJECT: s is "module.name"; an OBJECT's
+     * items[0] is the dict its BUILD gave (its __dict__), if any */
     PkValue **items;             /* TUPLE, LIST, SET; DICT: keys and values interleaved */
     int n_items, cap_items;
     /* DTYPE, TENSOR */

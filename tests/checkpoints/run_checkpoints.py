@@ -263,19 +263,40 @@ def check_variants(args, w, sd, tsd, ref32, reference, same, run):
             for item in zin.infolist():
                 zout.writestr(top + "/" + item.filename.split("/", 1)[1], zin.read(item.filename))
         same(q, ref32, f"torch zip with top folder {top!r}")
-    # a whole pickled module is code, not a state dict: refused, naming the class
+    # torch.save(model): the pickled module's weights, named as its state_dict() names
+    # them (nested modules, parameters, persistent buffers; a non-persistent buffer left
+    # out), its classes never run
     class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = torch.nn.Linear(2, 2)
+        pass
     Net.__module__, Net.__qualname__ = "mytrain", "Net"
     sys.modules["mytrain"] = types.ModuleType("mytrain")
     sys.modules["mytrain"].Net = Net
-    p = w("whole_model.pth")
-    torch.save(Net(), p)
+    net = Net()
+    for k, v in tsd.items():
+        *path, leaf = k.split(".")
+        m = net
+        for part in path:
+            if not hasattr(m, part):
+                m.add_module(part, Net())
+            m = getattr(m, part)
+        if "running" in leaf or "num_batches" in leaf:
+            m.register_buffer(leaf, v.clone())
+        else:
+            m.register_parameter(leaf, torch.nn.Parameter(v.clone()))
+    net.register_buffer("scratch", torch.zeros(3), persistent=False)
+    assert sorted(net.state_dict().keys()) == sorted(tsd.keys())
+    for fmt_zip in (True, False):
+        p = w(f"whole_model_{'zip' if fmt_zip else 'legacy'}.pth")
+        torch.save(net, p, _use_new_zipfile_serialization=fmt_zip)
+        r = same(p, ref32, f"torch.save(model) {'zip' if fmt_zip else 'legacy'}: the module's state_dict()")
+        check("'mytrain.Net' module" in r.stderr and "note" in r.stderr, "the pickled module is noted: " + r.stderr.strip()[:160])
+    # an object that is not a module as the whole checkpoint: refused, naming its class
+    p = w("namespace.pkl")
+    with open(p, "wb") as f:
+        pickle.dump(argparse.Namespace(lr=0.1), f, protocol=4)
     r = run(args.bclc, p, p + ".out.npy")
-    check(r.returncode == 1 and "'mytrain.Net'" in r.stderr and "Sanitizer" not in r.stderr,
-          "torch.save(model) (a pickled module): refused, naming its class: " + r.stderr.strip()[:200])
+    check(r.returncode == 1 and "'argparse.Namespace'" in r.stderr and "Sanitizer" not in r.stderr,
+          "a pickled object that is not a state dict: refused, naming its class: " + r.stderr.strip()[:200])
     # a state dict entry that is an object of a foreign class: refused, naming it
     class Evil2:
         def __reduce__(self):

@@ -41,6 +41,18 @@ def image_seeds():
                 out("image", "fx_" + os.path.basename(path), data)
 
 
+def weight_seeds_whole_module():
+    """torch.save of a whole module (zip and legacy: the legacy one pickles its class as a
+    persistent id) and a protocol 2 set, for io/checkpoint.c's module flattening."""
+    import torch
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    for zip_format, name in ((True, "module_zip.pth"), (False, "module_legacy.pth")):
+        f = io.BytesIO()
+        torch.save(m, f, _use_new_zipfile_serialization=zip_format)
+        out("weights", name, f.getvalue())
+
+
 def safetensors(tensors, meta=None):
     header, blobs, off = {}, [], 0
     if meta:
@@ -96,6 +108,7 @@ def main():
     out("weights", "numpy.pkl", pickle.dumps({"fc.weight": w, "fc.bias": b}, protocol=2))
     out("weights", "numpy4.pkl", pickle.dumps({"model": {"fc.weight": w}}, protocol=4))
     out("weights", "two.safetensors", safetensors({"fc.weight": w, "fc.bias": b}))
+    weight_seeds_whole_module()
 
     import cv2
     img = (rng.random((5, 7, 3)) * 255).astype(np.uint8)

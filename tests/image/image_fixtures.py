@@ -174,6 +174,16 @@ def make(d, photo):
         jpeg_with_segments(jpg, (0xe1, b"Exif\0\0" + orientation_exif(6, before=[(0x10f, 2, 400, struct.pack("<I", 26))]))))
     put("JPEG EXIF orientation 9 (invalid: ignored)", "orient9.jpg",
         jpeg_with_segments(jpg, (0xe1, b"Exif\0\0" + orientation_exif(9))))
+    ex = Image.Exif()
+    ex[0x010F], ex[0x0110], ex[0x011A], ex[0x011B], ex[0x0128] = "Canon", "EOS 5D", 72.0, 72.0, 2
+    ex[0x0132], ex[0x0112], ex[0x0131] = "2021:06:01 12:00:00", 8, "a camera's firmware 1.0"
+    put("JPEG with a camera's EXIF (PIL: strings, rationals, orientation 8)", "camera_exif.jpg",
+        pil_bytes(rgb, "JPEG", quality=90, exif=ex.tobytes()))
+    put("JPEG EXIF after the JFIF segment", "exif_after_jfif.jpg",
+        jpg[:20] + b"\xff\xe1" + struct.pack(">H", len(b"Exif\0\0" + orientation_exif(5)) + 2)
+        + b"Exif\0\0" + orientation_exif(5) + jpg[20:])
+    put("WebP with EXIF orientation 6 (OpenCV 4.6 does not apply it)", "exif6.webp",
+        pil_bytes(rgb, "WEBP", quality=80, exif=b"Exif\0\0" + orientation_exif(6)))
     put("JPEG truncated in the scan (decodes, grey below)", "truncated_scan.jpg", jpg[:len(jpg) * 2 // 3])
     put("JPEG cut inside its header", "truncated_header.jpg", jpg[:200])
 

@@ -4,8 +4,12 @@
  *   image_probe decode IMG OUT.npy
  *   image_probe resize IMG H W INTERP OUT.npy
  *   image_probe crop IMG IMG_SIZE CROP_PCT INTERP OUT.npy
- *   image_probe transform IMG IMG_SIZE CROP_PCT INTERP COLOR MEAN,.. STD,.. OUT.npy */
+ *   image_probe transform IMG IMG_SIZE CROP_PCT INTERP COLOR MEAN,.. STD,.. OUT.npy
+ *   image_probe encode-ycck OUT.jpg   (a YCCK JPEG of a CMYK pattern: no Python writer
+ *                                      makes one, and cv2.imread must read it as we do) */
 #include <stdio.h>
+
+#include <jpeglib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,10 +35,43 @@ static int parse_floats(const char *s, float *out)
     return n;
 }
 
+/* A 37x23 CMYK gradient, compressed in the YCCK color space (as Photoshop writes). */
+static int encode_ycck(const char *path)
+{
+    enum { W = 37, H = 23 };
+    FILE *f = fopen(path, "wb");
+    if (!f) return 1;
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr err;
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    jpeg_stdio_dest(&c, f);
+    c.image_width = W, c.image_height = H, c.input_components = 4, c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_colorspace(&c, JCS_YCCK);
+    jpeg_set_quality(&c, 85, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    unsigned char row[W * 4];
+    while (c.next_scanline < H) {
+        int y = (int)c.next_scanline;
+        for (int x = 0; x < W; x++) {
+            row[4 * x] = (unsigned char)(x * 7), row[4 * x + 1] = (unsigned char)(y * 11);
+            row[4 * x + 2] = (unsigned char)((x + y) * 5), row[4 * x + 3] = (unsigned char)(40 + x * 3 + y);
+        }
+        JSAMPROW r[1] = {row};
+        jpeg_write_scanlines(&c, r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    fclose(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     Diag d;
     diag_init(&d, stderr);
+    if (argc == 3 && !strcmp(argv[1], "encode-ycck")) return encode_ycck(argv[2]);
     if (argc < 4) return 2;
     Image img, out;
     if (image_read(argv[2], &img, &d)) return 1;

@@ -66,7 +66,13 @@ def basecls_crop(img, img_size, crop_pct, interp):
 def check_formats(args):
     """Each generated file: the probe's decode equals cv2.imread's, or both refuse it."""
     photo = cv2.imread(os.path.join(DATA, "chelsea.png"), cv2.IMREAD_COLOR)
-    for label, path in image_fixtures.make(os.path.join(args.workdir, "formats"), photo):
+    fixtures = image_fixtures.make(os.path.join(args.workdir, "formats"), photo)
+    ycck = os.path.join(args.workdir, "formats", "ycck.jpg")
+    if subprocess.run([args.probe, "encode-ycck", ycck]).returncode == 0:
+        fixtures.append(("JPEG YCCK (libjpeg-written)", ycck))
+    else:
+        check(False, "image_probe encode-ycck writes a YCCK JPEG")
+    for label, path in fixtures:
         ref = cv2.imread(path, cv2.IMREAD_COLOR)
         got, err = probe(args, "decode", path, "OUT")
         name = os.path.basename(path)

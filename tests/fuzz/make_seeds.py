@@ -39,6 +39,11 @@ def image_seeds():
             data = open(path, "rb").read()
             if 0 < len(data) <= 4096:
                 out("image", "fx_" + os.path.basename(path), data)
+        # a YCCK JPEG comes from image_probe (libjpeg): $IMAGE_PROBE or build/image_probe
+        probe = os.environ.get("IMAGE_PROBE", os.path.join(ROOT, "build", "image_probe"))
+        if os.path.exists(probe):
+            subprocess.run([probe, "encode-ycck", os.path.join(tmp, "ycck.jpg")], check=True)
+            out("image", "fx_ycck.jpg", open(os.path.join(tmp, "ycck.jpg"), "rb").read())
 
 
 def weight_seeds_whole_module():

@@ -248,6 +248,12 @@ def check_variants(args, w, sd, tsd, ref32, reference, same, run):
         torch.save(ckpt, p, _use_new_zipfile_serialization=fmt_zip)
         r = same(p, ref32, f"torch.save {'zip' if fmt_zip else 'legacy'}: training checkpoint with optimizer state and argparse args")
         check("argparse.Namespace" in r.stderr and "never run" in r.stderr, "the ignored argparse object is noted")
+    # torch.save with a newer pickle protocol (frames, memoize, stack globals)
+    for proto in (4, 5):
+        for fmt_zip in (True, False):
+            p = w(f"digits_tp{proto}_{'zip' if fmt_zip else 'legacy'}.pth")
+            torch.save(tsd, p, pickle_protocol=proto, _use_new_zipfile_serialization=fmt_zip)
+            same(p, ref32, f"torch.save {'zip' if fmt_zip else 'legacy'}, pickle_protocol={proto}")
     # nn.Parameter values (torch._utils._rebuild_parameter)
     p = w("digits_params.pth")
     torch.save(collections.OrderedDict((k, torch.nn.Parameter(v.clone(), requires_grad=False))

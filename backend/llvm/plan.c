@@ -585,6 +585,14 @@ static void lower_gather(Lower *L, const IrNode *n, int x, int y)
     }
     int64_t ny = shape_numel(ys);
     Tab t = {0};
+    bool swap2 = n->op == IR_TRANSPOSE && r >= 2 && a->perm[r - 1] == r - 2 && a->perm[r - 2] == r - 1;
+    for (int k = 0; k < r - 2 && swap2; k++) swap2 = a->perm[k] == k;
+    if (swap2 && xs->d[r - 1] >= 16 && xs->d[r - 2] >= 16) {   /* the last two axes swapped: tiles */
+        int64_t R = xs->d[r - 2], C = xs->d[r - 1], B = R * C ? ny / (R * C) : 0;
+        put(&t, x), put(&t, y), put(&t, B), put(&t, R), put(&t, C);
+        step(L, "transpose2d", &t, B * cdiv(R, 16));
+        return;
+    }
     /* the last axis copied as it is, runs of 4+ floats: one memcpy per row */
     int64_t len = r ? ys->d[r - 1] : 0;
     if (r && mode[r - 1] == 1 && add[r - 1] == 0) mode[r - 1] = 0;   /* roll by 0 */
@@ -658,6 +666,13 @@ static bool lower_attention_tiled(Lower *L, const IrNode *n, const int64_t *bd, 
     put(&t, MB), put(&t, Np), put(&t, n->n_in > 4 ? n->in[4]->id : -1), put8(&t, mst, r - 2);
     put(&t, mst[r - 2]), put(&t, mst[r - 1]);
     put(&t, L->h->vec512 ? 4 : 1), put(&t, L->h->vec512 ? 4 : 1);   /* NBK, EB: accumulators in registers */
+    /* K transposed once per batch index into scratch 1 (free between steps) */
+    size_t ktf = (size_t)(nb * D * Np);
+    if (ktf > L->scratch_floats[1]) L->scratch_floats[1] = ktf;
+    put(&t, L->scratch_slot[1]);
+    Tab k = {0};
+    put(&k, n->in[1]->id), put(&k, L->scratch_slot[1]), put(&k, N), put(&k, D), put(&k, Np);
+    step(L, "attn_kt", &k, nb);
     step(L, "attn_tile", &t, nb * cdiv(M, MB));
     return false;
 }
@@ -744,7 +759,7 @@ static bool lower_node(Lower *L, const IrNode *n)
         }
         for (int i = 0; i < r - 2; i++) bd[i] = xs->d[i], nb *= xs->d[i];
         int64_t Np = cdiv(N, 16) * 16;
-        if (Np <= 1024 && D * Np <= 48 * 1024)   /* the tiled kernel's stack buffers (kernels_tf.c) */
+        if (Np <= 1024)   /* the tiled kernel's score rows on the stack (kernels_tf.c) */
             return lower_attention_tiled(L, n, bd, bst, nb);
         put(&t, x), put(&t, n->in[1]->id), put(&t, n->in[2]->id), put(&t, n->n_in > 3 ? n->in[3]->id : -1);
         put(&t, y), put(&t, M), put(&t, N), put(&t, D), put(&t, E), put(&t, fbits(a->alpha)), put(&t, nb);

@@ -164,10 +164,15 @@ static void test_gather_rows(void **st)
         for (int i = 0; i < 8; i++) pd.pads[i] = pads[i];
         pd.value = -7.5f;
         ir_add_output(t.g, jt_node(&t, IR_PAD, &x, 1, &pd));
-        const float *in[1] = {jt_data(&t, &x->shape, -1, 1)};
+        /* the last two axes swapped (tiles of 16 x 16, partial ones at both edges) */
+        IrValue *z = jt_input(&t, jt_shape(3, 2, 37, 21));
+        IrAttrs sw = ir_attrs_default();
+        sw.perm[0] = 0, sw.perm[1] = 2, sw.perm[2] = 1;
+        ir_add_output(t.g, jt_node(&t, IR_TRANSPOSE, &z, 1, &sw));
+        const float *in[2] = {jt_data(&t, &x->shape, -1, 1), jt_data(&t, &z->shape, -1, 1)};
         const float *X = in[0];
         float **got = run_jit(&t, cpus[cpu], in);
-        static double want[4][A * 9 * 6 * D];
+        static double want[4][2048];   /* the largest case: 2 x 37 x 21 */
         int bad = 0;
         for (int a = 0; a < A; a++)
             for (int b = 0; b < B; b++)
@@ -192,6 +197,11 @@ static void test_gather_rows(void **st)
                     for (int d = 0; d < D; d++)
                         want[3][n++] = b < 0 || b >= B || c >= C ? -7.5 : X[((a * B + b) * C + c) * D + d];
         bad += compare(got[3], want[3], n, 0, "pad");
+        n = 0;
+        for (int b = 0; b < 2; b++)
+            for (int j = 0; j < 21; j++)
+                for (int i = 0; i < 37; i++) want[0][n++] = in[1][(b * 37 + i) * 21 + j];
+        bad += compare(got[4], want[0], n, 0, "transpose of the last two axes");
         jt_free_outputs(&t, got);
         jt_free(&t);
         assert_int_equal(bad, 0);

@@ -62,8 +62,11 @@
     K(convrow, 0xf) /* x wp r y N C H W KH KW O OH OW sh sw dh dw pt pl act alpha RB WQ OT R OBK TV;
                      items: N*ceil(OH/RB)*OBK; dense, few input channels, NCHW in and out;
                      wp [OBK][C*KH*KW][OT] + bias[OBK*OT]; R buffered input rows per channel */ \
-    K(attn_tile, 0x10000001f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n MB Np mask mstr[8]
-                     mstr_m mstr_n NBK EB; items: nb*ceil(M/MB); Np = N rounded up to 16 (<= 1024, D*Np <= 48K) */
+    K(attn_tile, 0x20010000001f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n MB Np mask mstr[8]
+                     mstr_m mstr_n NBK EB kt; items: nb*ceil(M/MB); Np = N rounded up to 16 (<= 1024);
+                     kt [nb][D][Np]: K transposed by attn_kt */ \
+    K(attn_kt, 0x3) /* k kt N D Np; items: nb (batch indices) */ \
+    K(transpose2d, 0x3) /* x y B R C; items: B*ceil(R/16); y [B, C, R] = x [B, R, C] transposed */
 
 #define BCL_JIT_ATTN_MAX_N 4096   /* keys per attention row the fused kernel holds */
 #define BCL_JIT_CHUNK 8192   /* elements per work item of elementwise kernels */

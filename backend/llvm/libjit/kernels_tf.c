@@ -164,15 +164,37 @@ KERNEL(layer_norm_v)
 }
 
 /* Fused attention, tiled: an item is one batch index (head, window) and MB query rows.
- * K is transposed once per item into kt [D][Np] (Np: N rounded up to 16, zero keys
- * past N), so the scores of RT query rows are a small GEMM with 16 keys per vector
+ * K comes transposed, kt [nb][D][Np] (KERNEL(attn_kt) just before; Np: N rounded up to
+ * 16, zero keys past N), so the scores of RT query rows are a small GEMM with 16 keys per vector
  * (RT x NBK vector accumulators); they stay in s (RT rows of Np) for the softmax
  * (float exp), and the weighted sum of V's rows is a second GEMM with RT x EB
  * accumulators of 16 output columns. bias and mask (either may be absent) broadcast
  * over the batch dims with their own strides and are added to the scaled scores. */
 #define ATT_RT 4
 #define ATT_MAX_NP 1024          /* keys per row in s */
-#define ATT_MAX_KT (48 * 1024)   /* D * Np floats of the transposed keys (192 KiB of stack) */
+
+/* kt [b][D][Np] = K [b][N][D] transposed, zero keys past N; an item is one batch index,
+ * moved in 16 x 16 tiles (reads and writes both runs). */
+KERNEL(attn_kt)
+{
+    int64_t N = p[2], D = p[3], Np = p[4];
+    const float *k = slot(slots, p, 0);
+    float *kt = slot(slots, p, 1);
+    float tile[16][17];
+    for (int64_t b = begin; b < end; b++) {
+        const float *kb = k + b * N * D;
+        float *tb = kt + b * D * Np;
+        for (int64_t n0 = 0; n0 < Np; n0 += 16)
+            for (int64_t d0 = 0; d0 < D; d0 += 16) {
+                int64_t nd = min64(16, D - d0);
+                for (int64_t n = 0; n < 16; n++)
+                    for (int64_t d = 0; d < nd; d++) tile[d][n] = n0 + n < N ? kb[(n0 + n) * D + d0 + d] : 0.0f;
+                for (int64_t d = 0; d < nd; d++)
+#pragma clang loop unroll(full)
+                    for (int64_t n = 0; n < 16; n++) tb[(d0 + d) * Np + n0 + n] = tile[d][n];
+            }
+    }
+}
 
 INL float att_extra(const float *bias, int64_t boff, int64_t bsm, int64_t bsn, int64_t m, int64_t n)
 {
@@ -196,7 +218,7 @@ INL void att_scores(const float *restrict qb, const float *restrict kt, float s[
     for (int64_t d = 0; d < D; d++) {
         v16f kv[4];
 #pragma clang loop unroll(full)
-        for (int c = 0; c < nk; c++) kv[c] = *(const v16f *)(kt + d * Np + (nb0 + c) * 16);
+        for (int c = 0; c < nk; c++) kv[c] = ld16(kt + d * Np + (nb0 + c) * 16);
 #pragma clang loop unroll(full)
         for (int t = 0; t < ATT_RT; t++) {
             v16f qs = splat(qr[t][d]);
@@ -259,7 +281,7 @@ KERNEL(attn_tile)
     const float *q = slot(slots, p, 0), *k = slot(slots, p, 1), *v = slot(slots, p, 2);
     const float *bias = slot(slots, p, 3), *mask = slot(slots, p, 32);
     float *y = slot(slots, p, 4);
-    float kt[ATT_MAX_KT] __attribute__((aligned(64)));
+    const float *ktall = slot(slots, p, 45);
     float s[ATT_RT][ATT_MAX_NP] __attribute__((aligned(64)));
     int64_t nmb = (M + MB - 1) / MB, nblk = Np / 16;
     for (int64_t it = begin; it < end; it++) {
@@ -270,12 +292,9 @@ KERNEL(attn_tile)
             boff += ix * bst[i];
             moff += ix * mst[i];
         }
-        const float *kb = k + b * N * D, *vb = v + b * N * E, *qb = q + b * M * D;
+        const float *vb = v + b * N * E, *qb = q + b * M * D, *kt = ktall + b * D * Np;
         float *yb = y + b * M * E;
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t d = 0; d < D; d++) kt[d * Np + n] = kb[n * D + d];
-        for (int64_t d = 0; d < D; d++)
-            for (int64_t n = N; n < Np; n++) kt[d * Np + n] = 0;
+        (void)k;
         for (int64_t m = m0; m < m1; m += ATT_RT) {
             int64_t rt = min64(ATT_RT, m1 - m), nb0 = 0;
             if (NBK == 4)
@@ -307,6 +326,29 @@ KERNEL(attn_tile)
                     for (int64_t n = 0; n < N; n++) acc += s[t][n] * vb[n * E + e];
                     yb[(m + t) * E + e] = acc * inv[t];
                 }
+        }
+    }
+}
+
+/* y[b][j][i] = x[b][i][j] for x [B, R, C] (a transpose of the last two axes: the patch
+ * embedding's NCHW -> tokens); an item is one batch index and a band of 16 rows of x,
+ * moved in 16 x 16 tiles through a local buffer, so reads and writes are both runs. */
+KERNEL(transpose2d)
+{
+    int64_t R = p[3], C = p[4], nbands = (R + 15) / 16;
+    const float *x = slot(slots, p, 0);
+    float *y = slot(slots, p, 1);
+    float tile[16][17];
+    for (int64_t it = begin; it < end; it++) {
+        int64_t b = it / nbands, i0 = (it % nbands) * 16, ni = min64(16, R - i0);
+        const float *xb = x + b * R * C;
+        float *yb = y + b * R * C;
+        for (int64_t j0 = 0; j0 < C; j0 += 16) {
+            int64_t nj = min64(16, C - j0);
+            for (int64_t i = 0; i < ni; i++)
+                for (int64_t j = 0; j < nj; j++) tile[j][i] = xb[(i0 + i) * C + j0 + j];
+            for (int64_t j = 0; j < nj; j++)
+                for (int64_t i = 0; i < ni; i++) yb[(j0 + j) * R + i0 + i] = tile[j][i];
         }
     }
 }

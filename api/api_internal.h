@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "support/diag.h"
+#include "support/oom.h"
 #include "include/bcl/bcl.h"
 #include "ir/ir.h"
 
@@ -73,6 +74,7 @@ typedef struct Capture {
     char *buf;
     size_t len;
     Diag d;
+    BclOomGuard guard;   /* closes the stream if an allocation fails meanwhile */
 } Capture;
 
 /* Starts a capture; false if no memory stream could be opened. */
@@ -82,6 +84,10 @@ void capture_end(Capture *c, char **msg);
 
 /* Replaces *msg with "bclc: error: <fmt...>\n" and returns s. */
 BclStatus api_fail(char **msg, BclStatus s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "bclc: error: out of memory (what)": BCL_ERR_NO_MEMORY with a message. */
+BclStatus api_no_memory(char **msg, const char *what);
+/* Whether a captured message reports an allocation that failed. */
+bool api_msg_is_oom(const char *msg);
 /* The same for a file: "PATH: error: <fmt...>\n". */
 BclStatus api_fail_path(char **msg, BclStatus s, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

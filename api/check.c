@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend/interp/interp.h"
+#include "support/oom.h"
 #include "api/pipeline.h"
 
 typedef struct Snapshot {
@@ -59,7 +60,7 @@ static void observe(void *vctx, const IrNode *n, const float *out)
     if (!c->comparing) {
         if (c->n == c->cap) {
             c->cap = c->cap ? 2 * c->cap : 64;
-            c->snaps = realloc(c->snaps, sizeof *c->snaps * (size_t)c->cap);
+            c->snaps = bcl_realloc(c->snaps, sizeof *c->snaps * (size_t)c->cap);
             BCL_ASSERT(c->snaps);
         }
         Snapshot *s = &c->snaps[c->n++];
@@ -67,7 +68,7 @@ static void observe(void *vctx, const IrNode *n, const float *out)
         s->op = n->op;
         s->act = n->attrs.act;
         s->n_in = n->n_in;
-        s->data = malloc(sizeof(float) * (size_t)(numel ? numel : 1));
+        s->data = bcl_malloc(sizeof(float) * (size_t)(numel ? numel : 1));
         BCL_ASSERT(s->data);
         memcpy(s->data, out, sizeof(float) * (size_t)numel);
         return;
@@ -91,13 +92,13 @@ int bcl_run_passes_checked(IrGraph *g, const char *pipeline, const PassOptions *
 {
     CheckCtx c = {0};
     int n_out = g->outputs.n, rc = 1;
-    float **ref = calloc((size_t)n_out, sizeof *ref);
-    const IrValue **ref_val = calloc((size_t)n_out, sizeof *ref_val);
+    float **ref = bcl_calloc((size_t)n_out, sizeof *ref);
+    const IrValue **ref_val = bcl_calloc((size_t)n_out, sizeof *ref_val);
     BCL_ASSERT(ref && ref_val);
     for (int i = 0; i < n_out; i++) {
         ref_val[i] = g->outputs.v[i];
         int64_t n = shape_numel(&ref_val[i]->shape);
-        ref[i] = malloc(sizeof(float) * (size_t)(n ? n : 1));
+        ref[i] = bcl_malloc(sizeof(float) * (size_t)(n ? n : 1));
         BCL_ASSERT(ref[i]);
     }
     if (bcl_interp_run_observed(g, inputs, ref, observe, &c, d)) goto done;

@@ -15,7 +15,7 @@
 BclStatus bcl_compiler_create(BclCompiler **out)
 {
     NEED(out);
-    *out = calloc(1, sizeof **out);
+    *out = bcl_calloc(1, sizeof **out);
     if (!*out) return BCL_ERR_NO_MEMORY;
 #if BCL_HAVE_LLVM
     (*out)->run.engine = ENGINE_JIT;      /* the fast engine when the library has it */
@@ -94,10 +94,10 @@ BclStatus bcl_compiler_set_input_shape(BclCompiler *c, const int64_t *dims, int 
 
 static BclStatus push(BclCompiler *c, char ***v, int *n, const char *s)
 {
-    char **nv = realloc(*v, sizeof(char *) * (size_t)(*n + 1));
-    if (!nv) return BCL_ERR_NO_MEMORY;
+    char **nv = bcl_realloc(*v, sizeof(char *) * (size_t)(*n + 1));
+    if (!nv) return api_no_memory(&c->msg, "an option list");
     *v = nv;
-    if (!(nv[*n] = strdup(s))) return BCL_ERR_NO_MEMORY;
+    if (!(nv[*n] = bcl_strdup(s))) return api_no_memory(&c->msg, "an option");
     (*n)++;
     api_clear(&c->msg);
     return BCL_OK;
@@ -127,7 +127,7 @@ BclStatus bcl_compiler_set_config(BclCompiler *c, const char *cfg_name)
     NEED(c);
     if (!cfg_name || !*cfg_name) return api_fail(&c->msg, BCL_ERR_INVALID_ARGUMENT, "the config name must be non-empty");
     char *s;
-    if (!api_strdup(cfg_name, &s)) return BCL_ERR_NO_MEMORY;
+    if (!api_strdup(cfg_name, &s)) return api_no_memory(&c->msg, "the config name");
     free(c->cfg_name);
     c->cfg_name = s;
     api_clear(&c->msg);
@@ -138,7 +138,7 @@ BclStatus bcl_compiler_set_model(BclCompiler *c, const char *model_name)
 {
     NEED(c);
     char *s = NULL;
-    if (model_name && *model_name && !api_strdup(model_name, &s)) return BCL_ERR_NO_MEMORY;
+    if (model_name && *model_name && !api_strdup(model_name, &s)) return api_no_memory(&c->msg, "the model name");
     free(c->model_name);
     c->model_name = s;
     api_clear(&c->msg);
@@ -160,13 +160,13 @@ BclStatus bcl_compiler_set_passes(BclCompiler *c, const char *pipeline)
     NEED(c);
     if (pipeline) {
         Capture cap;
-        if (!capture_begin(&cap)) return BCL_ERR_NO_MEMORY;
+        if (!capture_begin(&cap)) return api_no_memory(&c->msg, "a message stream");
         bool ok = bcl_check_pipeline(pipeline, &cap.d);
         capture_end(&cap, &c->msg);
         if (!ok) return BCL_ERR_INVALID_ARGUMENT;
     }
     char *s;
-    if (!api_strdup(pipeline, &s)) return BCL_ERR_NO_MEMORY;
+    if (!api_strdup(pipeline, &s)) return api_no_memory(&c->msg, "the pass pipeline");
     free(c->run.passes);
     c->run.passes = s;
     api_clear(&c->msg);
@@ -222,23 +222,23 @@ static BclStatus compile(BclCompiler *c, BclBuildOptions *bo, BclModel **out)
     bo->has_input_shape = c->has_input_shape;
     bo->input_shape = c->input_shape;
 
-    BclModel *m = calloc(1, sizeof *m);
-    if (!m) return BCL_ERR_NO_MEMORY;
+    BclModel *m = bcl_calloc(1, sizeof *m);
+    if (!m) return api_no_memory(&c->msg, "the model");
     if (pthread_mutex_init(&m->mu, NULL)) {
         free(m);
-        return BCL_ERR_NO_MEMORY;
+        return api_no_memory(&c->msg, "the model's lock");
     }
     arena_init(&m->arena);
     m->run = c->run;
     m->run.passes = NULL;
     if (!api_strdup(c->run.passes, &m->run.passes)) {
         model_free(m);
-        return BCL_ERR_NO_MEMORY;
+        return api_no_memory(&c->msg, "the pass pipeline");
     }
     Capture cap;
     if (!capture_begin(&cap)) {
         model_free(m);
-        return BCL_ERR_NO_MEMORY;
+        return api_no_memory(&c->msg, "a message stream");
     }
     m->g = bcl_build(bo, &m->arena, &cap.d);
     bool ok = m->g && cap.d.n_errors == 0;
@@ -247,7 +247,7 @@ static BclStatus compile(BclCompiler *c, BclBuildOptions *bo, BclModel **out)
     if (!ok) {
         if (!c->msg || !*c->msg) api_fail(&c->msg, BCL_ERR_COMPILE, "the model could not be built");
         model_free(m);
-        return BCL_ERR_COMPILE;
+        return api_msg_is_oom(c->msg) ? BCL_ERR_NO_MEMORY : BCL_ERR_COMPILE;
     }
     /* warnings stay with the compiler; the new model starts clean */
     *out = m;

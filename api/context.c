@@ -16,8 +16,13 @@ BclStatus bcl_context_create(BclModel *m, BclContext **out)
     if (!m) return BCL_ERR_INVALID_ARGUMENT;
     if (!out) return BCL_ERR_INVALID_ARGUMENT;   /* m->msg is not touched without the lock */
     *out = NULL;
-    BclContext *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) return BCL_ERR_NO_MEMORY;
+    BclContext *ctx = bcl_calloc(1, sizeof *ctx);
+    if (!ctx) {
+        pthread_mutex_lock(&m->mu);
+        api_no_memory(&m->msg, "the context");
+        pthread_mutex_unlock(&m->mu);
+        return BCL_ERR_NO_MEMORY;
+    }
     ctx->m = m;
     pthread_mutex_lock(&m->mu);
     BclStatus s = model_prepare_locked(m);
@@ -27,7 +32,7 @@ BclStatus bcl_context_create(BclModel *m, BclContext **out)
         if (m->n_spare) {
             ctx->jit = m->spare[--m->n_spare];
         } else if (!(ctx->jit = model_compile_jit(m, &m->msg))) {
-            s = BCL_ERR_RUNTIME;
+            s = api_msg_is_oom(m->msg) ? BCL_ERR_NO_MEMORY : BCL_ERR_RUNTIME;
         }
     }
 #endif
@@ -50,7 +55,7 @@ void bcl_context_destroy(BclContext *ctx)
         pthread_mutex_lock(&m->mu);
         if (m->n_spare == m->cap_spare) {
             int cap = m->cap_spare ? 2 * m->cap_spare : 4;
-            BclJit **v = realloc(m->spare, sizeof *v * (size_t)cap);
+            BclJit **v = bcl_realloc(m->spare, sizeof *v * (size_t)cap);
             if (v) {
                 m->spare = v;
                 m->cap_spare = cap;
@@ -118,7 +123,7 @@ BclStatus bcl_context_run(BclContext *ctx, const float *const *inputs, const siz
     if (!s) s = check_buffers(ctx, "output", (const void *const *)outputs, output_counts, n_outputs, m->out, m->n_out);
     if (s) return s;
     Capture cap;
-    if (!capture_begin(&cap)) return BCL_ERR_NO_MEMORY;
+    if (!capture_begin(&cap)) return api_no_memory(&ctx->msg, "a message stream");
     int rc = run_engine(ctx, inputs, outputs, &cap.d);
     capture_end(&cap, &ctx->msg);
     if (rc == 2) return BCL_ERR_NO_MEMORY;

@@ -8,6 +8,16 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "support/oom.h"
+
+static void capture_drop(void *arg)
+{
+    Capture *c = arg;
+    fclose(c->f);
+    free(c->buf);
+    c->f = NULL;
+    c->buf = NULL;
+}
 
 bool capture_begin(Capture *c)
 {
@@ -16,11 +26,13 @@ bool capture_begin(Capture *c)
     c->f = open_memstream(&c->buf, &c->len);
     if (!c->f) return false;
     diag_init(&c->d, c->f);
+    bcl_oom_guard(&c->guard, capture_drop, c);
     return true;
 }
 
 void capture_end(Capture *c, char **msg)
 {
+    bcl_oom_unguard(&c->guard);
     fclose(c->f);   /* flushes: buf and len are final now */
     c->f = NULL;
     free(*msg);
@@ -58,6 +70,13 @@ BclStatus api_fail_path(char **msg, BclStatus s, const char *path, const char *f
     return s;
 }
 
+BclStatus api_no_memory(char **msg, const char *what)
+{
+    return api_fail(msg, BCL_ERR_NO_MEMORY, "out of memory (%s)", what);
+}
+
+bool api_msg_is_oom(const char *msg) { return msg && strstr(msg, "out of memory"); }
+
 void api_clear(char **msg)
 {
     free(*msg);
@@ -80,6 +99,6 @@ bool api_strdup(const char *s, char **out)
 {
     *out = NULL;
     if (!s) return true;
-    *out = strdup(s);
+    *out = bcl_strdup(s);
     return *out != NULL;
 }

@@ -38,18 +38,38 @@ static int read_weights_mem(const char *name, const unsigned char *buf, size_t l
     return bcl_read_weights_mem(name, buf, len, f, d);
 }
 
-/* Binds f; a strict bind that fails leaves every parameter as it was. */
+/* The parameters' data before a bind, put back when it fails. */
+typedef struct SavedParams {
+    IrGraph *g;
+    float **data;
+} SavedParams;
+
+static void restore_params(void *arg)
+{
+    SavedParams *sp = arg;
+    for (int i = 0; i < sp->g->params.n; i++) ((IrValue *)sp->g->params.v[i])->data = sp->data[i];
+    free(sp->data);
+    sp->data = NULL;
+}
+
+/* Binds f; a bind that fails (an error, or out of memory: the guard) leaves every
+ * parameter as it was. */
 static BclStatus bind(BclModel *m, const StFile *f, const char *name, Capture *cap)
 {
     IrGraph *g = m->g;
-    float **saved = malloc(sizeof(float *) * (size_t)(g->params.n ? g->params.n : 1));
-    if (!saved) return BCL_ERR_NO_MEMORY;
-    for (int i = 0; i < g->params.n; i++) saved[i] = ((IrValue *)g->params.v[i])->data;
+    SavedParams sp = {g, bcl_malloc(sizeof(float *) * (size_t)(g->params.n ? g->params.n : 1))};
+    if (!sp.data) {
+        diag_error(&cap->d, NO_LOC, "out of memory binding the weights");
+        return BCL_ERR_NO_MEMORY;
+    }
+    for (int i = 0; i < g->params.n; i++) sp.data[i] = ((IrValue *)g->params.v[i])->data;
+    BclOomGuard guard;
+    bcl_oom_guard(&guard, restore_params, &sp);
     /* non-strict: the parameters f does not give start from their initialiser (seed 0) */
     int rc = bcl_pipeline_bind(g, f, name, !m->run.strict_weights, 0, &cap->d);
-    if (rc != 0)
-        for (int i = 0; i < g->params.n; i++) ((IrValue *)g->params.v[i])->data = saved[i];
-    free(saved);
+    bcl_oom_unguard(&guard);
+    if (rc != 0) restore_params(&sp);
+    free(sp.data);
     return rc == 0 ? BCL_OK : BCL_ERR_WEIGHTS;
 }
 
@@ -63,28 +83,42 @@ static BclStatus weights_allowed(BclModel *m, const char *what)
     return BCL_OK;
 }
 
-static BclStatus load(BclModel *m, const char *what, const char *name, const unsigned char *buf, size_t len)
+static void st_free_guarded(void *arg) { st_free(arg); }
+
+/* Reads and binds; an allocation that fails below returns here as BCL_ERR_NO_MEMORY
+ * (the capture and the file read so far are released by their guards). */
+static BclStatus load_locked(BclModel *m, const char *name, const unsigned char *buf, size_t len)
 {
-    pthread_mutex_lock(&m->mu);
-    BclStatus s = weights_allowed(m, what);
-    if (s) goto out;
+    BclOomScope sc;
+    if (BCL_OOM_CATCH(sc)) return api_no_memory(&m->msg, sc.what);
     Capture cap;
     if (!capture_begin(&cap)) {
-        s = BCL_ERR_NO_MEMORY;
-        goto out;
+        bcl_oom_pop(&sc);
+        return api_no_memory(&m->msg, "a message stream");
     }
-    StFile f;
+    StFile f = {0};
+    BclOomGuard g_f;
+    bcl_oom_guard(&g_f, st_free_guarded, &f);
+    BclStatus s;
     if (buf) {
         s = read_weights_mem(name, buf, len, &f, &cap.d) ? BCL_ERR_WEIGHTS : BCL_OK;
     } else {
         s = bcl_read_weights(name, &f, &cap.d) ? BCL_ERR_WEIGHTS : BCL_OK;
     }
-    if (!s) {
-        s = bind(m, &f, name, &cap);
-        st_free(&f);
-    }
+    if (!s) s = bind(m, &f, name, &cap);
+    bcl_oom_unguard(&g_f);
+    st_free(&f);
     capture_end(&cap, &m->msg);
-out:
+    bcl_oom_pop(&sc);
+    if (s == BCL_ERR_WEIGHTS && api_msg_is_oom(m->msg)) s = BCL_ERR_NO_MEMORY;
+    return s;
+}
+
+static BclStatus load(BclModel *m, const char *what, const char *name, const unsigned char *buf, size_t len)
+{
+    pthread_mutex_lock(&m->mu);
+    BclStatus s = weights_allowed(m, what);
+    if (!s) s = load_locked(m, name, buf, len);
     pthread_mutex_unlock(&m->mu);
     return s;
 }
@@ -172,6 +206,7 @@ BclJit *model_compile_jit(BclModel *m, char **msg)
 #endif
 
 static BclStatus prepare_locked(BclModel *m);
+static void arena_free_guarded(void *arg) { arena_free(arg); }
 
 /* Out of memory while optimising or compiling is BCL_ERR_NO_MEMORY, and final. */
 BclStatus model_prepare_locked(BclModel *m)
@@ -195,7 +230,7 @@ static BclStatus prepare_locked(BclModel *m)
     BclStatus s = check_weights(m);
     if (s) return s;   /* not final: weights may still come */
     Capture cap;
-    if (!capture_begin(&cap)) return BCL_ERR_NO_MEMORY;
+    if (!capture_begin(&cap)) return api_no_memory(&m->msg, "a message stream");
     const char *pipeline = m->run.passes ? m->run.passes : bcl_default_pipeline(m->run.opt_level);
     /* passes rewrite the graph in place: a failure leaves it unusable */
     if (bcl_run_passes(m->g, pipeline, NULL, &cap.d) || cap.d.n_errors) s = BCL_ERR_COMPILE;
@@ -211,7 +246,10 @@ static BclStatus prepare_locked(BclModel *m)
     if (!s && m->run.engine == ENGINE_JIT) {
         Arena pa;
         arena_init(&pa);
+        BclOomGuard g_pa;
+        bcl_oom_guard(&g_pa, arena_free_guarded, &pa);
         double act = (double)bcl_plan_memory(m->g, &pa)->peak, w = 0;
+        bcl_oom_unguard(&g_pa);
         arena_free(&pa);
         for (int i = 0; i < m->g->params.n; i++) w += 4.0 * (double)shape_numel(&((const IrValue *)m->g->params.v[i])->shape);
         if (!bcl_memory_fits(2 * w + act)) {
@@ -223,12 +261,12 @@ static BclStatus prepare_locked(BclModel *m)
     if (!s && m->run.engine == ENGINE_JIT) {
         BclJit *j = model_compile_jit(m, &m->msg);
         if (!j) {
-            s = BCL_ERR_RUNTIME;
+            s = api_msg_is_oom(m->msg) ? BCL_ERR_NO_MEMORY : BCL_ERR_RUNTIME;
         } else {
-            m->spare = malloc(sizeof(BclJit *) * 4);
+            m->spare = bcl_malloc(sizeof(BclJit *) * 4);
             if (!m->spare) {
                 bcl_jit_free(j);
-                s = BCL_ERR_NO_MEMORY;
+                s = api_no_memory(&m->msg, "the model's JIT instances");
             } else {
                 m->cap_spare = 4;
                 m->spare[m->n_spare++] = j;

@@ -149,6 +149,22 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
         o->max_errors = (int)u;
         return 1;
     }
+    /* the compile-time budget (support/limits.h) */
+    if (TAKES("--max-steps")) {
+        if (r < 0) return -1;
+        if (!parse_u64(val, (uint64_t)BCL_MAX_STEPS_CAP, &u) || u == 0)
+            return usage(tool, "--max-steps expects a count from 1 to %lld, got '%s'", (long long)BCL_MAX_STEPS_CAP, val);
+        o->build.max_steps = (long)u;
+        return 1;
+    }
+    if (TAKES("--max-param-elems")) {
+        if (r < 0) return -1;
+        if (!parse_u64(val, (uint64_t)BCL_MAX_PARAM_ELEMS_CAP, &u) || u == 0)
+            return usage(tool, "--max-param-elems expects a count from 1 to %lld, got '%s'",
+                         (long long)BCL_MAX_PARAM_ELEMS_CAP, val);
+        o->build.max_param_elems = (int64_t)u;
+        return 1;
+    }
     if (groups & BCL_OPT_WEIGHTS) {
         if (TAKES("--weights")) {
             if (r < 0) return -1;
@@ -235,6 +251,10 @@ void bcl_model_options_help(FILE *out, unsigned groups)
           "  -I DIR                 also look for imported .bcl files in DIR\n"
           "  --max-errors N         show at most N errors, then \"too many errors\" (default 20;\n"
           "                         0 shows all)\n"
+          "  --max-steps N          compile-time budget: statements and loop turns the model's\n"
+          "                         Python may run (default 5,000,000)\n"
+          "  --max-param-elems N    compile-time budget: elements of all parameters and buffers\n"
+          "                         (default 2^36 = 68719476736)\n"
           "  -h, --help             show this help\n", out);
     if (groups & BCL_OPT_WEIGHTS)
         fputs("Weights options:\n"

@@ -60,14 +60,21 @@ int bcl_pipeline_bind(IrGraph *g, const StFile *f, const char *name, bool non_st
     return rc;
 }
 
+static void st_free_guarded(void *arg) { st_free(arg); }
+
 int bcl_pipeline_weights(IrGraph *g, const BclModelOptions *o, Diag *d)
 {
     uint64_t seed = o->has_seed ? o->seed : 0;
     if (o->weights) {
-        StFile f;
-        if (bcl_read_weights(o->weights, &f, d) != 0) return 1;
-        if (o->strip_prefix) bcl_weights_strip_prefix(&f, o->strip_prefix);
-        int rc = bcl_pipeline_bind(g, &f, o->weights, o->non_strict, seed, d);
+        StFile f = {0};
+        BclOomGuard g_f;   /* the tensors read, freed if binding runs out of memory */
+        bcl_oom_guard(&g_f, st_free_guarded, &f);
+        int rc = bcl_read_weights(o->weights, &f, d) != 0;
+        if (!rc) {
+            if (o->strip_prefix) bcl_weights_strip_prefix(&f, o->strip_prefix);
+            rc = bcl_pipeline_bind(g, &f, o->weights, o->non_strict, seed, d);
+        }
+        bcl_oom_unguard(&g_f);
         st_free(&f);
         if (rc) return rc;
     }

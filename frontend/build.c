@@ -16,6 +16,7 @@ void elab_init(Elab *I, Arena *a, Diag *d, const BclBuildOptions *opt)
     I->a = a;
     I->d = d;
     I->opt = opt;
+    I->max_steps = opt && opt->max_steps > 0 ? opt->max_steps : BCL_MAX_STEPS;
     I->builtins = env_new(I, NULL);
     registry_init(I);
     builtins_py_init(I);
@@ -511,9 +512,12 @@ static void add_param(ParamWalk *w, ParamObj *p, const char *name)
 {
     if (p->ir) return;  /* a shared parameter keeps its first name */
     w->total += shape_numel(&p->shape);  /* each is within BCL_MAX_TENSOR_ELEMS: no overflow */
-    if (w->total > BCL_MAX_MODEL_ELEMS && !w->failed) {
-        diag_error(w->I->d, p->loc, "the model's parameters and buffers have more than %lld elements in all",
-                   (long long)BCL_MAX_MODEL_ELEMS);
+    const BclBuildOptions *o = w->I->opt;
+    int64_t limit = o && o->max_param_elems > 0 ? o->max_param_elems : BCL_MAX_MODEL_ELEMS;
+    if (w->total > limit && !w->failed) {
+        diag_error(w->I->d, p->loc, "the model's parameters and buffers have more than %lld elements in all "
+                   "(the limit; --max-param-elems N raises it, up to %lld)",
+                   (long long)limit, (long long)BCL_MAX_PARAM_ELEMS_CAP);
         w->failed = true;
         return;
     }

@@ -32,6 +32,9 @@ typedef struct BclBuildOptions {
     bool has_input_shape;        /* --input-shape N,C,H,W given */
     Shape input_shape;
     BclDataCfg *data_cfg;        /* if set: filled from the config (bclc run --image, eval) */
+    /* the compile-time budget (support/limits.h; 0 = the default there) */
+    long max_steps;              /* --max-steps N: statements and loop turns run at compile time */
+    int64_t max_param_elems;     /* --max-param-elems N: elements of all parameters and buffers */
 } BclBuildOptions;
 
 /* Returns the traced graph (allocated in a), or NULL after reporting errors to d. */

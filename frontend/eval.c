@@ -2182,12 +2182,17 @@ static bool declare_names(Elab *I, Env *env, Stmt *s)
     return true;
 }
 
+static void steps_exceeded(Elab *I, SrcLoc loc)
+{
+    diag_error(I->d, loc, "compile-time evaluation ran more than %ld statements (the limit; --max-steps N raises it); "
+               "is there a runaway loop?", I->max_steps);
+}
+
 static ExecStatus exec_stmt(Elab *I, Env *env, Stmt *s, Value **ret)
 {
     /* a budget of statements, so that huge nested loops end with an error, not a hang */
-    if (++I->steps > BCL_MAX_STEPS) {
-        if (I->steps == BCL_MAX_STEPS + 1)
-            diag_error(I->d, s->loc, "compile-time evaluation ran more than %d statements; is there a runaway loop?", BCL_MAX_STEPS);
+    if (++I->steps > I->max_steps) {
+        if (I->steps == I->max_steps + 1) steps_exceeded(I, s->loc);
         return EX_ERROR;
     }
     switch (s->kind) {
@@ -2261,8 +2266,8 @@ static ExecStatus exec_stmt(Elab *I, Env *env, Stmt *s, Value **ret)
             ExecStatus st = exec_block(I, env, &s->while_.body, ret);
             if (st == EX_BREAK) return EX_NORMAL;
             if (st == EX_RETURN || st == EX_ERROR) return st;
-            if (++I->steps > BCL_MAX_STEPS) {   /* an empty loop body runs no statement */
-                diag_error(I->d, s->loc, "compile-time evaluation ran more than %d statements; is there a runaway loop?", BCL_MAX_STEPS);
+            if (++I->steps > I->max_steps) {   /* an empty loop body runs no statement */
+                steps_exceeded(I, s->loc);
                 return EX_ERROR;
             }
         }

@@ -48,7 +48,8 @@ struct Elab {
     IrGraph *g;                 /* while tracing */
     bool tracing;
     int depth, expr_depth;
-    long steps;                 /* statements executed, against BCL_MAX_STEPS */
+    long steps;                 /* statements executed, against max_steps */
+    long max_steps;             /* --max-steps, else BCL_MAX_STEPS */
     Frame *frame;
     int walk_gen;
     const char *loading_from;   /* directory of the file being loaded, for imports */

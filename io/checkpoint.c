@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "io/checkpoint.h"
+#include "support/oom.h"
 #include "io/io_util.h"
 #include "io/pickle.h"
 
@@ -131,7 +132,7 @@ static int to_stfile(Unpickler *u, PkValue *root, StFile *out)
         return -1;
     }
     int n = sd->n_items / 2;
-    Named *e = malloc((size_t)(n ? n : 1) * sizeof *e);
+    Named *e = bcl_malloc((size_t)(n ? n : 1) * sizeof *e);
     if (!e) {
         diag_error_path(d, u->path, "out of memory");
         return -1;
@@ -181,7 +182,7 @@ static int to_stfile(Unpickler *u, PkValue *root, StFile *out)
         free(e);
         return -1;
     }
-    out->t = calloc((size_t)m, sizeof *out->t);
+    out->t = bcl_calloc((size_t)m, sizeof *out->t);
     if (!out->t) {
         diag_error_path(d, u->path, "out of memory");
         free(e);
@@ -191,7 +192,7 @@ static int to_stfile(Unpickler *u, PkValue *root, StFile *out)
     for (int i = 0; i < m && !rc; i++) {
         StTensor *t = &out->t[i];
         out->n = i + 1;
-        t->name = strdup(e[i].name);
+        t->name = bcl_strdup(e[i].name);
         if (!t->name) {
             diag_error_path(d, u->path, "out of memory");
             rc = -1;
@@ -268,10 +269,14 @@ truncated:
     return -1;
 }
 
+static void arena_free_guarded(void *arg) { arena_free(arg); }
+
 int ckpt_read_pickle(const char *path, const unsigned char *buf, size_t len, StFile *out, Diag *d)
 {
     Arena a;
     arena_init(&a);
+    BclOomGuard g_a;   /* freed if the arena cannot grow (support/oom.h) */
+    bcl_oom_guard(&g_a, arena_free_guarded, &a);
     Unpickler u = {.path = path, .d = d, .arena = &a, .buf = buf, .len = len};
     memset(out, 0, sizeof *out);
     PkValue *v;
@@ -284,6 +289,7 @@ int ckpt_read_pickle(const char *path, const unsigned char *buf, size_t len, StF
         else
             rc = to_stfile(&u, v, out);
     }
+    bcl_oom_unguard(&g_a);
     arena_free(&a);
     return rc;
 }
@@ -316,7 +322,7 @@ int ckpt_read_torch_zip(const char *path, const unsigned char *buf, size_t len, 
     Arena a;
     arena_init(&a);
     unsigned char *pkl_data = NULL;
-    unsigned char **extracted = calloc((size_t)(n ? n : 1), sizeof *extracted);
+    unsigned char **extracted = bcl_calloc((size_t)(n ? n : 1), sizeof *extracted);
     int rc = -1;
     if (!extracted || zip_extract(path, pkl, &pkl_data, d)) goto done;
     for (int i = 0; i < n; i++)

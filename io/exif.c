@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "io/image_codecs.h"
+#include "support/oom.h"
 
 typedef struct Exif {
     const unsigned char *p;
@@ -92,7 +93,7 @@ int image_orient(Image *img, int orientation)
     bool tr = ops[orientation][0], fx = ops[orientation][1], fy = ops[orientation][2];
     int oh = tr ? img->w : img->h, ow = tr ? img->h : img->w, c = img->c;
     image_budget_extra((size_t)oh * (size_t)ow * (size_t)c);   /* the old and new copies live together */
-    unsigned char *out = malloc((size_t)oh * (size_t)ow * (size_t)c);
+    unsigned char *out = bcl_malloc((size_t)oh * (size_t)ow * (size_t)c);
     if (!out) return -1;
     for (int y = 0; y < oh; y++) {
         int ty = fy ? oh - 1 - y : y;

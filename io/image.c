@@ -17,6 +17,7 @@
 #include <png.h>
 
 #include "io/file_map.h"
+#include "support/oom.h"
 #include "io/image.h"
 #include "io/image_codecs.h"
 
@@ -83,7 +84,7 @@ int image_alloc(const char *name, Image *img, long long w, long long h, Diag *d)
         return -1;
     }
     budget_reserve((size_t)(w * h * 3), true);
-    img->px = malloc((size_t)(w * h * 3));
+    img->px = bcl_malloc((size_t)(w * h * 3));
     if (!img->px) {
         diag_error_path(d, name, "out of memory for a %lldx%lld image", w, h);
         return -1;
@@ -140,7 +141,7 @@ static int decode_jpeg(const char *name, const unsigned char *buf, size_t len, I
     }
     px = img->px;
     int w = img->w;
-    if (cmyk && !(row4 = malloc((size_t)w * 4))) {
+    if (cmyk && !(row4 = bcl_malloc((size_t)w * 4))) {
         strcpy(err.msg, "out of memory");
         longjmp(err.jump, 1);
     }
@@ -234,7 +235,7 @@ static int decode_png(const char *name, const unsigned char *buf, size_t len, Im
         png_destroy_read_struct(&png, &info, &end);
         return -1;
     }
-    rows = malloc(sizeof *rows * h);
+    rows = bcl_malloc(sizeof *rows * h);
     if (!rows) png_error(png, "out of memory");
     for (png_uint_32 y = 0; y < h; y++) rows[y] = img->px + (size_t)y * w * 3;
     png_read_image(png, rows);

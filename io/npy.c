@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "io/io_util.h"
+#include "support/oom.h"
 #include "io/npy.h"
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -285,7 +286,7 @@ int npy_read_mem(const char *name, const void *buf, size_t len, Shape *shape, fl
         return -1;
     }
 
-    float *out = malloc(numel ? (size_t)numel * sizeof(float) : 1);
+    float *out = bcl_malloc(numel ? (size_t)numel * sizeof(float) : 1);
     if (!out) {
         diag_error_path(d, name, "out of memory for %lld elements", (long long)numel);
         return -1;
@@ -334,7 +335,7 @@ int npy_write(const char *path, const Shape *shape, const float *data, Diag *d)
     size_t total_hdr = ((size_t)10 + (size_t)n + 1 + 63) / 64 * 64;
     size_t hlen = total_hdr - 10;
     size_t size = total_hdr + (size_t)numel * 4;
-    unsigned char *buf = malloc(size);
+    unsigned char *buf = bcl_malloc(size);
     if (!buf) {
         diag_error_path(d, path, "out of memory writing %lld elements", (long long)numel);
         return -1;

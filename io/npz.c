@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "io/io_util.h"
+#include "support/oom.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "io/zip.h"
@@ -30,7 +31,7 @@ static int check_names(const char *path, const ZipEntry *e, int n, Diag *d)
             return -1;
         }
     }
-    char **names = malloc((n > 0 ? (size_t)n : 1) * sizeof *names);
+    char **names = bcl_malloc((n > 0 ? (size_t)n : 1) * sizeof *names);
     if (!names) {
         diag_error_path(d, path, "out of memory");
         return -1;
@@ -55,7 +56,7 @@ int npz_read_mem(const char *name, const void *buf, size_t len, StFile *out, Dia
     if (zip_entries(name, buf, len, &e, &n, d) != 0) return -1;
     int rc = check_names(name, e, n, d);
     if (rc == 0) {
-        out->t = calloc(n > 0 ? (size_t)n : 1, sizeof *out->t);
+        out->t = bcl_calloc(n > 0 ? (size_t)n : 1, sizeof *out->t);
         if (!out->t) {
             diag_error_path(d, name, "out of memory");
             rc = -1;
@@ -68,9 +69,9 @@ int npz_read_mem(const char *name, const void *buf, size_t len, StFile *out, Dia
             break;
         }
         size_t nl = strlen(e[i].name);
-        char *label = malloc(strlen(name) + nl + 3);
+        char *label = bcl_malloc(strlen(name) + nl + 3);
         StTensor *t = &out->t[i];
-        t->name = malloc(nl - 3);
+        t->name = bcl_malloc(nl - 3);
         out->n = i + 1;   /* so st_free releases what this entry allocated */
         if (!label || !t->name) {
             diag_error_path(d, name, "out of memory");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "io/io_util.h"
+#include "support/oom.h"
 #include "io/pickle.h"
 
 /* A memo index beyond this is refused before the memo grows (a "memo bomb" asks for
@@ -110,7 +111,7 @@ static int push(Vm *vm, PkValue *v)
     if (vm->sp == vm->cap) {
         if (vm->cap >= PK_MAX_STACK) return fail(vm, "the stack exceeds %d values", PK_MAX_STACK);
         int cap = vm->cap ? vm->cap * 2 : 64;
-        PkValue **s = realloc(vm->stack, (size_t)cap * sizeof *s);
+        PkValue **s = bcl_realloc(vm->stack, (size_t)cap * sizeof *s);
         if (!s) return fail(vm, "out of memory");
         vm->stack = s, vm->cap = cap;
     }
@@ -177,7 +178,7 @@ static int memo_put(Vm *vm, size_t idx, PkValue *v)
     if (idx >= vm->cap_memo) {
         size_t cap = vm->cap_memo ? vm->cap_memo : 64;
         while (cap <= idx) cap *= 2;
-        PkValue **m = realloc(vm->memo, cap * sizeof *m);
+        PkValue **m = bcl_realloc(vm->memo, cap * sizeof *m);
         if (!m) return fail(vm, "out of memory");
         memset(m + vm->cap_memo, 0, (cap - vm->cap_memo) * sizeof *m);
         vm->memo = m, vm->cap_memo = cap;
@@ -617,7 +618,7 @@ int pk_load(Unpickler *u, PkValue **out)
             if (vm.n_marks == vm.cap_marks) {
                 int cap = vm.cap_marks ? vm.cap_marks * 2 : 16;
                 if (cap > PK_MAX_STACK) { fail(&vm, "too many MARKs"); goto done; }
-                int *m = realloc(vm.marks, (size_t)cap * sizeof *m);
+                int *m = bcl_realloc(vm.marks, (size_t)cap * sizeof *m);
                 if (!m) { fail(&vm, "out of memory"); goto done; }
                 vm.marks = m, vm.cap_marks = cap;
             }
@@ -868,7 +869,7 @@ int pk_tensor_to_f32(const Unpickler *u, const char *name, const PkValue *t, Sha
     }
     shape->rank = t->rank;
     for (int i = 0; i < t->rank; i++) shape->d[i] = t->shape[i];
-    float *f = malloc((size_t)(numel ? numel : 1) * sizeof *f);
+    float *f = bcl_malloc((size_t)(numel ? numel : 1) * sizeof *f);
     if (!f) {
         diag_error_path(u->d, u->path, "tensor '%s': out of memory for %lld floats", pn, (long long)numel);
         return -1;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "io/preprocess.h"
+#include "support/oom.h"
 
 bool interp_from_name(const char *s, Interp *out)
 {
@@ -100,9 +101,9 @@ static int sat16(int v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : v; }
 static int resize_separable(const Image *src, Image *dst, Interp m)
 {
     int k = taps(m), cn = src->c, sw = src->w, sh = src->h, dw = dst->w, dh = dst->h;
-    int *xs = malloc(sizeof(int) * (size_t)dw), *ys = malloc(sizeof(int) * (size_t)dh);
-    short *xw = malloc(sizeof(short) * (size_t)dw * k), *yw = malloc(sizeof(short) * (size_t)dh * k);
-    int *rows = malloc(sizeof(int) * (size_t)sh * dw * cn);   /* every source row resized in x */
+    int *xs = bcl_malloc(sizeof(int) * (size_t)dw), *ys = bcl_malloc(sizeof(int) * (size_t)dh);
+    short *xw = bcl_malloc(sizeof(short) * (size_t)dw * k), *yw = bcl_malloc(sizeof(short) * (size_t)dh * k);
+    int *rows = bcl_malloc(sizeof(int) * (size_t)sh * dw * cn);   /* every source row resized in x */
     int rc = -1;
     if (!xs || !ys || !xw || !yw || !rows) goto done;
     axis_table(sw, dw, m, true, xs, xw);
@@ -150,7 +151,7 @@ int image_resize(const Image *src, int dh, int dw, Interp m, Image *dst)
     int cn = src->c, sw = src->w, sh = src->h;
     memset(dst, 0, sizeof *dst);
     if (dh <= 0 || dw <= 0 || (long long)dh * dw > BCL_MAX_IMAGE_PIXELS) return -1;
-    dst->px = malloc((size_t)dh * dw * cn);
+    dst->px = bcl_malloc((size_t)dh * dw * cn);
     if (!dst->px) return -1;
     dst->h = dh, dst->w = dw, dst->c = cn;
     if (dh == sh && dw == sw) {   /* cv2.resize copies */
@@ -212,7 +213,7 @@ int preprocess_crop(const Image *img, const Preprocess *p, Image *out)
         return -1;
     }
     int y0 = half_round_even(oh - p->crop_h), x0 = half_round_even(ow - p->crop_w);
-    out->px = malloc((size_t)p->crop_h * p->crop_w * r.c);
+    out->px = bcl_malloc((size_t)p->crop_h * p->crop_w * r.c);
     if (!out->px) {
         image_free(&r);
         return -1;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "io/file_map.h"
+#include "support/oom.h"
 #include "io/io_util.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -181,7 +182,7 @@ static bool check_set(Reader *r, Entry *e, int n)
 {
     char nb[256], nb2[256];
     if (n < 2) return true;
-    Entry **s = malloc((size_t)n * sizeof *s);
+    Entry **s = bcl_malloc((size_t)n * sizeof *s);
     if (!s) {
         diag_error_path(r->d, r->path, "out of memory");
         return false;
@@ -225,12 +226,12 @@ static void widen(const Entry *e, const unsigned char *src, float *dst)
 
 static bool build(Reader *r, const Entry *e, int n, const unsigned char *data, StFile *out)
 {
-    out->t = calloc(n ? (size_t)n : 1, sizeof *out->t);
+    out->t = bcl_calloc(n ? (size_t)n : 1, sizeof *out->t);
     if (!out->t) goto oom;
     for (int i = 0; i < n; i++) {
         StTensor *t = &out->t[i];
-        t->name = malloc(e[i].name_len + 1);
-        t->data = malloc(e[i].numel ? (size_t)e[i].numel * sizeof(float) : 1);
+        t->name = bcl_malloc(e[i].name_len + 1);
+        t->data = bcl_malloc(e[i].numel ? (size_t)e[i].numel * sizeof(float) : 1);
         out->n = i + 1;   /* so st_free releases what was allocated */
         if (!t->name || !t->data) goto oom;
         memcpy(t->name, e[i].name, e[i].name_len + 1);
@@ -245,6 +246,8 @@ oom:
     diag_error_path(r->d, r->path, "out of memory");
     return false;
 }
+
+static void arena_free_guarded(void *arg) { arena_free(arg); }
 
 static int parse(const char *name, const void *buf, size_t len, const IoFileMap *map, StFile *out, Diag *d)
 {
@@ -272,6 +275,10 @@ static int parse(const char *name, const void *buf, size_t len, const IoFileMap 
     char err[128];
     Entry *e = NULL;
     int n = 0, rc = -1;
+    /* the JSON arena jumps when it cannot grow (support/oom.h): these free what is held */
+    BclOomGuard g_a, g_e;
+    bcl_oom_guard(&g_a, arena_free_guarded, &a);
+    bcl_oom_guard(&g_e, bcl_oom_free_ptr, &e);
     JsonValue *root = json_parse(&a, (const char *)b + 8, (size_t)hlen, err, sizeof err);
     if (!root) {
         diag_error_path(d, name, "invalid JSON header %s", err);
@@ -281,7 +288,7 @@ static int parse(const char *name, const void *buf, size_t len, const IoFileMap 
         diag_error_path(d, name, "the JSON header is not an object");
         goto done;
     }
-    e = calloc(root->n ? (size_t)root->n : 1, sizeof *e);
+    e = bcl_calloc(root->n ? (size_t)root->n : 1, sizeof *e);
     if (!e) {
         diag_error_path(d, name, "out of memory");
         goto done;
@@ -301,6 +308,8 @@ static int parse(const char *name, const void *buf, size_t len, const IoFileMap 
     }
     rc = 0;
 done:
+    bcl_oom_unguard(&g_e);
+    bcl_oom_unguard(&g_a);
     free(e);
     arena_free(&a);
     return rc;
@@ -379,7 +388,7 @@ static bool check_write(const char *path, const StTensor *t, int n, int64_t *num
 int st_write(const char *path, const StTensor *t, int n, Diag *d)
 {
     if (n < 0) n = 0;
-    int64_t *numel = malloc((n ? (size_t)n : 1) * sizeof *numel);
+    int64_t *numel = bcl_malloc((n ? (size_t)n : 1) * sizeof *numel);
     char *hdr = NULL;
     size_t hlen = 0;
     unsigned char *buf = NULL;
@@ -407,7 +416,7 @@ int st_write(const char *path, const StTensor *t, int n, Diag *d)
     if (fclose(m) != 0 || !hdr) goto oom;
 
     size_t total = 8 + hlen + (size_t)off;
-    buf = malloc(total);
+    buf = bcl_malloc(total);
     if (!buf) goto oom;
     io_put_le32(buf, (uint32_t)hlen);
     io_put_le32(buf + 4, (uint32_t)((uint64_t)hlen >> 32));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "io/io_util.h"
+#include "support/oom.h"
 #include "io/weights.h"
 
 /* ---- shape equivalence ---- */
@@ -73,7 +74,7 @@ static int cmp_key(const void *a, const void *b)
 
 static Key *param_index(const IrGraph *g)
 {
-    Key *k = malloc((size_t)(g->params.n ? g->params.n : 1) * sizeof *k);
+    Key *k = bcl_malloc((size_t)(g->params.n ? g->params.n : 1) * sizeof *k);
     if (!k) return NULL;
     for (int i = 0; i < g->params.n; i++) {
         const IrValue *v = g->params.v[i];
@@ -154,7 +155,7 @@ static void report(Diag *d, const char *path, bool strict, const char *fmt, ...)
     va_start(ap, fmt);
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
-    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    char *msg = n >= 0 ? bcl_malloc((size_t)n + 1) : NULL;
     if (msg) vsnprintf(msg, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
     va_end(ap);
@@ -206,17 +207,45 @@ static void warn_non_finite(const IrGraph *g, const char *path, Diag *d)
                       n_tensors > 1 ? "" : "s", list);
 }
 
+/* The lookup tables of a bind, freed on every way out (an arena that cannot grow
+ * for a parameter's data jumps: support/oom.h). */
+typedef struct BindTemps {
+    Key *keys;
+    char *present;
+    const char **missing, **unexpected;
+    int *mismatch;
+} BindTemps;
+
+static void bind_temps_free(void *arg)
+{
+    BindTemps *t = arg;
+    free(t->keys), free(t->present), free(t->missing), free(t->unexpected), free(t->mismatch);
+    memset(t, 0, sizeof *t);
+}
+
+static int bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d, BindTemps *tmp);
+
 int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d)
 {
+    BindTemps tmp = {0};
+    BclOomGuard guard;
+    bcl_oom_guard(&guard, bind_temps_free, &tmp);
+    int rc = bind_weights(g, f, path, strict, d, &tmp);
+    bcl_oom_unguard(&guard);
+    bind_temps_free(&tmp);
+    return rc;
+}
+
+static int bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d, BindTemps *tmp)
+{
     int np = g->params.n, nt = f ? f->n : 0;
-    Key *keys = param_index(g);
-    char *present = calloc((size_t)(np ? np : 1), 1);
-    const char **missing = calloc((size_t)(np ? np : 1), sizeof *missing);
-    const char **unexpected = calloc((size_t)(nt ? nt : 1), sizeof *unexpected);
-    int *mismatch = malloc((size_t)(nt ? nt : 1) * sizeof *mismatch);
+    Key *keys = tmp->keys = param_index(g);
+    char *present = tmp->present = bcl_calloc((size_t)(np ? np : 1), 1);
+    const char **missing = tmp->missing = bcl_calloc((size_t)(np ? np : 1), sizeof *missing);
+    const char **unexpected = tmp->unexpected = bcl_calloc((size_t)(nt ? nt : 1), sizeof *unexpected);
+    int *mismatch = tmp->mismatch = bcl_malloc((size_t)(nt ? nt : 1) * sizeof *mismatch);
     if (!keys || !present || !missing || !unexpected || !mismatch) {
         diag_error_path(d, path, "out of memory");
-        free(keys), free(present), free(missing), free(unexpected), free(mismatch);
         return -1;
     }
     int n_missing = 0, n_unexpected = 0, n_mismatch = 0;
@@ -263,7 +292,6 @@ int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, 
                bcl_printable(t->name, strlen(t->name), nb, sizeof nb),
                shape_str(&v->shape, ms, sizeof ms), shape_str(&t->shape, fs, sizeof fs));
     }
-    free(keys), free(present), free(missing), free(unexpected), free(mismatch);
     warn_non_finite(g, path, d);
     return d->n_errors > errors ? -1 : 0;
 }
@@ -339,7 +367,7 @@ void bcl_random_weights(IrGraph *g, uint64_t seed)
 void bcl_print_weight_match(FILE *out, const IrGraph *g, const StFile *f)
 {
     int nt = f ? f->n : 0, np = g->params.n;
-    Key *tk = malloc((size_t)(nt ? nt : 1) * sizeof *tk);
+    Key *tk = bcl_malloc((size_t)(nt ? nt : 1) * sizeof *tk);
     Key *pk = param_index(g);
     if (!tk || !pk) {
         free(tk), free(pk);

@@ -10,6 +10,7 @@
 #include "io/io_util.h"
 #include "io/npy.h"
 #include "io/weights.h"
+#include "support/oom.h"
 
 static bool is_zip(const unsigned char *buf, size_t len)
 {
@@ -33,11 +34,15 @@ int bcl_read_weights_mem(const char *name, const unsigned char *buf, size_t len,
     return st_read_mem(name, buf, len, out, d);
 }
 
+static void unmap_guarded(void *arg) { io_unmap_file(arg); }
+
 int bcl_read_weights(const char *path, StFile *out, Diag *d)
 {
     memset(out, 0, sizeof *out);
     IoFileMap map;
     if (io_map_file(path, &map, d) != 0) return -1;
+    BclOomGuard g_map;   /* unmapped if an allocation below fails (support/oom.h) */
+    bcl_oom_guard(&g_map, unmap_guarded, &map);
     int rc;
     if (is_zip(map.data, map.len) || is_pickle(map.data, map.len))
         rc = bcl_read_weights_mem(path, map.data, map.len, out, d);   /* names foreign zips too */
@@ -45,6 +50,7 @@ int bcl_read_weights(const char *path, StFile *out, Diag *d)
         rc = -1;
     else
         rc = st_read_mapped(path, &map, out, d);
+    bcl_oom_unguard(&g_map);
     io_unmap_file(&map);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* Zip archive reader (APPNOTE.TXT): everything is found through the central
  * directory, and every offset is checked before use. */
 #include "io/zip.h"
+#include "support/oom.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,7 @@ static const char *central_entry(const unsigned char *buf, size_t len, const uns
     if (cd_end - p < 46 || io_le32(p) != SIG_CENTRAL) return "bad central directory entry";
     unsigned flags = io_le16(p + 8), nl = io_le16(p + 28), xl = io_le16(p + 30), cl = io_le16(p + 32);
     if ((size_t)(cd_end - p - 46) < (size_t)nl + xl + cl) return "central directory entry too long";
-    e->name = malloc((size_t)nl + 1);
+    e->name = bcl_malloc((size_t)nl + 1);
     if (!e->name) return "out of memory";
     memcpy(e->name, p + 46, nl);
     e->name[nl] = 0;
@@ -113,7 +114,7 @@ int zip_entries(const char *path, const unsigned char *buf, size_t len, ZipEntry
         diag_error_path(d, path, "corrupt zip archive: central directory outside the file");
         return -1;
     }
-    ZipEntry *e = calloc(count ? (size_t)count : 1, sizeof *e);
+    ZipEntry *e = bcl_calloc(count ? (size_t)count : 1, sizeof *e);
     if (!e) {
         diag_error_path(d, path, "out of memory");
         return -1;
@@ -161,7 +162,7 @@ int zip_extract(const char *path, const ZipEntry *e, unsigned char **out, Diag *
                         name, (unsigned long long)e->usize, (unsigned long long)e->csize);
         return -1;
     }
-    unsigned char *b = e->usize < SIZE_MAX ? malloc((size_t)e->usize + 1) : NULL;
+    unsigned char *b = e->usize < SIZE_MAX ? bcl_malloc((size_t)e->usize + 1) : NULL;
     if (!b) {
         diag_error_path(d, path, "entry '%s': out of memory (%llu bytes)", name, (unsigned long long)e->usize);
         return -1;

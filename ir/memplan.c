@@ -93,8 +93,10 @@ MemPlan *bcl_plan_memory(const IrGraph *g, Arena *a)
     p->offset = ARENA_NEWN(a, int64_t, nv ? nv : 1);
     p->size = ARENA_NEWN(a, int64_t, nv ? nv : 1);
     p->shares = ARENA_NEWN(a, int, nv ? nv : 1);
-    int *last = malloc(sizeof(int) * (size_t)(nv ? nv : 1) * 3);   /* last use, root, buffer end */
-    BCL_ASSERT(last != NULL);
+    /* the temporaries are freed by guards if an allocation below fails (support/oom.h) */
+    int *last = bcl_xmalloc(sizeof(int) * (size_t)(nv ? nv : 1) * 3);   /* last use, root, buffer end */
+    BclOomGuard g_last, g_order, g_bsize, g_fl;
+    bcl_oom_guard(&g_last, bcl_oom_free_ptr, &last);
     int *root = last + nv, *end = root + nv;
     for (int v = 0; v < nv; v++) {
         p->offset[v] = p->size[v] = -1;
@@ -138,9 +140,11 @@ MemPlan *bcl_plan_memory(const IrGraph *g, Arena *a)
     /* Offsets: walk the schedule, release buffers that ended before this node, then
      * place the buffer this node starts. */
     FreeList fl = {0};
-    int *order = malloc(sizeof(int) * (size_t)(nn ? nn : 1));   /* root started at node i, or -1 */
-    int64_t *bsize = calloc((size_t)(nv ? nv : 1), sizeof(int64_t));
-    BCL_ASSERT(order && bsize);
+    bcl_oom_guard(&g_fl, bcl_oom_free_ptr, &fl.b);
+    int *order = bcl_xmalloc(sizeof(int) * (size_t)(nn ? nn : 1));   /* root started at node i, or -1 */
+    bcl_oom_guard(&g_order, bcl_oom_free_ptr, &order);
+    int64_t *bsize = bcl_xcalloc((size_t)(nv ? nv : 1), sizeof(int64_t));
+    bcl_oom_guard(&g_bsize, bcl_oom_free_ptr, &bsize);
     for (int i = 0; i < nn; i++) {
         const IrNode *n = g->nodes.v[i];
         int o = n->out->id;
@@ -160,6 +164,10 @@ MemPlan *bcl_plan_memory(const IrGraph *g, Arena *a)
         p->offset[o] = p->offset[root[o]];
     }
     p->peak = fl.top;
+    bcl_oom_unguard(&g_bsize);
+    bcl_oom_unguard(&g_order);
+    bcl_oom_unguard(&g_fl);
+    bcl_oom_unguard(&g_last);
     free(fl.b);
     free(order);
     free(bsize);

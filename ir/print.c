@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
+#include "support/oom.h"
 
 static bool is_ident(const char *s)
 {
@@ -130,7 +131,7 @@ static void print_attrs(FILE *f, const IrNode *n)
 void ir_print(FILE *f, const IrGraph *g)
 {
     Printer p = {f, g, NULL, 0};
-    p.num = malloc(sizeof(int) * (size_t)(g->values.n ? g->values.n : 1));
+    p.num = bcl_malloc(sizeof(int) * (size_t)(g->values.n ? g->values.n : 1));
     if (!p.num) return;
     for (int i = 0; i < g->values.n; i++) p.num[i] = -1;
 

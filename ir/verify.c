@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
+#include "support/oom.h"
 
 static bool in_graph(const IrGraph *g, const IrValue *v)
 {
@@ -43,8 +44,8 @@ bool ir_verify(const IrGraph *g, Diag *d)
     }
 
     /* defined[id]: the value is available at this point of the topological order. */
-    char *defined = calloc((size_t)g->values.n + 1, 1);
-    int *node_ids = malloc(sizeof(int) * ((size_t)g->nodes.n + 1));
+    char *defined = bcl_calloc((size_t)g->values.n + 1, 1);
+    int *node_ids = bcl_malloc(sizeof(int) * ((size_t)g->nodes.n + 1));
     if (!defined || !node_ids) { free(defined); free(node_ids); return false; }
     for (int i = 0; i < g->values.n; i++) {
         const IrValue *v = g->values.v[i];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "passes/pass_util.h"
+#include "support/oom.h"
 
 static bool ints_eq(const int64_t *a, const int64_t *b, int n)
 {
@@ -73,7 +74,7 @@ int pass_cse(IrGraph *g, Diag *d)
 {
     int n_rewrites = 0;
     int nv = g->values.n;
-    IrValue **repl = calloc((size_t)(nv ? nv : 1), sizeof *repl);
+    IrValue **repl = bcl_calloc((size_t)(nv ? nv : 1), sizeof *repl);
     if (!repl) {
         diag_error(d, NO_LOC, "cse: out of memory");
         return -1;
@@ -81,7 +82,7 @@ int pass_cse(IrGraph *g, Diag *d)
 
     /* Equal constants (shape and contents): the first one stays. */
     size_t ccap = table_size(nv);
-    IrValue **consts = calloc(ccap, sizeof *consts);
+    IrValue **consts = bcl_calloc(ccap, sizeof *consts);
     if (!consts) {
         free(repl);
         diag_error(d, NO_LOC, "cse: out of memory");
@@ -105,7 +106,7 @@ int pass_cse(IrGraph *g, Diag *d)
     /* Nodes: keyed by (op, operands), in schedule order, so the survivor always comes
      * first and dominates the later copies' users. */
     size_t cap = table_size(g->nodes.n);
-    IrNode **table = calloc(cap, sizeof *table);
+    IrNode **table = bcl_calloc(cap, sizeof *table);
     if (!table) {
         free(repl);
         diag_error(d, NO_LOC, "cse: out of memory");

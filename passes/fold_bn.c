@@ -44,9 +44,13 @@ static bool fold_into(IrGraph *g, IrNode *bn, IrNode *p)
     int64_t c = w->shape.d[0];
     if (c <= 0 || bn->in[1]->shape.rank != 1 || bn->in[1]->shape.d[0] != c) return false;
     int64_t per = shape_numel(&w->shape) / c;
+    /* temporaries, freed by guards if an allocation below fails (support/oom.h) */
     double *s = bcl_xmalloc(sizeof(double) * (size_t)c * 2);
+    BclOomGuard g_s, g_wd;
+    bcl_oom_guard(&g_s, bcl_oom_free_ptr, &s);
     double *t = s + c;
     float *wd = NULL, *bd = NULL;
+    bcl_oom_guard(&g_wd, bcl_oom_free_ptr, &wd);
     if (bn_scale(bn, c, s, t) && pu_has_data(w) && (!b || pu_has_data(b))) {
         wd = bcl_xmalloc(sizeof(float) * (size_t)(c * per + c));
         bd = wd + c * per;
@@ -60,6 +64,8 @@ static bool fold_into(IrGraph *g, IrNode *bn, IrNode *p)
     IrValue *nw = pu_new_const(g, &w->shape, wd, derived_name(g, w, "", "#folded"));
     IrValue *nb = pu_new_const(g, &bs, bd,
                                b ? derived_name(g, b, "", "#folded") : derived_name(g, w, ".weight", ".bias#folded"));
+    bcl_oom_unguard(&g_wd);
+    bcl_oom_unguard(&g_s);
     free(wd);
     free(s);
     IrValue **in = ARENA_NEWN(g->arena, IrValue *, 3);
@@ -75,6 +81,8 @@ int pass_fold_bn(IrGraph *g, Diag *d)
 {
     int n_rewrites = 0;
     int *uses = pu_use_counts(g);
+    BclOomGuard g_uses;
+    bcl_oom_guard(&g_uses, bcl_oom_free_ptr, &uses);
     for (int i = 0; i < g->nodes.n; i++) {
         IrNode *bn = g->nodes.v[i];
         if (!bn || bn->op != IR_BATCH_NORM) continue;
@@ -95,7 +103,10 @@ int pass_fold_bn(IrGraph *g, Diag *d)
         int64_t c = x->shape.d[1];
         if (bn->in[1]->shape.rank != 1 || bn->in[1]->shape.d[0] != c) continue;
         double *s = bcl_xmalloc(sizeof(double) * (size_t)c * 2);
-            float *sd = NULL, *td = NULL;
+        float *sd = NULL, *td = NULL;
+        BclOomGuard g_s, g_sd;
+        bcl_oom_guard(&g_s, bcl_oom_free_ptr, &s);
+        bcl_oom_guard(&g_sd, bcl_oom_free_ptr, &sd);
         if (bn_scale(bn, c, s, s + c)) {
             sd = bcl_xmalloc(sizeof(float) * (size_t)c * 2);
             td = sd + c;
@@ -107,10 +118,13 @@ int pass_fold_bn(IrGraph *g, Diag *d)
         Shape cs = {.rank = 1, .d = {c}};
         IrValue *in[3] = {x, pu_new_const(g, &cs, sd, derived_name(g, bn->in[1], ".weight", "#scale")),
                           pu_new_const(g, &cs, td, derived_name(g, bn->in[2], ".bias", "#shift"))};
+        bcl_oom_unguard(&g_sd);
+        bcl_oom_unguard(&g_s);
         free(sd);
         free(s);
         IrValue *y = pu_insert_node(g, i, IR_SCALE_SHIFT, in, 3, NULL, bn->loc, d);
         if (!y) {
+            bcl_oom_unguard(&g_uses);
             free(uses);
             return -1;
         }
@@ -118,9 +132,11 @@ int pass_fold_bn(IrGraph *g, Diag *d)
         pu_replace_uses(g, bn->out, y);
         pu_remove_node(g, i + 1);
         free(uses);
+        uses = NULL;
         uses = pu_use_counts(g);
         n_rewrites++;
     }
+    bcl_oom_unguard(&g_uses);
     free(uses);
     pu_compact(g);
     return n_rewrites;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "support/file.h"
+#include "support/oom.h"
 
 
 int bcl_read_file(const char *path, unsigned char **buf, size_t *len, Diag *d)
@@ -24,9 +25,9 @@ int bcl_read_file(const char *path, unsigned char **buf, size_t *len, Diag *d)
         return -1;
     }
     size_t size = (size_t)st.st_size;
-    unsigned char *b = malloc(size + 1);
+    unsigned char *b = bcl_malloc(size + 1);
     if (!b) {
-        diag_error_path(d, path, "cannot read: file too large (%zu bytes)", size);
+        diag_error_path(d, path, "cannot read: out of memory for its %zu bytes", size);
         fclose(f);
         return -1;
     }

@@ -16,8 +16,10 @@
 #define BCL_MAX_VALUE_DEPTH   32       /* lists / dicts nested inside one module attribute */
 #define BCL_MAX_JSON_DEPTH    64       /* nested arrays / objects in a JSON file */
 
-/* --- compile-time budget */
+/* --- compile-time budget (the defaults; --max-steps N and --max-param-elems N set
+ * them per build, up to the caps) */
 #define BCL_MAX_STEPS         5000000  /* statements and calls run by the elaborator */
+#define BCL_MAX_STEPS_CAP     ((int64_t)1 << 40)
 
 /* --- diagnostics: errors shown before "too many errors" (--max-errors N, 0 = all) */
 #define BCL_DEFAULT_MAX_ERRORS 20
@@ -27,5 +29,6 @@
 #define BCL_MAX_TENSOR_BYTES  ((int64_t)1 << 38)   /* 256 GiB */
 /* all the parameters and buffers of one model together */
 #define BCL_MAX_MODEL_ELEMS   ((int64_t)1 << 36)
+#define BCL_MAX_PARAM_ELEMS_CAP ((int64_t)1 << 40)   /* 4 TiB of float32: past any machine */
 
 #endif

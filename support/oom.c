@@ -2,7 +2,9 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static _Thread_local BclOomScope *scope_top;
@@ -11,12 +13,45 @@ void bcl_oom_push(BclOomScope *sc)
 {
     sc->up = scope_top;
     sc->what = NULL;
+    sc->guards = NULL;
     scope_top = sc;
+}
+
+void bcl_oom_guard(BclOomGuard *g, void (*fn)(void *arg), void *arg)
+{
+    g->fn = fn;
+    g->arg = arg;
+    g->scope = scope_top;
+    if (!g->scope) return;
+    g->next = g->scope->guards;
+    g->scope->guards = g;
+}
+
+void bcl_oom_unguard(BclOomGuard *g)
+{
+    if (!g->scope) return;
+    for (BclOomGuard **p = &g->scope->guards; *p; p = &(*p)->next)
+        if (*p == g) {
+            *p = g->next;
+            break;
+        }
+    g->scope = NULL;
+}
+
+void bcl_oom_free_ptr(void *arg)
+{
+    void **p = arg;
+    free(*p);
+    *p = NULL;
 }
 
 void bcl_oom_pop(BclOomScope *sc)
 {
     if (scope_top == sc) scope_top = sc->up;
+    /* guards still registered outlive the scope: detach them, so that unguarding
+     * them later touches nothing of this (then dead) frame */
+    for (BclOomGuard *g = sc->guards; g; g = g->next) g->scope = NULL;
+    sc->guards = NULL;
 }
 
 void bcl_oom_fail(const char *what)
@@ -25,6 +60,13 @@ void bcl_oom_fail(const char *what)
     if (!sc) {
         fprintf(stderr, "bclc: error: out of memory (%s)\n", what);
         abort();
+    }
+    /* the cleanups run while the frames that own them still exist */
+    while (sc->guards) {
+        BclOomGuard *g = sc->guards;
+        sc->guards = g->next;
+        g->scope = NULL;
+        g->fn(g->arg);
     }
     scope_top = sc->up;
     sc->what = what;
@@ -41,14 +83,20 @@ void bcl_fail_alloc_at(long n)
     atomic_store(&fail_at, n);
 }
 
+static void report_count(void)
+{
+    fprintf(stderr, "bcl: %ld checked allocations\n", atomic_load(&n_allocs));
+}
+
 bool bcl_alloc_fails(void)
 {
     long at = atomic_load(&fail_at);
     if (at < 0) {
         const char *e = getenv("BCL_FAIL_ALLOC");
-        long n = e ? strtol(e, NULL, 10) : 0;
+        bool count = e && !strcmp(e, "count");
+        long n = count ? LONG_MAX : e ? strtol(e, NULL, 10) : 0;
         long expect = -1;
-        atomic_compare_exchange_strong(&fail_at, &expect, n > 0 ? n : 0);
+        if (atomic_compare_exchange_strong(&fail_at, &expect, n > 0 ? n : 0) && count) atexit(report_count);
         at = atomic_load(&fail_at);
     }
     if (at == 0) return false;
@@ -59,6 +107,27 @@ void *bcl_malloc(size_t n)
 {
     if (bcl_alloc_fails()) return NULL;
     return malloc(n ? n : 1);
+}
+
+void *bcl_realloc(void *p, size_t n)
+{
+    if (bcl_alloc_fails()) return NULL;
+    return realloc(p, n ? n : 1);
+}
+
+void *bcl_aligned_alloc(size_t align, size_t n)
+{
+    if (bcl_alloc_fails()) return NULL;
+    n = n ? n : align;
+    return aligned_alloc(align, (n + align - 1) / align * align);
+}
+
+char *bcl_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = bcl_malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
 }
 
 void *bcl_xmalloc(size_t n)

@@ -14,11 +14,29 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+typedef struct BclOomGuard BclOomGuard;
 typedef struct BclOomScope {
     jmp_buf jb;
     struct BclOomScope *up;
     const char *what;       /* set when the jump is taken: what failed */
+    BclOomGuard *guards;    /* cleanups to run before the jump, newest first */
 } BclOomScope;
+
+/* A cleanup for what a function holds while it calls code that may jump (a scratch
+ * arena, a buffer, a file stream): registered with the innermost scope, run (newest
+ * first) when an allocation below fails, before the jump, so that nothing leaks.
+ * The guard lives in the caller's frame; unguard it before returning. Without a
+ * scope both calls do nothing. */
+struct BclOomGuard {
+    void (*fn)(void *arg);
+    void *arg;
+    BclOomGuard *next;
+    BclOomScope *scope;
+};
+void bcl_oom_guard(BclOomGuard *g, void (*fn)(void *arg), void *arg);
+void bcl_oom_unguard(BclOomGuard *g);
+/* A ready-made cleanup: free(*(void **)arg), then NULL there. */
+void bcl_oom_free_ptr(void *arg);
 
 /* Opens a scope: 0 now, nonzero (after the scope is closed) when an allocation failed. */
 #define BCL_OOM_CATCH(sc) (bcl_oom_push(&(sc)), setjmp((sc).jb))
@@ -39,7 +57,16 @@ void *bcl_xrealloc(void *p, size_t n);
 bool bcl_memory_fits(double bytes);
 void *bcl_calloc(size_t n, size_t size);    /* calloc with the test hook; may return NULL */
 
-/* malloc that honours the test hook and may return NULL (for callers that report). */
+/* malloc, realloc (NULL: p untouched), aligned_alloc and strdup that honour the test
+ * hook and may return NULL, for callers that report: library code allocates through
+ * these or the x-versions, never malloc directly, so that the hook reaches every
+ * allocation it makes. */
 void *bcl_malloc(size_t n);
+void *bcl_realloc(void *p, size_t n);
+void *bcl_aligned_alloc(size_t align, size_t n);
+char *bcl_strdup(const char *s);
+
+/* BCL_FAIL_ALLOC=count: no allocation fails, and at exit the process writes
+ * "bcl: N checked allocations" to stderr, so a sweep knows how far to go. */
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "support/source.h"
+#include "support/oom.h"
 
 /* Copies text into the arena: drops a UTF-8 byte-order mark, turns "\r\n" and
  * lone '\r' into '\n'. Returns the new length. */
@@ -48,7 +49,7 @@ Source *bcl_read_source(Arena *a, Diag *d, const char *path)
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
+    char *buf = bcl_malloc(cap);
     for (;;) {
         if (!buf) {
             fclose(f);
@@ -58,7 +59,7 @@ Source *bcl_read_source(Arena *a, Diag *d, const char *path)
         n += fread(buf + n, 1, cap - n, f);
         if (n < cap) break;
         cap *= 2;
-        char *nb = realloc(buf, cap);
+        char *nb = bcl_realloc(buf, cap);
         if (!nb) free(buf);
         buf = nb;
     }

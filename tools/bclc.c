@@ -94,7 +94,8 @@ static const struct {
     {"--passes", "dump-ir, run, bench, compile"}, {"--print-after", "dump-ir, run, bench"},
     {"--verify-each", "dump-ir, run, bench"}, {"--print-memplan", "dump-ir, run, bench"},
     {"--model", "all commands"}, {"--cfg", "all commands"}, {"--input-shape", "all commands"},
-    {"--override", "all commands"}, {"--max-errors", "all commands"}, {"--help", "all commands"},
+    {"--override", "all commands"}, {"--max-errors", "all commands"}, {"--max-steps", "all commands"},
+    {"--max-param-elems", "all commands"}, {"--help", "all commands"},
     {"--header", "compile"}, {"--name", "compile"}, {"--target-cpu", "compile"},
     {"--embed-weights", "compile"}, {"--weights-out", "compile"}, {"--verbose", "list"},
 };
@@ -404,12 +405,41 @@ static void print_main_help(FILE *out)
     fprintf(out, "\nRun 'bclc COMMAND --help' for a command's options. 'bclc --version' prints the version.\n");
 }
 
-/* Every command does: parse options, set up arena and diagnostics, work, clean up. */
+/* Every command does: parse options, set up arena and diagnostics, work, clean up.
+ * What a command holds beyond the arena (its input and output buffers, a prepared
+ * engine, held diagnostics) it keeps here, so that session_end frees it, and so does
+ * the guard when an allocation fails below (support/oom.h: the jump to main's scope
+ * skips the command's own cleanup). */
+struct Engine;
+static void engine_free(struct Engine *e);
 typedef struct Session {
     Options o;
     Arena arena;
     Diag diag;
+    float *x, *y;
+    struct Engine *engine;
+    FILE *hold;
+    char *held;
+    BclOomGuard guard;
 } Session;
+
+static void arena_free_guarded(void *arg) { arena_free(arg); }
+
+static void session_release(void *arg)
+{
+    Session *s = arg;
+    if (s->engine) engine_free(s->engine);
+    s->engine = NULL;
+    if (s->hold) {
+        s->diag.out = stderr;
+        fclose(s->hold);
+    }
+    free(s->held);
+    free(s->x);
+    free(s->y);
+    s->hold = NULL, s->held = NULL, s->x = NULL, s->y = NULL;
+    arena_free(&s->arena);
+}
 
 static int session_begin(Session *s, int cmd_index, int argc, char **argv, int extra)
 {
@@ -419,12 +449,18 @@ static int session_begin(Session *s, int cmd_index, int argc, char **argv, int e
     arena_init(&s->arena);
     diag_init(&s->diag, stderr);
     if (s->o.m.max_errors >= 0) s->diag.max_errors = s->o.m.max_errors;
+    s->x = s->y = NULL;
+    s->engine = NULL;
+    s->hold = NULL;
+    s->held = NULL;
+    bcl_oom_guard(&s->guard, session_release, s);
     return -1;  /* go on */
 }
 
 static int session_end(Session *s)
 {
-    arena_free(&s->arena);
+    bcl_oom_unguard(&s->guard);
+    session_release(s);
     return s->diag.n_errors ? EXIT_USER : EXIT_OK;
 }
 
@@ -627,11 +663,13 @@ static void print_output(Options *o, const float *y, const Shape *out_shape, Are
 static int check_engine(Engine *e, const Options *o, const IrGraph *g, const float *const *ins,
                         float *y, int64_t n, Diag *d)
 {
-    float *ref = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    float *ref = bcl_malloc(sizeof(float) * (size_t)(n ? n : 1));
     if (!ref) {
         diag_error(d, NO_LOC, "out of memory");
         return 1;
     }
+    BclOomGuard g_ref;   /* freed if preparing the engine runs out of memory */
+    bcl_oom_guard(&g_ref, bcl_oom_free_ptr, &ref);
     memcpy(ref, y, sizeof(float) * (size_t)n);
     float *outs[1] = {y};
     int rc = engine_prepare(e, o, g, d) || engine_run(e, ins, outs, d);
@@ -652,6 +690,7 @@ static int check_engine(Engine *e, const Options *o, const IrGraph *g, const flo
                    engine_names[o->engine], diff, tol);
         }
     }
+    bcl_oom_unguard(&g_ref);
     free(ref);
     return rc;
 }
@@ -665,30 +704,29 @@ static int cmd_run(int argc, char **argv)
     Diag *d = &s.diag;
     if (!o->input == !o->n_images) {
         usage_error("run", "%s", o->input ? "give --input or --image, not both" : "--input X.npy or --image A.jpg is required");
-        arena_free(&s.arena);
+        session_end(&s);
         return EXIT_USAGE;
     }
     if (!o->m.weights && !o->m.has_seed) {
         usage_error("run", "%s", "give --weights W.safetensors, or --random-weights SEED to run untrained");
-        arena_free(&s.arena);
+        session_end(&s);
         return EXIT_USAGE;
     }
-    float *x = NULL, *y = NULL;
+    Engine e = {0};   /* here: session_end frees it */
     Shape xs;
-    if (o->n_images ? bclc_load_images(&o->m, o->images, o->n_images, &x, &xs, d) : npy_read(o->input, &xs, &x, d))
-        return free(x), session_end(&s);
-    if (o->save_input && npy_write(o->save_input, &xs, x, d)) return free(x), session_end(&s);
+    if (o->n_images ? bclc_load_images(&o->m, o->images, o->n_images, &s.x, &xs, d) : npy_read(o->input, &xs, &s.x, d))
+        return session_end(&s);
+    float *x = s.x;
+    if (o->save_input && npy_write(o->save_input, &xs, x, d)) return session_end(&s);
     if (shape_numel(&xs) == 0) {  /* as --input-shape, sizes must be positive */
         char a[128];
         diag_error_path(d, o->input, "the input is empty (shape %s)", shape_str(&xs, a, sizeof a));
-        free(x);
         return session_end(&s);
     }
     if (o->m.build.has_input_shape && !shape_eq(&xs, &o->m.build.input_shape)) {
         char a[128], b[128];
         diag_error_path(d, o->input, "input shape %s differs from --input-shape %s",
                         shape_str(&xs, a, sizeof a), shape_str(&o->m.build.input_shape, b, sizeof b));
-        free(x);
         return session_end(&s);
     }
     bool shape_given = o->m.build.has_input_shape;
@@ -698,25 +736,27 @@ static int cmd_run(int argc, char **argv)
     /* The array's shape is the input shape. If the model does not build for it, the
      * first error should be about the file (bclc_input.c): hold the build's
      * diagnostics until that is known. */
-    char *held = NULL;
     size_t held_len = 0;
-    FILE *hold = shape_given ? NULL : open_memstream(&held, &held_len), *diag_out = d->out;
-    if (hold) d->out = hold;
+    FILE *diag_out = d->out;
+    s.hold = shape_given ? NULL : open_memstream(&s.held, &held_len);
+    if (s.hold) d->out = s.hold;
     IrGraph *g = build_with_weights(o, &s.arena, d);
-    if (hold) {
+    if (s.hold) {
         d->out = diag_out;
-        fclose(hold);
+        fclose(s.hold);
+        s.hold = NULL;
         if (!g) bclc_explain_input_shape(&o->m.build, o->input, &xs, d);
-        fputs(held ? held : "", diag_out);
-        free(held);
+        fputs(s.held ? s.held : "", diag_out);
+        free(s.held);
+        s.held = NULL;
     }
     if (g) {
         Shape out_shape = ((IrValue *)g->outputs.v[0])->shape;
-        y = malloc(sizeof(float) * (size_t)(shape_numel(&out_shape) ? shape_numel(&out_shape) : 1));
+        float *y = s.y = bcl_malloc(sizeof(float) * (size_t)(shape_numel(&out_shape) ? shape_numel(&out_shape) : 1));
         const float *ins[1] = {x};
         float *outs[1] = {y};
         const char *pipeline = o->m.pipeline ? o->m.pipeline : bcl_default_pipeline(2);
-        Engine e = {0};
+        s.engine = &e;
         int rc;
         if (!y) {
             diag_error(d, NO_LOC, "out of memory for the output (%lld floats)", (long long)shape_numel(&out_shape));
@@ -731,12 +771,9 @@ static int cmd_run(int argc, char **argv)
             rc = optimize(o, g, pipeline, &s.arena, d) || engine_prepare(&e, o, g, d) ||
                  engine_run(&e, ins, outs, d);
         }
-        engine_free(&e);
         if (rc == 0) print_output(o, y, &out_shape, &s.arena, d);
     }
-    free(x);
-    free(y);
-    return session_end(&s);
+    return session_end(&s);   /* frees x, y and the engine */
 }
 
 /* One timed run of the prepared engine (bench_measure's callback). */
@@ -762,28 +799,32 @@ static int cmd_bench(int argc, char **argv)
     Diag *d = &s.diag;
     if (o->iters && o->bench_seconds) {
         usage_error("bench", "%s", "give --iters K or --time S, not both");
-        arena_free(&s.arena);
+        session_end(&s);
         return EXIT_USAGE;
     }
     if (o->profile && o->engine != ENGINE_JIT) {
         usage_error("bench", "%s", "--profile times the JIT's steps: use it with --engine jit");
-        arena_free(&s.arena);
+        session_end(&s);
         return EXIT_USAGE;
     }
     if (!o->m.weights && !o->m.has_seed) o->m.has_seed = true;  /* timing does not need trained weights */
     if (!o->batch) o->batch = o->m.build.has_input_shape ? (int)o->m.build.input_shape.d[0] : 1;
     if (!o->iters && !o->bench_seconds) o->iters = 20;
 
+    Engine e = {0};   /* here: session_end frees it */
     double t0 = now_seconds();
     if (!o->m.build.has_input_shape) {
         /* The config decides C, H, W: build once to learn them. */
         Arena probe;
         arena_init(&probe);
+        BclOomGuard g_probe;
+        bcl_oom_guard(&g_probe, arena_free_guarded, &probe);
         IrGraph *g0 = bcl_pipeline_build(&o->m, &probe, d);
         if (g0 && g0->inputs.n == 1) {
             o->m.build.input_shape = ((IrValue *)g0->inputs.v[0])->shape;
             o->m.build.has_input_shape = true;
         }
+        bcl_oom_unguard(&g_probe);
         arena_free(&probe);
         if (!o->m.build.has_input_shape) return session_end(&s);
     }
@@ -791,18 +832,17 @@ static int cmd_bench(int argc, char **argv)
     IrGraph *g = build_with_weights(o, &s.arena, d);
     double t_build = now_seconds();
     if (!g) return session_end(&s);
-    Engine e;
     if (optimize(o, g, bcl_default_pipeline(2), &s.arena, d)) return session_end(&s);
     double t_opt = now_seconds();
-    if (engine_prepare(&e, o, g, d)) return engine_free(&e), session_end(&s);
+    s.engine = &e;
+    if (engine_prepare(&e, o, g, d)) return session_end(&s);
     double t_compile = now_seconds();
 
     const IrValue *in = g->inputs.v[0], *out = g->outputs.v[0];
     int64_t n_in = shape_numel(&in->shape), n_out = shape_numel(&out->shape);
-    float *x = malloc(sizeof(float) * (size_t)n_in), *y = malloc(sizeof(float) * (size_t)n_out);
+    float *x = s.x = bcl_malloc(sizeof(float) * (size_t)n_in), *y = s.y = bcl_malloc(sizeof(float) * (size_t)n_out);
     if (!x || !y) {
         diag_error(d, NO_LOC, "out of memory for the input and output (%lld floats)", (long long)(n_in + n_out));
-        free(x), free(y), engine_free(&e);
         return session_end(&s);
     }
     uint64_t state = 0x9e3779b97f4a7c15ull;
@@ -846,11 +886,8 @@ static int cmd_bench(int argc, char **argv)
         }
 #endif
     }
-    engine_free(&e);
-    free(x);
-    free(y);
     free(lat);
-    return session_end(&s);
+    return session_end(&s);   /* frees x, y and the engine */
 }
 
 static int cmd_list(int argc, char **argv)

@@ -138,17 +138,27 @@ static bool plan_fits(const IrGraph *g, const MemPlan *p)
     return true;
 }
 
+static void arena_free_guarded(void *arg) { arena_free(arg); }
+
 int bcl_interp_run_planned_observed(const IrGraph *g, const MemPlan *plan, const float *const *inputs,
                                     float *const *outputs, InterpObserver observe, void *ctx, Diag *d)
 {
+    /* what the run holds, released by the guards if an allocation fails below (the
+     * planner, a kernel's scratch: support/oom.h) */
     Arena a;
     arena_init(&a);
+    const float **buf = NULL;
+    float *arena = NULL;
+    BclOomGuard g_a, g_buf, g_arena;
+    bcl_oom_guard(&g_a, arena_free_guarded, &a);
+    bcl_oom_guard(&g_buf, bcl_oom_free_ptr, (void *)&buf);
+    bcl_oom_guard(&g_arena, bcl_oom_free_ptr, &arena);
     if (!plan) plan = bcl_plan_memory(g, &a);
     int nv = g->values.n, rc = 0;
-    const float **buf = bcl_calloc((size_t)nv + 1, sizeof *buf);
+    buf = bcl_calloc((size_t)nv + 1, sizeof *buf);
     /* aligned_alloc wants a size that is a multiple of the alignment */
     size_t bytes = (size_t)(plan->peak + BCL_MEMPLAN_ALIGN - 1) / BCL_MEMPLAN_ALIGN * BCL_MEMPLAN_ALIGN;
-    float *arena = aligned_alloc(BCL_MEMPLAN_ALIGN, bytes ? bytes : BCL_MEMPLAN_ALIGN);
+    arena = bcl_aligned_alloc(BCL_MEMPLAN_ALIGN, bytes ? bytes : BCL_MEMPLAN_ALIGN);
     if (!buf || !arena) {
         diag_error(d, NO_LOC, "out of memory for the interpreter's %lld-byte activation arena", (long long)plan->peak);
         rc = 1;
@@ -187,6 +197,9 @@ int bcl_interp_run_planned_observed(const IrGraph *g, const MemPlan *plan, const
         memcpy(outputs[i], buf[v->id], sizeof(float) * (size_t)shape_numel(&v->shape));
     }
 done:
+    bcl_oom_unguard(&g_arena);
+    bcl_oom_unguard(&g_buf);
+    bcl_oom_unguard(&g_a);
     free(arena);
     free((void *)buf);
     arena_free(&a);

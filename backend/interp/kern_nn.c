@@ -170,7 +170,7 @@ void kern_attention(const float *q, const float *k, const float *v, const float 
     int64_t bst[BCL_MAX_RANK], mst[BCL_MAX_RANK];
     score_strides(bias ? bs : NULL, r, bst);
     score_strides(mask ? ms : NULL, r, mst);
-    double *s = malloc(sizeof(double) * (size_t)(N ? N : 1));
+    double *s = bcl_malloc(sizeof(double) * (size_t)(N ? N : 1));
     for (int64_t b = 0; b < nb; b++) {
         int64_t boff = 0, moff = 0, rem = b;
         for (int i = r - 3; i >= 0; i--) {

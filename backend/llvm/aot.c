@@ -5,6 +5,7 @@
  * scratch buffer an offset into one workspace, and a BclrtModel descriptor plus
  * PREFIX_create/run/destroy (calling runtime/model.c) are exported. */
 #include "backend/llvm/aot.h"
+#include "support/oom.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/BitWriter.h>
@@ -142,7 +143,7 @@ static void put_le(unsigned char *b, uint64_t v, int n)
 /* Writes the bound regions to path in the blob format of model.h; *hash its FNV. */
 static bool write_blob(Aot *A, const char *path, uint64_t *hash)
 {
-    Region **rs = malloc(sizeof *rs * (size_t)(A->n_regs + 1));
+    Region **rs = bcl_malloc(sizeof *rs * (size_t)(A->n_regs + 1));
     int n = 0;
     if (!rs) return diag_error(A->d, NO_LOC, "out of memory while compiling"), false;
     for (int i = 0; i < A->n_regs; i++)
@@ -186,10 +187,10 @@ static bool add_aot_parts(Aot *A, const IrGraph *g, const BclAotOptions *o, cons
     LLVMTypeRef ptr = LLVMPointerTypeInContext(c, 0), i64 = LLVMInt64TypeInContext(c),
                 i32 = LLVMInt32TypeInContext(c);
     /* constant regions: graph data first, then packed buffers */
-    A->regs = calloc((size_t)(g->values.n + pl->n_owned + 1), sizeof *A->regs);
-    A->ws_off = calloc((size_t)(pl->n_owned + 1), sizeof *A->ws_off);
-    LLVMValueRef *ptrs = calloc((size_t)(pl->n_ctx + 1), sizeof *ptrs);
-    LLVMValueRef *offs = calloc((size_t)(pl->n_ctx + 1), sizeof *offs);
+    A->regs = bcl_calloc((size_t)(g->values.n + pl->n_owned + 1), sizeof *A->regs);
+    A->ws_off = bcl_calloc((size_t)(pl->n_owned + 1), sizeof *A->ws_off);
+    LLVMValueRef *ptrs = bcl_calloc((size_t)(pl->n_ctx + 1), sizeof *ptrs);
+    LLVMValueRef *offs = bcl_calloc((size_t)(pl->n_ctx + 1), sizeof *offs);
     if (!A->regs || !A->ws_off || !ptrs || !offs) {
         free(ptrs);
         free(offs);

@@ -6,6 +6,7 @@
  * lengths and the chunk hashes, so a flipped bit anywhere in a blob is found. */
 #define _GNU_SOURCE
 #include "backend/llvm/cache.h"
+#include "support/oom.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -153,7 +154,7 @@ bool jit_hash_blobs(int n, const void *const *blob, const uint64_t *len, BclPool
 {
     size_t nj = 0;
     for (int i = 0; i < n; i++) nj += (len[i] + CHUNK - 1) / CHUNK;
-    HashJob *jobs = malloc(sizeof *jobs * (nj ? nj : 1));
+    HashJob *jobs = bcl_malloc(sizeof *jobs * (nj ? nj : 1));
     if (!jobs) return false;
     size_t k = 0;
     for (int i = 0; i < n; i++)
@@ -221,7 +222,7 @@ bool jit_cache_load(const char *dir, JitCacheKey key, int n_blobs, BclPool *pool
     const char *base = map;
     size_t off = pad64(HEADER_BYTES + sizeof(uint64_t) * (size_t)n_blobs);
     const uint64_t *len = (const uint64_t *)(const void *)(base + HEADER_BYTES);
-    const char **blob = calloc((size_t)(n_blobs ? n_blobs : 1), sizeof *blob);
+    const char **blob = bcl_calloc((size_t)(n_blobs ? n_blobs : 1), sizeof *blob);
     ok = blob != NULL && off <= (size_t)st.st_size;
     /* padding is not in the checksum: it must be zeros */
     for (size_t z = HEADER_BYTES + sizeof(uint64_t) * (size_t)n_blobs; ok && z < off; z++) ok = !base[z];
@@ -301,7 +302,7 @@ static void trim(const char *dir)
         }
         cf.size = st.st_size, cf.mtime = st.st_mtime;
         if (n == cap) {
-            CacheFile *g = realloc(f, sizeof *f * (cap = cap ? 2 * cap : 16));
+            CacheFile *g = bcl_realloc(f, sizeof *f * (cap = cap ? 2 * cap : 16));
             if (!g) break;
             f = g;
         }
@@ -319,7 +320,7 @@ void jit_cache_store(const char *dir, JitCacheKey key, int n_blobs, const void *
                      BclPool *pool)
 {
     if (!make_dirs(dir)) return;
-    uint64_t *len64 = calloc((size_t)(n_blobs ? n_blobs : 1), sizeof *len64);
+    uint64_t *len64 = bcl_calloc((size_t)(n_blobs ? n_blobs : 1), sizeof *len64);
     if (!len64) return;
     size_t file_len = pad64(HEADER_BYTES + sizeof(uint64_t) * (size_t)n_blobs);
     for (int i = 0; i < n_blobs; i++) len64[i] = len[i], file_len += pad64(len[i]);

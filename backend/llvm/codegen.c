@@ -53,6 +53,8 @@ static void drop_unused(LLVMModuleRef m)
  *   for (i = 0; i < n; i++) { items == 1 ? fn(ctx + off, 0, 1)
  *                                        : bcl_rt_parallel_for(pool, fn, ctx + off, items);
  *                             [bcl_rt_prof_mark(pool, i)] } */
+static void dispose_builder(void *b) { LLVMDisposeBuilder(b); }
+
 static void emit_entry(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx, LLVMModuleRef m, LLVMValueRef entry,
                        LLVMValueRef *fns, LLVMTypeRef step_ty, LLVMTypeRef pfor_ty, LLVMValueRef pfor,
                        LLVMTypeRef prof_ty, LLVMValueRef prof)
@@ -61,6 +63,8 @@ static void emit_entry(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx, 
     LLVMTypeRef rec = LLVMStructTypeInContext(ctx, (LLVMTypeRef[]){ptr, i64, i64}, 3, 0);
     int n = pl->n_steps;
     LLVMValueRef *recs = bcl_xcalloc((size_t)(n ? n : 1), sizeof *recs);
+    BclOomGuard g_recs;   /* freed if LLVM's fatal error handler jumps (support/oom.h) */
+    bcl_oom_guard(&g_recs, bcl_oom_free_ptr, &recs);
     for (int i = 0; i < n; i++) {
         const JitStep *s = &pl->steps[i];
         recs[i] = LLVMConstNamedStruct(rec, (LLVMValueRef[]){fns[s->same_as], LLVMConstInt(i64, (unsigned long long)s->ctx_off, 0),
@@ -71,6 +75,7 @@ static void emit_entry(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx, 
     LLVMSetInitializer(tab, LLVMConstArray2(rec, recs, (uint64_t)n));
     LLVMSetGlobalConstant(tab, 1);
     LLVMSetLinkage(tab, LLVMInternalLinkage);
+    bcl_oom_unguard(&g_recs);
     free(recs);
     jit_host_fn_attrs(h, entry);
     LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
@@ -147,11 +152,16 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
     /* Part 0 holds the entry; the step functions are dealt out to the parts in turn
      * (external when there are several parts, so the entry links to them). */
     LLVMValueRef entry = part == 0 ? LLVMAddFunction(m, JIT_ENTRY, entry_ty) : NULL;
-    LLVMBuilderRef sb = LLVMCreateBuilderInContext(ctx);
     int fn_no = 0;
     char name[64];
     unsigned noinline_kind = LLVMGetEnumAttributeKindForName("noinline", 8);
     LLVMValueRef *fns = bcl_xcalloc((size_t)(pl->n_steps ? pl->n_steps : 1), sizeof *fns);
+    /* freed if an allocation below fails (support/oom.h); the module goes with the
+     * context, the builder is the caller's to release */
+    BclOomGuard g_fns, g_sb;
+    bcl_oom_guard(&g_fns, bcl_oom_free_ptr, &fns);
+    LLVMBuilderRef sb = LLVMCreateBuilderInContext(ctx);
+    bcl_oom_guard(&g_sb, dispose_builder, sb);
     for (int i = 0; i < pl->n_steps; i++) {
         const JitStep *s = &pl->steps[i];
         if (s->same_as != i) continue;   /* the same code as an earlier step, other buffers */
@@ -192,6 +202,8 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
         fns[i] = sf;
     }
     if (entry) emit_entry(pl, h, ctx, m, entry, fns, step_ty, pfor_ty, pfor, prof_ty, prof);
+    bcl_oom_unguard(&g_sb);
+    bcl_oom_unguard(&g_fns);
     free(fns);
     LLVMDisposeBuilder(sb);
     drop_unused(m);

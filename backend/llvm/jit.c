@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/foreign_call.h"
+#include "support/oom.h"
 #include "runtime/pool.h"
 #include "backend/llvm/jit.h"
 #include "backend/llvm/cache.h"
@@ -137,27 +138,30 @@ typedef struct Part {
     size_t obj_len;
     char err[512];
     double ms, cpu;         /* wall and this thread's CPU time */
+    /* what the thread holds while it compiles, here so that an out-of-memory jump
+     * back to compile_part can release it */
+    LLVMContextRef ctx;
+    LLVMTargetMachineRef tm;
+    LLVMModuleRef mod;
+    FILE *dout;
+    char *dbuf;
+    size_t dlen;
 } Part;
 
-static void *compile_part(void *arg)
+static void compile_part_body(Part *P)
 {
-    Part *P = arg;
-    double t0 = now_ms();
-    struct timespec c0, c1;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     Diag d;   /* diagnostics of this thread, into memory (the caller reports them) */
-    char *dbuf = NULL;
-    size_t dlen = 0;
-    FILE *dout = open_memstream(&dbuf, &dlen);
-    diag_init(&d, dout ? dout : stderr);
-    LLVMContextRef c = LLVMContextCreate();
-    LLVMContextSetDiagnosticHandler(c, jit_quiet_diagnostics, NULL);
-    LLVMTargetMachineRef tm = jit_host_machine(P->h, &d);
-    LLVMModuleRef m = tm ? jit_codegen_part(P->pl, P->h, c, tm, P->part, P->n_parts, &d) : NULL;
+    P->dout = open_memstream(&P->dbuf, &P->dlen);
+    diag_init(&d, P->dout ? P->dout : stderr);
+    P->ctx = LLVMContextCreate();
+    LLVMContextSetDiagnosticHandler(P->ctx, jit_quiet_diagnostics, NULL);
+    P->tm = jit_host_machine(P->h, &d);
+    P->mod = P->tm ? jit_codegen_part(P->pl, P->h, P->ctx, P->tm, P->part, P->n_parts, &d) : NULL;
+    LLVMModuleRef m = P->mod;
     char *msg = NULL;
     if (m && LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
         snprintf(P->err, sizeof P->err, "generated module does not verify: %s", msg ? msg : "?");
-    } else if (m && jit_optimize(m, tm, &d)) {
+    } else if (m && jit_optimize(m, P->tm, &d)) {
         if (P->emit_llvm) {
             char *s = LLVMPrintModuleToString(m);
             fputs(s, P->emit_llvm);
@@ -165,11 +169,11 @@ static void *compile_part(void *arg)
         }
         LLVMMemoryBufferRef mb = NULL;
         char *err = NULL;
-        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &err, &mb)) {
+        if (LLVMTargetMachineEmitToMemoryBuffer(P->tm, m, LLVMObjectFile, &err, &mb)) {
             snprintf(P->err, sizeof P->err, "machine code: %s", err ? err : "?");
         } else {
             P->obj_len = LLVMGetBufferSize(mb);
-            P->obj = malloc(P->obj_len ? P->obj_len : 1);
+            P->obj = bcl_malloc(P->obj_len ? P->obj_len : 1);
             if (P->obj) memcpy(P->obj, LLVMGetBufferStart(mb), P->obj_len);
             else snprintf(P->err, sizeof P->err, "out of memory");
             LLVMDisposeMemoryBuffer(mb);
@@ -177,17 +181,37 @@ static void *compile_part(void *arg)
         LLVMDisposeMessage(err);
     }
     LLVMDisposeMessage(msg);
-    if (dout) fclose(dout);
+}
+
+static void *compile_part(void *arg)
+{
+    Part *P = arg;
+    double t0 = now_ms();
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    /* this thread's own scope (scopes are per thread): an allocation that fails in
+     * codegen, or LLVM's fatal error handler, comes back here as an error */
+    BclOomScope sc;
+    if (BCL_OOM_CATCH(sc)) {
+        snprintf(P->err, sizeof P->err, "out of memory (%s)", sc.what);
+        free(P->obj);
+        P->obj = NULL;
+    } else {
+        compile_part_body(P);
+        bcl_oom_pop(&sc);
+    }
+    if (P->dout) fclose(P->dout);
     if (!P->obj && !P->err[0]) {   /* the failure was reported to d */
-        const char *msg1 = dbuf && *dbuf ? dbuf : "compiling failed";
+        const char *msg1 = P->dbuf && *P->dbuf ? P->dbuf : "compiling failed";
         const char *tag = strstr(msg1, "error: ");
         snprintf(P->err, sizeof P->err, "%s", tag ? tag + 7 : msg1);
         P->err[strcspn(P->err, "\n")] = 0;
     }
-    free(dbuf);
-    if (m) LLVMDisposeModule(m);
-    if (tm) LLVMDisposeTargetMachine(tm);
-    LLVMContextDispose(c);
+    free(P->dbuf);
+    if (P->mod) LLVMDisposeModule(P->mod);
+    if (P->tm) LLVMDisposeTargetMachine(P->tm);
+    if (P->ctx) LLVMContextDispose(P->ctx);
+    P->dout = NULL, P->dbuf = NULL, P->mod = NULL, P->tm = NULL, P->ctx = NULL;
     P->ms = now_ms() - t0;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
     P->cpu = (c1.tv_sec - c0.tv_sec) * 1e3 + (c1.tv_nsec - c0.tv_nsec) / 1e6;
@@ -197,8 +221,8 @@ static void *compile_part(void *arg)
 /* Compiles the plan into n_parts object files on as many threads. */
 static bool compile_objects(const JitPlan *pl, const JitHost *h, int n_parts, FILE *emit_llvm, Part *parts, Diag *d)
 {
-    pthread_t *th = calloc((size_t)n_parts, sizeof *th);
-    bool *started = calloc((size_t)n_parts, sizeof *started);
+    pthread_t *th = bcl_calloc((size_t)n_parts, sizeof *th);
+    bool *started = bcl_calloc((size_t)n_parts, sizeof *started);
     if (!th || !started) {
         free(th);
         free(started);
@@ -251,8 +275,8 @@ static JitCacheKey cache_key(const JitPlan *pl, const JitHost *h, BclPool *pool,
     }
     /* the packing jobs, and the weights they read (hashed on the pool's threads) */
     int nb = 2 * pl->n_packs;
-    const void **data = calloc((size_t)(nb ? nb : 1), sizeof *data);
-    uint64_t *len = calloc((size_t)(nb ? nb : 1), sizeof *len), wh = 0;
+    const void **data = bcl_calloc((size_t)(nb ? nb : 1), sizeof *data);
+    uint64_t *len = bcl_calloc((size_t)(nb ? nb : 1), sizeof *len), wh = 0;
     *ok = data && len;
     for (int i = 0; *ok && i < pl->n_packs; i++) {
         const JitPack *q = &pl->packs[i];
@@ -272,7 +296,7 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
 {
     BclJitOptions defaults = {0};
     if (!opt) opt = &defaults;
-    BclJit *j = calloc(1, sizeof *j);
+    BclJit *j = bcl_calloc(1, sizeof *j);
     if (!j) {
         diag_error(d, NO_LOC, "out of memory in the JIT");
         return NULL;
@@ -292,8 +316,8 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     j->plan.profile = opt->profile || (pe && *pe && strcmp(pe, "0") != 0);
     j->profile_stderr = pe && *pe && strcmp(pe, "0") != 0;
     j->pool = bcl_pool_new(opt->threads);
-    j->slots = malloc(sizeof(void *) * (size_t)(j->plan.n_slots ? j->plan.n_slots : 1));
-    j->ctx = malloc(sizeof(void *) * (size_t)(j->plan.n_ctx ? j->plan.n_ctx : 1));
+    j->slots = bcl_malloc(sizeof(void *) * (size_t)(j->plan.n_slots ? j->plan.n_slots : 1));
+    j->ctx = bcl_malloc(sizeof(void *) * (size_t)(j->plan.n_ctx ? j->plan.n_ctx : 1));
     if (!j->pool || !j->slots || !j->ctx) {
         diag_error(d, NO_LOC, "out of memory in the JIT");
         goto fail;
@@ -315,10 +339,10 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
         uint64_t nobj;
         memcpy(&nobj, e->blob[0], 8);
         bool ok = e->len[0] >= 8 + 8 * nobj && nobj > 0 && nobj < 1024;
-        float **bufs = calloc((size_t)pl->n_packs + 1, sizeof *bufs);
-        size_t *nf = calloc((size_t)pl->n_packs + 1, sizeof *nf);
-        objs = calloc(nobj + 1, sizeof *objs);
-        obj_lens = calloc(nobj + 1, sizeof *obj_lens);
+        float **bufs = bcl_calloc((size_t)pl->n_packs + 1, sizeof *bufs);
+        size_t *nf = bcl_calloc((size_t)pl->n_packs + 1, sizeof *nf);
+        objs = bcl_calloc(nobj + 1, sizeof *objs);
+        obj_lens = bcl_calloc(nobj + 1, sizeof *obj_lens);
         ok = ok && bufs && nf && objs && obj_lens;
         size_t off = 8 + 8 * nobj;
         for (uint64_t i = 0; ok && i < nobj; i++) {
@@ -348,11 +372,17 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n_parts = opt->emit_llvm ? 1 : (int)(cores < 1 ? 1 : cores > 8 ? 8 : cores);
         if (n_parts > n_fns(pl) / 2) n_parts = n_fns(pl) / 2 > 0 ? n_fns(pl) / 2 : 1;
-        if (!(parts = calloc((size_t)n_parts, sizeof *parts))) goto fail;
+        if (!(parts = bcl_calloc((size_t)n_parts, sizeof *parts))) {
+            diag_error(d, NO_LOC, "out of memory in the JIT");
+            goto fail;
+        }
         if (!compile_objects(pl, &h, n_parts, opt->emit_llvm, parts, d)) goto fail;
-        objs = calloc((size_t)n_parts, sizeof *objs);
-        obj_lens = calloc((size_t)n_parts, sizeof *obj_lens);
-        if (!objs || !obj_lens) goto fail;
+        objs = bcl_calloc((size_t)n_parts, sizeof *objs);
+        obj_lens = bcl_calloc((size_t)n_parts, sizeof *obj_lens);
+        if (!objs || !obj_lens) {
+            diag_error(d, NO_LOC, "out of memory in the JIT");
+            goto fail;
+        }
         for (int i = 0; i < n_parts; i++) objs[i] = parts[i].obj, obj_lens[i] = parts[i].obj_len;
     }
     t_mc = now_ms();
@@ -370,9 +400,9 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     if (use_cache && !j->from_cache) {   /* store: the objects as one blob, then the packed weights */
         size_t ob = 8 + 8 * (size_t)n_parts;
         for (int i = 0; i < n_parts; i++) ob += obj_lens[i];
-        char *ocat = malloc(ob);
-        blob = calloc((size_t)pl->n_packs + 1, sizeof *blob);
-        blen = calloc((size_t)pl->n_packs + 1, sizeof *blen);
+        char *ocat = bcl_malloc(ob);
+        blob = bcl_calloc((size_t)pl->n_packs + 1, sizeof *blob);
+        blen = bcl_calloc((size_t)pl->n_packs + 1, sizeof *blen);
         if (ocat && blob && blen) {
             uint64_t no = (uint64_t)n_parts;
             memcpy(ocat, &no, 8);

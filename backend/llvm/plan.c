@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime/pack.h"
+#include "support/oom.h"
 #include "runtime/pool.h"
 #include "backend/llvm/jit_internal.h"
 #include "backend/llvm/libjit/kernels.h"
@@ -59,7 +60,7 @@ static void *grow(void *p, int *cap, int need, size_t elt, bool *oom)
     if (need <= *cap) return p;
     int nc = *cap ? *cap * 2 : 16;
     while (nc < need) nc *= 2;
-    void *q = realloc(p, (size_t)nc * elt);
+    void *q = bcl_realloc(p, (size_t)nc * elt);
     if (!q) {
         *oom = true;
         return p;
@@ -96,7 +97,7 @@ static int same_step(Lower *L, const char *kernel, const int64_t *p, int np)
     JitPlan *pl = L->pl;
     if (2 * (L->n_fns + 1) > L->fn_cap) {   /* grow and re-index */
         int cap = L->fn_cap ? 2 * L->fn_cap : 256;
-        int *ix = malloc(sizeof(int) * (size_t)cap);
+        int *ix = bcl_malloc(sizeof(int) * (size_t)cap);
         if (!ix) {
             L->oom = true;
             return pl->n_steps;
@@ -130,8 +131,8 @@ static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
     JitPlan *pl = L->pl;
     if (items <= 0) return;
     pl->steps = grow(pl->steps, &pl->cap_steps, pl->n_steps + 1, sizeof *pl->steps, &L->oom);
-    int64_t *p = malloc(sizeof(int64_t) * (size_t)(t->n ? t->n : 1));
-    int *bind = malloc(sizeof(int) * 64);
+    int64_t *p = bcl_malloc(sizeof(int64_t) * (size_t)(t->n ? t->n : 1));
+    int *bind = bcl_malloc(sizeof(int) * 64);
     if (L->oom || !p || !bind) {
         free(p);
         free(bind);
@@ -209,7 +210,7 @@ static int pack_job(Lower *L, JitPackKind kind, const IrValue *w, const IrValue 
 static int fault_slot(Lower *L, const IrNode *n, int64_t dim)
 {
     JitPlan *pl = L->pl;
-    int32_t *w = calloc(2, sizeof(int32_t));
+    int32_t *w = bcl_calloc(2, sizeof(int32_t));
     if (!w) {
         L->oom = true;
         return 0;
@@ -892,16 +893,16 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
     int nv = g->values.n, nn = g->nodes.n, errs = d->n_errors;
     for (int i = 0; i < nv; i++) new_slot(&L, NULL, 0);
     for (int k = 0; k < 3; k++) L.scratch_slot[k] = new_slot(&L, NULL, 0);
-    int *last = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
-    int *root = malloc(sizeof(int) * (size_t)(nv ? nv : 1));   /* the buffer owner (reshapes alias) */
-    bool *direct = calloc((size_t)(nv ? nv : 1), sizeof(bool));
-    bool *released = calloc((size_t)(nv ? nv : 1), sizeof(bool));
-    FreeBuf *fl = calloc((size_t)(nv ? nv : 1), sizeof *fl);
+    int *last = bcl_malloc(sizeof(int) * (size_t)(nv ? nv : 1));
+    int *root = bcl_malloc(sizeof(int) * (size_t)(nv ? nv : 1));   /* the buffer owner (reshapes alias) */
+    bool *direct = bcl_calloc((size_t)(nv ? nv : 1), sizeof(bool));
+    bool *released = bcl_calloc((size_t)(nv ? nv : 1), sizeof(bool));
+    FreeBuf *fl = bcl_calloc((size_t)(nv ? nv : 1), sizeof *fl);
     int nfree = 0, *fused_into = NULL;
     pl->n_inputs = g->inputs.n;
     pl->n_outputs = g->outputs.n;
-    pl->input_slot = calloc((size_t)(g->inputs.n ? g->inputs.n : 1), sizeof(int));
-    pl->outs = calloc((size_t)(g->outputs.n ? g->outputs.n : 1), sizeof(JitOut));
+    pl->input_slot = bcl_calloc((size_t)(g->inputs.n ? g->inputs.n : 1), sizeof(int));
+    pl->outs = bcl_calloc((size_t)(g->outputs.n ? g->outputs.n : 1), sizeof(JitOut));
     if (L.oom || !last || !root || !direct || !released || !fl || !pl->input_slot || !pl->outs) goto oom;
     for (int i = 0; i < g->inputs.n; i++) pl->input_slot[i] = ((IrValue *)g->inputs.v[i])->id;
     for (int i = 0; i < nv; i++) {
@@ -921,10 +922,10 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
     }
     /* SE scales folded into the next 1x1 conv (se_scale): the mul is skipped, its x and s
      * live until the conv */
-    int *uses = calloc((size_t)(nv ? nv : 1), sizeof(int));
-    fused_into = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
-    L.scale_x = calloc((size_t)(nn ? nn : 1), sizeof *L.scale_x);
-    L.scale_s = calloc((size_t)(nn ? nn : 1), sizeof *L.scale_s);
+    int *uses = bcl_calloc((size_t)(nv ? nv : 1), sizeof(int));
+    fused_into = bcl_malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+    L.scale_x = bcl_calloc((size_t)(nn ? nn : 1), sizeof *L.scale_x);
+    L.scale_s = bcl_calloc((size_t)(nn ? nn : 1), sizeof *L.scale_s);
     if (!uses || !fused_into || !L.scale_x || !L.scale_s) {
         free(uses);
         goto oom;

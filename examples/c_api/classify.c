@@ -84,14 +84,15 @@ static char *label(const char *path, int64_t i)
     return r;
 }
 
-/* On failure: the call, its status and the handle's diagnostics, then exit. The
- * diagnostics are fetched after the call has returned. */
+/* On failure: the call, its status and the handle's diagnostics, then the cleanup
+ * at the end of main (a library in a long-lived program must not leak on errors).
+ * The diagnostics are fetched after the call has returned. */
 #define CHECK(call, error_of, handle)                                                          \
     do {                                                                                       \
         BclStatus s_ = (call);                                                                 \
         if (s_ != BCL_OK) {                                                                    \
             fprintf(stderr, "%s failed (%s):\n%s", #call, bcl_status_name(s_), error_of(handle)); \
-            exit(1);                                                                           \
+            goto done;                                                                         \
         }                                                                                      \
     } while (0)
 
@@ -106,22 +107,25 @@ int main(int argc, char **argv)
         return 1;
     }
     int64_t dims[BCL_MAX_DIMS];
-    int rank;
-    float *x = read_npy(argv[3], dims, &rank);
+    int rank, rc = 1;
+    float *x = read_npy(argv[3], dims, &rank), *y = NULL;
     if (!x) return 1;
+    BclCompiler *c = NULL;
+    BclModel *m = NULL;
+    BclContext *ctx = NULL;
 
     /* options, then compile; the input shape comes from the .npy file */
-    BclCompiler *c;
-    if (bcl_compiler_create(&c) != BCL_OK) return 1;
+    BclStatus s = bcl_compiler_create(&c);
+    if (s != BCL_OK) {
+        fprintf(stderr, "bcl_compiler_create(&c) failed (%s)\n", bcl_status_name(s));
+        goto done;
+    }
     CHECK(bcl_compiler_set_input_shape(c, dims, rank), bcl_compiler_error, c);
     if (argc > 5) CHECK(bcl_compiler_set_engine(c, argv[5]), bcl_compiler_error, c);
-    BclModel *m;
     CHECK(bcl_compile_file(c, argv[1], &m), bcl_compiler_error, c);
-    bcl_compiler_destroy(c);
 
     /* weights, then a context (which prepares the model) */
     CHECK(bcl_model_load_weights_file(m, argv[2]), bcl_model_error, m);
-    BclContext *ctx;
     CHECK(bcl_context_create(m, &ctx), bcl_model_error, m);
 
     int64_t out_dims[BCL_MAX_DIMS];
@@ -129,11 +133,14 @@ int main(int argc, char **argv)
     if (bcl_model_output_shape(m, 0, out_dims, BCL_MAX_DIMS, &out_rank) != BCL_OK || out_rank != 2 ||
         out_dims[0] != 1) {
         fprintf(stderr, "expected one image in and [1, classes] out\n");
-        return 1;
+        goto done;
     }
     size_t n_in = (size_t)bcl_model_input_numel(m, 0), n_out = (size_t)bcl_model_output_numel(m, 0);
-    float *y = malloc(sizeof(float) * n_out);
-    if (!y) return 1;
+    y = malloc(sizeof(float) * n_out);
+    if (!y) {
+        fprintf(stderr, "out of memory\n");
+        goto done;
+    }
     CHECK(bcl_context_run1(ctx, x, n_in, y, n_out), bcl_context_error, ctx);
 
     /* softmax of the best logit */
@@ -144,11 +151,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n_out; i++) sum += exp(y[i] - y[best]);
     char *name = label(argc > 4 ? argv[4] : NULL, (int64_t)best);
     printf("%s: predicted class %zu (%s), probability %.4f\n", bcl_model_name(m), best, name ? name : "?", 1.0 / sum);
-
     free(name);
+    rc = 0;
+done:
     free(y);
     free(x);
     bcl_context_destroy(ctx);
     bcl_model_destroy(m);
-    return 0;
+    bcl_compiler_destroy(c);
+    return rc;
 }

@@ -1,25 +1,52 @@
 """Allocation-failure sweep (issue 16): with BCL_FAIL_ALLOC=N the Nth checked
 allocation of the process fails (support/oom.h). For N over a sample of the
-allocations of a compile, a run on each engine and the C API example, every run
-must end in success or a clean error: exit status 0, or 1 with an "out of memory"
-message; never a signal (abort, crash), never another status, never silence.
+allocations of a compile, a run on each engine (the JIT compiling and loading from
+its cache) and the C API example, every run must end in success or a clean error:
+exit status 0, or 1 with an "out of memory" message; never a signal (abort, crash),
+never another status, never silence, and under ASan never a leak.
+BCL_FAIL_ALLOC=count first says how many checked allocations each run makes.
 
-usage: sweep_alloc.py --bclc BCLC --classify BCL_CLASSIFY --root SRC [--full]
+usage: sweep_alloc.py --bclc BCLC --classify BCL_CLASSIFY --root SRC [--full] [--stride K] [--jobs J]
 """
 import argparse
+import concurrent.futures
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 
-def sample(limit, full):
-    """Every N up to 60, then a geometric sample up to limit."""
-    ns = list(range(1, 61))
-    n = 60
-    while n < limit:
-        n = int(n * (1.15 if full else 1.6)) + 1
-        ns.append(n)
-    return ns
+def count_allocations(cmd, env):
+    """How many checked allocations the run makes when none fails."""
+    p = subprocess.run(cmd, env=dict(env, BCL_FAIL_ALLOC="count"), capture_output=True, text=True, timeout=300)
+    m = re.search(r"bcl: (\d+) checked allocations", p.stderr)
+    if p.returncode != 0 or not m:
+        sys.exit("sweep: %s did not run cleanly without failures:\n%s" % (" ".join(cmd), p.stderr[-2000:]))
+    return int(m.group(1))
+
+
+def sample(total, full, stride):
+    """Every stride-th N up to 300 (every N with --full), then 200 spread over the rest."""
+    if full:
+        return list(range(1, total + 1))
+    head = list(range(1, min(total, 300) + 1, stride))
+    if total <= 300:
+        return head + ([total] if head[-1] != total else [])
+    rest = total - 300
+    return head + sorted({300 + rest * k // 200 for k in range(1, 201)})
+
+
+def sanitizer_summary(err):
+    """The line that says what went wrong: a sanitizer's report with the first frame
+    in bclc's own code, else the last line of stderr."""
+    lines = err.strip().splitlines()
+    for i, l in enumerate(lines):
+        if "ERROR: LeakSanitizer" in l or "ERROR: AddressSanitizer" in l or "runtime error" in l:
+            frames = [f for f in lines[i + 1:] if re.search(r"#\d+ .* in (?!malloc|calloc|realloc|operator new|bcl_\w*alloc|bcl_oom)", f)]
+            return [l.strip() + (" at " + frames[0].strip() if frames else "")]
+    return lines[-1:] if lines else ["(no message)"]
 
 
 def main():
@@ -27,7 +54,9 @@ def main():
     ap.add_argument("--bclc", required=True)
     ap.add_argument("--classify", required=True)
     ap.add_argument("--root", required=True)
-    ap.add_argument("--full", action="store_true", help="a denser sample (slow)")
+    ap.add_argument("--full", action="store_true", help="fail every allocation, however many")
+    ap.add_argument("--jobs", type=int, default=2, help="runs at once")
+    ap.add_argument("--stride", type=int, default=1, help="fail every stride-th of the first 300 allocations")
     a = ap.parse_args()
     d = os.path.join(a.root, "examples", "digits")
     model, weights, x = (os.path.join(d, f) for f in ("digits.bcl", "digits.safetensors", "sample_3.npy"))
@@ -37,31 +66,40 @@ def main():
         "run-jit": [a.bclc, "run", model, "--weights", weights, "--input", x, "--engine", "jit"],
         "capi": [a.classify, model, weights, x, os.path.join(d, "labels.txt")],
     }
-    bad, total, failed_clean = [], 0, 0
+    cache = tempfile.mkdtemp(prefix="bcl-oom-cache-")
+    base = dict(os.environ, BCL_NO_CACHE="1")
+    cached = dict(os.environ, BCL_CACHE_DIR=cache)
+    subprocess.run(runs["run-jit"], env=cached, capture_output=True, timeout=300)   # fills the cache
+    envs = {"run-jit-cached": cached}
+    runs["run-jit-cached"] = runs["run-jit"]
+
+    def one(job):
+        name, n = job
+        # under ASan, LeakSanitizer checks each run (unless ASAN_OPTIONS says
+        # otherwise): a failure path must free what it allocated
+        env = dict(envs.get(name, base), BCL_FAIL_ALLOC=str(n))
+        p = subprocess.run(runs[name], env=env, capture_output=True, text=True, timeout=300)
+        err = p.stderr
+        clean = p.returncode in (0, 1) and (p.returncode == 0 or "out of memory" in err or "BCL_ERR_NO_MEMORY" in err)
+        if "Sanitizer" in err or "runtime error" in err:
+            clean = False  # a leak (or any other report) on the failure path
+        return name, n, p.returncode, clean, "out of memory" in err, sanitizer_summary(err)
+
+    jobs = []
     for name, cmd in runs.items():
-        ok_streak = 0
-        for n in sample(200000, a.full):
-            # leaks on the failure paths are a known gap (docs/robustness.md); the sweep
-            # checks that each run ends cleanly
-            env = dict(os.environ, BCL_FAIL_ALLOC=str(n),
-                       ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
-            p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-            total += 1
-            err = p.stderr
-            if p.returncode == 0 and "out of memory" not in err:
-                ok_streak += 1
-                if ok_streak >= 3:   # past the last allocation of this run
-                    break
-                continue
-            ok_streak = 0
-            clean = p.returncode == 1 and "out of memory" in err
-            if p.returncode == 0 and "out of memory" in err:
-                clean = True   # a step that recovered (a cache, a fallback) and still succeeded
+        total = count_allocations(cmd, envs.get(name, base))
+        ns = sample(total, a.full, a.stride)
+        print("%s: %d checked allocations, failing each of %d" % (name, total, len(ns)), flush=True)
+        jobs += [(name, n) for n in ns]
+    bad, failed_clean = [], 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
+        for name, n, rc, clean, oom, summary in ex.map(one, jobs):
             if not clean:
-                bad.append((name, n, p.returncode, err.strip().splitlines()[-1:] if err.strip() else ["(no message)"]))
-            else:
+                bad.append((name, n, rc, summary))
+            elif oom:
                 failed_clean += 1
-        print("%s: swept up to N=%d" % (name, n))
+    shutil.rmtree(cache, ignore_errors=True)
+    total = len(jobs)
     print("%d runs, %d clean out-of-memory errors, %d bad" % (total, failed_clean, len(bad)))
     for b in bad[:30]:
         print("BAD %s N=%d status %d: %s" % (b[0], b[1], b[2], b[3][0]))

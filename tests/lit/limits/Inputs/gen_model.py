@@ -123,6 +123,22 @@ def nested_blocks_errors(n):
     return "\n".join(out) + "\n"
 
 
+def runaway_loop(n):
+    """A constructor whose loop never ends (the statement budget stops it)."""
+    return HEAD + """
+class Loop(M.Module):
+    def __init__(self):
+        super().__init__()
+        k = 0
+        while k >= 0:
+            k = k + 1
+        self.fc = M.Linear(%d, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+""" % n + cfg("Loop")
+
+
 CASES = {k: v for k, v in globals().items() if callable(v) and k not in ("cfg",)}
 
 if __name__ == "__main__":

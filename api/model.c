@@ -206,7 +206,6 @@ BclJit *model_compile_jit(BclModel *m, char **msg)
 #endif
 
 static BclStatus prepare_locked(BclModel *m);
-static void arena_free_guarded(void *arg) { arena_free(arg); }
 
 /* Out of memory while optimising or compiling is BCL_ERR_NO_MEMORY, and final. */
 BclStatus model_prepare_locked(BclModel *m)
@@ -244,17 +243,13 @@ static BclStatus prepare_locked(BclModel *m)
     /* the JIT packs a copy of the weights and plans an activation arena: refuse up front
      * what this machine cannot hold */
     if (!s && m->run.engine == ENGINE_JIT) {
-        Arena pa;
-        arena_init(&pa);
-        BclOomGuard g_pa;
-        bcl_oom_guard(&g_pa, arena_free_guarded, &pa);
-        double act = (double)bcl_plan_memory(m->g, &pa)->peak, w = 0;
-        bcl_oom_unguard(&g_pa);
-        arena_free(&pa);
-        for (int i = 0; i < m->g->params.n; i++) w += 4.0 * (double)shape_numel(&((const IrValue *)m->g->params.v[i])->shape);
-        if (!bcl_memory_fits(2 * w + act)) {
-            s = api_fail(&m->msg, BCL_ERR_NO_MEMORY, "the JIT needs %.1f GiB (weights %.1f GiB twice, activations %.1f GiB), more than this machine's memory",
-                         (2 * w + act) / (1 << 30), w / (1 << 30), act / (1 << 30));
+        Capture fc;
+        if (!capture_begin(&fc)) {
+            s = api_no_memory(&m->msg, "a message stream");
+        } else {
+            bool fits = bcl_pipeline_jit_fits(m->g, &fc.d);
+            capture_end(&fc, &m->msg);
+            if (!fits) s = BCL_ERR_NO_MEMORY;
         }
     }
     /* compile one instance now, so that engine errors surface here; the first context takes it */

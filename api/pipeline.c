@@ -5,6 +5,7 @@
 
 #include "api/pipeline.h"
 #include "io/weights.h"
+#include "ir/memplan.h"
 #include "support/oom.h"
 
 IrGraph *bcl_pipeline_build(const BclModelOptions *o, Arena *a, Diag *d)
@@ -80,6 +81,24 @@ int bcl_pipeline_weights(IrGraph *g, const BclModelOptions *o, Diag *d)
     }
     if (o->has_seed && !fill(g, seed, d)) return 1;
     return d->n_errors ? 1 : 0;
+}
+
+static void arena_free_guarded(void *arg) { arena_free(arg); }
+
+bool bcl_pipeline_jit_fits(const IrGraph *g, Diag *d)
+{
+    Arena pa;
+    arena_init(&pa);
+    BclOomGuard g_pa;
+    bcl_oom_guard(&g_pa, arena_free_guarded, &pa);
+    double act = (double)bcl_plan_memory(g, &pa)->peak, w = 0;
+    bcl_oom_unguard(&g_pa);
+    arena_free(&pa);
+    for (int i = 0; i < g->params.n; i++) w += 4.0 * (double)shape_numel(&((const IrValue *)g->params.v[i])->shape);
+    if (bcl_memory_fits(2 * w + act)) return true;
+    diag_error(d, NO_LOC, "the JIT needs %.1f GiB (weights %.1f GiB twice, activations %.1f GiB), more than this machine's memory",
+               (2 * w + act) / (1 << 30), w / (1 << 30), act / (1 << 30));
+    return false;
 }
 
 int bcl_pipeline_passes(IrGraph *g, const BclModelOptions *o, const char *default_pipeline, Diag *d)

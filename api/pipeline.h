@@ -84,6 +84,10 @@ int bcl_pipeline_weights(IrGraph *g, const BclModelOptions *o, Diag *d);
 
 /* Runs o->pipeline, or default_pipeline when none was given. 0 on success. */
 int bcl_pipeline_passes(IrGraph *g, const BclModelOptions *o, const char *default_pipeline, Diag *d);
+/* Whether the JIT's memory for g fits this machine (a packed copy of the weights and
+ * the activation arena), checked before compiling: false after an error naming the
+ * sizes. */
+bool bcl_pipeline_jit_fits(const IrGraph *g, Diag *d);
 
 /* All three: build, weights, passes. NULL after reporting errors. */
 IrGraph *bcl_pipeline(const BclModelOptions *o, const char *default_pipeline, Arena *a, Diag *d);

@@ -593,6 +593,7 @@ static int engine_prepare(Engine *e, const Options *o, const IrGraph *g, Diag *d
     if (e->kind == ENGINE_JIT) {
         BclJitOptions jo = {.threads = o->threads, .emit_llvm = o->emit_llvm ? stdout : NULL,
                             .time_phases = o->time_phases, .profile = o->profile, .cache = !o->no_cache};
+        if (!bcl_pipeline_jit_fits(g, d)) return 1;   /* refused up front */
         e->jit = bcl_jit_compile(g, &jo, d);
         return e->jit ? 0 : 1;
     }

@@ -1735,6 +1735,7 @@ static bool assign(Elab *I, Env *env, Expr *target, Value *v, SrcLoc vloc)
             return true;
         }
         if (o->kind == V_NDARRAY) return nd_setitem(I, o, idx, v, target->loc);
+        if (o->kind == V_TENSOR) return tensor_setitem(I, o, idx, v, target->loc);
         if (o->kind == V_OBJECT && class_lookup(o->obj->cls, "__setitem__")) {
             CallArgs a;
             callargs_init(&a);

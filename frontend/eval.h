@@ -195,6 +195,8 @@ Value *tensor_attr(Elab *I, Value *t, const char *name, SrcLoc loc);
 Value *tensor_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc);
 Value *tensor_neg(Elab *I, Value *t, SrcLoc loc);
 Value *tensor_invert(Elab *I, Value *t, SrcLoc loc);
+/* x[mask] = v while tracing: x's value becomes F.where(mask, v, x); false after an error. */
+bool tensor_setitem(Elab *I, Value *t, Value *idx, Value *v, SrcLoc loc);
 Value *tensor_index(Elab *I, Value *t, Value *idx, SrcLoc loc);
 
 /* ---- registry.c */

@@ -509,6 +509,40 @@ Value *tensor_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     return emit(I, ir, in, 2, NULL, loc);
 }
 
+/* x[mask] = v in forward: a masked fill, x = F.where(mask, v, x), done in place on the
+ * tensor value, so every name bound to x sees it (as MegEngine's in-place write). */
+bool tensor_setitem(Elab *I, Value *t, Value *idx, Value *v, SrcLoc loc)
+{
+    if (!need_trace(I, loc, "item assignment")) return false;
+    IrValue *x = t->tensor;
+    IrValue *m = NULL;
+    if ((idx->kind == V_TENSOR || idx->kind == V_PARAM) && !(m = tensor_of(I, idx, loc, "item assignment")))
+        return false;
+    if (!m || m->dtype != IR_DT_BOOL) {
+        diag_error(I->d, loc, "tensor item assignment in forward supports a bool mask index only (x[mask] = v, a "
+                              "masked fill); for other writes build the result with F.where or F.concat");
+        return false;
+    }
+    if (x->kind == IRV_PARAM || x->kind == IRV_CONST) {
+        diag_error(I->d, loc, "a parameter or buffer cannot be written in forward; fill a copy: "
+                              "y = F.where(mask, v, x)");
+        return false;
+    }
+    IrValue *in[3] = {m, tensor_of(I, v, loc, "item assignment"), x};
+    if (!in[1]) return false;
+    IrValue *y = emit_ir(I, IR_WHERE, in, 3, NULL, loc);
+    if (!y) return false;
+    if (!shape_eq(&y->shape, &x->shape)) {
+        char b1[96], b2[96];
+        diag_error(I->d, loc, "x[mask] = v: the mask and the value must broadcast to x's shape %s, not to %s",
+                   shape_str(&x->shape, b1, sizeof b1), shape_str(&y->shape, b2, sizeof b2));
+        return false;
+    }
+    y->dtype = x->dtype;   /* a write keeps the tensor's dtype */
+    t->tensor = y;
+    return true;
+}
+
 /* ~t: logical not of a bool tensor (MegEngine's ~mask). */
 Value *tensor_invert(Elab *I, Value *t, SrcLoc loc)
 {

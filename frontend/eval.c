@@ -1561,6 +1561,18 @@ static Value *eval_expr_inner(Elab *I, Env *env, Expr *e)
         }
         if (x->kind == V_NDARRAY) {
             if (e->un.op == OP_POS) return x;
+            if (e->un.op == OP_INVERT) {
+                /* numpy's ~: logical not of bools, bitwise not (-x - 1) of ints */
+                const NdArray *a = x->nd;
+                if (a->dt == ND_FLOAT32 || a->dt == ND_FLOAT64) {
+                    diag_error(I->d, e->loc, "bad operand type for unary ~: a %s array", nd_type_name(a->dt));
+                    return NULL;
+                }
+                NdArray *r = nd_new(I, a->dt, a->rank, a->dims);
+                for (int64_t k = 0; k < a->n; k++) r->v[k] = a->dt == ND_BOOL ? (double)(a->v[k] == 0) : -a->v[k] - 1;
+                r->is_tensor = a->is_tensor;
+                return nd_value(I, r);
+            }
             return nd_value(I, nd_unary(I, x->nd, "neg", 0, e->loc));
         }
         if (x->kind == V_TENSOR || x->kind == V_PARAM) {

@@ -159,13 +159,16 @@ def check_model_files(args, tmp):
                 ok_keys += 1
             else:
                 problems.append("%s: keys/shapes differ from the zoo's" % name)
-        outputs = ""
+        outputs = []
         if args.outputs and builders:
-            name = args.output_builders.get(family, builders[0])
-            verdict = compare_outputs(args.bclc, path, name, tmp, args.timeout, [])
-            outputs = "%s: %s" % (name, verdict)
-            if not (verdict.startswith("bit-identical") or verdict.startswith("within")):
-                failures += 1
+            names = [b for b in args.outputs_for if b in builders] if args.outputs_for else \
+                [args.output_builders.get(family, builders[0])]
+            for name in names:
+                verdict = compare_outputs(args.bclc, path, name, tmp, args.timeout, [])
+                outputs.append("%s: %s" % (name, verdict))
+                if not (verdict.startswith("bit-identical") or verdict.startswith("within")):
+                    failures += 1
+        outputs = "; ".join(outputs)
         status = "pass" if ok_check == len(builders) and ok_keys == len(builders) else "FAIL"
         if status == "FAIL":
             failures += 1
@@ -228,12 +231,16 @@ def main():
                     help="the bclc binary (default: build/bclc of this repository)")
     ap.add_argument("--outputs", action="store_true",
                     help="also compare outputs with the zoo's on the same weights")
+    ap.add_argument("--outputs-for", default="",
+                    help="with --outputs: compare these builders (comma-separated) instead of "
+                         "each family's smallest")
     ap.add_argument("--only", help="only builders whose names match this regex")
     ap.add_argument("--zoo-sample", type=int, default=0,
                     help="check only the first N config files of each zoo family")
     ap.add_argument("--no-zoo", action="store_true", help="skip the zoo configs")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per bclc command")
     args = ap.parse_args()
+    args.outputs_for = [n for n in args.outputs_for.split(",") if n]
     if not os.path.exists(args.bclc):
         found = shutil.which("bclc")
         if not found:

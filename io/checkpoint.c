@@ -307,6 +307,27 @@ static const ZipEntry *find_data_pkl(const ZipEntry *e, int n, size_t *prefix_le
     return NULL;
 }
 
+typedef struct ZipTemps {
+    Arena *a;
+    unsigned char **pkl_data, ***extracted;
+    ZipEntry **e;
+    int n;
+} ZipTemps;
+
+static void zip_temps_free(void *arg)
+{
+    ZipTemps *t = arg;
+    if (*t->extracted)
+        for (int i = 0; i < t->n; i++) free((*t->extracted)[i]);
+    free(*t->extracted);
+    *t->extracted = NULL;
+    free(*t->pkl_data);
+    *t->pkl_data = NULL;
+    zip_entries_free(*t->e, t->n);
+    *t->e = NULL;
+    arena_free(t->a);
+}
+
 int ckpt_read_torch_zip(const char *path, const unsigned char *buf, size_t len, StFile *out, Diag *d)
 {
     ZipEntry *e;
@@ -323,6 +344,10 @@ int ckpt_read_torch_zip(const char *path, const unsigned char *buf, size_t len, 
     arena_init(&a);
     unsigned char *pkl_data = NULL;
     unsigned char **extracted = bcl_calloc((size_t)(n ? n : 1), sizeof *extracted);
+    /* freed the same way if the unpickler's arena cannot grow (support/oom.h) */
+    ZipTemps tmp = {&a, &pkl_data, &extracted, &e, n};
+    BclOomGuard guard;
+    bcl_oom_guard(&guard, zip_temps_free, &tmp);
     int rc = -1;
     if (!extracted || zip_extract(path, pkl, &pkl_data, d)) goto done;
     for (int i = 0; i < n; i++)
@@ -358,11 +383,7 @@ int ckpt_read_torch_zip(const char *path, const unsigned char *buf, size_t len, 
     }
     rc = to_stfile(&u, root, out);
 done:
-    if (extracted)
-        for (int i = 0; i < n; i++) free(extracted[i]);
-    free(extracted);
-    free(pkl_data);
-    zip_entries_free(e, n);
-    arena_free(&a);
+    bcl_oom_unguard(&guard);
+    zip_temps_free(&tmp);
     return rc;
 }

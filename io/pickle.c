@@ -582,6 +582,17 @@ static int long_value(Vm *vm, const unsigned char *p, size_t n)
     return push(vm, v);
 }
 
+/* The machine's stacks and memo, freed on every way out (the values live in the
+ * unpickler's arena, which jumps when it cannot grow: support/oom.h). */
+static void vm_free(void *arg)
+{
+    Vm *vm = arg;
+    free(vm->stack);
+    free(vm->marks);
+    free(vm->memo);
+    vm->stack = NULL, vm->marks = NULL, vm->memo = NULL;
+}
+
 int pk_load(Unpickler *u, PkValue **out)
 {
     Vm vm = {.u = u};
@@ -592,6 +603,8 @@ int pk_load(Unpickler *u, PkValue **out)
         fail(&vm, "empty or truncated: no pickle data");
         return -1;
     }
+    BclOomGuard guard;
+    bcl_oom_guard(&guard, vm_free, &vm);
     for (;;) {
         vm.op_pos = u->pos;
         const unsigned char *p = take(&vm, 1);
@@ -805,9 +818,8 @@ int pk_load(Unpickler *u, PkValue **out)
         if (r || vm.failed) goto done;
     }
 done:
-    free(vm.stack);
-    free(vm.marks);
-    free(vm.memo);
+    bcl_oom_unguard(&guard);
+    vm_free(&vm);
     return rc;
 }
 

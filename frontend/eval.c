@@ -1064,6 +1064,21 @@ bool func_is_generator(FuncDef *d)
     return d->is_generator == 1;
 }
 
+/* Runs a function's body in a new call frame; false after an error (a stray
+ * break/continue included). Shared by calls and generator bodies. */
+static bool exec_body(Elab *I, FuncObj *fn, Env *env, Value *self, Value **ret)
+{
+    Frame fr = {I->frame, fn, self};
+    I->frame = &fr;
+    I->depth++;
+    ExecStatus st = exec_block(I, env, &fn->def->body, ret);
+    I->depth--;
+    I->frame = fr.up;
+    if (st == EX_BREAK || st == EX_CONTINUE)
+        diag_error(I->d, fn->def->loc, "'break' or 'continue' outside a loop");
+    return st != EX_ERROR && st != EX_BREAK && st != EX_CONTINUE;
+}
+
 /* Runs a generator function's body, collecting what it yields (iter.c calls it at
  * the first next()). NULL after an error. */
 Seq *run_generator_body(Elab *I, FuncObj *fn, Env *env, Value *self, SrcLoc loc)
@@ -1075,20 +1090,10 @@ Seq *run_generator_body(Elab *I, FuncObj *fn, Env *env, Value *self, SrcLoc loc)
     Seq *outer = I->yields;
     Seq *mine = ARENA_NEW(I->a, Seq);
     I->yields = mine;
-    Frame fr = {I->frame, fn, self};
-    I->frame = &fr;
-    I->depth++;
     Value *ret = NULL;
-    ExecStatus st = exec_block(I, env, &fn->def->body, &ret);
-    I->depth--;
-    I->frame = fr.up;
+    bool ok = exec_body(I, fn, env, self, &ret);
     I->yields = outer;
-    if (st == EX_ERROR) return NULL;
-    if (st == EX_BREAK || st == EX_CONTINUE) {
-        diag_error(I->d, fn->def->loc, "'break' or 'continue' outside a loop");
-        return NULL;
-    }
-    return mine;   /* a `return x` only ends the generator (its value is StopIteration's) */
+    return ok ? mine : NULL;   /* a `return x` only ends the generator (its value is StopIteration's) */
 }
 
 static Value *call_user(Elab *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc loc, const char *disp)
@@ -1103,18 +1108,8 @@ static Value *call_user(Elab *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc l
     I->top_call = false;
     if (!ok) return NULL;
     if (func_is_generator(fn->def)) return genfunc_new(I, fn, env, self ? self : (a->n_pos ? a->pos[0] : NULL), loc);
-    Frame fr = {I->frame, fn, self ? self : (a->n_pos ? a->pos[0] : NULL)};
-    I->frame = &fr;
-    I->depth++;
     Value *ret = NULL;
-    ExecStatus st = exec_block(I, env, &fn->def->body, &ret);
-    I->depth--;
-    I->frame = fr.up;
-    if (st == EX_ERROR) return NULL;
-    if (st == EX_BREAK || st == EX_CONTINUE) {
-        diag_error(I->d, fn->def->loc, "'break' or 'continue' outside a loop");
-        return NULL;
-    }
+    if (!exec_body(I, fn, env, self ? self : (a->n_pos ? a->pos[0] : NULL), &ret)) return NULL;
     return ret ? ret : V_NONE_;
 }
 

@@ -589,7 +589,7 @@ static void lower_gather(Lower *L, const IrNode *n, int x, int y)
     bool swap2 = n->op == IR_TRANSPOSE && r >= 2 && a->perm[r - 1] == r - 2 && a->perm[r - 2] == r - 1;
     for (int k = 0; k < r - 2 && swap2; k++) swap2 = a->perm[k] == k;
     if (swap2 && xs->d[r - 1] >= 16 && xs->d[r - 2] >= 16) {   /* the last two axes swapped: tiles */
-        int64_t R = xs->d[r - 2], C = xs->d[r - 1], B = R * C ? ny / (R * C) : 0;
+        int64_t R = xs->d[r - 2], C = xs->d[r - 1], B = ny / (R * C);   /* R, C >= 16 here */
         put(&t, x), put(&t, y), put(&t, B), put(&t, R), put(&t, C);
         step(L, "transpose2d", &t, B * cdiv(R, 16));
         return;

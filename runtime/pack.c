@@ -73,6 +73,36 @@ float *bcl_pack_gemm(const float *w, const float *b, int64_t O, int64_t C, int64
     return p;
 }
 
+/* Winograd F(4x4, 3x3) weights: U = G g G^T (6x6 per channel pair, interpolation
+ * points 0, +-1, +-2, infinity), as bcl_pack_wino23 with 36 positions. */
+float *bcl_pack_wino43(const float *w, const float *b, int64_t O, int64_t C, size_t *n_floats)
+{
+    static const double G[6][3] = {{1.0 / 4, 0, 0},
+                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                   {0, 0, 1}};
+    int64_t OB = blocks(O), Cp = blocks(C) * 16, nw = 36 * OB * Cp * 16;
+    *n_floats = (size_t)(nw + OB * 16);
+    float *p = bcl_alloc_floats(*n_floats);
+    if (!p) return NULL;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *g = w + (o * C + c) * 9;
+            double t[6][3];   /* G g */
+            for (int i = 0; i < 6; i++)
+                for (int k = 0; k < 3; k++) t[i][k] = G[i][0] * g[k] + G[i][1] * g[3 + k] + G[i][2] * g[6 + k];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {   /* (G g) G^T */
+                    double u = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+                    p[(((i * 6 + j) * OB + o / 16) * Cp + c) * 16 + o % 16] = (float)u;
+                }
+        }
+    if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
+    return p;
+}
+
 float *bcl_pack_wino23(const float *w, const float *b, int64_t O, int64_t C, size_t *n_floats)
 {
     static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};

@@ -21,6 +21,8 @@ float *bcl_pack_gemm(const float *w, const float *b, int64_t O, int64_t C, int64
 /* Winograd F(2x2, 3x3): w[O][C][3][3] -> U = G w G^T as [16][O/16][C/16*16][16o]
  * + bias[O/16*16] */
 float *bcl_pack_wino23(const float *w, const float *b, int64_t O, int64_t C, size_t *n_floats);
+/* Winograd F(4x4, 3x3): the same with U = G w G^T as [36][O/16][C/16*16][16o] + bias */
+float *bcl_pack_wino43(const float *w, const float *b, int64_t O, int64_t C, size_t *n_floats);
 /* A zeroed 64-byte aligned buffer of n floats (at least one). */
 float *bcl_alloc_floats(size_t n);
 

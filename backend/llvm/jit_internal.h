@@ -45,7 +45,8 @@ typedef struct JitOwned {
 /* Weight packing is recorded while planning and done afterwards (jit_plan_pack, in
  * parallel), so an engine loaded from the on-disk cache skips it: the packed
  * buffers then come from the cache file. */
-typedef enum JitPackKind { JIT_PACK_CONV16C, JIT_PACK_DW16C, JIT_PACK_LINEAR16, JIT_PACK_GEMM, JIT_PACK_WINO23 } JitPackKind;
+typedef enum JitPackKind { JIT_PACK_CONV16C, JIT_PACK_DW16C, JIT_PACK_LINEAR16, JIT_PACK_GEMM, JIT_PACK_WINO23,
+                           JIT_PACK_WINO43 } JitPackKind;
 
 typedef struct JitPack {
     JitPackKind kind;

@@ -43,7 +43,8 @@ typedef struct Lower {
     const JitHost *h;
     Diag *d;
     bool oom;
-    bool winograd;              /* 3x3 stride-1 convs by Winograd F(2x2, 3x3) */
+    bool winograd;              /* 3x3 stride-1 convs by Winograd */
+    bool winograd43;            /* F(4x4, 3x3) where outputs are >= 6x6 (else F(2x2, 3x3)) */
     const char *what;
     SrcLoc loc;                 /* of the node being lowered, for the steps' profile names */
     const char *scope;          /* its module path */
@@ -504,10 +505,16 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     int64_t HP = H + a->pad[0] + a->pad[2], WP = W + a->pad[1] + a->pad[3];
     bool wino = dense && KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && C >= 8 &&
                 O >= 8 && L->winograd;
-    int64_t TH = cdiv(OH, 2), TWn = cdiv(OW, 2);
-    if (wino) {   /* the 4x4 patches of the last tiles reach past the padding */
-        if (HP < 2 * TH + 2) HP = 2 * TH + 2;
-        if (WP < 2 * TWn + 2) WP = 2 * TWn + 2;
+    /* F(4x4, 3x3) needs 36 multiplies per 16 outputs where F(2x2, 3x3) needs 64, but its
+     * transformed weights are 36/16 as large and each GEMM reads them once per call: with
+     * few tiles (deep, small layers at batch 1: ResNet-50's 14x14 and 7x7) the step is
+     * bound by reading them and 2x2 tiles are faster (measured); so are small outputs,
+     * where 4x4 tiles would mostly compute padding. */
+    int64_t WT = wino && OH >= 6 && OW >= 6 && N * cdiv(OH, 4) * cdiv(OW, 4) >= 48 && L->winograd43 ? 4 : 2;
+    int64_t TH = cdiv(OH, WT), TWn = cdiv(OW, WT);
+    if (wino) {   /* the (WT+2)x(WT+2) patches of the last tiles reach past the padding */
+        if (HP < WT * TH + 2) HP = WT * TH + 2;
+        if (WP < WT * TWn + 2) WP = WT * TWn + 2;
     }
     int64_t need_h = (OH - 1) * sh + (KH - 1) * dh + 1, need_w = (OW - 1) * sw + (KW - 1) * dw + 1;
     if (HP < need_h) HP = need_h;
@@ -519,22 +526,23 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     put(&t, gpad ? CG : C), put(&t, gpad ? CBG : CB);
     step(L, "pack16c", &t, N * CB * HP);
     if (wino) {
-        int us = pack_job(L, JIT_PACK_WINO23, w, b, O, C, 0, 0, 0);
+        int us = pack_job(L, WT == 4 ? JIT_PACK_WINO43 : JIT_PACK_WINO23, w, b, O, C, 0, 0, 0);
         int64_t T = N * TH * TWn, OB = cdiv(O, 16), Cp = CB * 16, RT = L->h->vec512 ? 8 : 6;
-        size_t vf = (size_t)(16 * T * Cp), mf = (size_t)(16 * T * OB * 16);
+        int64_t NXI = (WT + 2) * (WT + 2);   /* transform positions: 16 or 36 */
+        size_t vf = (size_t)(NXI * T * Cp), mf = (size_t)(NXI * T * OB * 16);
         if (vf > L->scratch_floats[1]) L->scratch_floats[1] = vf;
         if (mf > L->scratch_floats[2]) L->scratch_floats[2] = mf;
         Tab ti = {0}, tg = {0}, to = {0};
         put(&ti, L->scratch_slot[0]), put(&ti, L->scratch_slot[1]), put(&ti, N), put(&ti, CB), put(&ti, HP);
         put(&ti, WP), put(&ti, TH), put(&ti, TWn);
-        step(L, "wino_in", &ti, N * TH);
+        step(L, WT == 4 ? "wino4_in" : "wino_in", &ti, N * TH);
         put(&tg, L->scratch_slot[1]), put(&tg, us), put(&tg, L->scratch_slot[2]), put(&tg, T), put(&tg, Cp);
-        put(&tg, OB), put(&tg, RT);
-        step(L, "wino_gemm", &tg, 16 * cdiv(T, RT) * OB);
+        put(&tg, OB), put(&tg, RT), put(&tg, NXI);
+        step(L, "wino_gemm", &tg, NXI * cdiv(T, RT) * OB);
         put(&to, L->scratch_slot[2]), put(&to, us), put(&to, res), put(&to, y), put(&to, N), put(&to, O);
         put(&to, OB), put(&to, OH), put(&to, OW), put(&to, TH), put(&to, TWn), put(&to, a->act);
         put(&to, fbits(a->act_alpha)), put(&to, Cp);
-        step(L, "wino_out", &to, N * OB * TH);
+        step(L, WT == 4 ? "wino4_out" : "wino_out", &to, N * OB * TH);
         return true;
     }
     int wslot = depthwise && !dense ? pack_job(L, JIT_PACK_DW16C, w, b, C, KH, KW, 0, 0)
@@ -888,8 +896,8 @@ static int se_scale(const IrGraph *g, int i, const int *uses, const IrValue **sx
 bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
 {
     memset(pl, 0, sizeof *pl);
-    const char *we = getenv("BCL_JIT_WINOGRAD");   /* 0: direct convolution only */
-    Lower L = {.pl = pl, .h = h, .d = d, .winograd = !(we && *we == '0')};
+    const char *we = getenv("BCL_JIT_WINOGRAD");   /* 0: direct convolution only; 2: F(2x2, 3x3) only */
+    Lower L = {.pl = pl, .h = h, .d = d, .winograd = !(we && *we == '0'), .winograd43 = !(we && *we == '2')};
     int nv = g->values.n, nn = g->nodes.n, errs = d->n_errors;
     for (int i = 0; i < nv; i++) new_slot(&L, NULL, 0);
     for (int k = 0; k < 3; k++) L.scratch_slot[k] = new_slot(&L, NULL, 0);
@@ -1055,6 +1063,7 @@ static void pack_task(void **ctx, int64_t begin, int64_t end)
         case JIT_PACK_LINEAR16: k->out = bcl_pack_linear16(k->w, k->b, a[0], a[1], &k->n_floats); break;
         case JIT_PACK_GEMM: k->out = bcl_pack_gemm(k->w, k->b, a[0], a[1], a[2], &k->n_floats); break;
         case JIT_PACK_WINO23: k->out = bcl_pack_wino23(k->w, k->b, a[0], a[1], &k->n_floats); break;
+        case JIT_PACK_WINO43: k->out = bcl_pack_wino43(k->w, k->b, a[0], a[1], &k->n_floats); break;
         }
     }
 }

@@ -78,6 +78,19 @@ static void test_conv_dense(void **st)
                           jt_param(&t, jt_shape(1, O), -1, 1), jt_input(&t, jt_shape(4, 2, O, H, OW))};
         ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i >= 2 ? 4 : 3, &a));
     }
+    /* 3x3 stride 1 on enough 4x4 tiles for Winograd F(4x4, 3x3): outputs a multiple of
+     * 4 and not (partial last tiles), asymmetric padding, a residual and an activation */
+    for (int i = 0; i < 3; i++) {
+        int C = (int[]){16, 21, 40}[i], O = (int[]){16, 35, 20}[i], H = (int[]){28, 21, 26}[i], W = (int[]){28, 30, 17}[i];
+        IrAttrs a = ir_attrs_default();
+        a.pad[0] = a.pad[1] = 1;
+        a.pad[2] = a.pad[3] = i == 1 ? 0 : 1;
+        a.act = i == 2 ? IR_SILU : IR_RELU;
+        int OH = H + a.pad[0] + a.pad[2] - 2, OW = W + a.pad[1] + a.pad[3] - 2;
+        IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, C, H, W)), jt_param(&t, jt_shape(4, O, C, 3, 3), -0.2f, 0.2f),
+                          jt_param(&t, jt_shape(1, O), -1, 1), jt_input(&t, jt_shape(4, 2, O, OH, OW))};
+        ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i ? 4 : 3, &a));
+    }
     /* 1x1 stride-1 convs (the GEMM kernel): pixel counts below, at and off 16 */
     int hw[][2] = {{3, 3}, {4, 4}, {5, 7}, {8, 8}, {7, 9}, {1, 1}};
     for (int i = 0; i < 6; i++) {

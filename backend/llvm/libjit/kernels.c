@@ -976,6 +976,104 @@ KERNEL(wino_out)
     }
 }
 
+/* Winograd F(4x4, 3x3): 4x4 output tiles from 6x6 input patches, 36 multiplies per
+ * tile and channel pair instead of 144 (F(2x2, 3x3): 64 per 16 outputs). Points 0,
+ * +-1, +-2, infinity; V = B^T d B (wino4_in), the same wino_gemm over 36 positions,
+ * Y = A^T M A (wino4_out); U = G g G^T is packed at compile time (bcl_pack_wino43). */
+
+/* B^T applied to 6 values a[0..5] (rows or columns of a patch). */
+INL void wino4_bt(const v16f *a, v16f *o)
+{
+    v16f p = a[4] - 4.0f * a[2], q = a[3] - 4.0f * a[1];
+    v16f r = a[4] - a[2], s = 2.0f * (a[3] - a[1]);
+    o[0] = 4.0f * a[0] - 5.0f * a[2] + a[4];
+    o[1] = p + q;
+    o[2] = p - q;
+    o[3] = r + s;
+    o[4] = r - s;
+    o[5] = 4.0f * a[1] - 5.0f * a[3] + a[5];
+}
+
+KERNEL(wino4_in)
+{
+    int64_t CB = p[3], HP = p[4], WP = p[5], TH = p[6], TW = p[7];
+    const float *xp = slot(slots, p, 0);
+    float *V = slot(slots, p, 1);
+    int64_t T = p[2] * TH * TW, Cp = CB * 16;
+    for (int64_t it = begin; it < end; it++) {   /* it = (n, th) */
+        int64_t n = it / TH, th = it % TH;
+        for (int64_t tw = 0; tw < TW; tw++)
+            for (int64_t cb = 0; cb < CB; cb++) {
+                const float *b = xp + (((n * CB + cb) * HP + 4 * th) * WP + 4 * tw) * 16;
+                v16f e[6][6];   /* rows times B: e[i] = d[i] B */
+#pragma clang loop unroll(full)
+                for (int i = 0; i < 6; i++) {
+                    v16f d[6];
+#pragma clang loop unroll(full)
+                    for (int j = 0; j < 6; j++) d[j] = ld16(b + (i * WP + j) * 16);
+                    wino4_bt(d, e[i]);
+                }
+                int64_t tile = (n * TH + th) * TW + tw;
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 6; j++) {   /* B^T on each column */
+                    v16f c[6], v[6];
+#pragma clang loop unroll(full)
+                    for (int i = 0; i < 6; i++) c[i] = e[i][j];
+                    wino4_bt(c, v);
+#pragma clang loop unroll(full)
+                    for (int i = 0; i < 6; i++) *(v16fu *)(V + ((i * 6 + j) * T + tile) * Cp + cb * 16) = v[i];
+                }
+            }
+    }
+}
+
+/* A^T applied to 6 values m[0..5]: 4 outputs. */
+INL void wino4_at(const v16f *m, v16f *o)
+{
+    v16f a = m[1] + m[2], b = m[1] - m[2], c = m[3] + m[4], d = m[3] - m[4];
+    o[0] = m[0] + a + c;
+    o[1] = b + 2.0f * d;
+    o[2] = a + 4.0f * c;
+    o[3] = b + 8.0f * d + m[5];
+}
+
+KERNEL(wino4_out)
+{
+    int64_t O = p[5], OB = p[6], OH = p[7], OW = p[8], TH = p[9], TW = p[10], act = p[11], Cp = p[13];
+    float alpha = fbits(p[12]);
+    const float *M = slot(slots, p, 0), *U = slot(slots, p, 1), *r = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    int64_t T = p[4] * TH * TW;
+    for (int64_t it = begin; it < end; it++) {   /* it = (n, ob, th) */
+        int64_t th = it % TH, ob = (it / TH) % OB, n = it / (TH * OB);
+        v16f bv = ld16(U + 36 * OB * Cp * 16 + ob * 16);
+        for (int64_t tw = 0; tw < TW; tw++) {
+            int64_t tile = (n * TH + th) * TW + tw;
+            v16f t[4][6];   /* A^T m, column by column */
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 6; j++) {
+                v16f m[6], o[4];
+#pragma clang loop unroll(full)
+                for (int i = 0; i < 6; i++) m[i] = ld16(M + (((i * 6 + j) * T + tile) * OB + ob) * 16);
+                wino4_at(m, o);
+#pragma clang loop unroll(full)
+                for (int i = 0; i < 4; i++) t[i][j] = o[i];
+            }
+#pragma clang loop unroll(full)
+            for (int i = 0; i < 4; i++) {   /* (A^T m) A, row by row */
+                int64_t oh = 4 * th + i;
+                if (oh >= OH) break;
+                v16f o[4];
+                wino4_at(t[i], o);
+                int64_t base = ((n * O + ob * 16) * OH + oh) * OW + 4 * tw;
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; j++)
+                    if (4 * tw + j < OW) store_lanes(y, r, o[j] + bv, base + j, OH * OW, O - ob * 16, act, alpha);
+            }
+        }
+    }
+}
+
 /* Stores the first n lanes of v at y (n < 16, a constant after inlining). */
 INL void store_part(float *restrict y, v16f v, int64_t n)
 {

@@ -46,8 +46,11 @@
                      one such set of weights per image, WS floats apart (scale_w) */ \
     K(scale_w, 0x7) /* wp s wo C OT OBK; items: N*OBK; wo[n] = conv1x1 weights wp times s[n][c] */ \
     K(wino_in, 0x3) /* xp V N CB HP WP TH TW; items: N*TH; V [16][T = N*TH*TW][CB*16] */ \
-    K(wino_gemm, 0x7) /* V U M T Cp OB RT; items: 16*ceil(T/RT)*OB; U [16][OB][Cp][16o] + bias; M [16][T][OB*16] */ \
+    K(wino_gemm, 0x7) /* V U M T Cp OB RT NXI; items: NXI*ceil(T/RT)*OB; U [NXI][OB][Cp][16o] + bias;
+                     M [NXI][T][OB*16]; NXI = 16 (F(2x2, 3x3)) or 36 (F(4x4, 3x3)) */ \
     K(wino_out, 0xf) /* M U r y N O OB OH OW TH TW act alpha Cp; items: N*OB*TH */ \
+    K(wino4_in, 0x3) /* as wino_in for F(4x4, 3x3): 6x6 patches 4 apart; V [36][T][CB*16] */ \
+    K(wino4_out, 0xf) /* as wino_out for F(4x4, 3x3): M [36][T][OB*16] -> 4x4 output tiles */ \
     K(dwconv16c, 0xf) /* xp wp r y N CB HP WP C KH KW OH OW sh sw dh dw act alpha TW; items: N*CB*OH;
                      wp [CB][KH][KW][16] + bias[CB*16] */ \
     K(dwconv, 0xf) /* x wp r y N C H W KH KW OH OW sh sw dh dw pt pl act alpha RB WQ TV; items: N*C*ceil(OH/RB);

@@ -54,8 +54,18 @@ static bool fill_missing(IrGraph *g, const char *name, uint64_t seed, Diag *d)
     return fill(g, seed, d);
 }
 
+void bcl_pipeline_note_load_hook(const IrGraph *g, Diag *d)
+{
+    if (!g->load_hook) return;
+    diag_warning(d, g->load_hook_loc,
+                 "'%s' is not run: bclc binds the checkpoint's tensors to the parameters by name itself, as "
+                 "megengine.module.Module.load_state_dict does; a checkpoint that this method would adapt (another "
+                 "shape, renamed keys) must be converted to the model's keys and shapes beforehand", g->load_hook);
+}
+
 int bcl_pipeline_bind(IrGraph *g, const StFile *f, const char *name, bool non_strict, uint64_t seed, Diag *d)
 {
+    bcl_pipeline_note_load_hook(g, d);
     int rc = bcl_bind_weights(g, f, name, !non_strict, d);
     if (rc == 0 && non_strict && !fill_missing(g, name, seed, d)) rc = 1;
     return rc;

@@ -77,6 +77,10 @@ IrGraph *bcl_pipeline_build(const BclModelOptions *o, Arena *a, Diag *d);
  * initialiser (IrInit, as --random-weights SEED fills it), named in one warning.
  * 0 on success. */
 int bcl_pipeline_bind(IrGraph *g, const StFile *f, const char *name, bool non_strict, uint64_t seed, Diag *d);
+/* The warning, located at the method, that a module class of the model overrides
+ * load_state_dict and that binding does not run it (g->load_hook); bcl_pipeline_bind
+ * gives it, `bclc params --weights` too. */
+void bcl_pipeline_note_load_hook(const IrGraph *g, Diag *d);
 
 /* Reads and binds o->weights (if given) as bcl_pipeline_bind does, then, with
  * --random-weights, fills the parameters without data from that seed. 0 on success. */

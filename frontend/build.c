@@ -535,6 +535,19 @@ static void add_param(ParamWalk *w, ParamObj *p, const char *name)
 
 static void walk_value(ParamWalk *w, Value *v, int depth);
 
+/* A user's module class that overrides load_state_dict (BaseCls's ViT, which resizes
+ * pos_embed for another grid with cv2): bclc binds weights by name itself and does not
+ * run it, so the graph records the first such method for a warning where weights are
+ * loaded (api/pipeline.c). */
+static void note_load_hook(ParamWalk *w, ClassObj *c)
+{
+    if (w->I->g->load_hook) return;
+    Value *f = class_lookup(c, "load_state_dict");
+    if (!f || f->kind != V_FUNC || loc_in_stdlib(f->fn->def->loc)) return;
+    w->I->g->load_hook = arena_strdup(w->I->g->arena, f->fn->qualname ? f->fn->qualname : "load_state_dict");
+    w->I->g->load_hook_loc = f->fn->def->name_loc;
+}
+
 /* PyTorch's state-dict order: own parameters, own buffers, then children. */
 static void walk_module(ParamWalk *w, Value *m)
 {
@@ -550,6 +563,7 @@ static void walk_module(ParamWalk *w, Value *m)
         return;
     }
     w->depth++;
+    note_load_hook(w, o->cls);
     /* a tensor made in __init__ (not a Parameter) is a buffer, as MegEngine's */
     for (int i = 0; i < o->attrs.n && !w->failed; i++) {
         Value *v = o->attrs.e[i].val;

@@ -25,6 +25,10 @@ IrValue *tensor_of(Elab *I, Value *v, SrcLoc loc, const char *what)
     }
     if (v->kind == V_PARAM) {
         if (v->param->ir) return v->param->ir;
+        if (!I->tracing) {
+            param_at_compile_time(I, v, loc, what);
+            return NULL;
+        }
         if (v->param->born_in_forward) {
             diag_error(I->d, loc, "%s: this parameter was created in forward; create parameters (and the modules that hold them) in __init__", what);
             return NULL;
@@ -78,8 +82,6 @@ static uint8_t result_dtype(IrOp op, IrValue **in, int n)
         return IR_DT_F32;
     }
 }
-
-const char *ir_dtype_name(uint8_t t) { return t == IR_DT_BOOL ? "bool" : t == IR_DT_I32 ? "int32" : "float32"; }
 
 Value *emit(Elab *I, IrOp op, IrValue **in, int n, const IrAttrs *at, SrcLoc loc)
 {
@@ -160,6 +162,15 @@ bool norm_axis(Elab *I, int64_t *ax, int rank, SrcLoc loc, const char *what)
     }
     if (*ax < 0) *ax += rank;
     return true;
+}
+
+void param_at_compile_time(Elab *I, Value *v, SrcLoc loc, const char *what)
+{
+    /* RepVGG's convert_to_deploy fuses trained weights this way */
+    diag_error(I->d, loc, "%s: a %s's values are not known at compile time (bclc binds the weights after the model "
+               "is built), so a constructor or builder cannot compute with them; convert trained weights before "
+               "loading them (RepVGG's convert_to_deploy: build the model with deploy=True and give a checkpoint of "
+               "the fused weights)", what, v->param->buffer ? "buffer" : "parameter");
 }
 
 bool need_trace(Elab *I, SrcLoc loc, const char *what)
@@ -351,6 +362,95 @@ static Value *index_with_tensor(Elab *I, Value *tv, IrValue *x, Value **items, i
     return emit(I, IR_TAKE, in, 2, &a, loc);
 }
 
+/* An int32-typed scalar constant (an index's arithmetic stays int). */
+static IrValue *int_const(Elab *I, int64_t v)
+{
+    IrValue *c = ir_const_scalar(I->g, (float)v);
+    if (c) c->dtype = IR_DT_I32;
+    return c;
+}
+
+static IrValue *bin_ir(Elab *I, IrOp op, IrValue *a, IrValue *b, SrcLoc loc)
+{
+    if (!a || !b) return NULL;
+    IrValue *in[2] = {a, b};
+    return emit_ir(I, op, in, 2, NULL, loc);
+}
+
+/* x[..., i, j, ...] with m > 1 adjacent integer tensor indices: NumPy's (and
+ * MegEngine's) rule for adjacent advanced indices, their broadcast shape in place of
+ * the axes they index. The static items first (full slices in the tensors' places),
+ * the indexed axes merged into one, then a take by the linear index i * d1 + j; a
+ * component out of its axis's range makes the linear index out of range, so that the
+ * take reports it at run time, located here. */
+static Value *index_with_tensors(Elab *I, Value *tv, IrValue *x, Value **items, int n, int at, int m, SrcLoc loc)
+{
+    for (int k = 0; k < n; k++)
+        if (is_intlike(items[k])) {
+            diag_error(I->d, loc, "an int index together with several tensor indices is not supported; index in "
+                                  "two steps, e.g. x[0][i, j]");
+            return NULL;
+        }
+    Value *rest = v_tuple(I, n);
+    Value *full = ARENA_NEW(I->a, Value);
+    full->kind = V_SLICE;
+    full->slice.lo = full->slice.hi = full->slice.step = V_NONE_;
+    int n_axes_used = 0, axis = 0;
+    for (int k = 0; k < n; k++) {
+        rest->seq->v[k] = k >= at && k < at + m ? full : items[k];
+        if (items[k] != I->ellipsis && items[k]->kind != V_NONE) n_axes_used++;
+    }
+    for (int k = 0; k < at; k++) {   /* result axes the items before the tensors make */
+        if (items[k] == I->ellipsis) axis += x->shape.rank - n_axes_used;
+        else axis++;   /* a slice keeps its axis, None adds one */
+    }
+    Value *y = tensor_index(I, tv, rest, loc);
+    if (!y) return NULL;
+    IrValue *yv = y->tensor;
+    if (axis + m > yv->shape.rank) {
+        diag_error(I->d, loc, "too many indices for a tensor of rank %d", x->shape.rank);
+        return NULL;
+    }
+    int64_t total = 1;
+    for (int k = 0; k < m; k++) total *= yv->shape.d[axis + k];
+    if (total > (1 << 24)) {
+        diag_error(I->d, loc, "indexing %d axes of %lld elements with tensors is not supported (the linear index "
+                              "must stay within 2^24); index one axis at a time", m, (long long)total);
+        return NULL;
+    }
+    Shape merged = {0};
+    for (int i = 0; i < axis; i++) merged.d[merged.rank++] = yv->shape.d[i];
+    merged.d[merged.rank++] = total;
+    for (int i = axis + m; i < yv->shape.rank; i++) merged.d[merged.rank++] = yv->shape.d[i];
+    IrValue *flat = reshape_ir(I, yv, &merged, loc);
+    IrValue *lin = NULL, *bad = NULL, *zero = int_const(I, 0);
+    int64_t stride = total;
+    for (int k = 0; k < m && flat; k++) {
+        IrValue *i = index_tensor(I, items[at + k], loc);
+        if (!i) return NULL;
+        int64_t d = yv->shape.d[axis + k];
+        stride /= d;
+        /* a negative index counts from the end */
+        IrValue *w_in[3] = {bin_ir(I, IR_LESS, i, zero, loc), bin_ir(I, IR_ADD, i, int_const(I, d), loc), i};
+        if (!w_in[0] || !w_in[1]) return NULL;
+        IrValue *norm = emit_ir(I, IR_WHERE, w_in, 3, NULL, loc);
+        IrValue *out = bin_ir(I, IR_LOGICAL_OR, bin_ir(I, IR_LESS, norm, zero, loc),
+                              bin_ir(I, IR_GREATER_EQUAL, norm, int_const(I, d), loc), loc);
+        IrValue *term = stride == 1 ? norm : bin_ir(I, IR_MUL, norm, int_const(I, stride), loc);
+        lin = lin ? bin_ir(I, IR_ADD, lin, term, loc) : term;
+        bad = bad ? bin_ir(I, IR_LOGICAL_OR, bad, out, loc) : out;
+        if (!lin || !bad) return NULL;
+    }
+    if (!flat) return NULL;
+    IrValue *sel[3] = {bad, int_const(I, total), lin};
+    IrValue *idx = emit_ir(I, IR_WHERE, sel, 3, NULL, loc);
+    if (!idx) return NULL;
+    IrValue *in[2] = {flat, idx};
+    IrAttrs a = ir_attrs_default();
+    a.axis = axis;
+    return emit(I, IR_TAKE, in, 2, &a, loc);
+}
+
 /* x[idx]: ints, slices (step > 0) and None, static; a slice node then a reshape.
  * A tensor index takes along its axis (IR take): x[t], x[:, t]. */
 Value *tensor_index(Elab *I, Value *t, Value *idx, SrcLoc loc)
@@ -375,16 +475,18 @@ Value *tensor_index(Elab *I, Value *t, Value *idx, SrcLoc loc)
     Value **items = one;
     int n = 1;
     if (idx->kind == V_TUPLE) { items = idx->seq->v; n = idx->seq->n; }
-    int tensor_at = -1;
+    int tensor_at = -1, n_tensors = 0;
     for (int k = 0; k < n; k++)
         if (items[k]->kind == V_TENSOR || items[k]->kind == V_PARAM) {
-            if (tensor_at >= 0) {
-                diag_error(I->d, loc, "indexing with more than one tensor is not supported; index one axis at a "
-                                      "time, or use F.gather");
+            if (tensor_at >= 0 && k != tensor_at + n_tensors) {
+                diag_error(I->d, loc, "tensor indices separated by other indices are not supported (NumPy would move "
+                                      "their dims first); index in two steps");
                 return NULL;
             }
-            tensor_at = k;
+            if (tensor_at < 0) tensor_at = k;
+            n_tensors++;
         }
+    if (n_tensors > 1) return index_with_tensors(I, t, x, items, n, tensor_at, n_tensors, loc);
     if (tensor_at >= 0) return index_with_tensor(I, t, x, items, n, tensor_at, loc);
     int r = x->shape.rank, ax = 0;
     IrAttrs at = ir_attrs_default();

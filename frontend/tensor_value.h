@@ -31,8 +31,6 @@ Value *do_flatten(Elab *I, IrValue *x, int64_t start, int64_t end, SrcLoc loc);
 Value *do_transpose(Elab *I, IrValue *x, int64_t *perm, int n, SrcLoc loc);
 /* t.astype(dtype) while tracing (dtype as numpy's names and types). */
 Value *tensor_astype(Elab *I, IrValue *x, Value *dt, SrcLoc loc);
-/* "float32", "int32" or "bool" for an IrDtype. */
-const char *ir_dtype_name(uint8_t t);
 Value *do_reduce(Elab *I, IrOp op, IrValue *x, Value *axis, Value *keep, SrcLoc loc, const char *what);
 
 #endif

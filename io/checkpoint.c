@@ -11,6 +11,9 @@
 #include "io/io_util.h"
 #include "io/pickle.h"
 
+_Static_assert((int)PK_N_DTYPES == (int)ST_N_DTYPES && (int)PK_B1 == (int)ST_BOOL && (int)PK_I64 == (int)ST_I64,
+               "PkDtype and StDtype must list the same types in the same order");
+
 /* torch.save's legacy header: this number, then the format version 1001 */
 static const unsigned char legacy_magic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 
@@ -199,6 +202,10 @@ static int to_stfile(Unpickler *u, PkValue *root, StFile *out)
             break;
         }
         rc = pk_tensor_to_f32(u, e[i].name, e[i].v, &t->shape, &t->data);
+        if (!rc) {   /* PkDtype and StDtype list the same types in the same order */
+            t->dtype = (StDtype)e[i].v->storage->dtype;
+            st_note_int_range(t);
+        }
     }
     free(e);
     if (rc) st_free(out);

@@ -7,6 +7,7 @@
 #include "io/io_util.h"
 #include "support/oom.h"
 #include "io/npy.h"
+#include "io/safetensors.h"
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
@@ -221,6 +222,25 @@ static float convert_one(const unsigned char *p, Kind kind, int size)
 
 int npy_read_mem(const char *name, const void *buf, size_t len, Shape *shape, float **data, Diag *d)
 {
+    int dtype;
+    return npy_read_mem_typed(name, buf, len, shape, data, &dtype, d);
+}
+
+static int st_dtype_of(Kind kind, int size)
+{
+    switch (kind) {
+    case K_FLOAT: return size == 2 ? ST_F16 : size == 4 ? ST_F32 : ST_F64;
+    case K_INT: return size == 1 ? ST_I8 : size == 2 ? ST_I16 : size == 4 ? ST_I32 : ST_I64;
+    case K_UINT: return size == 1 ? ST_U8 : ST_I64;
+    case K_BOOL: return ST_BOOL;
+    }
+    return ST_F32;
+}
+
+int npy_read_mem_typed(const char *name, const void *buf, size_t len, Shape *shape, float **data, int *dtype,
+                       Diag *d)
+{
+    *dtype = ST_F32;
     const unsigned char *b = buf;
     *data = NULL;
     memset(shape, 0, sizeof *shape);
@@ -295,6 +315,7 @@ int npy_read_mem(const char *name, const void *buf, size_t len, Shape *shape, fl
     for (int64_t i = 0; i < numel; i++) out[i] = convert_one(src + i * size, kind, size);
     *shape = hdr.shape;
     *data = out;
+    *dtype = st_dtype_of(kind, size);
     return 0;
 }
 

@@ -8,6 +8,10 @@
  * truncated headers: a clear error naming the file. *data is malloc'ed (caller frees). */
 int npy_read(const char *path, Shape *shape, float **data, Diag *d);
 int npy_read_mem(const char *name, const void *buf, size_t len, Shape *shape, float **data, Diag *d);
+/* The same, also giving the array's dtype as io/safetensors.h's StDtype (uint16/32/64
+ * count as int64, which holds their values). */
+int npy_read_mem_typed(const char *name, const void *buf, size_t len, Shape *shape, float **data, int *dtype,
+                       Diag *d);
 /* Reads a NumPy .npz archive (np.savez, stored, or np.savez_compressed, deflated):
  * each "KEY.npy" entry becomes tensor KEY, in archive order. Errors inside an entry
  * name it as "path[KEY.npy]". Returns 0 on success; on failure *out is empty. */

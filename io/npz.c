@@ -80,7 +80,12 @@ int npz_read_mem(const char *name, const void *buf, size_t len, StFile *out, Dia
             sprintf(label, "%s[%s]", name, e[i].name);
             memcpy(t->name, e[i].name, nl - 4);
             t->name[nl - 4] = 0;
-            rc = npy_read_mem(label, raw, (size_t)e[i].usize, &t->shape, &t->data, d);
+            int dtype;
+            rc = npy_read_mem_typed(label, raw, (size_t)e[i].usize, &t->shape, &t->data, &dtype, d);
+            if (!rc) {
+                t->dtype = (StDtype)dtype;
+                st_note_int_range(t);
+            }
         }
         free(label);
         free(raw);

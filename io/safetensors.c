@@ -13,11 +13,26 @@
 
 #define ST_MAX_HEADER (100u * 1024 * 1024)
 
-typedef enum { DT_F32, DT_F16, DT_BF16, DT_F64 } StDtype;
-
-static const struct { const char *name; int size; } dtypes[] = {
-    [DT_F32] = {"F32", 4}, [DT_F16] = {"F16", 2}, [DT_BF16] = {"BF16", 2}, [DT_F64] = {"F64", 8},
+static const struct { const char *name, *numpy; int size; } dtypes[ST_N_DTYPES] = {
+    [ST_F32] = {"F32", "float32", 4}, [ST_F64] = {"F64", "float64", 8}, [ST_F16] = {"F16", "float16", 2},
+    [ST_BF16] = {"BF16", "bfloat16", 2}, [ST_I64] = {"I64", "int64", 8}, [ST_I32] = {"I32", "int32", 4},
+    [ST_I16] = {"I16", "int16", 2}, [ST_I8] = {"I8", "int8", 1}, [ST_U8] = {"U8", "uint8", 1},
+    [ST_BOOL] = {"BOOL", "bool", 1},
 };
+
+const char *st_dtype_name(StDtype t) { return (unsigned)t < ST_N_DTYPES ? dtypes[t].numpy : "?"; }
+
+void st_note_int_range(StTensor *t)
+{
+    t->int_inexact = false;
+    if (!st_dtype_is_int(t->dtype)) return;
+    int64_t n = shape_numel(&t->shape);
+    for (int64_t i = 0; i < n; i++)
+        if (t->data[i] >= 16777216.0f || t->data[i] <= -16777216.0f) {
+            t->int_inexact = true;
+            return;
+        }
+}
 
 /* One header entry, validated; name points into the JSON arena. */
 typedef struct Entry {
@@ -50,7 +65,8 @@ static bool parse_dtype(Reader *r, Entry *e, const JsonValue *v)
             e->dtype = (StDtype)i;
             return true;
         }
-    diag_error_path(r->d, r->path, "tensor '%s': unsupported dtype %s (only F32, F16, BF16 and F64)",
+    diag_error_path(r->d, r->path, "tensor '%s': unsupported dtype %s (F32, F64, F16, BF16, I64, I32, I16, I8, "
+                    "U8 and BOOL are)",
                     PNAME(e, nb), bcl_printable(v->str, v->str_len, db, sizeof db));
     return false;
 }
@@ -216,10 +232,17 @@ static void widen(const Entry *e, const unsigned char *src, float *dst)
 {
     for (int64_t i = 0; i < e->numel; i++) {
         switch (e->dtype) {
-        case DT_F32: dst[i] = io_bits_f32(io_le32(src + 4 * i)); break;
-        case DT_F16: dst[i] = io_f16_to_f32(io_le16(src + 2 * i)); break;
-        case DT_BF16: dst[i] = io_bf16_to_f32(io_le16(src + 2 * i)); break;
-        case DT_F64: dst[i] = (float)io_bits_f64(io_le64(src + 8 * i)); break;
+        case ST_F32: dst[i] = io_bits_f32(io_le32(src + 4 * i)); break;
+        case ST_F16: dst[i] = io_f16_to_f32(io_le16(src + 2 * i)); break;
+        case ST_BF16: dst[i] = io_bf16_to_f32(io_le16(src + 2 * i)); break;
+        case ST_F64: dst[i] = (float)io_bits_f64(io_le64(src + 8 * i)); break;
+        case ST_I64: dst[i] = (float)(int64_t)io_le64(src + 8 * i); break;
+        case ST_I32: dst[i] = (float)(int32_t)io_le32(src + 4 * i); break;
+        case ST_I16: dst[i] = (float)(int16_t)io_le16(src + 2 * i); break;
+        case ST_I8: dst[i] = (float)(int8_t)src[i]; break;
+        case ST_U8: dst[i] = (float)src[i]; break;
+        case ST_BOOL: dst[i] = src[i] ? 1.0f : 0.0f; break;
+        case ST_N_DTYPES: break;
         }
     }
 }
@@ -237,6 +260,8 @@ static bool build(Reader *r, const Entry *e, int n, const unsigned char *data, S
         memcpy(t->name, e[i].name, e[i].name_len + 1);
         t->shape = e[i].shape;
         widen(&e[i], data + e[i].begin, t->data);
+        t->dtype = e[i].dtype;
+        st_note_int_range(t);
         /* the mapped source is read once: dropping its pages keeps the peak at
          * about the tensors' size instead of the file's plus the tensors' */
         if (r->map) io_release_mapped(r->map, data + e[i].begin, (size_t)(e[i].end - e[i].begin));
@@ -363,6 +388,10 @@ static void put_json_string(FILE *f, const char *s)
 static bool check_write(const char *path, const StTensor *t, int n, int64_t *numel, Diag *d)
 {
     for (int i = 0; i < n; i++) {
+        if ((unsigned)t[i].dtype >= ST_N_DTYPES || t[i].dtype == ST_F16 || t[i].dtype == ST_BF16) {
+            diag_error_path(d, path, "cannot write tensor %d: only F32, F64, integer and bool dtypes are written", i);
+            return false;
+        }
         if (!t[i].name || !strcmp(t[i].name, "__metadata__")) {
             diag_error_path(d, path, "cannot write tensor %d: invalid name", i);
             return false;
@@ -385,6 +414,38 @@ static bool check_write(const char *path, const StTensor *t, int n, int64_t *num
     return true;
 }
 
+/* One element in dtype t (integers rounded toward zero, saturated to the type's range). */
+static unsigned char *put_elem(unsigned char *p, StDtype t, float x)
+{
+    double v = x != x ? 0.0 : (double)x;
+    static const double lo[ST_N_DTYPES] = {[ST_I64] = -9223372036854775808.0, [ST_I32] = -2147483648.0, [ST_I16] = -32768.0,
+                              [ST_I8] = -128.0, [ST_U8] = 0.0};
+    static const double hi[ST_N_DTYPES] = {[ST_I64] = 9223372036854774784.0, [ST_I32] = 2147483647.0, [ST_I16] = 32767.0,
+                              [ST_I8] = 127.0, [ST_U8] = 255.0};
+    if (st_dtype_is_int(t)) v = v < lo[t] ? lo[t] : v > hi[t] ? hi[t] : v;
+    switch (t) {
+    case ST_F64: {
+        uint64_t b;
+        memcpy(&b, &v, 8);
+        io_put_le32(p, (uint32_t)b);
+        io_put_le32(p + 4, (uint32_t)(b >> 32));
+        return p + 8;
+    }
+    case ST_I64: {
+        uint64_t b = (uint64_t)(int64_t)v;
+        io_put_le32(p, (uint32_t)b);
+        io_put_le32(p + 4, (uint32_t)(b >> 32));
+        return p + 8;
+    }
+    case ST_I32: io_put_le32(p, (uint32_t)(int32_t)v); return p + 4;
+    case ST_I16: p[0] = (unsigned char)((uint16_t)(int16_t)v & 0xff); p[1] = (unsigned char)((uint16_t)(int16_t)v >> 8); return p + 2;
+    case ST_I8: p[0] = (unsigned char)(int8_t)v; return p + 1;
+    case ST_U8: p[0] = (unsigned char)v; return p + 1;
+    case ST_BOOL: p[0] = x != 0.0f; return p + 1;
+    default: io_put_le32(p, io_f32_bits(x)); return p + 4;
+    }
+}
+
 int st_write(const char *path, const StTensor *t, int n, Diag *d)
 {
     if (n < 0) n = 0;
@@ -403,12 +464,13 @@ int st_write(const char *path, const StTensor *t, int n, Diag *d)
     for (int i = 0; i < n; i++) {
         if (i) fputc(',', m);
         put_json_string(m, t[i].name);
-        fputs(":{\"dtype\":\"F32\",\"shape\":[", m);
+        uint64_t size = (uint64_t)dtypes[t[i].dtype].size;
+        fprintf(m, ":{\"dtype\":\"%s\",\"shape\":[", dtypes[t[i].dtype].name);
         for (int k = 0; k < t[i].shape.rank; k++)
             fprintf(m, k ? ",%lld" : "%lld", (long long)t[i].shape.d[k]);
         fprintf(m, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
-                (unsigned long long)(off + (uint64_t)numel[i] * 4));
-        off += (uint64_t)numel[i] * 4;
+                (unsigned long long)(off + (uint64_t)numel[i] * size));
+        off += (uint64_t)numel[i] * size;
     }
     fputc('}', m);
     /* Pad with spaces so the data section starts 8-byte aligned. */
@@ -423,7 +485,7 @@ int st_write(const char *path, const StTensor *t, int n, Diag *d)
     memcpy(buf + 8, hdr, hlen);
     unsigned char *p = buf + 8 + hlen;
     for (int i = 0; i < n; i++)
-        for (int64_t k = 0; k < numel[i]; k++, p += 4) io_put_le32(p, io_f32_bits(t[i].data[k]));
+        for (int64_t k = 0; k < numel[i]; k++) p = put_elem(p, t[i].dtype, t[i].data[k]);
     rc = bcl_write_file(path, buf, total, d);
     goto done;
 oom:

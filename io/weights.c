@@ -145,6 +145,40 @@ int bcl_weights_strip_prefix(StFile *f, const char *prefix)
     return count;
 }
 
+/* ---- dtypes ---- */
+
+/* Whether a file tensor's values are what the model's dtype holds (docs/language.md
+ * "Weights"): a float32 parameter takes any (as PyTorch's load_state_dict converts
+ * them); an int32 buffer (Swin's rel_pos_index) whole numbers within float32's exact
+ * range, from an integer entry (MegEngine's int32, PyTorch's int64) or from a float
+ * file that holds whole numbers, not a bool entry; a bool buffer bool data or 0/1.
+ * NULL if they fit, else why not (in why). */
+static const char *dtype_misfit(const IrValue *v, const StTensor *t, char *why, size_t len)
+{
+    if (v->dtype != IR_DT_I32 && v->dtype != IR_DT_BOOL) return NULL;
+    if (v->dtype == IR_DT_I32 && t->dtype == ST_BOOL) {
+        snprintf(why, len, "a bool entry");
+        return why;
+    }
+    if (v->dtype == IR_DT_BOOL && t->dtype == ST_BOOL) return NULL;
+    if (st_dtype_is_int(t->dtype) && t->int_inexact) {
+        snprintf(why, len, "values beyond +-2^24, which the model's int32 (computed as float32) cannot hold exactly");
+        return why;
+    }
+    int64_t n = shape_numel(&t->shape);
+    for (int64_t k = 0; k < n; k++) {
+        float x = t->data[k];
+        bool bad = v->dtype == IR_DT_BOOL ? x != 0.0f && x != 1.0f
+                                          : x != x || x >= 16777216.0f || x <= -16777216.0f || x != truncf(x);
+        if (bad) {
+            snprintf(why, len, "element %lld is %.9g, %s", (long long)k, (double)x,
+                     v->dtype == IR_DT_BOOL ? "not 0 or 1" : "not a whole number within +-2^24");
+            return why;
+        }
+    }
+    return NULL;
+}
+
 /* ---- binding ---- */
 
 static void report(Diag *d, const char *path, bool strict, const char *fmt, ...)
@@ -213,13 +247,13 @@ typedef struct BindTemps {
     Key *keys;
     char *present;
     const char **missing, **unexpected;
-    int *mismatch;
+    int *mismatch, *misfit;
 } BindTemps;
 
 static void bind_temps_free(void *arg)
 {
     BindTemps *t = arg;
-    free(t->keys), free(t->present), free(t->missing), free(t->unexpected), free(t->mismatch);
+    free(t->keys), free(t->present), free(t->missing), free(t->unexpected), free(t->mismatch), free(t->misfit);
     memset(t, 0, sizeof *t);
 }
 
@@ -244,11 +278,13 @@ static int bind_weights(IrGraph *g, const StFile *f, const char *path, int stric
     const char **missing = tmp->missing = bcl_calloc((size_t)(np ? np : 1), sizeof *missing);
     const char **unexpected = tmp->unexpected = bcl_calloc((size_t)(nt ? nt : 1), sizeof *unexpected);
     int *mismatch = tmp->mismatch = bcl_malloc((size_t)(nt ? nt : 1) * sizeof *mismatch);
-    if (!keys || !present || !missing || !unexpected || !mismatch) {
+    int *misfit = tmp->misfit = bcl_malloc((size_t)(nt ? nt : 1) * sizeof *misfit);
+    if (!keys || !present || !missing || !unexpected || !mismatch || !misfit) {
         diag_error_path(d, path, "out of memory");
         return -1;
     }
-    int n_missing = 0, n_unexpected = 0, n_mismatch = 0;
+    int n_missing = 0, n_unexpected = 0, n_mismatch = 0, n_misfit = 0;
+    char why[160];
     size_t plen = common_prefix(keys, np, f);
     if (plen) {
         char nb[256];
@@ -268,6 +304,10 @@ static int bind_weights(IrGraph *g, const StFile *f, const char *path, int stric
         IrValue *v = g->params.v[p];
         if (!bcl_weight_shape_compatible(&v->shape, &t->shape)) {
             mismatch[n_mismatch++] = i;
+            continue;
+        }
+        if (dtype_misfit(v, t, why, sizeof why)) {   /* the parameter keeps its own values */
+            misfit[n_misfit++] = i;
             continue;
         }
         /* Copied into the graph's arena so the StFile can be freed right away. */
@@ -291,6 +331,14 @@ static int bind_weights(IrGraph *g, const StFile *f, const char *path, int stric
         report(d, path, strict, "shape mismatch for '%s': model %s, file %s",
                bcl_printable(t->name, strlen(t->name), nb, sizeof nb),
                shape_str(&v->shape, ms, sizeof ms), shape_str(&t->shape, fs, sizeof fs));
+    }
+    for (int k = 0; k < n_misfit; k++) {
+        const StTensor *t = &f->t[misfit[k]];
+        const IrValue *v = g->params.v[lookup(keys, np, bound_name(t->name, plen))];
+        char nb[512];
+        report(d, path, strict, "dtype mismatch for '%s': model %s, file %s (%s)",
+               bcl_printable(t->name, strlen(t->name), nb, sizeof nb), ir_dtype_name(v->dtype),
+               st_dtype_name(t->dtype), dtype_misfit(v, t, why, sizeof why));
     }
     warn_non_finite(g, path, d);
     return d->n_errors > errors ? -1 : 0;
@@ -377,16 +425,20 @@ void bcl_print_weight_match(FILE *out, const IrGraph *g, const StFile *f)
     size_t plen = common_prefix(pk, np, f);
     for (int i = 0; i < nt; i++) tk[i] = (Key){bound_name(f->t[i].name, plen), i};
     qsort(tk, (size_t)nt, sizeof *tk, cmp_key);
-    char s1[160], s2[160], nb[512];
+    char s1[160], s2[160], nb[512], why[160];
     for (int i = 0; i < np; i++) {
         const IrValue *v = g->params.v[i];
         const char *name = v->name ? v->name : "";
         fprintf(out, "%s %s", bcl_printable(name, strlen(name), nb, sizeof nb),
                 shape_str(&v->shape, s1, sizeof s1));
+        if (v->dtype != IR_DT_F32) fprintf(out, " %s", ir_dtype_name(v->dtype));
         int t = lookup(tk, nt, name);
         if (t < 0) fputs(" missing\n", out);
-        else if (bcl_weight_shape_compatible(&v->shape, &f->t[t].shape)) fputs(" ok\n", out);
-        else fprintf(out, " shape mismatch (file %s)\n", shape_str(&f->t[t].shape, s2, sizeof s2));
+        else if (!bcl_weight_shape_compatible(&v->shape, &f->t[t].shape))
+            fprintf(out, " shape mismatch (file %s)\n", shape_str(&f->t[t].shape, s2, sizeof s2));
+        else if (dtype_misfit(v, &f->t[t], why, sizeof why))
+            fprintf(out, " dtype mismatch (file %s: %s)\n", st_dtype_name(f->t[t].dtype), why);
+        else fputs(" ok\n", out);
     }
     for (int i = 0; i < nt; i++) {
         const StTensor *t = &f->t[i];

@@ -128,6 +128,8 @@ typedef struct IrNode IrNode;
  * mask); the data is float32 whatever it says: a bool is 0/1, an int a whole number
  * (docs/internals/ir.md "Masks and indices"). Not part of the textual IR. */
 typedef enum { IR_DT_F32 = 0, IR_DT_I32, IR_DT_BOOL } IrDtype;
+/* "float32", "int32" or "bool" for an IrDtype. */
+const char *ir_dtype_name(uint8_t t);
 
 typedef struct IrValue {
     int id;                 /* dense, unique in the graph */
@@ -162,6 +164,11 @@ typedef struct IrGraph {
     PtrVec inputs;          /* IrValue* */
     PtrVec outputs;         /* IrValue* */
     const char *scope;      /* while tracing: the module whose forward runs; new nodes record it */
+    /* a module class of the model that overrides load_state_dict (BaseCls's ViT resizes
+     * pos_embed in it): "ViT.load_state_dict" and its def, which binding does not run
+     * (api/pipeline.c warns); NULL if none */
+    const char *load_hook;
+    SrcLoc load_hook_loc;
 } IrGraph;
 
 IrGraph *ir_graph_new(Arena *a, const char *name);

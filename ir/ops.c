@@ -56,6 +56,8 @@ IrAttrs ir_attrs_default(void)
 
 static const char *const init_names[] = {"zeros", "ones", "fan_in", "var", "uniform", "normal", "trunc_normal", "const"};
 
+const char *ir_dtype_name(uint8_t t) { return t == IR_DT_BOOL ? "bool" : t == IR_DT_I32 ? "int32" : "float32"; }
+
 const char *ir_init_name(IrInit init)
 {
     return (unsigned)init < sizeof init_names / sizeof *init_names ? init_names[init] : "?";

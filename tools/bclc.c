@@ -478,7 +478,9 @@ static void print_params(FILE *out, const IrGraph *g)
     char buf[128];
     for (int i = 0; i < g->params.n; i++) {
         const IrValue *p = g->params.v[i];
-        fprintf(out, "%s %s\n", p->name, shape_str(&p->shape, buf, sizeof buf));
+        /* an int or bool buffer names its dtype (Swin's rel_pos_index: int32) */
+        fprintf(out, "%s %s%s%s\n", p->name, shape_str(&p->shape, buf, sizeof buf), p->dtype ? " " : "",
+                p->dtype ? ir_dtype_name(p->dtype) : "");
     }
 }
 
@@ -492,6 +494,7 @@ static int cmd_params(int argc, char **argv)
         StFile f;
         if (bcl_read_weights(s.o.weights, &f, &s.diag) == 0) {
             if (s.o.m.strip_prefix) bcl_weights_strip_prefix(&f, s.o.m.strip_prefix);
+            bcl_pipeline_note_load_hook(g, &s.diag);
             bcl_print_weight_match(stdout, g, &f);
             st_free(&f);
         }

@@ -109,7 +109,7 @@ static void test_read_weights_by_content(void **state)
     st_free(&f);
     /* safetensors, written here */
     float v[2] = {1, 2};
-    StTensor t = {"w", {1, {2}}, v};
+    StTensor t = {"w", {1, {2}}, v, ST_F32, false};
     char *p = tmp_path();
     assert_int_equal(st_write(p, &t, 1, &c.d), 0);
     assert_int_equal(bcl_read_weights(p, &f, &c.d), 0);

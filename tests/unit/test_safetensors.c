@@ -79,7 +79,7 @@ static void test_mapped(void **state)
         a[i] = (float)i * 0.25f - 7.0f;
         b[i] = -(float)i;
     }
-    StTensor t[2] = {{"a", {1, {N}}, a}, {"b", {1, {N}}, b}};
+    StTensor t[2] = {{"a", {1, {N}}, a, ST_F32, false}, {"b", {1, {N}}, b, ST_F32, false}};
     Cap c;
     cap_init(&c);
     char *p = tmp_path();
@@ -110,16 +110,65 @@ static void test_mapped(void **state)
 
 /* ---- round trip ---- */
 
+/* Integer and bool tensors: written in their dtype (little-endian, rounded toward zero),
+ * read back widened with the dtype kept; an integer beyond 2^24 is marked inexact. */
+static void test_int_dtypes(void **state)
+{
+    float i64[3] = {-3, 40000000.0f, 7.9f}, i32[2] = {-2147483648.0f, 5}, b[3] = {0, 2, 1}, u8[2] = {255, 0};
+    float i8[2] = {-128, 127}, i16[2] = {-300, 12}, f64[1] = {0.1f};
+    StTensor t[7] = {
+        {"i64", {1, {3}}, i64, ST_I64, false}, {"i32", {1, {2}}, i32, ST_I32, false}, {"b", {1, {3}}, b, ST_BOOL, false},
+        {"u8", {1, {2}}, u8, ST_U8, false},   {"i8", {1, {2}}, i8, ST_I8, false},    {"i16", {1, {2}}, i16, ST_I16, false},
+        {"f64", {0, {0}}, f64, ST_F64, false},
+    };
+    Cap c;
+    cap_init(&c);
+    char *p = tmp_path();
+    assert_int_equal(st_write(p, t, 7, &c.d), 0);
+    size_t len;
+    unsigned char *raw = slurp(p, &len);
+    uint64_t hlen = 0;
+    for (int k = 0; k < 8; k++) hlen |= (uint64_t)raw[k] << (8 * k);
+    assert_non_null(strstr((char *)raw + 8, "\"i64\":{\"dtype\":\"I64\",\"shape\":[3],\"data_offsets\":[0,24]}"));
+    assert_non_null(strstr((char *)raw + 8, "\"b\":{\"dtype\":\"BOOL\",\"shape\":[3],\"data_offsets\":[32,35]}"));
+    const unsigned char *d = raw + 8 + hlen;
+    static const unsigned char want_i64[24] = {0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x5a, 0x62, 0x02,
+                                               0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0};
+    assert_memory_equal(d, want_i64, 24);   /* 40000000 = 0x2625a00; 7.9 rounds to 7 */
+    assert_memory_equal(d + 32, "\0\1\1", 3);
+    free(raw);
+    StFile f;
+    assert_int_equal(st_read(p, &f, &c.d), 0);
+    unlink(p);
+    assert_int_equal(f.n, 7);
+    static const StDtype want[7] = {ST_I64, ST_I32, ST_BOOL, ST_U8, ST_I8, ST_I16, ST_F64};
+    for (int k = 0; k < 7; k++) assert_int_equal(f.t[k].dtype, want[k]);
+    assert_true(f.t[0].data[0] == -3 && f.t[0].data[1] == 40000000.0f && f.t[0].data[2] == 7);
+    assert_true(f.t[0].int_inexact && f.t[1].int_inexact && !f.t[2].int_inexact && !f.t[3].int_inexact);
+    assert_true(f.t[1].data[0] == -2147483648.0f && f.t[1].data[1] == 5);
+    assert_true(f.t[2].data[0] == 0 && f.t[2].data[1] == 1 && f.t[2].data[2] == 1);
+    assert_true(f.t[3].data[0] == 255 && f.t[4].data[0] == -128 && f.t[4].data[1] == 127 && f.t[5].data[0] == -300);
+    assert_true(f.t[6].data[0] == 0.1f);
+    assert_string_equal(st_dtype_name(f.t[0].dtype), "int64");
+    assert_string_equal(st_dtype_name(f.t[2].dtype), "bool");
+    st_free(&f);
+    /* F16 and BF16 are read, not written */
+    StTensor h = {"h", {1, {1}}, f64, ST_F16, false};
+    assert_int_not_equal(st_write(p, &h, 1, &c.d), 0);
+    assert_contains(cap_text(&c), "only F32, F64, integer and bool dtypes are written");
+    cap_free(&c);
+}
+
 static void test_roundtrip(void **state)
 {
     float a[6] = {1, -2, 3.5f, 0, 1e-8f, -1e30f}, s = 42, big[100];
     for (int i = 0; i < 100; i++) big[i] = (float)i / 7.0f;
     a[3] = -0.0f;
     StTensor t[4] = {
-        {"features.0.weight", {2, {2, 3}}, a},
-        {"scalar", {0, {0}}, &s},
-        {"empty", {2, {0, 4}}, NULL},
-        {"odd \"name\"\\ with\nescapes", {4, {1, 4, 25, 1}}, big},
+        {"features.0.weight", {2, {2, 3}}, a, ST_F32, false},
+        {"scalar", {0, {0}}, &s, ST_F32, false},
+        {"empty", {2, {0, 4}}, NULL, ST_F32, false},
+        {"odd \"name\"\\ with\nescapes", {4, {1, 4, 25, 1}}, big, ST_F32, false},
     };
     Cap c;
     cap_init(&c);
@@ -176,13 +225,13 @@ static void test_write_errors(void **state)
     Cap c;
     cap_init(&c);
     float v[2] = {0};
-    StTensor dup[2] = {{"a", {1, {1}}, v}, {"a", {1, {1}}, v}};
+    StTensor dup[2] = {{"a", {1, {1}}, v, ST_F32, false}, {"a", {1, {1}}, v, ST_F32, false}};
     assert_int_not_equal(st_write("/tmp/bcl_st_never", dup, 2, &c.d), 0);
     assert_contains(cap_text(&c), "/tmp/bcl_st_never: error: cannot write: duplicate tensor 'a'");
-    StTensor neg = {"n", {1, {-3}}, v};
+    StTensor neg = {"n", {1, {-3}}, v, ST_F32, false};
     assert_int_not_equal(st_write("/tmp/bcl_st_never", &neg, 1, &c.d), 0);
     assert_contains(cap_text(&c), "cannot write tensor 'n': invalid shape");
-    StTensor meta = {"__metadata__", {1, {1}}, v};
+    StTensor meta = {"__metadata__", {1, {1}}, v, ST_F32, false};
     assert_int_not_equal(st_write("/tmp/bcl_st_never", &meta, 1, &c.d), 0);
     assert_contains(cap_text(&c), "invalid name");
     assert_int_equal(access("/tmp/bcl_st_never", F_OK), -1);
@@ -387,12 +436,12 @@ static void test_bad_entries(void **state)
                  "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]},"
                  "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}}",
                  "tensors 'a' [0, 16] and 'b' [12, 20] overlap");
-    expect_error("{\"x\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}",
-                 "tensor 'x': unsupported dtype I64 (only F32, F16, BF16 and F64)");
-    expect_error("{\"x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
-                 "tensor 'x': unsupported dtype U8 (only F32, F16, BF16 and F64)");
+    expect_error("{\"x\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}",
+                 "tensor 'x': unsupported dtype C64 (F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL are)");
+    expect_error("{\"x\":{\"dtype\":\"U16\",\"shape\":[1],\"data_offsets\":[0,2]}}",
+                 "tensor 'x': unsupported dtype U16 (F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL are)");
     expect_error("{\"x\":{\"dtype\":\"f32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
-                 "tensor 'x': unsupported dtype f32 (only F32, F16, BF16 and F64)");
+                 "tensor 'x': unsupported dtype f32 (F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL are)");
     expect_error("{\"x\":{\"dtype\":4,\"shape\":[1],\"data_offsets\":[0,4]}}",
                  "tensor 'x': \"dtype\" must be a string");
     expect_error("{\"x\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}",
@@ -429,8 +478,8 @@ static void test_bad_entries(void **state)
                  "tensor 'x': expected an object with \"dtype\", \"shape\" and \"data_offsets\"");
     expect_error("{\"x\\u0000y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
                  "tensor 'x\\x00y': the name contains a NUL character");
-    expect_error("{\"line\\nbreak\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
-                 "tensor 'line\\x0abreak': unsupported dtype I8 (only F32, F16, BF16 and F64)");
+    expect_error("{\"line\\nbreak\":{\"dtype\":\"F8_E4M3\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+                 "tensor 'line\\x0abreak': unsupported dtype F8_E4M3 (F32, F64, F16, BF16, I64, I32, I16, I8, U8 and BOOL are)");
     /* offsets relative to the data section: 64 bytes of data, one past it */
     expect_error_n("{\"x\":{\"dtype\":\"F32\",\"shape\":[16],\"data_offsets\":[4,68]}}", 64,
                    "tensor 'x': data_offsets [4, 68] exceed the data section (64 bytes)");
@@ -443,9 +492,9 @@ static void test_mutations(void **state)
     StTensor t[3];
     float v[32];
     for (int i = 0; i < 32; i++) v[i] = (float)i;
-    t[0] = (StTensor){"conv.weight", {4, {2, 1, 2, 2}}, v};
-    t[1] = (StTensor){"conv.bias", {1, {2}}, v + 8};
-    t[2] = (StTensor){"bn.running_var", {4, {1, 2, 1, 1}}, v + 10};
+    t[0] = (StTensor){"conv.weight", {4, {2, 1, 2, 2}}, v, ST_F32, false};
+    t[1] = (StTensor){"conv.bias", {1, {2}}, v + 8, ST_F32, false};
+    t[2] = (StTensor){"bn.running_var", {4, {1, 2, 1, 1}}, v + 10, ST_F32, false};
     Cap c;
     cap_init(&c);
     char *p = tmp_path();
@@ -487,6 +536,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_int_dtypes),
         cmocka_unit_test(test_mapped),
         cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_f16),

@@ -25,7 +25,7 @@ static int64_t numel(const Shape *s)
 /* A heap tensor filled with base, base+1, ... (owned by the StFile: st_free frees it). */
 static StTensor tensor(const char *name, Shape s, float base)
 {
-    StTensor t = {strdup(name), s, malloc((size_t)(numel(&s) ? numel(&s) : 1) * sizeof(float))};
+    StTensor t = {strdup(name), s, malloc((size_t)(numel(&s) ? numel(&s) : 1) * sizeof(float)), ST_F32, false};
     for (int64_t i = 0; i < numel(&s); i++) t.data[i] = base + (float)i;
     return t;
 }
@@ -209,7 +209,7 @@ static void test_bind_from_file(void **state)
     float w[2 * 4 * 3 * 3], bias[8];
     for (int i = 0; i < 72; i++) w[i] = (float)i * 0.5f;
     for (int i = 0; i < 8; i++) bias[i] = -(float)i;
-    StTensor ts[2] = {{"conv.weight", {5, {2, 4, 1, 3, 3}}, w}, {"conv.bias", {4, {1, 8, 1, 1}}, bias}};
+    StTensor ts[2] = {{"conv.weight", {5, {2, 4, 1, 3, 3}}, w, ST_F32, false}, {"conv.bias", {4, {1, 8, 1, 1}}, bias, ST_F32, false}};
     Cap c;
     cap_init(&c);
     assert_int_equal(st_write(p, ts, 2, &c.d), 0);
@@ -228,6 +228,71 @@ static void test_bind_from_file(void **state)
     assert_int_equal(c.d.n_errors + c.d.n_warnings, 0);
     cap_free(&c);
     arena_free(&a);
+}
+
+/* Int and bool buffers through a real file in each dtype: an int64 or int32 index, or
+ * whole float32 values, bind to an int32 buffer; a fraction, a value beyond 2^24, a
+ * bool entry, or a mask of 2 does not (strict: an error naming the key and dtypes). */
+static void test_bind_int_buffers(void **state)
+{
+    static const struct {
+        StDtype file;
+        float v[3];
+        uint8_t model;
+        const char *err;   /* NULL: binds */
+    } cases[] = {
+        {ST_I64, {3, -2, 0}, IR_DT_I32, NULL},
+        {ST_I32, {3, 2, 1}, IR_DT_I32, NULL},
+        {ST_U8, {3, 2, 1}, IR_DT_I32, NULL},
+        {ST_F32, {3, 2, 1}, IR_DT_I32, NULL},
+        {ST_F32, {3, 2.5f, 1}, IR_DT_I32, "dtype mismatch for 'idx': model int32, file float32 (element 1 is 2.5, "
+                                          "not a whole number within +-2^24)"},
+        {ST_I64, {3, 33554432.0f, 1}, IR_DT_I32, "dtype mismatch for 'idx': model int32, file int64 (values beyond +-2^24"},
+        {ST_F32, {3, -16777216.0f, 1}, IR_DT_I32, "element 1 is -16777216, not a whole"},
+        {ST_BOOL, {1, 0, 1}, IR_DT_I32, "dtype mismatch for 'idx': model int32, file bool (a bool entry)"},
+        {ST_BOOL, {1, 0, 1}, IR_DT_BOOL, NULL},
+        {ST_F32, {1, 0, 1}, IR_DT_BOOL, NULL},
+        {ST_I32, {1, 2, 1}, IR_DT_BOOL, "dtype mismatch for 'idx': model bool, file int32 (element 1 is 2, not 0 or 1)"},
+        {ST_I64, {1, 7, 1}, IR_DT_F32, NULL},   /* a float parameter takes any values */
+        {ST_F64, {0.25f, 7, 1}, IR_DT_F32, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *p = tmp_path();
+        float v[3];
+        memcpy(v, cases[i].v, sizeof v);
+        StTensor t = {"idx", {1, {3}}, v, cases[i].file, false};
+        Cap c;
+        cap_init(&c);
+        assert_int_equal(st_write(p, &t, 1, &c.d), 0);
+        StFile f;
+        assert_int_equal(st_read(p, &f, &c.d), 0);
+        unlink(p);
+        assert_int_equal(f.t[0].dtype, cases[i].file);
+        Arena a;
+        arena_init(&a);
+        IrGraph *g = ir_graph_new(&a, "G");
+        IrValue *idx = ir_add_param(g, "idx", &(Shape){1, {3}}, INIT_ZEROS, NO_LOC);
+        idx->dtype = cases[i].model;
+        int rc = bcl_bind_weights(g, &f, "w.st", 1, &c.d);
+        if (!cases[i].err) {
+            if (rc != 0) fail_msg("case %zu: %s", i, cap_text(&c));
+            assert_memory_equal(idx->data, cases[i].v, sizeof v);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_contains(cap_text(&c), cases[i].err);
+            assert_null(idx->data);   /* the buffer keeps its own values */
+            /* non-strict: a warning */
+            Cap w;
+            cap_init(&w);
+            assert_int_equal(bcl_bind_weights(g, &f, "w.st", 0, &w.d), 0);
+            assert_int_equal(w.d.n_warnings, 1);
+            assert_contains(cap_text(&w), "warning: dtype mismatch for 'idx'");
+            cap_free(&w);
+        }
+        st_free(&f);
+        cap_free(&c);
+        arena_free(&a);
+    }
 }
 
 static void test_random_weights(void **state)
@@ -313,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_non_strict_warns_and_binds),
         cmocka_unit_test(test_empty_and_odd_names),
         cmocka_unit_test(test_bind_from_file),
+        cmocka_unit_test(test_bind_int_buffers),
         cmocka_unit_test(test_random_weights),
         cmocka_unit_test(test_print_weight_match),
     };

@@ -34,10 +34,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def parse_params(text):
-    """[(key, shape tuple)] from `bclc params` output lines 'key [d0, d1, ...]'."""
+    """[(key, shape tuple)] from `bclc params` output lines 'key [d0, d1, ...]' (an int
+    or bool buffer adds its dtype: 'key [49, 49] int32')."""
     out = []
     for line in text.splitlines():
-        m = re.match(r"^(\S+) \[([0-9, ]*)\]$", line.strip())
+        m = re.match(r"^(\S+) \[([0-9, ]*)\](?: (?:int32|bool))?$", line.strip())
         if not m:
             continue
         dims = tuple(int(d) for d in m.group(2).split(",") if d.strip())

@@ -73,8 +73,16 @@ def make_input(shape, seed):
     return rng.standard_normal(shape).astype(np.float32)
 
 
+def mge_dtype(t):
+    """The dtype MegEngine gives the tensor ('' for float32): MegEngine holds int64
+    data as int32."""
+    if t.dtype == torch.bool:
+        return " bool"
+    return "" if t.is_floating_point() else " int32"
+
+
 def params_text(model):
-    return "".join(f"{k} [{', '.join(str(d) for d in t.shape)}]\n" for k, t, _, _ in entries(model))
+    return "".join(f"{k} [{', '.join(str(d) for d in t.shape)}]{mge_dtype(t)}\n" for k, t, _, _ in entries(model))
 
 
 def write_case(model, input_shape, seed, outdir, meta=None):
@@ -83,7 +91,9 @@ def write_case(model, input_shape, seed, outdir, meta=None):
     ents = entries(model)
     tensors = [(k, t.detach().numpy().copy()) for k, t, _, _ in ents]
     safetensors.save(os.path.join(outdir, "weights.safetensors"), tensors, meta)
+    # MegEngine's checkpoints hold int buffers as int32 (PyTorch's above: int64)
     mge = [(k, t.detach().numpy().reshape(mge_shape(m, n, t.shape))) for k, t, m, n in ents]
+    mge = [(k, a.astype(np.int32) if a.dtype == np.int64 else a) for k, a in mge]
     safetensors.save(os.path.join(outdir, "weights_mge.safetensors"), mge, meta)
     x = make_input(tuple(input_shape), seed)
     np.save(os.path.join(outdir, "input.npy"), x)

@@ -100,7 +100,7 @@ def make(kind):
         return st_bytes({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
                          "b": {"dtype": "F32", "shape": [4], "data_offsets": [8, 24]}}, b"\0" * 24)
     if kind == "st-bad-dtype":
-        return one(dtype="I64", shape=(2,))
+        return one(dtype="C64", shape=(2,))
     if kind == "st-dtype-not-string":
         return one(dtype=7)
     if kind == "st-huge-shape":

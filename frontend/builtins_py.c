@@ -171,6 +171,7 @@ static int64_t length(Elab *I, Value *v, SrcLoc loc, bool *ok)
     }
     case V_OBJECT: {
         Value *f = class_lookup(v->obj->cls, "__len__");
+        if (!f && v->obj->dict_base) return v->obj->dict_base->dict->n;
         if (f) {
             Value *b = get_attr(I, v, "__len__", loc);
             Value *r = b ? call0(I, b, loc) : NULL;
@@ -454,7 +455,7 @@ static bool instance_of(Elab *I, Value *v, ClassObj *c)
     case TK_BOOL: return v->kind == V_BOOL;
     case TK_STR: return v->kind == V_STR;
     case TK_LIST: return v->kind == V_LIST;
-    case TK_TUPLE: return v->kind == V_TUPLE;
+    case TK_TUPLE: return v->kind == V_TUPLE || tuple_like(v);   /* namedtuple objects are tuples */
     case TK_DICT: return v->kind == V_DICT || (v->kind == V_OBJECT && class_is_sub(v->obj->cls, c));
     case TK_TENSOR: return v->kind == V_TENSOR || v->kind == V_PARAM;
     case TK_PARAM: return v->kind == V_PARAM;
@@ -502,6 +503,7 @@ static Value *b_issubclass(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
         if (class_is_sub(k, base) || base->tk == TK_OBJECT) return v_bool(true);
         /* builtin types: bool is an int; typing / numbers names by their rules */
         if (base->tk == TK_INT && k->tk == TK_BOOL) return v_bool(true);
+        if (base->tk == TK_TUPLE && class_is_tuple_like(k)) return v_bool(true);
         if (base->tk == TK_TYPING) {
             Value probe = {.kind = k->tk == TK_INT ? V_INT : k->tk == TK_FLOAT ? V_FLOAT : k->tk == TK_BOOL ? V_BOOL
                                  : k->tk == TK_STR ? V_STR : k->tk == TK_LIST ? V_LIST : k->tk == TK_TUPLE ? V_TUPLE
@@ -1099,6 +1101,89 @@ static Value *m_setdefault(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     return v;
 }
 
+/* dict's dunders and the rest of its methods, as methods of a dict value: what a class
+ * deriving from dict inherits (d.__getitem__(k), super().__setitem__(k, v), ...). */
+static bool hashable_key(Elab *I, Value *k, SrcLoc loc)
+{
+    if (k->kind != V_LIST && k->kind != V_DICT && k->kind != V_SET) return true;
+    diag_error(I->d, loc, "unhashable type: '%s'", v_type_name(k));
+    return false;
+}
+
+static Value *m_dict_getitem(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "__getitem__", 1, 1)) return NULL;
+    return subscript(I, self, a->pos[0], loc);
+}
+
+static Value *m_dict_setitem(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "__setitem__", 2, 2) || !hashable_key(I, a->pos[0], loc)) return NULL;
+    dict_set(I, self->dict, a->pos[0], a->pos[1], loc);
+    return V_NONE_;
+}
+
+static Value *m_dict_delitem(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "__delitem__", 1, 1)) return NULL;
+    if (dict_del(self->dict, a->pos[0])) return V_NONE_;
+    diag_error(I->d, loc, "key %s not found in dict", v_repr(I, a->pos[0]));
+    return NULL;
+}
+
+static Value *m_dict_contains(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "__contains__", 1, 1)) return NULL;
+    return v_bool(dict_get(self->dict, a->pos[0]) != NULL);
+}
+
+static Value *m_dict_len(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "__len__", 0, 0)) return NULL;
+    return v_int(I, self->dict->n);
+}
+
+static Value *m_dict_iter(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "__iter__", 0, 0)) return NULL;
+    CallArgs one;
+    callargs_init(&one);
+    callargs_pos(I, &one, self, loc);
+    return b_iter(I, NULL, &one, loc);
+}
+
+/* d.__init__(...) / dict.__init__(self, ...): dict.update with dict()'s arguments */
+static Value *m_dict_init(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    Value *src = c_dict(I, NULL, a, loc);
+    if (!src) return NULL;
+    for (int i = 0; i < src->dict->n; i++) dict_set(I, self->dict, src->dict->e[i].key, src->dict->e[i].val, src->dict->e[i].loc);
+    return V_NONE_;
+}
+
+static Value *m_dict_clear(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "clear", 0, 0)) return NULL;
+    while (self->dict->n) dict_del(self->dict, self->dict->e[self->dict->n - 1].key);
+    return V_NONE_;
+}
+
+/* popitem(): the last (key, value) pair, as Python's LIFO order */
+static Value *m_dict_popitem(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    if (!nargs(I, a, loc, "popitem", 0, 0)) return NULL;
+    if (!self->dict->n) {
+        diag_error(I->d, loc, "popitem(): dictionary is empty");
+        return NULL;
+    }
+    DictEntry *e = &self->dict->e[self->dict->n - 1];
+    Value *t = v_tuple(I, 2);
+    t->seq->v[0] = e->key;
+    t->seq->v[1] = e->val;
+    dict_del(self->dict, e->key);
+    return t;
+}
+
 static Value *str_arg(Elab *I, CallArgs *a, int i, SrcLoc loc, const char *f)
 {
     if (a->pos[i]->kind != V_STR) {
@@ -1295,6 +1380,30 @@ static Value *m_np_scalar_item(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
     return self->kind == V_INT ? v_int(I, self->i) : v_float(I, self->f);
 }
 
+bool dict_method_exists(Elab *I, const char *name)
+{
+    Value probe = {.kind = V_DICT};
+    return builtin_method(I, &probe, name) != NULL;
+}
+
+/* dict.NAME(d, ...) called on the class (self: NAME as a str); d a dict or an instance
+ * of a dict subclass */
+Value *dict_unbound_call(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
+{
+    const char *name = self->str.s;
+    Value *d = a->n_pos ? a->pos[0] : NULL;
+    if (d && d->kind == V_OBJECT && d->obj->dict_base) d = d->obj->dict_base;
+    if (!d || d->kind != V_DICT) {
+        diag_error(I->d, loc, "descriptor '%s' of 'dict' object needs a dict argument", name);
+        return NULL;
+    }
+    CallArgs rest = *a;
+    rest.n_pos--;
+    rest.pos++;
+    rest.pos_loc++;
+    return call_value(I, builtin_method(I, d, name), &rest, loc);
+}
+
 Value *builtin_method(Elab *I, Value *obj, const char *name)
 {
     if (obj->np_scalar && (obj->kind == V_INT || obj->kind == V_FLOAT) &&
@@ -1307,7 +1416,11 @@ Value *builtin_method(Elab *I, Value *obj, const char *name)
         {V_TUPLE, "index", m_index}, {V_TUPLE, "count", m_count},
         {V_DICT, "get", m_get}, {V_DICT, "items", m_items}, {V_DICT, "keys", m_keys},
         {V_DICT, "values", m_values}, {V_DICT, "update", m_update}, {V_DICT, "pop", m_dict_pop},
-        {V_DICT, "copy", m_dict_copy}, {V_DICT, "setdefault", m_setdefault},
+        {V_DICT, "copy", m_dict_copy}, {V_DICT, "setdefault", m_setdefault}, {V_DICT, "clear", m_dict_clear},
+        {V_DICT, "popitem", m_dict_popitem}, {V_DICT, "__getitem__", m_dict_getitem},
+        {V_DICT, "__setitem__", m_dict_setitem}, {V_DICT, "__delitem__", m_dict_delitem},
+        {V_DICT, "__contains__", m_dict_contains}, {V_DICT, "__len__", m_dict_len}, {V_DICT, "__iter__", m_dict_iter},
+        {V_DICT, "__init__", m_dict_init},
         {V_STR, "format", m_format}, {V_STR, "join", m_join}, {V_STR, "split", m_split},
         {V_STR, "startswith", m_startswith}, {V_STR, "endswith", m_endswith}, {V_STR, "upper", m_upper},
         {V_STR, "lower", m_lower}, {V_STR, "replace", m_replace}, {V_STR, "strip", m_strip},

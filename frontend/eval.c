@@ -361,6 +361,10 @@ static Value *compare(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
             if (t < 0) return NULL;
             return v_bool(op == OP_EQ ? t : !t);
         }
+        /* dict subclasses compare as their dicts */
+        Value *dl = l->kind == V_OBJECT && l->obj->dict_base ? l->obj->dict_base : l;
+        Value *dr = r->kind == V_OBJECT && r->obj->dict_base ? r->obj->dict_base : r;
+        if (dl != l || dr != r) return compare(I, op, dl, dr, loc);
     }
     if ((op == OP_LT || op == OP_LE || op == OP_GT || op == OP_GE) && (l->kind == V_SET || l->kind == V_FROZENSET))
         return set_binop(I, op, l, r, loc);
@@ -403,11 +407,21 @@ Value *binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc)
     if ((l->kind == V_NDARRAY || r->kind == V_NDARRAY) && l->kind != V_TENSOR && r->kind != V_TENSOR &&
         l->kind != V_PARAM && r->kind != V_PARAM)
         return nd_binop(I, op, l, r, loc);
+    if (!I->tracing && (l->kind == V_PARAM || r->kind == V_PARAM)) {
+        param_at_compile_time(I, l->kind == V_PARAM ? l : r, loc, op_text(op));
+        return NULL;
+    }
     if (l->kind == V_TENSOR || r->kind == V_TENSOR || l->kind == V_PARAM || r->kind == V_PARAM)
         return tensor_binop(I, op, l, r, loc);
     if (is_number(l) && is_number(r) && op != OP_MATMUL) return num_binop(I, op, l, r, loc);
     if (l->kind == V_SET || l->kind == V_FROZENSET) return set_binop(I, op, l, r, loc);
     if (l->kind == V_PLACEHOLDER || r->kind == V_PLACEHOLDER) return use_placeholder(I, l->kind == V_PLACEHOLDER ? l : r, loc);
+    /* a namedtuple in `+` and `*` is the tuple of its fields (p + (1,) is a tuple) */
+    if ((op == OP_ADD || op == OP_MUL) && (tuple_like(l) || tuple_like(r))) {
+        Value *lt = tuple_like(l) ? dict_get_str(&l->obj->attrs, "_values") : l;
+        Value *rt = tuple_like(r) ? dict_get_str(&r->obj->attrs, "_values") : r;
+        if (lt && rt && (lt != l || rt != r)) return binop(I, op, lt, rt, loc);
+    }
     if (op == OP_ADD) {
         /* compile-time values stay small: doubling loops must not exhaust memory */
         if ((l->kind == V_STR && r->kind == V_STR && l->str.len + r->str.len > (1 << 26)) ||
@@ -466,6 +480,7 @@ int truthy(Elab *I, Value *v, SrcLoc loc)
         bool by_len = false;
         Value *m = class_lookup(v->obj->cls, "__bool__");
         if (!m && (m = class_lookup(v->obj->cls, "__len__"))) by_len = true;
+        if (!m && v->obj->dict_base) return v->obj->dict_base->dict->n != 0;
         if (!m || m->kind != V_FUNC) return 1;
         Value *r = call0(I, bind_method(I, m, v), loc);
         if (!r) return -1;
@@ -526,6 +541,7 @@ Seq *iterate(Elab *I, Value *v, SrcLoc loc)
     }
     case V_OBJECT: {
         Value *it = class_lookup(v->obj->cls, "__iter__");
+        if (!it && v->obj->dict_base) return iterate(I, v->obj->dict_base, loc);
         if (it) {
             Value *b = ARENA_NEW(I->a, Value);
             b->kind = V_BOUND;
@@ -663,6 +679,7 @@ Value *subscript(Elab *I, Value *obj, Value *idx, SrcLoc loc)
         break;
     case V_OBJECT: {
         Value *gi = class_lookup(obj->obj->cls, "__getitem__");
+        if (!gi && obj->obj->dict_base) return subscript(I, obj->obj->dict_base, idx, loc);
         if (gi) {
             Value *b = ARENA_NEW(I->a, Value);
             b->kind = V_BOUND;
@@ -734,12 +751,21 @@ Value *try_attr(Elab *I, Value *obj, const char *name)
             t->seq->v[0] = v_str(I, obj->obj->message);
             return t;
         }
+        /* a dict subclass inherits dict's methods (items, get, update, __getitem__, ...) */
+        if (obj->obj->dict_base && (v = builtin_method(I, obj->obj->dict_base, name))) return v;
+        /* a class's __getattr__, for names found nowhere else (never for dunders, which
+         * Python looks up on the type) */
+        Value *ga = class_lookup(obj->obj->cls, "__getattr__");
+        bool dunder = !strncmp(name, "__", 2) && strlen(name) > 4 && !strcmp(name + strlen(name) - 2, "__");
+        if (ga && ga->kind == V_FUNC && !dunder) return call1(I, bind_method(I, ga, obj), v_str(I, name), I->user_loc);
         return NULL;
     }
     case V_CLASS: {
         if (!strcmp(name, "__name__")) return v_str(I, obj->cls->name);
         Value *v = class_lookup(obj->cls, name);
         if (v && v->kind == V_FUNC && v->fn->method_kind == 'c') return bind_method(I, v, obj);
+        if (!v && obj->cls->tk == TK_DICT && dict_method_exists(I, name))   /* dict.get(d, k), dict.__init__(self) */
+            return v_builtin(I, arena_strdup(I->a, name), dict_unbound_call, v_str(I, name));
         return v;
     }
     case V_NAMESPACE: {
@@ -758,6 +784,10 @@ Value *try_attr(Elab *I, Value *obj, const char *name)
         for (i++; i < c->n_mro; i++) {
             Value *v = dict_get_str(&c->mro[i]->attrs, name);
             if (v) return bind_method(I, v, obj->super.self);
+            /* super().__init__(**kw), super().__setitem__(k, v) in a dict subclass: dict's own */
+            Value *self = obj->super.self;
+            if (c->mro[i]->tk == TK_DICT && self->kind == V_OBJECT && self->obj->dict_base)
+                return builtin_method(I, self->obj->dict_base, name);
         }
         return NULL;
     }
@@ -1113,6 +1143,16 @@ static Value *call_user(Elab *I, FuncObj *fn, Value *self, CallArgs *a, SrcLoc l
     return ret ? ret : V_NONE_;
 }
 
+/* A class deriving from dict (or OrderedDict, defaultdict): its instances are dicts.
+ * basecore's ConfigDict keeps its items as attributes instead (__bcl_items_in_attrs__). */
+static bool derives_dict(ClassObj *c)
+{
+    if (class_lookup(c, "__bcl_items_in_attrs__")) return false;
+    for (int i = 1; i < c->n_mro; i++)
+        if (c->mro[i]->tk == TK_DICT) return true;
+    return false;
+}
+
 static Value *construct(Elab *I, ClassObj *c, CallArgs *a, SrcLoc loc)
 {
     Value *obj = ARENA_NEW(I->a, Value);
@@ -1122,8 +1162,13 @@ static Value *construct(Elab *I, ClassObj *c, CallArgs *a, SrcLoc loc)
     /* a module made in forward (a Sequential slice) may only hold modules of the tree */
     obj->obj->born_in_forward = I->tracing;
     obj->obj->made_at = I->user_loc;
+    if (derives_dict(c)) obj->obj->dict_base = v_dict(I);   /* dict.__new__: an empty dict */
     Value *init = class_lookup(c, "__init__");
     Value *r;
+    if (!init && obj->obj->dict_base) {   /* dict.__init__: C(a=1), C({...}), C(pairs) */
+        Value *m = builtin_method(I, obj->obj->dict_base, "__init__");
+        return call_value(I, m, a, loc) ? obj : NULL;
+    }
     if (!init) {
         if (a->n_pos || a->n_kw) {
             diag_error(I->d, loc, "%s() takes no arguments", c->name);
@@ -1723,6 +1768,7 @@ static bool assign(Elab *I, Env *env, Expr *target, Value *v, SrcLoc vloc)
         if (!o) return false;
         Value *idx = poisoned(eval_expr(I, env, target->sub.index));
         if (!idx) return false;
+        if (o->kind == V_OBJECT && o->obj->dict_base && !class_lookup(o->obj->cls, "__setitem__")) o = o->obj->dict_base;
         if (o->kind == V_DICT) {
             if (idx->kind == V_LIST || idx->kind == V_DICT) {
                 diag_error(I->d, target->sub.index->loc, "unhashable type: '%s'", v_type_name(idx));
@@ -2129,6 +2175,13 @@ static bool delete_target(Elab *I, Env *env, Expr *t)
         if (!o) return false;
         Value *idx = poisoned(eval_expr(I, env, t->sub.index));
         if (!idx) return false;
+        if (o->kind == V_OBJECT && class_lookup(o->obj->cls, "__delitem__")) {
+            CallArgs a;
+            callargs_init(&a);
+            callargs_pos(I, &a, idx, t->loc);
+            return call_value(I, bind_method(I, class_lookup(o->obj->cls, "__delitem__"), o), &a, t->loc) != NULL;
+        }
+        if (o->kind == V_OBJECT && o->obj->dict_base) o = o->obj->dict_base;
         if (o->kind == V_DICT) {
             if (dict_del(o->dict, idx)) return true;
             diag_error(I->d, t->loc, "key %s not found in dict", v_repr(I, idx));

@@ -173,6 +173,9 @@ Value *set_method(Elab *I, Value *obj, const char *name);
 Value *native_py_module(Elab *I, const char *dotted);
 /* isinstance against a typing / numbers name (Any, Callable, Sequence, Real, ...). */
 bool typing_instance(Elab *I, Value *v, ClassObj *c);
+/* A namedtuple class (its __bcl_tuple__ attribute) and its objects: instances of tuple. */
+bool class_is_tuple_like(ClassObj *c);
+bool tuple_like(const Value *v);
 /* The function a functools.partial object wraps (NULL if v is not one). */
 Value *partial_func(Elab *I, Value *v);
 
@@ -180,6 +183,10 @@ Value *partial_func(Elab *I, Value *v);
 void builtins_py_init(Elab *I);
 /* Methods of builtin values (list.append, dict.get, str.join, ...): NULL if none. */
 Value *builtin_method(Elab *I, Value *obj, const char *name);
+/* Whether dict has a method NAME; dict_unbound_call runs dict.NAME(d, ...) (its self:
+ * NAME as a str), d a dict or an instance of a dict subclass. */
+bool dict_method_exists(Elab *I, const char *name);
+Value *dict_unbound_call(Elab *I, Value *self, CallArgs *a, SrcLoc loc);
 bool is_iterator(Elab *I, Value *v);
 /* Python int(), float() conversions used by natives; false and an error if not a number. */
 bool as_int(Elab *I, Value *v, SrcLoc loc, const char *what, int64_t *out);
@@ -193,6 +200,8 @@ Value *native_functional(Elab *I);
 Value *native_bcl(Elab *I);
 Value *tensor_attr(Elab *I, Value *t, const char *name, SrcLoc loc);
 Value *tensor_binop(Elab *I, OpKind op, Value *l, Value *r, SrcLoc loc);
+/* The error for computing with a parameter (or buffer) v outside forward. */
+void param_at_compile_time(Elab *I, Value *v, SrcLoc loc, const char *what);
 Value *tensor_neg(Elab *I, Value *t, SrcLoc loc);
 Value *tensor_invert(Elab *I, Value *t, SrcLoc loc);
 /* x[mask] = v while tracing: x's value becomes F.where(mask, v, x); false after an error. */

@@ -249,6 +249,49 @@ Value *ct_functional(Elab *I, const char *f, CallArgs *a, SrcLoc loc, bool *hand
         NdArray *x = c ? as_tensor(I, av[0], loc) : NULL, *y = x ? as_tensor(I, av[1], loc) : NULL;
         return y ? tensor_result(I, nd_where(I, c->nd, x, y, loc)) : NULL;
     }
+    if (!strcmp(f, "clip")) {   /* MegEngine: minimum(maximum(x, lower), upper); None bounds nothing */
+        static const char *const n3[] = {"inp", "lower", "upper"};
+        if (!bind_ct(I, f, a, loc, n3, 3, 1, av, handled)) return NULL;
+        Value *x = av[0];
+        for (int b = 1; b <= 2; b++) {
+            if (!av[b] || av[b]->kind == V_NONE) continue;
+            Value *c = nd_binop(I, b == 1 ? OP_GE : OP_LE, x, av[b], loc);
+            NdArray *p = c ? as_tensor(I, x, loc) : NULL, *q = p ? as_tensor(I, av[b], loc) : NULL;
+            NdArray *r = q ? nd_where(I, c->nd, p, q, loc) : NULL;
+            if (!r) return NULL;
+            /* a float tensor keeps its dtype (MegEngine), not numpy's float32 + int32 promotion */
+            if (p->dt == ND_FLOAT32 && r->dt != ND_FLOAT32) r = nd_astype(I, r, ND_FLOAT32);
+            x = tensor_result(I, r);
+        }
+        return x == av[0] ? tensor_result(I, nd_astype(I, av[0]->nd, av[0]->nd->dt)) : x;
+    }
+    if (!strcmp(f, "tanh") || !strcmp(f, "isnan") || !strcmp(f, "logical_not")) {
+        static const char *const n1[] = {"inp"};
+        if (!bind_ct(I, f, a, loc, n1, 1, 1, av, handled)) return NULL;
+        NdArray *x = av[0]->nd;
+        if (f[0] == 'l' && x->dt != ND_BOOL) {
+            diag_error(I->d, loc, "logical_not: the operand must be a bool tensor, got %s", nd_type_name(x->dt));
+            return NULL;
+        }
+        NdArray *r = nd_new(I, f[0] == 't' ? ND_FLOAT32 : ND_BOOL, x->rank, x->dims);
+        for (int64_t k = 0; k < x->n; k++)
+            r->v[k] = f[0] == 't' ? nd_cast(ND_FLOAT32, tanh(x->v[k])) : f[0] == 'i' ? (double)(x->v[k] != x->v[k])
+                                                                        : (double)(x->v[k] == 0);
+        return tensor_result(I, r);
+    }
+    if (!strcmp(f, "logical_and") || !strcmp(f, "logical_or") || !strcmp(f, "logical_xor")) {
+        static const char *const n2[] = {"x", "y"};
+        *handled = (a->n_pos > 0 && is_ct(a->pos[0])) || (a->n_pos > 1 && is_ct(a->pos[1]));
+        if (!*handled || !bind_native(I, f, a, loc, n2, 2, 2, av)) return NULL;
+        for (int i = 0; i < 2; i++)
+            if (av[i]->kind != V_NDARRAY || av[i]->nd->dt != ND_BOOL) {
+                diag_error(I->d, loc, "%s: the operands must be bool tensors, got %s", f,
+                           av[i]->kind == V_NDARRAY ? nd_type_name(av[i]->nd->dt) : v_type_name(av[i]));
+                return NULL;
+            }
+        Value *r = nd_binop(I, f[8] == 'a' ? OP_BITAND : f[8] == 'o' ? OP_BITOR : OP_BITXOR, av[0], av[1], loc);
+        return r ? tensor_result(I, r->nd) : NULL;
+    }
     if (!strcmp(f, "where")) {
         static const char *const n3[] = {"mask", "x", "y"};
         *handled = false;

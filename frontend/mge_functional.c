@@ -955,6 +955,11 @@ static const struct { const char *name; NativeFn fn; } fs[] = {
 static Value *F_dispatch(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
 {
     const char *name = self->str.s;
+    for (int i = 0; !I->tracing && i < a->n_pos; i++)
+        if (a->pos[i]->kind == V_PARAM) {
+            param_at_compile_time(I, a->pos[i], a->pos_loc[i], arena_printf(I->a, "F.%s", name));
+            return NULL;
+        }
     bool handled = false;
     Value *r = ct_functional(I, name, a, loc, &handled);
     if (handled) return r;

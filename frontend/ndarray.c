@@ -377,6 +377,23 @@ static bool apply_op(Elab *I, OpKind op, NdType t, double a, double b, double *o
         }
         *out = pow(a, b);
         return true;
+    case OP_BITAND: case OP_BITOR: case OP_BITXOR: case OP_LSHIFT: case OP_RSHIFT: {
+        /* numpy's bitwise ufuncs: on bool and integer arrays only (logic on bools) */
+        if (is_float_t(t) || (t == ND_BOOL && (op == OP_LSHIFT || op == OP_RSHIFT))) {
+            diag_error(I->d, loc, "TypeError: operator '%s' is not supported for %s arrays (numpy's bitwise ufuncs "
+                       "take bool and integer arrays)", op_text(op), nd_type_name(t));
+            return false;
+        }
+        int64_t x = (int64_t)a, y = (int64_t)b;
+        if ((op == OP_LSHIFT || op == OP_RSHIFT) && (y < 0 || y > 63)) {
+            *out = op == OP_RSHIFT && x < 0 ? -1 : 0;   /* numpy: shifts past the width give 0 (or -1) */
+            return true;
+        }
+        uint64_t ux = (uint64_t)x;
+        *out = op == OP_BITAND ? (double)(x & y) : op == OP_BITOR ? (double)(x | y) : op == OP_BITXOR ? (double)(x ^ y)
+             : op == OP_LSHIFT ? (double)(int64_t)(ux << y) : (double)(x >> y);
+        return true;
+    }
     case OP_EQ: *out = a == b; return true;
     case OP_NE: *out = a != b; return true;
     case OP_LT: *out = a < b; return true;

@@ -253,6 +253,10 @@ static bool callable_value(const Value *v)
     }
 }
 
+bool class_is_tuple_like(ClassObj *c) { return class_lookup(c, "__bcl_tuple__") != NULL; }
+
+bool tuple_like(const Value *v) { return v->kind == V_OBJECT && class_is_tuple_like(v->obj->cls); }
+
 bool typing_instance(Elab *I, Value *v, ClassObj *c)
 {
     const char *n = c->name;
@@ -261,9 +265,10 @@ bool typing_instance(Elab *I, Value *v, ClassObj *c)
     if (!strcmp(n, "Number") || !strcmp(n, "Complex") || !strcmp(n, "Real")) return num;
     if (!strcmp(n, "Integral") || !strcmp(n, "Rational")) return v->kind == V_INT || v->kind == V_BOOL;
     if (!strcmp(n, "Callable")) return callable_value(v);
-    if (!strcmp(n, "Sequence")) return v->kind == V_LIST || v->kind == V_TUPLE || v->kind == V_STR || v->kind == V_RANGE;
+    if (!strcmp(n, "Sequence"))
+        return v->kind == V_LIST || v->kind == V_TUPLE || v->kind == V_STR || v->kind == V_RANGE || tuple_like(v);
     if (!strcmp(n, "MutableSequence") || !strcmp(n, "List")) return v->kind == V_LIST;
-    if (!strcmp(n, "Tuple")) return v->kind == V_TUPLE;
+    if (!strcmp(n, "Tuple")) return v->kind == V_TUPLE || tuple_like(v);
     if (!strcmp(n, "Mapping") || !strcmp(n, "MutableMapping") || !strcmp(n, "Dict")) {
         if (v->kind == V_OBJECT)   /* a class deriving from dict (ConfigDict) */
             for (int i = 0; i < v->obj->cls->n_mro; i++)
@@ -277,7 +282,7 @@ bool typing_instance(Elab *I, Value *v, ClassObj *c)
     if (!strcmp(n, "Iterable") || !strcmp(n, "Collection"))
         return v->kind == V_LIST || v->kind == V_TUPLE || v->kind == V_STR || v->kind == V_RANGE || v->kind == V_DICT ||
                v->kind == V_SET || v->kind == V_FROZENSET || is_iterator(I, v) ||
-               (v->kind == V_OBJECT && class_lookup(v->obj->cls, "__iter__"));
+               (v->kind == V_OBJECT && (class_lookup(v->obj->cls, "__iter__") || v->obj->dict_base));
     if (!strcmp(n, "Hashable"))
         return v->kind != V_LIST && v->kind != V_DICT && v->kind != V_SET;
     /* Any, Optional, Union, TypeVar...: Python refuses them in isinstance */
@@ -521,6 +526,8 @@ static Value *copy_value(Elab *I, Value *v, bool deep, int depth, SrcLoc loc)
             if (!x) return NULL;
             dict_set(I, &r->obj->attrs, e->key, x, e->loc);
         }
+        /* a dict subclass's items are copied as a dict's */
+        if (v->obj->dict_base && !(r->obj->dict_base = copy_value(I, v->obj->dict_base, deep, depth + 1, loc))) return NULL;
         return r;
     }
     default: return v;   /* immutable values, classes, functions: shared, as Python does */

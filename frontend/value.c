@@ -604,6 +604,10 @@ static void repr_into(Elab *I, Buf *b, const Value *v, bool top_str, int depth)
                 buf_puts(b, r->str.s);
                 break;
             }
+            if (!m && v->obj->dict_base) {   /* a dict subclass prints as its dict, as in Python */
+                repr_into(I, b, v->obj->dict_base, false, depth + 1);
+                break;
+            }
         }
         buf_puts(b, v->obj->cls->name);
         buf_puts(b, "()");

@@ -91,6 +91,8 @@ typedef struct ObjectObj {
     SrcLoc made_at;             /* the user-file call that constructed it */
     const char *path;           /* modules: the state-dict prefix ("layer1.0"; "" the root), set by the parameter walk */
     bool born_in_forward;       /* created while tracing (e.g. a Sequential slice): still mutable */
+    Value *dict_base;           /* an instance of a class deriving from dict: the dict it is (a V_DICT
+                                   that dict's methods, d[k], len, in, iteration and repr fall back to) */
 } ObjectObj;
 
 typedef struct ParamObj {

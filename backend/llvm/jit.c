@@ -17,6 +17,7 @@
 
 #include "runtime/foreign_call.h"
 #include "support/oom.h"
+#include "runtime/pack.h"
 #include "runtime/pool.h"
 #include "backend/llvm/jit.h"
 #include "backend/llvm/cache.h"
@@ -40,6 +41,13 @@ struct BclJit {
     bool profile_stderr;   /* BCL_JIT_PROFILE: print the profile when freed */
     JitCacheEntry cached;   /* mapped cache entry (packed weights used in place) */
     bool from_cache;
+    /* Sub-batching with images in parallel (plan.images > 1, at least as many images as
+     * threads): one image per thread at a time, each in its own set of activation and
+     * scratch buffers. Set 0 is slots/ctx; sets 1.. n_sets-1 live in set_slots/set_ctx
+     * (n_slots and n_ctx entries each) and own the buffers in set_bufs. */
+    int n_sets, n_set_bufs;
+    void **set_slots, **set_ctx, **set_bufs;
+    unsigned set_busy;      /* bit s: a thread runs an image in set s */
 };
 
 /* CPU time of the whole process (every thread), for --time-phases on a busy machine. */
@@ -292,6 +300,101 @@ static JitCacheKey cache_key(const JitPlan *pl, const JitHost *h, BclPool *pool,
     return (JitCacheKey){{k, jit_hash(&k, sizeof k, wh ^ P_KEY2)}};
 }
 
+/* The buffer sets for images in parallel (see BclJit): copies of every activation and
+ * scratch buffer the plan owns (packed weights and graph data are shared). */
+static bool make_sets(BclJit *j)
+{
+    const JitPlan *pl = &j->plan;
+    int T = bcl_pool_threads(j->pool);
+    j->n_sets = 1;
+    if (pl->images < 2 || T < 2 || pl->images < T || pl->profile) return true;
+    if (T > 32) T = 32;
+    size_t ns = (size_t)(pl->n_slots ? pl->n_slots : 1), nc = (size_t)(pl->n_ctx ? pl->n_ctx : 1);
+    j->set_slots = bcl_malloc(sizeof(void *) * ns * (size_t)(T - 1));
+    j->set_ctx = bcl_malloc(sizeof(void *) * nc * (size_t)(T - 1));
+    j->set_bufs = bcl_calloc((size_t)(T - 1) * (size_t)pl->n_owned + 1, sizeof(void *));
+    if (!j->set_slots || !j->set_ctx || !j->set_bufs) return false;
+    for (int s = 1; s < T; s++) {
+        void **sl = j->set_slots + (size_t)(s - 1) * ns;
+        memcpy(sl, j->slots, sizeof(void *) * (size_t)pl->n_slots);
+        for (int i = 0; i < pl->n_owned; i++) {
+            if (pl->owned_info[i].is_const) continue;
+            float *b = bcl_alloc_floats((pl->owned_info[i].bytes + sizeof(float) - 1) / sizeof(float));
+            if (!b) return false;
+            j->set_bufs[j->n_set_bufs++] = b;
+            for (int k = 0; k < pl->n_slots; k++)
+                if (j->slots[k] == pl->owned[i]) sl[k] = b;
+        }
+    }
+    j->n_sets = T;
+    return true;
+}
+
+static void **set_slots(BclJit *j, int s)
+{
+    return s ? j->set_slots + (size_t)(s - 1) * (size_t)(j->plan.n_slots ? j->plan.n_slots : 1) : j->slots;
+}
+
+static void **set_ctx(BclJit *j, int s)
+{
+    return s ? j->set_ctx + (size_t)(s - 1) * (size_t)(j->plan.n_ctx ? j->plan.n_ctx : 1) : j->ctx;
+}
+
+/* Points the inputs and direct outputs of set s at image n and binds every step. */
+static void bind_image(BclJit *j, int s, int64_t n, const float *const *inputs, float *const *outputs)
+{
+    const JitPlan *pl = &j->plan;
+    void **slots = set_slots(j, s), **ctx = set_ctx(j, s);
+    for (int i = 0; i < pl->n_inputs; i++)
+        slots[pl->input_slot[i]] = (void *)(inputs[i] + (n ? n * pl->input_numel[i] : 0));
+    for (int i = 0; i < pl->n_outputs; i++)
+        if (pl->outs[i].direct) slots[pl->outs[i].slot] = outputs[i] + n * pl->outs[i].numel;
+    for (int i = 0; i < pl->n_steps; i++) {
+        const JitStep *st = &pl->steps[i];
+        for (int k = 0; k < st->nbind; k++) ctx[st->ctx_off + k] = slots[st->bind[k]];
+    }
+}
+
+/* Copies the outputs that are not written in place out of set s, image n. */
+static void finish_image(BclJit *j, int s, int64_t n, float *const *outputs)
+{
+    const JitPlan *pl = &j->plan;
+    void **slots = set_slots(j, s);
+    for (int i = 0; i < pl->n_outputs; i++)
+        if (!pl->outs[i].direct && pl->outs[i].numel > 0)
+            memcpy(outputs[i] + n * pl->outs[i].numel, slots[pl->outs[i].slot],
+                   sizeof(float) * (size_t)pl->outs[i].numel);
+}
+
+typedef struct ImageRun {
+    BclJit *j;
+    const float *const *in;
+    float *const *out;
+} ImageRun;
+
+/* A pool task over images: each runs single-threaded in a free buffer set (at most
+ * as many tasks run at once as there are threads, so one is always free). */
+BCL_CALLS_FOREIGN_CODE static void image_task(void **arg, int64_t begin, int64_t end)
+{
+    ImageRun *r = (ImageRun *)(void *)arg;
+    BclJit *j = r->j;
+    unsigned busy = __atomic_load_n(&j->set_busy, __ATOMIC_RELAXED);
+    int s;
+    for (;;) {
+        s = __builtin_ctz(~busy);
+        BCL_ASSERT(s < j->n_sets);
+        if (__atomic_compare_exchange_n(&j->set_busy, &busy, busy | 1u << s, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            break;
+    }
+    for (int64_t n = begin; n < end; n++) {
+        bind_image(j, s, n, r->in, r->out);
+        j->entry(set_ctx(j, s), NULL);
+        finish_image(j, s, n, r->out);
+    }
+    __atomic_fetch_and(&j->set_busy, ~(1u << s), __ATOMIC_RELEASE);
+}
+
 BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
 {
     BclJitOptions defaults = {0};
@@ -312,7 +415,7 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     const char *cpu = opt->target_cpu ? opt->target_cpu : getenv("BCL_JIT_TARGET_CPU");
     if (!jit_host_init_cpu(&h, cpu && *cpu ? cpu : NULL, d)) goto fail_nohost;
     const char *pe = getenv("BCL_JIT_PROFILE");
-    if (!jit_plan_build(&j->plan, g, &h, d)) goto fail;
+    if (!jit_plan_build(&j->plan, g, &h, true, d)) goto fail;
     j->plan.profile = opt->profile || (pe && *pe && strcmp(pe, "0") != 0);
     j->profile_stderr = pe && *pe && strcmp(pe, "0") != 0;
     j->pool = bcl_pool_new(opt->threads);
@@ -422,6 +525,10 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     }
     double t_store = now_ms();
     memcpy(j->slots, j->plan.slot_init, sizeof(void *) * (size_t)j->plan.n_slots);
+    if (!make_sets(j)) {
+        diag_error(d, NO_LOC, "out of memory in the JIT");
+        goto fail;
+    }
     if (opt->time_phases) {
         double comp = 0;
         for (int i = 0; parts && i < n_parts; i++) comp += parts[i].ms;
@@ -437,6 +544,9 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
         fprintf(stderr, "\njit: engine %.1f ms wall, %.1f ms CPU (all threads)", t_store - t0, cpu_ms() - c0);
         for (int i = 0; parts && i < n_parts; i++) fprintf(stderr, "%s%.1f", i ? ", " : "; parts' CPU ms: ", parts[i].cpu);
         fprintf(stderr, "\n");
+        if (pl->images > 1)
+            fprintf(stderr, "jit: steps lowered for one image, run for each of the batch's %lld (%d at once, one thread each)\n",
+                    (long long)pl->images, j->n_sets);
     }
     if (!j->from_cache)
         for (int i = 0; i < n_parts; i++) free(parts[i].obj);
@@ -464,24 +574,29 @@ fail_nohost:
 BCL_CALLS_FOREIGN_CODE int bcl_jit_run(BclJit *j, const float *const *inputs, float *const *outputs, Diag *d)
 {
     const JitPlan *pl = &j->plan;
-    for (int i = 0; i < pl->n_inputs; i++) j->slots[pl->input_slot[i]] = (void *)inputs[i];
-    for (int i = 0; i < pl->n_outputs; i++)
-        if (pl->outs[i].direct) j->slots[pl->outs[i].slot] = outputs[i];
-    for (int i = 0; i < pl->n_steps; i++) {
-        const JitStep *s = &pl->steps[i];
-        for (int k = 0; k < s->nbind; k++) j->ctx[s->ctx_off + k] = j->slots[s->bind[k]];
-    }
-    for (int i = 0; i < pl->n_faults; i++) memset(j->slots[pl->faults[i].slot], 0, 2 * sizeof(int32_t));
+    for (int s = 0; s < j->n_sets; s++)
+        for (int i = 0; i < pl->n_faults; i++) memset(set_slots(j, s)[pl->faults[i].slot], 0, 2 * sizeof(int32_t));
     if (pl->profile) {
         bcl_pool_prof_start(j->pool, pl->n_steps);
         j->runs++;
     }
-    j->entry(j->ctx, j->pool);
+    if (j->n_sets > 1) {   /* images in parallel, one thread each */
+        ImageRun r = {j, inputs, outputs};
+        bcl_rt_parallel_for(j->pool, image_task, (void **)(void *)&r, pl->images);
+    } else {
+        for (int64_t n = 0; n < pl->images; n++) {
+            bind_image(j, 0, n, inputs, outputs);
+            j->entry(j->ctx, j->pool);
+            finish_image(j, 0, n, outputs);
+        }
+    }
     int rc = 0;
     for (int i = 0; i < pl->n_faults; i++) {
         const JitFault *f = &pl->faults[i];
-        const int32_t *w = j->slots[f->slot];
-        if (!w[0]) continue;
+        const int32_t *w = NULL;
+        for (int s = 0; s < j->n_sets && !w; s++)
+            if (((const int32_t *)set_slots(j, s)[f->slot])[0]) w = set_slots(j, s)[f->slot];
+        if (!w) continue;
         float v;
         memcpy(&v, &w[1], sizeof v);
         /* the interpreter's words (kern_fault_str) */
@@ -492,13 +607,14 @@ BCL_CALLS_FOREIGN_CODE int bcl_jit_run(BclJit *j, const float *const *inputs, fl
                        (long long)f->axis, (long long)f->dim);
         rc = 1;
     }
-    for (int i = 0; i < pl->n_outputs; i++)
-        if (!pl->outs[i].direct && pl->outs[i].numel > 0)
-            memcpy(outputs[i], j->slots[pl->outs[i].slot], sizeof(float) * (size_t)pl->outs[i].numel);
     return rc;
 }
 
 int bcl_jit_threads(const BclJit *j) { return bcl_pool_threads(j->pool); }
+
+int64_t bcl_jit_images(const BclJit *j) { return j->plan.images; }
+
+int bcl_jit_image_sets(const BclJit *j) { return j->n_sets; }
 
 int bcl_jit_profile(const BclJit *j, BclJitStepTime *steps, int max_steps, int *runs)
 {
@@ -539,5 +655,9 @@ void bcl_jit_free(BclJit *j)
     jit_cache_close(&j->cached);
     free(j->slots);
     free(j->ctx);
+    for (int i = 0; i < j->n_set_bufs; i++) free(j->set_bufs[i]);
+    free(j->set_bufs);
+    free(j->set_slots);
+    free(j->set_ctx);
     free(j);
 }

@@ -37,6 +37,11 @@ int bcl_jit_run(BclJit *j, const float *const *inputs, float *const *outputs, Di
 
 /* The worker thread count the engine runs with. */
 int bcl_jit_threads(const BclJit *j);
+/* How a run covers the batch: 1, all of it in each step; N (the batch), image by
+ * image (sub-batching: the steps were lowered for one image). */
+int64_t bcl_jit_images(const BclJit *j);
+/* Images computed at once, each by one thread (1: one at a time, steps on all threads). */
+int bcl_jit_image_sets(const BclJit *j);
 
 /* The time of each step of a profiled engine (BclJitOptions.profile), summed over
  * *runs runs: fills up to max_steps entries and returns the step count (0 when

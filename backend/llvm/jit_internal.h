@@ -87,6 +87,10 @@ typedef struct JitPlan {
     int n_faults, cap_faults;
     size_t bytes_packed, bytes_act;   /* for --time-phases */
     bool profile;           /* time every step (BCL_JIT_PROFILE) */
+    int64_t images;         /* 1, or N: the steps compute one image, run once per image
+                               (sub-batching, plan.c); inputs and outputs advance by
+                               input_numel[i] and outs[i].numel floats per image */
+    int64_t *input_numel;
 } JitPlan;
 
 typedef struct JitHost {
@@ -94,8 +98,9 @@ typedef struct JitHost {
     bool vec512;                     /* AVX-512: 16-float vectors are native */
 } JitHost;
 
-/* plan.c: lowers g into steps; reports to d and returns false on failure. */
-bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d);
+/* plan.c: lowers g into steps; reports to d and returns false on failure. sub_batch:
+ * a graph whose images are independent may be lowered for one image (pl->images). */
+bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_batch, Diag *d);
 void jit_plan_free(JitPlan *pl);
 /* Packs the weights of every recorded pack job, on pool's threads (pool may be
  * NULL), into buffers the plan owns, and points their slots at them. */

@@ -893,7 +893,7 @@ static int se_scale(const IrGraph *g, int i, const int *uses, const IrValue **sx
     return -1;
 }
 
-bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
+static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
 {
     memset(pl, 0, sizeof *pl);
     const char *we = getenv("BCL_JIT_WINOGRAD");   /* 0: direct convolution only; 2: F(2x2, 3x3) only */
@@ -1051,6 +1051,185 @@ fail:
     return false;
 }
 
+/* Sub-batching. A CNN computes every image on its own: each node maps image n of its
+ * inputs (along axis 0) to image n of its result. Such a graph is lowered for one image
+ * and bcl_jit_run runs the steps once per image, images in parallel on the pool's
+ * threads when there are at least as many images as threads (each image
+ * single-threaded, in its own set of buffers). Batch 8 then costs 8 batch-1 runs: the
+ * activations of one image stay in L2/L3 where a whole batch's (EfficientNet-B0's first
+ * expansion: 38 MB at batch 8) streams through memory between steps, and no step waits
+ * for the other thread (issue 14: batch 8 was 1.1-1.6x ORT for MobileNetV2 and
+ * EfficientNet-B0, 13-60% slower per image than batch 1). Not for a graph with a large
+ * weight matrix (AlexNet's and VGG's classifiers, 37-103 M floats): there a GEMM over the
+ * whole batch reads the weights once instead of once per image. */
+#define SUB_BATCH_MAX_WEIGHT (4 << 20)   /* floats of the largest conv/linear weight */
+
+static bool batched(const IrValue *v, int64_t N)
+{
+    return (v->kind == IRV_NODE || v->kind == IRV_INPUT) && v->shape.rank >= 1 && v->shape.d[0] == N;
+}
+
+/* An operand of a broadcasting op: image n's own slice, or data the same for every image. */
+static bool per_image_operand(const IrValue *v, int64_t N, int rank)
+{
+    if (has_data(v)) return v->shape.rank < rank || v->shape.d[0] == 1;
+    return batched(v, N) && v->shape.rank == rank;
+}
+
+static bool weights_ok(const IrNode *n, int from)
+{
+    for (int k = from; k < n->n_in && k < 3; k++)
+        if (!has_data(n->in[k]) || shape_numel(&n->in[k]->shape) > SUB_BATCH_MAX_WEIGHT) return false;
+    return true;
+}
+
+/* N when the graph can run image by image (above), else 1. */
+static int64_t sub_batch_size(const IrGraph *g)
+{
+    if (g->inputs.n == 0 || g->outputs.n == 0) return 1;
+    const IrValue *in0 = g->inputs.v[0];
+    int64_t N = in0->shape.rank >= 1 ? in0->shape.d[0] : 1;
+    if (N <= 1) return 1;
+    for (int i = 0; i < g->inputs.n; i++)
+        if (!batched(g->inputs.v[i], N)) return 1;
+    for (int i = 0; i < g->outputs.n; i++)
+        if (!batched(g->outputs.v[i], N)) return 1;
+    for (int i = 0; i < g->nodes.n; i++) {
+        const IrNode *n = g->nodes.v[i];
+        const IrAttrs *a = &n->attrs;
+        int r = n->out->shape.rank;
+        if (!batched(n->out, N)) return 1;
+        bool ok = ir_op_info[n->op].kind == OPK_BROADCAST || batched(n->in[0], N);
+        switch (ir_op_info[n->op].kind) {
+        case OPK_ELEMWISE: break;
+        case OPK_BROADCAST:
+            ok = per_image_operand(n->in[0], N, r) && per_image_operand(n->in[1], N, r);
+            break;
+        default:
+            if (ok) switch (n->op) {
+            case IR_CONV2D:
+            case IR_LINEAR:
+                ok = n->in[0]->shape.rank >= 2 && weights_ok(n, 1) && (n->n_in < 4 || batched(n->in[3], N));
+                break;
+            case IR_BATCH_NORM: case IR_SCALE_SHIFT: case IR_LAYER_NORM:
+                ok = n->in[0]->shape.rank >= 2 && weights_ok(n, 1) &&
+                     (n->op != IR_LAYER_NORM || a->n_axes < n->in[0]->shape.rank);
+                for (int k = 3; k < n->n_in; k++) ok = ok && has_data(n->in[k]);
+                break;
+            case IR_MAX_POOL2D: case IR_AVG_POOL2D: case IR_RESHAPE: case IR_UPSAMPLE_NEAREST: ok = true; break;
+            case IR_SOFTMAX: ok = a->axis != 0; break;
+            case IR_REDUCE_MEAN: case IR_REDUCE_SUM: case IR_REDUCE_MAX: case IR_REDUCE_MIN:
+                ok = true;
+                for (int k = 0; k < a->n_axes; k++) ok = ok && a->axes[k] != 0;
+                break;
+            case IR_TRANSPOSE: ok = a->perm[0] == 0; break;
+            case IR_SLICE: ok = a->begin[0] == 0 && a->step[0] == 1; break;
+            case IR_PAD: ok = a->pads[0] == 0 && a->pads[1] == 0; break;
+            case IR_ROLL: ok = a->shifts[0] == 0; break;
+            case IR_CONCAT:
+                ok = a->axis != 0;
+                for (int k = 0; k < n->n_in; k++) ok = ok && batched(n->in[k], N);
+                break;
+            default: ok = false; break;   /* matmul, attention, take, gather, where: batched as they are */
+            }
+        }
+        if (!ok) return 1;
+    }
+    return N;
+}
+
+/* A copy of g with the batch axis of every batched value (and of reshape/upsample
+ * targets) set to 1; data pointers, names, locations and ids are shared. */
+typedef struct OneImage {
+    IrGraph g;
+    IrValue *vals;
+    IrNode *nodes;
+    IrValue **ins;
+    void **vec;
+} OneImage;
+
+static bool one_image_graph(const IrGraph *g, int64_t N, OneImage *o)
+{
+    int nv = g->values.n, nn = g->nodes.n, nin = 0;
+    for (int i = 0; i < nn; i++) nin += ((const IrNode *)g->nodes.v[i])->n_in;
+    int nvec = nv + nn + g->params.n + g->inputs.n + g->outputs.n;
+    memset(o, 0, sizeof *o);
+    o->vals = bcl_malloc(sizeof(IrValue) * (size_t)(nv ? nv : 1));
+    o->nodes = bcl_malloc(sizeof(IrNode) * (size_t)(nn ? nn : 1));
+    o->ins = bcl_malloc(sizeof(IrValue *) * (size_t)(nin ? nin : 1));
+    o->vec = bcl_malloc(sizeof(void *) * (size_t)(nvec ? nvec : 1));
+    if (!o->vals || !o->nodes || !o->ins || !o->vec) return false;
+    for (int i = 0; i < nv; i++) {
+        const IrValue *v = g->values.v[i];
+        BCL_ASSERT(v->id == i);
+        o->vals[i] = *v;
+        o->vals[i].def = NULL;
+        if (batched(v, N)) o->vals[i].shape.d[0] = 1;
+    }
+    int off = 0;
+    for (int i = 0; i < nn; i++) {
+        const IrNode *n = g->nodes.v[i];
+        IrNode *c = &o->nodes[i];
+        *c = *n;
+        c->in = o->ins + off;
+        for (int k = 0; k < n->n_in; k++) c->in[k] = &o->vals[n->in[k]->id];
+        off += n->n_in;
+        c->out = &o->vals[n->out->id];
+        c->out->def = c;
+        if ((n->op == IR_RESHAPE || n->op == IR_UPSAMPLE_NEAREST) && c->attrs.shape.rank >= 1) c->attrs.shape.d[0] = 1;
+    }
+    o->g = *g;
+    void **p = o->vec;
+    PtrVec *vecs[] = {&o->g.values, &o->g.nodes, &o->g.params, &o->g.inputs, &o->g.outputs};
+    for (int k = 0; k < 5; k++) {
+        PtrVec *dst = vecs[k];
+        void *const *src = dst->v;   /* still g's */
+        for (int i = 0; i < dst->n; i++)
+            p[i] = k == 1 ? (void *)&o->nodes[i] : (void *)&o->vals[((const IrValue *)src[i])->id];
+        dst->v = p, dst->cap = dst->n;
+        p += dst->n;
+    }
+    return true;
+}
+
+static void one_image_free(OneImage *o)
+{
+    free(o->vals);
+    free(o->nodes);
+    free(o->ins);
+    free(o->vec);
+}
+
+bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_batch, Diag *d)
+{
+    const char *e = getenv("BCL_JIT_SUB_BATCH");   /* 0: lower the whole batch at once */
+    int64_t N = sub_batch && !(e && *e == '0') ? sub_batch_size(g) : 1;
+    if (N <= 1) {
+        if (!plan_build(pl, g, h, d)) return false;
+        pl->images = 1;
+        return true;
+    }
+    OneImage o;
+    if (!one_image_graph(g, N, &o)) {
+        one_image_free(&o);
+        diag_error(d, NO_LOC, "out of memory while preparing the JIT");
+        return false;
+    }
+    bool ok = plan_build(pl, &o.g, h, d);
+    if (ok) {
+        pl->images = N;
+        pl->input_numel = bcl_calloc((size_t)g->inputs.n + 1, sizeof(int64_t));
+        if (!pl->input_numel) {
+            jit_plan_free(pl);
+            diag_error(d, NO_LOC, "out of memory while preparing the JIT");
+            ok = false;
+        }
+        for (int i = 0; ok && i < g->inputs.n; i++) pl->input_numel[i] = shape_numel(&((const IrValue *)o.g.inputs.v[i])->shape);
+    }
+    one_image_free(&o);
+    return ok;
+}
+
 static void pack_task(void **ctx, int64_t begin, int64_t end)
 {
     JitPlan *pl = (JitPlan *)(void *)ctx;
@@ -1112,5 +1291,6 @@ void jit_plan_free(JitPlan *pl)
     free(pl->slot_init);
     free(pl->input_slot);
     free(pl->outs);
+    free(pl->input_numel);
     memset(pl, 0, sizeof *pl);
 }

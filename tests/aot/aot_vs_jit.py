@@ -59,6 +59,10 @@ def jit_output(model_args, x_path, cpu=None):
     out = os.path.join(W, "jit.npy")
     env = dict(os.environ)
     env.pop("BCL_JIT_TARGET_CPU", None)
+    # An object runs the whole batch in each step; the JIT may lower a batch of
+    # independent images for one image and run it per image (sub-batching, plan.c),
+    # which sums a few dot products in another order: compare like with like.
+    env["BCL_JIT_SUB_BATCH"] = "0"
     if cpu:
         env["BCL_JIT_TARGET_CPU"] = cpu
     r = subprocess.run([args.bclc, "run", *model_args, "--engine", "jit", "--threads", "2", "--input", x_path,

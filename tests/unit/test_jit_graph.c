@@ -113,6 +113,141 @@ static void test_threads_from_env(void **st)
     jt_free(&t);
 }
 
+/* Sub-batching (plan.c): a CNN whose images are independent is lowered for one image and
+ * run image by image, images in parallel on the threads when there are as many images as
+ * threads (else one at a time on all threads). Same results as the interpreter in every
+ * mode, and bitwise the same for 1, 2 and 3 threads (one image's steps compute it in the
+ * same way whichever mode runs them). */
+static void test_sub_batch_net(void **st)
+{
+    JT t;
+    jt_init(&t, 25);
+    build_net(&t, 4);
+    int threads[] = {1, 2, 3, 5}, sets[] = {1, 2, 3, 1};
+    float **o1 = NULL;
+    for (int c = 0; c < 4; c++) {
+        BclJit *j = bcl_jit_compile(t.g, &(BclJitOptions){.threads = threads[c]}, &t.d);
+        assert_non_null(j);
+        assert_int_equal(bcl_jit_images(j), 4);
+        assert_int_equal(bcl_jit_image_sets(j), sets[c]);
+        bcl_jit_free(j);
+        float **o = jt_check(&t, threads[c], 1e-4, true);
+        if (!o1) {
+            o1 = o;
+            continue;
+        }
+        for (int i = 0; i < t.g->outputs.n; i++) {
+            int64_t n = shape_numel(&((IrValue *)t.g->outputs.v[i])->shape);
+            assert_memory_equal(o[i], o1[i], sizeof(float) * (size_t)n);
+        }
+        jt_free_outputs(&t, o);
+    }
+    jt_free_outputs(&t, o1);
+    setenv("BCL_JIT_SUB_BATCH", "0", 1);   /* the whole batch in each step */
+    BclJit *j = bcl_jit_compile(t.g, &(BclJitOptions){.threads = 2}, &t.d);
+    assert_non_null(j);
+    assert_int_equal(bcl_jit_images(j), 1);
+    bcl_jit_free(j);
+    jt_check(&t, 2, 1e-4, false);
+    unsetenv("BCL_JIT_SUB_BATCH");
+    jt_free(&t);
+}
+
+/* Graphs with a node that mixes images (or data that differs per image) are not
+ * sub-batched; the ones that only move data within an image are. Each case: an input
+ * [3, 3, 5, 6] (batch = channels, so a transpose of the two keeps the batch size),
+ * a conv, then the node. */
+static void test_sub_batch_rules(void **st)
+{
+    enum { N = 3 };
+    for (int c = 0; c < 12; c++) {
+        JT t;
+        jt_init(&t, 40 + c);
+        IrValue *x = jt_input(&t, jt_shape(4, N, 3, 5, 6));
+        IrAttrs a = ir_attrs_default();
+        a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
+        a.act = IR_RELU;
+        IrValue *cin[2] = {x, jt_param(&t, jt_shape(4, 3, 3, 3, 3), -0.3f, 0.3f)};
+        IrValue *y = jt_node(&t, IR_CONV2D, cin, 2, &a), *z = NULL;
+        a = ir_attrs_default();
+        IrAttrs d0 = ir_attrs_default();
+        int64_t want = 1;
+        switch (c) {
+        case 0:   /* softmax over the batch */
+            a.axis = 0;
+            z = jt_node(&t, IR_SOFTMAX, &y, 1, &a);
+            break;
+        case 1:   /* softmax within an image */
+            a.axis = 1;
+            z = jt_node(&t, IR_SOFTMAX, &y, 1, &a), want = N;
+            break;
+        case 2: {   /* a weight with a batch-sized first axis: different data per image */
+            IrValue *m[2] = {y, jt_param(&t, jt_shape(4, N, 3, 5, 6), -1, 1)};
+            z = jt_node(&t, IR_MUL, m, 2, &a);
+            break;
+        }
+        case 3: {   /* a weight broadcast over the images */
+            IrValue *m[2] = {jt_param(&t, jt_shape(3, 3, 1, 6), -1, 1), y};
+            z = jt_node(&t, IR_MUL, m, 2, &a), want = N;
+            break;
+        }
+        case 4:   /* batch and channels swapped */
+            a.perm[0] = 1, a.perm[1] = 0, a.perm[2] = 2, a.perm[3] = 3;
+            z = jt_node(&t, IR_TRANSPOSE, &y, 1, &a);
+            break;
+        case 5:   /* H and W swapped */
+            a.perm[0] = 0, a.perm[1] = 1, a.perm[2] = 3, a.perm[3] = 2;
+            z = jt_node(&t, IR_TRANSPOSE, &y, 1, &a), want = N;
+            break;
+        case 6:   /* a mean over the batch, kept as an axis of 1: then broadcast back */
+            a.n_axes = 1, a.axes[0] = 0, a.keepdim = true;
+            z = jt_node(&t, IR_REDUCE_MEAN, &y, 1, &a);
+            z = jt_node(&t, IR_SUB, (IrValue *[]){y, z}, 2, &d0);
+            break;
+        case 7:   /* a mean over the channels */
+            a.n_axes = 1, a.axes[0] = 1, a.keepdim = true;
+            z = jt_node(&t, IR_REDUCE_MEAN, &y, 1, &a), want = N;
+            break;
+        case 8:   /* a roll along the batch */
+            a.shifts[0] = 1;
+            z = jt_node(&t, IR_ROLL, &y, 1, &a);
+            break;
+        case 9: {   /* matmul: batched as it is */
+            IrValue *m[2] = {y, jt_input(&t, jt_shape(4, N, 3, 6, 4))};
+            z = jt_node(&t, IR_MATMUL, m, 2, &a);
+            break;
+        }
+        case 10: {   /* concat along the channels, then flatten and a linear */
+            a.axis = 1;
+            z = jt_node(&t, IR_CONCAT, (IrValue *[]){y, x}, 2, &a);
+            a = ir_attrs_default();
+            a.shape = jt_shape(2, N, 6 * 5 * 6);
+            z = jt_node(&t, IR_RESHAPE, &z, 1, &a);
+            IrValue *l[3] = {z, jt_param(&t, jt_shape(2, 7, 180), -0.1f, 0.1f), jt_param(&t, jt_shape(1, 7), -1, 1)};
+            z = jt_node(&t, IR_LINEAR, l, 3, &d0), want = N;
+            break;
+        }
+        default: {   /* a pad along the batch, then a slice of the first N images */
+            a.pads[0] = 1, a.pads[1] = 0;
+            z = jt_node(&t, IR_PAD, &y, 1, &a);
+            a = ir_attrs_default();
+            for (int k = 0; k < 4; k++) a.begin[k] = 0, a.end[k] = z->shape.d[k], a.step[k] = 1;
+            a.end[0] = N;
+            z = jt_node(&t, IR_SLICE, &z, 1, &a);
+            break;
+        }
+        }
+        ir_add_output(t.g, z);
+        BclJit *j = bcl_jit_compile(t.g, &(BclJitOptions){.threads = 2}, &t.d);
+        assert_non_null(j);
+        if (bcl_jit_images(j) != want) fprintf(stderr, "case %d: %lld images\n", c, (long long)bcl_jit_images(j));
+        assert_int_equal(bcl_jit_images(j), want);
+        bcl_jit_free(j);
+        jt_check(&t, 2, 1e-4, false);
+        jt_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +255,8 @@ int main(void)
         cmocka_unit_test(test_threads_agree),
         cmocka_unit_test(test_rerun),
         cmocka_unit_test(test_threads_from_env),
+        cmocka_unit_test(test_sub_batch_net),
+        cmocka_unit_test(test_sub_batch_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

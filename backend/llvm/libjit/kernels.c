@@ -854,9 +854,19 @@ INL void gemm_tile(const float *restrict x, const float *restrict wp, const floa
     }
 }
 
+/* pv vectors of pixels from p0 as register tiles of at most rv vectors (rv < pv where
+ * the registers hold fewer, AVX2: the item's weights are then reused from L1/L2). */
+INL void gemm_tiles(const float *restrict x, const float *restrict wp, const float *restrict r,
+                    float *restrict y, const int64_t *p, int64_t n, int64_t obk, int64_t p0, const int ot,
+                    const int pv, const int rv)
+{
+#pragma clang loop unroll(full)
+    for (int s = 0; s < pv; s += rv) gemm_tile(x, wp, r, y, p, n, obk, p0 + 16 * s, ot, pv - s < rv ? pv - s : rv);
+}
+
 KERNEL(conv1x1)
 {
-    int64_t P = p[6], OBK = p[8], OT = p[11], PV = p[12];
+    int64_t P = p[6], OBK = p[8], OT = p[11], PV = p[12], RV = p[14];
     const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
     float *y = slot(slots, p, 3);
     /* Items (n, tile, obk), obk fastest so a thread's consecutive items reuse the
@@ -864,11 +874,11 @@ KERNEL(conv1x1)
     int64_t tiles = P / (16 * PV), per_n = tiles ? tiles : 1;
     for (int64_t it = begin; it < end; it++) {
         int64_t obk = it % OBK, t = (it / OBK) % per_n, n = it / (OBK * per_n);
-        /* OT, PV and the remainders are constants: each call is fully unrolled. */
-        if (t < tiles) gemm_tile(x, wp, r, y, p, n, obk, t * 16 * PV, OT, PV);
+        /* OT, PV, RV and the remainders are constants: each call is fully unrolled. */
+        if (t < tiles) gemm_tiles(x, wp, r, y, p, n, obk, t * 16 * PV, OT, PV, RV);
         if (t != per_n - 1) continue;
         int64_t p0 = tiles * 16 * PV;
-        if ((P - p0) / 16 > 0) gemm_tile(x, wp, r, y, p, n, obk, p0, OT, (P % (16 * PV)) / 16);
+        if ((P - p0) / 16 > 0) gemm_tiles(x, wp, r, y, p, n, obk, p0, OT, (P % (16 * PV)) / 16, RV);
         /* the last 16 pixels again, overlapping: same values, same thread */
         if (P % 16) gemm_tile(x, wp, r, y, p, n, obk, P - 16, OT, 1);
     }

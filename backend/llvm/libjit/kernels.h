@@ -41,7 +41,8 @@
                      items: N*OB*OH; wp [OB][CBG][KH][KW][16c][16o] + bias[OB*16];
                      groups: CBG input and OBG output blocks per group of CG inputs and OG outputs
                      (dense: CB, OB, C, O); a group's last blocks are zero-padded */ \
-    K(conv1x1, 0xf) /* x wp r y N C P O OBK act alpha OT PV WS; items: N*max(1, P/(16*PV))*OBK; P >= 16;
+    K(conv1x1, 0xf) /* x wp r y N C P O OBK act alpha OT PV WS RV; items: N*max(1, P/(16*PV))*OBK; P >= 16;
+                     register tiles of OT channels x RV <= PV 16-pixel vectors;
                      wp [OBK][C][OT] + bias[OBK*OT] (1x1, stride 1, no padding, groups 1); WS > 0:
                      one such set of weights per image, WS floats apart (scale_w) */ \
     K(scale_w, 0x7) /* wp s wo C OT OBK; items: N*OBK; wo[n] = conv1x1 weights wp times s[n][c] */ \

@@ -22,6 +22,7 @@ typedef struct CheckCtx {
     Snapshot *snaps;
     int n, cap;
     bool comparing;
+    bool no_memory;             /* a snapshot could not be allocated: reported after the run */
     const IrNode *first_bad;
     double bad_diff, bad_tol;
 } CheckCtx;
@@ -58,18 +59,28 @@ static void observe(void *vctx, const IrNode *n, const float *out)
     CheckCtx *c = vctx;
     int64_t numel = shape_numel(&n->out->shape);
     if (!c->comparing) {
+        if (c->no_memory) return;
         if (c->n == c->cap) {
-            c->cap = c->cap ? 2 * c->cap : 64;
-            c->snaps = bcl_realloc(c->snaps, sizeof *c->snaps * (size_t)c->cap);
-            BCL_ASSERT(c->snaps);
+            int cap = c->cap ? 2 * c->cap : 64;
+            Snapshot *snaps = bcl_realloc(c->snaps, sizeof *c->snaps * (size_t)cap);
+            if (!snaps) {
+                c->no_memory = true;
+                return;
+            }
+            c->snaps = snaps;
+            c->cap = cap;
+        }
+        float *data = bcl_malloc(sizeof(float) * (size_t)(numel ? numel : 1));
+        if (!data) {
+            c->no_memory = true;
+            return;
         }
         Snapshot *s = &c->snaps[c->n++];
         s->v = n->out;
         s->op = n->op;
         s->act = n->attrs.act;
         s->n_in = n->n_in;
-        s->data = bcl_malloc(sizeof(float) * (size_t)(numel ? numel : 1));
-        BCL_ASSERT(s->data);
+        s->data = data;
         memcpy(s->data, out, sizeof(float) * (size_t)numel);
         return;
     }
@@ -87,36 +98,60 @@ static void observe(void *vctx, const IrNode *n, const float *out)
     }
 }
 
+/* What the check holds while passes run (they may jump on out of memory): freed on
+ * every path, by the guard on a jump. */
+typedef struct CheckHeld {
+    CheckCtx c;
+    int n_out;
+    float **ref;
+    const IrValue **ref_val;
+} CheckHeld;
+
+static void free_held(void *arg)
+{
+    CheckHeld *h = arg;
+    for (int i = 0; i < h->c.n; i++) free(h->c.snaps[i].data);
+    free(h->c.snaps);
+    if (h->ref)
+        for (int i = 0; i < h->n_out; i++) free(h->ref[i]);
+    free(h->ref);
+    free(h->ref_val);
+    memset(h, 0, sizeof *h);
+}
+
 int bcl_run_passes_checked(IrGraph *g, const char *pipeline, const PassOptions *opt,
                            const float *const *inputs, float *const *outputs, FILE *report, Diag *d)
 {
-    CheckCtx c = {0};
     int n_out = g->outputs.n, rc = 1;
-    float **ref = bcl_calloc((size_t)n_out, sizeof *ref);
-    const IrValue **ref_val = bcl_calloc((size_t)n_out, sizeof *ref_val);
-    BCL_ASSERT(ref && ref_val);
+    CheckHeld h = {.n_out = n_out};
+    CheckCtx *c = &h.c;
+    BclOomGuard guard;
+    bcl_oom_guard(&guard, free_held, &h);
+    h.ref = bcl_calloc((size_t)n_out, sizeof *h.ref);
+    h.ref_val = bcl_calloc((size_t)n_out, sizeof *h.ref_val);
+    if (!h.ref || !h.ref_val) goto no_memory;
     for (int i = 0; i < n_out; i++) {
-        ref_val[i] = g->outputs.v[i];
-        int64_t n = shape_numel(&ref_val[i]->shape);
-        ref[i] = bcl_malloc(sizeof(float) * (size_t)(n ? n : 1));
-        BCL_ASSERT(ref[i]);
+        h.ref_val[i] = g->outputs.v[i];
+        int64_t n = shape_numel(&h.ref_val[i]->shape);
+        if (!(h.ref[i] = bcl_malloc(sizeof(float) * (size_t)(n ? n : 1)))) goto no_memory;
     }
-    if (bcl_interp_run_observed(g, inputs, ref, observe, &c, d)) goto done;
-    qsort(c.snaps, (size_t)c.n, sizeof *c.snaps, cmp_snap);
+    if (bcl_interp_run_observed(g, inputs, h.ref, observe, c, d)) goto done;
+    if (c->no_memory) goto no_memory;
+    qsort(c->snaps, (size_t)c->n, sizeof *c->snaps, cmp_snap);
     if (bcl_run_passes(g, pipeline, opt, d)) goto done;
     if (g->outputs.n != n_out) {
         diag_error(d, NO_LOC, "--check: the optimized graph has %d outputs, the original %d", g->outputs.n, n_out);
         goto done;
     }
-    c.comparing = true;
+    c->comparing = true;
     /* the optimized graph runs inside its memory plan, as bclc runs it */
-    if (bcl_interp_run_planned_observed(g, NULL, inputs, outputs, observe, &c, d)) goto done;
+    if (bcl_interp_run_planned_observed(g, NULL, inputs, outputs, observe, c, d)) goto done;
     rc = 0;
     for (int i = 0; i < n_out; i++) {
         const IrValue *v = g->outputs.v[i];
         int64_t n = shape_numel(&v->shape);
-        double diff = max_diff(ref[i], outputs[i], n), tol = tolerance(ref[i], n);
-        if (!shape_eq(&v->shape, &ref_val[i]->shape) || diff > tol) {
+        double diff = max_diff(h.ref[i], outputs[i], n), tol = tolerance(h.ref[i], n);
+        if (!shape_eq(&v->shape, &h.ref_val[i]->shape) || diff > tol) {
             diag_error(d, NO_LOC, "--check: output %d of the optimized graph differs: max |diff| %.3g > tolerance %.3g",
                        i, diff, tol);
             rc = 1;
@@ -125,17 +160,17 @@ int bcl_run_passes_checked(IrGraph *g, const char *pipeline, const PassOptions *
                     i, diff, tol);
         }
     }
-    if (c.first_bad) {
-        const IrNode *n = c.first_bad;
+    if (c->first_bad) {
+        const IrNode *n = c->first_bad;
         diag_error(d, n->loc, "--check: the first result that differs after optimization is this %s: max |diff| %.3g > tolerance %.3g",
-                   ir_op_info[n->op].name, c.bad_diff, c.bad_tol);
+                   ir_op_info[n->op].name, c->bad_diff, c->bad_tol);
         rc = 1;
     }
+    goto done;
+no_memory:
+    diag_error(d, NO_LOC, "out of memory for --check's copies of the unoptimized graph's results");
 done:
-    for (int i = 0; i < c.n; i++) free(c.snaps[i].data);
-    free(c.snaps);
-    for (int i = 0; i < n_out; i++) free(ref[i]);
-    free(ref);
-    free(ref_val);
+    bcl_oom_unguard(&guard);
+    free_held(&h);
     return rc;
 }

@@ -104,7 +104,7 @@ static int resize_separable(const Image *src, Image *dst, Interp m)
     int *xs = bcl_malloc(sizeof(int) * (size_t)dw), *ys = bcl_malloc(sizeof(int) * (size_t)dh);
     short *xw = bcl_malloc(sizeof(short) * (size_t)dw * k), *yw = bcl_malloc(sizeof(short) * (size_t)dh * k);
     int *rows = bcl_malloc(sizeof(int) * (size_t)sh * dw * cn);   /* every source row resized in x */
-    int rc = -1;
+    int rc = PREPROCESS_NO_MEMORY;
     if (!xs || !ys || !xw || !yw || !rows) goto done;
     axis_table(sw, dw, m, true, xs, xw);
     axis_table(sh, dh, m, false, ys, yw);
@@ -152,7 +152,7 @@ int image_resize(const Image *src, int dh, int dw, Interp m, Image *dst)
     memset(dst, 0, sizeof *dst);
     if (dh <= 0 || dw <= 0 || (long long)dh * dw > BCL_MAX_IMAGE_PIXELS) return -1;
     dst->px = bcl_malloc((size_t)dh * dw * cn);
-    if (!dst->px) return -1;
+    if (!dst->px) return PREPROCESS_NO_MEMORY;
     dst->h = dh, dst->w = dw, dst->c = cn;
     if (dh == sh && dw == sw) {   /* cv2.resize copies */
         memcpy(dst->px, src->px, (size_t)dh * dw * cn);
@@ -181,10 +181,9 @@ int image_resize(const Image *src, int dh, int dw, Interp m, Image *dst)
                 }
         return 0;
     }
-    if (resize_separable(src, dst, m)) {
-        image_free(dst);
-        return -1;
-    }
+    int rc = resize_separable(src, dst, m);
+    if (rc) image_free(dst);
+    return rc;
     return 0;
 }
 
@@ -207,7 +206,8 @@ int preprocess_crop(const Image *img, const Preprocess *p, Image *out)
         else ow = S, oh = (int)((double)((long long)S * h) / w);
     }
     Image r;
-    if (image_resize(img, oh, ow, p->interp, &r)) return -1;
+    int rc = image_resize(img, oh, ow, p->interp, &r);
+    if (rc) return rc;
     if (oh < p->crop_h || ow < p->crop_w) {
         image_free(&r);
         return -1;
@@ -216,7 +216,7 @@ int preprocess_crop(const Image *img, const Preprocess *p, Image *out)
     out->px = bcl_malloc((size_t)p->crop_h * p->crop_w * r.c);
     if (!out->px) {
         image_free(&r);
-        return -1;
+        return PREPROCESS_NO_MEMORY;
     }
     out->h = p->crop_h, out->w = p->crop_w, out->c = r.c;
     for (int y = 0; y < p->crop_h; y++)
@@ -228,7 +228,8 @@ int preprocess_crop(const Image *img, const Preprocess *p, Image *out)
 int preprocess_image(const Image *img, const Preprocess *p, float *out)
 {
     Image c;
-    if (preprocess_crop(img, p, &c)) return -1;
+    int rc = preprocess_crop(img, p, &c);
+    if (rc) return rc;
     size_t plane = (size_t)c.h * c.w;
     for (size_t i = 0; i < plane; i++) {
         const unsigned char *px = c.px + i * 3;   /* B, G, R */

@@ -28,6 +28,11 @@ bool color_from_name(const char *s, ColorSpace *out);
 /* S for test.img_size and test.crop_pct, as BaseCls computes it. */
 int preprocess_resize_short(int img_size, double crop_pct);
 
+/* What the functions below return when they fail: -1 for a size they cannot make (an
+ * image smaller than the crop, a result over BCL_MAX_IMAGE_PIXELS), this when an
+ * allocation failed. */
+#define PREPROCESS_NO_MEMORY (-2)
+
 /* cv2.resize(src, (dw, dh), interpolation) for 8-bit images: OpenCV's fixed-point
  * coefficients (11 bits), replicated borders, its 2x-downscale INTER_AREA path and its
  * vectorised rounding for bilinear (bit-exact with OpenCV 4.6 on skimage's photos);

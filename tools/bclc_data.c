@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/pipeline.h"
+#include "support/oom.h"
 #include "tools/bclc_data.h"
 #include "tools/imagenet_labels.h"
 
@@ -81,7 +82,7 @@ int bclc_load_images(BclModelOptions *m, const char *const *paths, int n, float 
     Preprocess p;
     if (bclc_image_preprocess(&dc, xs, &p, d)) return -1;
     size_t per = (size_t)p.channels * p.crop_h * p.crop_w;
-    *x = malloc(sizeof(float) * per * (size_t)n);
+    *x = bcl_malloc(sizeof(float) * per * (size_t)n);
     if (!*x) {
         diag_error(d, NO_LOC, "out of memory for %d images", n);
         return -1;
@@ -91,6 +92,10 @@ int bclc_load_images(BclModelOptions *m, const char *const *paths, int n, float 
         if (image_read(paths[i], &img, d)) return -1;
         int rc = preprocess_image(&img, &p, *x + per * (size_t)i);
         image_free(&img);
+        if (rc == PREPROCESS_NO_MEMORY) {
+            diag_error_path(d, paths[i], "out of memory in the test transform");
+            return -1;
+        }
         if (rc) {
             diag_error_path(d, paths[i], "the image cannot go through the test transform (resize to %d)", p.resize_short);
             return -1;

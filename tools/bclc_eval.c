@@ -27,6 +27,7 @@
 #include "io/npy.h"
 #include "io/preprocess.h"
 #include "support/file.h"
+#include "support/oom.h"
 #include "tools/bclc_data.h"
 #if BCL_HAVE_LLVM
 #include "backend/llvm/jit.h"
@@ -628,7 +629,8 @@ static void *worker(void *arg)
         int rc = image_read(sm->path, &img, &d);
         if (!rc) {
             rc = preprocess_image(&img, l->p, s->x + (size_t)at * l->per_image);
-            if (rc) diag_error_path(&d, sm->path, "the image is too small or too large for the test transform");
+            if (rc == PREPROCESS_NO_MEMORY) diag_error_path(&d, sm->path, "out of memory in the test transform");
+            else if (rc) diag_error_path(&d, sm->path, "the image is too small or too large for the test transform");
             image_free(&img);
         }
         image_budget_release();   /* what this decode reserved, freed above */
@@ -783,93 +785,155 @@ static void mpi_stop(void)
 
 /* ---- the command ---- */
 
-static int evaluate(EvalOpts *o, Diag *d)
-{
+/* What an evaluation holds: freed at its end, and by its guard when an allocation
+ * fails below (support/oom.h), which first stops and joins the decoding threads, so
+ * that none is left waiting on (or writing into) a frame the jump unwinds. */
+typedef struct EvalHeld {
     Folder f;
     Arena arena;
-    arena_init(&arena);
-    Counts c = {0};
-    int rc = 1;
-    Engine e = {0};
-    Loader l = {0};
-    pthread_t *threads = NULL;
-    int n_threads = 0;
-    float *y = NULL;
-    memset(&f, 0, sizeof f);
-    if (scan_folder(o->data, &f, d)) goto out;
+    Counts c;
+    Engine e;
+    Loader l;
+    bool loader_ready;     /* l.mu and l.cv initialised */
+    pthread_t *threads;
+    int n_threads;         /* started */
+    float *y;
+} EvalHeld;
+
+static void stop_workers(EvalHeld *h)
+{
+    if (!h->n_threads) return;
+    pthread_mutex_lock(&h->l.mu);
+    h->l.stop = 1;
+    pthread_cond_broadcast(&h->l.cv);
+    pthread_mutex_unlock(&h->l.mu);
+    for (int i = 0; i < h->n_threads; i++) pthread_join(h->threads[i], NULL);
+    h->n_threads = 0;
+}
+
+static void eval_release(void *arg)
+{
+    EvalHeld *h = arg;
+    stop_workers(h);
+    free(h->l.error);
+    for (int i = 0; i < RING; i++) free(h->l.slots[i].x), free(h->l.slots[i].bad);
+    if (h->loader_ready) pthread_mutex_destroy(&h->l.mu), pthread_cond_destroy(&h->l.cv);
+    free(h->threads);
+    free(h->y);
+    free(h->c.per_class);
+#if BCL_HAVE_LLVM
+    if (h->e.jit) bcl_jit_free(h->e.jit);
+#endif
+    free_folder(&h->f);
+    arena_free(&h->arena);
+    memset(h, 0, sizeof *h);
+}
+
+static int evaluate_held(EvalOpts *o, EvalHeld *h, Diag *d);
+
+static void arena_free_guarded(void *arg) { arena_free(arg); }
+
+static int evaluate(EvalOpts *o, Diag *d)
+{
+    EvalHeld h;
+    memset(&h, 0, sizeof h);
+    arena_init(&h.arena);
+    BclOomGuard guard;
+    bcl_oom_guard(&guard, eval_release, &h);
+    int rc = evaluate_held(o, &h, d);
+    bcl_oom_unguard(&guard);
+    eval_release(&h);
+    return rc;
+}
+
+static int evaluate_held(EvalOpts *o, EvalHeld *h, Diag *d)
+{
+    Folder *f = &h->f;
+    Counts *c = &h->c;
+    Engine *e = &h->e;
+    Loader *l = &h->l;
+    if (scan_folder(o->data, f, d)) return 1;
 
     /* the model, built for a batch of images of the config's size */
     BclDataCfg dc;
     o->m.build.data_cfg = &dc;
     Arena probe;
     arena_init(&probe);
+    BclOomGuard g_probe;
+    bcl_oom_guard(&g_probe, arena_free_guarded, &probe);
     IrGraph *g0 = bcl_pipeline_build(&o->m, &probe, d);
     Shape in = g0 ? bclc_image_input_shape(&dc, o->batch) : (Shape){0};
+    bcl_oom_unguard(&g_probe);
     arena_free(&probe);
-    if (!g0) goto out;
+    if (!g0) return 1;
     if (!o->m.build.has_input_shape) {
         o->m.build.has_input_shape = true;
         o->m.build.input_shape = in;
     }
     o->m.build.input_shape.d[0] = o->batch;
-    IrGraph *g = bcl_pipeline(&o->m, bcl_default_pipeline(2), &arena, d);
-    if (!g) goto out;
+    IrGraph *g = bcl_pipeline(&o->m, bcl_default_pipeline(2), &h->arena, d);
+    if (!g) return 1;
     Preprocess p;
     if (g->inputs.n != 1 || g->outputs.n != 1) {
         diag_error(d, NO_LOC, "'bclc eval' needs a model with one input and one output");
-        goto out;
+        return 1;
     }
     const IrValue *out_v = g->outputs.v[0];
-    if (bclc_image_preprocess(&dc, &((const IrValue *)g->inputs.v[0])->shape, &p, d)) goto out;
+    if (bclc_image_preprocess(&dc, &((const IrValue *)g->inputs.v[0])->shape, &p, d)) return 1;
     if (out_v->shape.rank != 2) {
         char b[128];
         diag_error(d, NO_LOC, "'bclc eval' needs logits of shape [N, classes], the model outputs %s",
                    shape_str(&out_v->shape, b, sizeof b));
-        goto out;
+        return 1;
     }
     int64_t classes = out_v->shape.d[1];
-    if (classes != f.n_classes) {
-        diag_error_path(d, o->data, "%d class folders, but the model has %" PRId64 " classes (num_classes)", f.n_classes,
+    if (classes != f->n_classes) {
+        diag_error_path(d, o->data, "%d class folders, but the model has %" PRId64 " classes (num_classes)", f->n_classes,
                         classes);
-        for (int i = 0; i < f.n_classes; i++)
-            if (f.classes[i][0] == '.') {
-                diag_note(d, NO_LOC, "hidden folders count as classes, as in MegEngine's ImageFolder: '%s'", f.classes[i]);
+        for (int i = 0; i < f->n_classes; i++)
+            if (f->classes[i][0] == '.') {
+                diag_note(d, NO_LOC, "hidden folders count as classes, as in MegEngine's ImageFolder: '%s'", f->classes[i]);
                 break;
             }
-        goto out;
+        return 1;
     }
-    e.g = g;
+    e->g = g;
 #if BCL_HAVE_LLVM
     if (o->engine == ENGINE_JIT) {
         BclJitOptions jo = {.threads = o->threads};
-        if (!(e.jit = bcl_jit_compile(g, &jo, d))) goto out;
+        if (!(e->jit = bcl_jit_compile(g, &jo, d))) return 1;
     }
 #endif
     /* the shard: by --shard, or by MPI rank */
     int shard = o->shard, n_shards = o->n_shards;
     if (mpi_size > 1) shard = mpi_rank, n_shards = mpi_size;
-    l.f = &f;
-    l.p = &p;
-    l.first = (int64_t)f.n * shard / n_shards;
-    l.count = (int64_t)f.n * (shard + 1) / n_shards - l.first;
-    l.batch = o->batch;
-    l.per_image = (size_t)p.channels * p.crop_h * p.crop_w;
-    l.skip_bad = o->skip_bad;
-    pthread_mutex_init(&l.mu, NULL);
-    pthread_cond_init(&l.cv, NULL);
+    l->f = f;
+    l->p = &p;
+    l->first = (int64_t)f->n * shard / n_shards;
+    l->count = (int64_t)f->n * (shard + 1) / n_shards - l->first;
+    l->batch = o->batch;
+    l->per_image = (size_t)p.channels * p.crop_h * p.crop_w;
+    l->skip_bad = o->skip_bad;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    h->loader_ready = true;
     for (int i = 0; i < RING; i++) {
-        l.slots[i].batch = -1;
-        l.slots[i].expect = i;
-        l.slots[i].x = calloc(l.per_image * (size_t)o->batch, sizeof(float));
-        l.slots[i].bad = calloc((size_t)o->batch, 1);
-        if (!l.slots[i].x || !l.slots[i].bad) {
+        l->slots[i].batch = -1;
+        l->slots[i].expect = i;
+        l->slots[i].x = bcl_calloc(l->per_image * (size_t)o->batch, sizeof(float));
+        l->slots[i].bad = bcl_calloc((size_t)o->batch, 1);
+        if (!l->slots[i].x || !l->slots[i].bad) {
             diag_error(d, NO_LOC, "out of memory for the batch buffers");
-            goto out;
+            return 1;
         }
     }
-    y = malloc(sizeof(float) * (size_t)o->batch * (size_t)classes);
-    counts_init(&c, f.n_classes);
-    n_threads = o->workers;
+    h->y = bcl_malloc(sizeof(float) * (size_t)o->batch * (size_t)classes);
+    counts_init(c, f->n_classes);
+    if (!h->y || !c->per_class) {
+        diag_error(d, NO_LOC, "out of memory for the model's outputs and the counts");
+        return 1;
+    }
+    int n_threads = o->workers;
     if (!n_threads) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n_threads = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
@@ -879,80 +943,72 @@ static int evaluate(EvalOpts *o, Diag *d)
      * after the first free and keep each worker's freed images in its arena) */
     image_budget_set((size_t)o->decode_mb << 20);
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    threads = calloc((size_t)n_threads, sizeof *threads);
-    for (int i = 0; i < n_threads; i++) pthread_create(&threads[i], NULL, worker, &l);
+    if (!(h->threads = bcl_calloc((size_t)n_threads, sizeof *h->threads))) {
+        diag_error(d, NO_LOC, "out of memory for the decoding threads");
+        return 1;
+    }
+    for (int i = 0; i < n_threads; i++) {
+        if (pthread_create(&h->threads[i], NULL, worker, l)) {
+            diag_error(d, NO_LOC, "cannot start a decoding thread");
+            return 1;
+        }
+        h->n_threads++;
+    }
 
-    Progress pr = {isatty(2) != 0, o->quiet || mpi_rank != 0, now(), now(), l.count};
+    Progress pr = {isatty(2) != 0, o->quiet || mpi_rank != 0, now(), now(), l->count};
     int64_t done = 0;
     int failed = 0;
-    for (int64_t b = 0; b < n_batches(&l) && !failed; b++) {
-        Slot *s = &l.slots[b % RING];
-        int64_t size = batch_size(&l, b);
-        pthread_mutex_lock(&l.mu);
-        while (!l.stop && !(s->batch == b && s->filled == size)) pthread_cond_wait(&l.cv, &l.mu);
-        int stopped = l.stop && !(s->batch == b && s->filled == size);
-        pthread_mutex_unlock(&l.mu);
-        if (stopped || (l.error && !o->skip_bad)) {
+    for (int64_t b = 0; b < n_batches(l) && !failed; b++) {
+        Slot *s = &l->slots[b % RING];
+        int64_t size = batch_size(l, b);
+        pthread_mutex_lock(&l->mu);
+        while (!l->stop && !(s->batch == b && s->filled == size)) pthread_cond_wait(&l->cv, &l->mu);
+        int stopped = l->stop && !(s->batch == b && s->filled == size);
+        pthread_mutex_unlock(&l->mu);
+        if (stopped || (l->error && !o->skip_bad)) {
             failed = 1;
             break;
         }
         /* a short last batch: the rows after it are stale and not counted */
-        if (engine_run(&e, s->x, y, d)) {
+        if (engine_run(e, s->x, h->y, d)) {
             failed = 1;
             break;
         }
         for (int64_t i = 0; i < size; i++) {
-            const Sample *sm = &f.s[l.first + b * l.batch + i];
+            const Sample *sm = &f->s[l->first + b * l->batch + i];
             if (s->bad[i]) {
-                c.skipped++;
+                c->skipped++;
                 continue;
             }
-            count(&c, y + i * classes, classes, sm->label);
+            count(c, h->y + i * classes, classes, sm->label);
         }
         done += size;
-        pthread_mutex_lock(&l.mu);
+        pthread_mutex_lock(&l->mu);
         s->batch = -1;   /* free for the next batch of this slot */
         s->expect = b + RING;
-        pthread_cond_broadcast(&l.cv);
-        pthread_mutex_unlock(&l.mu);
+        pthread_cond_broadcast(&l->cv);
+        pthread_mutex_unlock(&l->mu);
         progress(&pr, done, false);
     }
-    pthread_mutex_lock(&l.mu);
-    l.stop = 1;
-    pthread_cond_broadcast(&l.cv);
-    pthread_mutex_unlock(&l.mu);
-    for (int i = 0; i < n_threads; i++) pthread_join(threads[i], NULL);
-    if (l.error) {
+    stop_workers(h);
+    if (l->error) {
         /* the worker's diagnostic, as printed by a Diag */
-        fputs(l.error, d->out);
+        fputs(l->error, d->out);
         if (o->skip_bad) d->n_warnings++;
         else d->n_errors++;
-        if (!o->skip_bad)
+        if (!o->skip_bad && !strstr(l->error, "out of memory"))
             fprintf(d->out, "bclc: note: --skip-bad goes on past images that cannot be decoded\n");
     }
     if (!failed) progress(&pr, done, true);
-    if (mpi_active() && mpi_size > 1) failed = mpi_reduce(&c, failed);
-    if (failed) goto out;
+    if (mpi_active() && mpi_size > 1) failed = mpi_reduce(c, failed);
+    if (failed) return 1;
     if (mpi_rank == 0) {
-        print_result(&c);
+        print_result(c);
         char shard_text[64];
         snprintf(shard_text, sizeof shard_text, "%d/%d", shard, n_shards);
-        if (o->json && write_json(o->json, &c, f.classes, mpi_size > 1 ? "all" : shard_text, d)) goto out;
+        if (o->json && write_json(o->json, c, f->classes, mpi_size > 1 ? "all" : shard_text, d)) return 1;
     }
-    rc = 0;
-out:
-    free(l.error);
-    for (int i = 0; i < RING; i++) free(l.slots[i].x), free(l.slots[i].bad);
-    if (l.f) pthread_mutex_destroy(&l.mu), pthread_cond_destroy(&l.cv);
-    free(threads);
-    free(y);
-    free(c.per_class);
-#if BCL_HAVE_LLVM
-    if (e.jit) bcl_jit_free(e.jit);
-#endif
-    free_folder(&f);
-    arena_free(&arena);
-    return rc;
+    return 0;
 }
 
 /* --list: the samples as evaluated (and as --shard slices them) */
@@ -978,8 +1034,11 @@ int bclc_cmd_eval(int argc, char **argv)
     Diag d;
     diag_init(&d, stderr);
     if (o.m.max_errors >= 0) d.max_errors = o.m.max_errors;
+    BclOomGuard g_merge;   /* (an allocation may fail below: support/oom.h) */
+    bcl_oom_guard(&g_merge, bcl_oom_free_ptr, &o.merge);
     int rc = o.n_merge ? merge(&o, &d) : o.list ? list_samples(&o, &d) : evaluate(&o, &d);
     if (d.n_errors) rc = 1;
+    bcl_oom_unguard(&g_merge);
     free(o.merge);
     mpi_stop();
     return rc;

@@ -1,12 +1,16 @@
 """Allocation-failure sweep (issue 16): with BCL_FAIL_ALLOC=N the Nth checked
 allocation of the process fails (support/oom.h). For N over a sample of the
 allocations of a compile, a run on each engine (the JIT compiling and loading from
-its cache) and the C API example, every run must end in success or a clean error:
+its cache), the interpreter without a memory plan (`run --check` runs the unoptimised
+graph that way), the image readers (`run --image` on JPEG, PNG, BMP, PNM and WebP
+files), `bclc eval` over an image folder (two decoding threads) and the C API
+example, every run must end in success or a clean error:
 exit status 0, or 1 with an "out of memory" message; never a signal (abort, crash),
 never another status, never silence, and under ASan never a leak.
 BCL_FAIL_ALLOC=count first says how many checked allocations each run makes.
 
 usage: sweep_alloc.py --bclc BCLC --classify BCL_CLASSIFY --root SRC [--full] [--stride K] [--jobs J]
+                      [--only NAME,...]
 """
 import argparse
 import concurrent.futures
@@ -38,13 +42,37 @@ def sample(total, full, stride):
     return head + sorted({300 + rest * k // 200 for k in range(1, 201)})
 
 
+# one file per decoder path worth failing in: baseline and progressive JPEG, plain and
+# interlaced PNG, an RLE and a bitfields BMP, binary and text PNM, lossy and lossless WebP
+IMAGE_SEEDS = ["fx_base.jpg", "fx_progressive.jpg", "fx_gray.png", "fx_interlaced.png", "fx_rle8.bmp",
+               "fx_bitfields32.bmp", "fx_rgb.ppm", "fx_gray_text.pgm", "fx_lossy.webp", "fx_alpha_lossless.webp"]
+
+
+def image_files(seeds):
+    files = [os.path.join(seeds, f) for f in IMAGE_SEEDS]
+    missing = [f for f in files if not os.path.exists(f)]
+    if missing:
+        sys.exit("sweep: missing image seeds: %s" % ", ".join(missing))
+    return files
+
+
+def image_folder(files, root):
+    """An ImageFolder of the digits model's ten classes: the images in two of them,
+    the others empty."""
+    for c in range(10):
+        os.makedirs(os.path.join(root, "c%d" % c))
+    for i, f in enumerate(files):
+        shutil.copy(f, os.path.join(root, "c%d" % (1 if i % 2 else 7)))
+    return root
+
+
 def sanitizer_summary(err):
     """The line that says what went wrong: a sanitizer's report with the first frame
     in bclc's own code, else the last line of stderr."""
     lines = err.strip().splitlines()
     for i, l in enumerate(lines):
         if "ERROR: LeakSanitizer" in l or "ERROR: AddressSanitizer" in l or "runtime error" in l:
-            frames = [f for f in lines[i + 1:] if re.search(r"#\d+ .* in (?!malloc|calloc|realloc|operator new|bcl_\w*alloc|bcl_oom)", f)]
+            frames = [f for f in lines[i + 1:] if re.search(r"#\d+ .* in (?!(__interceptor_)?(malloc|calloc|realloc|strdup|aligned_alloc)\b|operator new|bcl_\w*alloc|bcl_oom|bcl_\w*strdup)", f)]
             return [l.strip() + (" at " + frames[0].strip() if frames else "")]
     return lines[-1:] if lines else ["(no message)"]
 
@@ -57,16 +85,26 @@ def main():
     ap.add_argument("--full", action="store_true", help="fail every allocation, however many")
     ap.add_argument("--jobs", type=int, default=2, help="runs at once")
     ap.add_argument("--stride", type=int, default=1, help="fail every stride-th of the first 300 allocations")
+    ap.add_argument("--only", help="sweep only these runs (comma-separated names)")
     a = ap.parse_args()
     d = os.path.join(a.root, "examples", "digits")
     model, weights, x = (os.path.join(d, f) for f in ("digits.bcl", "digits.safetensors", "sample_3.npy"))
+    images = image_files(os.path.join(a.root, "tests", "fuzz", "seeds", "image"))
+    tmp = tempfile.mkdtemp(prefix="bcl-oom-")
+    folder = image_folder(images, os.path.join(tmp, "val"))
+    gray = ["-o", "preprocess.img_color_space=GRAY"]   # the digits model reads one channel
     runs = {
         "check": [a.bclc, "check", model],
         "run-interp": [a.bclc, "run", model, "--weights", weights, "--input", x, "--engine", "interp"],
+        "run-unplanned": [a.bclc, "run", model, "--weights", weights, "--input", x, "--engine", "interp", "--check"],
         "run-jit": [a.bclc, "run", model, "--weights", weights, "--input", x, "--engine", "jit"],
+        "run-images": [a.bclc, "run", model, "--weights", weights, "--engine", "interp", "--topk", "1"] + gray +
+                      ["--image"] + images,
+        "eval": [a.bclc, "eval", model, "--weights", weights, "--data", folder, "--batch", "2", "--workers", "2",
+                 "--engine", "interp", "--quiet"] + gray,
         "capi": [a.classify, model, weights, x, os.path.join(d, "labels.txt")],
     }
-    cache = tempfile.mkdtemp(prefix="bcl-oom-cache-")
+    cache = os.path.join(tmp, "cache")
     base = dict(os.environ, BCL_NO_CACHE="1")
     cached = dict(os.environ, BCL_CACHE_DIR=cache)
     subprocess.run(runs["run-jit"], env=cached, capture_output=True, timeout=300)   # fills the cache
@@ -85,8 +123,13 @@ def main():
             clean = False  # a leak (or any other report) on the failure path
         return name, n, p.returncode, clean, "out of memory" in err, sanitizer_summary(err)
 
+    only = a.only.split(",") if a.only else None
+    if only and set(only) - set(runs):
+        sys.exit("sweep: no run named %s (runs: %s)" % (", ".join(sorted(set(only) - set(runs))), ", ".join(runs)))
     jobs = []
     for name, cmd in runs.items():
+        if only and name not in only:
+            continue
         total = count_allocations(cmd, envs.get(name, base))
         ns = sample(total, a.full, a.stride)
         print("%s: %d checked allocations, failing each of %d" % (name, total, len(ns)), flush=True)
@@ -98,11 +141,17 @@ def main():
                 bad.append((name, n, rc, summary))
             elif oom:
                 failed_clean += 1
-    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
     total = len(jobs)
     print("%d runs, %d clean out-of-memory errors, %d bad" % (total, failed_clean, len(bad)))
-    for b in bad[:30]:
-        print("BAD %s N=%d status %d: %s" % (b[0], b[1], b[2], b[3][0]))
+    # one line per distinct failure (the first N that shows it, and how many more do)
+    seen = {}
+    for b in bad:
+        key = (b[0], b[2], re.sub(r"0x[0-9a-f]+|==\d+==", "", b[3][0]))
+        seen.setdefault(key, []).append(b[1])
+    for (name, rc, _), ns in list(seen.items())[:40]:
+        first = next(b for b in bad if b[0] == name and b[1] == ns[0])
+        print("BAD %s N=%d status %d (%d like it): %s" % (name, ns[0], rc, len(ns), first[3][0]))
     return 1 if bad else 0
 
 

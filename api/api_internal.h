@@ -35,6 +35,9 @@ struct BclCompiler {
     int n_overrides;
     char **include_dirs;
     int n_include_dirs;
+    int64_t max_steps;          /* the compile-time budget; 0: the default */
+    int64_t max_param_elems;
+    int max_errors;             /* errors shown before "too many errors"; -1: the default */
 };
 
 /* A tensor as the caller sees it: name (parameters and inputs) and shape. */

@@ -9,14 +9,27 @@
 #include "support/oom.h"
 #include "api/pipeline.h"
 
-#define NEED(c) \
-    do { if (!(c)) return BCL_ERR_INVALID_ARGUMENT; } while (0)
+/* What bcl_compiler_create hands out when it cannot allocate a compiler: a read-only
+ * handle whose only use is its message (bcl_compiler_error); every other call on it
+ * returns BCL_ERR_NO_MEMORY and bcl_compiler_destroy ignores it. */
+static const BclCompiler no_memory_compiler = {
+    .msg = (char *)"bclc: error: out of memory (creating a compiler)\n",
+};
+
+#define NEED(c)                                                             \
+    do {                                                                    \
+        if (!(c)) return BCL_ERR_INVALID_ARGUMENT;                          \
+        if ((c) == &no_memory_compiler) return BCL_ERR_NO_MEMORY;           \
+    } while (0)
 
 BclStatus bcl_compiler_create(BclCompiler **out)
 {
-    NEED(out);
+    if (!out) return BCL_ERR_INVALID_ARGUMENT;
     *out = bcl_calloc(1, sizeof **out);
-    if (!*out) return BCL_ERR_NO_MEMORY;
+    if (!*out) {
+        *out = (BclCompiler *)&no_memory_compiler;
+        return BCL_ERR_NO_MEMORY;
+    }
 #if BCL_HAVE_LLVM
     (*out)->run.engine = ENGINE_JIT;      /* the fast engine when the library has it */
 #else
@@ -24,6 +37,7 @@ BclStatus bcl_compiler_create(BclCompiler **out)
 #endif
     (*out)->run.opt_level = 2;
     (*out)->run.strict_weights = true;
+    (*out)->max_errors = -1;
     return BCL_OK;
 }
 
@@ -35,7 +49,7 @@ static void free_list(char **v, int n)
 
 void bcl_compiler_destroy(BclCompiler *c)
 {
-    if (!c) return;
+    if (!c || c == &no_memory_compiler) return;
     free(c->msg);
     free(c->run.passes);
     free(c->cfg_name);
@@ -45,6 +59,7 @@ void bcl_compiler_destroy(BclCompiler *c)
     free(c);
 }
 
+/* (the no-memory handle's text is its msg, like any compiler's) */
 const char *bcl_compiler_error(const BclCompiler *c) { return c ? api_msg(c->msg) : "bclc: error: NULL compiler\n"; }
 
 BclStatus bcl_compiler_set_engine(BclCompiler *c, const char *engine)
@@ -181,6 +196,38 @@ BclStatus bcl_compiler_set_strict_weights(BclCompiler *c, int strict)
     return BCL_OK;
 }
 
+/* The compile-time budget: the bounds are those of bclc's options (api/options.c). */
+static BclStatus set_limit(BclCompiler *c, BclLimit which, int64_t value, int64_t *field)
+{
+    NEED(c);
+    char err[200];
+    if (!bcl_limit_ok(which, value, err, sizeof err)) return api_fail(&c->msg, BCL_ERR_INVALID_ARGUMENT, "%s", err);
+    *field = value;
+    api_clear(&c->msg);
+    return BCL_OK;
+}
+
+BclStatus bcl_compiler_set_max_steps(BclCompiler *c, int64_t steps)
+{
+    NEED(c);
+    return set_limit(c, BCL_LIMIT_MAX_STEPS, steps, &c->max_steps);
+}
+
+BclStatus bcl_compiler_set_max_param_elems(BclCompiler *c, int64_t elems)
+{
+    NEED(c);
+    return set_limit(c, BCL_LIMIT_MAX_PARAM_ELEMS, elems, &c->max_param_elems);
+}
+
+BclStatus bcl_compiler_set_max_errors(BclCompiler *c, int max_errors)
+{
+    NEED(c);
+    int64_t v = max_errors;
+    BclStatus s = set_limit(c, BCL_LIMIT_MAX_ERRORS, v, &v);
+    if (!s) c->max_errors = (int)v;
+    return s;
+}
+
 /* ------------------------------------------------------------------ compiling */
 
 static ApiTensor *snapshot(Arena *a, const PtrVec *vals, int *n)
@@ -221,6 +268,8 @@ static BclStatus compile(BclCompiler *c, BclBuildOptions *bo, BclModel **out)
     bo->n_include_dirs = c->n_include_dirs;
     bo->has_input_shape = c->has_input_shape;
     bo->input_shape = c->input_shape;
+    bo->max_steps = (long)c->max_steps;             /* 0: the default */
+    bo->max_param_elems = c->max_param_elems;
 
     BclModel *m = bcl_calloc(1, sizeof *m);
     if (!m) return api_no_memory(&c->msg, "the model");
@@ -240,6 +289,7 @@ static BclStatus compile(BclCompiler *c, BclBuildOptions *bo, BclModel **out)
         model_free(m);
         return api_no_memory(&c->msg, "a message stream");
     }
+    if (c->max_errors >= 0) cap.d.max_errors = c->max_errors;
     m->g = bcl_build(bo, &m->arena, &cap.d);
     bool ok = m->g && cap.d.n_errors == 0;
     if (ok) ok = take_snapshots(m, &cap.d);

@@ -64,6 +64,23 @@ bool bcl_parse_input_shape(const char *text, Shape *out)
     return true;
 }
 
+static const struct {
+    const char *flag;
+    int64_t min, max;
+} limits[] = {
+    [BCL_LIMIT_MAX_STEPS] = {"--max-steps", 1, BCL_MAX_STEPS_CAP},
+    [BCL_LIMIT_MAX_PARAM_ELEMS] = {"--max-param-elems", 1, BCL_MAX_PARAM_ELEMS_CAP},
+    [BCL_LIMIT_MAX_ERRORS] = {"--max-errors", 0, 1000000000},
+};
+
+bool bcl_limit_ok(BclLimit which, int64_t value, char *err, size_t err_len)
+{
+    if (value >= limits[which].min && value <= limits[which].max) return true;
+    snprintf(err, err_len, "%s expects a count from %lld to %lld, got %lld", limits[which].flag,
+             (long long)limits[which].min, (long long)limits[which].max, (long long)value);
+    return false;
+}
+
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     if (*s < '0' || *s > '9') return false;
@@ -142,27 +159,27 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
         o->include_dirs[o->build.n_include_dirs++] = val;
         return 1;
     }
-    if (TAKES("--max-errors")) {
+    /* the diagnostics cap and the compile-time budget (support/limits.h), bounded as
+     * the C API bounds them (bcl_limit_ok) */
+    static const struct {
+        const char *flag;
+        BclLimit which;
+    } limit_flags[] = {
+        {"--max-errors", BCL_LIMIT_MAX_ERRORS},
+        {"--max-steps", BCL_LIMIT_MAX_STEPS},
+        {"--max-param-elems", BCL_LIMIT_MAX_PARAM_ELEMS},
+    };
+    for (size_t k = 0; k < sizeof limit_flags / sizeof *limit_flags; k++) {
+        if (!TAKES(limit_flags[k].flag)) continue;
         if (r < 0) return -1;
-        if (!parse_u64(val, 1000000000, &u))
-            return usage(tool, "--max-errors expects a count >= 0, got '%s'", val);
-        o->max_errors = (int)u;
-        return 1;
-    }
-    /* the compile-time budget (support/limits.h) */
-    if (TAKES("--max-steps")) {
-        if (r < 0) return -1;
-        if (!parse_u64(val, (uint64_t)BCL_MAX_STEPS_CAP, &u) || u == 0)
-            return usage(tool, "--max-steps expects a count from 1 to %lld, got '%s'", (long long)BCL_MAX_STEPS_CAP, val);
-        o->build.max_steps = (long)u;
-        return 1;
-    }
-    if (TAKES("--max-param-elems")) {
-        if (r < 0) return -1;
-        if (!parse_u64(val, (uint64_t)BCL_MAX_PARAM_ELEMS_CAP, &u) || u == 0)
-            return usage(tool, "--max-param-elems expects a count from 1 to %lld, got '%s'",
-                         (long long)BCL_MAX_PARAM_ELEMS_CAP, val);
-        o->build.max_param_elems = (int64_t)u;
+        BclLimit w = limit_flags[k].which;
+        char err[200];
+        if (!parse_u64(val, (uint64_t)limits[w].max, &u) || !bcl_limit_ok(w, (int64_t)u, err, sizeof err))
+            return usage(tool, "%s expects a count from %lld to %lld, got '%s'", limits[w].flag,
+                         (long long)limits[w].min, (long long)limits[w].max, val);
+        if (w == BCL_LIMIT_MAX_ERRORS) o->max_errors = (int)u;
+        else if (w == BCL_LIMIT_MAX_STEPS) o->build.max_steps = (long)u;
+        else o->build.max_param_elems = (int64_t)u;
         return 1;
     }
     if (groups & BCL_OPT_WEIGHTS) {

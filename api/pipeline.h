@@ -65,6 +65,18 @@ bool bcl_parse_input_shape(const char *text, Shape *out);
  * BCL_MAX_RANK dims, each from 1 to BCL_MAX_INPUT_DIM. False with a message in err. */
 bool bcl_input_shape_ok(const Shape *s, char *err, size_t err_len);
 
+/* The compile-time budget and the diagnostics cap, with their bounds in one place for
+ * bclc's options (--max-steps N, --max-param-elems N, --max-errors N) and the C API's
+ * setters (bcl_compiler_set_max_steps, ...). */
+typedef enum BclLimit {
+    BCL_LIMIT_MAX_STEPS,        /* 1 to BCL_MAX_STEPS_CAP */
+    BCL_LIMIT_MAX_PARAM_ELEMS,  /* 1 to BCL_MAX_PARAM_ELEMS_CAP */
+    BCL_LIMIT_MAX_ERRORS,       /* 0 (all) to 1,000,000,000 */
+} BclLimit;
+/* Whether value is within which's bounds; false with a message naming the option
+ * and its bounds in err. */
+bool bcl_limit_ok(BclLimit which, int64_t value, char *err, size_t err_len);
+
 /* ---- the pipeline, step by step */
 
 /* Builds the graph of o->build; NULL after reporting errors. */

@@ -84,6 +84,9 @@ BCL_API int bcl_engine_available(const char *engine);
 
 /* ---- compiler: options, then compile ---- */
 
+/* Out of memory: BCL_ERR_NO_MEMORY, and *out is a read-only handle that carries the
+ * message (bcl_compiler_error); any other call on it returns BCL_ERR_NO_MEMORY, and
+ * bcl_compiler_destroy takes it as it takes any compiler. */
 BCL_API BclStatus bcl_compiler_create(BclCompiler **out);
 BCL_API void bcl_compiler_destroy(BclCompiler *c);            /* NULL is fine */
 /* The diagnostics of the last call on c (see above); valid until the next call on c. */
@@ -121,6 +124,17 @@ BCL_API BclStatus bcl_compiler_add_include_dir(BclCompiler *c, const char *dir);
  * error text), and after each load every parameter still without weights starts from
  * its initialiser (as bcl_model_random_weights(m, 0) fills it), named in a warning. */
 BCL_API BclStatus bcl_compiler_set_strict_weights(BclCompiler *c, int strict);
+/* The compile-time budget (bclc --max-steps N, --max-param-elems N; docs/robustness.md),
+ * for a file that is not trusted (lower) or a model that is very large (higher): the
+ * statements and loop turns the model's Python may run while building (1 to 2^40,
+ * default 5,000,000), and the elements of all its parameters and buffers (1 to 2^40,
+ * default 2^36). Past either, compiling fails with BCL_ERR_COMPILE and an error that
+ * names the limit. A value out of bounds: BCL_ERR_INVALID_ARGUMENT. */
+BCL_API BclStatus bcl_compiler_set_max_steps(BclCompiler *c, int64_t steps);
+BCL_API BclStatus bcl_compiler_set_max_param_elems(BclCompiler *c, int64_t elems);
+/* Errors kept in bcl_compiler_error's text before one line says "too many errors"
+ * (bclc --max-errors N): 0 keeps all; default 20. */
+BCL_API BclStatus bcl_compiler_set_max_errors(BclCompiler *c, int max_errors);
 
 /* Compiles a .bcl file into *out (NULL on failure; diagnostics in bcl_compiler_error).
  * The model keeps a copy of the compiler's options: c may be changed or destroyed. */

@@ -101,6 +101,13 @@ static void check_sample3(BclModel *m)
     assert_close_to_ref(y);
 }
 
+/* Loads the digits weights into m and checks sample_3. */
+static void check_sample3_after_weights(BclModel *m)
+{
+    assert_int_equal(bcl_model_load_weights_file(m, WEIGHTS), BCL_OK);
+    check_sample3(m);
+}
+
 /* ------------------------------------------------------------------ happy paths */
 
 static void test_version(void **state)
@@ -606,6 +613,103 @@ static void test_alloc_failures(void **state)
     free(x);
 }
 
+/* The compile-time budget and the diagnostics cap, as bclc's --max-steps,
+ * --max-param-elems and --max-errors (the same bounds: api/options.c). */
+static void test_budget_options(void **state)
+{
+    BclCompiler *c = digits_compiler("interp");
+    BclModel *m = NULL;
+    /* bounds */
+    assert_int_equal(bcl_compiler_set_max_steps(c, 0), BCL_ERR_INVALID_ARGUMENT);
+    assert_contains(bcl_compiler_error(c), "--max-steps expects a count from 1 to 1099511627776, got 0");
+    assert_int_equal(bcl_compiler_set_max_steps(c, ((int64_t)1 << 40) + 1), BCL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(bcl_compiler_set_max_param_elems(c, -3), BCL_ERR_INVALID_ARGUMENT);
+    assert_contains(bcl_compiler_error(c), "--max-param-elems expects a count from 1 to 1099511627776, got -3");
+    assert_int_equal(bcl_compiler_set_max_errors(c, -1), BCL_ERR_INVALID_ARGUMENT);
+    assert_contains(bcl_compiler_error(c), "--max-errors expects a count from 0 to");
+    /* the statement budget: the digits model needs more than 300 */
+    assert_int_equal(bcl_compiler_set_max_steps(c, 300), BCL_OK);
+    assert_string_equal(bcl_compiler_error(c), "");
+    assert_int_equal(bcl_compile_file(c, DIGITS, &m), BCL_ERR_COMPILE);
+    assert_null(m);
+    assert_contains(bcl_compiler_error(c), "ran more than 300 statements (the limit; --max-steps N raises it)");
+    assert_int_equal(bcl_compiler_set_max_steps(c, 100000000), BCL_OK);
+    assert_int_equal(bcl_compile_file(c, DIGITS, &m), BCL_OK);
+    bcl_model_destroy(m);
+    /* the parameter budget: the digits model has 24,282 elements with its buffers */
+    assert_int_equal(bcl_compiler_set_max_param_elems(c, 24281), BCL_OK);
+    assert_int_equal(bcl_compile_file(c, DIGITS, &m), BCL_ERR_COMPILE);
+    assert_contains(bcl_compiler_error(c), "have more than 24281 elements in all (the limit; --max-param-elems N raises it");
+    assert_int_equal(bcl_compiler_set_max_param_elems(c, 24282), BCL_OK);
+    assert_int_equal(bcl_compile_file(c, DIGITS, &m), BCL_OK);
+    check_sample3_after_weights(m);
+    bcl_model_destroy(m);
+    /* the cap on errors: 30 undefined names, 20 shown by default, then N, then all */
+    char src[30 * 32] = "";
+    for (int i = 0; i < 30; i++) snprintf(src + strlen(src), sizeof src - strlen(src), "if undefined_%d:\n    pass\n", i);
+    static const int caps[] = {-1, 3, 0};
+    static const int shown[] = {20, 3, 30};
+    for (int k = 0; k < 3; k++) {
+        if (caps[k] >= 0) assert_int_equal(bcl_compiler_set_max_errors(c, caps[k]), BCL_OK);
+        assert_int_equal(bcl_compile_string(c, src, "errors.bcl", &m), BCL_ERR_COMPILE);
+        const char *msg = bcl_compiler_error(c);
+        int n = 0;
+        for (const char *p = msg; (p = strstr(p, "is not defined")); p++) n++;
+        assert_int_equal(n, shown[k]);
+        if (caps[k]) assert_contains(msg, "too many errors");
+        else assert_null(strstr(msg, "too many errors"));
+    }
+    bcl_compiler_destroy(c);
+}
+
+/* Every error carries a message, out of memory too: a compiler that cannot be
+ * allocated comes back as a read-only handle that says so, and each option setter
+ * that allocates reports a failed allocation as BCL_ERR_NO_MEMORY with a message. */
+static void test_create_out_of_memory(void **state)
+{
+    BclCompiler *c = NULL;
+    LEAKS_IGNORED_BEGIN();
+    bcl_fail_alloc_at(1);
+    BclStatus s = bcl_compiler_create(&c);
+    bcl_fail_alloc_at(0);
+    LEAKS_IGNORED_END();
+    assert_int_equal(s, BCL_ERR_NO_MEMORY);
+    assert_non_null(c);
+    assert_contains(bcl_compiler_error(c), "out of memory (creating a compiler)");
+    /* nothing else works on it, and nothing writes to it (it is read-only) */
+    assert_int_equal(bcl_compiler_set_engine(c, "interp"), BCL_ERR_NO_MEMORY);
+    assert_int_equal(bcl_compiler_add_override(c, "a=1"), BCL_ERR_NO_MEMORY);
+    assert_int_equal(bcl_compiler_set_max_steps(c, 10), BCL_ERR_NO_MEMORY);
+    BclModel *m = (BclModel *)&m;
+    assert_int_equal(bcl_compile_file(c, DIGITS, &m), BCL_ERR_NO_MEMORY);
+    assert_contains(bcl_compiler_error(c), "out of memory (creating a compiler)");
+    bcl_compiler_destroy(c);
+    /* the setters that allocate, each allocation failed in turn: the one that fails
+     * says so in its own message */
+    int n_failed = 0;
+    for (long n = 1; n <= 12; n++) {
+        assert_int_equal(bcl_compiler_create(&c), BCL_OK);
+        LEAKS_IGNORED_BEGIN();
+        bcl_fail_alloc_at(n);
+        for (int k = 0; k < 6; k++) {
+            BclStatus st = k == 0   ? bcl_compiler_add_override(c, "test.img_size=8")
+                           : k == 1 ? bcl_compiler_add_include_dir(c, "examples")
+                           : k == 2 ? bcl_compiler_set_config(c, "_cfg")
+                           : k == 3 ? bcl_compiler_set_model(c, "DigitsNet")
+                           : k == 4 ? bcl_compiler_set_passes(c, "dce")
+                                    : bcl_compiler_add_override(c, "a.b=2");
+            if (st == BCL_OK) continue;
+            n_failed++;
+            assert_int_equal(st, BCL_ERR_NO_MEMORY);
+            assert_contains(bcl_compiler_error(c), "out of memory");
+        }
+        bcl_fail_alloc_at(0);
+        LEAKS_IGNORED_END();
+        bcl_compiler_destroy(c);
+    }
+    assert_true(n_failed >= 6);   /* the hook did reach each setter */
+}
+
 /* ------------------------------------------------------------------ threads */
 
 typedef struct Job {
@@ -747,6 +851,8 @@ int main(void)
         cmocka_unit_test(test_order_misuse),
         cmocka_unit_test(test_weights_too_big),
         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_budget_options),
+        cmocka_unit_test(test_create_out_of_memory),
         cmocka_unit_test(test_threads_interp),
         cmocka_unit_test(test_threads_prepare_race),
         cmocka_unit_test(test_jit),

@@ -1034,8 +1034,10 @@ KERNEL(wino4_in)
         for (int64_t tw = 0; tw < TW; tw++)
             for (int64_t cb = 0; cb < CB; cb++) {
                 const float *b = xp + (((n * CB + cb) * HP + 4 * th) * WP + 4 * tw) * 16;
-                v16f e[6][6];   /* rows times B: e[i] = d[i] B */
-#pragma clang loop unroll(full)
+                /* rows times B: e[i] = d[i] B. The row and column loops stay loops: fully
+                 * unrolled (36 vectors live) they cost more compile time than they save. */
+                v16f e[6][6];
+#pragma clang loop unroll(disable)
                 for (int i = 0; i < 6; i++) {
                     v16f d[6];
 #pragma clang loop unroll(full)
@@ -1043,7 +1045,7 @@ KERNEL(wino4_in)
                     wino4_bt(d, e[i]);
                 }
                 int64_t tile = (n * TH + th) * TW + tw;
-#pragma clang loop unroll(full)
+#pragma clang loop unroll(disable)
                 for (int j = 0; j < 6; j++) {   /* B^T on each column */
                     v16f c[6], v[6];
 #pragma clang loop unroll(full)
@@ -1078,8 +1080,8 @@ KERNEL(wino4_out)
         v16f bv = ld16(U + 36 * OB * Cp * 16 + ob * 16);
         for (int64_t tw = 0; tw < TW; tw++) {
             int64_t tile = (n * TH + th) * TW + tw;
-            v16f t[4][6];   /* A^T m, column by column */
-#pragma clang loop unroll(full)
+            v16f t[4][6];   /* A^T m, column by column (loops, as in wino4_in) */
+#pragma clang loop unroll(disable)
             for (int j = 0; j < 6; j++) {
                 v16f m[6], o[4];
 #pragma clang loop unroll(full)
@@ -1088,7 +1090,7 @@ KERNEL(wino4_out)
 #pragma clang loop unroll(full)
                 for (int i = 0; i < 4; i++) t[i][j] = o[i];
             }
-#pragma clang loop unroll(full)
+#pragma clang loop unroll(disable)
             for (int i = 0; i < 4; i++) {   /* (A^T m) A, row by row */
                 int64_t oh = 4 * th + i;
                 if (oh >= OH) break;

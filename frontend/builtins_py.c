@@ -632,7 +632,8 @@ static Value *b_getattr(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
         return NULL;
     }
     if (a->n_pos == 3) {
-        Value *v = try_attr(I, a->pos[0], a->pos[1]->str.s);
+        Value *v;
+        if (!try_attr_catching(I, a->pos[0], a->pos[1]->str.s, &v)) return NULL;
         return v ? v : a->pos[2];
     }
     return get_attr(I, a->pos[0], a->pos[1]->str.s, loc);
@@ -645,7 +646,9 @@ static Value *b_hasattr(Elab *I, Value *self, CallArgs *a, SrcLoc loc)
         diag_error(I->d, a->pos_loc[1], "attribute name must be a string, not '%s'", v_type_name(a->pos[1]));
         return NULL;
     }
-    return v_bool(try_attr(I, a->pos[0], a->pos[1]->str.s) != NULL);
+    Value *v;
+    if (!try_attr_catching(I, a->pos[0], a->pos[1]->str.s, &v)) return NULL;
+    return v_bool(v != NULL);
 }
 
 static Value *b_setattr(Elab *I, Value *self, CallArgs *a, SrcLoc loc)

@@ -757,7 +757,8 @@ Value *try_attr(Elab *I, Value *obj, const char *name)
          * Python looks up on the type) */
         Value *ga = class_lookup(obj->obj->cls, "__getattr__");
         bool dunder = !strncmp(name, "__", 2) && strlen(name) > 4 && !strcmp(name + strlen(name) - 2, "__");
-        if (ga && ga->kind == V_FUNC && !dunder) return call1(I, bind_method(I, ga, obj), v_str(I, name), I->user_loc);
+        if (ga && ga->kind == V_FUNC && !dunder)
+            return call1(I, bind_method(I, ga, obj), v_str(I, name), I->attr_loc.src ? I->attr_loc : I->user_loc);
         return NULL;
     }
     case V_CLASS: {
@@ -846,7 +847,10 @@ Value *get_attr(Elab *I, Value *obj, const char *name, SrcLoc loc)
         Value *t = obj->kind == V_PARAM ? v_tensor(I, obj->param->ir) : obj;
         return tensor_attr(I, t, name, loc);  /* reports its own errors */
     }
+    SrcLoc outer = I->attr_loc;
+    I->attr_loc = loc;
     Value *v = try_attr(I, obj, name);
+    I->attr_loc = outer;
     if (v) return v;
     if (I->d->n_errors != errs_before) return NULL;   /* a property getter failed */
     if (obj->kind == V_PLACEHOLDER) return use_placeholder(I, obj, loc);

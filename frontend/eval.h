@@ -72,7 +72,8 @@ struct Elab {
     Value *handling;            /* the exception an `except` block is handling (bare raise) */
     ClassObj *partial_cls;      /* functools.partial */
     Seq *yields;                /* the running generator function's yielded values (NULL: none runs) */
-    SrcLoc user_loc;            /* the innermost call made from a user file (not the stdlib) */           /* the last call failed while binding its arguments */
+    SrcLoc user_loc;            /* the innermost call made from a user file (not the stdlib) */
+    SrcLoc attr_loc;            /* the attribute read running (get_attr): where __getattr__ is called from */           /* the last call failed while binding its arguments */
 };
 
 typedef enum { EX_NORMAL, EX_RETURN, EX_BREAK, EX_CONTINUE, EX_ERROR } ExecStatus;
@@ -186,6 +187,10 @@ Value *builtin_method(Elab *I, Value *obj, const char *name);
 /* Whether dict has a method NAME; dict_unbound_call runs dict.NAME(d, ...) (its self:
  * NAME as a str), d a dict or an instance of a dict subclass. */
 bool dict_method_exists(Elab *I, const char *name);
+/* getattr(o, name, default) / hasattr: try_attr, an AttributeError raised during the
+ * lookup (a property, __getattr__) caught as Python does (*out NULL); false after any
+ * other error (reported). */
+bool try_attr_catching(Elab *I, Value *obj, const char *name, Value **out);
 Value *dict_unbound_call(Elab *I, Value *self, CallArgs *a, SrcLoc loc);
 bool is_iterator(Elab *I, Value *v);
 /* Python int(), float() conversions used by natives; false and an error if not a number. */

@@ -187,6 +187,39 @@ static Value *pending_exception(Elab *I, DiagCapture *cap)
     return obj;
 }
 
+/* getattr(obj, name, default) / hasattr: the attribute, with an AttributeError raised
+ * while looking it up (a property, __getattr__) caught as Python's do; *out NULL when
+ * there is none. Any other error stays reported: false then. */
+bool try_attr_catching(Elab *I, Value *obj, const char *name, Value **out)
+{
+    DiagCapture cap;
+    Value *saved = I->raised;
+    int before = I->d->n_errors;
+    I->raised = NULL;
+    diag_capture_begin(I->d, &cap);
+    *out = try_attr(I, obj, name);
+    if (I->d->n_errors == before) {
+        diag_capture_end(I->d, &cap, true);
+        I->raised = saved;
+        return true;
+    }
+    *out = NULL;
+    Value *exc = pending_exception(I, &cap);
+    if (exc && class_is_sub(exc->obj->cls, exception_class(I, "AttributeError"))) {
+        diag_capture_end(I->d, &cap, false);
+        I->raised = saved;
+        return true;
+    }
+    bool mine = I->raised && I->raised_capture == &cap;
+    int at = cap.up ? cap.up->n + I->raised_index : -1;
+    diag_capture_end(I->d, &cap, true);
+    if (mine) {
+        I->raised_capture = cap.up;
+        I->raised_index = at;
+    }
+    return false;
+}
+
 /* Whether handler h catches exc: 1 yes, 0 no, -1 the handler's type failed. */
 static int handler_matches(Elab *I, Env *env, ExceptHandler *h, Value *exc)
 {

@@ -52,6 +52,7 @@ typedef struct Lower {
     int fn_cap, n_fns;
     int scratch_slot[3];        /* packed input; Winograd V (or a subsampled input); M */
     const IrValue **scale_x, **scale_s;   /* by node index: a 1x1 conv's input is x * s (se_scale) */
+    const IrNode **pw_of;       /* by node index: the 1x1 expansion a depthwise conv computes (pwdw_fusable) */
     int node;                   /* index of the node being lowered */
     size_t scratch_floats[3];
 } Lower;
@@ -345,6 +346,28 @@ static bool lower_linear(Lower *L, const IrNode *n, int x, int y)
     return true;
 }
 
+/* Whether a depthwise conv n takes KERNEL(dwconv) (a band's padded, phase-split input
+ * rows fit the kernel's local buffer); its phase row length and band height. */
+static bool dwconv_nchw_ok(const IrNode *n, int64_t *WQ_out, int64_t *RB_out)
+{
+    const IrAttrs *a = &n->attrs;
+    const IrValue *w = n->in[1];
+    int64_t KH = w->shape.d[2], KW = w->shape.d[3], OH = n->out->shape.d[2], OW = n->out->shape.d[3];
+    int64_t sh = a->stride[0], sw = a->stride[1], dh = a->dilation[0], dw = a->dilation[1];
+    if (getenv("BCL_JIT_DWCONV_NCHW") && !strcmp(getenv("BCL_JIT_DWCONV_NCHW"), "0")) return false;
+    /* phase entries per row: whole output vectors plus the taps' reach */
+    int64_t WQ = cdiv(OW, 16) * 16 + (KW - 1) * dw / sw;
+    if (a->pad[1] > WQ) return false;   /* (the stride-2 row copy assumes a narrower halo) */
+    const int64_t cap = 8192;   /* floats of the band buffer: 32 KiB, L1 */
+    int64_t row = sw * WQ, rmax = cap / row - (KH - 1) * dh - 1;
+    if (rmax < 0) return false;
+    int64_t RB = rmax / sh + 1;
+    if (RB > OH) RB = OH;
+    RB = cdiv(OH, cdiv(OH, RB));   /* bands of even height */
+    *WQ_out = WQ, *RB_out = RB;
+    return true;
+}
+
 /* Depthwise conv on NCHW (KERNEL(dwconv)) when a band's padded, phase-split input rows
  * fit the kernel's local buffer; false leaves it to the blocked kernel. */
 static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
@@ -355,25 +378,51 @@ static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
     int64_t N = xs->d[0], C = xs->d[1], H = xs->d[2], W = xs->d[3], KH = w->shape.d[2], KW = w->shape.d[3];
     int64_t OH = ys->d[2], OW = ys->d[3], sh = a->stride[0], sw = a->stride[1];
     int64_t dh = a->dilation[0], dw = a->dilation[1];
-    if (getenv("BCL_JIT_DWCONV_NCHW") && !strcmp(getenv("BCL_JIT_DWCONV_NCHW"), "0")) return false;
-    /* phase entries per row: whole output vectors plus the taps' reach */
-    int64_t WQ = cdiv(OW, 16) * 16 + (KW - 1) * dw / sw;
-    if (a->pad[1] > WQ) return false;   /* (the stride-2 row copy assumes a narrower halo) */
-    const int64_t cap = 8192;   /* floats of the band buffer: 32 KiB, L1 */
-    int64_t row = sw * WQ, rmax = cap / row - (KH - 1) * dh - 1;
-    if (rmax < 0) return false;
-    int64_t RB = rmax / sh + 1;
-    if (RB > OH) RB = OH;
+    int64_t WQ, RB;
+    if (!dwconv_nchw_ok(n, &WQ, &RB)) return false;
     int64_t NB = cdiv(OH, RB);
-    RB = cdiv(OH, NB);   /* bands of even height */
     int wslot = pack_job(L, JIT_PACK_GEMM, w, b, C, KH * KW, 1, 0, 0);   /* w[C][KH*KW] + bias[C] */
+    const IrNode *e = L->pw_of ? L->pw_of[L->node] : NULL;   /* a 1x1 expansion fused in (pwdw_fusable) */
     Tab t = {0};
-    put(&t, x), put(&t, wslot), put(&t, res), put(&t, y);
+    put(&t, e ? e->in[0]->id : x), put(&t, wslot), put(&t, res), put(&t, y);
     int64_t v[] = {N, C, H, W, KH, KW, OH, OW, sh, sw, dh, dw, a->pad[0], a->pad[1]};
     for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
     put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, RB), put(&t, WQ), put(&t, L->h->vec512 ? 8 : 4);
+    if (e) {
+        const IrValue *ew = e->in[1], *eb = e->n_in > 2 ? e->in[2] : NULL;
+        int64_t Ci = ew->shape.d[1];
+        put(&t, pack_job(L, JIT_PACK_GEMM, ew, eb, C, Ci, 1, 0, 0)), put(&t, Ci), put(&t, e->attrs.act);
+        put(&t, fbits(e->attrs.act_alpha));
+        step(L, "pwdw", &t, N * C * NB);
+        return true;
+    }
     step(L, "dwconv", &t, N * C * NB);
     return true;
+}
+
+/* Whether an expansion e (a dense 1x1 conv) can be computed inside the depthwise conv
+ * that reads it (KERNEL(pwdw)): e's result has no other reader, the dw conv takes the
+ * NCHW path, rows of at most 128 floats (8 vectors of the kernel's row tile), and the
+ * expanded tensor per image is over 1 MB (smaller ones stay in L2 between the two steps,
+ * and there the GEMM's register tile is the faster way to compute the expansion).
+ * BCL_JIT_PWDW=0: never. */
+static bool pwdw_fusable(const IrNode *e, const IrNode *dw, const int *uses)
+{
+    const char *env = getenv("BCL_JIT_PWDW");
+    if (env && *env == '0') return false;
+    const IrAttrs *a = &e->attrs;
+    const IrValue *w = e->in[1], *b = e->n_in > 2 ? e->in[2] : NULL;
+    if (e->op != IR_CONV2D || e->n_in > 3 || a->groups != 1 || w->shape.d[2] != 1 || w->shape.d[3] != 1 ||
+        a->stride[0] != 1 || a->stride[1] != 1 || a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3] ||
+        !has_data(w) || (b && !has_data(b)) || uses[e->out->id] != 1)
+        return false;
+    const Shape *ys = &e->out->shape;
+    if (ys->rank != 4 || ys->d[3] > 128 || ys->d[1] * ys->d[2] * ys->d[3] < (1 << 20)) return false;
+    const IrValue *dww = dw->n_in > 1 ? dw->in[1] : NULL, *dwb = dw->n_in > 2 ? dw->in[2] : NULL;
+    int64_t WQ, RB;
+    return dw->op == IR_CONV2D && dw->in[0] == e->out && dw->attrs.groups == ys->d[1] &&
+           dw->out->shape.d[1] == ys->d[1] && dww->shape.d[1] == 1 && has_data(dww) && (!dwb || has_data(dwb)) &&
+           (dw->n_in < 4 || dw->in[3] != e->out) && dwconv_nchw_ok(dw, &WQ, &RB);
 }
 
 /* Rows per band for the kernels that buffer padded, phase-split input rows (fill_band
@@ -940,7 +989,8 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
     fused_into = bcl_malloc(sizeof(int) * (size_t)(nn ? nn : 1));
     L.scale_x = bcl_calloc((size_t)(nn ? nn : 1), sizeof *L.scale_x);
     L.scale_s = bcl_calloc((size_t)(nn ? nn : 1), sizeof *L.scale_s);
-    if (!uses || !fused_into || !L.scale_x || !L.scale_s) {
+    L.pw_of = bcl_calloc((size_t)(nn ? nn : 1), sizeof *L.pw_of);
+    if (!uses || !fused_into || !L.scale_x || !L.scale_s || !L.pw_of) {
         free(uses);
         goto oom;
     }
@@ -956,6 +1006,23 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
         L.scale_x[j] = sx, L.scale_s[j] = ss;
         if (last[sx->id] < j) last[sx->id] = j;
         if (last[ss->id] < j) last[ss->id] = j;
+    }
+    /* 1x1 expansions computed inside the depthwise conv that reads them (KERNEL(pwdw)):
+     * skipped here, their input lives until the dw conv */
+    for (int i = 0; i < nn; i++) {
+        const IrNode *e = g->nodes.v[i];
+        if (fused_into[i] >= 0 || e->op != IR_CONV2D) continue;
+        int j = i + 1;
+        for (; j < nn; j++) {   /* its reader (uses == 1 is checked by pwdw_fusable) */
+            const IrNode *c = g->nodes.v[j];
+            bool reads = false;
+            for (int q = 0; q < c->n_in; q++) reads |= c->in[q] == e->out;
+            if (reads) break;
+        }
+        if (j >= nn || L.scale_x[j] || L.pw_of[j] || !pwdw_fusable(e, g->nodes.v[j], uses)) continue;
+        fused_into[i] = j;
+        L.pw_of[j] = e;
+        if (e->in[0]->kind == IRV_NODE && last[e->in[0]->id] < j) last[e->in[0]->id] = j;
     }
     free(uses);
     for (int i = 0; i < g->outputs.n; i++) {
@@ -1011,8 +1078,10 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
         }
         if (L.oom) goto oom;
         const IrValue *sx = L.scale_x[i], *ss = L.scale_s[i];   /* a folded scale's operands */
-        for (int k = 0; k <= n->n_in + 2; k++) {
-            const IrValue *v = k < n->n_in ? n->in[k] : k == n->n_in ? n->out : k == n->n_in + 1 ? sx : ss;
+        const IrValue *px = L.pw_of[i] ? L.pw_of[i]->in[0] : NULL;   /* a fused expansion's input */
+        for (int k = 0; k <= n->n_in + 3; k++) {
+            const IrValue *v = k < n->n_in ? n->in[k] : k == n->n_in ? n->out : k == n->n_in + 1 ? sx
+                             : k == n->n_in + 2 ? ss : px;
             if (!v || v->kind != IRV_NODE) continue;
             int r = root[v->id];   /* an operand listed twice, or two views of one buffer: released once */
             if (direct[r] || last[r] > i || released[r] || !pl->slot_init[r]) continue;
@@ -1039,6 +1108,7 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
     free(fused_into);
     free(L.scale_x);
     free(L.scale_s);
+    free(L.pw_of);
     free(L.fn_index);
     return true;
 oom:
@@ -1053,6 +1123,7 @@ fail:
     free(fused_into);
     free(L.scale_x);
     free(L.scale_s);
+    free(L.pw_of);
     jit_plan_free(pl);
     return false;
 }

@@ -558,6 +558,88 @@ static void test_missing_weights(void **st)
     jt_free(&t);
 }
 
+/* Counts the steps of g's JIT engine that run kernel k (the engine profiled for names). */
+static int steps_with_kernel(JT *t, const char *k, int threads)
+{
+    BclJit *j = bcl_jit_compile(t->g, &(BclJitOptions){.threads = threads, .profile = 1}, &t->d);
+    assert_non_null(j);
+    IrGraph *g = t->g;   /* one run: the step table is filled by runs */
+    const float **in = calloc((size_t)g->inputs.n + 1, sizeof *in);
+    float **out = calloc((size_t)g->outputs.n + 1, sizeof *out);
+    for (int i = 0; i < g->inputs.n; i++)
+        in[i] = calloc((size_t)shape_numel(&((IrValue *)g->inputs.v[i])->shape), sizeof(float));
+    for (int i = 0; i < g->outputs.n; i++)
+        out[i] = calloc((size_t)shape_numel(&((IrValue *)g->outputs.v[i])->shape), sizeof(float));
+    assert_int_equal(bcl_jit_run(j, in, out, &t->d), 0);
+    for (int i = 0; i < g->inputs.n; i++) free((void *)in[i]);
+    for (int i = 0; i < g->outputs.n; i++) free(out[i]);
+    free(in);
+    free(out);
+    BclJitStepTime st[256];
+    int runs, n = bcl_jit_profile(j, st, 256, &runs), c = 0;
+    for (int i = 0; i < n && i < 256; i++) c += !strcmp(st[i].kernel, k);
+    bcl_jit_free(j);
+    return c;
+}
+
+/* A 1x1 expansion computed inside the depthwise conv that reads it (KERNEL(pwdw)) when
+ * the expanded tensor is over 4 MB per image: strides 1 and 2, kernels 3 and 5, rows of whole and partial vectors,
+ * both activations, a residual on the dw conv, bands of rows, batch 2 (sub-batched and
+ * not); and the cases left unfused: the expansion read twice, a tensor under 4 MB. */
+static void test_pwdw_fused(void **st)
+{
+    static const int cs[][8] = {
+        /* Ci  C   H    W  K  s  res act */
+        {16, 96, 112, 112, 3, 2, 0, 0}, {24, 90, 120, 100, 3, 1, 1, 1}, {12, 100, 100, 110, 5, 2, 0, 1},
+        {5, 70, 120, 128, 5, 1, 0, 0},
+    };
+    for (int sb = 0; sb < 2; sb++) {
+        setenv("BCL_JIT_SUB_BATCH", sb ? "1" : "0", 1);
+        JT t;
+        jt_init(&t, 30 + sb);
+        for (int i = 0; i < (int)(sizeof cs / sizeof *cs); i++) {
+            const int *c = cs[i];
+            IrValue *x = jt_input(&t, jt_shape(4, 2, c[0], c[2], c[3]));
+            IrAttrs e = ir_attrs_default();
+            e.act = c[7] ? IR_SILU : IR_RELU6;
+            float s = 1.0f / sqrtf((float)c[0]);
+            IrValue *ein[3] = {x, jt_param(&t, jt_shape(4, c[1], c[0], 1, 1), -s, s), jt_param(&t, jt_shape(1, c[1]), -1, 1)};
+            IrValue *h = jt_node(&t, IR_CONV2D, ein, 3, &e);
+            IrAttrs a = ir_attrs_default();
+            a.groups = c[1];
+            a.stride[0] = a.stride[1] = c[5];
+            for (int k = 0; k < 4; k++) a.pad[k] = c[4] / 2;
+            a.act = c[7] ? IR_SILU : IR_RELU6;
+            int64_t OH = (c[2] + 2 * (c[4] / 2) - c[4]) / c[5] + 1, OW = (c[3] + 2 * (c[4] / 2) - c[4]) / c[5] + 1;
+            IrValue *din[4] = {h, jt_param(&t, jt_shape(4, c[1], 1, c[4], c[4]), -0.3f, 0.3f),
+                               jt_param(&t, jt_shape(1, c[1]), -1, 1), jt_input(&t, jt_shape(4, 2, c[1], (int)OH, (int)OW))};
+            ir_add_output(t.g, jt_node(&t, IR_CONV2D, din, c[6] ? 4 : 3, &a));
+        }
+        assert_int_equal(steps_with_kernel(&t, "pwdw", 2), 4);
+        jt_check(&t, 1, TOL, false);
+        jt_check(&t, 2, TOL, false);
+        jt_free(&t);
+    }
+    unsetenv("BCL_JIT_SUB_BATCH");
+    JT t;
+    jt_init(&t, 33);
+    for (int i = 0; i < 2; i++) {   /* read twice; 120 x 64 x 64 = 1.9 MB per image */
+        IrValue *x = jt_input(&t, jt_shape(4, 1, 8, 64, i ? 64 : 120));
+        IrValue *ein[2] = {x, jt_param(&t, jt_shape(4, i ? 120 : 140, 8, 1, 1), -0.3f, 0.3f)};
+        IrAttrs e = ir_attrs_default();
+        IrValue *h = jt_node(&t, IR_CONV2D, ein, 2, &e);
+        IrAttrs a = ir_attrs_default();
+        a.groups = h->shape.d[1];
+        a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
+        IrValue *din[2] = {h, jt_param(&t, jt_shape(4, h->shape.d[1], 1, 3, 3), -0.3f, 0.3f)};
+        ir_add_output(t.g, jt_node(&t, IR_CONV2D, din, 2, &a));
+        if (!i) ir_add_output(t.g, h);
+    }
+    assert_int_equal(steps_with_kernel(&t, "pwdw", 2), 0);
+    jt_check(&t, 2, TOL, false);
+    jt_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_dwconv_nchw),
         cmocka_unit_test(test_convrow_maxpool),
         cmocka_unit_test(test_se_scale_fold),
+        cmocka_unit_test(test_pwdw_fused),
         cmocka_unit_test(test_linear_matmul),
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_norm_softmax),

@@ -1158,46 +1158,57 @@ INL void dw_row_tile(const float *restrict buf, const float *restrict wc, float 
  * buf[(rr * sw + j % sw) * WQ + j / sw]; rows and columns outside the plane hold padv.
  * Then a tap reads 16 consecutive floats for 16 consecutive outputs, whatever the
  * stride, with no bounds tests (dwconv, maxpool, convrow). */
+INL void fill_row(float *restrict dst, const float *restrict src, int64_t W, int64_t sw, int64_t WQ, int64_t pl,
+                  float padv)
+{
+    if (sw == 2 && src) {
+        /* the padded row whole, then split into even and odd columns 16 at a
+         * time (a strided scalar copy cost more than the taps) */
+        float tmp[2 * WQ + 16];
+        int64_t n = min64(W, 2 * WQ - pl);
+        for (int64_t i = 0; i < pl; i++) tmp[i] = padv;
+        memcpy(tmp + pl, src, sizeof(float) * (size_t)n);
+        for (int64_t i = pl + n; i < 2 * WQ + 16; i++) tmp[i] = padv;
+        float *ev = dst, *od = ev + WQ;
+        int64_t i = 0;
+        for (; i + 16 <= WQ; i += 16) {
+            v16f a = ld16(tmp + 2 * i), b = ld16(tmp + 2 * i + 16);
+            *(v16fu *)(ev + i) = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22,
+                                                         24, 26, 28, 30);
+            *(v16fu *)(od + i) = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23,
+                                                         25, 27, 29, 31);
+        }
+        for (; i < WQ; i++) ev[i] = tmp[2 * i], od[i] = tmp[2 * i + 1];
+        return;
+    }
+    for (int64_t q = 0; q < sw; q++) {
+        float *d = dst + q * WQ;
+        if (!src) {
+            for (int64_t i = 0; i < WQ; i++) d[i] = padv;
+            continue;
+        }
+        /* padded column j = i * sw + q is input column j - pl */
+        int64_t lo = pl - q > 0 ? (pl - q + sw - 1) / sw : 0;
+        int64_t hi = (W + pl - q + sw - 1) / sw;
+        lo = min64(lo, WQ), hi = min64(hi < lo ? lo : hi, WQ);
+        const float *sq = src + q - pl;
+        for (int64_t i = 0; i < lo; i++) d[i] = padv;
+        for (int64_t i = lo; i < hi; i++) d[i] = sq[i * sw];
+        for (int64_t i = hi; i < WQ; i++) d[i] = padv;
+    }
+}
+
+/* Copies input rows ih0 .. ih0 + rows - 1 of one H x W plane into buf as padded rows
+ * split into sw column phases: padded column j (input column j - pl) of row rr goes to
+ * buf[(rr * sw + j % sw) * WQ + j / sw]; rows and columns outside the plane hold padv.
+ * Then a tap reads 16 consecutive floats for 16 consecutive outputs, whatever the
+ * stride, with no bounds tests (dwconv, maxpool, convrow). */
 INL void fill_band(float *restrict buf, const float *restrict xc, int64_t H, int64_t W, int64_t ih0, int64_t rows,
                    int64_t sw, int64_t WQ, int64_t pl, float padv)
 {
     for (int64_t rr = 0; rr < rows; rr++) {
         int64_t ih = ih0 + rr;
-        if (sw == 2 && ih >= 0 && ih < H) {
-            /* the padded row whole, then split into even and odd columns 16 at a
-             * time (a strided scalar copy cost more than the taps) */
-            float tmp[2 * WQ + 16];
-            int64_t n = min64(W, 2 * WQ - pl);
-            for (int64_t i = 0; i < pl; i++) tmp[i] = padv;
-            memcpy(tmp + pl, xc + ih * W, sizeof(float) * (size_t)n);
-            for (int64_t i = pl + n; i < 2 * WQ + 16; i++) tmp[i] = padv;
-            float *ev = buf + rr * 2 * WQ, *od = ev + WQ;
-            int64_t i = 0;
-            for (; i + 16 <= WQ; i += 16) {
-                v16f a = ld16(tmp + 2 * i), b = ld16(tmp + 2 * i + 16);
-                *(v16fu *)(ev + i) = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22,
-                                                             24, 26, 28, 30);
-                *(v16fu *)(od + i) = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23,
-                                                             25, 27, 29, 31);
-            }
-            for (; i < WQ; i++) ev[i] = tmp[2 * i], od[i] = tmp[2 * i + 1];
-            continue;
-        }
-        for (int64_t q = 0; q < sw; q++) {
-            float *dst = buf + (rr * sw + q) * WQ;
-            if (ih < 0 || ih >= H) {
-                for (int64_t i = 0; i < WQ; i++) dst[i] = padv;
-                continue;
-            }
-            /* padded column j = i * sw + q is input column j - pl */
-            int64_t lo = pl - q > 0 ? (pl - q + sw - 1) / sw : 0;
-            int64_t hi = (W + pl - q + sw - 1) / sw;
-            lo = min64(lo, WQ), hi = min64(hi < lo ? lo : hi, WQ);
-            const float *src = xc + ih * W + q - pl;
-            for (int64_t i = 0; i < lo; i++) dst[i] = padv;
-            for (int64_t i = lo; i < hi; i++) dst[i] = src[i * sw];
-            for (int64_t i = hi; i < WQ; i++) dst[i] = padv;
-        }
+        fill_row(buf + rr * sw * WQ, ih >= 0 && ih < H ? xc + ih * W : 0, W, sw, WQ, pl, padv);
     }
 }
 
@@ -1230,6 +1241,74 @@ KERNEL(dwconv)
             int64_t v = 0;
             for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, TV, 16);
             /* FV % TV and NL are constants: the remainder is one unrolled tile */
+            if (FV % TV || NL)
+                dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
+        }
+    }
+}
+
+/* The depthwise conv fused with the 1x1 expansion before it (the inverted residual
+ * blocks of MobileNetV2 and EfficientNet, on planes too large for L2): each input row a
+ * band needs, of expanded channel c, is computed (bias + sum_k w[c][k] x[k][row], the
+ * expansion's activation) straight into the band buffer, so the expanded tensor (4.8 MB
+ * for 96 x 112 x 112) never goes through memory. Items (n, band, c), channels fastest: a
+ * thread's consecutive items read the same input rows, which stay in L2. p: dwconv's,
+ * then pw (w[C][Ci] + bias[C]), Ci, act, alpha; x is the expansion's input. */
+KERNEL(pwdw)
+{
+    int64_t C = p[5], H = p[6], W = p[7], KH = p[8], OH = p[10], OW = p[11];
+    int64_t sh = p[12], sw = p[13], dh = p[14], pt = p[16], pl = p[17], RB = p[20], WQ = p[21], TV = p[22];
+    int64_t Ci = p[24], pact = p[25];
+    float palpha = fbits(p[26]);
+    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2), *pw = slot(slots, p, 23);
+    float *y = slot(slots, p, 3);
+    int64_t NB = (OH + RB - 1) / RB, R = (RB - 1) * sh + (KH - 1) * dh + 1;
+    int64_t FV = OW / 16, NL = OW % 16, NV = (W + 15) / 16;   /* NV <= 8 (planner) */
+    float buf[R * sw * WQ], row[NV * 16];
+    for (int64_t it = begin; it < end; it++) {
+        int64_t c = it % C, band = (it / C) % NB, n = it / (C * NB), nc = n * C + c;
+        int64_t oh0 = band * RB, oh1 = min64(OH, oh0 + RB);
+        int64_t rows = (oh1 - oh0 - 1) * sh + (KH - 1) * dh + 1;
+        const float *wc1 = pw + c * Ci, *xn = x + n * Ci * H * W;
+        float b1 = pw[C * Ci + c];
+        for (int64_t rr = 0; rr < rows; rr++) {
+            int64_t ih = oh0 * sh - pt + rr;
+            if (ih < 0 || ih >= H) {
+                fill_row(buf + rr * sw * WQ, 0, W, sw, WQ, pl, 0.0f);
+                continue;
+            }
+            v16f acc[8];
+#pragma clang loop unroll(full)
+            for (int v = 0; v < 8; v++) acc[v] = splat(b1);
+            const float *xr = xn + ih * W;
+            for (int64_t k = 0; k < Ci; k++) {
+                v16f wv = splat(wc1[k]);
+                const float *xk = xr + k * H * W;
+#pragma clang loop unroll(full)
+                for (int v = 0; v < 8; v++) {
+                    if (v >= NV) break;
+                    /* a partial last vector reads on into the next row (lanes past W are
+                     * never copied out), except at the plane's end (the buffer's, maybe):
+                     * load_part's store-forwarding stall there only */
+                    v16f xv = (v + 1) * 16 > W && k == Ci - 1 && ih == H - 1 ? load_part(xk + v * 16, W - v * 16)
+                                                                           : ld16(xk + v * 16);
+                    acc[v] += wv * xv;
+                }
+            }
+#pragma clang loop unroll(full)
+            for (int v = 0; v < 8; v++) {
+                if (v >= NV) break;
+                *(v16fu *)(row + v * 16) = act16(pact, acc[v], palpha);
+            }
+            fill_row(buf + rr * sw * WQ, row, W, sw, WQ, pl, 0.0f);
+        }
+        const float *wc = wp + c * KH * p[9];
+        float bias = wp[C * KH * p[9] + c];
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+            int64_t rr0 = (oh - oh0) * sh, o = (nc * OH + oh) * OW;
+            const float *ro = r ? r + o : 0;
+            int64_t v = 0;
+            for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, TV, 16);
             if (FV % TV || NL)
                 dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
         }

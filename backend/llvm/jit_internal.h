@@ -98,6 +98,17 @@ typedef struct JitHost {
     bool vec512;                     /* AVX-512: 16-float vectors are native */
 } JitHost;
 
+/* view.c: val read in place from base: element i of val (row-major index over d) is
+ * base[off + sum i_k * st[k]]; base is val itself when no view op leads to it. */
+typedef struct JitView {
+    const IrValue *base;
+    int64_t off;
+    int rank;
+    int64_t d[BCL_MAX_RANK], st[BCL_MAX_RANK];
+} JitView;
+bool jit_is_view_op(const IrNode *n);   /* reshape, transpose, slice without an epilogue */
+void jit_view_of(const IrValue *val, JitView *v);
+
 /* plan.c: lowers g into steps; reports to d and returns false on failure. sub_batch:
  * a graph whose images are independent may be lowered for one image (pl->images). */
 bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_batch, Diag *d);

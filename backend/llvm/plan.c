@@ -1,6 +1,7 @@
 /* Lowers an IR graph to the JIT's execution plan: a list of parallel steps, each a
  * kernel of libjit/kernels.c with a constant parameter table; buffers for node
  * results (reused after their last reader); weights packed for the blocked kernels. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,8 @@ typedef struct Lower {
     int scratch_slot[3];        /* packed input; Winograd V (or a subsampled input); M */
     const IrValue **scale_x, **scale_s;   /* by node index: a 1x1 conv's input is x * s (se_scale) */
     const IrNode **pw_of;       /* by node index: the 1x1 expansion a depthwise conv computes (pwdw_fusable) */
+    JitView **att_in;           /* by node index: an attention's q, k, v read in place (fold_views) */
+    JitView **copy_from;        /* by node index: a transpose or slice copied straight from its chain's base */
     int node;                   /* index of the node being lowered */
     size_t scratch_floats[3];
 } Lower;
@@ -623,11 +626,30 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
 }
 
 /* The data-movement ops as one strided gather (see KERNEL(gather)). */
+/* A transpose or slice whose input is itself a view: one copy of rows from the chain's
+ * base (fold_views found the view; its last axis is a run). */
+static void lower_view_copy(Lower *L, const IrNode *n, const JitView *v)
+{
+    const Shape *ys = &n->out->shape;
+    int r = ys->rank;
+    int64_t one[8] = {1, 1, 1, 1, 1, 1, 1, 1}, zero[8] = {0};
+    int64_t len = ys->d[r - 1], nrows = shape_numel(ys) / len, per = len >= BCL_JIT_CHUNK ? 1 : BCL_JIT_CHUNK / len;
+    Tab t = {0};
+    put(&t, v->base->id), put(&t, n->out->id), put(&t, r - 1), put(&t, nrows), put(&t, len), put(&t, per), put(&t, 0);
+    put8(&t, ys->d, r - 1), put8(&t, zero, r - 1), put8(&t, one, r - 1), put8(&t, zero, r - 1);
+    put8(&t, ys->d, r - 1), put8(&t, v->st, r - 1), put(&t, v->off);
+    step(L, "gather_rows", &t, cdiv(nrows, per));
+}
+
 static void lower_gather(Lower *L, const IrNode *n, int x, int y)
 {
     const Shape *xs = &n->in[0]->shape, *ys = &n->out->shape;
     const IrAttrs *a = &n->attrs;
     int r = ys->rank;
+    if (L->copy_from && L->copy_from[L->node]) {
+        lower_view_copy(L, n, L->copy_from[L->node]);
+        return;
+    }
     int64_t xst[8], mode[8] = {0}, mul[8] = {0}, add[8] = {0}, xd[8] = {0}, xstr[8] = {0}, fs[8] = {0};
     strides_of(xs, xst);
     float value = 0;
@@ -668,7 +690,7 @@ static void lower_gather(Lower *L, const IrNode *n, int x, int y)
         int64_t nrows = ny / len, per = len >= BCL_JIT_CHUNK ? 1 : BCL_JIT_CHUNK / len;
         put(&t, x), put(&t, y), put(&t, r - 1), put(&t, nrows), put(&t, len), put(&t, per), put(&t, fbits(value));
         put8(&t, ys->d, r - 1), put8(&t, mode, r - 1), put8(&t, mul, r - 1), put8(&t, add, r - 1);
-        put8(&t, xd, r - 1), put8(&t, xstr, r - 1);
+        put8(&t, xd, r - 1), put8(&t, xstr, r - 1), put(&t, 0);
         step(L, "gather_rows", &t, cdiv(nrows, per));
         return;
     }
@@ -714,6 +736,25 @@ static void bcast_strides_into(const Shape *bs, int r, int64_t *st)
     }
 }
 
+/* Where attention n reads operand k (q, k or v): its buffer, offset, row stride and
+ * strides over the output's batch axes bd (0 where it broadcasts); in place through
+ * the view fold_views found, else the operand's own contiguous buffer. */
+static int attn_operand(const Lower *L, const IrNode *n, int k, const int64_t *bd, int64_t *off, int64_t *rs,
+                        int64_t *bst)
+{
+    const JitView *f = L->att_in && L->att_in[L->node] && L->att_in[L->node][k].base ? &L->att_in[L->node][k] : NULL;
+    JitView v = {.base = n->in[k], .rank = n->in[k]->shape.rank};
+    if (f) v = *f;
+    else {
+        memcpy(v.d, n->in[k]->shape.d, sizeof v.d);
+        strides_of(&n->in[k]->shape, v.st);
+    }
+    int r = v.rank;
+    *off = v.off, *rs = v.st[r - 2];
+    for (int i = 0; i < 8; i++) bst[i] = i < r - 2 && v.d[i] == bd[i] ? v.st[i] : 0;
+    return v.base->id;
+}
+
 /* The tiled attention step (KERNEL(attn_tile)): items are (batch index, MB query rows). */
 static bool lower_attention_tiled(Lower *L, const IrNode *n, const int64_t *bd, const int64_t *bst, int64_t nb)
 {
@@ -723,8 +764,11 @@ static bool lower_attention_tiled(Lower *L, const IrNode *n, const int64_t *bd, 
     int64_t mst[8] = {0};
     if (n->n_in > 4) bcast_strides_into(&n->in[4]->shape, r, mst);
     int64_t MB = M > 64 ? 64 : M, Np = cdiv(N, 16) * 16;
+    int64_t qoff, qrs, qbs[8], koff, krs, kbs[8], voff, vrs, vbs[8];
+    int q = attn_operand(L, n, 0, bd, &qoff, &qrs, qbs), k = attn_operand(L, n, 1, bd, &koff, &krs, kbs),
+        v = attn_operand(L, n, 2, bd, &voff, &vrs, vbs);
     Tab t = {0};
-    put(&t, n->in[0]->id), put(&t, n->in[1]->id), put(&t, n->in[2]->id), put(&t, n->n_in > 3 ? n->in[3]->id : -1);
+    put(&t, q), put(&t, k), put(&t, v), put(&t, n->n_in > 3 ? n->in[3]->id : -1);
     put(&t, n->out->id), put(&t, M), put(&t, N), put(&t, D), put(&t, E), put(&t, fbits(n->attrs.alpha)), put(&t, nb);
     put(&t, r - 2), put8(&t, bd, r - 2), put8(&t, bst, r - 2), put(&t, bst[r - 2]), put(&t, bst[r - 1]);
     put(&t, MB), put(&t, Np), put(&t, n->n_in > 4 ? n->in[4]->id : -1), put8(&t, mst, r - 2);
@@ -734,9 +778,11 @@ static bool lower_attention_tiled(Lower *L, const IrNode *n, const int64_t *bd, 
     size_t ktf = (size_t)(nb * D * Np);
     if (ktf > L->scratch_floats[1]) L->scratch_floats[1] = ktf;
     put(&t, L->scratch_slot[1]);
-    Tab k = {0};
-    put(&k, n->in[1]->id), put(&k, L->scratch_slot[1]), put(&k, N), put(&k, D), put(&k, Np);
-    step(L, "attn_kt", &k, nb);
+    put(&t, qoff), put(&t, qrs), put8(&t, qbs, 8), put(&t, voff), put(&t, vrs), put8(&t, vbs, 8);
+    Tab kt = {0};
+    put(&kt, k), put(&kt, L->scratch_slot[1]), put(&kt, N), put(&kt, D), put(&kt, Np);
+    put(&kt, r - 2), put8(&kt, bd, r - 2), put8(&kt, kbs, 8), put(&kt, koff), put(&kt, krs);
+    step(L, "attn_kt", &kt, nb);
     step(L, "attn_tile", &t, nb * cdiv(M, MB));
     return false;
 }
@@ -948,6 +994,80 @@ static int se_scale(const IrGraph *g, int i, const int *uses, const IrValue **sx
     return -1;
 }
 
+static void free_views(Lower *L, int nn)
+{
+    for (int i = 0; L->att_in && i < nn; i++) free(L->att_in[i]);
+    for (int i = 0; L->copy_from && i < nn; i++) free(L->copy_from[i]);
+    free(L->att_in);
+    free(L->copy_from);
+}
+
+/* Whether an attention node runs on the tiled kernel (the only one that reads strided q, k, v). */
+static bool attention_tiled(const IrNode *n)
+{
+    int r = n->in[0]->shape.rank;
+    int64_t N = n->in[1]->shape.d[r - 2];
+    return N <= BCL_JIT_ATTN_MAX_N && cdiv(N, 16) * 16 <= 1024;
+}
+
+/* Reshape / transpose / slice chains are not copied link by link. The tiled attention
+ * step reads q, k and v in place from their chains' base buffers, and a transpose or
+ * slice whose input is a view copies its rows straight from the base (view.c); the
+ * base then lives until that reader. A view node is skipped (fused_into >= 0) when
+ * every read of its result is skipped or folded; nodes are visited last first, so
+ * readers are decided before the values they read. */
+static bool fold_views(Lower *L, const IrGraph *g, const int *uses, int *fused_into, int *last)
+{
+    int nn = g->nodes.n, nv = g->values.n;
+    int *folded = bcl_calloc((size_t)(nv ? nv : 1), sizeof(int));   /* reads of a value that need no buffer */
+    L->att_in = bcl_calloc((size_t)(nn ? nn : 1), sizeof *L->att_in);
+    L->copy_from = bcl_calloc((size_t)(nn ? nn : 1), sizeof *L->copy_from);
+    if (!folded || !L->att_in || !L->copy_from) goto oom;
+    const char *env = getenv("BCL_JIT_VIEWS");   /* 0: copy every view op as before (for comparison) */
+    bool on = !(env && *env == '0');
+    for (int i = nn - 1; i >= 0 && on; i--) {
+        const IrNode *n = g->nodes.v[i];
+        JitView v;
+        if (n->op == IR_ATTENTION && attention_tiled(n)) {
+            for (int k = 0; k < 3; k++) {
+                const IrValue *x = n->in[k];
+                if (x->kind != IRV_NODE || !jit_is_view_op(x->def)) continue;
+                jit_view_of(x, &v);
+                if (v.base == x || v.st[v.rank - 1] != 1) continue;   /* rows must be runs */
+                if (!L->att_in[i] && !(L->att_in[i] = bcl_calloc(3, sizeof(JitView)))) goto oom;
+                L->att_in[i][k] = v;
+                folded[x->id]++;
+                if (v.base->kind == IRV_NODE) {   /* the base buffer is read: never skipped */
+                    folded[v.base->id] = INT_MIN / 2;
+                    if (last[v.base->id] < i) last[v.base->id] = i;
+                }
+            }
+        } else if (jit_is_view_op(n) && fused_into[i] < 0 && uses[n->out->id] > 0) {
+            const IrValue *x = n->in[0];
+            if (folded[n->out->id] == uses[n->out->id]) {
+                fused_into[i] = i;   /* nothing reads its buffer: no buffer, no step */
+                if (x->kind == IRV_NODE) folded[x->id]++;
+                continue;
+            }
+            if (n->op == IR_RESHAPE || x->kind != IRV_NODE || !jit_is_view_op(x->def)) continue;
+            jit_view_of(n->out, &v);
+            if (v.base == x || v.base == n->out || v.st[v.rank - 1] != 1) continue;
+            if (!(L->copy_from[i] = bcl_malloc(sizeof(JitView)))) goto oom;
+            *L->copy_from[i] = v;
+            folded[x->id]++;
+            if (v.base->kind == IRV_NODE) {
+                folded[v.base->id] = INT_MIN / 2;
+                if (last[v.base->id] < i) last[v.base->id] = i;
+            }
+        }
+    }
+    free(folded);
+    return true;
+oom:
+    free(folded);
+    return false;
+}
+
 static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
 {
     memset(pl, 0, sizeof *pl);
@@ -1023,6 +1143,10 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
         fused_into[i] = j;
         L.pw_of[j] = e;
         if (e->in[0]->kind == IRV_NODE && last[e->in[0]->id] < j) last[e->in[0]->id] = j;
+    }
+    if (!fold_views(&L, g, uses, fused_into, last)) {
+        free(uses);
+        goto oom;
     }
     free(uses);
     for (int i = 0; i < g->outputs.n; i++) {
@@ -1109,6 +1233,7 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
     free(L.scale_x);
     free(L.scale_s);
     free(L.pw_of);
+    free_views(&L, nn);
     free(L.fn_index);
     return true;
 oom:
@@ -1124,6 +1249,7 @@ fail:
     free(L.scale_x);
     free(L.scale_s);
     free(L.pw_of);
+    free_views(&L, nn);
     jit_plan_free(pl);
     return false;
 }

@@ -414,6 +414,67 @@ static void test_attention_mask(void **st)
     }
 }
 
+/* ViT's and Swin's qkv split: reshape [B, N, 3, H, D], transpose to [3, B, H, N, D], a
+ * slice per operand. The attention reads q, k and v in place from the projection; a
+ * slice with another reader (q * k) is copied straight from it; the transpose is a
+ * graph output in the second case (computed, and still not read by the attention).
+ * Against the interpreter, on both vector widths; D = 16 takes the register transpose
+ * of K, D = 20 the buffered edge tiles. */
+static void test_attention_views(void **st)
+{
+    (void)st;
+    static const int cases[][3] = {{37, 3, 16}, {49, 2, 20}};   /* N, H, D */
+    for (int cpu = 0; cpu < 2; cpu++)
+        for (int c = 0; c < 2; c++) {
+            enum { B = 2 };
+            int N = cases[c][0], H = cases[c][1], D = cases[c][2];
+            JT t;
+            jt_init(&t, 37);
+            IrValue *x = jt_input(&t, jt_shape(3, B, N, 3 * H * D));
+            IrAttrs rs = ir_attrs_default();
+            rs.shape = jt_shape(5, B, N, 3, H, D);
+            IrValue *r = jt_node(&t, IR_RESHAPE, &x, 1, &rs);
+            IrAttrs tr = ir_attrs_default();
+            int64_t perm[5] = {2, 0, 3, 1, 4};
+            for (int i = 0; i < 5; i++) tr.perm[i] = perm[i];
+            IrValue *qkv = jt_node(&t, IR_TRANSPOSE, &r, 1, &tr), *op[3];
+            for (int k = 0; k < 3; k++) {
+                IrAttrs sl = ir_attrs_default();
+                int64_t en[5] = {k + 1, B, H, N, D};
+                for (int i = 0; i < 5; i++) sl.begin[i] = i ? 0 : k, sl.end[i] = en[i], sl.step[i] = 1;
+                IrValue *s1 = jt_node(&t, IR_SLICE, &qkv, 1, &sl);
+                IrAttrs r4 = ir_attrs_default();
+                r4.shape = jt_shape(4, B, H, N, D);
+                op[k] = jt_node(&t, IR_RESHAPE, &s1, 1, &r4);
+            }
+            IrAttrs a = ir_attrs_default();
+            a.alpha = 1.0f / sqrtf((float)D);
+            ir_add_output(t.g, jt_node(&t, IR_ATTENTION, op, 3, &a));
+            IrValue *qq[2] = {op[0], op[1]};
+            IrAttrs mu = ir_attrs_default();
+            ir_add_output(t.g, jt_node(&t, IR_MUL, qq, 2, &mu));
+            if (c == 1) ir_add_output(t.g, qkv);
+            const float *in[1] = {jt_data(&t, &x->shape, -2, 2)};
+            float **got = run_jit(&t, cpus[cpu], in);
+            int no = t.g->outputs.n, bad = 0;
+            float *ref[3];
+            for (int o = 0; o < no; o++)
+                ref[o] = calloc((size_t)shape_numel(&((IrValue *)t.g->outputs.v[o])->shape), sizeof(float));
+            assert_int_equal(bcl_interp_run(t.g, in, ref, &t.d), 0);
+            for (int o = 0; o < no; o++) {
+                int64_t n = shape_numel(&((IrValue *)t.g->outputs.v[o])->shape);
+                double *want = malloc(sizeof(double) * (size_t)n);
+                for (int64_t k = 0; k < n; k++) want[k] = ref[o][k];
+                bad += compare(got[o], want, n, 1e-5, o == 0 ? "attention on views" : o == 1 ? "q * k" : "qkv");
+                free(want);
+                free(ref[o]);
+            }
+            jt_free_outputs(&t, got);
+            jt_free(&t);
+            assert_int_equal(bad, 0);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_gelu),
         cmocka_unit_test(test_attention_tiled),
         cmocka_unit_test(test_attention_mask),
+        cmocka_unit_test(test_attention_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

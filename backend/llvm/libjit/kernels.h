@@ -59,7 +59,7 @@
                      column phase of a buffered input row, TV vectors per register tile */ \
     K(gemm, 0xf) /* x wp res y rows I O OB act alpha RT NB; items: ceil(OB/NB)*ceil(rows/RT) (column tile
                      outer); wp [OB][I][16] + bias[OB*16] (JIT_PACK_LINEAR16); res: y's layout or -1 */ \
-    K(gather_rows, 0x3) /* x y rank nrows len per value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8];
+    K(gather_rows, 0x3) /* x y rank nrows len per value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] xoff;
                      items: groups of per rows; the last axis copied as is (rank: the other axes) */ \
     K(layer_norm_v, 0xf) /* as layer_norm, float vectors */ \
     K(pwdw, 0x80000f) /* dwconv's table, then pw Ci act alpha; items: N*ceil(OH/RB)*C (channels fastest);
@@ -69,9 +69,10 @@
                      items: N*ceil(OH/RB)*OBK; dense, few input channels, NCHW in and out;
                      wp [OBK][C*KH*KW][OT] + bias[OBK*OT]; R buffered input rows per channel */ \
     K(attn_tile, 0x20010000001f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n MB Np mask mstr[8]
-                     mstr_m mstr_n NBK EB kt; items: nb*ceil(M/MB); Np = N rounded up to 16 (<= 1024);
-                     kt [nb][D][Np]: K transposed by attn_kt */ \
-    K(attn_kt, 0x3) /* k kt N D Np; items: nb (batch indices) */ \
+                     mstr_m mstr_n NBK EB kt qoff qrow qbstr[8] voff vrow vbstr[8]; items: nb*ceil(M/MB);
+                     Np = N rounded up to 16 (<= 1024); kt [nb][D][Np]: K transposed by attn_kt; q and v
+                     read in place: row r of batch index (i...) at off + r * row + sum i * bstr */ \
+    K(attn_kt, 0x3) /* k kt N D Np rank bd[8] kbstr[8] koff krow; items: nb (batch indices); k read as q */ \
     K(transpose2d, 0x3) /* x y B R C; items: B*ceil(R/16); y [B, C, R] = x [B, R, C] transposed */
 
 #define BCL_JIT_ATTN_MAX_N 4096   /* keys per attention row the fused kernel holds */

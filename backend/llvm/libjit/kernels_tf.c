@@ -87,7 +87,7 @@ KERNEL(gather_rows)
     int64_t rank = p[2], nrows = p[3], len = p[4], per = p[5];
     float value = fbits(p[6]);
     const int64_t *yd = p + 7, *mode = p + 15, *mul = p + 23, *add = p + 31, *xd = p + 39, *xs = p + 47;
-    const float *x = slot(slots, p, 0);
+    const float *x = (const float *)slot(slots, p, 0) + p[55];
     float *y = slot(slots, p, 1);
     int64_t hi = min64(end * per, nrows);
     for (int64_t r = begin * per; r < hi; r++) {
@@ -173,22 +173,78 @@ KERNEL(layer_norm_v)
 #define ATT_RT 4
 #define ATT_MAX_NP 1024          /* keys per row in s */
 
+/* The offset of batch index b (over the rank axes bd) in an operand with strides bs. */
+INL int64_t batch_off(int64_t b, int64_t rank, const int64_t *bd, const int64_t *bs)
+{
+    int64_t off = 0;
+    for (int64_t i = rank - 1; i >= 0; i--) {
+        off += (b % bd[i]) * bs[i];
+        b /= bd[i];
+    }
+    return off;
+}
+
+/* r[i][j] <- r[j][i] for 16 rows of 16: off-diagonal blocks of 8, 4, 2 and 1 swapped
+ * in turn ([[A, B], [C, D]] -> [[A, C], [B, D]] at every scale), two-source shuffles. */
+#define SWAP_STAGE(b, LO, HI)                                                                    \
+    _Pragma("clang loop unroll(full)") for (int i = 0; i < 16; i++)                                                                 \
+        if (!(i & (b))) {                                                                        \
+            v16f lo = __builtin_shufflevector(r[i], r[i + (b)], LO), hi = __builtin_shufflevector(r[i], r[i + (b)], HI); \
+            r[i] = lo, r[i + (b)] = hi;                                                          \
+        }
+#define T8L 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define T8H 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define T4L 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define T4H 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define T2L 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define T2H 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define T1L 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define T1H 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+INL void transpose16(v16f r[16])
+{
+    SWAP_STAGE(8, T8L, T8H)
+    SWAP_STAGE(4, T4L, T4H)
+    SWAP_STAGE(2, T2L, T2H)
+    SWAP_STAGE(1, T1L, T1H)
+}
+#undef SWAP_STAGE
+#undef T8L
+#undef T8H
+#undef T4L
+#undef T4H
+#undef T2L
+#undef T2H
+#undef T1L
+#undef T1H
+
 /* kt [b][D][Np] = K [b][N][D] transposed, zero keys past N; an item is one batch index,
- * moved in 16 x 16 tiles (reads and writes both runs). */
+ * moved in 16 x 16 tiles: in registers (transpose16) where D has 16 columns left, else
+ * through a local buffer. K's rows are read in place (row stride krow, batch strides kbs: a slice
+ * of the qkv projection). */
 KERNEL(attn_kt)
 {
-    int64_t N = p[2], D = p[3], Np = p[4];
+    int64_t N = p[2], D = p[3], Np = p[4], rank = p[5], koff = p[22], krow = p[23];
+    const int64_t *bd = p + 6, *kbs = p + 14;
     const float *k = slot(slots, p, 0);
     float *kt = slot(slots, p, 1);
     float tile[16][17];
     for (int64_t b = begin; b < end; b++) {
-        const float *kb = k + b * N * D;
+        const float *kb = k + koff + batch_off(b, rank, bd, kbs);
         float *tb = kt + b * D * Np;
         for (int64_t n0 = 0; n0 < Np; n0 += 16)
             for (int64_t d0 = 0; d0 < D; d0 += 16) {
                 int64_t nd = min64(16, D - d0);
+                if (nd == 16) {
+                    v16f r[16];
+#pragma clang loop unroll(full)
+                    for (int n = 0; n < 16; n++) r[n] = n0 + n < N ? ld16(kb + (n0 + n) * krow + d0) : splat(0);
+                    transpose16(r);
+#pragma clang loop unroll(full)
+                    for (int d = 0; d < 16; d++) *(v16fu *)(tb + (d0 + d) * Np + n0) = r[d];
+                    continue;
+                }
                 for (int64_t n = 0; n < 16; n++)
-                    for (int64_t d = 0; d < nd; d++) tile[d][n] = n0 + n < N ? kb[(n0 + n) * D + d0 + d] : 0.0f;
+                    for (int64_t d = 0; d < nd; d++) tile[d][n] = n0 + n < N ? kb[(n0 + n) * krow + d0 + d] : 0.0f;
                 for (int64_t d = 0; d < nd; d++)
 #pragma clang loop unroll(full)
                     for (int64_t n = 0; n < 16; n++) tb[(d0 + d) * Np + n0 + n] = tile[d][n];
@@ -203,7 +259,7 @@ INL float att_extra(const float *bias, int64_t boff, int64_t bsm, int64_t bsn, i
 
 /* The scaled scores of rows m..m+RT-1 (clamped to mlast) for nk key blocks from nb0. */
 INL void att_scores(const float *restrict qb, const float *restrict kt, float s[ATT_RT][ATT_MAX_NP], int64_t m,
-                    int64_t mlast, int64_t nb0, const int nk, int64_t D, int64_t N, int64_t Np, float alpha,
+                    int64_t mlast, int64_t nb0, const int nk, int64_t D, int64_t qrow, int64_t N, int64_t Np, float alpha,
                     const float *bias, int64_t boff, int64_t bsm, int64_t bsn, const float *mask, int64_t moff,
                     int64_t msm, int64_t msn)
 {
@@ -214,7 +270,7 @@ INL void att_scores(const float *restrict qb, const float *restrict kt, float s[
         for (int c = 0; c < nk; c++) acc[t][c] = splat(0);
     const float *qr[ATT_RT];
 #pragma clang loop unroll(full)
-    for (int t = 0; t < ATT_RT; t++) qr[t] = qb + min64(m + t, mlast) * D;
+    for (int t = 0; t < ATT_RT; t++) qr[t] = qb + min64(m + t, mlast) * qrow;
     for (int64_t d = 0; d < D; d++) {
         v16f kv[4];
 #pragma clang loop unroll(full)
@@ -249,7 +305,7 @@ INL void att_scores(const float *restrict qb, const float *restrict kt, float s[
 
 /* y rows m..m+rt-1, columns e0..e0+16*ne: the probabilities of s (scaled by inv) times V. */
 INL void att_pv(const float *restrict vb, float s[ATT_RT][ATT_MAX_NP], const float *inv, float *restrict yb,
-                int64_t m, int64_t rt, int64_t e0, const int ne, int64_t N, int64_t E)
+                int64_t m, int64_t rt, int64_t e0, const int ne, int64_t N, int64_t vrow, int64_t E)
 {
     v16f acc[ATT_RT][4];
 #pragma clang loop unroll(full)
@@ -259,7 +315,7 @@ INL void att_pv(const float *restrict vb, float s[ATT_RT][ATT_MAX_NP], const flo
     for (int64_t n = 0; n < N; n++) {
         v16f vv[4];
 #pragma clang loop unroll(full)
-        for (int c = 0; c < ne; c++) vv[c] = ld16(vb + n * E + e0 + c * 16);
+        for (int c = 0; c < ne; c++) vv[c] = ld16(vb + n * vrow + e0 + c * 16);
 #pragma clang loop unroll(full)
         for (int t = 0; t < ATT_RT; t++) {
             v16f ps = splat(s[t][n]);
@@ -282,26 +338,24 @@ KERNEL(attn_tile)
     const float *bias = slot(slots, p, 3), *mask = slot(slots, p, 32);
     float *y = slot(slots, p, 4);
     const float *ktall = slot(slots, p, 45);
+    int64_t qoff = p[46], qrow = p[47], voff = p[56], vrow = p[57];
+    const int64_t *qbs = p + 48, *vbs = p + 58;
     float s[ATT_RT][ATT_MAX_NP] __attribute__((aligned(64)));
     int64_t nmb = (M + MB - 1) / MB, nblk = Np / 16;
     for (int64_t it = begin; it < end; it++) {
-        int64_t b = it / nmb, m0 = (it % nmb) * MB, m1 = min64(m0 + MB, M), rem = b, boff = 0, moff = 0;
-        for (int64_t i = rank - 1; i >= 0; i--) {
-            int64_t ix = rem % bd[i];
-            rem /= bd[i];
-            boff += ix * bst[i];
-            moff += ix * mst[i];
-        }
-        const float *vb = v + b * N * E, *qb = q + b * M * D, *kt = ktall + b * D * Np;
+        int64_t b = it / nmb, m0 = (it % nmb) * MB, m1 = min64(m0 + MB, M);
+        int64_t boff = batch_off(b, rank, bd, bst), moff = batch_off(b, rank, bd, mst);
+        const float *vb = v + voff + batch_off(b, rank, bd, vbs), *qb = q + qoff + batch_off(b, rank, bd, qbs);
+        const float *kt = ktall + b * D * Np;
         float *yb = y + b * M * E;
         (void)k;
         for (int64_t m = m0; m < m1; m += ATT_RT) {
             int64_t rt = min64(ATT_RT, m1 - m), nb0 = 0;
             if (NBK == 4)
                 for (; nb0 + 4 <= nblk; nb0 += 4)
-                    att_scores(qb, kt, s, m, m1 - 1, nb0, 4, D, N, Np, alpha, bias, boff, bsm, bsn, mask, moff, msm, msn);
+                    att_scores(qb, kt, s, m, m1 - 1, nb0, 4, D, qrow, N, Np, alpha, bias, boff, bsm, bsn, mask, moff, msm, msn);
             for (; nb0 < nblk; nb0++)
-                att_scores(qb, kt, s, m, m1 - 1, nb0, 1, D, N, Np, alpha, bias, boff, bsm, bsn, mask, moff, msm, msn);
+                att_scores(qb, kt, s, m, m1 - 1, nb0, 1, D, qrow, N, Np, alpha, bias, boff, bsm, bsn, mask, moff, msm, msn);
             float inv[ATT_RT];
             for (int t = 0; t < ATT_RT; t++) {
                 v16f mx = splat(-INFINITY);
@@ -318,12 +372,12 @@ KERNEL(attn_tile)
             }
             int64_t e0 = 0;
             if (EB == 4)
-                for (; e0 + 64 <= E; e0 += 64) att_pv(vb, s, inv, yb, m, rt, e0, 4, N, E);
-            for (; e0 + 16 <= E; e0 += 16) att_pv(vb, s, inv, yb, m, rt, e0, 1, N, E);
+                for (; e0 + 64 <= E; e0 += 64) att_pv(vb, s, inv, yb, m, rt, e0, 4, N, vrow, E);
+            for (; e0 + 16 <= E; e0 += 16) att_pv(vb, s, inv, yb, m, rt, e0, 1, N, vrow, E);
             for (int64_t t = 0; t < rt; t++)   /* columns past the last 16-block */
                 for (int64_t e = e0; e < E; e++) {
                     float acc = 0;
-                    for (int64_t n = 0; n < N; n++) acc += s[t][n] * vb[n * E + e];
+                    for (int64_t n = 0; n < N; n++) acc += s[t][n] * vb[n * vrow + e];
                     yb[(m + t) * E + e] = acc * inv[t];
                 }
         }

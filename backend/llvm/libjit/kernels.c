@@ -184,8 +184,10 @@ KERNEL(unary)
     float alpha = fbits(p[1]);
     const float *x = slot(slots, p, 2);
     float *y = slot(slots, p, 3);
-    int64_t hi = min64(end * chunk, n);
-    for (int64_t i = begin * chunk; i < hi; i++) y[i] = act1(op, x[i], alpha);
+    int64_t hi = min64(end * chunk, n), i = begin * chunk;
+    /* whole vectors with the epilogues' formulas (act16: GELU, SiLU ... without libm), the tail by act1 */
+    for (; i + 16 <= hi; i += 16) *(v16fu *)(y + i) = act16(op, ld16(x + i), alpha);
+    for (; i < hi; i++) y[i] = act1(op, x[i], alpha);
 }
 
 INL void binary_rows(int64_t op, const float *restrict a, const float *restrict b, float *restrict y,

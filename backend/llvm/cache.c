@@ -310,7 +310,7 @@ static void trim(const char *dir)
         total += st.st_size;
     }
     closedir(dp);
-    qsort(f, n, sizeof *f, by_mtime);
+    if (n) qsort(f, n, sizeof *f, by_mtime);   /* f is NULL when the directory held no entry */
     for (size_t i = 0; i < n && total > max_mb * 1048576; i++)
         if (!unlink(f[i].name)) total -= f[i].size;
     free(f);

@@ -395,7 +395,7 @@ static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
         const IrValue *ew = e->in[1], *eb = e->n_in > 2 ? e->in[2] : NULL;
         int64_t Ci = ew->shape.d[1];
         put(&t, pack_job(L, JIT_PACK_GEMM, ew, eb, C, Ci, 1, 0, 0)), put(&t, Ci), put(&t, e->attrs.act);
-        put(&t, fbits(e->attrs.act_alpha));
+        put(&t, fbits(e->attrs.act_alpha)), put(&t, L->h->vec512 ? 8 : 4);
         step(L, "pwdw", &t, N * C * NB);
         return true;
     }

@@ -1255,12 +1255,12 @@ KERNEL(dwconv)
  * expansion's activation) straight into the band buffer, so the expanded tensor (4.8 MB
  * for 96 x 112 x 112) never goes through memory. Items (n, band, c), channels fastest: a
  * thread's consecutive items read the same input rows, which stay in L2. p: dwconv's,
- * then pw (w[C][Ci] + bias[C]), Ci, act, alpha; x is the expansion's input. */
+ * then pw (w[C][Ci] + bias[C]), Ci, act, alpha, CV; x is the expansion's input. */
 KERNEL(pwdw)
 {
     int64_t C = p[5], H = p[6], W = p[7], KH = p[8], OH = p[10], OW = p[11];
     int64_t sh = p[12], sw = p[13], dh = p[14], pt = p[16], pl = p[17], RB = p[20], WQ = p[21], TV = p[22];
-    int64_t Ci = p[24], pact = p[25];
+    int64_t Ci = p[24], pact = p[25], CV = p[27];
     float palpha = fbits(p[26]);
     const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2), *pw = slot(slots, p, 23);
     float *y = slot(slots, p, 3);
@@ -1279,28 +1279,33 @@ KERNEL(pwdw)
                 fill_row(buf + rr * sw * WQ, 0, W, sw, WQ, pl, 0.0f);
                 continue;
             }
+            const float *xr = xn + ih * W;
+            /* CV vectors of the row per pass (4 with AVX2: 8 ymm accumulators of 16) */
+#pragma clang loop unroll(full)
+            for (int64_t v0 = 0; v0 < NV; v0 += CV) {
             v16f acc[8];
 #pragma clang loop unroll(full)
             for (int v = 0; v < 8; v++) acc[v] = splat(b1);
-            const float *xr = xn + ih * W;
             for (int64_t k = 0; k < Ci; k++) {
                 v16f wv = splat(wc1[k]);
-                const float *xk = xr + k * H * W;
+                const float *xk = xr + k * H * W + v0 * 16;
 #pragma clang loop unroll(full)
                 for (int v = 0; v < 8; v++) {
-                    if (v >= NV) break;
+                    if (v >= CV || v0 + v >= NV) break;
                     /* a partial last vector reads on into the next row (lanes past W are
                      * never copied out), except at the plane's end (the buffer's, maybe):
                      * load_part's store-forwarding stall there only */
-                    v16f xv = (v + 1) * 16 > W && k == Ci - 1 && ih == H - 1 ? load_part(xk + v * 16, W - v * 16)
-                                                                           : ld16(xk + v * 16);
+                    int64_t col = (v0 + v) * 16;
+                    v16f xv = col + 16 > W && k == Ci - 1 && ih == H - 1 ? load_part(xk + v * 16, W - col)
+                                                                      : ld16(xk + v * 16);
                     acc[v] += wv * xv;
                 }
             }
 #pragma clang loop unroll(full)
             for (int v = 0; v < 8; v++) {
-                if (v >= NV) break;
-                *(v16fu *)(row + v * 16) = act16(pact, acc[v], palpha);
+                if (v >= CV || v0 + v >= NV) break;
+                *(v16fu *)(row + (v0 + v) * 16) = act16(pact, acc[v], palpha);
+            }
             }
             fill_row(buf + rr * sw * WQ, row, W, sw, WQ, pl, 0.0f);
         }

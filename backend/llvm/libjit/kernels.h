@@ -62,7 +62,7 @@
     K(gather_rows, 0x3) /* x y rank nrows len per value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] xoff;
                      items: groups of per rows; the last axis copied as is (rank: the other axes) */ \
     K(layer_norm_v, 0xf) /* as layer_norm, float vectors */ \
-    K(pwdw, 0x80000f) /* dwconv's table, then pw Ci act alpha; items: N*ceil(OH/RB)*C (channels fastest);
+    K(pwdw, 0x80000f) /* dwconv's table, then pw Ci act alpha CV (row vectors per pass); items: N*ceil(OH/RB)*C (channels fastest);
                      x: the 1x1 expansion's input [N][Ci][H][W], pw [C][Ci] + bias[C] (JIT_PACK_GEMM, ot 1) */ \
     K(maxpool, 0x3) /* x y NC H W OH OW KH KW sh sw pt pl RB WQ; items: NC*ceil(OH/RB) (NCHW) */ \
     K(convrow, 0xf) /* x wp r y N C H W KH KW O OH OW sh sw dh dw pt pl act alpha RB WQ OT R OBK TV;

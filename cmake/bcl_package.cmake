@@ -44,7 +44,13 @@ set_target_properties(bcl PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJ
                                      LINK_DEPENDS ${CMAKE_SOURCE_DIR}/cmake/libbcl.map)
 target_include_directories(bcl PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>)
 target_link_libraries(bcl PRIVATE ${bcl_dep_libs} Threads::Threads m)
-target_link_options(bcl PRIVATE -Wl,--version-script=${CMAKE_SOURCE_DIR}/cmake/libbcl.map -Wl,--no-undefined)
+target_link_options(bcl PRIVATE -Wl,--version-script=${CMAKE_SOURCE_DIR}/cmake/libbcl.map)
+# every symbol resolved at link time, except in the fuzz build: clang links its
+# sanitizer and coverage runtimes into executables only, and a shared library built
+# with them takes those symbols from the executable that loads it
+if(NOT BCL_FUZZ)
+  target_link_options(bcl PRIVATE -Wl,--no-undefined)
+endif()
 add_dependencies(bcl ${bcl_stage_libs})
 
 # --- libbcl.a: one relocatable object (ld -r) of all stages with the hidden

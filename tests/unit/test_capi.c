@@ -565,6 +565,20 @@ static void test_weights_too_big(void **state)
     assert_int_equal(bcl_model_random_weights(m, 1), BCL_ERR_NO_MEMORY);
     assert_non_null(strstr(bcl_model_error(m), "more than this machine's memory"));
     bcl_model_destroy(m);
+    /* issue 16's M.Linear(10**6, 10**6) (4 TB): past the size of one tensor, an error
+     * at the user's line when compiling, before any weight is asked for */
+    char huge[sizeof src + 8];
+    const char *at = strstr(src, "260000, 260000");
+    snprintf(huge, sizeof huge, "%.*s1000000, 1000000%s", (int)(at - src), src, at + strlen("260000, 260000"));
+    assert_int_equal(bcl_compiler_create(&c), BCL_OK);
+    int64_t dims_huge[2] = {1, 1000000};
+    assert_int_equal(bcl_compiler_set_input_shape(c, dims_huge, 2), BCL_OK);
+    m = (BclModel *)&m;
+    assert_int_equal(bcl_compile_string(c, huge, "huge.bcl", &m), BCL_ERR_COMPILE);
+    assert_null(m);
+    assert_contains(bcl_compiler_error(c), "huge.bcl:5:");
+    assert_contains(bcl_compiler_error(c), "a tensor of shape [1000000, 1000000] is too large");
+    bcl_compiler_destroy(c);
 }
 
 /* The Nth allocation fails (the test hook of support/oom.h), for N across a compile,

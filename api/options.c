@@ -16,8 +16,7 @@ void bcl_model_options_init(BclModelOptions *o)
     o->max_errors = -1;
 }
 
-static int usage(const char *tool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage(const char *tool, const char *fmt, ...)
+int bcl_usage_error(const char *tool, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -106,7 +105,7 @@ static int takes(const char *flag, const char *tool, int argc, char **argv, int 
     const char *a = argv[*i];
     size_t n = strlen(flag);
     if (!strcmp(a, flag)) {
-        if (*i + 1 >= argc) return usage(tool, "option %s needs a value", flag);
+        if (*i + 1 >= argc) return bcl_usage_error(tool, "option %s needs a value", flag);
         *val = argv[++*i];
         return 1;
     }
@@ -126,16 +125,16 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
     if (TAKES("-o") || TAKES("--override")) {
         if (r < 0) return -1;
         if (!strchr(val, '=') || val[0] == '=')
-            return usage(tool, "-o expects KEY=VALUE (a config override; an output file is --output), got '%s'",
+            return bcl_usage_error(tool, "-o expects KEY=VALUE (a config override; an output file is --output), got '%s'",
                          val);
-        if (o->build.n_overrides == BCL_MAX_OVERRIDES) return usage(tool, "too many -o options");
+        if (o->build.n_overrides == BCL_MAX_OVERRIDES) return bcl_usage_error(tool, "too many -o options");
         o->overrides[o->build.n_overrides++] = val;
         return 1;
     }
     if (TAKES("--cfg")) {
         if (r < 0) return -1;
         if (!is_identifier(val))
-            return usage(tool, "--cfg expects the name of a dict defined in the file, got '%s'", val);
+            return bcl_usage_error(tool, "--cfg expects the name of a dict defined in the file, got '%s'", val);
         o->build.cfg_name = val;
         return 1;
     }
@@ -147,7 +146,7 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
     if (TAKES("--input-shape")) {
         if (r < 0) return -1;
         if (!bcl_parse_input_shape(val, &o->build.input_shape))
-            return usage(tool, "--input-shape expects N,C,H,W: four positive integers up to %lld, got '%s'",
+            return bcl_usage_error(tool, "--input-shape expects N,C,H,W: four positive integers up to %lld, got '%s'",
                          BCL_MAX_INPUT_DIM, val);
         o->build.has_input_shape = true;
         return 1;
@@ -155,7 +154,7 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
     if (!strncmp(a, "-I", 2) && (a[2] || TAKES("-I"))) {
         if (a[2]) val = a + 2;
         else if (r < 0) return -1;
-        if (o->build.n_include_dirs == BCL_MAX_INCLUDE_DIRS) return usage(tool, "too many -I options");
+        if (o->build.n_include_dirs == BCL_MAX_INCLUDE_DIRS) return bcl_usage_error(tool, "too many -I options");
         o->include_dirs[o->build.n_include_dirs++] = val;
         return 1;
     }
@@ -175,7 +174,7 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
         BclLimit w = limit_flags[k].which;
         char err[200];
         if (!parse_u64(val, (uint64_t)limits[w].max, &u) || !bcl_limit_ok(w, (int64_t)u, err, sizeof err))
-            return usage(tool, "%s expects a count from %lld to %lld, got '%s'", limits[w].flag,
+            return bcl_usage_error(tool, "%s expects a count from %lld to %lld, got '%s'", limits[w].flag,
                          (long long)limits[w].min, (long long)limits[w].max, val);
         if (w == BCL_LIMIT_MAX_ERRORS) o->max_errors = (int)u;
         else if (w == BCL_LIMIT_MAX_STEPS) o->build.max_steps = (long)u;
@@ -191,7 +190,7 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
         if (TAKES("--random-weights")) {
             if (r < 0) return -1;
             if (!parse_u64(val, INT64_MAX, &u))
-                return usage(tool, "--random-weights expects a seed (a non-negative integer), got '%s'", val);
+                return bcl_usage_error(tool, "--random-weights expects a seed (a non-negative integer), got '%s'", val);
             o->has_seed = true;
             o->seed = u;
             return 1;
@@ -209,13 +208,13 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
     if (groups & BCL_OPT_PASSES) {
         if (TAKES("--passes")) {
             if (r < 0) return -1;
-            if (o->pipeline_flag == 'O') return usage(tool, "give either --passes or -O, not both");
+            if (o->pipeline_flag == 'O') return bcl_usage_error(tool, "give either --passes or -O, not both");
             o->pipeline = val;
             o->pipeline_flag = 'p';
             return 1;
         }
         if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '2' && !a[3]) {
-            if (o->pipeline_flag == 'p') return usage(tool, "give either --passes or -O, not both");
+            if (o->pipeline_flag == 'p') return bcl_usage_error(tool, "give either --passes or -O, not both");
             o->pipeline = bcl_default_pipeline(a[2] - '0');
             o->pipeline_flag = 'O';
             return 1;
@@ -223,7 +222,7 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
         if (TAKES("--print-after")) {
             if (r < 0) return -1;
             if (strcmp(val, "all") && !bcl_find_pass(val))
-                return usage(tool, "unknown pass '%s' in --print-after", val);
+                return bcl_usage_error(tool, "unknown pass '%s' in --print-after", val);
             o->pass_opt.print_after = val;
             return 1;
         }
@@ -234,7 +233,7 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
     }
 #undef TAKES
     if (a[0] == '-' && a[1]) return 0;   /* the tool's own option, or unknown */
-    if (o->build.path) return usage(tool, "unexpected argument '%s' (one model file at a time)", a);
+    if (o->build.path) return bcl_usage_error(tool, "unexpected argument '%s' (one model file at a time)", a);
     o->build.path = a;
     return 1;
 }
@@ -242,7 +241,7 @@ int bcl_model_option(BclModelOptions *o, unsigned groups, const char *tool, int 
 int bcl_model_options_finish(BclModelOptions *o, const char *tool, bool need_model)
 {
     if (need_model && !o->build.path && !o->build.model_name)
-        return usage(tool, "no model given: name a .bcl file or use --model NAME");
+        return bcl_usage_error(tool, "no model given: name a .bcl file or use --model NAME");
     if (o->pipeline) {
         Diag d;
         diag_init(&d, stderr);

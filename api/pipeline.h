@@ -44,6 +44,10 @@ typedef struct BclModelOptions {
 
 void bcl_model_options_init(BclModelOptions *o);
 
+/* A usage error, as every tool prints one: "TOOL: error: <fmt...>" and "(see 'TOOL
+ * --help')" to stderr. Returns -1. */
+int bcl_usage_error(const char *tool, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Parses argv[*i] if it is a model option of these groups (a non-option argument is
  * FILE), advancing *i past a separate value ("--opt VALUE" and "--opt=VALUE" both work).
  * Returns 1 if it was one, 0 if not (the caller tries its own options), -1 after

@@ -46,13 +46,8 @@ typedef struct CompileOpts {
     BclEmitKind emit;
 } CompileOpts;
 
-static int usage(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "bclc compile: error: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(see 'bclc compile --help')\n");
-    return -1;
-}
+/* (api/options.c prints it as for every tool) */
+#define usage(...) bcl_usage_error("bclc compile", __VA_ARGS__)
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 {

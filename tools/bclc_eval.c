@@ -79,13 +79,8 @@ typedef struct EvalOpts {
     int shard, n_shards;
 } EvalOpts;
 
-static int usage(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "bclc eval: error: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(see 'bclc eval --help')\n");
-    return -1;
-}
+/* (api/options.c prints it as for every tool) */
+#define usage(...) bcl_usage_error("bclc eval", __VA_ARGS__)
 
 static int parse_count(const char *s, long lo, long hi, int *out)
 {

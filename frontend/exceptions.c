@@ -187,6 +187,19 @@ static Value *pending_exception(Elab *I, DiagCapture *cap)
     return obj;
 }
 
+/* Ends a capture whose exception was not caught here: its held errors go where they
+ * would have gone, and a raised exception it holds keeps its place in the enclosing one. */
+static void pass_on_capture(Elab *I, DiagCapture *cap)
+{
+    bool mine = I->raised && I->raised_capture == cap;
+    int at = cap->up ? cap->up->n + I->raised_index : -1;
+    diag_capture_end(I->d, cap, true);
+    if (mine) {
+        I->raised_capture = cap->up;
+        I->raised_index = at;
+    }
+}
+
 /* getattr(obj, name, default) / hasattr: the attribute, with an AttributeError raised
  * while looking it up (a property, __getattr__) caught as Python's do; *out NULL when
  * there is none. Any other error stays reported: false then. */
@@ -210,13 +223,7 @@ bool try_attr_catching(Elab *I, Value *obj, const char *name, Value **out)
         I->raised = saved;
         return true;
     }
-    bool mine = I->raised && I->raised_capture == &cap;
-    int at = cap.up ? cap.up->n + I->raised_index : -1;
-    diag_capture_end(I->d, &cap, true);
-    if (mine) {
-        I->raised_capture = cap.up;
-        I->raised_index = at;
-    }
+    pass_on_capture(I, &cap);
     return false;
 }
 
@@ -276,13 +283,7 @@ ExecStatus exec_try(Elab *I, Env *env, Stmt *s, Value **ret)
             I->handling = outer;
         } else {
             /* not caught here: the held errors go where they would have gone */
-            bool mine = I->raised && I->raised_capture == &cap;
-            int at = cap.up ? cap.up->n + I->raised_index : -1;
-            diag_capture_end(I->d, &cap, true);
-            if (mine) {
-                I->raised_capture = cap.up;
-                I->raised_index = at;
-            }
+            pass_on_capture(I, &cap);
             if (st == EX_NORMAL) st = exec_block(I, env, &s->try_.orelse, ret);
         }
     }

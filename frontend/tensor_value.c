@@ -322,6 +322,29 @@ static IrValue *index_tensor(Elab *I, Value *idx, SrcLoc loc)
     return t;
 }
 
+/* The static part of x[items] whose items at..at+m-1 are tensors: x indexed with full
+ * slices in their places; *axis is the result axis where the first of them now is
+ * (NumPy's place for adjacent advanced indices). */
+static Value *index_static_items(Elab *I, Value *tv, IrValue *x, Value **items, int n, int at, int m, int *axis,
+                                 SrcLoc loc)
+{
+    Value *rest = v_tuple(I, n);
+    Value *full = ARENA_NEW(I->a, Value);
+    full->kind = V_SLICE;
+    full->slice.lo = full->slice.hi = full->slice.step = V_NONE_;
+    int n_axes_used = 0;
+    for (int k = 0; k < n; k++) {
+        rest->seq->v[k] = k >= at && k < at + m ? full : items[k];
+        if (items[k] != I->ellipsis && items[k]->kind != V_NONE) n_axes_used++;
+    }
+    *axis = 0;
+    for (int k = 0; k < at; k++) {   /* result axes the items before the tensors make */
+        if (items[k] == I->ellipsis) *axis += x->shape.rank - n_axes_used;
+        else if (!is_intlike(items[k])) (*axis)++;   /* a slice keeps its axis, None adds one */
+    }
+    return tensor_index(I, tv, rest, loc);
+}
+
 /* x[..., t, ...] with one integer tensor t among ints, slices, None and `...`: the
  * static items first (t's place held by a full slice), then take along the axis t's
  * place became, where NumPy puts t's dims (one advanced index). */
@@ -341,20 +364,8 @@ static Value *index_with_tensor(Elab *I, Value *tv, IrValue *x, Value **items, i
                 return NULL;
             }
     }
-    Value *rest = v_tuple(I, n);
-    Value *full = ARENA_NEW(I->a, Value);
-    full->kind = V_SLICE;
-    full->slice.lo = full->slice.hi = full->slice.step = V_NONE_;
-    int n_axes_used = 0, axis = 0;
-    for (int k = 0; k < n; k++) {
-        rest->seq->v[k] = k == at ? full : items[k];
-        if (items[k] != I->ellipsis && items[k]->kind != V_NONE) n_axes_used++;
-    }
-    for (int k = 0; k < at; k++) {   /* result axes the items before t make */
-        if (items[k] == I->ellipsis) axis += x->shape.rank - n_axes_used;
-        else if (!is_intlike(items[k])) axis++;   /* a slice keeps its axis, None adds one */
-    }
-    Value *y = tensor_index(I, tv, rest, loc);
+    int axis;
+    Value *y = index_static_items(I, tv, x, items, n, at, 1, &axis, loc);
     if (!y) return NULL;
     IrValue *in[2] = {y->tensor, idx};
     IrAttrs a = ir_attrs_default();
@@ -391,20 +402,8 @@ static Value *index_with_tensors(Elab *I, Value *tv, IrValue *x, Value **items, 
                                   "two steps, e.g. x[0][i, j]");
             return NULL;
         }
-    Value *rest = v_tuple(I, n);
-    Value *full = ARENA_NEW(I->a, Value);
-    full->kind = V_SLICE;
-    full->slice.lo = full->slice.hi = full->slice.step = V_NONE_;
-    int n_axes_used = 0, axis = 0;
-    for (int k = 0; k < n; k++) {
-        rest->seq->v[k] = k >= at && k < at + m ? full : items[k];
-        if (items[k] != I->ellipsis && items[k]->kind != V_NONE) n_axes_used++;
-    }
-    for (int k = 0; k < at; k++) {   /* result axes the items before the tensors make */
-        if (items[k] == I->ellipsis) axis += x->shape.rank - n_axes_used;
-        else axis++;   /* a slice keeps its axis, None adds one */
-    }
-    Value *y = tensor_index(I, tv, rest, loc);
+    int axis;
+    Value *y = index_static_items(I, tv, x, items, n, at, m, &axis, loc);
     if (!y) return NULL;
     IrValue *yv = y->tensor;
     if (axis + m > yv->shape.rank) {

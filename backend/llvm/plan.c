@@ -1131,15 +1131,9 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
      * skipped here, their input lives until the dw conv */
     for (int i = 0; i < nn; i++) {
         const IrNode *e = g->nodes.v[i];
-        if (fused_into[i] >= 0 || e->op != IR_CONV2D) continue;
-        int j = i + 1;
-        for (; j < nn; j++) {   /* its reader (uses == 1 is checked by pwdw_fusable) */
-            const IrNode *c = g->nodes.v[j];
-            bool reads = false;
-            for (int q = 0; q < c->n_in; q++) reads |= c->in[q] == e->out;
-            if (reads) break;
-        }
-        if (j >= nn || L.scale_x[j] || L.pw_of[j] || !pwdw_fusable(e, g->nodes.v[j], uses)) continue;
+        if (fused_into[i] >= 0 || e->op != IR_CONV2D || uses[e->out->id] != 1) continue;
+        int j = last[e->out->id];   /* read once: its only reader (a folded SE scale's x fails pwdw_fusable) */
+        if (j <= i || L.scale_x[j] || L.pw_of[j] || !pwdw_fusable(e, g->nodes.v[j], uses)) continue;
         fused_into[i] = j;
         L.pw_of[j] = e;
         if (e->in[0]->kind == IRV_NODE && last[e->in[0]->id] < j) last[e->in[0]->id] = j;

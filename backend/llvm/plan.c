@@ -736,6 +736,14 @@ static void bcast_strides_into(const Shape *bs, int r, int64_t *st)
     }
 }
 
+/* Whether an attention node runs on the tiled kernel, whose score rows (keys rounded up
+ * to 16) live on the stack (kernels_tf.c); the only one that reads strided q, k, v. */
+static bool attention_tiled(const IrNode *n)
+{
+    int r = n->in[0]->shape.rank;
+    return cdiv(n->in[1]->shape.d[r - 2], 16) * 16 <= BCL_JIT_ATTN_TILE_NP;
+}
+
 /* Where attention n reads operand k (q, k or v): its buffer, offset, row stride and
  * strides over the output's batch axes bd (0 where it broadcasts); in place through
  * the view fold_views found, else the operand's own contiguous buffer. */
@@ -868,9 +876,7 @@ static bool lower_node(Lower *L, const IrNode *n)
             }
         }
         for (int i = 0; i < r - 2; i++) bd[i] = xs->d[i], nb *= xs->d[i];
-        int64_t Np = cdiv(N, 16) * 16;
-        if (Np <= 1024)   /* the tiled kernel's score rows on the stack (kernels_tf.c) */
-            return lower_attention_tiled(L, n, bd, bst, nb);
+        if (attention_tiled(n)) return lower_attention_tiled(L, n, bd, bst, nb);
         put(&t, x), put(&t, n->in[1]->id), put(&t, n->in[2]->id), put(&t, n->n_in > 3 ? n->in[3]->id : -1);
         put(&t, y), put(&t, M), put(&t, N), put(&t, D), put(&t, E), put(&t, fbits(a->alpha)), put(&t, nb);
         put(&t, r - 2), put8(&t, bd, r - 2), put8(&t, bst, r - 2), put(&t, bst[r - 2]), put(&t, bst[r - 1]);
@@ -1000,14 +1006,6 @@ static void free_views(Lower *L, int nn)
     for (int i = 0; L->copy_from && i < nn; i++) free(L->copy_from[i]);
     free(L->att_in);
     free(L->copy_from);
-}
-
-/* Whether an attention node runs on the tiled kernel (the only one that reads strided q, k, v). */
-static bool attention_tiled(const IrNode *n)
-{
-    int r = n->in[0]->shape.rank;
-    int64_t N = n->in[1]->shape.d[r - 2];
-    return N <= BCL_JIT_ATTN_MAX_N && cdiv(N, 16) * 16 <= 1024;
 }
 
 /* Reshape / transpose / slice chains are not copied link by link. The tiled attention

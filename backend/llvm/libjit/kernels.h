@@ -76,6 +76,7 @@
     K(transpose2d, 0x3) /* x y B R C; items: B*ceil(R/16); y [B, C, R] = x [B, R, C] transposed */
 
 #define BCL_JIT_ATTN_MAX_N 4096   /* keys per attention row the fused kernel holds */
+#define BCL_JIT_ATTN_TILE_NP 1024 /* keys (rounded up to 16) per row the tiled kernel holds on its stack */
 #define BCL_JIT_CHUNK 8192   /* elements per work item of elementwise kernels */
 
 #endif

@@ -171,7 +171,7 @@ KERNEL(layer_norm_v)
  * accumulators of 16 output columns. bias and mask (either may be absent) broadcast
  * over the batch dims with their own strides and are added to the scaled scores. */
 #define ATT_RT 4
-#define ATT_MAX_NP 1024          /* keys per row in s */
+#define ATT_MAX_NP BCL_JIT_ATTN_TILE_NP   /* keys per row in s */
 
 /* The offset of batch index b (over the rank axes bd) in an operand with strides bs. */
 INL int64_t batch_off(int64_t b, int64_t rank, const int64_t *bd, const int64_t *bs)

@@ -488,6 +488,13 @@ static bool lower_convrow(Lower *L, const IrNode *n, int x, int y, int res)
     return true;
 }
 
+/* BCL_JIT_CONV1X1_CV=0: small images take conv1x1's pixel vectors too (comparisons). */
+static bool conv1x1_cv_on(void)
+{
+    const char *e = getenv("BCL_JIT_CONV1X1_CV");
+    return !(e && *e == '0');
+}
+
 static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
 {
     const IrAttrs *a = &n->attrs;
@@ -539,6 +546,17 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
          * so its weights are read from L3 once, not once per 16 pixels (measured 10-18%
          * faster there; no better on larger images) */
         int64_t P = H * W, OT = 6, PV = L->h->vec512 || P < 64 ? 4 : 1, RV = L->h->vec512 ? 4 : 1;
+        /* Few pixels, not a multiple of 16 (7x7: 64 computed for 49): output channels as
+         * the vectors instead (KERNEL(conv1x1_cv)), tiles of MT pixels x NV channel blocks,
+         * MT dividing P where one of 5..8 does (AVX-512: 7 x 3 zmm; AVX2: 6 x 1 ymm pair) */
+        bool cv = P < 64 && P % 16 && conv1x1_cv_on();
+        int64_t MT = L->h->vec512 ? 7 : 6, NV = L->h->vec512 ? 3 : 1;
+        for (int64_t m = 8; cv && m >= 5; m--)
+            if (P % m == 0 && (L->h->vec512 || m <= 6)) {
+                MT = m;
+                break;
+            }
+        if (cv) OT = 16;
         int64_t OBK = cdiv(O, OT), WS = 0;
         int wslot = pack_job(L, JIT_PACK_GEMM, w, b, O, C, OT, 0, 0);
         const IrValue *sx = L->scale_x ? L->scale_x[L->node] : NULL, *ss = sx ? L->scale_s[L->node] : NULL;
@@ -549,6 +567,12 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
             put(&ts, wslot), put(&ts, ss->id), put(&ts, L->scratch_slot[1]), put(&ts, C), put(&ts, OT), put(&ts, OBK);
             step(L, "scale_w", &ts, N * OBK);
             x = sx->id, wslot = L->scratch_slot[1];
+        }
+        if (cv) {
+            put(&t, x), put(&t, wslot), put(&t, res), put(&t, y), put(&t, N), put(&t, C), put(&t, P), put(&t, O);
+            put(&t, OBK), put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, MT), put(&t, NV), put(&t, WS);
+            step(L, "conv1x1_cv", &t, N * cdiv(OBK, NV) * cdiv(P, MT));
+            return true;
         }
         put(&t, x), put(&t, wslot), put(&t, res), put(&t, y), put(&t, N), put(&t, C), put(&t, P), put(&t, O);
         put(&t, OBK), put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, OT), put(&t, PV), put(&t, WS), put(&t, RV);

@@ -640,6 +640,54 @@ static void test_pwdw_fused(void **st)
     jt_free(&t);
 }
 
+/* 1x1 convs on small images whose pixel count is not a multiple of 16 take
+ * KERNEL(conv1x1_cv) (output channels as vectors) on AVX-512 and AVX2 tiles: pixel
+ * counts that 8, 7, 6, 5 divide and primes (a narrower last pixel tile), channel counts
+ * off the 16-block and off the 3-block group, a residual, activations, an SE scale
+ * folded into the weights (scale_w); BCL_JIT_CONV1X1_CV=0 leaves them to conv1x1. */
+static void test_conv1x1_cv(void **st)
+{
+    static const int cs[][6] = {
+        /* C   O    H  W  res act */
+        {40, 100, 7, 7, 1, IR_SILU}, {17, 16, 7, 7, 0, -1}, {24, 49, 5, 7, 1, IR_RELU},
+        {9, 33, 3, 6, 0, IR_RELU6},  {31, 69, 7, 9, 1, -1}, {8, 21, 1, 17, 0, IR_HSWISH},
+        {12, 48, 2, 29, 1, IR_SIGMOID}, {64, 130, 5, 8, 0, IR_RELU},
+    };
+    int nc = (int)(sizeof cs / sizeof *cs);
+    static const char *const cpus[] = {"", "x86-64-v3"};
+    for (int cpu = 0; cpu < 3; cpu++) {
+        if (*cpus[cpu % 2]) setenv("BCL_JIT_TARGET_CPU", cpus[cpu % 2], 1);
+        else unsetenv("BCL_JIT_TARGET_CPU");   /* the host: AVX-512 where it has it */
+        if (cpu == 2) setenv("BCL_JIT_CONV1X1_CV", "0", 1);
+        JT t;
+        jt_init(&t, 40 + cpu);
+        for (int i = 0; i < nc; i++) {
+            const int *c = cs[i];
+            IrAttrs a = ir_attrs_default();
+            a.act = c[5];
+            float s = 1.0f / sqrtf((float)c[0]);
+            IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, c[0], c[2], c[3])),
+                              jt_param(&t, jt_shape(4, c[1], c[0], 1, 1), -s, s), jt_param(&t, jt_shape(1, c[1]), -1, 1),
+                              jt_input(&t, jt_shape(4, 2, c[1], c[2], c[3]))};
+            ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, c[4] ? 4 : 3, &a));
+        }
+        /* an SE scale x * s into a conv with fewer outputs than pixels: folded */
+        IrAttrs a = ir_attrs_default();
+        IrValue *x0 = jt_input(&t, jt_shape(4, 2, 40, 7, 7)), *sc = jt_input(&t, jt_shape(4, 2, 40, 1, 1));
+        IrValue *x = jt_node(&t, IR_RELU, &x0, 1, &a), *ms[2] = {x, sc};
+        IrValue *in[3] = {jt_node(&t, IR_MUL, ms, 2, &a), jt_param(&t, jt_shape(4, 30, 40, 1, 1), -0.2f, 0.2f),
+                          jt_param(&t, jt_shape(1, 30), -1, 1)};
+        ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, 3, &a));
+        assert_int_equal(steps_with_kernel(&t, "conv1x1_cv", 2), cpu == 2 ? 0 : nc + 1);
+        assert_int_equal(steps_with_kernel(&t, "scale_w", 2), 1);
+        jt_check(&t, 1, TOL, false);
+        jt_check(&t, 2, TOL, false);
+        jt_free(&t);
+    }
+    unsetenv("BCL_JIT_TARGET_CPU");
+    unsetenv("BCL_JIT_CONV1X1_CV");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -649,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_convrow_maxpool),
         cmocka_unit_test(test_se_scale_fold),
         cmocka_unit_test(test_pwdw_fused),
+        cmocka_unit_test(test_conv1x1_cv),
         cmocka_unit_test(test_linear_matmul),
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_norm_softmax),

@@ -886,6 +886,83 @@ KERNEL(conv1x1)
     }
 }
 
+/* conv1x1's GEMM transposed, for images of few pixels that are not a multiple of 16
+ * (7x7: 16-pixel vectors would compute 64 for 49): output channels are the vector
+ * dimension, pixels the rows. A register tile is mt pixels x nv blocks of 16 output
+ * channels; every pixel of x is broadcast (x[c][p0..p0+mt) are adjacent), weights
+ * [OB][C][16] are read as vectors, and each output lane is stored to its channel's
+ * row y[o][p] (16 scalar stores per vector: cheap against C FMAs per vector). */
+INL void cv_tile(const float *restrict x, const float *restrict wp, const float *restrict r, float *restrict y,
+                 const int64_t *p, int64_t n, int64_t ob0, int64_t p0, const int mt, const int nv)
+{
+    int64_t C = p[5], P = p[6], O = p[7], OB = p[8], act = p[9], WS = p[13];
+    float alpha = fbits(p[10]);
+    wp += n * WS;   /* weights scaled per image (scale_w), or shared (WS = 0) */
+    v16f acc[8][4];
+#pragma clang loop unroll(full)
+    for (int m = 0; m < mt; m++)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < nv; v++) acc[m][v] = splat(0);
+    const float *xc = x + n * C * P + p0, *wc = wp + ob0 * C * 16;
+#pragma clang loop unroll_count(2)
+    for (int64_t c = 0; c < C; c++) {
+        v16f wv[4];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < nv; v++) wv[v] = *(const v16f *)(wc + (v * C + c) * 16);
+#pragma clang loop unroll(full)
+        for (int m = 0; m < mt; m++) {
+            v16f xs = splat(xc[c * P + m]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < nv; v++) acc[m][v] += xs * wv[v];
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int v = 0; v < nv; v++) {
+        int64_t o0 = (ob0 + v) * 16;
+        v16f bv = *(const v16f *)(wp + OB * C * 16 + o0);
+        int64_t nj = O % 16 == 0 || o0 + 16 <= O ? 16 : O - o0;   /* 16 unless the last, partial block */
+#pragma clang loop unroll(full)
+        for (int m = 0; m < mt; m++) {
+            int64_t base = (n * O + o0) * P + p0 + m;
+            v16f s = acc[m][v] + bv;
+            if (r) {
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 16; j++)
+                    if (j < nj) s[j] += r[base + j * P];
+            }
+            s = act16(act, s, alpha);
+            if (nj == 16) {   /* (always, when O % 16 == 0: no tests) */
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 16; j++) y[base + j * P] = s[j];
+            } else {
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 16; j++)
+                    if (j < nj) y[base + j * P] = s[j];
+            }
+        }
+    }
+}
+
+KERNEL(conv1x1_cv)
+{
+    int64_t P = p[6], OB = p[8], MT = p[11], NV = p[12];
+    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    /* Items (n, channel group of NV blocks, pixel tile), pixel tiles fastest: a thread's
+     * consecutive items read the same weights. The last group and the last pixel tile
+     * may be narrower (constants: every call is unrolled). */
+    int64_t groups = (OB + NV - 1) / NV, tiles = (P + MT - 1) / MT;
+    for (int64_t it = begin; it < end; it++) {
+        int64_t t = it % tiles, g = (it / tiles) % groups, n = it / (tiles * groups);
+        int64_t p0 = t * MT, ob0 = g * NV;
+        int full_p = p0 + MT <= P, full_o = ob0 + NV <= OB;
+        if (full_p && full_o) cv_tile(x, wp, r, y, p, n, ob0, p0, MT, NV);
+        else if (full_p) cv_tile(x, wp, r, y, p, n, ob0, p0, MT, OB % NV);
+        else if (full_o) cv_tile(x, wp, r, y, p, n, ob0, p0, P % MT, NV);
+        else cv_tile(x, wp, r, y, p, n, ob0, p0, P % MT, OB % NV);
+    }
+}
+
 /* An SE block's scale folded into the next 1x1 conv: per image, the conv1x1 weights
  * times s[n][c] (input channel c), bias copied: conv(x * s) = conv_{w s}(x). */
 KERNEL(scale_w)

@@ -45,6 +45,9 @@
                      register tiles of OT channels x RV <= PV 16-pixel vectors;
                      wp [OBK][C][OT] + bias[OBK*OT] (1x1, stride 1, no padding, groups 1); WS > 0:
                      one such set of weights per image, WS floats apart (scale_w) */ \
+    K(conv1x1_cv, 0xf) /* x wp r y N C P O OB act alpha MT NV WS; items: N*ceil(OB/NV)*ceil(P/MT); conv1x1 with
+                     output channels as vectors: register tiles of MT <= 8 pixels x NV <= 4 16-channel blocks;
+                     wp [OB][C][16] + bias[OB*16]; WS as conv1x1's */ \
     K(scale_w, 0x7) /* wp s wo C OT OBK; items: N*OBK; wo[n] = conv1x1 weights wp times s[n][c] */ \
     K(wino_in, 0x3) /* xp V N CB HP WP TH TW; items: N*TH; V [16][T = N*TH*TW][CB*16] */ \
     K(wino_gemm, 0x7) /* V U M T Cp OB RT NXI; items: NXI*ceil(T/RT)*OB; U [NXI][OB][Cp][16o] + bias;

@@ -430,6 +430,22 @@ static bool pwdw_fusable(const IrNode *e, const IrNode *dw, const int *uses)
 
 /* Rows per band for the kernels that buffer padded, phase-split input rows (fill_band
  * in kernels.c): as many as fit `cap` floats, bands of even height; 0 if not one fits. */
+/* The width of a kernel's register tiles over n outputs (rows, columns): the kernels
+ * run n / t tiles of t, then one of n % t. A tile of t costs about max(t, lat) steps
+ * (below lat its accumulator chains wait on the FMA latency: with AVX2, 2t ymm
+ * chains must cover 4 cycles x 2 pipes, so lat = 4), plus a little per tile; the
+ * cheapest t in [lat, max] (the widest on ties). AVX2 ResNet-50's 7x7 convs: 6 + 1
+ * columns become 4 + 3, Winograd's 16 tiles 6 + 6 + 4 (one row at a time before). */
+static int64_t tile_width(int64_t n, int64_t max, int64_t lat)
+{
+    int64_t best = max, best_cost = INT64_MAX;
+    for (int64_t t = max; t >= lat && t >= 1; t--) {
+        int64_t rem = n % t, cost = 4 * ((n / t) * t + (rem ? (rem > lat ? rem : lat) : 0)) + 2 * cdiv(n, t);
+        if (cost < best_cost) best_cost = cost, best = t;
+    }
+    return best;
+}
+
 static int64_t band_rows(int64_t OH, int64_t sh, int64_t reach, int64_t row_floats, int64_t cap)
 {
     int64_t rmax = cap / row_floats - reach;   /* reach: input rows one output row needs */
@@ -609,7 +625,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     step(L, "pack16c", &t, N * CB * HP);
     if (wino) {
         int us = pack_job(L, WT == 4 ? JIT_PACK_WINO43 : JIT_PACK_WINO23, w, b, O, C, 0, 0, 0);
-        int64_t T = N * TH * TWn, OB = cdiv(O, 16), Cp = CB * 16, RT = L->h->vec512 ? 8 : 6;
+        int64_t T = N * TH * TWn, OB = cdiv(O, 16), Cp = CB * 16, RT = L->h->vec512 ? 8 : tile_width(T, 6, 4);
         int64_t NXI = (WT + 2) * (WT + 2);   /* transform positions: 16 or 36 */
         size_t vf = (size_t)(NXI * T * Cp), mf = (size_t)(NXI * T * OB * 16);
         if (vf > L->scratch_floats[1]) L->scratch_floats[1] = vf;
@@ -629,7 +645,8 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     }
     int wslot = depthwise && !dense ? pack_job(L, JIT_PACK_DW16C, w, b, C, KH, KW, 0, 0)
                                     : pack_job(L, JIT_PACK_CONV16C, w, b, O, C, G, KH, KW);
-    int64_t TW = L->h->vec512 ? 14 : 6;   /* accumulators that fit the vector registers */
+    /* accumulators that fit the vector registers (the blocked conv: balanced on AVX2) */
+    int64_t TW = L->h->vec512 ? 14 : depthwise && !dense ? 6 : tile_width(OW, 6, 4);
     Tab c = {0};
     put(&c, L->scratch_slot[0]), put(&c, wslot), put(&c, res), put(&c, y), put(&c, N), put(&c, CB);
     put(&c, HP), put(&c, WP);

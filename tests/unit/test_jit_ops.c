@@ -116,6 +116,46 @@ static void test_conv_dense(void **st)
     jt_free(&t);
 }
 
+/* The register tiles' tails on both targets (the host's, and AVX2 forced with
+ * x86-64-v3): Winograd GEMMs whose tile count is not a multiple of the row tile
+ * (7x7 and 14x14 outputs: 16 and 49 tiles; the last block is one narrower tile),
+ * blocked convs on 7 and 14 output columns (AVX2 splits them into balanced tiles),
+ * and the epilogues' full and partial 16-channel blocks with and without a residual. */
+static void test_conv_tile_tails(void **st)
+{
+    (void)st;
+    for (int cpu = 0; cpu < 2; cpu++) {
+        JT t;
+        jt_init(&t, 17);
+        t.cpu = cpu ? "x86-64-v3" : NULL;
+        for (int i = 0; i < 8; i++) {
+            int N = i % 3 ? 1 : 2, HW = (int[]){7, 14, 7, 14, 28, 15, 7, 14}[i];
+            int C = (int[]){32, 24, 48, 16, 16, 40, 20, 36}[i], O = (int[]){32, 20, 16, 48, 40, 17, 64, 30}[i];
+            int s = i >= 6 ? 2 : 1;   /* stride 2: the blocked kernel (on 4 and 7 columns) */
+            IrAttrs a = ir_attrs_default();
+            a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
+            a.stride[0] = a.stride[1] = s;
+            a.act = i % 2 ? IR_RELU : IR_SILU;
+            int OHW = (HW + 2 - 3) / s + 1;
+            IrValue *in[4] = {jt_input(&t, jt_shape(4, N, C, HW, HW)), jt_param(&t, jt_shape(4, O, C, 3, 3), -0.1f, 0.1f),
+                              jt_param(&t, jt_shape(1, O), -1, 1), jt_input(&t, jt_shape(4, N, O, OHW, OHW))};
+            ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i % 4 == 3 ? 3 : 4, &a));
+        }
+        /* 5x5 stride 1 (the blocked kernel, not Winograd) on 7 and 14 columns */
+        for (int i = 0; i < 2; i++) {
+            int HW = i ? 14 : 7, O = i ? 16 : 21;
+            IrAttrs a = ir_attrs_default();
+            a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 2;
+            a.act = IR_RELU;
+            IrValue *in[4] = {jt_input(&t, jt_shape(4, 1, 12, HW, HW)), jt_param(&t, jt_shape(4, O, 12, 5, 5), -0.1f, 0.1f),
+                              jt_param(&t, jt_shape(1, O), -1, 1), jt_input(&t, jt_shape(4, 1, O, HW, HW))};
+            ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, 4, &a));
+        }
+        jt_check(&t, 2, TOL, false);
+        jt_free(&t);
+    }
+}
+
 static void test_conv_depthwise_grouped_generic(void **st)
 {
     JT t;
@@ -692,6 +732,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_dense),
+        cmocka_unit_test(test_conv_tile_tails),
         cmocka_unit_test(test_conv_depthwise_grouped_generic),
         cmocka_unit_test(test_dwconv_nchw),
         cmocka_unit_test(test_convrow_maxpool),

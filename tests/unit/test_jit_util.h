@@ -21,6 +21,7 @@ typedef struct JT {
     IrGraph *g;
     Diag d;
     uint64_t rng;
+    const char *cpu;   /* the JIT's target CPU in jt_check (NULL: the host) */
 } JT;
 
 static inline Shape jt_shape(int rank, ...)
@@ -39,6 +40,7 @@ static inline void jt_init(JT *t, uint64_t seed)
     diag_init(&t->d, stderr);
     t->g = ir_graph_new(&t->ar, "JitTest");
     t->rng = seed * 2654435761u + 12345;
+    t->cpu = NULL;
 }
 
 static inline void jt_free(JT *t) { arena_free(&t->ar); }
@@ -105,7 +107,7 @@ static inline float **jt_check(JT *t, int threads, double tol, bool keep)
         got[i] = calloc((size_t)(n > 0 ? n : 1), sizeof(float));
     }
     assert_int_equal(bcl_interp_run(g, in, ref, &t->d), 0);
-    BclJitOptions opt = {.threads = threads};
+    BclJitOptions opt = {.threads = threads, .target_cpu = t->cpu};
     BclJit *j = bcl_jit_compile(g, &opt, &t->d);
     assert_non_null(j);
     assert_int_equal(bcl_jit_threads(j), threads);

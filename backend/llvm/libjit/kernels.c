@@ -582,23 +582,32 @@ KERNEL(linear)
 }
 
 /* Stores a 16-channel vector's valid lanes (channel o0 + j < nch) of one output
- * element position, adding the residual and the activation. */
+ * element position, adding the residual and the activation. A full block (the usual
+ * case) indexes lanes by constants; a loop over lanes up to a variable count would
+ * index the vector by a variable, which AVX2 code does by spilling both ymm halves
+ * to the stack and reloading them per lane (wino_out with a residual took 7x the
+ * AVX-512 time). A partial block goes through an array instead. */
 INL void store_lanes(float *restrict y, const float *restrict r, v16f v, int64_t base, int64_t cstride,
                      int64_t nvalid, int64_t act, float alpha)
 {
-    if (r) {
+    if (nvalid >= 16) {
+        if (r) {
+            v16f rv;
 #pragma clang loop unroll(full)
-        for (int64_t j = 0; j < 16; j++) {
-            if (j >= nvalid) break;
-            v[j] += r[base + j * cstride];
+            for (int j = 0; j < 16; j++) rv[j] = r[base + j * cstride];
+            v += rv;
         }
-    }
-    v = act16(act, v, alpha);
+        v = act16(act, v, alpha);
 #pragma clang loop unroll(full)
-    for (int64_t j = 0; j < 16; j++) {
-        if (j >= nvalid) break;
-        y[base + j * cstride] = v[j];
+        for (int j = 0; j < 16; j++) y[base + j * cstride] = v[j];
+        return;
     }
+    float t[16];
+    *(v16fu *)t = v;
+    if (r)
+        for (int64_t j = 0; j < nvalid; j++) t[j] += r[base + j * cstride];
+    *(v16fu *)t = act16(act, ld16(t), alpha);
+    for (int64_t j = 0; j < nvalid; j++) y[base + j * cstride] = t[j];
 }
 
 /* rt rows (a constant after inlining) of x times one 16-column block of packed w.
@@ -1042,10 +1051,12 @@ KERNEL(wino_gemm)
     float *M = slot(slots, p, 2);
     for (int64_t it = begin; it < end; it++) {   /* it = (xi, tile block, ob) */
         int64_t ob = it % OB, tb = (it / OB) % TB, xi = it / (OB * TB), t0 = tb * RT;
+        /* the last block: T % RT rows (a constant) in one tile, not one row at a time
+         * (a one-row tile has two ymm accumulators on AVX2: FMA latency bound) */
         if (t0 + RT <= T)
             wino_tile(V, U, M, xi, t0, RT, T, Cp, OB, ob);
         else
-            for (int64_t t = t0; t < T; t++) wino_tile(V, U, M, xi, t, 1, T, Cp, OB, ob);
+            wino_tile(V, U, M, xi, t0, T % RT, T, Cp, OB, ob);
     }
 }
 

@@ -74,16 +74,21 @@ static void *grow(void *p, int *cap, int need, size_t elt, bool *oom)
     return q;
 }
 
-/* Which table entries of kernel k are buffer slots (bit i: p[i]); from kernels.h. */
+/* Which table entries of kernel k, one not converted to a field list yet, are buffer
+ * slots (bit i: p[i]); from kernels.h. */
+#define SECOND_ARG(a, b, ...) b
 static uint64_t slot_mask(const char *k)
 {
     static const struct { const char *k; uint64_t m; } tab[] = {
-#define K(name, slots) {#name, slots},
+#define K(name, ...) {#name, SECOND_ARG(-, ##__VA_ARGS__, 0)},
         BCL_JIT_KERNELS(K)
 #undef K
     };
     for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
-        if (!strcmp(tab[i].k, k)) return tab[i].m;
+        if (!strcmp(tab[i].k, k)) {
+            BCL_ASSERT(tab[i].m && "a kernel with a field list is emitted by STEP");
+            return tab[i].m;
+        }
     BCL_ASSERT(!"kernel without a slot mask");
 }
 
@@ -131,12 +136,14 @@ static int same_step(Lower *L, const char *kernel, const int64_t *p, int np)
     return pl->n_steps;
 }
 
-static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
+/* A step of `kernel` over `items` work items with the n-entry table v, whose entries
+ * in slot mask m are buffer slots: those become binding positions (see JitStep). */
+static void emit(Lower *L, const char *kernel, const int64_t *v, int n, uint64_t m, int64_t items)
 {
     JitPlan *pl = L->pl;
     if (items <= 0) return;
     pl->steps = grow(pl->steps, &pl->cap_steps, pl->n_steps + 1, sizeof *pl->steps, &L->oom);
-    int64_t *p = bcl_malloc(sizeof(int64_t) * (size_t)(t->n ? t->n : 1));
+    int64_t *p = bcl_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
     int *bind = bcl_malloc(sizeof(int) * 64);
     if (L->oom || !p || !bind) {
         free(p);
@@ -144,25 +151,42 @@ static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
         L->oom = true;
         return;
     }
-    memcpy(p, t->v, sizeof(int64_t) * (size_t)t->n);
-    uint64_t m = slot_mask(kernel);
+    memcpy(p, v, sizeof(int64_t) * (size_t)n);
     int nb = 0;
-    for (int i = 0; i < t->n && i < 64; i++)
+    for (int i = 0; i < n && i < 64; i++)
         if ((m >> i & 1) && p[i] >= 0) {
             int k = 0;   /* a buffer used twice gets one binding entry */
             while (k < nb && bind[k] != p[i]) k++;
             if (k == nb) bind[nb++] = (int)p[i];
             p[i] = k;
         }
-    int same = same_step(L, kernel, p, t->n);
+    int same = same_step(L, kernel, p, n);
     if (L->oom) {
         free(p);
         free(bind);
         return;
     }
-    pl->steps[pl->n_steps] = (JitStep){kernel, p, t->n, items, bind, nb, pl->n_ctx, same, L->what, L->loc, L->scope};
+    pl->steps[pl->n_steps] = (JitStep){kernel, p, n, items, bind, nb, pl->n_ctx, same, L->what, L->loc, L->scope};
     pl->n_steps++;
     pl->n_ctx += nb;
+}
+
+/* A step of kernel `name` with table kp, which must be a bcl_kp_name (kernels.h): the
+ * struct is the table, entry for entry; its slot fields are found from the field list. */
+#define STEP(L, name, kp, items) \
+    emit(L, #name, (const int64_t *)(const void *)&(kp), \
+         (int)(sizeof(kp) / sizeof(int64_t)) + 0 * _Generic((kp), bcl_kp_##name: 0), bcl_kp_slots_##name(), items)
+
+/* A step whose table was built by put() (a kernel not converted to a field list yet). */
+static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
+{
+    emit(L, kernel, t->v, t->n, slot_mask(kernel), items);
+}
+
+/* a[0..n) into an i64x8 field (the rest stays 0) */
+static void copy8(int64_t *dst, const int64_t *a, int n)
+{
+    for (int i = 0; i < n && i < 8; i++) dst[i] = a[i];
 }
 
 /* The plan frees buf with itself (on failure to record it, buf is freed now). */
@@ -242,9 +266,8 @@ static void strides_of(const Shape *s, int64_t *st)
 
 static void act_step(Lower *L, int y, int act, float alpha, int64_t n)
 {
-    Tab t = {0};
-    put(&t, act), put(&t, fbits(alpha)), put(&t, y), put(&t, y), put(&t, n), put(&t, BCL_JIT_CHUNK);
-    step(L, "unary", &t, cdiv(n, BCL_JIT_CHUNK));
+    bcl_kp_unary k = {.op = act, .alpha = fbits(alpha), .x = y, .y = y, .n = n, .chunk = BCL_JIT_CHUNK};
+    STEP(L, unary, k, cdiv(n, BCL_JIT_CHUNK));
 }
 
 /* Returns whether the node's act epilogue is done by the emitted kernel. */
@@ -277,11 +300,10 @@ static bool lower_binary(Lower *L, const IrNode *n, int a, int b, int y)
     r = m;
     int64_t len = yd[r - 1], rows = len ? shape_numel(ys) / len : 0;
     int64_t per = len >= BCL_JIT_CHUNK ? 1 : BCL_JIT_CHUNK / (len ? len : 1);
-    Tab t = {0};
-    put(&t, n->op), put(&t, a), put(&t, b), put(&t, y), put(&t, r), put(&t, rows), put(&t, per);
-    put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
-    put8(&t, yd, r), put8(&t, sa, r), put8(&t, sb, r);
-    step(L, "binary", &t, cdiv(rows, per));
+    bcl_kp_binary k = {.op = n->op, .a = a, .b = b, .y = y, .rank = r, .rows = rows, .rows_per_item = per,
+                       .act = n->attrs.act, .alpha = fbits(n->attrs.act_alpha)};
+    copy8(k.ydims, yd, r), copy8(k.astr, sa, r), copy8(k.bstr, sb, r);
+    STEP(L, binary, k, cdiv(rows, per));
     return true;
 }
 
@@ -292,11 +314,10 @@ static bool lower_matmul(Lower *L, const IrNode *n, int a, int b, int y)
     ir_matmul_layout(&n->in[0]->shape, &n->in[1]->shape, &l);
     int64_t M = l.M, K = l.K, N = l.N, nb = l.n_batch;
     int r = l.batch_rank;
-    Tab t = {0};
-    put(&t, a), put(&t, b), put(&t, y), put(&t, M), put(&t, K), put(&t, N), put(&t, nb), put(&t, r);
-    put8(&t, l.batch, r), put8(&t, l.a_stride, r), put8(&t, l.b_stride, r);
-    put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
-    step(L, "matmul", &t, nb * M);
+    bcl_kp_matmul k = {.a = a, .b = b, .y = y, .M = M, .K = K, .N = N, .nb = nb, .rank = r,
+                       .act = n->attrs.act, .alpha = fbits(n->attrs.act_alpha)};
+    copy8(k.bd, l.batch, r), copy8(k.sa, l.a_stride, r), copy8(k.sb, l.b_stride, r);
+    STEP(L, matmul, k, nb * M);
     return true;
 }
 
@@ -335,16 +356,14 @@ static bool lower_linear(Lower *L, const IrNode *n, int x, int y)
         step(L, "gemm", &t, cdiv(OB, NB) * cdiv(rows, RT));
         return true;
     }
-    Tab t = {0};
-    put(&t, x), put(&t, w->id), put(&t, b ? b->id : -1), put(&t, y), put(&t, rows), put(&t, I);
-    put(&t, O), put(&t, res >= 0 ? -1 : n->attrs.act), put(&t, fbits(n->attrs.act_alpha));
-    step(L, "linear", &t, rows);
+    bcl_kp_linear k = {.x = x, .w = w->id, .b = b ? b->id : -1, .y = y, .rows = rows, .I = I, .O = O,
+                       .act = res >= 0 ? -1 : n->attrs.act, .alpha = fbits(n->attrs.act_alpha)};
+    STEP(L, linear, k, rows);
     if (res >= 0) {   /* weights computed at run time: the residual (and the activation) as a second step */
-        int64_t ny = rows * O, one[8] = {1}, dims[8] = {ny};
-        Tab a = {0};
-        put(&a, IR_ADD), put(&a, y), put(&a, res), put(&a, y), put(&a, 1), put(&a, 1), put(&a, 1);
-        put(&a, n->attrs.act), put(&a, fbits(n->attrs.act_alpha)), put8(&a, dims, 1), put8(&a, one, 1), put8(&a, one, 1);
-        step(L, "binary", &a, 1);
+        bcl_kp_binary a = {.op = IR_ADD, .a = y, .b = res, .y = y, .rank = 1, .rows = 1, .rows_per_item = 1,
+                           .act = n->attrs.act, .alpha = fbits(n->attrs.act_alpha), .ydims = {rows * O},
+                           .astr = {1}, .bstr = {1}};
+        STEP(L, binary, a, 1);
     }
     return true;
 }
@@ -547,11 +566,10 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         int64_t mode[4] = {0}, mul[4] = {1, 1, sh, sw}, add[4] = {0}, xd[4] = {N, C, H, W}, fs[4] = {0};
         int64_t ny = N * C * OH * OW;
         if ((size_t)ny > L->scratch_floats[1]) L->scratch_floats[1] = (size_t)ny;
-        put(&t, x), put(&t, L->scratch_slot[1]), put(&t, 4), put(&t, ny), put(&t, BCL_JIT_CHUNK), put(&t, 0);
-        put8(&t, ydim, 4), put8(&t, mode, 4), put8(&t, mul, 4), put8(&t, add, 4), put8(&t, xd, 4);
-        put8(&t, xst, 4), put8(&t, fs, 4);
-        step(L, "gather", &t, cdiv(ny, BCL_JIT_CHUNK));
-        t.n = 0;
+        bcl_kp_gather g = {.x = x, .y = L->scratch_slot[1], .rank = 4, .ny = ny, .chunk = BCL_JIT_CHUNK};
+        copy8(g.ydims, ydim, 4), copy8(g.mode, mode, 4), copy8(g.mul, mul, 4), copy8(g.add, add, 4);
+        copy8(g.xdim, xd, 4), copy8(g.xstr, xst, 4), copy8(g.fscale, fs, 4);
+        STEP(L, gather, g, cdiv(ny, BCL_JIT_CHUNK));
         x = L->scratch_slot[1];
         H = OH, W = OW, sh = sw = 1;
     }
@@ -716,8 +734,8 @@ static void lower_gather(Lower *L, const IrNode *n, int x, int y)
     for (int k = 0; k < r - 2 && swap2; k++) swap2 = a->perm[k] == k;
     if (swap2 && xs->d[r - 1] >= 16 && xs->d[r - 2] >= 16) {   /* the last two axes swapped: tiles */
         int64_t R = xs->d[r - 2], C = xs->d[r - 1], B = ny / (R * C);   /* R, C >= 16 here */
-        put(&t, x), put(&t, y), put(&t, B), put(&t, R), put(&t, C);
-        step(L, "transpose2d", &t, B * cdiv(R, 16));
+        bcl_kp_transpose2d k = {.x = x, .y = y, .B = B, .R = R, .C = C};
+        STEP(L, transpose2d, k, B * cdiv(R, 16));
         return;
     }
     /* the last axis copied as it is, runs of 4+ floats: one memcpy per row */
@@ -735,10 +753,10 @@ static void lower_gather(Lower *L, const IrNode *n, int x, int y)
         step(L, "gather_rows", &t, cdiv(nrows, per));
         return;
     }
-    put(&t, x), put(&t, y), put(&t, r), put(&t, ny), put(&t, BCL_JIT_CHUNK), put(&t, fbits(value));
-    put8(&t, ys->d, r), put8(&t, mode, r), put8(&t, mul, r), put8(&t, add, r), put8(&t, xd, r);
-    put8(&t, xstr, r), put8(&t, fs, r);
-    step(L, "gather", &t, cdiv(ny, BCL_JIT_CHUNK));
+    bcl_kp_gather k = {.x = x, .y = y, .rank = r, .ny = ny, .chunk = BCL_JIT_CHUNK, .value = fbits(value)};
+    copy8(k.ydims, ys->d, r), copy8(k.mode, mode, r), copy8(k.mul, mul, r), copy8(k.add, add, r);
+    copy8(k.xdim, xd, r), copy8(k.xstr, xstr, r), copy8(k.fscale, fs, r);
+    STEP(L, gather, k, cdiv(ny, BCL_JIT_CHUNK));
 }
 
 static void lower_reduce(Lower *L, const IrNode *n, int x, int y)
@@ -760,10 +778,9 @@ static void lower_reduce(Lower *L, const IrNode *n, int x, int y)
             count *= xs->d[k];
         }
     }
-    Tab t = {0};
-    put(&t, n->op), put(&t, x), put(&t, y), put(&t, r), put(&t, count), put(&t, ny);
-    put8(&t, yd, r), put8(&t, ys, r), put8(&t, rd, nr), put8(&t, rs, nr), put(&t, nr);
-    step(L, "reduce", &t, ny);
+    bcl_kp_reduce k = {.op = n->op, .x = x, .y = y, .rank = r, .count = count, .ny = ny, .nr = nr};
+    copy8(k.ydims, yd, r), copy8(k.ystr_in_x, ys, r), copy8(k.rdims, rd, nr), copy8(k.rstr, rs, nr);
+    STEP(L, reduce, k, ny);
 }
 
 /* Strides of a broadcast operand of shape bs over [batch..., M, N] of rank r. */
@@ -850,9 +867,11 @@ static bool lower_node(Lower *L, const IrNode *n)
     case IR_RELU: case IR_RELU6: case IR_SIGMOID: case IR_SILU: case IR_GELU: case IR_HSWISH:
     case IR_HSIGMOID: case IR_LEAKY_RELU: case IR_TANH: case IR_ELU: case IR_NEG: case IR_SQRT:
     case IR_EXP: case IR_DROPOUT: case IR_IDENTITY: case IR_LOGICAL_NOT: case IR_TRUNC:
-        put(&t, n->op), put(&t, fbits(a->alpha)), put(&t, x), put(&t, y), put(&t, ny), put(&t, BCL_JIT_CHUNK);
-        step(L, "unary", &t, cdiv(ny, BCL_JIT_CHUNK));
+    {
+        bcl_kp_unary k = {.op = n->op, .alpha = fbits(a->alpha), .x = x, .y = y, .n = ny, .chunk = BCL_JIT_CHUNK};
+        STEP(L, unary, k, cdiv(ny, BCL_JIT_CHUNK));
         return false;
+    }
     case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_POW: case IR_MAXIMUM: case IR_MINIMUM:
     case IR_EQUAL: case IR_NOT_EQUAL: case IR_LESS: case IR_LESS_EQUAL: case IR_GREATER:
     case IR_GREATER_EQUAL: case IR_LOGICAL_AND: case IR_LOGICAL_OR: case IR_LOGICAL_XOR:
@@ -863,10 +882,10 @@ static bool lower_node(Lower *L, const IrNode *n)
     case IR_MAX_POOL2D: case IR_AVG_POOL2D: {
         int64_t OH = ys->rank == 4 ? ys->d[2] : 1, OW = ys->rank == 4 ? ys->d[3] : 1;
         if (n->op == IR_MAX_POOL2D && lower_maxpool(L, n, OH, OW)) return false;
-        int64_t v[] = {n->op, x, y, xs->d[0] * xs->d[1], xs->d[2], xs->d[3], OH, OW, a->kernel[0],
-                       a->kernel[1], a->stride[0], a->stride[1], a->pad[0], a->pad[1], a->count_include_pad};
-        for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
-        step(L, "pool", &t, xs->d[0] * xs->d[1]);
+        bcl_kp_pool k = {.op = n->op, .x = x, .y = y, .NC = xs->d[0] * xs->d[1], .H = xs->d[2], .W = xs->d[3],
+                         .OH = OH, .OW = OW, .kh = a->kernel[0], .kw = a->kernel[1], .sh = a->stride[0],
+                         .sw = a->stride[1], .pt = a->pad[0], .pl = a->pad[1], .cip = a->count_include_pad};
+        STEP(L, pool, k, xs->d[0] * xs->d[1]);
         return false;
     }
     case IR_CONV2D: return lower_conv(L, n, x, y);
@@ -877,27 +896,26 @@ static bool lower_node(Lower *L, const IrNode *n)
         bool bn = n->op == IR_BATCH_NORM;
         int64_t C = xs->rank > 1 ? xs->d[1] : 1, N = xs->rank > 0 ? xs->d[0] : 1;
         int64_t inner = N * C > 0 ? shape_numel(xs) / (N * C) : 0;
-        put(&t, bn ? 0 : 1), put(&t, x), put(&t, n->in[1]->id), put(&t, n->in[2]->id);
-        put(&t, bn ? n->in[3]->id : -1), put(&t, bn ? n->in[4]->id : -1), put(&t, y);
-        put(&t, N), put(&t, C), put(&t, inner), put(&t, fbits(a->eps)), put(&t, a->act);
-        put(&t, fbits(a->act_alpha));
-        step(L, "norm_chan", &t, N * C);
+        bcl_kp_norm_chan k = {.mode = bn ? 0 : 1, .x = x, .g = n->in[1]->id, .b = n->in[2]->id,
+                              .m = bn ? n->in[3]->id : -1, .v = bn ? n->in[4]->id : -1, .y = y, .N = N, .C = C,
+                              .inner = inner, .eps = fbits(a->eps), .act = a->act, .alpha = fbits(a->act_alpha)};
+        STEP(L, norm_chan, k, N * C);
         return true;
     }
     case IR_LAYER_NORM: {
         int64_t inner = 1;
         for (int i = xs->rank - a->n_axes; i < xs->rank; i++) inner *= xs->d[i];
-        put(&t, x), put(&t, n->n_in > 1 ? n->in[1]->id : -1), put(&t, n->n_in > 2 ? n->in[2]->id : -1);
-        put(&t, y), put(&t, inner ? ny / inner : 0), put(&t, inner), put(&t, fbits(a->eps));
-        step(L, "layer_norm_v", &t, inner ? ny / inner : 0);
+        bcl_kp_layer_norm_v k = {.x = x, .g = n->n_in > 1 ? n->in[1]->id : -1, .b = n->n_in > 2 ? n->in[2]->id : -1,
+                                 .y = y, .rows = inner ? ny / inner : 0, .inner = inner, .eps = fbits(a->eps)};
+        STEP(L, layer_norm_v, k, inner ? ny / inner : 0);
         return false;
     }
     case IR_SOFTMAX: {
         int64_t outer = 1, inner = 1, ax = a->axis;
         for (int i = 0; i < ax; i++) outer *= xs->d[i];
         for (int i = (int)ax + 1; i < xs->rank; i++) inner *= xs->d[i];
-        put(&t, x), put(&t, y), put(&t, outer), put(&t, xs->d[ax]), put(&t, inner);
-        step(L, "softmax", &t, outer * inner);
+        bcl_kp_softmax k = {.x = x, .y = y, .outer = outer, .dim = xs->d[ax], .inner = inner};
+        STEP(L, softmax, k, outer * inner);
         return false;
     }
     case IR_ATTENTION: {
@@ -931,19 +949,18 @@ static bool lower_node(Lower *L, const IrNode *n)
         for (int i = 0; i < ax; i++) outer *= xs->d[i];
         for (int i = (int)ax + 1; i < xs->rank; i++) inner *= xs->d[i];
         int fs = fault_slot(L, n, xs->d[ax]);
-        put(&t, x), put(&t, n->in[1]->id), put(&t, y), put(&t, fs), put(&t, xs->d[ax]), put(&t, inner);
-        put(&t, ni);
-        step(L, "take", &t, outer * ni);
+        bcl_kp_take k = {.x = x, .idx = n->in[1]->id, .y = y, .fault = fs, .dx = xs->d[ax], .inner = inner, .ni = ni};
+        STEP(L, take, k, outer * ni);
         return false;
     }
     case IR_GATHER: {
         int64_t xst[8];
         strides_of(xs, xst);
         int fs = fault_slot(L, n, xs->d[a->axis]);
-        put(&t, x), put(&t, n->in[1]->id), put(&t, y), put(&t, fs), put(&t, xs->rank), put(&t, a->axis);
-        put(&t, ny), put(&t, BCL_JIT_CHUNK), put8(&t, ys->d, ys->rank), put8(&t, xst, xs->rank);
-        put8(&t, xs->d, xs->rank);
-        step(L, "gather_axis", &t, cdiv(ny, BCL_JIT_CHUNK));
+        bcl_kp_gather_axis k = {.x = x, .idx = n->in[1]->id, .y = y, .fault = fs, .rank = xs->rank,
+                                .axis = a->axis, .n = ny, .chunk = BCL_JIT_CHUNK};
+        copy8(k.ydims, ys->d, ys->rank), copy8(k.xstr, xst, xs->rank), copy8(k.xdims, xs->d, xs->rank);
+        STEP(L, gather_axis, k, cdiv(ny, BCL_JIT_CHUNK));
         return false;
     }
     case IR_WHERE: {
@@ -959,15 +976,17 @@ static bool lower_node(Lower *L, const IrNode *n)
         }
         int64_t len = yd[r - 1], rows = len ? ny / len : 0;
         int64_t per = len >= BCL_JIT_CHUNK ? 1 : BCL_JIT_CHUNK / (len ? len : 1);
-        put(&t, x), put(&t, n->in[1]->id), put(&t, n->in[2]->id), put(&t, y), put(&t, r), put(&t, rows);
-        put(&t, per), put8(&t, yd, r), put8(&t, sm, r), put8(&t, sx, r), put8(&t, sy, r);
-        step(L, "where", &t, cdiv(rows, per));
+        bcl_kp_where k = {.m = x, .x = n->in[1]->id, .y = n->in[2]->id, .out = y, .rank = r, .rows = rows,
+                          .rows_per_item = per};
+        copy8(k.ydims, yd, r), copy8(k.mstr, sm, r), copy8(k.xstr, sx, r), copy8(k.ystr, sy, r);
+        STEP(L, where, k, cdiv(rows, per));
         return false;
     }
-    case IR_RESHAPE:   /* a copy: node results own their buffers */
-        put(&t, IR_IDENTITY), put(&t, 0), put(&t, x), put(&t, y), put(&t, ny), put(&t, BCL_JIT_CHUNK);
-        step(L, "unary", &t, cdiv(ny, BCL_JIT_CHUNK));
+    case IR_RESHAPE: {   /* a copy: node results own their buffers */
+        bcl_kp_unary k = {.op = IR_IDENTITY, .x = x, .y = y, .n = ny, .chunk = BCL_JIT_CHUNK};
+        STEP(L, unary, k, cdiv(ny, BCL_JIT_CHUNK));
         return false;
+    }
     case IR_CONCAT: {
         int64_t outer = 1, total = 0, off = 0;
         int ax = (int)a->axis;
@@ -977,9 +996,8 @@ static bool lower_node(Lower *L, const IrNode *n)
         total = ys->d[ax] * inner;
         for (int k = 0; k < n->n_in; k++) {
             int64_t len = n->in[k]->shape.d[ax] * inner;
-            Tab c = {0};
-            put(&c, n->in[k]->id), put(&c, y), put(&c, outer), put(&c, len), put(&c, total), put(&c, off);
-            if (len > 0) step(L, "copy_rows", &c, outer);
+            bcl_kp_copy_rows c = {.x = n->in[k]->id, .y = y, .rows = outer, .len = len, .ystride = total, .yoff = off};
+            if (len > 0) STEP(L, copy_rows, c, outer);
             off += len;
         }
         return false;

@@ -32,6 +32,12 @@ INL float fbits(int64_t v)
 /* The buffer in slot p[i]; a negative index means "absent". */
 INL float *slot(void **slots, const int64_t *p, int i) { return p[i] < 0 ? 0 : (float *)slots[p[i]]; }
 
+/* The buffer of a slot field (kp->x); a negative index means "absent". */
+INL float *buf(void **slots, int64_t s) { return s < 0 ? 0 : (float *)slots[s]; }
+
+/* The kernel's table as its struct (kernels.h): kp->field. */
+#define PARAMS(name) const bcl_kp_##name *kp = (const bcl_kp_##name *)(const void *)p
+
 INL float relu6f(float x) { return x < 0 ? 0 : x > 6 ? 6 : x; }
 
 /* exp in float arithmetic only (so loops over it vectorise; libm's would be a call
@@ -180,10 +186,11 @@ INL int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 KERNEL(unary)
 {
-    int64_t op = p[0], n = p[4], chunk = p[5];
-    float alpha = fbits(p[1]);
-    const float *x = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(unary);
+    int64_t op = kp->op, n = kp->n, chunk = kp->chunk;
+    float alpha = fbits(kp->alpha);
+    const float *x = buf(slots, kp->x);
+    float *y = buf(slots, kp->y);
     int64_t hi = min64(end * chunk, n), i = begin * chunk;
     /* whole vectors with the epilogues' formulas (act16: GELU, SiLU ... without libm), the tail by act1 */
     for (; i + 16 <= hi; i += 16) *(v16fu *)(y + i) = act16(op, ld16(x + i), alpha);
@@ -191,11 +198,11 @@ KERNEL(unary)
 }
 
 INL void binary_rows(int64_t op, const float *restrict a, const float *restrict b, float *restrict y,
-                     const int64_t *p, int64_t r0, int64_t r1)
+                     const bcl_kp_binary *kp, int64_t r0, int64_t r1)
 {
-    int64_t rank = p[4], act = p[7];
-    float alpha = fbits(p[8]);
-    const int64_t *yd = p + 9, *sa = p + 17, *sb = p + 25;
+    int64_t rank = kp->rank, act = kp->act;
+    float alpha = fbits(kp->alpha);
+    const int64_t *yd = kp->ydims, *sa = kp->astr, *sb = kp->bstr;
     int64_t len = yd[rank - 1], la = sa[rank - 1], lb = sb[rank - 1];
     for (int64_t r = r0; r < r1; r++) {
         int64_t rem = r, oa = 0, ob = 0;
@@ -212,21 +219,23 @@ INL void binary_rows(int64_t op, const float *restrict a, const float *restrict 
 
 KERNEL(binary)
 {
-    int64_t rows = p[5], per = p[6];
-    const float *a = slot(slots, p, 1), *b = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(binary);
+    int64_t rows = kp->rows, per = kp->rows_per_item;
+    const float *a = buf(slots, kp->a), *b = buf(slots, kp->b);
+    float *y = buf(slots, kp->y);
     /* y may be written in place over an operand only by identical indexing, so no
      * restrict violation in practice; the JIT never aliases them. */
-    binary_rows(p[0], a, b, y, p, begin * per, min64(end * per, rows));
+    binary_rows(kp->op, a, b, y, kp, begin * per, min64(end * per, rows));
 }
 
 KERNEL(norm_chan)
 {
-    int64_t mode = p[0], C = p[8], inner = p[9], act = p[11];
-    float eps = fbits(p[10]), alpha = fbits(p[12]);
-    const float *x = slot(slots, p, 1), *g = slot(slots, p, 2), *bt = slot(slots, p, 3);
-    const float *m = slot(slots, p, 4), *v = slot(slots, p, 5);
-    float *y = slot(slots, p, 6);
+    PARAMS(norm_chan);
+    int64_t mode = kp->mode, C = kp->C, inner = kp->inner, act = kp->act;
+    float eps = fbits(kp->eps), alpha = fbits(kp->alpha);
+    const float *x = buf(slots, kp->x), *g = buf(slots, kp->g), *bt = buf(slots, kp->b);
+    const float *m = buf(slots, kp->m), *v = buf(slots, kp->v);
+    float *y = buf(slots, kp->y);
     for (int64_t it = begin; it < end; it++) {
         int64_t c = it % C;
         const float *px = x + it * inner;
@@ -244,10 +253,11 @@ KERNEL(norm_chan)
 
 KERNEL(layer_norm)
 {
-    int64_t inner = p[5];
-    float eps = fbits(p[6]);
-    const float *x = slot(slots, p, 0), *g = slot(slots, p, 1), *b = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(layer_norm);
+    int64_t inner = kp->inner;
+    float eps = fbits(kp->eps);
+    const float *x = buf(slots, kp->x), *g = buf(slots, kp->g), *b = buf(slots, kp->b);
+    float *y = buf(slots, kp->y);
     for (int64_t r = begin; r < end; r++) {
         const float *px = x + r * inner;
         float *py = y + r * inner;
@@ -268,9 +278,10 @@ KERNEL(layer_norm)
 
 KERNEL(softmax)
 {
-    int64_t dim = p[3], inner = p[4];
-    const float *x = slot(slots, p, 0);
-    float *y = slot(slots, p, 1);
+    PARAMS(softmax);
+    int64_t dim = kp->dim, inner = kp->inner;
+    const float *x = buf(slots, kp->x);
+    float *y = buf(slots, kp->y);
     for (int64_t it = begin; it < end; it++) {
         int64_t o = it / inner, in = it % inner;
         const float *px = x + o * dim * inner + in;
@@ -285,10 +296,11 @@ KERNEL(softmax)
 
 KERNEL(pool)
 {
-    int64_t op = p[0], H = p[4], W = p[5], OH = p[6], OW = p[7], KH = p[8], KW = p[9];
-    int64_t sh = p[10], sw = p[11], pt = p[12], pl = p[13], cip = p[14];
-    const float *x = slot(slots, p, 1);
-    float *y = slot(slots, p, 2);
+    PARAMS(pool);
+    int64_t op = kp->op, H = kp->H, W = kp->W, OH = kp->OH, OW = kp->OW, KH = kp->kh, KW = kp->kw;
+    int64_t sh = kp->sh, sw = kp->sw, pt = kp->pt, pl = kp->pl, cip = kp->cip;
+    const float *x = buf(slots, kp->x);
+    float *y = buf(slots, kp->y);
     if (op == IR_AVG_POOL2D && OH == 1 && OW == 1 && KH == H && KW == W && !pt && !pl) {
         /* global average pooling (SE blocks, heads): the contiguous plane summed 16 lanes
          * at a time, still in double like the reference */
@@ -342,10 +354,11 @@ KERNEL(pool)
 
 KERNEL(reduce)
 {
-    int64_t op = p[0], rank = p[3], count = p[4], nr = p[38];
-    const int64_t *yd = p + 6, *ys = p + 14, *rd = p + 22, *rs = p + 30;
-    const float *x = slot(slots, p, 1);
-    float *y = slot(slots, p, 2);
+    PARAMS(reduce);
+    int64_t op = kp->op, rank = kp->rank, count = kp->count, nr = kp->nr;
+    const int64_t *yd = kp->ydims, *ys = kp->ystr_in_x, *rd = kp->rdims, *rs = kp->rstr;
+    const float *x = buf(slots, kp->x);
+    float *y = buf(slots, kp->y);
     for (int64_t o = begin; o < end; o++) {
         int64_t rem = o, base = 0;
         for (int64_t k = rank - 1; k >= 0; k--) {
@@ -376,12 +389,13 @@ KERNEL(reduce)
  * value), mode 1 (i - add) mod xdim (roll), mode 2 min(floor(i * scale), xdim - 1). */
 KERNEL(gather)
 {
-    int64_t rank = p[2], ny = p[3], chunk = p[4];
-    float value = fbits(p[5]);
-    const int64_t *yd = p + 6, *mode = p + 14, *mul = p + 22, *add = p + 30, *xd = p + 38,
-                  *xs = p + 46, *fs = p + 54;
-    const float *x = slot(slots, p, 0);
-    float *y = slot(slots, p, 1);
+    PARAMS(gather);
+    int64_t rank = kp->rank, ny = kp->ny, chunk = kp->chunk;
+    float value = fbits(kp->value);
+    const int64_t *yd = kp->ydims, *mode = kp->mode, *mul = kp->mul, *add = kp->add, *xd = kp->xdim,
+                  *xs = kp->xstr, *fs = kp->fscale;
+    const float *x = buf(slots, kp->x);
+    float *y = buf(slots, kp->y);
     int64_t hi = min64(end * chunk, ny);
     for (int64_t i = begin * chunk; i < hi; i++) {
         int64_t rem = i, off = 0;
@@ -406,9 +420,10 @@ KERNEL(gather)
 
 KERNEL(copy_rows)
 {
-    int64_t len = p[3], ystride = p[4], yoff = p[5];
-    const float *x = slot(slots, p, 0);
-    float *y = slot(slots, p, 1);
+    PARAMS(copy_rows);
+    int64_t len = kp->len, ystride = kp->ystride, yoff = kp->yoff;
+    const float *x = buf(slots, kp->x);
+    float *y = buf(slots, kp->y);
     for (int64_t r = begin; r < end; r++) memcpy(y + yoff + r * ystride, x + r * len, sizeof(float) * (size_t)len);
 }
 
@@ -486,10 +501,11 @@ INL int64_t index_of(float v, int64_t d, int32_t *fault)
 /* numpy.take along an axis: one item copies the inner row picked by one index. */
 KERNEL(take)
 {
-    int64_t dx = p[4], inner = p[5], ni = p[6];
-    const float *x = slot(slots, p, 0), *idx = slot(slots, p, 1);
-    float *y = slot(slots, p, 2);
-    int32_t *fault = (int32_t *)slot(slots, p, 3);
+    PARAMS(take);
+    int64_t dx = kp->dx, inner = kp->inner, ni = kp->ni;
+    const float *x = buf(slots, kp->x), *idx = buf(slots, kp->idx);
+    float *y = buf(slots, kp->y);
+    int32_t *fault = (int32_t *)buf(slots, kp->fault);
     for (int64_t it = begin; it < end; it++) {
         int64_t o = it / ni, k = it % ni, j = index_of(idx[k], dx, fault);
         memcpy(y + it * inner, x + (o * dx + j) * inner, sizeof(float) * (size_t)inner);
@@ -500,11 +516,12 @@ KERNEL(take)
  * index with its axis coordinate replaced by the index value addresses x. */
 KERNEL(gather_axis)
 {
-    int64_t rank = p[4], axis = p[5], n = p[6], chunk = p[7];
-    const int64_t *yd = p + 8, *xst = p + 16, *xd = p + 24;
-    const float *x = slot(slots, p, 0), *idx = slot(slots, p, 1);
-    float *y = slot(slots, p, 2);
-    int32_t *fault = (int32_t *)slot(slots, p, 3);
+    PARAMS(gather_axis);
+    int64_t rank = kp->rank, axis = kp->axis, n = kp->n, chunk = kp->chunk;
+    const int64_t *yd = kp->ydims, *xst = kp->xstr, *xd = kp->xdims;
+    const float *x = buf(slots, kp->x), *idx = buf(slots, kp->idx);
+    float *y = buf(slots, kp->y);
+    int32_t *fault = (int32_t *)buf(slots, kp->fault);
     int64_t hi = min64(end * chunk, n);
     for (int64_t i = begin * chunk; i < hi; i++) {
         int64_t rem = i, o = 0;
@@ -521,10 +538,11 @@ KERNEL(gather_axis)
  * unchosen operand does not leak. */
 KERNEL(where)
 {
-    int64_t rank = p[4], rows = p[5], per = p[6];
-    const int64_t *yd = p + 7, *sm = p + 15, *sx = p + 23, *sy = p + 31;
-    const float *m = slot(slots, p, 0), *x = slot(slots, p, 1), *yv = slot(slots, p, 2);
-    float *out = slot(slots, p, 3);
+    PARAMS(where);
+    int64_t rank = kp->rank, rows = kp->rows, per = kp->rows_per_item;
+    const int64_t *yd = kp->ydims, *sm = kp->mstr, *sx = kp->xstr, *sy = kp->ystr;
+    const float *m = buf(slots, kp->m), *x = buf(slots, kp->x), *yv = buf(slots, kp->y);
+    float *out = buf(slots, kp->out);
     int64_t len = yd[rank - 1], lm = sm[rank - 1], lx = sx[rank - 1], ly = sy[rank - 1];
     int64_t r1 = min64(end * per, rows);
     for (int64_t r = begin * per; r < r1; r++) {
@@ -543,11 +561,12 @@ KERNEL(where)
 
 KERNEL(matmul)
 {
-    int64_t M = p[3], K = p[4], N = p[5], rank = p[7], act = p[32];
-    float alpha = fbits(p[33]);
-    const int64_t *bd = p + 8, *sa = p + 16, *sb = p + 24;
-    const float *a = slot(slots, p, 0), *b = slot(slots, p, 1);
-    float *y = slot(slots, p, 2);
+    PARAMS(matmul);
+    int64_t M = kp->M, K = kp->K, N = kp->N, rank = kp->rank, act = kp->act;
+    float alpha = fbits(kp->alpha);
+    const int64_t *bd = kp->bd, *sa = kp->sa, *sb = kp->sb;
+    const float *a = buf(slots, kp->a), *b = buf(slots, kp->b);
+    float *y = buf(slots, kp->y);
     for (int64_t it = begin; it < end; it++) {
         int64_t t = it / M, m = it % M, rem = t, oa = 0, ob = 0;
         for (int64_t i = rank - 1; i >= 0; i--) {
@@ -569,10 +588,11 @@ KERNEL(matmul)
 
 KERNEL(linear)
 {
-    int64_t I = p[5], O = p[6], act = p[7];
-    float alpha = fbits(p[8]);
-    const float *x = slot(slots, p, 0), *w = slot(slots, p, 1), *b = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(linear);
+    int64_t I = kp->I, O = kp->O, act = kp->act;
+    float alpha = fbits(kp->alpha);
+    const float *x = buf(slots, kp->x), *w = buf(slots, kp->w), *b = buf(slots, kp->b);
+    float *y = buf(slots, kp->y);
     for (int64_t r = begin; r < end; r++)
         for (int64_t o = 0; o < O; o++) {
             double acc = b ? b[o] : 0.0;

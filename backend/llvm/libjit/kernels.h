@@ -2,36 +2,44 @@
  *   void bcl_k_NAME(void **slots, const int64_t *p, int64_t begin, int64_t end)
  * slots holds the buffers (graph values, packed weights, scratch); p is a constant
  * table of slot indices, shapes and attrs (float attrs as their bit pattern). The JIT
- * emits p as an internal constant global and inlines the kernel, so every p[i] folds
- * to a constant and the loops are specialised to the static shapes.
+ * emits p as an internal constant global and inlines the kernel, so every read of p
+ * folds to a constant and the loops are specialised to the static shapes.
  * [begin, end) is a range of work items; the thread pool splits the item space.
- * The layout of p for each kernel is listed below (indices into p). */
+ *
+ * The table of kernel NAME is the struct bcl_kp_NAME, generated from one field list
+ * BCL_KP_NAME(slot, i64, i64x8) below: the planner (backend/llvm/plan.c) fills it with
+ * designated initializers, the kernel reads it by name (kp->rows). Field kinds:
+ *   slot(f)  a buffer slot index (-1: absent); the planner rebinds it per step
+ *   i64(f)   an int64 scalar (a float attr as its bit pattern)
+ *   i64x8(f) an int64[8] array (per axis; entries past the rank are 0)
+ * Every field is an int64, so the struct is the int64 table the JIT emits, entry for
+ * entry; the slot mask (which entries are slots) is derived from the list. */
 #ifndef BCL_JIT_KERNELS_H
 #define BCL_JIT_KERNELS_H
+#include <stddef.h>
+#include <stdint.h>
 
-/* The kernels, in the X-macro style of ops.def: K(name, slots), where bit i of slots
- * says p[i] is a buffer slot (the planner rebinds those per step, see jit_internal.h). */
+/* The kernels, in the X-macro style of ops.def: K(name) for a kernel whose table is
+ * the struct of its field list BCL_KP_name; K(name, slots) for one still indexed by
+ * position (bit i of slots says p[i] is a buffer slot), until it is converted. */
 #define BCL_JIT_KERNELS(K) \
-    K(unary, 0xc) /* op alpha x y n chunk; items: chunks of n */ \
-    K(binary, 0xe) /* op a b y rank rows rows_per_item act alpha ydims[8] astr[8] bstr[8]; items: row groups */ \
-    K(norm_chan, 0x7e) /* mode(0 bn, 1 scale_shift) x g b m v y N C inner eps act alpha; items: N*C */ \
-    K(layer_norm, 0xf) /* x g b y rows inner eps; items: rows */ \
-    K(softmax, 0x3) /* x y outer dim inner; items: outer*inner */ \
-    K(pool, 0x6)  /* op x y NC H W OH OW kh kw sh sw pt pl cip; items: NC */ \
-    K(reduce, 0x6) /* op x y rank count ny ydims[8] ystr_in_x[8] rdims[8] rstr[8] nr; items: ny */ \
-    K(gather, 0x3) /* x y rank ny chunk value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] fscale[8];
-                     items: chunks of ny */ \
-    K(copy_rows, 0x3) /* x y rows len ystride yoff; items: rows */ \
+    K(unary) \
+    K(binary) \
+    K(norm_chan) \
+    K(layer_norm) \
+    K(softmax) \
+    K(pool) \
+    K(reduce) \
+    K(gather) \
+    K(copy_rows) \
     K(attention, 0x4000001f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n mask mstr[8]
                      mstr_m mstr_n; items: nb*M rows;
                      scores of one row in a stack buffer (N <= BCL_JIT_ATTN_MAX_N) */ \
-    K(take, 0xf) /* x idx y fault dx inner ni; items: outer*ni (numpy.take; a bad idx is clamped as the
-                     interpreter's and recorded in fault, int32[2]: set, the index's bits) */ \
-    K(gather_axis, 0xf) /* x idx y fault rank axis n chunk ydims[8] xstr[8] xdims[8]; items: chunks of n
-                     (torch.gather; idx as take's) */ \
-    K(where, 0xf) /* m x y out rank rows rows_per_item ydims[8] mstr[8] xstr[8] ystr[8]; items: row groups */ \
-    K(matmul, 0x7) /* a b y M K N nb rank bd[8] sa[8] sb[8] act alpha; items: nb*M */ \
-    K(linear, 0xf) /* x w b y rows I O act alpha; items: rows (weights computed at run time) */ \
+    K(take) \
+    K(gather_axis) \
+    K(where) \
+    K(matmul) \
+    K(linear) \
     K(linear_p, 0x807) /* x wp y rows I O OB act alpha RT P r; items: ceil(rows/RT)*OB; wp [OB][I][16] + bias[OB*16];
                      row = pixel of P per image (1x1 conv on P < 16 pixels), r: residual */ \
     K(conv, 0x1f) /* x w b r y N C H W O KH KW OH OW sh sw dh dw pt pl G act alpha; items: N*O */ \
@@ -64,7 +72,7 @@
                      outer); wp [OB][I][16] + bias[OB*16] (JIT_PACK_LINEAR16); res: y's layout or -1 */ \
     K(gather_rows, 0x3) /* x y rank nrows len per value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] xoff;
                      items: groups of per rows; the last axis copied as is (rank: the other axes) */ \
-    K(layer_norm_v, 0xf) /* as layer_norm, float vectors */ \
+    K(layer_norm_v) \
     K(pwdw, 0x80000f) /* dwconv's table, then pw Ci act alpha CV (row vectors per pass); items: N*ceil(OH/RB)*C (channels fastest);
                      x: the 1x1 expansion's input [N][Ci][H][W], pw [C][Ci] + bias[C] (JIT_PACK_GEMM, ot 1) */ \
     K(maxpool, 0x3) /* x y NC H W OH OW KH KW sh sw pt pl RB WQ; items: NC*ceil(OH/RB) (NCHW) */ \
@@ -76,7 +84,115 @@
                      Np = N rounded up to 16 (<= 1024); kt [nb][D][Np]: K transposed by attn_kt; q and v
                      read in place: row r of batch index (i...) at off + r * row + sum i * bstr */ \
     K(attn_kt, 0x3) /* k kt N D Np rank bd[8] kbstr[8] koff krow; items: nb (batch indices); k read as q */ \
-    K(transpose2d, 0x3) /* x y B R C; items: B*ceil(R/16); y [B, C, R] = x [B, R, C] transposed */
+    K(transpose2d)
+
+/* The field lists: the contract between plan.c and the kernels. A field is
+ * slot(name), i64(name) or i64x8(name) (see the top of this file); "items" says what
+ * one work item of the kernel is. */
+
+/* y = op(x) (op: an IrOp, alpha its attr); items: chunks of `chunk` of n elements */
+#define BCL_KP_unary(slot, i64, i64x8) \
+    i64(op) i64(alpha) slot(x) slot(y) i64(n) i64(chunk)
+
+/* y = act(op(a, b)) broadcast over rank axes ydims, operand strides astr, bstr (0 where
+ * broadcast); items: groups of rows_per_item rows (the last axis) of `rows` */
+#define BCL_KP_binary(slot, i64, i64x8) \
+    i64(op) slot(a) slot(b) slot(y) i64(rank) i64(rows) i64(rows_per_item) i64(act) i64(alpha) \
+    i64x8(ydims) i64x8(astr) i64x8(bstr)
+
+/* per-channel affine over [N, C, inner]: mode 0 batch norm (g b m v, eps), mode 1
+ * scale_shift (g b; m, v absent); items: N*C planes */
+#define BCL_KP_norm_chan(slot, i64, i64x8) \
+    i64(mode) slot(x) slot(g) slot(b) slot(m) slot(v) slot(y) i64(N) i64(C) i64(inner) i64(eps) i64(act) \
+    i64(alpha)
+
+/* over the last `inner` elements, g and b optional; items: rows (layer_norm_v: the same
+ * table, float vectors) */
+#define BCL_KP_layer_norm(slot, i64, i64x8) \
+    slot(x) slot(g) slot(b) slot(y) i64(rows) i64(inner) i64(eps)
+#define BCL_KP_layer_norm_v BCL_KP_layer_norm
+
+/* over axis of length dim of [outer, dim, inner]; items: outer*inner */
+#define BCL_KP_softmax(slot, i64, i64x8) \
+    slot(x) slot(y) i64(outer) i64(dim) i64(inner)
+
+/* max or average pooling (op), NCHW planes; cip: count_include_pad; items: NC planes */
+#define BCL_KP_pool(slot, i64, i64x8) \
+    i64(op) slot(x) slot(y) i64(NC) i64(H) i64(W) i64(OH) i64(OW) i64(kh) i64(kw) i64(sh) i64(sw) i64(pt) \
+    i64(pl) i64(cip)
+
+/* op over `count` elements per output: y axes ydims with strides ystr_in_x into x,
+ * nr reduced axes rdims with strides rstr; items: ny outputs */
+#define BCL_KP_reduce(slot, i64, i64x8) \
+    i64(op) slot(x) slot(y) i64(rank) i64(count) i64(ny) i64x8(ydims) i64x8(ystr_in_x) i64x8(rdims) \
+    i64x8(rstr) i64(nr)
+
+/* per output axis k: the x index is mode 0 mul*i + add (outside: value), mode 1
+ * (i - add) mod xdim (roll), mode 2 min(floor(i * fscale), xdim - 1) (fscale float
+ * bits); items: chunks of `chunk` of ny */
+#define BCL_KP_gather(slot, i64, i64x8) \
+    slot(x) slot(y) i64(rank) i64(ny) i64(chunk) i64(value) i64x8(ydims) i64x8(mode) i64x8(mul) i64x8(add) \
+    i64x8(xdim) i64x8(xstr) i64x8(fscale)
+
+/* row r of x (len floats) to y + yoff + r * ystride (concat); items: rows */
+#define BCL_KP_copy_rows(slot, i64, i64x8) \
+    slot(x) slot(y) i64(rows) i64(len) i64(ystride) i64(yoff)
+
+/* numpy.take, dx: x's axis length; items: outer*ni; a bad idx is clamped as the
+ * interpreter's and recorded in fault (int32[2]: set, the index's bits) */
+#define BCL_KP_take(slot, i64, i64x8) \
+    slot(x) slot(idx) slot(y) slot(fault) i64(dx) i64(inner) i64(ni)
+
+/* torch.gather along axis (idx checked as take's); items: chunks of `chunk` of n */
+#define BCL_KP_gather_axis(slot, i64, i64x8) \
+    slot(x) slot(idx) slot(y) slot(fault) i64(rank) i64(axis) i64(n) i64(chunk) i64x8(ydims) i64x8(xstr) \
+    i64x8(xdims)
+
+/* out = m != 0 ? x : y, broadcast as binary's; items: groups of rows_per_item rows */
+#define BCL_KP_where(slot, i64, i64x8) \
+    slot(m) slot(x) slot(y) slot(out) i64(rank) i64(rows) i64(rows_per_item) i64x8(ydims) i64x8(mstr) \
+    i64x8(xstr) i64x8(ystr)
+
+/* nb stacks of [M, K] x [K, N], batch axes bd with strides sa, sb; items: nb*M rows */
+#define BCL_KP_matmul(slot, i64, i64x8) \
+    slot(a) slot(b) slot(y) i64(M) i64(K) i64(N) i64(nb) i64(rank) i64x8(bd) i64x8(sa) i64x8(sb) i64(act) \
+    i64(alpha)
+
+/* [rows, I] x w[O, I]^T + b, weights computed at run time; items: rows */
+#define BCL_KP_linear(slot, i64, i64x8) \
+    slot(x) slot(w) slot(b) slot(y) i64(rows) i64(I) i64(O) i64(act) i64(alpha)
+
+/* y [B, C, R] = x [B, R, C] transposed; items: B*ceil(R/16) */
+#define BCL_KP_transpose2d(slot, i64, i64x8) \
+    slot(x) slot(y) i64(B) i64(R) i64(C)
+
+/* The struct of each converted kernel, and checks that it is the int64 table entry for
+ * entry (no padding). bcl_kp_slots_NAME(): the slot mask (bit i: entry i is a slot),
+ * with a compile-time check that every slot is within the first 64 entries. */
+#define BCL_KP_DECL(f) int64_t f;
+#define BCL_KP_DECL8(f) int64_t f[8];
+#define BCL_KP_ONE(f) +1
+#define BCL_KP_EIGHT(f) +8
+#define BCL_KP_NONE(f)
+#define BCL_KP_SLOT_BIT(f) | UINT64_C(1) << (offsetof(bcl_kp_this, f) / sizeof(int64_t))
+#define BCL_KP_SLOT_CHECK(f) \
+    _Static_assert(offsetof(bcl_kp_this, f) < 64 * sizeof(int64_t), "slot field " #f " past entry 63");
+#define BCL_KP_STRUCT(name) \
+    typedef struct bcl_kp_##name { BCL_KP_##name(BCL_KP_DECL, BCL_KP_DECL, BCL_KP_DECL8) } bcl_kp_##name; \
+    _Static_assert(sizeof(bcl_kp_##name) == \
+                       sizeof(int64_t) * (0 BCL_KP_##name(BCL_KP_ONE, BCL_KP_ONE, BCL_KP_EIGHT)), \
+                   "bcl_kp_" #name " is not a whole int64 table"); \
+    static inline uint64_t bcl_kp_slots_##name(void) \
+    { \
+        typedef bcl_kp_##name bcl_kp_this; \
+        BCL_KP_##name(BCL_KP_SLOT_CHECK, BCL_KP_NONE, BCL_KP_NONE) \
+        return 0 BCL_KP_##name(BCL_KP_SLOT_BIT, BCL_KP_NONE, BCL_KP_NONE); \
+    }
+/* K(name): its struct; K(name, slots): nothing (not converted yet) */
+#define BCL_KP_THIRD(a, b, c, ...) c
+#define BCL_KP_SKIP(name)
+#define BCL_KP_STRUCT_K(name, ...) BCL_KP_THIRD(-, ##__VA_ARGS__, BCL_KP_SKIP, BCL_KP_STRUCT, -)(name)
+BCL_JIT_KERNELS(BCL_KP_STRUCT_K)
 
 #define BCL_JIT_ATTN_MAX_N 4096   /* keys per attention row the fused kernel holds */
 #define BCL_JIT_ATTN_TILE_NP 1024 /* keys (rounded up to 16) per row the tiled kernel holds on its stack */

@@ -126,10 +126,11 @@ INL float hsum16(v16f v)   /* a fixed pairwise order (clang has no float reduce 
  * the centred values (two reads of a row that is in L1), then the affine output. */
 KERNEL(layer_norm_v)
 {
-    int64_t inner = p[5];
-    float eps = fbits(p[6]);
-    const float *x = slot(slots, p, 0), *g = slot(slots, p, 1), *b = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(layer_norm_v);
+    int64_t inner = kp->inner;
+    float eps = fbits(kp->eps);
+    const float *x = buf(slots, kp->x), *g = buf(slots, kp->g), *b = buf(slots, kp->b);
+    float *y = buf(slots, kp->y);
     int64_t nv = inner / 16 * 16;
     for (int64_t r = begin; r < end; r++) {
         const float *px = x + r * inner;
@@ -389,9 +390,10 @@ KERNEL(attn_tile)
  * moved in 16 x 16 tiles through a local buffer, so reads and writes are both runs. */
 KERNEL(transpose2d)
 {
-    int64_t R = p[3], C = p[4], nbands = (R + 15) / 16;
-    const float *x = slot(slots, p, 0);
-    float *y = slot(slots, p, 1);
+    PARAMS(transpose2d);
+    int64_t R = kp->R, C = kp->C, nbands = (R + 15) / 16;
+    const float *x = buf(slots, kp->x);
+    float *y = buf(slots, kp->y);
     float tile[16][17];
     for (int64_t it = begin; it < end; it++) {
         int64_t b = it / nbands, i0 = (it % nbands) * 16, ni = min64(16, R - i0);

@@ -1,0 +1,168 @@
+/* The kernels' parameter tables (backend/llvm/libjit/kernels.h): the planner fills a
+ * kernel's struct by field name and the fields its list marks as slots, and only those,
+ * become binding positions whose buffers are the right graph values. Each graph here
+ * starts with unused inputs, so a value's slot number differs from its binding position
+ * and a field left unbound, or a scalar rebound, would show. */
+#include "tests/unit/test_jit_util.h"
+#include "backend/llvm/jit_internal.h"
+#include "backend/llvm/libjit/kernels.h"
+
+typedef struct Planned {
+    JitPlan pl;
+    JitHost h;
+} Planned;
+
+static void plan(JT *t, Planned *p)
+{
+    assert_true(ir_verify(t->g, &t->d));
+    memset(p, 0, sizeof *p);
+    assert_true(jit_host_init_cpu(&p->h, "x86-64-v3", &t->d));
+    assert_true(jit_plan_build(&p->pl, t->g, &p->h, false, &t->d));
+}
+
+static void unplan(Planned *p)
+{
+    jit_plan_free(&p->pl);
+    jit_host_free(&p->h);
+}
+
+/* The only step of `kernel` in the plan. */
+static const JitStep *step_of(const Planned *p, const char *kernel)
+{
+    const JitStep *found = NULL;
+    for (int i = 0; i < p->pl.n_steps; i++)
+        if (!strcmp(p->pl.steps[i].kernel, kernel)) {
+            assert_null(found);
+            found = &p->pl.steps[i];
+        }
+    assert_non_null(found);
+    return found;
+}
+
+/* The slot a bound field names (-1 stays absent). */
+static int bound(const JitStep *s, int64_t field)
+{
+    if (field < 0) return -1;
+    assert_true(field < s->nbind);
+    return s->bind[field];
+}
+
+static void unused_inputs(JT *t, int n)
+{
+    for (int i = 0; i < n; i++) jt_input(t, jt_shape(1, 1));
+}
+
+/* where: four slots, then scalars and per-axis arrays that must stay as planned */
+static void test_where_fields(void **state)
+{
+    (void)state;
+    JT t;
+    jt_init(&t, 1);
+    unused_inputs(&t, 7);
+    IrValue *in[3] = {jt_input(&t, jt_shape(3, 2, 1, 4)), jt_input(&t, jt_shape(3, 2, 3, 4)),
+                      jt_input(&t, jt_shape(1, 4))};
+    IrValue *y = jt_node(&t, IR_WHERE, in, 3, NULL);
+    ir_add_output(t.g, y);
+    Planned p;
+    plan(&t, &p);
+    const JitStep *s = step_of(&p, "where");
+    assert_int_equal(s->np, sizeof(bcl_kp_where) / sizeof(int64_t));
+    const bcl_kp_where *k = (const void *)s->p;
+    assert_int_equal(s->nbind, 4);
+    assert_int_equal(bound(s, k->m), in[0]->id);
+    assert_int_equal(bound(s, k->x), in[1]->id);
+    assert_int_equal(bound(s, k->y), in[2]->id);
+    assert_int_equal(bound(s, k->out), y->id);
+    assert_int_equal(k->rank, 3);
+    assert_int_equal(k->rows, 6);
+    int64_t yd[8] = {2, 3, 4}, ms[8] = {4, 0, 1}, xs[8] = {12, 4, 1}, ys[8] = {0, 0, 1};
+    assert_memory_equal(k->ydims, yd, sizeof yd);
+    assert_memory_equal(k->mstr, ms, sizeof ms);
+    assert_memory_equal(k->xstr, xs, sizeof xs);
+    assert_memory_equal(k->ystr, ys, sizeof ys);
+    unplan(&p);
+    jt_check(&t, 1, 0, false);   /* and the kernel reads them by the same names */
+    jt_free(&t);
+}
+
+/* norm_chan: a scalar (mode) before the slots, absent slots (scale_shift has no mean
+ * and variance) left at -1 and not bound */
+static void test_norm_chan_fields(void **state)
+{
+    (void)state;
+    JT t;
+    jt_init(&t, 2);
+    unused_inputs(&t, 5);
+    IrValue *x = jt_input(&t, jt_shape(4, 2, 3, 4, 5));
+    IrValue *ss[3] = {x, jt_param(&t, jt_shape(1, 3), -1, 1), jt_param(&t, jt_shape(1, 3), -1, 1)};
+    IrAttrs a = ir_attrs_default();
+    IrValue *y = jt_node(&t, IR_SCALE_SHIFT, ss, 3, &a);
+    ir_add_output(t.g, y);
+    Planned p;
+    plan(&t, &p);
+    const JitStep *s = step_of(&p, "norm_chan");
+    const bcl_kp_norm_chan *k = (const void *)s->p;
+    assert_int_equal(k->mode, 1);
+    assert_int_equal(s->nbind, 4);
+    assert_int_equal(bound(s, k->x), x->id);
+    assert_int_equal(bound(s, k->g), ss[1]->id);
+    assert_int_equal(bound(s, k->b), ss[2]->id);
+    assert_int_equal(k->m, -1);
+    assert_int_equal(k->v, -1);
+    assert_int_equal(bound(s, k->y), y->id);
+    assert_int_equal(k->N, 2);
+    assert_int_equal(k->C, 3);
+    assert_int_equal(k->inner, 20);
+    unplan(&p);
+    jt_check(&t, 1, 1e-6, false);
+    jt_free(&t);
+}
+
+/* take: the fault word is a slot of the plan's own (the one the plan reports from) */
+static void test_take_fault_slot(void **state)
+{
+    (void)state;
+    JT t;
+    jt_init(&t, 3);
+    unused_inputs(&t, 6);
+    IrValue *in[2] = {jt_input(&t, jt_shape(2, 9, 3)), jt_input(&t, jt_shape(1, 4))};
+    IrAttrs a = ir_attrs_default();
+    IrValue *y = jt_node(&t, IR_TAKE, in, 2, &a);
+    ir_add_output(t.g, y);
+    Planned p;
+    plan(&t, &p);
+    const JitStep *s = step_of(&p, "take");
+    const bcl_kp_take *k = (const void *)s->p;
+    assert_int_equal(s->nbind, 4);
+    assert_int_equal(bound(s, k->x), in[0]->id);
+    assert_int_equal(bound(s, k->idx), in[1]->id);
+    assert_int_equal(bound(s, k->y), y->id);
+    assert_int_equal(p.pl.n_faults, 1);
+    assert_int_equal(bound(s, k->fault), p.pl.faults[0].slot);
+    assert_int_equal(k->dx, 9);
+    assert_int_equal(k->inner, 3);
+    assert_int_equal(k->ni, 4);
+    unplan(&p);
+    jt_free(&t);
+}
+
+/* The slot masks derived from the field lists mark the slot fields' entries. */
+static void test_slot_masks(void **state)
+{
+    (void)state;
+    assert_int_equal(bcl_kp_slots_unary(), 1u << offsetof(bcl_kp_unary, x) / 8 | 1u << offsetof(bcl_kp_unary, y) / 8);
+    assert_int_equal(bcl_kp_slots_norm_chan(), 0x7e);   /* x g b m v y after mode */
+    assert_int_equal(bcl_kp_slots_reduce(), 0x6);   /* x y after op */
+    assert_int_equal(bcl_kp_slots_layer_norm_v(), bcl_kp_slots_layer_norm());
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_where_fields),
+        cmocka_unit_test(test_norm_chan_fields),
+        cmocka_unit_test(test_take_fault_slot),
+        cmocka_unit_test(test_slot_masks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

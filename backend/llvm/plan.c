@@ -25,11 +25,6 @@ static void put(Tab *t, int64_t x)
     t->v[t->n++] = x;
 }
 
-static void put8(Tab *t, const int64_t *a, int n)
-{
-    for (int i = 0; i < 8; i++) put(t, i < n ? a[i] : 0);
-}
-
 static int64_t fbits(float f)
 {
     uint32_t u;
@@ -693,11 +688,11 @@ static void lower_view_copy(Lower *L, const IrNode *n, const JitView *v)
     int r = ys->rank;
     int64_t one[8] = {1, 1, 1, 1, 1, 1, 1, 1}, zero[8] = {0};
     int64_t len = ys->d[r - 1], nrows = shape_numel(ys) / len, per = len >= BCL_JIT_CHUNK ? 1 : BCL_JIT_CHUNK / len;
-    Tab t = {0};
-    put(&t, v->base->id), put(&t, n->out->id), put(&t, r - 1), put(&t, nrows), put(&t, len), put(&t, per), put(&t, 0);
-    put8(&t, ys->d, r - 1), put8(&t, zero, r - 1), put8(&t, one, r - 1), put8(&t, zero, r - 1);
-    put8(&t, ys->d, r - 1), put8(&t, v->st, r - 1), put(&t, v->off);
-    step(L, "gather_rows", &t, cdiv(nrows, per));
+    bcl_kp_gather_rows k = {.x = v->base->id, .y = n->out->id, .rank = r - 1, .nrows = nrows, .len = len,
+                            .per = per, .xoff = v->off};
+    copy8(k.ydims, ys->d, r - 1), copy8(k.mode, zero, r - 1), copy8(k.mul, one, r - 1), copy8(k.add, zero, r - 1);
+    copy8(k.xdim, ys->d, r - 1), copy8(k.xstr, v->st, r - 1);
+    STEP(L, gather_rows, k, cdiv(nrows, per));
 }
 
 static void lower_gather(Lower *L, const IrNode *n, int x, int y)
@@ -729,7 +724,6 @@ static void lower_gather(Lower *L, const IrNode *n, int x, int y)
         xstr[k] = xst[src];
     }
     int64_t ny = shape_numel(ys);
-    Tab t = {0};
     bool swap2 = n->op == IR_TRANSPOSE && r >= 2 && a->perm[r - 1] == r - 2 && a->perm[r - 2] == r - 1;
     for (int k = 0; k < r - 2 && swap2; k++) swap2 = a->perm[k] == k;
     if (swap2 && xs->d[r - 1] >= 16 && xs->d[r - 2] >= 16) {   /* the last two axes swapped: tiles */
@@ -747,10 +741,11 @@ static void lower_gather(Lower *L, const IrNode *n, int x, int y)
         rows_ok = mode[k] == 0 || (mode[k] == 1 && add[k] > -xd[k] && add[k] < xd[k]);
     if (rows_ok) {
         int64_t nrows = ny / len, per = len >= BCL_JIT_CHUNK ? 1 : BCL_JIT_CHUNK / len;
-        put(&t, x), put(&t, y), put(&t, r - 1), put(&t, nrows), put(&t, len), put(&t, per), put(&t, fbits(value));
-        put8(&t, ys->d, r - 1), put8(&t, mode, r - 1), put8(&t, mul, r - 1), put8(&t, add, r - 1);
-        put8(&t, xd, r - 1), put8(&t, xstr, r - 1), put(&t, 0);
-        step(L, "gather_rows", &t, cdiv(nrows, per));
+        bcl_kp_gather_rows k = {.x = x, .y = y, .rank = r - 1, .nrows = nrows, .len = len, .per = per,
+                                .value = fbits(value)};
+        copy8(k.ydims, ys->d, r - 1), copy8(k.mode, mode, r - 1), copy8(k.mul, mul, r - 1), copy8(k.add, add, r - 1);
+        copy8(k.xdim, xd, r - 1), copy8(k.xstr, xstr, r - 1);
+        STEP(L, gather_rows, k, cdiv(nrows, per));
         return;
     }
     bcl_kp_gather k = {.x = x, .y = y, .rank = r, .ny = ny, .chunk = BCL_JIT_CHUNK, .value = fbits(value)};
@@ -833,23 +828,22 @@ static bool lower_attention_tiled(Lower *L, const IrNode *n, const int64_t *bd, 
     int64_t qoff, qrs, qbs[8], koff, krs, kbs[8], voff, vrs, vbs[8];
     int q = attn_operand(L, n, 0, bd, &qoff, &qrs, qbs), k = attn_operand(L, n, 1, bd, &koff, &krs, kbs),
         v = attn_operand(L, n, 2, bd, &voff, &vrs, vbs);
-    Tab t = {0};
-    put(&t, q), put(&t, k), put(&t, v), put(&t, n->n_in > 3 ? n->in[3]->id : -1);
-    put(&t, n->out->id), put(&t, M), put(&t, N), put(&t, D), put(&t, E), put(&t, fbits(n->attrs.alpha)), put(&t, nb);
-    put(&t, r - 2), put8(&t, bd, r - 2), put8(&t, bst, r - 2), put(&t, bst[r - 2]), put(&t, bst[r - 1]);
-    put(&t, MB), put(&t, Np), put(&t, n->n_in > 4 ? n->in[4]->id : -1), put8(&t, mst, r - 2);
-    put(&t, mst[r - 2]), put(&t, mst[r - 1]);
-    put(&t, L->h->vec512 ? 4 : 1), put(&t, L->h->vec512 ? 4 : 1);   /* NBK, EB: accumulators in registers */
     /* K transposed once per batch index into scratch 1 (free between steps) */
     size_t ktf = (size_t)(nb * D * Np);
     if (ktf > L->scratch_floats[1]) L->scratch_floats[1] = ktf;
-    put(&t, L->scratch_slot[1]);
-    put(&t, qoff), put(&t, qrs), put8(&t, qbs, 8), put(&t, voff), put(&t, vrs), put8(&t, vbs, 8);
-    Tab kt = {0};
-    put(&kt, k), put(&kt, L->scratch_slot[1]), put(&kt, N), put(&kt, D), put(&kt, Np);
-    put(&kt, r - 2), put8(&kt, bd, r - 2), put8(&kt, kbs, 8), put(&kt, koff), put(&kt, krs);
-    step(L, "attn_kt", &kt, nb);
-    step(L, "attn_tile", &t, nb * cdiv(M, MB));
+    bcl_kp_attn_tile t = {.q = q, .k = k, .v = v, .bias = n->n_in > 3 ? n->in[3]->id : -1, .y = n->out->id,
+                          .M = M, .N = N, .D = D, .E = E, .alpha = fbits(n->attrs.alpha), .nb = nb, .rank = r - 2,
+                          .bstr_m = bst[r - 2], .bstr_n = bst[r - 1], .MB = MB, .Np = Np,
+                          .mask = n->n_in > 4 ? n->in[4]->id : -1, .mstr_m = mst[r - 2], .mstr_n = mst[r - 1],
+                          .NBK = L->h->vec512 ? 4 : 1, .EB = L->h->vec512 ? 4 : 1,   /* accumulators in registers */
+                          .kt = L->scratch_slot[1], .qoff = qoff, .qrow = qrs, .voff = voff, .vrow = vrs};
+    copy8(t.bd, bd, r - 2), copy8(t.bstr, bst, r - 2), copy8(t.mstr, mst, r - 2);
+    copy8(t.qbstr, qbs, 8), copy8(t.vbstr, vbs, 8);
+    bcl_kp_attn_kt kt = {.k = k, .kt = L->scratch_slot[1], .N = N, .D = D, .Np = Np, .rank = r - 2, .koff = koff,
+                         .krow = krs};
+    copy8(kt.bd, bd, r - 2), copy8(kt.kbstr, kbs, 8);
+    STEP(L, attn_kt, kt, nb);
+    STEP(L, attn_tile, t, nb * cdiv(M, MB));
     return false;
 }
 
@@ -860,7 +854,6 @@ static bool lower_node(Lower *L, const IrNode *n)
     const Shape *xs = &n->in[0]->shape, *ys = &n->out->shape;
     int x = n->in[0]->id, y = n->out->id;
     int64_t ny = shape_numel(ys);
-    Tab t = {0};
     /* Every op has a case and there is no default: -Werror=switch names an op added to
      * ops.def without code generation. */
     switch (n->op) {
@@ -936,12 +929,13 @@ static bool lower_node(Lower *L, const IrNode *n)
         }
         for (int i = 0; i < r - 2; i++) bd[i] = xs->d[i], nb *= xs->d[i];
         if (attention_tiled(n)) return lower_attention_tiled(L, n, bd, bst, nb);
-        put(&t, x), put(&t, n->in[1]->id), put(&t, n->in[2]->id), put(&t, n->n_in > 3 ? n->in[3]->id : -1);
-        put(&t, y), put(&t, M), put(&t, N), put(&t, D), put(&t, E), put(&t, fbits(a->alpha)), put(&t, nb);
-        put(&t, r - 2), put8(&t, bd, r - 2), put8(&t, bst, r - 2), put(&t, bst[r - 2]), put(&t, bst[r - 1]);
         if (n->n_in > 4) bcast_strides_into(&n->in[4]->shape, r, mst);
-        put(&t, n->n_in > 4 ? n->in[4]->id : -1), put8(&t, mst, r - 2), put(&t, mst[r - 2]), put(&t, mst[r - 1]);
-        step(L, "attention", &t, nb * M);
+        bcl_kp_attention k = {.q = x, .k = n->in[1]->id, .v = n->in[2]->id, .bias = n->n_in > 3 ? n->in[3]->id : -1,
+                              .y = y, .M = M, .N = N, .D = D, .E = E, .alpha = fbits(a->alpha), .nb = nb,
+                              .rank = r - 2, .bstr_m = bst[r - 2], .bstr_n = bst[r - 1],
+                              .mask = n->n_in > 4 ? n->in[4]->id : -1, .mstr_m = mst[r - 2], .mstr_n = mst[r - 1]};
+        copy8(k.bd, bd, r - 2), copy8(k.bstr, bst, r - 2), copy8(k.mstr, mst, r - 2);
+        STEP(L, attention, k, nb * M);
         return false;
     }
     case IR_TAKE: {

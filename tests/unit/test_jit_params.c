@@ -146,6 +146,48 @@ static void test_take_fault_slot(void **state)
     jt_free(&t);
 }
 
+/* tiled attention: slots past entry 31 (mask, the transposed keys kt) bound, kt the
+ * buffer attn_kt writes; absent bias (-1) not bound; the scalars after them intact */
+static void test_attn_tile_fields(void **state)
+{
+    (void)state;
+    JT t;
+    jt_init(&t, 4);
+    unused_inputs(&t, 9);
+    IrValue *v[5] = {jt_input(&t, jt_shape(3, 2, 5, 8)), jt_input(&t, jt_shape(3, 2, 20, 8)),
+                     jt_input(&t, jt_shape(3, 2, 20, 6)), NULL, jt_param(&t, jt_shape(2, 5, 20), -2, 0)};
+    IrAttrs a = ir_attrs_default();
+    a.alpha = 0.5f;
+    v[3] = jt_param(&t, jt_shape(1, 20), -1, 1);   /* a bias broadcast over rows (a mask is input 4) */
+    IrValue *y = jt_node(&t, IR_ATTENTION, v, 5, &a);
+    ir_add_output(t.g, y);
+    Planned p;
+    plan(&t, &p);
+    const JitStep *st = step_of(&p, "attn_tile"), *sk = step_of(&p, "attn_kt");
+    const bcl_kp_attn_tile *k = (const void *)st->p;
+    const bcl_kp_attn_kt *kk = (const void *)sk->p;
+    assert_int_equal(bound(st, k->q), v[0]->id);
+    assert_int_equal(bound(st, k->v), v[2]->id);
+    assert_int_equal(bound(st, k->bias), v[3]->id);
+    assert_int_equal(bound(st, k->mask), v[4]->id);
+    assert_int_equal(bound(st, k->y), y->id);
+    assert_int_equal(bound(sk, kk->k), v[1]->id);
+    assert_int_equal(bound(st, k->kt), bound(sk, kk->kt));
+    assert_true(bound(st, k->kt) > y->id);   /* scratch, not a graph value */
+    assert_int_equal(k->M, 5);
+    assert_int_equal(k->N, 20);
+    assert_int_equal(k->Np, 32);
+    assert_int_equal(k->mstr_m, 20);
+    assert_int_equal(k->mstr_n, 1);
+    assert_int_equal(k->qrow, 8);
+    assert_int_equal(k->vrow, 6);
+    assert_int_equal(kk->Np, 32);
+    assert_int_equal(kk->krow, 8);
+    unplan(&p);
+    jt_check(&t, 1, 1e-5, false);
+    jt_free(&t);
+}
+
 /* The slot masks derived from the field lists mark the slot fields' entries. */
 static void test_slot_masks(void **state)
 {
@@ -162,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_where_fields),
         cmocka_unit_test(test_norm_chan_fields),
         cmocka_unit_test(test_take_fault_slot),
+        cmocka_unit_test(test_attn_tile_fields),
         cmocka_unit_test(test_slot_masks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

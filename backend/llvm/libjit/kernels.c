@@ -33,7 +33,7 @@ INL float fbits(int64_t v)
 INL float *slot(void **slots, const int64_t *p, int i) { return p[i] < 0 ? 0 : (float *)slots[p[i]]; }
 
 /* The buffer of a slot field (kp->x); a negative index means "absent". */
-INL float *buf(void **slots, int64_t s) { return s < 0 ? 0 : (float *)slots[s]; }
+INL float *slot_ptr(void **slots, int64_t s) { return s < 0 ? 0 : (float *)slots[s]; }
 
 /* The kernel's table as its struct (kernels.h): kp->field. */
 #define PARAMS(name) const bcl_kp_##name *kp = (const bcl_kp_##name *)(const void *)p
@@ -189,8 +189,8 @@ KERNEL(unary)
     PARAMS(unary);
     int64_t op = kp->op, n = kp->n, chunk = kp->chunk;
     float alpha = fbits(kp->alpha);
-    const float *x = buf(slots, kp->x);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x);
+    float *y = slot_ptr(slots, kp->y);
     int64_t hi = min64(end * chunk, n), i = begin * chunk;
     /* whole vectors with the epilogues' formulas (act16: GELU, SiLU ... without libm), the tail by act1 */
     for (; i + 16 <= hi; i += 16) *(v16fu *)(y + i) = act16(op, ld16(x + i), alpha);
@@ -221,8 +221,8 @@ KERNEL(binary)
 {
     PARAMS(binary);
     int64_t rows = kp->rows, per = kp->rows_per_item;
-    const float *a = buf(slots, kp->a), *b = buf(slots, kp->b);
-    float *y = buf(slots, kp->y);
+    const float *a = slot_ptr(slots, kp->a), *b = slot_ptr(slots, kp->b);
+    float *y = slot_ptr(slots, kp->y);
     /* y may be written in place over an operand only by identical indexing, so no
      * restrict violation in practice; the JIT never aliases them. */
     binary_rows(kp->op, a, b, y, kp, begin * per, min64(end * per, rows));
@@ -233,9 +233,9 @@ KERNEL(norm_chan)
     PARAMS(norm_chan);
     int64_t mode = kp->mode, C = kp->C, inner = kp->inner, act = kp->act;
     float eps = fbits(kp->eps), alpha = fbits(kp->alpha);
-    const float *x = buf(slots, kp->x), *g = buf(slots, kp->g), *bt = buf(slots, kp->b);
-    const float *m = buf(slots, kp->m), *v = buf(slots, kp->v);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x), *g = slot_ptr(slots, kp->g), *bt = slot_ptr(slots, kp->b);
+    const float *m = slot_ptr(slots, kp->m), *v = slot_ptr(slots, kp->v);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t it = begin; it < end; it++) {
         int64_t c = it % C;
         const float *px = x + it * inner;
@@ -256,8 +256,8 @@ KERNEL(layer_norm)
     PARAMS(layer_norm);
     int64_t inner = kp->inner;
     float eps = fbits(kp->eps);
-    const float *x = buf(slots, kp->x), *g = buf(slots, kp->g), *b = buf(slots, kp->b);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x), *g = slot_ptr(slots, kp->g), *b = slot_ptr(slots, kp->b);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t r = begin; r < end; r++) {
         const float *px = x + r * inner;
         float *py = y + r * inner;
@@ -280,8 +280,8 @@ KERNEL(softmax)
 {
     PARAMS(softmax);
     int64_t dim = kp->dim, inner = kp->inner;
-    const float *x = buf(slots, kp->x);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t it = begin; it < end; it++) {
         int64_t o = it / inner, in = it % inner;
         const float *px = x + o * dim * inner + in;
@@ -299,8 +299,8 @@ KERNEL(pool)
     PARAMS(pool);
     int64_t op = kp->op, H = kp->H, W = kp->W, OH = kp->OH, OW = kp->OW, KH = kp->kh, KW = kp->kw;
     int64_t sh = kp->sh, sw = kp->sw, pt = kp->pt, pl = kp->pl, cip = kp->cip;
-    const float *x = buf(slots, kp->x);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x);
+    float *y = slot_ptr(slots, kp->y);
     if (op == IR_AVG_POOL2D && OH == 1 && OW == 1 && KH == H && KW == W && !pt && !pl) {
         /* global average pooling (SE blocks, heads): the contiguous plane summed 16 lanes
          * at a time, still in double like the reference */
@@ -357,8 +357,8 @@ KERNEL(reduce)
     PARAMS(reduce);
     int64_t op = kp->op, rank = kp->rank, count = kp->count, nr = kp->nr;
     const int64_t *yd = kp->ydims, *ys = kp->ystr_in_x, *rd = kp->rdims, *rs = kp->rstr;
-    const float *x = buf(slots, kp->x);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t o = begin; o < end; o++) {
         int64_t rem = o, base = 0;
         for (int64_t k = rank - 1; k >= 0; k--) {
@@ -394,8 +394,8 @@ KERNEL(gather)
     float value = fbits(kp->value);
     const int64_t *yd = kp->ydims, *mode = kp->mode, *mul = kp->mul, *add = kp->add, *xd = kp->xdim,
                   *xs = kp->xstr, *fs = kp->fscale;
-    const float *x = buf(slots, kp->x);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x);
+    float *y = slot_ptr(slots, kp->y);
     int64_t hi = min64(end * chunk, ny);
     for (int64_t i = begin * chunk; i < hi; i++) {
         int64_t rem = i, off = 0;
@@ -422,8 +422,8 @@ KERNEL(copy_rows)
 {
     PARAMS(copy_rows);
     int64_t len = kp->len, ystride = kp->ystride, yoff = kp->yoff;
-    const float *x = buf(slots, kp->x);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t r = begin; r < end; r++) memcpy(y + yoff + r * ystride, x + r * len, sizeof(float) * (size_t)len);
 }
 
@@ -431,14 +431,15 @@ KERNEL(copy_rows)
  * (they stay in L1), max, float exp and sum, then the weighted sum of v's rows. */
 KERNEL(attention)
 {
-    int64_t M = p[5], N = p[6], D = p[7], E = p[8], rank = p[11];
-    float alpha = fbits(p[9]);
-    const int64_t *bd = p + 12, *bst = p + 20;
-    int64_t bsm = p[28], bsn = p[29], msm = p[39], msn = p[40];
-    const int64_t *mst = p + 31;
-    const float *q = slot(slots, p, 0), *k = slot(slots, p, 1), *v = slot(slots, p, 2);
-    const float *bias = p[3] >= 0 ? slot(slots, p, 3) : 0, *mask = slot(slots, p, 30);
-    float *y = slot(slots, p, 4);
+    PARAMS(attention);
+    int64_t M = kp->M, N = kp->N, D = kp->D, E = kp->E, rank = kp->rank;
+    float alpha = fbits(kp->alpha);
+    const int64_t *bd = kp->bd, *bst = kp->bstr;
+    int64_t bsm = kp->bstr_m, bsn = kp->bstr_n, msm = kp->mstr_m, msn = kp->mstr_n;
+    const int64_t *mst = kp->mstr;
+    const float *q = slot_ptr(slots, kp->q), *k = slot_ptr(slots, kp->k), *v = slot_ptr(slots, kp->v);
+    const float *bias = slot_ptr(slots, kp->bias), *mask = slot_ptr(slots, kp->mask);
+    float *y = slot_ptr(slots, kp->y);
     float s[BCL_JIT_ATTN_MAX_N];
     for (int64_t it = begin; it < end; it++) {
         int64_t b = it / M, m = it % M, rem = b, boff = 0, moff = 0;
@@ -503,9 +504,9 @@ KERNEL(take)
 {
     PARAMS(take);
     int64_t dx = kp->dx, inner = kp->inner, ni = kp->ni;
-    const float *x = buf(slots, kp->x), *idx = buf(slots, kp->idx);
-    float *y = buf(slots, kp->y);
-    int32_t *fault = (int32_t *)buf(slots, kp->fault);
+    const float *x = slot_ptr(slots, kp->x), *idx = slot_ptr(slots, kp->idx);
+    float *y = slot_ptr(slots, kp->y);
+    int32_t *fault = (int32_t *)slot_ptr(slots, kp->fault);
     for (int64_t it = begin; it < end; it++) {
         int64_t o = it / ni, k = it % ni, j = index_of(idx[k], dx, fault);
         memcpy(y + it * inner, x + (o * dx + j) * inner, sizeof(float) * (size_t)inner);
@@ -519,9 +520,9 @@ KERNEL(gather_axis)
     PARAMS(gather_axis);
     int64_t rank = kp->rank, axis = kp->axis, n = kp->n, chunk = kp->chunk;
     const int64_t *yd = kp->ydims, *xst = kp->xstr, *xd = kp->xdims;
-    const float *x = buf(slots, kp->x), *idx = buf(slots, kp->idx);
-    float *y = buf(slots, kp->y);
-    int32_t *fault = (int32_t *)buf(slots, kp->fault);
+    const float *x = slot_ptr(slots, kp->x), *idx = slot_ptr(slots, kp->idx);
+    float *y = slot_ptr(slots, kp->y);
+    int32_t *fault = (int32_t *)slot_ptr(slots, kp->fault);
     int64_t hi = min64(end * chunk, n);
     for (int64_t i = begin * chunk; i < hi; i++) {
         int64_t rem = i, o = 0;
@@ -541,8 +542,8 @@ KERNEL(where)
     PARAMS(where);
     int64_t rank = kp->rank, rows = kp->rows, per = kp->rows_per_item;
     const int64_t *yd = kp->ydims, *sm = kp->mstr, *sx = kp->xstr, *sy = kp->ystr;
-    const float *m = buf(slots, kp->m), *x = buf(slots, kp->x), *yv = buf(slots, kp->y);
-    float *out = buf(slots, kp->out);
+    const float *m = slot_ptr(slots, kp->m), *x = slot_ptr(slots, kp->x), *yv = slot_ptr(slots, kp->y);
+    float *out = slot_ptr(slots, kp->out);
     int64_t len = yd[rank - 1], lm = sm[rank - 1], lx = sx[rank - 1], ly = sy[rank - 1];
     int64_t r1 = min64(end * per, rows);
     for (int64_t r = begin * per; r < r1; r++) {
@@ -565,8 +566,8 @@ KERNEL(matmul)
     int64_t M = kp->M, K = kp->K, N = kp->N, rank = kp->rank, act = kp->act;
     float alpha = fbits(kp->alpha);
     const int64_t *bd = kp->bd, *sa = kp->sa, *sb = kp->sb;
-    const float *a = buf(slots, kp->a), *b = buf(slots, kp->b);
-    float *y = buf(slots, kp->y);
+    const float *a = slot_ptr(slots, kp->a), *b = slot_ptr(slots, kp->b);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t it = begin; it < end; it++) {
         int64_t t = it / M, m = it % M, rem = t, oa = 0, ob = 0;
         for (int64_t i = rank - 1; i >= 0; i--) {
@@ -591,8 +592,8 @@ KERNEL(linear)
     PARAMS(linear);
     int64_t I = kp->I, O = kp->O, act = kp->act;
     float alpha = fbits(kp->alpha);
-    const float *x = buf(slots, kp->x), *w = buf(slots, kp->w), *b = buf(slots, kp->b);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x), *w = slot_ptr(slots, kp->w), *b = slot_ptr(slots, kp->b);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t r = begin; r < end; r++)
         for (int64_t o = 0; o < O; o++) {
             double acc = b ? b[o] : 0.0;

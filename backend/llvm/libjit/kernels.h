@@ -32,9 +32,7 @@
     K(reduce) \
     K(gather) \
     K(copy_rows) \
-    K(attention, 0x4000001f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n mask mstr[8]
-                     mstr_m mstr_n; items: nb*M rows;
-                     scores of one row in a stack buffer (N <= BCL_JIT_ATTN_MAX_N) */ \
+    K(attention) \
     K(take) \
     K(gather_axis) \
     K(where) \
@@ -70,8 +68,7 @@
                      column phase of a buffered input row, TV vectors per register tile */ \
     K(gemm, 0xf) /* x wp res y rows I O OB act alpha RT NB; items: ceil(OB/NB)*ceil(rows/RT) (column tile
                      outer); wp [OB][I][16] + bias[OB*16] (JIT_PACK_LINEAR16); res: y's layout or -1 */ \
-    K(gather_rows, 0x3) /* x y rank nrows len per value ydims[8] mode[8] mul[8] add[8] xdim[8] xstr[8] xoff;
-                     items: groups of per rows; the last axis copied as is (rank: the other axes) */ \
+    K(gather_rows) \
     K(layer_norm_v) \
     K(pwdw, 0x80000f) /* dwconv's table, then pw Ci act alpha CV (row vectors per pass); items: N*ceil(OH/RB)*C (channels fastest);
                      x: the 1x1 expansion's input [N][Ci][H][W], pw [C][Ci] + bias[C] (JIT_PACK_GEMM, ot 1) */ \
@@ -79,11 +76,8 @@
     K(convrow, 0xf) /* x wp r y N C H W KH KW O OH OW sh sw dh dw pt pl act alpha RB WQ OT R OBK TV;
                      items: N*ceil(OH/RB)*OBK; dense, few input channels, NCHW in and out;
                      wp [OBK][C*KH*KW][OT] + bias[OBK*OT]; R buffered input rows per channel */ \
-    K(attn_tile, 0x20010000001f) /* q k v bias y M N D E alpha nb rank bd[8] bstr[8] bstr_m bstr_n MB Np mask mstr[8]
-                     mstr_m mstr_n NBK EB kt qoff qrow qbstr[8] voff vrow vbstr[8]; items: nb*ceil(M/MB);
-                     Np = N rounded up to 16 (<= 1024); kt [nb][D][Np]: K transposed by attn_kt; q and v
-                     read in place: row r of batch index (i...) at off + r * row + sum i * bstr */ \
-    K(attn_kt, 0x3) /* k kt N D Np rank bd[8] kbstr[8] koff krow; items: nb (batch indices); k read as q */ \
+    K(attn_tile) \
+    K(attn_kt) \
     K(transpose2d)
 
 /* The field lists: the contract between plan.c and the kernels. A field is
@@ -165,6 +159,34 @@
 /* y [B, C, R] = x [B, R, C] transposed; items: B*ceil(R/16) */
 #define BCL_KP_transpose2d(slot, i64, i64x8) \
     slot(x) slot(y) i64(B) i64(R) i64(C)
+
+/* Fused attention, y = softmax(q k^T * alpha + bias + mask) v over nb stacks (batch
+ * axes bd, rank of them; bias and mask broadcast: strides bstr/mstr over the batch axes
+ * and _m, _n over rows and keys; bias, mask -1: none); one query row per item: nb*M;
+ * the scores of a row on the stack (N <= BCL_JIT_ATTN_MAX_N) */
+#define BCL_KP_attention(slot, i64, i64x8) \
+    slot(q) slot(k) slot(v) slot(bias) slot(y) i64(M) i64(N) i64(D) i64(E) i64(alpha) i64(nb) i64(rank) \
+    i64x8(bd) i64x8(bstr) i64(bstr_m) i64(bstr_n) slot(mask) i64x8(mstr) i64(mstr_m) i64(mstr_n)
+
+/* Tiled attention (as attention's fields), MB query rows per item: nb*ceil(M/MB);
+ * Np = N rounded up to 16 (<= BCL_JIT_ATTN_TILE_NP); NBK, EB: key and output vector
+ * blocks in registers; kt [nb][D][Np]: K transposed by attn_kt; q and v read in place:
+ * row r of batch index (i...) at off + r * row + sum i * bstr */
+#define BCL_KP_attn_tile(slot, i64, i64x8) \
+    slot(q) slot(k) slot(v) slot(bias) slot(y) i64(M) i64(N) i64(D) i64(E) i64(alpha) i64(nb) i64(rank) \
+    i64x8(bd) i64x8(bstr) i64(bstr_m) i64(bstr_n) i64(MB) i64(Np) slot(mask) i64x8(mstr) i64(mstr_m) \
+    i64(mstr_n) i64(NBK) i64(EB) slot(kt) i64(qoff) i64(qrow) i64x8(qbstr) i64(voff) i64(vrow) i64x8(vbstr)
+
+/* kt [nb][D][Np] = K transposed, keys past N zero; k read in place as attn_tile's q;
+ * items: nb (batch indices) */
+#define BCL_KP_attn_kt(slot, i64, i64x8) \
+    slot(k) slot(kt) i64(N) i64(D) i64(Np) i64(rank) i64x8(bd) i64x8(kbstr) i64(koff) i64(krow)
+
+/* gather (see its fields) whose last axis (len floats) is copied as is; rank: the other
+ * axes; x read from element xoff; items: groups of per rows of nrows */
+#define BCL_KP_gather_rows(slot, i64, i64x8) \
+    slot(x) slot(y) i64(rank) i64(nrows) i64(len) i64(per) i64(value) i64x8(ydims) i64x8(mode) i64x8(mul) \
+    i64x8(add) i64x8(xdim) i64x8(xstr) i64(xoff)
 
 /* The struct of each converted kernel, and checks that it is the int64 table entry for
  * entry (no padding). bcl_kp_slots_NAME(): the slot mask (bit i: entry i is a slot),

@@ -84,11 +84,12 @@ KERNEL(gemm)
  * pad value). */
 KERNEL(gather_rows)
 {
-    int64_t rank = p[2], nrows = p[3], len = p[4], per = p[5];
-    float value = fbits(p[6]);
-    const int64_t *yd = p + 7, *mode = p + 15, *mul = p + 23, *add = p + 31, *xd = p + 39, *xs = p + 47;
-    const float *x = (const float *)slot(slots, p, 0) + p[55];
-    float *y = slot(slots, p, 1);
+    PARAMS(gather_rows);
+    int64_t rank = kp->rank, nrows = kp->nrows, len = kp->len, per = kp->per;
+    float value = fbits(kp->value);
+    const int64_t *yd = kp->ydims, *mode = kp->mode, *mul = kp->mul, *add = kp->add, *xd = kp->xdim, *xs = kp->xstr;
+    const float *x = (const float *)slot_ptr(slots, kp->x) + kp->xoff;
+    float *y = slot_ptr(slots, kp->y);
     int64_t hi = min64(end * per, nrows);
     for (int64_t r = begin * per; r < hi; r++) {
         int64_t rem = r, off = 0;
@@ -129,8 +130,8 @@ KERNEL(layer_norm_v)
     PARAMS(layer_norm_v);
     int64_t inner = kp->inner;
     float eps = fbits(kp->eps);
-    const float *x = buf(slots, kp->x), *g = buf(slots, kp->g), *b = buf(slots, kp->b);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x), *g = slot_ptr(slots, kp->g), *b = slot_ptr(slots, kp->b);
+    float *y = slot_ptr(slots, kp->y);
     int64_t nv = inner / 16 * 16;
     for (int64_t r = begin; r < end; r++) {
         const float *px = x + r * inner;
@@ -224,10 +225,11 @@ INL void transpose16(v16f r[16])
  * of the qkv projection). */
 KERNEL(attn_kt)
 {
-    int64_t N = p[2], D = p[3], Np = p[4], rank = p[5], koff = p[22], krow = p[23];
-    const int64_t *bd = p + 6, *kbs = p + 14;
-    const float *k = slot(slots, p, 0);
-    float *kt = slot(slots, p, 1);
+    PARAMS(attn_kt);
+    int64_t N = kp->N, D = kp->D, Np = kp->Np, rank = kp->rank, koff = kp->koff, krow = kp->krow;
+    const int64_t *bd = kp->bd, *kbs = kp->kbstr;
+    const float *k = slot_ptr(slots, kp->k);
+    float *kt = slot_ptr(slots, kp->kt);
     float tile[16][17];
     for (int64_t b = begin; b < end; b++) {
         const float *kb = k + koff + batch_off(b, rank, bd, kbs);
@@ -331,16 +333,18 @@ INL void att_pv(const float *restrict vb, float s[ATT_RT][ATT_MAX_NP], const flo
 
 KERNEL(attn_tile)
 {
-    int64_t M = p[5], N = p[6], D = p[7], E = p[8], rank = p[11];
-    float alpha = fbits(p[9]);
-    const int64_t *bd = p + 12, *bst = p + 20, *mst = p + 33;
-    int64_t bsm = p[28], bsn = p[29], MB = p[30], Np = p[31], msm = p[41], msn = p[42], NBK = p[43], EB = p[44];
-    const float *q = slot(slots, p, 0), *k = slot(slots, p, 1), *v = slot(slots, p, 2);
-    const float *bias = slot(slots, p, 3), *mask = slot(slots, p, 32);
-    float *y = slot(slots, p, 4);
-    const float *ktall = slot(slots, p, 45);
-    int64_t qoff = p[46], qrow = p[47], voff = p[56], vrow = p[57];
-    const int64_t *qbs = p + 48, *vbs = p + 58;
+    PARAMS(attn_tile);
+    int64_t M = kp->M, N = kp->N, D = kp->D, E = kp->E, rank = kp->rank;
+    float alpha = fbits(kp->alpha);
+    const int64_t *bd = kp->bd, *bst = kp->bstr, *mst = kp->mstr;
+    int64_t bsm = kp->bstr_m, bsn = kp->bstr_n, MB = kp->MB, Np = kp->Np, msm = kp->mstr_m, msn = kp->mstr_n;
+    int64_t NBK = kp->NBK, EB = kp->EB;
+    const float *q = slot_ptr(slots, kp->q), *k = slot_ptr(slots, kp->k), *v = slot_ptr(slots, kp->v);
+    const float *bias = slot_ptr(slots, kp->bias), *mask = slot_ptr(slots, kp->mask);
+    float *y = slot_ptr(slots, kp->y);
+    const float *ktall = slot_ptr(slots, kp->kt);
+    int64_t qoff = kp->qoff, qrow = kp->qrow, voff = kp->voff, vrow = kp->vrow;
+    const int64_t *qbs = kp->qbstr, *vbs = kp->vbstr;
     float s[ATT_RT][ATT_MAX_NP] __attribute__((aligned(64)));
     int64_t nmb = (M + MB - 1) / MB, nblk = Np / 16;
     for (int64_t it = begin; it < end; it++) {
@@ -392,8 +396,8 @@ KERNEL(transpose2d)
 {
     PARAMS(transpose2d);
     int64_t R = kp->R, C = kp->C, nbands = (R + 15) / 16;
-    const float *x = buf(slots, kp->x);
-    float *y = buf(slots, kp->y);
+    const float *x = slot_ptr(slots, kp->x);
+    float *y = slot_ptr(slots, kp->y);
     float tile[16][17];
     for (int64_t it = begin; it < end; it++) {
         int64_t b = it / nbands, i0 = (it % nbands) * 16, ni = min64(16, R - i0);

@@ -339,6 +339,10 @@ def main(argv=None):
     ap.add_argument("--threads", type=int_list, default=[1, 2])
     ap.add_argument("--iters", type=int, default=10, help="timed iterations per run (default 10)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed runs first (ORT, torch)")
+    ap.add_argument("--tune", action="store_true",
+                    help="first run `bclc bench --tune` for every model, batch and thread count: "
+                         "the JIT's measured per-shape choices, kept in this run's cache "
+                         "(WORKDIR/bclc-cache/tune.txt), are used by every later bclc run")
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat every measurement R times, interleaved, and report the median "
                          "of the runs' medians (smooths out load from other processes)")
@@ -411,6 +415,15 @@ def bench(opt, models):
         p.ensure(opt.batches)
         p.release()
         preps[name] = p
+
+    if opt.tune and not opt.check_only:
+        for (m, b, t) in ((m, b, t) for m in models for b in opt.batches for t in opt.threads):
+            log(f"tuning {m} batch {b}, {t} thread(s)")
+            try:
+                run_cmd([opt.bclc, "bench", benchlib.model_path(m), "--weights", preps[m].weights, "--batch", str(b),
+                         "--threads", str(t), "--iters", "1", "--tune"], thread_env(t), "bclc bench --tune")
+            except BenchError as e:
+                log(f"  {e}")
 
     checks = {}
     if not opt.no_check:

@@ -54,6 +54,7 @@ typedef struct Options {
     int time_phases;
     int emit_llvm;
     int no_cache;           /* --no-cache: the JIT neither reads nor fills its disk cache */
+    int tune;               /* --tune: measure the JIT's per-shape choices first (kept in its cache) */
     int batch, iters;       /* bench */
     double bench_seconds;   /* bench --time S */
     const char *json;       /* bench --json FILE */
@@ -90,6 +91,7 @@ static const struct {
     {"--non-strict", "run, bench, compile"}, {"--input", "run"}, {"--output", "run, compile"},
     {"--labels", "run"}, {"--topk", "run"}, {"--check", "run"}, {"--engine", "run, bench"},
     {"--threads", "run, bench, compile"}, {"--time-phases", "run, bench"}, {"--emit=llvm", "run, bench"},
+    {"--no-cache", "run, bench"}, {"--tune", "run, bench"},
     {"--batch", "bench"}, {"--iters", "bench"}, {"--time", "bench"}, {"--json", "bench"}, {"--profile", "bench"},
     {"--passes", "dump-ir, run, bench, compile"}, {"--print-after", "dump-ir, run, bench"},
     {"--verify-each", "dump-ir, run, bench"}, {"--print-memplan", "dump-ir, run, bench"},
@@ -250,6 +252,8 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
             o->time_phases = 1;
         } else if ((extra & OPT_ENGINE) && !strcmp(a, "--no-cache")) {
             o->no_cache = 1;
+        } else if ((extra & OPT_ENGINE) && !strcmp(a, "--tune")) {
+            o->tune = 1;
         } else if ((extra & OPT_ENGINE) && !strcmp(a, "--emit=llvm")) {
             o->emit_llvm = 1;
         } else if ((extra & OPT_BENCH) && (r = TAKES("--batch")) != 0) {
@@ -328,6 +332,8 @@ int bclc_cmd_eval(int argc, char **argv);      /* tools/bclc_eval.c */
     "  --time-phases          print the JIT's compile time per phase\n"                  \
     "  --no-cache             compile from scratch: do not use the JIT's disk cache\n"  \
     "                         (~/.cache/bclc, or $XDG_CACHE_HOME/bclc, or BCL_CACHE_DIR)\n" \
+    "  --tune                 first measure the JIT's per-shape choices (Winograd or\n"   \
+    "                         direct, tile sizes) and keep them in its cache for later runs\n" \
     "  --emit=llvm            print the JIT's optimized LLVM module\n"
 
 static const Command commands[] = {
@@ -595,7 +601,8 @@ static int engine_prepare(Engine *e, const Options *o, const IrGraph *g, Diag *d
 #if BCL_HAVE_LLVM
     if (e->kind == ENGINE_JIT) {
         BclJitOptions jo = {.threads = o->threads, .emit_llvm = o->emit_llvm ? stdout : NULL,
-                            .time_phases = o->time_phases, .profile = o->profile, .cache = !o->no_cache};
+                            .time_phases = o->time_phases, .profile = o->profile, .cache = !o->no_cache,
+                            .tune = o->tune};
         if (!bcl_pipeline_jit_fits(g, d)) return 1;   /* refused up front */
         e->jit = bcl_jit_compile(g, &jo, d);
         return e->jit ? 0 : 1;

@@ -22,6 +22,7 @@
 #include "backend/llvm/jit.h"
 #include "backend/llvm/cache.h"
 #include "backend/llvm/jit_internal.h"
+#include "backend/llvm/tune.h"
 
 extern const unsigned char bcl_jit_bitcode[];
 extern const size_t bcl_jit_bitcode_len;
@@ -395,10 +396,34 @@ BCL_CALLS_FOREIGN_CODE static void image_task(void **arg, int64_t begin, int64_t
     __atomic_fetch_and(&j->set_busy, ~(1u << s), __ATOMIC_RELEASE);
 }
 
+/* The cache directory when the cache is on for opt (BCL_NO_CACHE=1 turns it off). */
+static bool cache_dir_for(const BclJitOptions *opt, char *dir, size_t cap)
+{
+    const char *nc = getenv("BCL_NO_CACHE");
+    return opt->cache && !opt->emit_llvm && !(nc && *nc && strcmp(nc, "0")) && jit_cache_dir(dir, cap);
+}
+
 BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
 {
     BclJitOptions defaults = {0};
     if (!opt) opt = &defaults;
+    JitTune tune = {.round = -1};
+    char dir[4096];
+    bool cached = cache_dir_for(opt, dir, sizeof dir);
+    if (cached) jit_tune_load(&tune, dir);
+    const char *te = getenv("BCL_JIT_TUNE");   /* 1: as --tune (C API users) */
+    bool measure = opt->tune || (te && *te && strcmp(te, "0"));
+    BclJit *j = NULL;
+    if (!measure || jit_tune_measure(g, opt, &tune, d)) {
+        if (measure && cached) jit_tune_store(&tune, dir);
+        j = jit_compile_tuned(g, opt, &tune, d);
+    }
+    jit_tune_free(&tune);
+    return j;
+}
+
+BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *tune, Diag *d)
+{
     BclJit *j = bcl_calloc(1, sizeof *j);
     if (!j) {
         diag_error(d, NO_LOC, "out of memory in the JIT");
@@ -415,10 +440,11 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     const char *cpu = opt->target_cpu ? opt->target_cpu : getenv("BCL_JIT_TARGET_CPU");
     if (!jit_host_init_cpu(&h, cpu && *cpu ? cpu : NULL, d)) goto fail_nohost;
     const char *pe = getenv("BCL_JIT_PROFILE");
-    if (!jit_plan_build(&j->plan, g, &h, true, d)) goto fail;
+    j->pool = bcl_pool_new(opt->threads);
+    if (tune) jit_tune_init(tune, h.cpu, h.features, bcl_pool_threads(j->pool));
+    if (!jit_plan_build(&j->plan, g, &h, true, tune, d)) goto fail;
     j->plan.profile = opt->profile || (pe && *pe && strcmp(pe, "0") != 0);
     j->profile_stderr = pe && *pe && strcmp(pe, "0") != 0;
-    j->pool = bcl_pool_new(opt->threads);
     j->slots = bcl_malloc(sizeof(void *) * (size_t)(j->plan.n_slots ? j->plan.n_slots : 1));
     j->ctx = bcl_malloc(sizeof(void *) * (size_t)(j->plan.n_ctx ? j->plan.n_ctx : 1));
     if (!j->pool || !j->slots || !j->ctx) {
@@ -429,8 +455,7 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
 
     const JitPlan *pl = &j->plan;
     char dir[4096];
-    const char *nc = getenv("BCL_NO_CACHE");
-    bool use_cache = opt->cache && !opt->emit_llvm && !(nc && *nc && strcmp(nc, "0")) && jit_cache_dir(dir, sizeof dir);
+    bool use_cache = cache_dir_for(opt, dir, sizeof dir);
     JitCacheKey key = {{0, 0}};
     if (use_cache) {
         key = cache_key(pl, &h, j->pool, &use_cache);
@@ -544,6 +569,9 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
         fprintf(stderr, "\njit: engine %.1f ms wall, %.1f ms CPU (all threads)", t_store - t0, cpu_ms() - c0);
         for (int i = 0; parts && i < n_parts; i++) fprintf(stderr, "%s%.1f", i ? ", " : "; parts' CPU ms: ", parts[i].cpu);
         fprintf(stderr, "\n");
+        if (tune && tune->used)
+            fprintf(stderr, "jit: %d lowering choice%s from the tuning table (--tune)\n", tune->used,
+                    tune->used == 1 ? "" : "s");
         if (pl->images > 1)
             fprintf(stderr, "jit: steps lowered for one image, run for each of the batch's %lld (%d at once, one thread each)\n",
                     (long long)pl->images, j->n_sets);
@@ -623,12 +651,14 @@ int bcl_jit_profile(const BclJit *j, BclJitStepTime *steps, int max_steps, int *
     if (!t) return 0;
     for (int i = 0; i < j->plan.n_steps && i < max_steps; i++) {
         const JitStep *s = &j->plan.steps[i];
-        steps[i] = (BclJitStepTime){s->what ? s->what : "?", s->kernel, s->loc, s->scope, t[i]};
+        steps[i] = (BclJitStepTime){s->what ? s->what : "?", s->kernel, s->loc, s->scope, s->node, t[i]};
     }
     return j->plan.n_steps;
 }
 
 int bcl_jit_from_cache(const BclJit *j) { return j->from_cache; }
+
+int jit_n_steps(const BclJit *j) { return j->plan.n_steps; }
 
 /* BCL_JIT_PROFILE: the time of every step, averaged over the runs, to stderr. */
 static void print_profile(const BclJit *j)

@@ -20,6 +20,10 @@ typedef struct BclJitOptions {
      * BCL_CACHE_DIR, else $XDG_CACHE_HOME/bclc, else ~/.cache/bclc; BCL_NO_CACHE=1 in
      * the environment turns it off. 0: compile from scratch, store nothing. */
     int cache;
+    /* 1: first measure the lowering choices (tile sizes, Winograd or direct) for this
+     * graph's shapes that the cache's tuning table lacks, and store them there (bclc
+     * --tune; also BCL_JIT_TUNE=1). Every compile uses the stored choices. */
+    int tune;
 } BclJitOptions;
 
 typedef struct BclJit BclJit;
@@ -51,6 +55,7 @@ typedef struct BclJitStepTime {
     const char *kernel;
     SrcLoc loc;             /* that op's .bcl expression */
     const char *scope;      /* the module path whose forward made the op ("layer1.0"; "" the model), or NULL */
+    int node;               /* the index of that op's node in the graph lowered (-1: none) */
     double seconds;
 } BclJitStepTime;
 int bcl_jit_profile(const BclJit *j, BclJitStepTime *steps, int max_steps, int *runs);

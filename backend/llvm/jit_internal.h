@@ -9,6 +9,7 @@
 
 #include "ir/ir.h"
 #include "runtime/pool.h"
+#include "backend/llvm/jit.h"
 
 /* One parallel loop: kernel bcl_k_<kernel> over items [0, items) with table p.
  * The buffers a step uses are its binding: slot numbers bind[0..nbind), copied
@@ -25,6 +26,7 @@ typedef struct JitStep {
     const char *what;       /* the op it comes from, for BCL_JIT_PROFILE */
     SrcLoc loc;             /* the .bcl expression of that op (bclc bench --profile) */
     const char *scope;      /* the module path whose forward made the op (IrNode.scope), or NULL */
+    int node;               /* that op's node index in the graph lowered (-1: none) */
 } JitStep;
 
 /* How graph output i is produced: written in place into the caller's buffer
@@ -110,8 +112,10 @@ bool jit_is_view_op(const IrNode *n);   /* reshape, transpose, slice without an 
 void jit_view_of(const IrValue *val, JitView *v);
 
 /* plan.c: lowers g into steps; reports to d and returns false on failure. sub_batch:
- * a graph whose images are independent may be lowered for one image (pl->images). */
-bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_batch, Diag *d);
+ * a graph whose images are independent may be lowered for one image (pl->images).
+ * tune (NULL: the heuristics) answers the per-shape choices (tune.h). */
+struct JitTune;
+bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_batch, struct JitTune *tune, Diag *d);
 void jit_plan_free(JitPlan *pl);
 /* Packs the weights of every recorded pack job, on pool's threads (pool may be
  * NULL), into buffers the plan owns, and points their slots at them. */
@@ -146,6 +150,9 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
 bool jit_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, Diag *d);
 /* jit.c: LLVM's warnings and remarks are dropped (a context diagnostic handler). */
 void jit_quiet_diagnostics(LLVMDiagnosticInfoRef di, void *ctx);
+
+/* jit.c: the engine's step count (its profile's length). */
+int jit_n_steps(const BclJit *j);
 
 #define JIT_ENTRY "bcl_entry"
 

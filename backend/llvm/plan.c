@@ -9,6 +9,7 @@
 #include "support/oom.h"
 #include "runtime/pool.h"
 #include "backend/llvm/jit_internal.h"
+#include "backend/llvm/tune.h"
 #include "backend/llvm/libjit/kernels.h"
 #include "ir/shape_util.h"
 
@@ -51,7 +52,8 @@ typedef struct Lower {
     const IrNode **pw_of;       /* by node index: the 1x1 expansion a depthwise conv computes (pwdw_fusable) */
     JitView **att_in;           /* by node index: an attention's q, k, v read in place (fold_views) */
     JitView **copy_from;        /* by node index: a transpose or slice copied straight from its chain's base */
-    int node;                   /* index of the node being lowered */
+    int node;                   /* index of the node being lowered (-1: none) */
+    JitTune *tune;              /* per-shape choices (NULL: the heuristics) */
     size_t scratch_floats[3];
 } Lower;
 
@@ -161,7 +163,7 @@ static void emit(Lower *L, const char *kernel, const int64_t *v, int n, uint64_t
         free(bind);
         return;
     }
-    pl->steps[pl->n_steps] = (JitStep){kernel, p, n, items, bind, nb, pl->n_ctx, same, L->what, L->loc, L->scope};
+    pl->steps[pl->n_steps] = (JitStep){kernel, p, n, items, bind, nb, pl->n_ctx, same, L->what, L->loc, L->scope, L->node};
     pl->n_steps++;
     pl->n_ctx += nb;
 }
@@ -589,6 +591,9 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         int64_t OBK = cdiv(O, OT), WS = 0;
         int wslot = pack_job(L, JIT_PACK_GEMM, w, b, O, C, OT, 0, 0);
         const IrValue *sx = L->scale_x ? L->scale_x[L->node] : NULL, *ss = sx ? L->scale_s[L->node] : NULL;
+        int64_t key[] = {N, C, P, O, sx != NULL};
+        PV = (int64_t)1 << jit_tune_choice(L->tune, L->node, JIT_TUNE_conv1x1_pv, key, 5, 0xf, PV == 4 ? 2 : 0);
+        if (RV > PV) RV = PV;
         if (sx) {   /* the input is sx * ss ([N,C,1,1], an SE block's scale): scale the weights per image */
             WS = OBK * C * OT + OBK * OT;
             if ((size_t)(N * WS) > L->scratch_floats[1]) L->scratch_floats[1] = (size_t)(N * WS);
@@ -614,14 +619,19 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     bool gpad = grouped && !dense;   /* per-group blocks (dense, depthwise: one run of C) */
     int64_t CBG = cdiv(CG, 16), CB = gpad ? G * CBG : cdiv(C, 16);
     int64_t HP = H + a->pad[0] + a->pad[2], WP = W + a->pad[1] + a->pad[3];
-    bool wino = dense && KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && C >= 8 &&
-                O >= 8 && L->winograd;
+    bool wino = dense && KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && C >= 8 && O >= 8;
     /* F(4x4, 3x3) needs 36 multiplies per 16 outputs where F(2x2, 3x3) needs 64, but its
      * transformed weights are 36/16 as large and each GEMM reads them once per call: with
      * few tiles (deep, small layers at batch 1: ResNet-50's 14x14 and 7x7) the step is
      * bound by reading them and 2x2 tiles are faster (measured); so are small outputs,
-     * where 4x4 tiles would mostly compute padding. */
-    int64_t WT = wino && OH >= 6 && OW >= 6 && N * cdiv(OH, 4) * cdiv(OW, 4) >= 48 && L->winograd43 ? 4 : 2;
+     * where 4x4 tiles would mostly compute padding. --tune measures the three ways. */
+    int64_t WT = OH >= 6 && OW >= 6 && N * cdiv(OH, 4) * cdiv(OW, 4) >= 48 && L->winograd43 ? 4 : 2;
+    if (wino) {
+        unsigned allowed = 1u | (L->winograd ? 2u : 0u) | (L->winograd && L->winograd43 ? 4u : 0u);
+        int64_t key[] = {N, C, H, W, O, a->pad[0], a->pad[1], a->pad[2], a->pad[3]};
+        int c = jit_tune_choice(L->tune, L->node, JIT_TUNE_conv3x3, key, 9, allowed, L->winograd ? (WT == 4 ? 2 : 1) : 0);
+        wino = c > 0, WT = c == 2 ? 4 : 2;
+    }
     int64_t TH = cdiv(OH, WT), TWn = cdiv(OW, WT);
     if (wino) {   /* the (WT+2)x(WT+2) patches of the last tiles reach past the padding */
         if (HP < WT * TH + 2) HP = WT * TH + 2;
@@ -1119,11 +1129,12 @@ oom:
     return false;
 }
 
-static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, Diag *d)
+static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune *tune, Diag *d)
 {
     memset(pl, 0, sizeof *pl);
     const char *we = getenv("BCL_JIT_WINOGRAD");   /* 0: direct convolution only; 2: F(2x2, 3x3) only */
-    Lower L = {.pl = pl, .h = h, .d = d, .winograd = !(we && *we == '0'), .winograd43 = !(we && *we == '2')};
+    Lower L = {.pl = pl, .h = h, .d = d, .winograd = !(we && *we == '0'), .winograd43 = !(we && *we == '2'),
+               .node = -1, .tune = tune};
     int nv = g->values.n, nn = g->nodes.n, errs = d->n_errors;
     for (int i = 0; i < nv; i++) new_slot(&L, NULL, 0);
     for (int k = 0; k < 3; k++) L.scratch_slot[k] = new_slot(&L, NULL, 0);
@@ -1448,12 +1459,12 @@ static void one_image_free(OneImage *o)
     free(o->vec);
 }
 
-bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_batch, Diag *d)
+bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_batch, JitTune *tune, Diag *d)
 {
     const char *e = getenv("BCL_JIT_SUB_BATCH");   /* 0: lower the whole batch at once */
     int64_t N = sub_batch && !(e && *e == '0') ? sub_batch_size(g) : 1;
     if (N <= 1) {
-        if (!plan_build(pl, g, h, d)) return false;
+        if (!plan_build(pl, g, h, tune, d)) return false;
         pl->images = 1;
         return true;
     }
@@ -1463,7 +1474,7 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_ba
         diag_error(d, NO_LOC, "out of memory while preparing the JIT");
         return false;
     }
-    bool ok = plan_build(pl, &o.g, h, d);
+    bool ok = plan_build(pl, &o.g, h, tune, d);
     if (ok) {
         pl->images = N;
         pl->input_numel = bcl_calloc((size_t)g->inputs.n + 1, sizeof(int64_t));

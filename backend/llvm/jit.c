@@ -413,11 +413,11 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     if (cached) jit_tune_load(&tune, dir);
     const char *te = getenv("BCL_JIT_TUNE");   /* 1: as --tune (C API users) */
     bool measure = opt->tune || (te && *te && strcmp(te, "0"));
-    BclJit *j = NULL;
-    if (!measure || jit_tune_measure(g, opt, &tune, d)) {
-        if (measure && cached) jit_tune_store(&tune, dir);
-        j = jit_compile_tuned(g, opt, &tune, d);
+    if (measure) {
+        jit_tune_measure(g, opt, &tune, d);
+        if (cached) jit_tune_store(&tune, dir);
     }
+    BclJit *j = jit_compile_tuned(g, opt, &tune, d);
     jit_tune_free(&tune);
     return j;
 }

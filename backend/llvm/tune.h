@@ -79,8 +79,8 @@ void jit_tune_set(JitTune *t, uint64_t key, JitTunable what, int choice);
  * from the cache directory, measures first when asked, and calls this. */
 BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *tune, Diag *d);
 /* tune_measure.c: measures the choices t lacks for g's sites and adds them to t (a
- * line on stderr says how many); false after reporting to d. */
-bool jit_tune_measure(const IrGraph *g, const BclJitOptions *opt, JitTune *t, Diag *d);
+ * line on stderr says how many). What fails is a warning to d (tuning is optional). */
+void jit_tune_measure(const IrGraph *g, const BclJitOptions *opt, JitTune *t, Diag *d);
 
 const char *jit_tunable_name(JitTunable what);
 int jit_tunable_choices(JitTunable what);

@@ -4,7 +4,9 @@
  * times on random inputs with every step timed; a site's time is the sum of its
  * node's steps (best run), and each shape keeps the choice with the least time summed
  * over the nodes of that shape. A round whose outputs drift from the reference's
- * beyond float rounding is not trusted (a warning; its choices are not kept). */
+ * beyond float rounding is not trusted (a warning; its choices are not kept). Tuning is
+ * an optimisation: whatever fails (a round that does not compile or run, e.g. an index
+ * check on the random inputs) is a warning, and the shapes measured so far are kept. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,21 +83,21 @@ static bool agrees(const Io *io)
 }
 
 /* Compiles with t at round r, runs it, and fills node_s (seconds per node, best run).
- * Returns false after reporting to d. */
+ * Returns false after a warning saying why it could not. */
 static bool measure_round(const IrGraph *g, const BclJitOptions *opt, JitTune *t, int r, Io *io, double *node_s,
                           Diag *d)
 {
     BclJitOptions o = *opt;
     o.cache = 0, o.profile = 1, o.tune = 0, o.emit_llvm = NULL, o.time_phases = 0;
+    DiagCapture cap;   /* this round's errors become one warning */
+    diag_capture_begin(d, &cap);
     t->round = r;
     BclJit *j = jit_compile_tuned(g, &o, t, d);
     t->round = -1;
-    if (!j) return false;
-    int n_steps = jit_n_steps(j);
+    int n_steps = j ? jit_n_steps(j) : 0;
     BclJitStepTime *st = bcl_calloc((size_t)n_steps + 1, sizeof *st);
     double *prev = bcl_calloc((size_t)n_steps + 1, sizeof *prev), *best = bcl_malloc(sizeof(double) * ((size_t)n_steps + 1));
-    bool ok = st && prev && best;
-    if (!ok) diag_error(d, NO_LOC, "out of memory while tuning");
+    bool ok = j && st && prev && best;
     for (int i = 0; ok && i < n_steps; i++) best[i] = INFINITY;
     double t0 = now_s();
     for (int run = 0; ok && run < MAX_RUNS && (run < 2 || now_s() - t0 < ROUND_SECONDS); run++) {
@@ -116,10 +118,16 @@ static bool measure_round(const IrGraph *g, const BclJitOptions *opt, JitTune *t
         if (st[i].node >= 0 && st[i].node < g->nodes.n) node_s[st[i].node] += best[i];
     free(st), free(prev), free(best);
     bcl_jit_free(j);
+    if (!ok) {
+        const char *why = cap.n ? cap.r[0].msg : "out of memory";
+        if (r < 0) diag_warning(d, NO_LOC, "tuning skipped: the default lowering failed to compile or run: %s", why);
+        else diag_warning(d, NO_LOC, "tuning: choice %d not measured: %s", r, why);
+    }
+    diag_capture_end(d, &cap, false);
     return ok;
 }
 
-bool jit_tune_measure(const IrGraph *g, const BclJitOptions *opt, JitTune *t, Diag *d)
+void jit_tune_measure(const IrGraph *g, const BclJitOptions *opt, JitTune *t, Diag *d)
 {
     double t0 = now_s();
     int nn = g->nodes.n;
@@ -128,7 +136,7 @@ bool jit_tune_measure(const IrGraph *g, const BclJitOptions *opt, JitTune *t, Di
     double *node_s = bcl_calloc((size_t)nn + 1, sizeof(double));
     double *times = NULL;   /* [site][choice]: seconds, or -1 not measured */
     bool ok = io_init(&io, g) && node_s;
-    if (!ok) diag_error(d, NO_LOC, "out of memory while tuning");
+    if (!ok) diag_warning(d, NO_LOC, "tuning skipped: out of memory");
     /* the reference: the heuristics' choices (and stored ones), which also lists the sites */
     ok = ok && measure_round(g, opt, t, -1, &io, node_s, d);
     int ns = 0, rounds = 0, kept = 0, changed = 0;
@@ -136,7 +144,7 @@ bool jit_tune_measure(const IrGraph *g, const BclJitOptions *opt, JitTune *t, Di
         ns = t->n_sites;
         sites = bcl_malloc(sizeof *sites * (size_t)(ns ? ns : 1));
         times = bcl_malloc(sizeof(double) * (size_t)(ns ? ns : 1) * JIT_TUNE_MAX_CHOICES);
-        if (!(ok = sites && times)) diag_error(d, NO_LOC, "out of memory while tuning");
+        if (!(ok = sites && times)) diag_warning(d, NO_LOC, "tuning skipped: out of memory");
     }
     if (ok) {
         memcpy(sites, t->sites, sizeof *sites * (size_t)ns);
@@ -149,7 +157,7 @@ bool jit_tune_measure(const IrGraph *g, const BclJitOptions *opt, JitTune *t, Di
             any |= !sites[s].stored && (sites[s].allowed >> r & 1) && times[s * JIT_TUNE_MAX_CHOICES + r] < 0;
         if (!any) continue;
         memset(node_s, 0, sizeof(double) * (size_t)nn);
-        if (!(ok = measure_round(g, opt, t, r, &io, node_s, d))) break;
+        if (!measure_round(g, opt, t, r, &io, node_s, d)) continue;
         rounds++;
         if (t->n_sites != ns) continue;   /* not the same sites: nothing to compare */
         if (!agrees(&io)) {
@@ -183,14 +191,10 @@ bool jit_tune_measure(const IrGraph *g, const BclJitOptions *opt, JitTune *t, Di
         jit_tune_set(t, sites[s].key, sites[s].what, best);
         kept++, changed += best != sites[s].choice;
     }
-    if (ok && t->oom) {
-        diag_error(d, NO_LOC, "out of memory while tuning");
-        ok = false;
-    }
+    if (ok && t->oom) diag_warning(d, NO_LOC, "tuning: out of memory; some choices are not kept");
     if (ok)
         fprintf(stderr, "jit: tuned %d shape%s in %d round%s (%.1f s): %d differ from the default\n", kept,
                 kept == 1 ? "" : "s", rounds, rounds == 1 ? "" : "s", now_s() - t0, changed);
     io_free(&io);
     free(sites), free(times), free(node_s);
-    return ok;
 }

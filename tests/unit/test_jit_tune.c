@@ -173,13 +173,40 @@ static void test_measure(void **st)
     build(&t, 1);
     BclJitOptions opt = {.threads = 1, .cache = 0};
     JitTune tune = {.round = -1};
-    assert_true(jit_tune_measure(t.g, &opt, &tune, &t.d));
+    jit_tune_measure(t.g, &opt, &tune, &t.d);
+    assert_int_equal(t.d.n_errors, 0);
     assert_int_equal(tune.n, 5);   /* three 3x3 shapes, two 1x1 shapes */
     for (int i = 0; i < tune.n; i++) assert_true(tune.e[i].choice < jit_tunable_choices(tune.e[i].what));
     BclJit *j = jit_compile_tuned(t.g, &opt, &tune, &t.d);
     assert_non_null(j);
     assert_int_equal(tune.used, tune.n_sites);
     assert_int_equal(tune.n_sites, 5);
+    bcl_jit_free(j);
+    jit_tune_free(&tune);
+    jt_free(&t);
+}
+
+/* Tuning is optional: a graph whose random inputs fail its index check (take with an
+ * index input) gets a warning, no choices, and still compiles. */
+static void test_measure_fails_softly(void **st)
+{
+    (void)st;
+    JT t;
+    jt_init(&t, 9);
+    build(&t, 1);
+    IrAttrs a = ir_attrs_default();
+    a.axis = 0;
+    IrValue *in[2] = {jt_param(&t, jt_shape(2, 5, 3), -1, 1), jt_input(&t, jt_shape(1, 4))};
+    ir_add_output(t.g, jt_node(&t, IR_TAKE, in, 2, &a));
+    BclJitOptions opt = {.threads = 1, .cache = 0};
+    JitTune tune = {.round = -1};
+    int warnings = t.d.n_warnings;
+    jit_tune_measure(t.g, &opt, &tune, &t.d);
+    assert_int_equal(t.d.n_errors, 0);
+    assert_int_equal(t.d.n_warnings, warnings + 1);
+    assert_int_equal(tune.n, 0);
+    BclJit *j = jit_compile_tuned(t.g, &opt, &tune, &t.d);
+    assert_non_null(j);
     bcl_jit_free(j);
     jit_tune_free(&tune);
     jt_free(&t);
@@ -192,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_file),
         cmocka_unit_test(test_every_choice),
         cmocka_unit_test(test_measure),
+        cmocka_unit_test(test_measure_fails_softly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

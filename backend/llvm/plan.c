@@ -580,7 +580,13 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         /* Few pixels, not a multiple of 16 (7x7: 64 computed for 49): output channels as
          * the vectors instead (KERNEL(conv1x1_cv)), tiles of MT pixels x NV channel blocks,
          * MT dividing P where one of 5..8 does (AVX-512: 7 x 3 zmm; AVX2: 6 x 1 ymm pair) */
-        bool cv = P < 64 && P % 16 && conv1x1_cv_on();
+        const IrValue *sx = L->scale_x ? L->scale_x[L->node] : NULL, *ss = sx ? L->scale_s[L->node] : NULL;
+        bool cv_ok = P < 64 && P % 16 && conv1x1_cv_on();
+        int64_t key[] = {N, C, P, O, sx != NULL};   /* --tune: PV of 1, 2, 4, 8, or channels as vectors */
+        int how = jit_tune_choice(L->tune, L->node, JIT_TUNE_conv1x1, key, 5, 0xfu | (cv_ok ? 0x10u : 0u),
+                                  cv_ok ? 4 : PV == 4 ? 2 : 0);
+        bool cv = how == 4;
+        if (!cv) PV = (int64_t)1 << how, RV = RV > PV ? PV : RV;
         int64_t MT = L->h->vec512 ? 7 : 6, NV = L->h->vec512 ? 3 : 1;
         for (int64_t m = 8; cv && m >= 5; m--)
             if (P % m == 0 && (L->h->vec512 || m <= 6)) {
@@ -590,10 +596,6 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         if (cv) OT = 16;
         int64_t OBK = cdiv(O, OT), WS = 0;
         int wslot = pack_job(L, JIT_PACK_GEMM, w, b, O, C, OT, 0, 0);
-        const IrValue *sx = L->scale_x ? L->scale_x[L->node] : NULL, *ss = sx ? L->scale_s[L->node] : NULL;
-        int64_t key[] = {N, C, P, O, sx != NULL};
-        PV = (int64_t)1 << jit_tune_choice(L->tune, L->node, JIT_TUNE_conv1x1_pv, key, 5, 0xf, PV == 4 ? 2 : 0);
-        if (RV > PV) RV = PV;
         if (sx) {   /* the input is sx * ss ([N,C,1,1], an SE block's scale): scale the weights per image */
             WS = OBK * C * OT + OBK * OT;
             if ((size_t)(N * WS) > L->scratch_floats[1]) L->scratch_floats[1] = (size_t)(N * WS);

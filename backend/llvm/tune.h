@@ -17,7 +17,7 @@
 /* T(name, choices, what the choices are): the single list of tunables */
 #define BCL_JIT_TUNABLES(T) \
     T(conv3x3, 3, "3x3 stride-1 dense convolution: 0 direct (blocked), 1 Winograd F(2x2, 3x3), 2 F(4x4, 3x3)") \
-    T(conv1x1_pv, 4, "1x1 convolution: 16-pixel vectors per work item, 0: 1, 1: 2, 2: 4, 3: 8")
+    T(conv1x1, 5, "1x1 convolution: 0-3: 1, 2, 4 or 8 16-pixel vectors per work item, 4: channels as the vectors")
 
 typedef enum JitTunable {
 #define T(name, n, what) JIT_TUNE_##name,
@@ -26,7 +26,7 @@ typedef enum JitTunable {
     JIT_N_TUNABLES
 } JitTunable;
 
-#define JIT_TUNE_MAX_CHOICES 4
+#define JIT_TUNE_MAX_CHOICES 5
 
 typedef struct JitTuneEntry {
     uint64_t key;

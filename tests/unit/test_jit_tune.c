@@ -19,7 +19,7 @@ static void test_choice(void **st)
     assert_int_equal(jit_tune_choice(&t, 0, JIT_TUNE_conv3x3, a, 5, 7, 1), 1);   /* nothing stored: the default */
     uint64_t ka = t.sites[0].key;
     jit_tune_choice(&t, 1, JIT_TUNE_conv3x3, b, 5, 7, 1);
-    jit_tune_choice(&t, 2, JIT_TUNE_conv1x1_pv, a, 5, 15, 2);
+    jit_tune_choice(&t, 2, JIT_TUNE_conv1x1, a, 5, 15, 2);
     assert_int_equal(t.n_sites, 3);
     assert_true(t.sites[1].key != ka);   /* another shape */
     assert_true(t.sites[2].key != ka);   /* another tunable, same numbers */
@@ -57,7 +57,7 @@ static void test_file(void **st)
     /* another process's entries, and lines to skip: bad key, unknown tunable, choice out
      * of range, trailing junk, a truncated last line */
     fputs("00000000000000aa conv3x3 2\nzz conv3x3 1\n00000000000000bb conv9x9 1\n"
-          "00000000000000cc conv3x3 3\n00000000000000dd conv1x1_pv 1 x\n00000000000000ee conv1x1_pv 3",
+          "00000000000000cc conv3x3 3\n00000000000000dd conv1x1 1 x\n00000000000000ee conv1x1 3",
           f);
     fclose(f);
     JitTune t = {.round = -1};
@@ -65,7 +65,7 @@ static void test_file(void **st)
     assert_int_equal(t.n, 1);
     assert_true(t.e[0].key == 0xaa && t.e[0].what == JIT_TUNE_conv3x3 && t.e[0].choice == 2);
     jit_tune_free(&t);
-    jit_tune_set(&t, 0x1234, JIT_TUNE_conv1x1_pv, 3);
+    jit_tune_set(&t, 0x1234, JIT_TUNE_conv1x1, 3);
     jit_tune_set(&t, 0xaa, JIT_TUNE_conv3x3, 0);   /* ours win over the file's */
     jit_tune_store(&t, dir);
     jit_tune_free(&t);
@@ -73,7 +73,7 @@ static void test_file(void **st)
     assert_int_equal(t.n, 2);
     for (int i = 0; i < t.n; i++) {
         if (t.e[i].key == 0xaa) assert_true(t.e[i].what == JIT_TUNE_conv3x3 && t.e[i].choice == 0);
-        else assert_true(t.e[i].key == 0x1234 && t.e[i].what == JIT_TUNE_conv1x1_pv && t.e[i].choice == 3);
+        else assert_true(t.e[i].key == 0x1234 && t.e[i].what == JIT_TUNE_conv1x1 && t.e[i].choice == 3);
     }
     jit_tune_free(&t);
     jit_tune_load(&t, "/nonexistent/bcl");   /* no file: nothing, no error */

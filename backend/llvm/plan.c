@@ -387,6 +387,13 @@ static bool dwconv_nchw_ok(const IrNode *n, int64_t *WQ_out, int64_t *RB_out)
     return true;
 }
 
+/* BCL_JIT_DWFLAT=0: small planes take dwconv's row vectors too (comparisons). */
+static bool dwflat_on(void)
+{
+    const char *e = getenv("BCL_JIT_DWFLAT");
+    return !(e && *e == '0');
+}
+
 /* Depthwise conv on NCHW (KERNEL(dwconv)) when a band's padded, phase-split input rows
  * fit the kernel's local buffer; false leaves it to the blocked kernel. */
 static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
@@ -413,6 +420,15 @@ static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
         put(&t, pack_job(L, JIT_PACK_GEMM, ew, eb, C, Ci, 1, 0, 0)), put(&t, Ci), put(&t, e->attrs.act);
         put(&t, fbits(e->attrs.act_alpha)), put(&t, L->h->vec512 ? 8 : 4);
         step(L, "pwdw", &t, N * C * NB);
+        return true;
+    }
+    /* Rows under 16 at stride 1 (7x7 planes): the flat plane (KERNEL(dwflat)) when its
+     * vectors are fewer than one per row */
+    int64_t PITCH = OW + KW - 1, NVEC = cdiv((OH - 1) * PITCH + OW, 16);
+    if (sh == 1 && sw == 1 && dh == 1 && dw == 1 && OW < 16 && NVEC <= 8 && NVEC < OH && dwflat_on()) {
+        t.n -= 3;   /* RB WQ TV */
+        put(&t, PITCH), put(&t, NVEC);
+        step(L, "dwflat", &t, N * C);
         return true;
     }
     step(L, "dwconv", &t, N * C * NB);

@@ -6,6 +6,8 @@
 
 static const int acts[] = {-1, IR_RELU, IR_RELU6, IR_SILU, IR_LEAKY_RELU, IR_HSWISH, IR_SIGMOID};
 
+static int steps_with_kernel(JT *t, const char *k, int threads);
+
 static int pick_act(JT *t) { return acts[jt_int(t, 0, (int)(sizeof acts / sizeof *acts) - 1)]; }
 
 /* One random conv2d case; weights bound (blocked kernels) or a graph input
@@ -200,6 +202,56 @@ static void test_dwconv_nchw(void **st)
     }
     jt_check(&t, 2, TOL, false);
     jt_free(&t);
+}
+
+/* Depthwise convs at stride 1 on planes with rows under 16 (KERNEL(dwflat), the flat
+ * padded plane): 7x7 with 5x5 and 3x3 taps (EfficientNet's last stages), rectangular
+ * planes and kernels, asymmetric and zero padding, a residual, activations, on the host
+ * and on AVX2; BCL_JIT_DWFLAT=0 leaves them to dwconv (and a plane where flat vectors
+ * would not be fewer than rows stays there). */
+static void test_dwflat(void **st)
+{
+    static const int cs[][9] = {
+        /* C  H   W  KH KW pt pl pb pr */
+        {9, 7, 7, 5, 5, 2, 2, 2, 2}, {20, 7, 7, 3, 3, 1, 1, 1, 1}, {5, 6, 9, 3, 5, 1, 2, 0, 2},
+        {4, 10, 4, 3, 3, 0, 0, 1, 1}, {3, 5, 12, 1, 3, 0, 1, 0, 0}, {6, 8, 3, 5, 3, 2, 1, 2, 1},
+    };
+    int nc = (int)(sizeof cs / sizeof *cs);
+    static const char *const cpus[] = {"", "x86-64-v3"};
+    for (int k = 0; k < 3; k++) {
+        if (*cpus[k % 2]) setenv("BCL_JIT_TARGET_CPU", cpus[k % 2], 1);
+        else unsetenv("BCL_JIT_TARGET_CPU");
+        if (k == 2) setenv("BCL_JIT_DWFLAT", "0", 1);
+        JT t;
+        jt_init(&t, 50 + k);
+        for (int i = 0; i < nc; i++) {
+            const int *c = cs[i];
+            IrAttrs a = ir_attrs_default();
+            for (int j = 0; j < 4; j++) a.pad[j] = c[5 + j];
+            a.groups = c[0];
+            a.act = acts[i % (int)(sizeof acts / sizeof *acts)];
+            a.act_alpha = 0.1f;
+            int OH = c[1] + c[5] + c[7] - c[3] + 1, OW = c[2] + c[6] + c[8] - c[4] + 1;
+            IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, c[0], c[1], c[2])),
+                              jt_param(&t, jt_shape(4, c[0], 1, c[3], c[4]), -0.5f, 0.5f),
+                              jt_param(&t, jt_shape(1, c[0]), -1, 1), jt_input(&t, jt_shape(4, 2, c[0], OH, OW))};
+            ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i % 2 ? 4 : 3, &a));
+        }
+        {   /* 7 x 15 with 3x3: 8 flat vectors for 7 rows, so dwconv */
+            IrAttrs a = ir_attrs_default();
+            a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
+            a.groups = 3;
+            IrValue *in[2] = {jt_input(&t, jt_shape(4, 2, 3, 7, 15)), jt_param(&t, jt_shape(4, 3, 1, 3, 3), -0.5f, 0.5f)};
+            ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, 2, &a));
+        }
+        assert_int_equal(steps_with_kernel(&t, "dwflat", 2), k == 2 ? 0 : nc);
+        assert_int_equal(steps_with_kernel(&t, "dwconv", 2), k == 2 ? nc + 1 : 1);
+        jt_check(&t, 1, TOL, false);
+        jt_check(&t, 2, TOL, false);
+        jt_free(&t);
+    }
+    unsetenv("BCL_JIT_TARGET_CPU");
+    unsetenv("BCL_JIT_DWFLAT");
 }
 
 /* Stems: dense convs with few input channels (KERNEL(convrow): output channel tiles of
@@ -735,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_conv_tile_tails),
         cmocka_unit_test(test_conv_depthwise_grouped_generic),
         cmocka_unit_test(test_dwconv_nchw),
+        cmocka_unit_test(test_dwflat),
         cmocka_unit_test(test_convrow_maxpool),
         cmocka_unit_test(test_se_scale_fold),
         cmocka_unit_test(test_pwdw_fused),

@@ -1358,6 +1358,55 @@ KERNEL(dwconv)
     }
 }
 
+/* Depthwise conv, stride 1, on small planes (rows under 16: EfficientNet's 7x7 stage,
+ * where dwconv's 16-lane row vectors held 7 outputs): the zero-padded plane is one flat
+ * buffer of PITCH = OW + KW - 1 floats per row, so output (oh, ow) at flat index
+ * f = oh * PITCH + ow is sum_{kh,kw} w * buf[f + kh * PITCH + kw]: each tap is one
+ * shifted vector read for NVEC vectors of 16 flat outputs (7x7, 5x5: 5 vectors
+ * where rows took 7; the PITCH - OW lanes per row between outputs are computed and
+ * dropped). An item is one channel plane. Then each output row: + residual, act, store. */
+KERNEL(dwflat)
+{
+    int64_t C = p[5], H = p[6], W = p[7], KH = p[8], KW = p[9], OH = p[10], OW = p[11];
+    int64_t pt = p[16], pl = p[17], act = p[18], PITCH = p[20], NVEC = p[21];
+    float alpha = fbits(p[19]);
+    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
+    float *y = slot(slots, p, 3);
+    int64_t NBUF = NVEC * 16 + (KH - 1) * PITCH + KW - 1;
+    float buf[NBUF + 16], out[NVEC * 16 + 16];   /* a row's vector read reaches past the last output */
+    for (int64_t nc = begin; nc < end; nc++) {
+        int64_t c = nc % C;
+        for (int64_t i = 0; i + 16 <= NBUF + 16; i += 16) *(v16fu *)(buf + i) = splat(0);
+        const float *xc = x + nc * H * W;
+        for (int64_t ih = 0; ih < H; ih++) {   /* rows outside the padded plane are not read */
+            if (ih + pt < 0 || ih + pt >= OH + KH - 1) continue;
+            int64_t lo = pl < 0 ? -pl : 0, hi = min64(W, OW + KW - 1 - pl);
+            for (int64_t iw = lo; iw < hi; iw++) buf[(ih + pt) * PITCH + iw + pl] = xc[ih * W + iw];
+        }
+        const float *wc = wp + c * KH * KW;
+        v16f acc[8];
+        float bias = wp[C * KH * KW + c];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NVEC; v++) acc[v] = splat(bias);
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                v16f wv = splat(wc[kh * KW + kw]);
+                const float *b = buf + kh * PITCH + kw;
+#pragma clang loop unroll(full)
+                for (int v = 0; v < NVEC; v++) acc[v] += ld16(b + 16 * v) * wv;
+            }
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NVEC; v++) *(v16fu *)(out + 16 * v) = acc[v];
+        float *yc = y + nc * OH * OW;
+        const float *rc = r ? r + nc * OH * OW : 0;
+        for (int64_t oh = 0; oh < OH; oh++) {
+            v16f s = ld16(out + oh * PITCH);   /* OW < 16 lanes of it are this row's */
+            if (rc) s += load_part(rc + oh * OW, OW);
+            store_part(yc + oh * OW, act16(act, s, alpha), OW);
+        }
+    }
+}
+
 /* The depthwise conv fused with the 1x1 expansion before it (the inverted residual
  * blocks of MobileNetV2 and EfficientNet, on planes too large for L2): each input row a
  * band needs, of expanded channel c, is computed (bias + sum_k w[c][k] x[k][row], the

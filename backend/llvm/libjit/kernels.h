@@ -70,6 +70,8 @@
                      outer); wp [OB][I][16] + bias[OB*16] (JIT_PACK_LINEAR16); res: y's layout or -1 */ \
     K(gather_rows) \
     K(layer_norm_v) \
+    K(dwflat, 0xf) /* dwconv's table to alpha, then PITCH NVEC; items: N*C; stride 1, dilation 1, OW < 16:
+                     the padded plane flat, PITCH = OW + KW - 1 floats a row, NVEC <= 8 vectors of flat outputs */ \
     K(pwdw, 0x80000f) /* dwconv's table, then pw Ci act alpha CV (row vectors per pass); items: N*ceil(OH/RB)*C (channels fastest);
                      x: the 1x1 expansion's input [N][Ci][H][W], pw [C][Ci] + bias[C] (JIT_PACK_GEMM, ot 1) */ \
     K(maxpool, 0x3) /* x y NC H W OH OW KH KW sh sw pt pl RB WQ; items: NC*ceil(OH/RB) (NCHW) */ \

@@ -318,7 +318,8 @@ int bclc_cmd_compile(int argc, char **argv);   /* tools/bclc_compile.c */
 #endif
 int bclc_cmd_eval(int argc, char **argv);      /* tools/bclc_eval.c */
 
-#define PASS_HELP "  --print-memplan        print the activation memory plan and its peak\n\n"
+#define PASS_HELP "  --print-memplan        print the activation memory plan and its peak (run, bench:\n" \
+                  "                         the plan the engine runs, the JIT's own with --engine jit)\n\n"
 
 #if BCL_HAVE_LLVM
 #define ENGINE_DEFAULT_TEXT "jit"
@@ -619,6 +620,20 @@ static int engine_run(Engine *e, const float *const *ins, float *const *outs, Di
     return bcl_interp_run_planned(e->g, NULL, ins, outs, d);   /* inside the memory plan */
 }
 
+/* --print-memplan of run and bench: the plan the prepared engine runs (the JIT's own
+ * arena, bcl_jit_memplan; the interpreter's bcl_plan_memory). */
+static void print_engine_memplan(const Options *o, const Engine *e, const IrGraph *g, Arena *a)
+{
+    if (!o->print_memplan) return;
+#if BCL_HAVE_LLVM
+    if (e->jit) {
+        bcl_print_memplan(stdout, g, bcl_jit_memplan(e->jit, a));
+        return;
+    }
+#endif
+    bcl_print_memplan(stdout, g, bcl_plan_memory(g, a));
+}
+
 static void engine_free(Engine *e)
 {
 #if BCL_HAVE_LLVM
@@ -775,12 +790,13 @@ static int cmd_run(int argc, char **argv)
         } else if (o->check) {
             /* The reference is always the interpreter on the unoptimized graph. */
             rc = bcl_run_passes_checked(g, pipeline, &o->m.pass_opt, ins, outs, stdout, d);
-            if (!rc && o->print_memplan) bcl_print_memplan(stdout, g, bcl_plan_memory(g, &s.arena));
             if (!rc && o->engine != ENGINE_INTERP)
                 rc = check_engine(&e, o, g, ins, y, shape_numel(&out_shape), d);
+            if (!rc) print_engine_memplan(o, &e, g, &s.arena);
         } else {
-            rc = optimize(o, g, pipeline, &s.arena, d) || engine_prepare(&e, o, g, d) ||
-                 engine_run(&e, ins, outs, d);
+            rc = bcl_pipeline_passes(g, &o->m, pipeline, d) || engine_prepare(&e, o, g, d);
+            if (!rc) print_engine_memplan(o, &e, g, &s.arena);
+            rc = rc || engine_run(&e, ins, outs, d);
         }
         if (rc == 0) print_output(o, y, &out_shape, &s.arena, d);
     }
@@ -843,11 +859,12 @@ static int cmd_bench(int argc, char **argv)
     IrGraph *g = build_with_weights(o, &s.arena, d);
     double t_build = now_seconds();
     if (!g) return session_end(&s);
-    if (optimize(o, g, bcl_default_pipeline(2), &s.arena, d)) return session_end(&s);
+    if (bcl_pipeline_passes(g, &o->m, bcl_default_pipeline(2), d)) return session_end(&s);
     double t_opt = now_seconds();
     s.engine = &e;
     if (engine_prepare(&e, o, g, d)) return session_end(&s);
     double t_compile = now_seconds();
+    print_engine_memplan(o, &e, g, &s.arena);
 
     const IrValue *in = g->inputs.v[0], *out = g->outputs.v[0];
     int64_t n_in = shape_numel(&in->shape), n_out = shape_numel(&out->shape);

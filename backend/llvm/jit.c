@@ -302,7 +302,9 @@ static JitCacheKey cache_key(const JitPlan *pl, const JitHost *h, BclPool *pool,
 }
 
 /* The buffer sets for images in parallel (see BclJit): copies of every activation and
- * scratch buffer the plan owns (packed weights and graph data are shared). */
+ * scratch buffer the plan owns (the arena and fault words; packed weights and graph
+ * data are shared). A slot pointing into an owned buffer points at the same offset
+ * in the copy. */
 static bool make_sets(BclJit *j)
 {
     const JitPlan *pl = &j->plan;
@@ -323,8 +325,12 @@ static bool make_sets(BclJit *j)
             float *b = bcl_alloc_floats((pl->owned_info[i].bytes + sizeof(float) - 1) / sizeof(float));
             if (!b) return false;
             j->set_bufs[j->n_set_bufs++] = b;
-            for (int k = 0; k < pl->n_slots; k++)
-                if (j->slots[k] == pl->owned[i]) sl[k] = b;
+            const char *o = pl->owned[i];
+            size_t bytes = pl->owned_info[i].bytes ? pl->owned_info[i].bytes : 1;
+            for (int k = 0; k < pl->n_slots; k++) {
+                const char *p = j->slots[k];
+                if (p >= o && p < o + bytes) sl[k] = (char *)b + (p - o);
+            }
         }
     }
     j->n_sets = T;
@@ -643,6 +649,36 @@ int bcl_jit_threads(const BclJit *j) { return bcl_pool_threads(j->pool); }
 int64_t bcl_jit_images(const BclJit *j) { return j->plan.images; }
 
 int bcl_jit_image_sets(const BclJit *j) { return j->n_sets; }
+
+MemPlan *bcl_jit_memplan(const BclJit *j, Arena *a)
+{
+    const JitMemPlan *m = &j->plan.mem;
+    int nv = m->n_values;
+    size_t n = (size_t)(nv ? nv : 1);
+    MemPlan *p = ARENA_NEW(a, MemPlan);
+    p->n_values = nv;
+    p->offset = ARENA_NEWN(a, int64_t, n);
+    p->size = ARENA_NEWN(a, int64_t, n);
+    p->shares = ARENA_NEWN(a, int, n);
+    p->how = ARENA_NEWN(a, unsigned char, n);
+    memcpy(p->offset, m->offset, sizeof(int64_t) * (size_t)nv);
+    memcpy(p->size, m->size, sizeof(int64_t) * (size_t)nv);
+    memcpy(p->shares, m->shares, sizeof(int) * (size_t)nv);
+    memcpy(p->how, m->how, (size_t)nv);
+    p->peak = m->peak;
+    p->total = m->total;
+    p->engine = "jit";
+    p->scratch_offset = ARENA_NEWN(a, int64_t, 3);
+    p->scratch_size = ARENA_NEWN(a, int64_t, 3);
+    for (int k = 0; k < 3; k++)
+        if (m->scratch_size[k] > 0) {
+            p->scratch_offset[p->n_scratch] = m->scratch_offset[k];
+            p->scratch_size[p->n_scratch++] = m->scratch_size[k];
+        }
+    p->images = j->plan.images;
+    p->sets = j->n_sets;
+    return p;
+}
 
 int bcl_jit_profile(const BclJit *j, BclJitStepTime *steps, int max_steps, int *runs)
 {

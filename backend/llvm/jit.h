@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "ir/ir.h"
+#include "ir/memplan.h"
 
 typedef struct BclJitOptions {
     int threads;        /* 0 = BCL_NUM_THREADS from the environment, else the online cores */
@@ -46,6 +47,11 @@ int bcl_jit_threads(const BclJit *j);
 int64_t bcl_jit_images(const BclJit *j);
 /* Images computed at once, each by one thread (1: one at a time, steps on all threads). */
 int bcl_jit_image_sets(const BclJit *j);
+
+/* The memory plan the engine runs (one arena for node results and scratch, laid out
+ * by ir/memplan.c's planner; MemPlan.how says how each value is held), allocated in a,
+ * for bcl_print_memplan. Value ids are those of the graph the engine was compiled from. */
+MemPlan *bcl_jit_memplan(const BclJit *j, Arena *a);
 
 /* The time of each step of a profiled engine (BclJitOptions.profile), summed over
  * *runs runs: fills up to max_steps entries and returns the step count (0 when

@@ -70,6 +70,19 @@ typedef struct JitFault {
     SrcLoc loc;
 } JitFault;
 
+/* The plan's memory, as bclc --print-memplan shows it (bcl_jit_memplan): per value id
+ * of the graph the plan was lowered from, how it is held (MEMPLAN_*, ir/memplan.h),
+ * its offset in the one arena (the only non-constant buffer the plan owns besides
+ * fault words), its size; the scratch buffers' places; the arena's size. */
+typedef struct JitMemPlan {
+    int n_values;
+    int64_t *offset, *size;     /* bytes; offset -1 when not in the arena */
+    int *shares;                /* a view's input, else -1 */
+    unsigned char *how;
+    int64_t scratch_offset[3], scratch_size[3];   /* size 0: not used */
+    int64_t peak, total;        /* the arena's bytes; the sum of node result sizes */
+} JitMemPlan;
+
 typedef struct JitPlan {
     int n_slots, cap_slots;
     int n_ctx;              /* binding entries of all steps */
@@ -93,6 +106,7 @@ typedef struct JitPlan {
                                (sub-batching, plan.c); inputs and outputs advance by
                                input_numel[i] and outs[i].numel floats per image */
     int64_t *input_numel;
+    JitMemPlan mem;
 } JitPlan;
 
 typedef struct JitHost {

@@ -1,6 +1,6 @@
 /* Lowers an IR graph to the JIT's execution plan: a list of parallel steps, each a
  * kernel of libjit/kernels.c with a constant parameter table; buffers for node
- * results (reused after their last reader); weights packed for the blocked kernels. */
+ * results (one arena, laid out by ir/memplan.c); weights packed for the blocked kernels. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "backend/llvm/jit_internal.h"
 #include "backend/llvm/tune.h"
 #include "backend/llvm/libjit/kernels.h"
+#include "ir/memplan.h"
 #include "ir/shape_util.h"
 
 #define TAB_MAX 96
@@ -1038,13 +1039,6 @@ static bool lower_node(Lower *L, const IrNode *n)
     return true;
 }
 
-/* Node result buffers: allocated in node order, handed back after the last reader,
- * reused best-fit (never by the node that frees them, so no result aliases an operand). */
-typedef struct FreeBuf {
-    float *p;
-    size_t n;
-} FreeBuf;
-
 /* An SE block's scale feeding a 1x1 conv: m = x * s with s [N,C,1,1], whose only reader is
  * a dense 1x1 stride-1 unpadded conv with bound weights over >= 16 pixels (conv1x1) and
  * fewer output channels than pixels (else scaling the weights costs more). The
@@ -1147,6 +1141,42 @@ oom:
     return false;
 }
 
+/* The arena's layout: the planner's two placements (ir/memplan.h), the smaller arena
+ * (in step order on a tie); by size only up to JIT_BY_SIZE_MAX requests, as it is
+ * quadratic. Returns the peak, -1 when out of memory. */
+#define JIT_BY_SIZE_MAX 4096
+
+static int64_t plan_arena(const BclBufReq *req, int n, int64_t *offset)
+{
+    int64_t peak = bcl_plan_buffers(req, n, BCL_PLACE_IN_STEP_ORDER, offset);
+    if (peak <= 0 || n > JIT_BY_SIZE_MAX) return peak;
+    int64_t *by_size = bcl_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!by_size) return -1;
+    int64_t p2 = bcl_plan_buffers(req, n, BCL_PLACE_BY_SIZE, by_size);
+    if (p2 >= 0 && p2 < peak) {
+        memcpy(offset, by_size, sizeof(int64_t) * (size_t)n);
+        peak = p2;
+    }
+    free(by_size);
+    return p2 < 0 ? -1 : peak;
+}
+
+/* pl->mem for nv values, none of them held yet; false when out of memory. */
+static bool jit_memplan_alloc(JitPlan *pl, int nv)
+{
+    JitMemPlan *mp = &pl->mem;
+    size_t n = (size_t)(nv ? nv : 1);
+    char *blk = bcl_malloc(n * (2 * sizeof(int64_t) + sizeof(int) + 1));   /* one block, freed through offset */
+    if (!blk) return false;
+    mp->n_values = nv;
+    mp->offset = (int64_t *)(void *)blk;
+    mp->size = mp->offset + n;
+    mp->shares = (int *)(void *)(mp->size + n);
+    mp->how = (unsigned char *)(mp->shares + n);
+    for (int v = 0; v < nv; v++) mp->offset[v] = mp->size[v] = -1, mp->shares[v] = -1, mp->how[v] = MEMPLAN_NONE;
+    return true;
+}
+
 static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune *tune, Diag *d)
 {
     memset(pl, 0, sizeof *pl);
@@ -1159,18 +1189,24 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
     int *last = bcl_malloc(sizeof(int) * (size_t)(nv ? nv : 1));
     int *root = bcl_malloc(sizeof(int) * (size_t)(nv ? nv : 1));   /* the buffer owner (reshapes alias) */
     bool *direct = bcl_calloc((size_t)(nv ? nv : 1), sizeof(bool));
-    bool *released = bcl_calloc((size_t)(nv ? nv : 1), sizeof(bool));
-    FreeBuf *fl = bcl_calloc((size_t)(nv ? nv : 1), sizeof *fl);
-    int nfree = 0, *fused_into = NULL;
+    /* Node result buffers and scratch: requests to the memory planner (ir/memplan.h),
+     * one per buffer a node writes, in node order, then the scratch buffers */
+    BclBufReq *req = bcl_malloc(sizeof(BclBufReq) * (size_t)(nn + 3));
+    int *req_of = bcl_malloc(sizeof(int) * (size_t)(nv ? nv : 1));   /* per value: its request or -1 */
+    int64_t *req_off = bcl_malloc(sizeof(int64_t) * (size_t)(nn + 3));
+    int n_req = 0, *fused_into = NULL;
     pl->n_inputs = g->inputs.n;
     pl->n_outputs = g->outputs.n;
     pl->input_slot = bcl_calloc((size_t)(g->inputs.n ? g->inputs.n : 1), sizeof(int));
     pl->outs = bcl_calloc((size_t)(g->outputs.n ? g->outputs.n : 1), sizeof(JitOut));
-    if (L.oom || !last || !root || !direct || !released || !fl || !pl->input_slot || !pl->outs) goto oom;
+    if (L.oom || !last || !root || !direct || !req || !req_of || !req_off || !pl->input_slot || !pl->outs ||
+        !jit_memplan_alloc(pl, nv))
+        goto oom;
     for (int i = 0; i < g->inputs.n; i++) pl->input_slot[i] = ((IrValue *)g->inputs.v[i])->id;
     for (int i = 0; i < nv; i++) {
         const IrValue *v = g->values.v[i];
         last[i] = -1;
+        req_of[i] = -1;
         if (has_data(v)) {
             if (!v->data)
                 diag_error(d, v->loc, "%s '%s' has no data (load weights or use --random-weights)",
@@ -1240,31 +1276,29 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
             !direct[n->out->id])
             root[n->out->id] = root[x->id];
     }
-    for (int i = nv - 1; i >= 0; i--)
-        if (root[i] != i && last[i] > last[root[i]]) last[root[i]] = last[i];
+    JitMemPlan *mp = &pl->mem;
     for (int i = 0; i < nn; i++) {
         const IrNode *n = g->nodes.v[i];
         int y = n->out->id;
         int64_t ny = shape_numel(&n->out->shape);
-        if (fused_into[i] >= 0) continue;   /* done by the conv it feeds: no buffer, no step */
-        if (root[y] != y) {   /* an aliasing reshape: no buffer, no step */
-            pl->slot_init[y] = pl->slot_init[root[y]];
-        } else if (!direct[y]) {
-            size_t need = (size_t)(ny > 0 ? ny : 1);
-            int best = -1;
-            for (int k = 0; k < nfree; k++)
-                if (fl[k].n >= need && (best < 0 || fl[k].n < fl[best].n)) best = k;
-            if (best >= 0) {
-                pl->slot_init[y] = fl[best].p;
-                fl[best] = fl[--nfree];
-            } else {
-                float *b = bcl_alloc_floats(need);
-                if (!b) goto oom;
-                pl->bytes_act += need * sizeof(float);
-                own_buf(&L, b, need * sizeof(float), false);
-                if (L.oom) goto oom;
-                pl->slot_init[y] = b;
-            }
+        mp->size[y] = ny * (int64_t)sizeof(float);
+        mp->total += mp->size[y];
+        if (fused_into[i] >= 0) {   /* done by the step that reads it: no buffer, no step */
+            mp->how[y] = MEMPLAN_FUSED;
+            continue;
+        }
+        if (root[y] != y) {   /* an aliasing reshape: no buffer of its own, no step */
+            mp->how[y] = MEMPLAN_VIEW;
+            mp->shares[y] = n->in[0]->id;
+            req_of[y] = n_req;
+            BCL_ASSERT(req_of[root[y]] >= 0);   /* roots are node results with their own buffer */
+            req[n_req++] = (BclBufReq){mp->size[y], i, last[y], req_of[root[y]]};
+        } else if (direct[y]) {
+            mp->how[y] = MEMPLAN_OUTPUT;
+        } else {   /* written at step i, read last at last[y] (nn: a graph output copied out) */
+            mp->how[y] = MEMPLAN_OWN;
+            req_of[y] = n_req;
+            req[n_req++] = (BclBufReq){mp->size[y], i, last[y], -1};
         }
         L.what = ir_op_info[n->op].name;
         L.node = i;
@@ -1275,34 +1309,40 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
             if (!fused && n->attrs.act >= 0) act_step(&L, y, n->attrs.act, n->attrs.act_alpha, ny);
         }
         if (L.oom) goto oom;
-        const IrValue *sx = L.scale_x[i], *ss = L.scale_s[i];   /* a folded scale's operands */
-        const IrValue *px = L.pw_of[i] ? L.pw_of[i]->in[0] : NULL;   /* a fused expansion's input */
-        for (int k = 0; k <= n->n_in + 3; k++) {
-            const IrValue *v = k < n->n_in ? n->in[k] : k == n->n_in ? n->out : k == n->n_in + 1 ? sx
-                             : k == n->n_in + 2 ? ss : px;
-            if (!v || v->kind != IRV_NODE) continue;
-            int r = root[v->id];   /* an operand listed twice, or two views of one buffer: released once */
-            if (direct[r] || last[r] > i || released[r] || !pl->slot_init[r]) continue;
-            released[r] = true;
-            const Shape *rs = &((const IrValue *)g->values.v[r])->shape;
-            fl[nfree++] = (FreeBuf){pl->slot_init[r], (size_t)(shape_numel(rs) > 0 ? shape_numel(rs) : 1)};
-        }
     }
     if (d->n_errors > errs) goto fail;
-    for (int k = 0; k < 3; k++) {
-        if (!L.scratch_floats[k]) continue;
-        float *sb = bcl_alloc_floats(L.scratch_floats[k]);
-        if (!sb) goto oom;
-        pl->bytes_act += L.scratch_floats[k] * sizeof(float);
-        own_buf(&L, sb, L.scratch_floats[k] * sizeof(float), false);
+    /* Scratch buffers: every step that uses one may run at any point, so they live
+     * throughout. Then one arena for all of it, laid out by the planner. */
+    int n_node_req = n_req;
+    for (int k = 0; k < 3; k++)
+        if (L.scratch_floats[k]) req[n_req++] = (BclBufReq){(int64_t)(L.scratch_floats[k] * sizeof(float)), 0, nn, -1};
+    int64_t peak = plan_arena(req, n_req, req_off);
+    if (peak < 0) goto oom;
+    char *arena = NULL;
+    if (peak > 0) {
+        if (!(arena = (char *)bcl_alloc_floats((size_t)peak / sizeof(float)))) goto oom;
+        own_buf(&L, arena, (size_t)peak, false);
         if (L.oom) goto oom;
-        pl->slot_init[L.scratch_slot[k]] = sb;
+    }
+    pl->bytes_act = (size_t)peak;
+    mp->peak = peak;
+    for (int v = 0; v < nv; v++)
+        if (req_of[v] >= 0) {
+            mp->offset[v] = req_off[req_of[v]];
+            pl->slot_init[v] = arena + req_off[req_of[v]];
+        }
+    for (int k = 0, r = n_node_req; k < 3; k++) {   /* the scratch requests follow the nodes' */
+        if (!L.scratch_floats[k]) continue;
+        mp->scratch_offset[k] = req_off[r];
+        mp->scratch_size[k] = req[r].size;
+        pl->slot_init[L.scratch_slot[k]] = arena + req_off[r++];
     }
     free(last);
     free(root);
     free(direct);
-    free(released);
-    free(fl);
+    free(req);
+    free(req_of);
+    free(req_off);
     free(fused_into);
     free(L.scale_x);
     free(L.scale_s);
@@ -1317,8 +1357,9 @@ fail:
     free(last);
     free(root);
     free(direct);
-    free(released);
-    free(fl);
+    free(req);
+    free(req_of);
+    free(req_off);
     free(fused_into);
     free(L.scale_x);
     free(L.scale_s);
@@ -1569,5 +1610,6 @@ void jit_plan_free(JitPlan *pl)
     free(pl->input_slot);
     free(pl->outs);
     free(pl->input_numel);
+    free(pl->mem.offset);
     memset(pl, 0, sizeof *pl);
 }

@@ -113,6 +113,89 @@ static void test_threads_from_env(void **st)
     jt_free(&t);
 }
 
+/* The JIT's memory plan (bcl_jit_memplan, the one arena the engine runs in, laid out by
+ * ir/memplan.c): every buffer lies in the arena, aligned; a view is its input's buffer;
+ * two buffers whose values are alive at one node (written there or before, read there
+ * or after; graph outputs to the end) or a buffer and a scratch buffer never share
+ * bytes; the engine still matches the interpreter. build_net, and a chain with a
+ * reshape view whose input is read again after it. */
+static void check_jit_memplan(JT *t)
+{
+    IrGraph *g = t->g;
+    int nv = g->values.n, nn = g->nodes.n;
+    BclJit *j = bcl_jit_compile(g, &(BclJitOptions){.threads = 2}, &t->d);
+    assert_non_null(j);
+    MemPlan *p = bcl_jit_memplan(j, &t->ar);
+    assert_string_equal(p->engine, "jit");
+    assert_int_equal(p->n_values, nv);
+    int *first = calloc((size_t)nv, sizeof(int)), *last = calloc((size_t)nv, sizeof(int));
+    for (int i = 0; i < nn; i++) {
+        const IrNode *n = g->nodes.v[i];
+        first[n->out->id] = last[n->out->id] = i;
+        for (int k = 0; k < n->n_in; k++) last[n->in[k]->id] = i;
+    }
+    for (int i = 0; i < g->outputs.n; i++) last[((IrValue *)g->outputs.v[i])->id] = nn;
+    int own = 0;
+    for (int u = 0; u < nv; u++) {
+        const IrValue *vu = g->values.v[u];
+        if (vu->kind != IRV_NODE) {
+            assert_int_equal(p->how[u], MEMPLAN_NONE);
+            continue;
+        }
+        assert_int_equal(p->size[u], shape_numel(&vu->shape) * 4);
+        if (p->how[u] != MEMPLAN_OWN && p->how[u] != MEMPLAN_VIEW) continue;
+        own += p->how[u] == MEMPLAN_OWN;
+        assert_true(p->offset[u] >= 0 && p->offset[u] % BCL_MEMPLAN_ALIGN == 0);
+        assert_true(p->offset[u] + p->size[u] <= p->peak);
+        if (p->how[u] == MEMPLAN_VIEW) assert_int_equal(p->offset[u], p->offset[p->shares[u]]);
+        for (int k = 0; k < p->n_scratch; k++)
+            assert_true(p->offset[u] + p->size[u] <= p->scratch_offset[k] ||
+                        p->scratch_offset[k] + p->scratch_size[k] <= p->offset[u]);
+        for (int w = u + 1; w < nv; w++) {
+            const IrValue *vw = g->values.v[w];
+            if (vw->kind != IRV_NODE || p->how[w] != MEMPLAN_OWN || p->how[u] != MEMPLAN_OWN) continue;
+            bool live = first[u] <= last[w] && first[w] <= last[u];
+            bool overlap = p->offset[u] < p->offset[w] + p->size[w] && p->offset[w] < p->offset[u] + p->size[u];
+            if (live && overlap) fail_msg("values %d and %d are alive together in one buffer", u, w);
+        }
+    }
+    assert_true(own > 0);
+    free(first);
+    free(last);
+    bcl_jit_free(j);
+    jt_check(t, 2, 1e-4, false);
+}
+
+static void test_jit_memplan(void **st)
+{
+    JT t;
+    jt_init(&t, 26);
+    build_net(&t, 1);
+    check_jit_memplan(&t);
+    jt_free(&t);
+
+    jt_init(&t, 27);
+    IrValue *x = jt_input(&t, jt_shape(4, 1, 4, 6, 6));
+    IrValue *r = jt_node(&t, IR_RELU, &x, 1, NULL);
+    IrAttrs a = ir_attrs_default();
+    a.shape = jt_shape(2, 1, 144);
+    IrValue *flat = jt_node(&t, IR_RESHAPE, &r, 1, &a);
+    IrValue *fc[3] = {flat, jt_param(&t, jt_shape(2, 10, 144), -0.3f, 0.3f), jt_param(&t, jt_shape(1, 10), -0.1f, 0.1f)};
+    IrValue *y = jt_node(&t, IR_LINEAR, fc, 3, NULL);
+    IrValue *s = jt_node(&t, IR_SIGMOID, &r, 1, NULL);   /* r read after its view */
+    IrValue *m[2] = {s, r};
+    ir_add_output(t.g, jt_node(&t, IR_MUL, m, 2, NULL));
+    ir_add_output(t.g, y);
+    BclJit *j = bcl_jit_compile(t.g, &(BclJitOptions){.threads = 1}, &t.d);
+    assert_non_null(j);
+    MemPlan *p = bcl_jit_memplan(j, &t.ar);
+    assert_int_equal(p->how[flat->id], MEMPLAN_VIEW);
+    assert_int_equal(p->shares[flat->id], r->id);
+    bcl_jit_free(j);
+    check_jit_memplan(&t);
+    jt_free(&t);
+}
+
 /* Sub-batching (plan.c): a CNN whose images are independent is lowered for one image and
  * run image by image, images in parallel on the threads when there are as many images as
  * threads (else one at a time on all threads). Same results as the interpreter in every
@@ -255,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_threads_agree),
         cmocka_unit_test(test_rerun),
         cmocka_unit_test(test_threads_from_env),
+        cmocka_unit_test(test_jit_memplan),
         cmocka_unit_test(test_sub_batch_net),
         cmocka_unit_test(test_sub_batch_rules),
     };

@@ -676,6 +676,7 @@ static int steps_with_kernel(JT *t, const char *k, int threads)
 
 /* A 1x1 expansion computed inside the depthwise conv that reads it (KERNEL(pwdw)) when
  * the expanded tensor is over 4 MB per image: strides 1 and 2, kernels 3 and 5, rows of whole and partial vectors,
+ * groups of 4, 2 and 1 channels per item,
  * both activations, a residual on the dw conv, bands of rows, batch 2 (sub-batched and
  * not); and the cases left unfused: the expansion read twice, a tensor under 4 MB. */
 static void test_pwdw_fused(void **st)
@@ -683,10 +684,15 @@ static void test_pwdw_fused(void **st)
     static const int cs[][8] = {
         /* Ci  C   H    W  K  s  res act */
         {16, 96, 112, 112, 3, 2, 0, 0}, {24, 90, 120, 100, 3, 1, 1, 1}, {12, 100, 100, 110, 5, 2, 0, 1},
-        {5, 70, 120, 128, 5, 1, 0, 0},
+        {5, 71, 120, 128, 5, 1, 0, 0},
     };
-    for (int sb = 0; sb < 2; sb++) {
-        setenv("BCL_JIT_SUB_BATCH", sb ? "1" : "0", 1);
+    /* the host's tiles (AVX-512 where it has it) and AVX2's, sub-batched and not, 2 channels
+     * per item (the default), 4 and 1 (BCL_JIT_PWDW_G); channel counts off both groups */
+    for (int sb = 0; sb < 4; sb++) {
+        setenv("BCL_JIT_SUB_BATCH", sb % 3 ? "1" : "0", 1);
+        if (sb % 2) setenv("BCL_JIT_TARGET_CPU", "x86-64-v3", 1);
+        else unsetenv("BCL_JIT_TARGET_CPU");
+        if (sb >= 2) setenv("BCL_JIT_PWDW_G", sb == 2 ? "4" : "1", 1);
         JT t;
         jt_init(&t, 30 + sb);
         for (int i = 0; i < (int)(sizeof cs / sizeof *cs); i++) {
@@ -713,6 +719,8 @@ static void test_pwdw_fused(void **st)
         jt_free(&t);
     }
     unsetenv("BCL_JIT_SUB_BATCH");
+    unsetenv("BCL_JIT_TARGET_CPU");
+    unsetenv("BCL_JIT_PWDW_G");
     JT t;
     jt_init(&t, 33);
     for (int i = 0; i < 2; i++) {   /* read twice; 120 x 64 x 64 = 1.9 MB per image */

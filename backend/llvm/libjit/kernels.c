@@ -1407,75 +1407,111 @@ KERNEL(dwflat)
     }
 }
 
+/* The expansion of G channels at once (the register tile G channels x CV row vectors),
+ * so each vector of x read from L2 feeds G FMAs, written into G band buffers. */
+INL void pw_rows(const float *restrict xr, const float *restrict pw, float *restrict bufs, const int64_t *p,
+                 int64_t c0, int64_t ih, int64_t rr, const int G)
+{
+    int64_t C = p[5], H = p[6], W = p[7], sw = p[13], pl = p[17], WQ = p[21], Ci = p[24], pact = p[25], CV = p[27];
+    int64_t BUF = p[29];   /* floats per channel's band buffer */
+    float palpha = fbits(p[26]);
+    int64_t NV = (W + 15) / 16;
+    float row[G][NV * 16];
+    const float *wg[4];
+    float bg[4];
+#pragma clang loop unroll(full)
+    for (int g = 0; g < G; g++) {
+        int64_t c = min64(c0 + g, C - 1);   /* past C (the last group): computed, never stored */
+        wg[g] = pw + c * Ci, bg[g] = pw[C * Ci + c];
+    }
+    /* CV vectors of the row per pass */
+#pragma clang loop unroll(full)
+    for (int64_t v0 = 0; v0 < NV; v0 += CV) {
+        v16f acc[4][8];
+#pragma clang loop unroll(full)
+        for (int g = 0; g < G; g++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < 8; v++) acc[g][v] = splat(bg[g]);
+        for (int64_t k = 0; k < Ci; k++) {
+            const float *xk = xr + k * H * W + v0 * 16;
+            v16f xv[8];
+#pragma clang loop unroll(full)
+            for (int v = 0; v < 8; v++) {
+                if (v >= CV || v0 + v >= NV) break;
+                /* a partial last vector reads on into the next row (lanes past W are
+                 * never copied out), except at the plane's end (the buffer's, maybe):
+                 * load_part's store-forwarding stall there only */
+                int64_t col = (v0 + v) * 16;
+                xv[v] = col + 16 > W && k == Ci - 1 && ih == H - 1 ? load_part(xk + v * 16, W - col) : ld16(xk + v * 16);
+            }
+#pragma clang loop unroll(full)
+            for (int g = 0; g < G; g++) {
+                v16f wv = splat(wg[g][k]);
+#pragma clang loop unroll(full)
+                for (int v = 0; v < 8; v++) {
+                    if (v >= CV || v0 + v >= NV) break;
+                    acc[g][v] += wv * xv[v];
+                }
+            }
+        }
+#pragma clang loop unroll(full)
+        for (int g = 0; g < G; g++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < 8; v++) {
+                if (v >= CV || v0 + v >= NV) break;
+                *(v16fu *)(row[g] + (v0 + v) * 16) = act16(pact, acc[g][v], palpha);
+            }
+    }
+#pragma clang loop unroll(full)
+    for (int g = 0; g < G; g++) fill_row(bufs + g * BUF + rr * sw * WQ, row[g], W, sw, WQ, pl, 0.0f);
+}
+
 /* The depthwise conv fused with the 1x1 expansion before it (the inverted residual
  * blocks of MobileNetV2 and EfficientNet, on planes too large for L2): each input row a
  * band needs, of expanded channel c, is computed (bias + sum_k w[c][k] x[k][row], the
  * expansion's activation) straight into the band buffer, so the expanded tensor (4.8 MB
- * for 96 x 112 x 112) never goes through memory. Items (n, band, c), channels fastest: a
- * thread's consecutive items read the same input rows, which stay in L2. p: dwconv's,
- * then pw (w[C][Ci] + bias[C]), Ci, act, alpha, CV; x is the expansion's input. */
+ * for 96 x 112 x 112) never goes through memory. Items (n, band, group of G channels),
+ * groups fastest: a thread's consecutive items read the same input rows, which stay in
+ * L2, and each row vector read feeds G channels (pw_rows). p: dwconv's, then pw
+ * (w[C][Ci] + bias[C]), Ci, act, alpha, CV, G, BUF; x is the expansion's input. */
 KERNEL(pwdw)
 {
     int64_t C = p[5], H = p[6], W = p[7], KH = p[8], OH = p[10], OW = p[11];
     int64_t sh = p[12], sw = p[13], dh = p[14], pt = p[16], pl = p[17], RB = p[20], WQ = p[21], TV = p[22];
-    int64_t Ci = p[24], pact = p[25], CV = p[27];
-    float palpha = fbits(p[26]);
+    int64_t Ci = p[24], G = p[28], BUF = p[29];
     const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2), *pw = slot(slots, p, 23);
     float *y = slot(slots, p, 3);
-    int64_t NB = (OH + RB - 1) / RB, R = (RB - 1) * sh + (KH - 1) * dh + 1;
-    int64_t FV = OW / 16, NL = OW % 16, NV = (W + 15) / 16;   /* NV <= 8 (planner) */
-    float buf[R * sw * WQ], row[NV * 16];
+    int64_t NB = (OH + RB - 1) / RB, CG = (C + G - 1) / G;
+    int64_t FV = OW / 16, NL = OW % 16;   /* NV = ceil(W / 16) <= 8 (planner) */
+    float bufs[G * BUF];
     for (int64_t it = begin; it < end; it++) {
-        int64_t c = it % C, band = (it / C) % NB, n = it / (C * NB), nc = n * C + c;
+        int64_t cg = it % CG, band = (it / CG) % NB, n = it / (CG * NB), c0 = cg * G;
         int64_t oh0 = band * RB, oh1 = min64(OH, oh0 + RB);
         int64_t rows = (oh1 - oh0 - 1) * sh + (KH - 1) * dh + 1;
-        const float *wc1 = pw + c * Ci, *xn = x + n * Ci * H * W;
-        float b1 = pw[C * Ci + c];
+        const float *xn = x + n * Ci * H * W;
         for (int64_t rr = 0; rr < rows; rr++) {
             int64_t ih = oh0 * sh - pt + rr;
             if (ih < 0 || ih >= H) {
-                fill_row(buf + rr * sw * WQ, 0, W, sw, WQ, pl, 0.0f);
+                for (int64_t g = 0; g < G; g++) fill_row(bufs + g * BUF + rr * sw * WQ, 0, W, sw, WQ, pl, 0.0f);
                 continue;
             }
-            const float *xr = xn + ih * W;
-            /* CV vectors of the row per pass (4 with AVX2: 8 ymm accumulators of 16) */
-#pragma clang loop unroll(full)
-            for (int64_t v0 = 0; v0 < NV; v0 += CV) {
-            v16f acc[8];
-#pragma clang loop unroll(full)
-            for (int v = 0; v < 8; v++) acc[v] = splat(b1);
-            for (int64_t k = 0; k < Ci; k++) {
-                v16f wv = splat(wc1[k]);
-                const float *xk = xr + k * H * W + v0 * 16;
-#pragma clang loop unroll(full)
-                for (int v = 0; v < 8; v++) {
-                    if (v >= CV || v0 + v >= NV) break;
-                    /* a partial last vector reads on into the next row (lanes past W are
-                     * never copied out), except at the plane's end (the buffer's, maybe):
-                     * load_part's store-forwarding stall there only */
-                    int64_t col = (v0 + v) * 16;
-                    v16f xv = col + 16 > W && k == Ci - 1 && ih == H - 1 ? load_part(xk + v * 16, W - col)
-                                                                      : ld16(xk + v * 16);
-                    acc[v] += wv * xv;
-                }
-            }
-#pragma clang loop unroll(full)
-            for (int v = 0; v < 8; v++) {
-                if (v >= CV || v0 + v >= NV) break;
-                *(v16fu *)(row + (v0 + v) * 16) = act16(pact, acc[v], palpha);
-            }
-            }
-            fill_row(buf + rr * sw * WQ, row, W, sw, WQ, pl, 0.0f);
+            /* G is a constant: one unrolled tile */
+            if (G == 4) pw_rows(xn + ih * W, pw, bufs, p, c0, ih, rr, 4);
+            else if (G == 2) pw_rows(xn + ih * W, pw, bufs, p, c0, ih, rr, 2);
+            else pw_rows(xn + ih * W, pw, bufs, p, c0, ih, rr, 1);
         }
-        const float *wc = wp + c * KH * p[9];
-        float bias = wp[C * KH * p[9] + c];
-        for (int64_t oh = oh0; oh < oh1; oh++) {
-            int64_t rr0 = (oh - oh0) * sh, o = (nc * OH + oh) * OW;
-            const float *ro = r ? r + o : 0;
-            int64_t v = 0;
-            for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, TV, 16);
-            if (FV % TV || NL)
-                dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
+        for (int64_t g = 0; g < G && c0 + g < C; g++) {
+            int64_t c = c0 + g, nc = n * C + c;
+            const float *buf = bufs + g * BUF, *wc = wp + c * KH * p[9];
+            float bias = wp[C * KH * p[9] + c];
+            for (int64_t oh = oh0; oh < oh1; oh++) {
+                int64_t rr0 = (oh - oh0) * sh, o = (nc * OH + oh) * OW;
+                const float *ro = r ? r + o : 0;
+                int64_t v = 0;
+                for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, TV, 16);
+                if (FV % TV || NL)
+                    dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
+            }
         }
     }
 }

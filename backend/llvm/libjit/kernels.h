@@ -72,7 +72,8 @@
     K(layer_norm_v) \
     K(dwflat, 0xf) /* dwconv's table to alpha, then PITCH NVEC; items: N*C; stride 1, dilation 1, OW < 16:
                      the padded plane flat, PITCH = OW + KW - 1 floats a row, NVEC <= 8 vectors of flat outputs */ \
-    K(pwdw, 0x80000f) /* dwconv's table, then pw Ci act alpha CV (row vectors per pass); items: N*ceil(OH/RB)*C (channels fastest);
+    K(pwdw, 0x80000f) /* dwconv's table, then pw Ci act alpha CV (row vectors per pass) G (channels per item, 1, 2
+                     or 4) BUF (floats of a channel's band buffer); items: N*ceil(OH/RB)*ceil(C/G) (groups fastest);
                      x: the 1x1 expansion's input [N][Ci][H][W], pw [C][Ci] + bias[C] (JIT_PACK_GEMM, ot 1) */ \
     K(maxpool, 0x3) /* x y NC H W OH OW KH KW sh sw pt pl RB WQ; items: NC*ceil(OH/RB) (NCHW) */ \
     K(convrow, 0xf) /* x wp r y N C H W KH KW O OH OW sh sw dh dw pt pl act alpha RB WQ OT R OBK TV;

@@ -14,19 +14,6 @@
 #include "ir/memplan.h"
 #include "ir/shape_util.h"
 
-#define TAB_MAX 96
-
-typedef struct Tab {
-    int64_t v[TAB_MAX];
-    int n;
-} Tab;
-
-static void put(Tab *t, int64_t x)
-{
-    BCL_ASSERT(t->n < TAB_MAX);
-    t->v[t->n++] = x;
-}
-
 static int64_t fbits(float f)
 {
     uint32_t u;
@@ -70,24 +57,6 @@ static void *grow(void *p, int *cap, int need, size_t elt, bool *oom)
     }
     *cap = nc;
     return q;
-}
-
-/* Which table entries of kernel k, one not converted to a field list yet, are buffer
- * slots (bit i: p[i]); from kernels.h. */
-#define SECOND_ARG(a, b, ...) b
-static uint64_t slot_mask(const char *k)
-{
-    static const struct { const char *k; uint64_t m; } tab[] = {
-#define K(name, ...) {#name, SECOND_ARG(-, ##__VA_ARGS__, 0)},
-        BCL_JIT_KERNELS(K)
-#undef K
-    };
-    for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
-        if (!strcmp(tab[i].k, k)) {
-            BCL_ASSERT(tab[i].m && "a kernel with a field list is emitted by STEP");
-            return tab[i].m;
-        }
-    BCL_ASSERT(!"kernel without a slot mask");
 }
 
 static uint64_t table_hash(const char *kernel, const int64_t *p, int n)
@@ -175,11 +144,13 @@ static void emit(Lower *L, const char *kernel, const int64_t *v, int n, uint64_t
     emit(L, #name, (const int64_t *)(const void *)&(kp), \
          (int)(sizeof(kp) / sizeof(int64_t)) + 0 * _Generic((kp), bcl_kp_##name: 0), bcl_kp_slots_##name(), items)
 
-/* A step whose table was built by put() (a kernel not converted to a field list yet). */
-static void step(Lower *L, const char *kernel, const Tab *t, int64_t items)
-{
-    emit(L, kernel, t->v, t->n, slot_mask(kernel), items);
-}
+/* The same for kernel `name` whose field list is kernel `as`'s (wino4_in: wino_in's),
+ * with kp a bcl_kp_as. */
+#define STEP_AS(L, name, as, kp, items) \
+    emit(L, #name, (const int64_t *)(const void *)&(kp), \
+         (int)(sizeof(kp) / sizeof(int64_t)) + 0 * _Generic((kp), bcl_kp_##as: 0) + \
+             0 * (int)sizeof(char[sizeof(bcl_kp_##name) == sizeof(bcl_kp_##as) ? 1 : -1]), \
+         bcl_kp_slots_##name(), items)
 
 /* a[0..n) into an i64x8 field (the rest stays 0) */
 static void copy8(int64_t *dst, const int64_t *a, int n)
@@ -328,10 +299,9 @@ static bool step_linear_packed(Lower *L, const IrValue *w, const IrValue *b, int
     int64_t O = w->shape.d[0], I = w->shape.d[1];
     int ws = pack_job(L, JIT_PACK_LINEAR16, w, b, O, I, 0, 0, 0);
     int64_t OB = cdiv(O, 16), RT = 4;
-    Tab t = {0};
-    put(&t, x), put(&t, ws), put(&t, y), put(&t, rows), put(&t, I), put(&t, O), put(&t, OB);
-    put(&t, act), put(&t, fbits(act_alpha)), put(&t, RT), put(&t, hw), put(&t, res);
-    step(L, "linear_p", &t, cdiv(rows, RT) * OB);
+    bcl_kp_linear_p k = {.x = x, .wp = ws, .y = y, .rows = rows, .I = I, .O = O, .OB = OB, .act = act,
+                         .alpha = fbits(act_alpha), .RT = RT, .P = hw, .r = res};
+    STEP(L, linear_p, k, cdiv(rows, RT) * OB);
     return true;
 }
 
@@ -348,10 +318,9 @@ static bool lower_linear(Lower *L, const IrNode *n, int x, int y)
          * registers), AVX2 6 rows x 16 columns (12 of 16) */
         int ws = pack_job(L, JIT_PACK_LINEAR16, w, b, O, I, 0, 0, 0);
         int64_t OB = cdiv(O, 16), RT = L->h->vec512 ? 8 : 6, NB = L->h->vec512 ? 2 : 1;
-        Tab t = {0};
-        put(&t, x), put(&t, ws), put(&t, res), put(&t, y), put(&t, rows), put(&t, I), put(&t, O), put(&t, OB);
-        put(&t, n->attrs.act), put(&t, fbits(n->attrs.act_alpha)), put(&t, RT), put(&t, NB);
-        step(L, "gemm", &t, cdiv(OB, NB) * cdiv(rows, RT));
+        bcl_kp_gemm k = {.x = x, .wp = ws, .res = res, .y = y, .rows = rows, .I = I, .O = O, .OB = OB,
+                         .act = n->attrs.act, .alpha = fbits(n->attrs.act_alpha), .RT = RT, .NB = NB};
+        STEP(L, gemm, k, cdiv(OB, NB) * cdiv(rows, RT));
         return true;
     }
     bcl_kp_linear k = {.x = x, .w = w->id, .b = b ? b->id : -1, .y = y, .rows = rows, .I = I, .O = O,
@@ -410,11 +379,10 @@ static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
     int64_t NB = cdiv(OH, RB);
     int wslot = pack_job(L, JIT_PACK_GEMM, w, b, C, KH * KW, 1, 0, 0);   /* w[C][KH*KW] + bias[C] */
     const IrNode *e = L->pw_of ? L->pw_of[L->node] : NULL;   /* a 1x1 expansion fused in (pwdw_fusable) */
-    Tab t = {0};
-    put(&t, e ? e->in[0]->id : x), put(&t, wslot), put(&t, res), put(&t, y);
-    int64_t v[] = {N, C, H, W, KH, KW, OH, OW, sh, sw, dh, dw, a->pad[0], a->pad[1]};
-    for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
-    put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, RB), put(&t, WQ), put(&t, L->h->vec512 ? 8 : 4);
+    bcl_kp_pwdw k = {.x = e ? e->in[0]->id : x, .wp = wslot, .r = res, .y = y, .N = N, .C = C, .H = H, .W = W,
+                     .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw, .dh = dh, .dw = dw, .pt = a->pad[0],
+                     .pl = a->pad[1], .act = a->act, .alpha = fbits(a->act_alpha), .RB = RB, .WQ = WQ,
+                     .TV = L->h->vec512 ? 8 : 4};
     if (e) {
         const IrValue *ew = e->in[1], *eb = e->n_in > 2 ? e->in[2] : NULL;
         int64_t Ci = ew->shape.d[1];
@@ -433,24 +401,27 @@ static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
             RBg = cdiv(OH, cdiv(OH, RBg));
             break;
         }
-        if (G > 1) RB = RBg, NB = cdiv(OH, RB), t.v[20] = RB;
+        if (G > 1) RB = RBg, NB = cdiv(OH, RB), k.RB = RB;
         int64_t CV = G == 1 ? (L->h->vec512 ? 8 : 4) : G == 2 ? (L->h->vec512 ? 8 : 2) : L->h->vec512 ? 4 : 1;
         int64_t BUF = ((RB - 1) * sh + (KH - 1) * dh + 1) * sw * WQ;
-        put(&t, pack_job(L, JIT_PACK_GEMM, ew, eb, C, Ci, 1, 0, 0)), put(&t, Ci), put(&t, e->attrs.act);
-        put(&t, fbits(e->attrs.act_alpha)), put(&t, CV), put(&t, G), put(&t, BUF);
-        step(L, "pwdw", &t, N * cdiv(C, G) * NB);
+        k.pw = pack_job(L, JIT_PACK_GEMM, ew, eb, C, Ci, 1, 0, 0), k.Ci = Ci, k.pact = e->attrs.act;
+        k.palpha = fbits(e->attrs.act_alpha), k.CV = CV, k.G = G, k.BUF = BUF;
+        STEP(L, pwdw, k, N * cdiv(C, G) * NB);
         return true;
     }
     /* Rows under 16 at stride 1 (7x7 planes): the flat plane (KERNEL(dwflat)) when its
      * vectors are fewer than one per row */
     int64_t PITCH = OW + KW - 1, NVEC = cdiv((OH - 1) * PITCH + OW, 16);
     if (sh == 1 && sw == 1 && dh == 1 && dw == 1 && OW < 16 && NVEC <= 8 && NVEC < OH && dwflat_on()) {
-        t.n -= 3;   /* RB WQ TV */
-        put(&t, PITCH), put(&t, NVEC);
-        step(L, "dwflat", &t, N * C);
+        bcl_kp_dwflat f;   /* the leading fields of dwconv's table, then the flat plane's */
+        memcpy(&f, &k, offsetof(bcl_kp_dwflat, PITCH));
+        f.PITCH = PITCH, f.NVEC = NVEC;
+        STEP(L, dwflat, f, N * C);
         return true;
     }
-    step(L, "dwconv", &t, N * C * NB);
+    bcl_kp_dwconv d;   /* the leading fields of pwdw's table */
+    memcpy(&d, &k, sizeof d);
+    STEP(L, dwconv, d, N * C * NB);
     return true;
 }
 
@@ -520,10 +491,9 @@ static bool lower_maxpool(Lower *L, const IrNode *n, int64_t OH, int64_t OW)
     if (pl > WQ) return false;
     int64_t RB = band_rows(OH, sh, KH, sw * WQ, 8192);
     if (!RB) return false;
-    Tab t = {0};
-    int64_t v[] = {n->in[0]->id, n->out->id, xs->d[0] * xs->d[1], H, W, OH, OW, KH, KW, sh, sw, pt, pl, RB, WQ};
-    for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
-    step(L, "maxpool", &t, xs->d[0] * xs->d[1] * cdiv(OH, RB));
+    bcl_kp_maxpool k = {.x = n->in[0]->id, .y = n->out->id, .NC = xs->d[0] * xs->d[1], .H = H, .W = W, .OH = OH,
+                        .OW = OW, .KH = KH, .KW = KW, .sh = sh, .sw = sw, .pt = pt, .pl = pl, .RB = RB, .WQ = WQ};
+    STEP(L, maxpool, k, xs->d[0] * xs->d[1] * cdiv(OH, RB));
     return true;
 }
 
@@ -545,13 +515,11 @@ static bool lower_convrow(Lower *L, const IrNode *n, int x, int y, int res)
     bool v512 = L->h->vec512;
     int64_t OT = v512 && O % 8 == 0 ? 8 : 6, TV = v512 ? (OT == 8 ? 3 : 4) : 1, OBK = cdiv(O, OT);
     int wslot = pack_job(L, JIT_PACK_GEMM, w, b, O, C * KH * KW, OT, 0, 0);
-    Tab t = {0};
-    put(&t, x), put(&t, wslot), put(&t, res), put(&t, y);
-    int64_t v[] = {N, C, H, W, KH, KW, O, OH, OW, sh, sw, dh, dw, a->pad[0], a->pad[1]};
-    for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
-    put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, RB), put(&t, WQ), put(&t, OT), put(&t, R);
-    put(&t, OBK), put(&t, TV);
-    step(L, "convrow", &t, N * cdiv(OH, RB) * OBK);
+    bcl_kp_convrow k = {.x = x, .wp = wslot, .r = res, .y = y, .N = N, .C = C, .H = H, .W = W, .KH = KH, .KW = KW,
+                        .O = O, .OH = OH, .OW = OW, .sh = sh, .sw = sw, .dh = dh, .dw = dw, .pt = a->pad[0],
+                        .pl = a->pad[1], .act = a->act, .alpha = fbits(a->act_alpha), .RB = RB, .WQ = WQ, .OT = OT,
+                        .R = R, .OBK = OBK, .TV = TV};
+    STEP(L, convrow, k, N * cdiv(OH, RB) * OBK);
     return true;
 }
 
@@ -578,13 +546,11 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
      * 24-channel groups: 1.78x), the generic kernel being far slower than that. */
     int64_t OG = O / (G ? G : 1);
     bool grouped = G > 1 && !depthwise && cdiv(CG, 16) * 16 * cdiv(OG, 16) * 16 <= 4 * CG * OG;
-    Tab t = {0};
     if (!packable || !(dense || depthwise || grouped)) {
-        put(&t, x), put(&t, w->id), put(&t, b ? b->id : -1), put(&t, res), put(&t, y);
-        int64_t v[] = {N, C, H, W, O, KH, KW, OH, OW, sh, sw, dh, dw, a->pad[0], a->pad[1], G};
-        for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&t, v[i]);
-        put(&t, a->act), put(&t, fbits(a->act_alpha));
-        step(L, "conv", &t, N * O);
+        bcl_kp_conv k = {.x = x, .w = w->id, .b = b ? b->id : -1, .r = res, .y = y, .N = N, .C = C, .H = H, .W = W,
+                         .O = O, .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw, .dh = dh, .dw = dw,
+                         .pt = a->pad[0], .pl = a->pad[1], .G = G, .act = a->act, .alpha = fbits(a->act_alpha)};
+        STEP(L, conv, k, N * O);
         return true;
     }
     if (dense && packable && KH == 1 && KW == 1 && sh == 1 && sw == 1 && !a->pad[0] && !a->pad[1] &&
@@ -634,20 +600,19 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         if (sx) {   /* the input is sx * ss ([N,C,1,1], an SE block's scale): scale the weights per image */
             WS = OBK * C * OT + OBK * OT;
             if ((size_t)(N * WS) > L->scratch_floats[1]) L->scratch_floats[1] = (size_t)(N * WS);
-            Tab ts = {0};
-            put(&ts, wslot), put(&ts, ss->id), put(&ts, L->scratch_slot[1]), put(&ts, C), put(&ts, OT), put(&ts, OBK);
-            step(L, "scale_w", &ts, N * OBK);
+            bcl_kp_scale_w ks = {.wp = wslot, .s = ss->id, .wo = L->scratch_slot[1], .C = C, .OT = OT, .OBK = OBK};
+            STEP(L, scale_w, ks, N * OBK);
             x = sx->id, wslot = L->scratch_slot[1];
         }
         if (cv) {
-            put(&t, x), put(&t, wslot), put(&t, res), put(&t, y), put(&t, N), put(&t, C), put(&t, P), put(&t, O);
-            put(&t, OBK), put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, MT), put(&t, NV), put(&t, WS);
-            step(L, "conv1x1_cv", &t, N * cdiv(OBK, NV) * cdiv(P, MT));
+            bcl_kp_conv1x1_cv k = {.x = x, .wp = wslot, .r = res, .y = y, .N = N, .C = C, .P = P, .O = O, .OB = OBK,
+                                   .act = a->act, .alpha = fbits(a->act_alpha), .MT = MT, .NV = NV, .WS = WS};
+            STEP(L, conv1x1_cv, k, N * cdiv(OBK, NV) * cdiv(P, MT));
             return true;
         }
-        put(&t, x), put(&t, wslot), put(&t, res), put(&t, y), put(&t, N), put(&t, C), put(&t, P), put(&t, O);
-        put(&t, OBK), put(&t, a->act), put(&t, fbits(a->act_alpha)), put(&t, OT), put(&t, PV), put(&t, WS), put(&t, RV);
-        step(L, "conv1x1", &t, N * (P / (16 * PV) ? P / (16 * PV) : 1) * cdiv(O, OT));
+        bcl_kp_conv1x1 k = {.x = x, .wp = wslot, .r = res, .y = y, .N = N, .C = C, .P = P, .O = O, .OBK = OBK,
+                            .act = a->act, .alpha = fbits(a->act_alpha), .OT = OT, .PV = PV, .WS = WS, .RV = RV};
+        STEP(L, conv1x1, k, N * (P / (16 * PV) ? P / (16 * PV) : 1) * cdiv(O, OT));
         return true;
     }
     if (depthwise && !dense && lower_dwconv(L, n, x, y, res)) return true;
@@ -679,10 +644,9 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     if (WP < need_w) WP = need_w;
     size_t sf = (size_t)(N * CB * HP * WP * 16);
     if (sf > L->scratch_floats[0]) L->scratch_floats[0] = sf;
-    put(&t, x), put(&t, L->scratch_slot[0]), put(&t, N), put(&t, C), put(&t, H), put(&t, W), put(&t, CB);
-    put(&t, HP), put(&t, WP), put(&t, a->pad[0]), put(&t, a->pad[1]);
-    put(&t, gpad ? CG : C), put(&t, gpad ? CBG : CB);
-    step(L, "pack16c", &t, N * CB * HP);
+    bcl_kp_pack16c kpk = {.x = x, .xp = L->scratch_slot[0], .N = N, .C = C, .H = H, .W = W, .CB = CB, .HP = HP,
+                          .WP = WP, .pt = a->pad[0], .pl = a->pad[1], .CG = gpad ? CG : C, .CBG = gpad ? CBG : CB};
+    STEP(L, pack16c, kpk, N * CB * HP);
     if (wino) {
         int us = pack_job(L, WT == 4 ? JIT_PACK_WINO43 : JIT_PACK_WINO23, w, b, O, C, 0, 0, 0);
         int64_t T = N * TH * TWn, OB = cdiv(O, 16), Cp = CB * 16, RT = L->h->vec512 ? 8 : tile_width(T, 6, 4);
@@ -690,38 +654,35 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         size_t vf = (size_t)(NXI * T * Cp), mf = (size_t)(NXI * T * OB * 16);
         if (vf > L->scratch_floats[1]) L->scratch_floats[1] = vf;
         if (mf > L->scratch_floats[2]) L->scratch_floats[2] = mf;
-        Tab ti = {0}, tg = {0}, to = {0};
-        put(&ti, L->scratch_slot[0]), put(&ti, L->scratch_slot[1]), put(&ti, N), put(&ti, CB), put(&ti, HP);
-        put(&ti, WP), put(&ti, TH), put(&ti, TWn);
-        step(L, WT == 4 ? "wino4_in" : "wino_in", &ti, N * TH);
-        put(&tg, L->scratch_slot[1]), put(&tg, us), put(&tg, L->scratch_slot[2]), put(&tg, T), put(&tg, Cp);
-        put(&tg, OB), put(&tg, RT), put(&tg, NXI);
-        step(L, "wino_gemm", &tg, NXI * cdiv(T, RT) * OB);
-        put(&to, L->scratch_slot[2]), put(&to, us), put(&to, res), put(&to, y), put(&to, N), put(&to, O);
-        put(&to, OB), put(&to, OH), put(&to, OW), put(&to, TH), put(&to, TWn), put(&to, a->act);
-        put(&to, fbits(a->act_alpha)), put(&to, Cp);
-        step(L, WT == 4 ? "wino4_out" : "wino_out", &to, N * OB * TH);
+        bcl_kp_wino_in ti = {.xp = L->scratch_slot[0], .V = L->scratch_slot[1], .N = N, .CB = CB, .HP = HP,
+                             .WP = WP, .TH = TH, .TW = TWn};
+        if (WT == 4) STEP_AS(L, wino4_in, wino_in, ti, N * TH);
+        else STEP(L, wino_in, ti, N * TH);
+        bcl_kp_wino_gemm tg = {.V = L->scratch_slot[1], .U = us, .M = L->scratch_slot[2], .T = T, .Cp = Cp, .OB = OB,
+                               .RT = RT, .NXI = NXI};
+        STEP(L, wino_gemm, tg, NXI * cdiv(T, RT) * OB);
+        bcl_kp_wino_out to = {.M = L->scratch_slot[2], .U = us, .r = res, .y = y, .N = N, .O = O, .OB = OB, .OH = OH,
+                              .OW = OW, .TH = TH, .TW = TWn, .act = a->act, .alpha = fbits(a->act_alpha), .Cp = Cp};
+        if (WT == 4) STEP_AS(L, wino4_out, wino_out, to, N * OB * TH);
+        else STEP(L, wino_out, to, N * OB * TH);
         return true;
     }
     int wslot = depthwise && !dense ? pack_job(L, JIT_PACK_DW16C, w, b, C, KH, KW, 0, 0)
                                     : pack_job(L, JIT_PACK_CONV16C, w, b, O, C, G, KH, KW);
     /* accumulators that fit the vector registers (the blocked conv: balanced on AVX2) */
     int64_t TW = L->h->vec512 ? 14 : depthwise && !dense ? 6 : tile_width(OW, 6, 4);
-    Tab c = {0};
-    put(&c, L->scratch_slot[0]), put(&c, wslot), put(&c, res), put(&c, y), put(&c, N), put(&c, CB);
-    put(&c, HP), put(&c, WP);
     if (depthwise && !dense) {
-        int64_t v[] = {C, KH, KW, OH, OW, sh, sw, dh, dw};
-        for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&c, v[i]);
-        put(&c, a->act), put(&c, fbits(a->act_alpha)), put(&c, TW);
-        step(L, "dwconv16c", &c, N * CB * OH);
+        bcl_kp_dwconv16c k = {.xp = L->scratch_slot[0], .wp = wslot, .r = res, .y = y, .N = N, .CB = CB, .HP = HP,
+                              .WP = WP, .C = C, .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw, .dh = dh,
+                              .dw = dw, .act = a->act, .alpha = fbits(a->act_alpha), .TW = TW};
+        STEP(L, dwconv16c, k, N * CB * OH);
     } else {
         int64_t OB = G * cdiv(OG, 16);   /* dense: cdiv(O, 16) */
-        int64_t v[] = {O, OB, KH, KW, OH, OW, sh, sw, dh, dw};
-        for (size_t i = 0; i < sizeof v / sizeof *v; i++) put(&c, v[i]);
-        put(&c, a->act), put(&c, fbits(a->act_alpha)), put(&c, TW), put(&c, C), put(&c, CBG);
-        put(&c, cdiv(OG, 16)), put(&c, CG), put(&c, OG);
-        step(L, "conv16c", &c, N * OB * OH);
+        bcl_kp_conv16c k = {.xp = L->scratch_slot[0], .wp = wslot, .r = res, .y = y, .N = N, .CB = CB, .HP = HP,
+                            .WP = WP, .O = O, .OB = OB, .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw,
+                            .dh = dh, .dw = dw, .act = a->act, .alpha = fbits(a->act_alpha), .TW = TW, .C = C,
+                            .CBG = CBG, .OBG = cdiv(OG, 16), .CG = CG, .OG = OG};
+        STEP(L, conv16c, k, N * OB * OH);
     }
     return true;
 }

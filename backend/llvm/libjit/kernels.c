@@ -29,9 +29,6 @@ INL float fbits(int64_t v)
     return f;
 }
 
-/* The buffer in slot p[i]; a negative index means "absent". */
-INL float *slot(void **slots, const int64_t *p, int i) { return p[i] < 0 ? 0 : (float *)slots[p[i]]; }
-
 /* The buffer of a slot field (kp->x); a negative index means "absent". */
 INL float *slot_ptr(void **slots, int64_t s) { return s < 0 ? 0 : (float *)slots[s]; }
 
@@ -671,10 +668,11 @@ INL void linear_tile(const float *restrict x, const float *restrict wp, const fl
 
 KERNEL(linear_p)
 {
-    int64_t rows = p[3], I = p[4], O = p[5], OB = p[6], act = p[7], RT = p[9], P = p[10];
-    float alpha = fbits(p[8]);
-    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *res = slot(slots, p, 11);
-    float *y = slot(slots, p, 2);
+    PARAMS(linear_p);
+    int64_t rows = kp->rows, I = kp->I, O = kp->O, OB = kp->OB, act = kp->act, RT = kp->RT, P = kp->P;
+    float alpha = fbits(kp->alpha);
+    const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *res = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t it = begin; it < end; it++) {
         int64_t rt = it / OB, ob = it % OB, r0 = rt * RT;
         if (RT == 4 && r0 + 4 <= rows)   /* the full tile, register-blocked */
@@ -688,14 +686,15 @@ KERNEL(linear_p)
 /* Generic direct convolution (any groups), the reference algorithm per output plane. */
 KERNEL(conv)
 {
-    int64_t C = p[6], H = p[7], W = p[8], O = p[9], KH = p[10], KW = p[11], OH = p[12], OW = p[13];
-    int64_t sh = p[14], sw = p[15], dh = p[16], dw = p[17], pt = p[18], pl = p[19], G = p[20];
-    int64_t act = p[21];
-    float alpha = fbits(p[22]);
+    PARAMS(conv);
+    int64_t C = kp->C, H = kp->H, W = kp->W, O = kp->O, KH = kp->KH, KW = kp->KW, OH = kp->OH, OW = kp->OW;
+    int64_t sh = kp->sh, sw = kp->sw, dh = kp->dh, dw = kp->dw, pt = kp->pt, pl = kp->pl, G = kp->G;
+    int64_t act = kp->act;
+    float alpha = fbits(kp->alpha);
     int64_t CG = C / G, OG = O / G;
-    const float *x = slot(slots, p, 0), *w = slot(slots, p, 1), *b = slot(slots, p, 2);
-    const float *res = slot(slots, p, 3);
-    float *y = slot(slots, p, 4);
+    const float *x = slot_ptr(slots, kp->x), *w = slot_ptr(slots, kp->w), *b = slot_ptr(slots, kp->b);
+    const float *res = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t it = begin; it < end; it++) {
         int64_t n = it / O, o = it % O, g = o / OG;
         float *yp = y + it * OH * OW;
@@ -727,10 +726,11 @@ KERNEL(conv)
 /* NCHW -> zero-padded NCHW16c: xp[n][cb][HP][WP][16], channels past C are zero. */
 KERNEL(pack16c)
 {
-    int64_t C = p[3], H = p[4], W = p[5], CB = p[6], HP = p[7], WP = p[8], pt = p[9], pl = p[10];
-    int64_t CG = p[11], CBG = p[12];
-    const float *x = slot(slots, p, 0);
-    float *xp = slot(slots, p, 1);
+    PARAMS(pack16c);
+    int64_t C = kp->C, H = kp->H, W = kp->W, CB = kp->CB, HP = kp->HP, WP = kp->WP, pt = kp->pt, pl = kp->pl;
+    int64_t CG = kp->CG, CBG = kp->CBG;
+    const float *x = slot_ptr(slots, kp->x);
+    float *xp = slot_ptr(slots, kp->xp);
     for (int64_t it = begin; it < end; it++) {
         int64_t hp = it % HP, cb = (it / HP) % CB, n = it / (HP * CB), ih = hp - pt;
         /* each group's channels start a new block (dense: one group of C) */
@@ -757,13 +757,13 @@ KERNEL(pack16c)
 /* One output tile: tw (a constant) consecutive output columns x 16 output channels,
  * accumulated in vector registers over all input channel blocks and taps. */
 INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const float *restrict r,
-                      float *restrict y, const int64_t *p, int64_t n, int64_t ob, int64_t oh,
+                      float *restrict y, const bcl_kp_conv16c *kp, int64_t n, int64_t ob, int64_t oh,
                       int64_t ow0, const int tw)
 {
-    int64_t CB = p[5], HP = p[6], WP = p[7], O = p[8], OB = p[9], KH = p[10], KW = p[11];
-    int64_t OH = p[12], OW = p[13], sh = p[14], sw = p[15], dh = p[16], dw = p[17], act = p[18];
-    int64_t CBG = p[22], OBG = p[23], CG = p[24], OG = p[25];
-    float alpha = fbits(p[19]);
+    int64_t CB = kp->CB, HP = kp->HP, WP = kp->WP, O = kp->O, OB = kp->OB, KH = kp->KH, KW = kp->KW;
+    int64_t OH = kp->OH, OW = kp->OW, sh = kp->sh, sw = kp->sw, dh = kp->dh, dw = kp->dw, act = kp->act;
+    int64_t CBG = kp->CBG, OBG = kp->OBG, CG = kp->CG, OG = kp->OG;
+    float alpha = fbits(kp->alpha);
     v16f acc[16];
 #pragma clang loop unroll(full)
     for (int t = 0; t < tw; t++) acc[t] = splat(0);
@@ -795,24 +795,25 @@ INL void conv16c_tile(const float *restrict xp, const float *restrict wp, const 
 
 KERNEL(conv16c)
 {
-    int64_t OB = p[9], OH = p[12], OW = p[13], TW = p[20];
-    const float *xp = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(conv16c);
+    int64_t OB = kp->OB, OH = kp->OH, OW = kp->OW, TW = kp->TW;
+    const float *xp = slot_ptr(slots, kp->xp), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t it = begin; it < end; it++) {
         int64_t oh = it % OH, ob = (it / OH) % OB, n = it / (OH * OB), ow = 0;
         /* TW and OW % TW are constants, so both tiles are fully unrolled. */
-        for (; ow + TW <= OW; ow += TW) conv16c_tile(xp, wp, r, y, p, n, ob, oh, ow, TW);
-        if (ow < OW) conv16c_tile(xp, wp, r, y, p, n, ob, oh, ow, OW % TW);
+        for (; ow + TW <= OW; ow += TW) conv16c_tile(xp, wp, r, y, kp, n, ob, oh, ow, TW);
+        if (ow < OW) conv16c_tile(xp, wp, r, y, kp, n, ob, oh, ow, OW % TW);
     }
 }
 
 INL void dw16c_tile(const float *restrict xp, const float *restrict wp, const float *restrict r,
-                    float *restrict y, const int64_t *p, int64_t n, int64_t cb, int64_t oh,
+                    float *restrict y, const bcl_kp_dwconv16c *kp, int64_t n, int64_t cb, int64_t oh,
                     int64_t ow0, const int tw)
 {
-    int64_t CB = p[5], HP = p[6], WP = p[7], C = p[8], KH = p[9], KW = p[10];
-    int64_t OH = p[11], OW = p[12], sh = p[13], sw = p[14], dh = p[15], dw = p[16], act = p[17];
-    float alpha = fbits(p[18]);
+    int64_t CB = kp->CB, HP = kp->HP, WP = kp->WP, C = kp->C, KH = kp->KH, KW = kp->KW;
+    int64_t OH = kp->OH, OW = kp->OW, sh = kp->sh, sw = kp->sw, dh = kp->dh, dw = kp->dw, act = kp->act;
+    float alpha = fbits(kp->alpha);
     v16f acc[16];
 #pragma clang loop unroll(full)
     for (int t = 0; t < tw; t++) acc[t] = splat(0);
@@ -833,13 +834,14 @@ INL void dw16c_tile(const float *restrict xp, const float *restrict wp, const fl
 
 KERNEL(dwconv16c)
 {
-    int64_t CB = p[5], OH = p[11], OW = p[12], TW = p[19];
-    const float *xp = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(dwconv16c);
+    int64_t CB = kp->CB, OH = kp->OH, OW = kp->OW, TW = kp->TW;
+    const float *xp = slot_ptr(slots, kp->xp), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
     for (int64_t it = begin; it < end; it++) {
         int64_t oh = it % OH, cb = (it / OH) % CB, n = it / (OH * CB), ow = 0;
-        for (; ow + TW <= OW; ow += TW) dw16c_tile(xp, wp, r, y, p, n, cb, oh, ow, TW);
-        if (ow < OW) dw16c_tile(xp, wp, r, y, p, n, cb, oh, ow, OW % TW);
+        for (; ow + TW <= OW; ow += TW) dw16c_tile(xp, wp, r, y, kp, n, cb, oh, ow, TW);
+        if (ow < OW) dw16c_tile(xp, wp, r, y, kp, n, cb, oh, ow, OW % TW);
     }
 }
 
@@ -847,11 +849,11 @@ KERNEL(dwconv16c)
  * activations): y[n][o][p] = sum_c w[o][c] * x[n][c][p]. A register tile is ot
  * output channels x pv 16-pixel vectors; the epilogue stores whole vectors. */
 INL void gemm_tile(const float *restrict x, const float *restrict wp, const float *restrict r,
-                   float *restrict y, const int64_t *p, int64_t n, int64_t obk, int64_t p0, const int ot,
+                   float *restrict y, const bcl_kp_conv1x1 *kp, int64_t n, int64_t obk, int64_t p0, const int ot,
                    const int pv)
 {
-    int64_t C = p[5], P = p[6], O = p[7], OBK = p[8], act = p[9], WS = p[13];
-    float alpha = fbits(p[10]);
+    int64_t C = kp->C, P = kp->P, O = kp->O, OBK = kp->OBK, act = kp->act, WS = kp->WS;
+    float alpha = fbits(kp->alpha);
     wp += n * WS;   /* weights scaled per image (scale_w), or shared (WS = 0) */
     v16f acc[8][4];
 #pragma clang loop unroll(full)
@@ -889,30 +891,31 @@ INL void gemm_tile(const float *restrict x, const float *restrict wp, const floa
 /* pv vectors of pixels from p0 as register tiles of at most rv vectors (rv < pv where
  * the registers hold fewer, AVX2: the item's weights are then reused from L1/L2). */
 INL void gemm_tiles(const float *restrict x, const float *restrict wp, const float *restrict r,
-                    float *restrict y, const int64_t *p, int64_t n, int64_t obk, int64_t p0, const int ot,
+                    float *restrict y, const bcl_kp_conv1x1 *kp, int64_t n, int64_t obk, int64_t p0, const int ot,
                     const int pv, const int rv)
 {
 #pragma clang loop unroll(full)
-    for (int s = 0; s < pv; s += rv) gemm_tile(x, wp, r, y, p, n, obk, p0 + 16 * s, ot, pv - s < rv ? pv - s : rv);
+    for (int s = 0; s < pv; s += rv) gemm_tile(x, wp, r, y, kp, n, obk, p0 + 16 * s, ot, pv - s < rv ? pv - s : rv);
 }
 
 KERNEL(conv1x1)
 {
-    int64_t P = p[6], OBK = p[8], OT = p[11], PV = p[12], RV = p[14];
-    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(conv1x1);
+    int64_t P = kp->P, OBK = kp->OBK, OT = kp->OT, PV = kp->PV, RV = kp->RV;
+    const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
     /* Items (n, tile, obk), obk fastest so a thread's consecutive items reuse the
      * pixel tile; the last tile of an image also does the remainder. */
     int64_t tiles = P / (16 * PV), per_n = tiles ? tiles : 1;
     for (int64_t it = begin; it < end; it++) {
         int64_t obk = it % OBK, t = (it / OBK) % per_n, n = it / (OBK * per_n);
         /* OT, PV, RV and the remainders are constants: each call is fully unrolled. */
-        if (t < tiles) gemm_tiles(x, wp, r, y, p, n, obk, t * 16 * PV, OT, PV, RV);
+        if (t < tiles) gemm_tiles(x, wp, r, y, kp, n, obk, t * 16 * PV, OT, PV, RV);
         if (t != per_n - 1) continue;
         int64_t p0 = tiles * 16 * PV;
-        if ((P - p0) / 16 > 0) gemm_tiles(x, wp, r, y, p, n, obk, p0, OT, (P % (16 * PV)) / 16, RV);
+        if ((P - p0) / 16 > 0) gemm_tiles(x, wp, r, y, kp, n, obk, p0, OT, (P % (16 * PV)) / 16, RV);
         /* the last 16 pixels again, overlapping: same values, same thread */
-        if (P % 16) gemm_tile(x, wp, r, y, p, n, obk, P - 16, OT, 1);
+        if (P % 16) gemm_tile(x, wp, r, y, kp, n, obk, P - 16, OT, 1);
     }
 }
 
@@ -923,10 +926,10 @@ KERNEL(conv1x1)
  * [OB][C][16] are read as vectors, and each output lane is stored to its channel's
  * row y[o][p] (16 scalar stores per vector: cheap against C FMAs per vector). */
 INL void cv_tile(const float *restrict x, const float *restrict wp, const float *restrict r, float *restrict y,
-                 const int64_t *p, int64_t n, int64_t ob0, int64_t p0, const int mt, const int nv)
+                 const bcl_kp_conv1x1_cv *kp, int64_t n, int64_t ob0, int64_t p0, const int mt, const int nv)
 {
-    int64_t C = p[5], P = p[6], O = p[7], OB = p[8], act = p[9], WS = p[13];
-    float alpha = fbits(p[10]);
+    int64_t C = kp->C, P = kp->P, O = kp->O, OB = kp->OB, act = kp->act, WS = kp->WS;
+    float alpha = fbits(kp->alpha);
     wp += n * WS;   /* weights scaled per image (scale_w), or shared (WS = 0) */
     v16f acc[8][4];
 #pragma clang loop unroll(full)
@@ -975,9 +978,10 @@ INL void cv_tile(const float *restrict x, const float *restrict wp, const float 
 
 KERNEL(conv1x1_cv)
 {
-    int64_t P = p[6], OB = p[8], MT = p[11], NV = p[12];
-    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(conv1x1_cv);
+    int64_t P = kp->P, OB = kp->OB, MT = kp->MT, NV = kp->NV;
+    const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
     /* Items (n, channel group of NV blocks, pixel tile), pixel tiles fastest: a thread's
      * consecutive items read the same weights. The last group and the last pixel tile
      * may be narrower (constants: every call is unrolled). */
@@ -986,10 +990,10 @@ KERNEL(conv1x1_cv)
         int64_t t = it % tiles, g = (it / tiles) % groups, n = it / (tiles * groups);
         int64_t p0 = t * MT, ob0 = g * NV;
         int full_p = p0 + MT <= P, full_o = ob0 + NV <= OB;
-        if (full_p && full_o) cv_tile(x, wp, r, y, p, n, ob0, p0, MT, NV);
-        else if (full_p) cv_tile(x, wp, r, y, p, n, ob0, p0, MT, OB % NV);
-        else if (full_o) cv_tile(x, wp, r, y, p, n, ob0, p0, P % MT, NV);
-        else cv_tile(x, wp, r, y, p, n, ob0, p0, P % MT, OB % NV);
+        if (full_p && full_o) cv_tile(x, wp, r, y, kp, n, ob0, p0, MT, NV);
+        else if (full_p) cv_tile(x, wp, r, y, kp, n, ob0, p0, MT, OB % NV);
+        else if (full_o) cv_tile(x, wp, r, y, kp, n, ob0, p0, P % MT, NV);
+        else cv_tile(x, wp, r, y, kp, n, ob0, p0, P % MT, OB % NV);
     }
 }
 
@@ -997,9 +1001,10 @@ KERNEL(conv1x1_cv)
  * times s[n][c] (input channel c), bias copied: conv(x * s) = conv_{w s}(x). */
 KERNEL(scale_w)
 {
-    int64_t C = p[3], OT = p[4], OBK = p[5], WS = OBK * C * OT + OBK * OT;
-    const float *wp = slot(slots, p, 0), *s = slot(slots, p, 1);
-    float *wo = slot(slots, p, 2);
+    PARAMS(scale_w);
+    int64_t C = kp->C, OT = kp->OT, OBK = kp->OBK, WS = OBK * C * OT + OBK * OT;
+    const float *wp = slot_ptr(slots, kp->wp), *s = slot_ptr(slots, kp->s);
+    float *wo = slot_ptr(slots, kp->wo);
     for (int64_t it = begin; it < end; it++) {
         int64_t n = it / OBK, obk = it % OBK;
         const float *src = wp + obk * C * OT, *sn = s + n * C;
@@ -1016,10 +1021,11 @@ KERNEL(scale_w)
  * (wino_gemm, U = G g G^T packed at compile time), Y = A^T M A (wino_out). */
 KERNEL(wino_in)
 {
-    int64_t CB = p[3], HP = p[4], WP = p[5], TH = p[6], TW = p[7];
-    const float *xp = slot(slots, p, 0);
-    float *V = slot(slots, p, 1);
-    int64_t T = p[2] * TH * TW, Cp = CB * 16;
+    PARAMS(wino_in);
+    int64_t CB = kp->CB, HP = kp->HP, WP = kp->WP, TH = kp->TH, TW = kp->TW;
+    const float *xp = slot_ptr(slots, kp->xp);
+    float *V = slot_ptr(slots, kp->V);
+    int64_t T = kp->N * TH * TW, Cp = CB * 16;
     for (int64_t it = begin; it < end; it++) {   /* it = (n, th) */
         int64_t n = it / TH, th = it % TH;
         for (int64_t tw = 0; tw < TW; tw++)
@@ -1067,9 +1073,10 @@ INL void wino_tile(const float *restrict V, const float *restrict U, float *rest
 
 KERNEL(wino_gemm)
 {
-    int64_t T = p[3], Cp = p[4], OB = p[5], RT = p[6], TB = (T + RT - 1) / RT;
-    const float *V = slot(slots, p, 0), *U = slot(slots, p, 1);
-    float *M = slot(slots, p, 2);
+    PARAMS(wino_gemm);
+    int64_t T = kp->T, Cp = kp->Cp, OB = kp->OB, RT = kp->RT, TB = (T + RT - 1) / RT;
+    const float *V = slot_ptr(slots, kp->V), *U = slot_ptr(slots, kp->U);
+    float *M = slot_ptr(slots, kp->M);
     for (int64_t it = begin; it < end; it++) {   /* it = (xi, tile block, ob) */
         int64_t ob = it % OB, tb = (it / OB) % TB, xi = it / (OB * TB), t0 = tb * RT;
         /* the last block: T % RT rows (a constant) in one tile, not one row at a time
@@ -1083,11 +1090,12 @@ KERNEL(wino_gemm)
 
 KERNEL(wino_out)
 {
-    int64_t O = p[5], OB = p[6], OH = p[7], OW = p[8], TH = p[9], TW = p[10], act = p[11], Cp = p[13];
-    float alpha = fbits(p[12]);
-    const float *M = slot(slots, p, 0), *U = slot(slots, p, 1), *r = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
-    int64_t T = p[4] * TH * TW;
+    PARAMS(wino_out);
+    int64_t O = kp->O, OB = kp->OB, OH = kp->OH, OW = kp->OW, TH = kp->TH, TW = kp->TW, act = kp->act, Cp = kp->Cp;
+    float alpha = fbits(kp->alpha);
+    const float *M = slot_ptr(slots, kp->M), *U = slot_ptr(slots, kp->U), *r = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
+    int64_t T = kp->N * TH * TW;
     for (int64_t it = begin; it < end; it++) {   /* it = (n, ob, th) */
         int64_t th = it % TH, ob = (it / TH) % OB, n = it / (TH * OB);
         v16f bv = ld16(U + 16 * OB * Cp * 16 + ob * 16);
@@ -1136,10 +1144,11 @@ INL void wino4_bt(const v16f *a, v16f *o)
 
 KERNEL(wino4_in)
 {
-    int64_t CB = p[3], HP = p[4], WP = p[5], TH = p[6], TW = p[7];
-    const float *xp = slot(slots, p, 0);
-    float *V = slot(slots, p, 1);
-    int64_t T = p[2] * TH * TW, Cp = CB * 16;
+    PARAMS(wino4_in);
+    int64_t CB = kp->CB, HP = kp->HP, WP = kp->WP, TH = kp->TH, TW = kp->TW;
+    const float *xp = slot_ptr(slots, kp->xp);
+    float *V = slot_ptr(slots, kp->V);
+    int64_t T = kp->N * TH * TW, Cp = CB * 16;
     for (int64_t it = begin; it < end; it++) {   /* it = (n, th) */
         int64_t n = it / TH, th = it % TH;
         for (int64_t tw = 0; tw < TW; tw++)
@@ -1181,11 +1190,12 @@ INL void wino4_at(const v16f *m, v16f *o)
 
 KERNEL(wino4_out)
 {
-    int64_t O = p[5], OB = p[6], OH = p[7], OW = p[8], TH = p[9], TW = p[10], act = p[11], Cp = p[13];
-    float alpha = fbits(p[12]);
-    const float *M = slot(slots, p, 0), *U = slot(slots, p, 1), *r = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
-    int64_t T = p[4] * TH * TW;
+    PARAMS(wino4_out);
+    int64_t O = kp->O, OB = kp->OB, OH = kp->OH, OW = kp->OW, TH = kp->TH, TW = kp->TW, act = kp->act, Cp = kp->Cp;
+    float alpha = fbits(kp->alpha);
+    const float *M = slot_ptr(slots, kp->M), *U = slot_ptr(slots, kp->U), *r = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
+    int64_t T = kp->N * TH * TW;
     for (int64_t it = begin; it < end; it++) {   /* it = (n, ob, th) */
         int64_t th = it % TH, ob = (it / TH) % OB, n = it / (TH * OB);
         v16f bv = ld16(U + 36 * OB * Cp * 16 + ob * 16);
@@ -1234,10 +1244,11 @@ INL v16f load_part(const float *restrict x, int64_t n)
 /* One output row segment of dwconv: tv vectors of 16 outputs from column ow0, nlast
  * lanes valid in the last vector (16: all). */
 INL void dw_row_tile(const float *restrict buf, const float *restrict wc, float bias, const float *restrict r,
-                     float *restrict y, const int64_t *p, int64_t rr0, int64_t ow0, const int tv, int64_t nlast)
+                     float *restrict y, const bcl_kp_dwconv *kp, int64_t rr0, int64_t ow0, const int tv,
+                     int64_t nlast)
 {
-    int64_t KH = p[8], KW = p[9], sw = p[13], dh = p[14], dw = p[15], act = p[18], WQ = p[21];
-    float alpha = fbits(p[19]);
+    int64_t KH = kp->KH, KW = kp->KW, sw = kp->sw, dh = kp->dh, dw = kp->dw, act = kp->act, WQ = kp->WQ;
+    float alpha = fbits(kp->alpha);
     v16f acc[8];
 #pragma clang loop unroll(full)
     for (int t = 0; t < tv; t++) acc[t] = splat(bias);
@@ -1331,10 +1342,11 @@ INL void fill_band(float *restrict buf, const float *restrict xc, int64_t H, int
  * with no bounds tests, whatever the stride. wp is w[C][KH*KW] + bias[C]. */
 KERNEL(dwconv)
 {
-    int64_t C = p[5], H = p[6], W = p[7], KH = p[8], KW = p[9], OH = p[10], OW = p[11];
-    int64_t sh = p[12], sw = p[13], dh = p[14], pt = p[16], pl = p[17], RB = p[20], WQ = p[21], TV = p[22];
-    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(dwconv);
+    int64_t C = kp->C, H = kp->H, W = kp->W, KH = kp->KH, KW = kp->KW, OH = kp->OH, OW = kp->OW;
+    int64_t sh = kp->sh, sw = kp->sw, dh = kp->dh, pt = kp->pt, pl = kp->pl, RB = kp->RB, WQ = kp->WQ, TV = kp->TV;
+    const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
     int64_t NB = (OH + RB - 1) / RB, R = (RB - 1) * sh + (KH - 1) * dh + 1;
     int64_t FV = OW / 16, NL = OW % 16;   /* full vectors per row, lanes of the last */
     float buf[R * sw * WQ];
@@ -1350,10 +1362,10 @@ KERNEL(dwconv)
             int64_t rr0 = (oh - oh0) * sh, o = (nc * OH + oh) * OW;
             const float *ro = r ? r + o : 0;
             int64_t v = 0;
-            for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, TV, 16);
+            for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, kp, rr0, v * 16, TV, 16);
             /* FV % TV and NL are constants: the remainder is one unrolled tile */
             if (FV % TV || NL)
-                dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
+                dw_row_tile(buf, wc, bias, ro, y + o, kp, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
         }
     }
 }
@@ -1367,11 +1379,12 @@ KERNEL(dwconv)
  * dropped). An item is one channel plane. Then each output row: + residual, act, store. */
 KERNEL(dwflat)
 {
-    int64_t C = p[5], H = p[6], W = p[7], KH = p[8], KW = p[9], OH = p[10], OW = p[11];
-    int64_t pt = p[16], pl = p[17], act = p[18], PITCH = p[20], NVEC = p[21];
-    float alpha = fbits(p[19]);
-    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(dwflat);
+    int64_t C = kp->C, H = kp->H, W = kp->W, KH = kp->KH, KW = kp->KW, OH = kp->OH, OW = kp->OW;
+    int64_t pt = kp->pt, pl = kp->pl, act = kp->act, PITCH = kp->PITCH, NVEC = kp->NVEC;
+    float alpha = fbits(kp->alpha);
+    const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
     int64_t NBUF = NVEC * 16 + (KH - 1) * PITCH + KW - 1;
     float buf[NBUF + 16], out[NVEC * 16 + 16];   /* a row's vector read reaches past the last output */
     for (int64_t nc = begin; nc < end; nc++) {
@@ -1409,12 +1422,12 @@ KERNEL(dwflat)
 
 /* The expansion of G channels at once (the register tile G channels x CV row vectors),
  * so each vector of x read from L2 feeds G FMAs, written into G band buffers. */
-INL void pw_rows(const float *restrict xr, const float *restrict pw, float *restrict bufs, const int64_t *p,
+INL void pw_rows(const float *restrict xr, const float *restrict pw, float *restrict bufs, const bcl_kp_pwdw *kp,
                  int64_t c0, int64_t ih, int64_t rr, const int G)
 {
-    int64_t C = p[5], H = p[6], W = p[7], sw = p[13], pl = p[17], WQ = p[21], Ci = p[24], pact = p[25], CV = p[27];
-    int64_t BUF = p[29];   /* floats per channel's band buffer */
-    float palpha = fbits(p[26]);
+    int64_t C = kp->C, H = kp->H, W = kp->W, sw = kp->sw, pl = kp->pl, WQ = kp->WQ, Ci = kp->Ci, pact = kp->pact;
+    int64_t CV = kp->CV, BUF = kp->BUF;   /* BUF: floats per channel's band buffer */
+    float palpha = fbits(kp->palpha);
     int64_t NV = (W + 15) / 16;
     float row[G][NV * 16];
     const float *wg[4];
@@ -1474,13 +1487,17 @@ INL void pw_rows(const float *restrict xr, const float *restrict pw, float *rest
  * groups fastest: a thread's consecutive items read the same input rows, which stay in
  * L2, and each row vector read feeds G channels (pw_rows). p: dwconv's, then pw
  * (w[C][Ci] + bias[C]), Ci, act, alpha, CV, G, BUF; x is the expansion's input. */
+_Static_assert(offsetof(bcl_kp_pwdw, TV) == offsetof(bcl_kp_dwconv, TV), "pwdw's table starts with dwconv's");
 KERNEL(pwdw)
 {
-    int64_t C = p[5], H = p[6], W = p[7], KH = p[8], OH = p[10], OW = p[11];
-    int64_t sh = p[12], sw = p[13], dh = p[14], pt = p[16], pl = p[17], RB = p[20], WQ = p[21], TV = p[22];
-    int64_t Ci = p[24], G = p[28], BUF = p[29];
-    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2), *pw = slot(slots, p, 23);
-    float *y = slot(slots, p, 3);
+    PARAMS(pwdw);
+    const bcl_kp_dwconv *dwk = (const bcl_kp_dwconv *)(const void *)kp;   /* the same leading fields */
+    int64_t C = kp->C, H = kp->H, W = kp->W, KH = kp->KH, KW = kp->KW, OH = kp->OH, OW = kp->OW;
+    int64_t sh = kp->sh, sw = kp->sw, dh = kp->dh, pt = kp->pt, pl = kp->pl, RB = kp->RB, WQ = kp->WQ, TV = kp->TV;
+    int64_t Ci = kp->Ci, G = kp->G, BUF = kp->BUF;
+    const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
+    const float *pw = slot_ptr(slots, kp->pw);
+    float *y = slot_ptr(slots, kp->y);
     int64_t NB = (OH + RB - 1) / RB, CG = (C + G - 1) / G;
     int64_t FV = OW / 16, NL = OW % 16;   /* NV = ceil(W / 16) <= 8 (planner) */
     float bufs[G * BUF];
@@ -1496,21 +1513,21 @@ KERNEL(pwdw)
                 continue;
             }
             /* G is a constant: one unrolled tile */
-            if (G == 4) pw_rows(xn + ih * W, pw, bufs, p, c0, ih, rr, 4);
-            else if (G == 2) pw_rows(xn + ih * W, pw, bufs, p, c0, ih, rr, 2);
-            else pw_rows(xn + ih * W, pw, bufs, p, c0, ih, rr, 1);
+            if (G == 4) pw_rows(xn + ih * W, pw, bufs, kp, c0, ih, rr, 4);
+            else if (G == 2) pw_rows(xn + ih * W, pw, bufs, kp, c0, ih, rr, 2);
+            else pw_rows(xn + ih * W, pw, bufs, kp, c0, ih, rr, 1);
         }
         for (int64_t g = 0; g < G && c0 + g < C; g++) {
             int64_t c = c0 + g, nc = n * C + c;
-            const float *buf = bufs + g * BUF, *wc = wp + c * KH * p[9];
-            float bias = wp[C * KH * p[9] + c];
+            const float *buf = bufs + g * BUF, *wc = wp + c * KH * KW;
+            float bias = wp[C * KH * KW + c];
             for (int64_t oh = oh0; oh < oh1; oh++) {
                 int64_t rr0 = (oh - oh0) * sh, o = (nc * OH + oh) * OW;
                 const float *ro = r ? r + o : 0;
                 int64_t v = 0;
-                for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, TV, 16);
+                for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, dwk, rr0, v * 16, TV, 16);
                 if (FV % TV || NL)
-                    dw_row_tile(buf, wc, bias, ro, y + o, p, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
+                    dw_row_tile(buf, wc, bias, ro, y + o, dwk, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
             }
         }
     }
@@ -1521,10 +1538,11 @@ KERNEL(pwdw)
  * as in the reference. */
 KERNEL(maxpool)
 {
-    int64_t H = p[3], W = p[4], OH = p[5], OW = p[6], KH = p[7], KW = p[8], sh = p[9], sw = p[10];
-    int64_t pt = p[11], pl = p[12], RB = p[13], WQ = p[14];
-    const float *x = slot(slots, p, 0);
-    float *y = slot(slots, p, 1);
+    PARAMS(maxpool);
+    int64_t H = kp->H, W = kp->W, OH = kp->OH, OW = kp->OW, KH = kp->KH, KW = kp->KW, sh = kp->sh, sw = kp->sw;
+    int64_t pt = kp->pt, pl = kp->pl, RB = kp->RB, WQ = kp->WQ;
+    const float *x = slot_ptr(slots, kp->x);
+    float *y = slot_ptr(slots, kp->y);
     int64_t NB = (OH + RB - 1) / RB, R = (RB - 1) * sh + KH;
     float buf[R * sw * WQ];
     for (int64_t it = begin; it < end; it++) {
@@ -1553,12 +1571,13 @@ KERNEL(maxpool)
 
 /* A register tile of convrow: ot output channels x tv vectors of 16 outputs of one row. */
 INL void convrow_tile(const float *restrict buf, const float *restrict wp, const float *restrict r,
-                      float *restrict y, const int64_t *p, int64_t n, int64_t obk, int64_t oh, int64_t rr0, int64_t ow0,
+                      float *restrict y, const bcl_kp_convrow *kp, int64_t n, int64_t obk, int64_t oh, int64_t rr0,
+                      int64_t ow0,
                       const int ot, const int tv, int64_t nlast)
 {
-    int64_t C = p[5], KH = p[8], KW = p[9], O = p[10], OH = p[11], OW = p[12], sw = p[14];
-    int64_t dh = p[15], dw = p[16], act = p[19], R = p[24], WQ = p[22], OBK = p[25];
-    float alpha = fbits(p[20]);
+    int64_t C = kp->C, KH = kp->KH, KW = kp->KW, O = kp->O, OH = kp->OH, OW = kp->OW, sw = kp->sw;
+    int64_t dh = kp->dh, dw = kp->dw, act = kp->act, R = kp->R, WQ = kp->WQ, OBK = kp->OBK;
+    float alpha = fbits(kp->alpha);
     v16f acc[8][4];
 #pragma clang loop unroll(full)
     for (int i = 0; i < ot; i++)
@@ -1608,11 +1627,12 @@ INL void convrow_tile(const float *restrict buf, const float *restrict wp, const
  * blocked kernel would pad 3 channels to 16 and scatter its stores. */
 KERNEL(convrow)
 {
-    int64_t C = p[5], H = p[6], W = p[7], KH = p[8], OH = p[11], OW = p[12], sh = p[13], sw = p[14];
-    int64_t dh = p[15], pt = p[17], pl = p[18], RB = p[21], WQ = p[22], OT = p[23], R = p[24], OBK = p[25];
-    int64_t TV = p[26];
-    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *r = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(convrow);
+    int64_t C = kp->C, H = kp->H, W = kp->W, KH = kp->KH, OH = kp->OH, OW = kp->OW, sh = kp->sh, sw = kp->sw;
+    int64_t dh = kp->dh, pt = kp->pt, pl = kp->pl, RB = kp->RB, WQ = kp->WQ, OT = kp->OT, R = kp->R, OBK = kp->OBK;
+    int64_t TV = kp->TV;
+    const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
+    float *y = slot_ptr(slots, kp->y);
     int64_t NB = (OH + RB - 1) / RB, FV = OW / 16, NL = OW % 16;
     float buf[C * R * sw * WQ];
     int64_t filled = -1;   /* the (image, band) in buf: consecutive items share it */
@@ -1627,9 +1647,9 @@ KERNEL(convrow)
         }
         for (int64_t oh = oh0; oh < oh1; oh++) {
             int64_t rr0 = (oh - oh0) * sh, v = 0;
-            for (; v + TV <= FV; v += TV) convrow_tile(buf, wp, r, y, p, n, obk, oh, rr0, v * 16, OT, TV, 16);
+            for (; v + TV <= FV; v += TV) convrow_tile(buf, wp, r, y, kp, n, obk, oh, rr0, v * 16, OT, TV, 16);
             if (FV % TV || NL)
-                convrow_tile(buf, wp, r, y, p, n, obk, oh, rr0, v * 16, OT, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
+                convrow_tile(buf, wp, r, y, kp, n, obk, oh, rr0, v * 16, OT, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
         }
     }
 }

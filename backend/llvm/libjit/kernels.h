@@ -19,9 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The kernels, in the X-macro style of ops.def: K(name) for a kernel whose table is
- * the struct of its field list BCL_KP_name; K(name, slots) for one still indexed by
- * position (bit i of slots says p[i] is a buffer slot), until it is converted. */
+/* The kernels, in the X-macro style of ops.def: K(name); the table of each is the
+ * struct of its field list BCL_KP_name below. */
 #define BCL_JIT_KERNELS(K) \
     K(unary) \
     K(binary) \
@@ -38,47 +37,27 @@
     K(where) \
     K(matmul) \
     K(linear) \
-    K(linear_p, 0x807) /* x wp y rows I O OB act alpha RT P r; items: ceil(rows/RT)*OB; wp [OB][I][16] + bias[OB*16];
-                     row = pixel of P per image (1x1 conv on P < 16 pixels), r: residual */ \
-    K(conv, 0x1f) /* x w b r y N C H W O KH KW OH OW sh sw dh dw pt pl G act alpha; items: N*O */ \
-    K(pack16c, 0x3) /* x xp N C H W CB HP WP pt pl CG CBG; items: N*CB*HP; groups of CG channels
-                     each start a block: CBG blocks per group, CB = groups * CBG (dense: CG = C) */ \
-    K(conv16c, 0xf) /* xp wp r y N CB HP WP O OB KH KW OH OW sh sw dh dw act alpha TW C CBG OBG CG OG;
-                     items: N*OB*OH; wp [OB][CBG][KH][KW][16c][16o] + bias[OB*16];
-                     groups: CBG input and OBG output blocks per group of CG inputs and OG outputs
-                     (dense: CB, OB, C, O); a group's last blocks are zero-padded */ \
-    K(conv1x1, 0xf) /* x wp r y N C P O OBK act alpha OT PV WS RV; items: N*max(1, P/(16*PV))*OBK; P >= 16;
-                     register tiles of OT channels x RV <= PV 16-pixel vectors;
-                     wp [OBK][C][OT] + bias[OBK*OT] (1x1, stride 1, no padding, groups 1); WS > 0:
-                     one such set of weights per image, WS floats apart (scale_w) */ \
-    K(conv1x1_cv, 0xf) /* x wp r y N C P O OB act alpha MT NV WS; items: N*ceil(OB/NV)*ceil(P/MT); conv1x1 with
-                     output channels as vectors: register tiles of MT <= 8 pixels x NV <= 4 16-channel blocks;
-                     wp [OB][C][16] + bias[OB*16]; WS as conv1x1's */ \
-    K(scale_w, 0x7) /* wp s wo C OT OBK; items: N*OBK; wo[n] = conv1x1 weights wp times s[n][c] */ \
-    K(wino_in, 0x3) /* xp V N CB HP WP TH TW; items: N*TH; V [16][T = N*TH*TW][CB*16] */ \
-    K(wino_gemm, 0x7) /* V U M T Cp OB RT NXI; items: NXI*ceil(T/RT)*OB; U [NXI][OB][Cp][16o] + bias;
-                     M [NXI][T][OB*16]; NXI = 16 (F(2x2, 3x3)) or 36 (F(4x4, 3x3)) */ \
-    K(wino_out, 0xf) /* M U r y N O OB OH OW TH TW act alpha Cp; items: N*OB*TH */ \
-    K(wino4_in, 0x3) /* as wino_in for F(4x4, 3x3): 6x6 patches 4 apart; V [36][T][CB*16] */ \
-    K(wino4_out, 0xf) /* as wino_out for F(4x4, 3x3): M [36][T][OB*16] -> 4x4 output tiles */ \
-    K(dwconv16c, 0xf) /* xp wp r y N CB HP WP C KH KW OH OW sh sw dh dw act alpha TW; items: N*CB*OH;
-                     wp [CB][KH][KW][16] + bias[CB*16] */ \
-    K(dwconv, 0xf) /* x wp r y N C H W KH KW OH OW sh sw dh dw pt pl act alpha RB WQ TV; items: N*C*ceil(OH/RB);
-                     NCHW in and out, wp [C][KH*KW] + bias[C]; RB output rows per item, WQ floats per
-                     column phase of a buffered input row, TV vectors per register tile */ \
-    K(gemm, 0xf) /* x wp res y rows I O OB act alpha RT NB; items: ceil(OB/NB)*ceil(rows/RT) (column tile
-                     outer); wp [OB][I][16] + bias[OB*16] (JIT_PACK_LINEAR16); res: y's layout or -1 */ \
+    K(linear_p) \
+    K(conv) \
+    K(pack16c) \
+    K(conv16c) \
+    K(conv1x1) \
+    K(conv1x1_cv) \
+    K(scale_w) \
+    K(wino_in) \
+    K(wino_gemm) \
+    K(wino_out) \
+    K(wino4_in) \
+    K(wino4_out) \
+    K(dwconv16c) \
+    K(dwconv) \
+    K(gemm) \
     K(gather_rows) \
     K(layer_norm_v) \
-    K(dwflat, 0xf) /* dwconv's table to alpha, then PITCH NVEC; items: N*C; stride 1, dilation 1, OW < 16:
-                     the padded plane flat, PITCH = OW + KW - 1 floats a row, NVEC <= 8 vectors of flat outputs */ \
-    K(pwdw, 0x80000f) /* dwconv's table, then pw Ci act alpha CV (row vectors per pass) G (channels per item, 1, 2
-                     or 4) BUF (floats of a channel's band buffer); items: N*ceil(OH/RB)*ceil(C/G) (groups fastest);
-                     x: the 1x1 expansion's input [N][Ci][H][W], pw [C][Ci] + bias[C] (JIT_PACK_GEMM, ot 1) */ \
-    K(maxpool, 0x3) /* x y NC H W OH OW KH KW sh sw pt pl RB WQ; items: NC*ceil(OH/RB) (NCHW) */ \
-    K(convrow, 0xf) /* x wp r y N C H W KH KW O OH OW sh sw dh dw pt pl act alpha RB WQ OT R OBK TV;
-                     items: N*ceil(OH/RB)*OBK; dense, few input channels, NCHW in and out;
-                     wp [OBK][C*KH*KW][OT] + bias[OBK*OT]; R buffered input rows per channel */ \
+    K(dwflat) \
+    K(pwdw) \
+    K(maxpool) \
+    K(convrow) \
     K(attn_tile) \
     K(attn_kt) \
     K(transpose2d)
@@ -191,8 +170,114 @@
     slot(x) slot(y) i64(rank) i64(nrows) i64(len) i64(per) i64(value) i64x8(ydims) i64x8(mode) i64x8(mul) \
     i64x8(add) i64x8(xdim) i64x8(xstr) i64(xoff)
 
-/* The struct of each converted kernel, and checks that it is the int64 table entry for
- * entry (no padding). bcl_kp_slots_NAME(): the slot mask (bit i: entry i is a slot),
+/* rows x packed w: a linear (P = 1) or a 1x1 conv on P < 16 pixels (row = pixel of P per
+ * image); wp [OB][I][16] + bias[OB*16]; r: residual or -1; items: ceil(rows/RT)*OB */
+#define BCL_KP_linear_p(slot, i64, i64x8) \
+    slot(x) slot(wp) slot(y) i64(rows) i64(I) i64(O) i64(OB) i64(act) i64(alpha) i64(RT) i64(P) slot(r)
+
+/* [rows, I] x packed w (JIT_PACK_LINEAR16: [OB][I][16] + bias[OB*16]), register tiles
+ * of RT rows x NB 16-column blocks; res: y's layout or -1; items: ceil(OB/NB)*ceil(rows/RT)
+ * (column tile outer) */
+#define BCL_KP_gemm(slot, i64, i64x8) \
+    slot(x) slot(wp) slot(res) slot(y) i64(rows) i64(I) i64(O) i64(OB) i64(act) i64(alpha) i64(RT) i64(NB)
+
+/* the generic direct conv (any groups G), NCHW; b, r: bias, residual or -1; items: N*O */
+#define BCL_KP_conv(slot, i64, i64x8) \
+    slot(x) slot(w) slot(b) slot(r) slot(y) i64(N) i64(C) i64(H) i64(W) i64(O) i64(KH) i64(KW) i64(OH) \
+    i64(OW) i64(sh) i64(sw) i64(dh) i64(dw) i64(pt) i64(pl) i64(G) i64(act) i64(alpha)
+
+/* wo[n] = conv1x1 weights wp (C inputs, OBK tiles of OT) times s[n][c]; items: N*OBK */
+#define BCL_KP_scale_w(slot, i64, i64x8) \
+    slot(wp) slot(s) slot(wo) i64(C) i64(OT) i64(OBK)
+
+/* NCHW -> zero-padded NCHW16c xp [N][CB][HP][WP][16]; groups of CG channels each start
+ * a block: CBG blocks per group, CB = groups * CBG (dense: CG = C); items: N*CB*HP */
+#define BCL_KP_pack16c(slot, i64, i64x8) \
+    slot(x) slot(xp) i64(N) i64(C) i64(H) i64(W) i64(CB) i64(HP) i64(WP) i64(pt) i64(pl) i64(CG) i64(CBG)
+
+/* max pooling on NCHW planes through a band buffer (see dwconv); items: NC*ceil(OH/RB) */
+#define BCL_KP_maxpool(slot, i64, i64x8) \
+    slot(x) slot(y) i64(NC) i64(H) i64(W) i64(OH) i64(OW) i64(KH) i64(KW) i64(sh) i64(sw) i64(pt) i64(pl) \
+    i64(RB) i64(WQ)
+
+/* the blocked conv on pack16c's xp; wp [OB][CBG][KH][KW][16c][16o] + bias[OB*16];
+ * TW output columns per register tile; groups: CBG input and OBG output blocks per group
+ * of CG inputs and OG outputs (dense: CB, OB, C, O), a group's last blocks zero-padded;
+ * items: N*OB*OH */
+#define BCL_KP_conv16c(slot, i64, i64x8) \
+    slot(xp) slot(wp) slot(r) slot(y) i64(N) i64(CB) i64(HP) i64(WP) i64(O) i64(OB) i64(KH) i64(KW) i64(OH) \
+    i64(OW) i64(sh) i64(sw) i64(dh) i64(dw) i64(act) i64(alpha) i64(TW) i64(C) i64(CBG) i64(OBG) i64(CG) \
+    i64(OG)
+
+/* depthwise on pack16c's xp, wp [CB][KH][KW][16] + bias[CB*16]; TW columns per
+ * register tile; items: N*CB*OH */
+#define BCL_KP_dwconv16c(slot, i64, i64x8) \
+    slot(xp) slot(wp) slot(r) slot(y) i64(N) i64(CB) i64(HP) i64(WP) i64(C) i64(KH) i64(KW) i64(OH) i64(OW) \
+    i64(sh) i64(sw) i64(dh) i64(dw) i64(act) i64(alpha) i64(TW)
+
+/* Winograd input transform of pack16c's xp: V [16][T = N*TH*TW][CB*16] (wino4_in: 6x6
+ * patches 4 apart, V [36][T][CB*16]); items: N*TH */
+#define BCL_KP_wino_in(slot, i64, i64x8) \
+    slot(xp) slot(V) i64(N) i64(CB) i64(HP) i64(WP) i64(TH) i64(TW)
+#define BCL_KP_wino4_in BCL_KP_wino_in
+
+/* M [NXI][T][OB*16] = V x U, U [NXI][OB][Cp][16o] + bias; NXI = 16 (F(2x2, 3x3)) or 36
+ * (F(4x4, 3x3)); items: NXI*ceil(T/RT)*OB */
+#define BCL_KP_wino_gemm(slot, i64, i64x8) \
+    slot(V) slot(U) slot(M) i64(T) i64(Cp) i64(OB) i64(RT) i64(NXI)
+
+/* output transform of M (+ bias from U, residual r, act) into y NCHW (wino4_out: 4x4
+ * tiles from M [36][T][OB*16]); items: N*OB*TH */
+#define BCL_KP_wino_out(slot, i64, i64x8) \
+    slot(M) slot(U) slot(r) slot(y) i64(N) i64(O) i64(OB) i64(OH) i64(OW) i64(TH) i64(TW) i64(act) i64(alpha) \
+    i64(Cp)
+#define BCL_KP_wino4_out BCL_KP_wino_out
+
+/* 1x1, stride 1, no padding, groups 1 as a GEMM on NCHW (P >= 16 pixels): register
+ * tiles of OT channels x RV <= PV 16-pixel vectors; wp [OBK][C][OT] + bias[OBK*OT];
+ * WS > 0: one such set of weights per image, WS floats apart (scale_w);
+ * items: N*max(1, P/(16*PV))*OBK */
+#define BCL_KP_conv1x1(slot, i64, i64x8) \
+    slot(x) slot(wp) slot(r) slot(y) i64(N) i64(C) i64(P) i64(O) i64(OBK) i64(act) i64(alpha) i64(OT) i64(PV) \
+    i64(WS) i64(RV)
+
+/* depthwise on NCHW in and out, wp [C][KH*KW] + bias[C]; RB output rows per item, WQ
+ * floats per column phase of a buffered input row, TV vectors per register tile;
+ * items: N*C*ceil(OH/RB) */
+#define BCL_KP_dwconv(slot, i64, i64x8) BCL_KP_DW_CONV(slot, i64, i64x8) i64(RB) i64(WQ) i64(TV)
+/* the depthwise conv's shape (dwconv, dwflat, pwdw) */
+#define BCL_KP_DW_CONV(slot, i64, i64x8) \
+    slot(x) slot(wp) slot(r) slot(y) i64(N) i64(C) i64(H) i64(W) i64(KH) i64(KW) i64(OH) i64(OW) i64(sh) \
+    i64(sw) i64(dh) i64(dw) i64(pt) i64(pl) i64(act) i64(alpha)
+
+/* depthwise, stride 1, dilation 1, OW < 16: the padded plane flat, PITCH = OW + KW - 1
+ * floats a row, NVEC <= 8 vectors of flat outputs; items: N*C */
+#define BCL_KP_dwflat(slot, i64, i64x8) BCL_KP_DW_CONV(slot, i64, i64x8) i64(PITCH) i64(NVEC)
+
+/* dwconv's fields (x: the 1x1 expansion's input [N][Ci][H][W]), then the expansion:
+ * pw [C][Ci] + bias[C] (JIT_PACK_GEMM, ot 1), its act and alpha, CV row vectors per
+ * pass, G channels per item (1, 2 or 4), BUF floats of a channel's band buffer;
+ * items: N*ceil(OH/RB)*ceil(C/G) (groups fastest) */
+#define BCL_KP_pwdw(slot, i64, i64x8) \
+    BCL_KP_dwconv(slot, i64, i64x8) slot(pw) i64(Ci) i64(pact) i64(palpha) i64(CV) i64(G) i64(BUF)
+
+/* dense conv with few input channels, NCHW in and out; wp [OBK][C*KH*KW][OT] +
+ * bias[OBK*OT]; R buffered input rows per channel, TV vectors per register tile;
+ * items: N*ceil(OH/RB)*OBK */
+#define BCL_KP_convrow(slot, i64, i64x8) \
+    slot(x) slot(wp) slot(r) slot(y) i64(N) i64(C) i64(H) i64(W) i64(KH) i64(KW) i64(O) i64(OH) i64(OW) \
+    i64(sh) i64(sw) i64(dh) i64(dw) i64(pt) i64(pl) i64(act) i64(alpha) i64(RB) i64(WQ) i64(OT) i64(R) \
+    i64(OBK) i64(TV)
+
+/* conv1x1 with output channels as the vectors (few pixels, not a multiple of 16):
+ * register tiles of MT <= 8 pixels x NV <= 4 16-channel blocks; wp [OB][C][16] +
+ * bias[OB*16]; WS as conv1x1's; items: N*ceil(OB/NV)*ceil(P/MT) */
+#define BCL_KP_conv1x1_cv(slot, i64, i64x8) \
+    slot(x) slot(wp) slot(r) slot(y) i64(N) i64(C) i64(P) i64(O) i64(OB) i64(act) i64(alpha) i64(MT) i64(NV) \
+    i64(WS)
+
+/* The struct of each kernel, and checks that it is the int64 table entry for entry
+ * (no padding). bcl_kp_slots_NAME(): the slot mask (bit i: entry i is a slot),
  * with a compile-time check that every slot is within the first 64 entries. */
 #define BCL_KP_DECL(f) int64_t f;
 #define BCL_KP_DECL8(f) int64_t f[8];
@@ -213,11 +298,7 @@
         BCL_KP_##name(BCL_KP_SLOT_CHECK, BCL_KP_NONE, BCL_KP_NONE) \
         return 0 BCL_KP_##name(BCL_KP_SLOT_BIT, BCL_KP_NONE, BCL_KP_NONE); \
     }
-/* K(name): its struct; K(name, slots): nothing (not converted yet) */
-#define BCL_KP_THIRD(a, b, c, ...) c
-#define BCL_KP_SKIP(name)
-#define BCL_KP_STRUCT_K(name, ...) BCL_KP_THIRD(-, ##__VA_ARGS__, BCL_KP_SKIP, BCL_KP_STRUCT, -)(name)
-BCL_JIT_KERNELS(BCL_KP_STRUCT_K)
+BCL_JIT_KERNELS(BCL_KP_STRUCT)
 
 #define BCL_JIT_ATTN_MAX_N 4096   /* keys per attention row the fused kernel holds */
 #define BCL_JIT_ATTN_TILE_NP 1024 /* keys (rounded up to 16) per row the tiled kernel holds on its stack */

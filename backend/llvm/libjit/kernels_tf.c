@@ -49,10 +49,11 @@ INL void lin_tile(const float *restrict x, const float *restrict wp, const float
  * weights of a column tile stay in cache while the rows stream past them. */
 KERNEL(gemm)
 {
-    int64_t rows = p[4], I = p[5], O = p[6], OB = p[7], act = p[8], RT = p[10], NB = p[11];
-    float alpha = fbits(p[9]);
-    const float *x = slot(slots, p, 0), *wp = slot(slots, p, 1), *res = slot(slots, p, 2);
-    float *y = slot(slots, p, 3);
+    PARAMS(gemm);
+    int64_t rows = kp->rows, I = kp->I, O = kp->O, OB = kp->OB, act = kp->act, RT = kp->RT, NB = kp->NB;
+    float alpha = fbits(kp->alpha);
+    const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *res = slot_ptr(slots, kp->res);
+    float *y = slot_ptr(slots, kp->y);
     int64_t nrt = (rows + RT - 1) / RT;
     for (int64_t it = begin; it < end; it++) {
         int64_t ob = (it / nrt) * NB, r0 = (it % nrt) * RT, r1 = min64(r0 + RT, rows);

@@ -379,6 +379,8 @@ static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
     int64_t NB = cdiv(OH, RB);
     int wslot = pack_job(L, JIT_PACK_GEMM, w, b, C, KH * KW, 1, 0, 0);   /* w[C][KH*KW] + bias[C] */
     const IrNode *e = L->pw_of ? L->pw_of[L->node] : NULL;   /* a 1x1 expansion fused in (pwdw_fusable) */
+    /* pwdw's table: dwconv's, then the expansion's fields; dwflat's starts as dwconv's
+     * (kernels.h: BCL_KP_DW_CONV) */
     bcl_kp_pwdw k = {.x = e ? e->in[0]->id : x, .wp = wslot, .r = res, .y = y, .N = N, .C = C, .H = H, .W = W,
                      .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw, .dh = dh, .dw = dw, .pt = a->pad[0],
                      .pl = a->pad[1], .act = a->act, .alpha = fbits(a->act_alpha), .RB = RB, .WQ = WQ,

@@ -188,6 +188,38 @@ static void test_attn_tile_fields(void **state)
     jt_free(&t);
 }
 
+/* linear_p (a 1x1 conv on 4 pixels): its residual slot r comes after the scalars */
+static void test_linear_p_fields(void **state)
+{
+    (void)state;
+    JT t;
+    jt_init(&t, 5);
+    unused_inputs(&t, 8);
+    IrAttrs a = ir_attrs_default();
+    a.act = IR_RELU;
+    IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, 8, 2, 2)), jt_param(&t, jt_shape(4, 5, 8, 1, 1), -0.3f, 0.3f),
+                      jt_param(&t, jt_shape(1, 5), -1, 1), jt_input(&t, jt_shape(4, 2, 5, 2, 2))};
+    IrValue *y = jt_node(&t, IR_CONV2D, in, 4, &a);
+    ir_add_output(t.g, y);
+    Planned p;
+    plan(&t, &p);
+    const JitStep *s = step_of(&p, "linear_p");
+    const bcl_kp_linear_p *k = (const void *)s->p;
+    assert_int_equal(s->nbind, 4);
+    assert_int_equal(bound(s, k->x), in[0]->id);
+    assert_int_equal(bound(s, k->y), y->id);
+    assert_int_equal(bound(s, k->r), in[3]->id);
+    assert_int_equal(bound(s, k->wp), p.pl.packs[0].slot);
+    assert_int_equal(k->rows, 8);
+    assert_int_equal(k->P, 4);
+    assert_int_equal(k->I, 8);
+    assert_int_equal(k->O, 5);
+    assert_int_equal(k->act, IR_RELU);
+    unplan(&p);
+    jt_check(&t, 1, 1e-5, false);
+    jt_free(&t);
+}
+
 /* The slot masks derived from the field lists mark the slot fields' entries. */
 static void test_slot_masks(void **state)
 {
@@ -196,6 +228,8 @@ static void test_slot_masks(void **state)
     assert_int_equal(bcl_kp_slots_norm_chan(), 0x7e);   /* x g b m v y after mode */
     assert_int_equal(bcl_kp_slots_reduce(), 0x6);   /* x y after op */
     assert_int_equal(bcl_kp_slots_layer_norm_v(), bcl_kp_slots_layer_norm());
+    assert_int_equal(bcl_kp_slots_pwdw(), bcl_kp_slots_dwconv() | 1u << offsetof(bcl_kp_pwdw, pw) / 8);
+    assert_int_equal(offsetof(bcl_kp_pwdw, pw), sizeof(bcl_kp_dwconv));   /* pwdw extends dwconv */
 }
 
 int main(void)
@@ -205,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_norm_chan_fields),
         cmocka_unit_test(test_take_fault_slot),
         cmocka_unit_test(test_attn_tile_fields),
+        cmocka_unit_test(test_linear_p_fields),
         cmocka_unit_test(test_slot_masks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

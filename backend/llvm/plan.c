@@ -683,7 +683,11 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
         bcl_kp_conv16c k = {.xp = L->scratch_slot[0], .wp = wslot, .r = res, .y = y, .N = N, .CB = CB, .HP = HP,
                             .WP = WP, .O = O, .OB = OB, .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw,
                             .dh = dh, .dw = dw, .act = a->act, .alpha = fbits(a->act_alpha), .TW = TW, .C = C,
-                            .CBG = CBG, .OBG = cdiv(OG, 16), .CG = CG, .OG = OG};
+                            .CBG = CBG, .OBG = cdiv(OG, 16), .CG = CG, .OG = OG,
+                            /* HALF8: a group's last block on 8-lane vectors, in tiles of TW8
+                             * columns (one ymm accumulator each: 8 to cover the FMA latency,
+                             * up to 12 with AVX2's 16 registers) */
+                            .HALF8 = OG % 16 >= 1 && OG % 16 <= 8, .TW8 = tile_width(OW, L->h->vec512 ? 14 : 12, 8)};
         STEP(L, conv16c, k, N * OB * OH);
     }
     return true;

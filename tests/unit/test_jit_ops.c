@@ -143,6 +143,25 @@ static void test_conv_tile_tails(void **st)
                               jt_param(&t, jt_shape(1, O), -1, 1), jt_input(&t, jt_shape(4, N, O, OHW, OHW))};
             ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i % 4 == 3 ? 3 : 4, &a));
         }
+        /* blocks with at most 8 valid output channels (HALF8: 8-lane tiles of TW8
+         * columns): RegNet's 24-channel groups on 7, 14, 28 and 11 columns, strides 1
+         * and 2, a residual; a dense conv with O % 16 = 8 and one with O % 16 = 3 */
+        for (int i = 0; i < 6; i++) {
+            int G = i < 4 ? 2 + i % 2 : 1, CG = i < 4 ? 24 : 12, OG = i < 4 ? 24 : i == 4 ? 40 : 19;
+            int HW = (int[]){7, 14, 28, 11, 14, 9}[i], s = i == 3 ? 2 : 1;
+            IrAttrs a = ir_attrs_default();
+            a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
+            a.stride[0] = a.stride[1] = s;
+            a.groups = G;
+            a.act = i % 2 ? IR_RELU : -1;
+            int OHW = (HW + 2 - 3) / s + 1;
+            IrValue *in[4] = {jt_input(&t, jt_shape(4, 1, G * CG, HW, HW)),
+                              jt_param(&t, jt_shape(4, G * OG, CG, 3, 3), -0.1f, 0.1f), jt_param(&t, jt_shape(1, G * OG), -1, 1),
+                              jt_input(&t, jt_shape(4, 1, G * OG, OHW, OHW))};
+            if (G == 1) a.stride[0] = 2;   /* dense: not Winograd */
+            if (G == 1) OHW = (HW + 2 - 3) / 2 + 1, in[3] = jt_input(&t, jt_shape(4, 1, OG, OHW, (HW + 2 - 3) / s + 1));
+            ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i % 3 ? 4 : 3, &a));
+        }
         /* 5x5 stride 1 (the blocked kernel, not Winograd) on 7 and 14 columns */
         for (int i = 0; i < 2; i++) {
             int HW = i ? 14 : 7, O = i ? 16 : 21;

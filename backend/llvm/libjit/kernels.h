@@ -201,13 +201,14 @@
     i64(RB) i64(WQ)
 
 /* the blocked conv on pack16c's xp; wp [OB][CBG][KH][KW][16c][16o] + bias[OB*16];
- * TW output columns per register tile; groups: CBG input and OBG output blocks per group
+ * TW output columns per register tile (TW8 for a block of at most 8 valid channels on
+ * 8-lane vectors, when HALF8); groups: CBG input and OBG output blocks per group
  * of CG inputs and OG outputs (dense: CB, OB, C, O), a group's last blocks zero-padded;
  * items: N*OB*OH */
 #define BCL_KP_conv16c(slot, i64, i64x8) \
     slot(xp) slot(wp) slot(r) slot(y) i64(N) i64(CB) i64(HP) i64(WP) i64(O) i64(OB) i64(KH) i64(KW) i64(OH) \
     i64(OW) i64(sh) i64(sw) i64(dh) i64(dw) i64(act) i64(alpha) i64(TW) i64(C) i64(CBG) i64(OBG) i64(CG) \
-    i64(OG)
+    i64(OG) i64(HALF8) i64(TW8)
 
 /* depthwise on pack16c's xp, wp [CB][KH][KW][16] + bias[CB*16]; TW columns per
  * register tile; items: N*CB*OH */

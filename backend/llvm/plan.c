@@ -411,13 +411,13 @@ static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
         STEP(L, pwdw, k, N * cdiv(C, G) * NB);
         return true;
     }
-    /* Rows under 16 at stride 1 (7x7 planes): the flat plane (KERNEL(dwflat)) when its
-     * vectors are fewer than one per row */
-    int64_t PITCH = OW + KW - 1, NVEC = cdiv((OH - 1) * PITCH + OW, 16);
-    if (sh == 1 && sw == 1 && dh == 1 && dw == 1 && OW < 16 && NVEC <= 8 && NVEC < OH && dwflat_on()) {
-        bcl_kp_dwflat f;   /* the leading fields of dwconv's table, then the flat plane's */
-        memcpy(&f, &k, offsetof(bcl_kp_dwflat, PITCH));
-        f.PITCH = PITCH, f.NVEC = NVEC;
+    /* Rows under 16 at stride 1 or 2 (7x7 planes): the flat phase planes (KERNEL(dwflat))
+     * when their vectors are fewer than one per row */
+    int64_t PW = OW + (KW - 1) / (sw ? sw : 1), NVEC = cdiv((OH - 1) * PW + OW, 16);
+    if (sh <= 2 && sw <= 2 && dh == 1 && dw == 1 && OW < 16 && NVEC <= 8 && NVEC < OH && dwflat_on()) {
+        bcl_kp_dwflat f;   /* the leading fields of dwconv's table, then the flat planes' */
+        memcpy(&f, &k, offsetof(bcl_kp_dwflat, PW));
+        f.PW = PW, f.NVEC = NVEC;
         STEP(L, dwflat, f, N * C);
         return true;
     }

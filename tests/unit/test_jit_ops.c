@@ -223,17 +223,20 @@ static void test_dwconv_nchw(void **st)
     jt_free(&t);
 }
 
-/* Depthwise convs at stride 1 on planes with rows under 16 (KERNEL(dwflat), the flat
- * padded plane): 7x7 with 5x5 and 3x3 taps (EfficientNet's last stages), rectangular
- * planes and kernels, asymmetric and zero padding, a residual, activations, on the host
+/* Depthwise convs at strides 1 and 2 on planes with rows under 16 (KERNEL(dwflat), the
+ * flat padded phase planes): 7x7 with 5x5 and 3x3 taps (EfficientNet's last stages),
+ * 14x14 -> 7x7 at stride 2, one axis strided, rectangular planes and kernels,
+ * asymmetric and zero padding, a residual, activations, on the host
  * and on AVX2; BCL_JIT_DWFLAT=0 leaves them to dwconv (and a plane where flat vectors
  * would not be fewer than rows stays there). */
 static void test_dwflat(void **st)
 {
-    static const int cs[][9] = {
-        /* C  H   W  KH KW pt pl pb pr */
-        {9, 7, 7, 5, 5, 2, 2, 2, 2}, {20, 7, 7, 3, 3, 1, 1, 1, 1}, {5, 6, 9, 3, 5, 1, 2, 0, 2},
-        {4, 10, 4, 3, 3, 0, 0, 1, 1}, {3, 5, 12, 1, 3, 0, 1, 0, 0}, {6, 8, 3, 5, 3, 2, 1, 2, 1},
+    static const int cs[][11] = {
+        /* C  H   W  KH KW pt pl pb pr sh sw */
+        {9, 7, 7, 5, 5, 2, 2, 2, 2, 1, 1},    {20, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1}, {5, 6, 9, 3, 5, 1, 2, 0, 2, 1, 1},
+        {4, 10, 4, 3, 3, 0, 0, 1, 1, 1, 1},   {3, 5, 12, 1, 3, 0, 1, 0, 0, 1, 1}, {6, 8, 3, 5, 3, 2, 1, 2, 1, 1, 1},
+        {6, 14, 14, 3, 3, 1, 1, 1, 1, 2, 2},  {5, 14, 14, 5, 5, 2, 2, 2, 2, 2, 2}, {4, 13, 9, 3, 5, 1, 2, 0, 2, 2, 1},
+        {3, 9, 12, 3, 3, 0, 1, 1, 0, 1, 2},
     };
     int nc = (int)(sizeof cs / sizeof *cs);
     static const char *const cpus[] = {"", "x86-64-v3"};
@@ -247,10 +250,11 @@ static void test_dwflat(void **st)
             const int *c = cs[i];
             IrAttrs a = ir_attrs_default();
             for (int j = 0; j < 4; j++) a.pad[j] = c[5 + j];
+            a.stride[0] = c[9], a.stride[1] = c[10];
             a.groups = c[0];
             a.act = acts[i % (int)(sizeof acts / sizeof *acts)];
             a.act_alpha = 0.1f;
-            int OH = c[1] + c[5] + c[7] - c[3] + 1, OW = c[2] + c[6] + c[8] - c[4] + 1;
+            int OH = (c[1] + c[5] + c[7] - c[3]) / c[9] + 1, OW = (c[2] + c[6] + c[8] - c[4]) / c[10] + 1;
             IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, c[0], c[1], c[2])),
                               jt_param(&t, jt_shape(4, c[0], 1, c[3], c[4]), -0.5f, 0.5f),
                               jt_param(&t, jt_shape(1, c[0]), -1, 1), jt_input(&t, jt_shape(4, 2, c[0], OH, OW))};

@@ -1435,31 +1435,42 @@ KERNEL(dwconv)
     }
 }
 
-/* Depthwise conv, stride 1, on small planes (rows under 16: EfficientNet's 7x7 stage,
- * where dwconv's 16-lane row vectors held 7 outputs): the zero-padded plane is one flat
- * buffer of PITCH = OW + KW - 1 floats per row, so output (oh, ow) at flat index
- * f = oh * PITCH + ow is sum_{kh,kw} w * buf[f + kh * PITCH + kw]: each tap is one
- * shifted vector read for NVEC vectors of 16 flat outputs (7x7, 5x5: 5 vectors
- * where rows took 7; the PITCH - OW lanes per row between outputs are computed and
- * dropped). An item is one channel plane. Then each output row: + residual, act, store. */
+/* Depthwise conv, stride 1 or 2, on small planes (rows under 16: the 7x7 stages, where
+ * dwconv's 16-lane row vectors held 7 outputs). The zero-padded plane is split into
+ * sh x sw phase planes (padded row i, column j in phase (i % sh, j % sw) at (i / sh,
+ * j / sw)), each flat with PW = OW + (KW - 1) / sw floats a row, so output (oh, ow) at
+ * flat index f = oh * PW + ow is sum_{kh,kw} w * phase(kh % sh, kw % sw)[f + (kh / sh) *
+ * PW + kw / sw]: each tap is one shifted vector read for NVEC vectors of flat outputs
+ * (7x7, 5x5: 5 vectors where rows took 7; the PW - OW lanes per row between outputs are
+ * computed and dropped). An item is one channel plane. Then each output row: + residual,
+ * activation, store. */
 KERNEL(dwflat)
 {
     PARAMS(dwflat);
     int64_t C = kp->C, H = kp->H, W = kp->W, KH = kp->KH, KW = kp->KW, OH = kp->OH, OW = kp->OW;
-    int64_t pt = kp->pt, pl = kp->pl, act = kp->act, PITCH = kp->PITCH, NVEC = kp->NVEC;
+    int64_t sh = kp->sh, sw = kp->sw, pt = kp->pt, pl = kp->pl, act = kp->act, PW = kp->PW, NVEC = kp->NVEC;
     float alpha = fbits(kp->alpha);
     const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
     float *y = slot_ptr(slots, kp->y);
-    int64_t NBUF = NVEC * 16 + (KH - 1) * PITCH + KW - 1;
-    float buf[NBUF + 16], out[NVEC * 16 + 16];   /* a row's vector read reaches past the last output */
+    /* floats per phase plane: the vectors' reach past the shifts, rounded to vectors */
+    int64_t PH = OH + (KH - 1) / sh, PS = (NVEC * 16 + (KH - 1) / sh * PW + (KW - 1) / sw + 15) / 16 * 16;
+    float buf[sh * sw * PS], out[NVEC * 16 + 16];   /* a row's vector read reaches past the last output */
     for (int64_t nc = begin; nc < end; nc++) {
         int64_t c = nc % C;
-        for (int64_t i = 0; i + 16 <= NBUF + 16; i += 16) *(v16fu *)(buf + i) = splat(0);
+        for (int64_t i = 0; i < sh * sw * PS; i += 16) *(v16fu *)(buf + i) = splat(0);
         const float *xc = x + nc * H * W;
-        for (int64_t ih = 0; ih < H; ih++) {   /* rows outside the padded plane are not read */
-            if (ih + pt < 0 || ih + pt >= OH + KH - 1) continue;
-            int64_t lo = pl < 0 ? -pl : 0, hi = min64(W, OW + KW - 1 - pl);
-            for (int64_t iw = lo; iw < hi; iw++) buf[(ih + pt) * PITCH + iw + pl] = xc[ih * W + iw];
+        for (int64_t ih = 0; ih < H; ih++) {   /* rows and columns no tap reads are left out */
+            int64_t i = ih + pt;
+            if (i < 0 || i / sh >= PH) continue;
+            float *prow = buf + (i % sh) * sw * PS + (i / sh) * PW;
+            if (sw == 1) {
+                int64_t lo = pl < 0 ? -pl : 0, hi = min64(W, PW - pl);
+                for (int64_t iw = lo; iw < hi; iw++) prow[iw + pl] = xc[ih * W + iw];
+            } else
+                for (int64_t iw = 0; iw < W; iw++) {
+                    int64_t j = iw + pl;
+                    if (j >= 0 && j / sw < PW) prow[(j % sw) * PS + j / sw] = xc[ih * W + iw];
+                }
         }
         const float *wc = wp + c * KH * KW;
         v16f acc[8];
@@ -1469,7 +1480,7 @@ KERNEL(dwflat)
         for (int64_t kh = 0; kh < KH; kh++)
             for (int64_t kw = 0; kw < KW; kw++) {
                 v16f wv = splat(wc[kh * KW + kw]);
-                const float *b = buf + kh * PITCH + kw;
+                const float *b = buf + ((kh % sh) * sw + kw % sw) * PS + kh / sh * PW + kw / sw;
 #pragma clang loop unroll(full)
                 for (int v = 0; v < NVEC; v++) acc[v] += ld16(b + 16 * v) * wv;
             }
@@ -1478,7 +1489,7 @@ KERNEL(dwflat)
         float *yc = y + nc * OH * OW;
         const float *rc = r ? r + nc * OH * OW : 0;
         for (int64_t oh = 0; oh < OH; oh++) {
-            v16f s = ld16(out + oh * PITCH);   /* OW < 16 lanes of it are this row's */
+            v16f s = ld16(out + oh * PW);   /* OW < 16 lanes of it are this row's */
             if (rc) s += load_part(rc + oh * OW, OW);
             store_part(yc + oh * OW, act16(act, s, alpha), OW);
         }

@@ -251,9 +251,10 @@
     slot(x) slot(wp) slot(r) slot(y) i64(N) i64(C) i64(H) i64(W) i64(KH) i64(KW) i64(OH) i64(OW) i64(sh) \
     i64(sw) i64(dh) i64(dw) i64(pt) i64(pl) i64(act) i64(alpha)
 
-/* depthwise, stride 1, dilation 1, OW < 16: the padded plane flat, PITCH = OW + KW - 1
- * floats a row, NVEC <= 8 vectors of flat outputs; items: N*C */
-#define BCL_KP_dwflat(slot, i64, i64x8) BCL_KP_DW_CONV(slot, i64, i64x8) i64(PITCH) i64(NVEC)
+/* depthwise, strides 1-2, dilation 1, OW < 16: the padded plane as sh x sw flat phase
+ * planes, PW = OW + (KW - 1) / sw floats a row, NVEC <= 8 vectors of flat outputs;
+ * items: N*C */
+#define BCL_KP_dwflat(slot, i64, i64x8) BCL_KP_DW_CONV(slot, i64, i64x8) i64(PW) i64(NVEC)
 
 /* dwconv's fields (x: the 1x1 expansion's input [N][Ci][H][W]), then the expansion:
  * pw [C][Ci] + bias[C] (JIT_PACK_GEMM, ot 1), its act and alpha, CV row vectors per

@@ -63,6 +63,7 @@ typedef struct MemPlan {
     unsigned char *how;        /* per value id: MEMPLAN_*, or NULL */
     int n_scratch;             /* the engine's scratch buffers, in the arena too */
     int64_t *scratch_offset, *scratch_size;
+    int *scratch_value;        /* the value whose node's steps use it */
     int64_t images;            /* > 1: sizes are one image's, the engine runs the images one by one */
     int sets;                  /* > 1: that many copies of the arena (images on parallel threads) */
 } MemPlan;

@@ -53,8 +53,11 @@ void bcl_print_memplan(FILE *out, const IrGraph *g, const MemPlan *p)
         }
         fputc('\n', out);
     }
-    for (int k = 0; k < p->n_scratch; k++)
-        fprintf(out, "  scratch %d: offset %lld, size %lld\n", k, (long long)p->scratch_offset[k], (long long)p->scratch_size[k]);
+    for (int k = 0; k < p->n_scratch; k++) {
+        fputs("  scratch of ", out);
+        print_ref(out, g, g->values.v[p->scratch_value[k]], num);
+        fprintf(out, ": offset %lld, size %lld\n", (long long)p->scratch_offset[k], (long long)p->scratch_size[k]);
+    }
     fprintf(out, "peak: %lld bytes (%.1f%% of %lld bytes of activations)\n", (long long)p->peak,
             p->total > 0 ? 100.0 * (double)p->peak / (double)p->total : 0.0, (long long)p->total);
     free(num);

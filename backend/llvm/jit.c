@@ -668,13 +668,14 @@ MemPlan *bcl_jit_memplan(const BclJit *j, Arena *a)
     p->peak = m->peak;
     p->total = m->total;
     p->engine = "jit";
-    p->scratch_offset = ARENA_NEWN(a, int64_t, 3);
-    p->scratch_size = ARENA_NEWN(a, int64_t, 3);
-    for (int k = 0; k < 3; k++)
-        if (m->scratch_size[k] > 0) {
-            p->scratch_offset[p->n_scratch] = m->scratch_offset[k];
-            p->scratch_size[p->n_scratch++] = m->scratch_size[k];
-        }
+    int ns = m->n_scratch;
+    p->n_scratch = ns;
+    p->scratch_offset = ARENA_NEWN(a, int64_t, ns ? ns : 1);
+    p->scratch_size = ARENA_NEWN(a, int64_t, ns ? ns : 1);
+    p->scratch_value = ARENA_NEWN(a, int, ns ? ns : 1);
+    memcpy(p->scratch_offset, m->scratch_offset, sizeof(int64_t) * (size_t)ns);
+    memcpy(p->scratch_size, m->scratch_size, sizeof(int64_t) * (size_t)ns);
+    memcpy(p->scratch_value, m->scratch_value, sizeof(int) * (size_t)ns);
     p->images = j->plan.images;
     p->sets = j->n_sets;
     return p;

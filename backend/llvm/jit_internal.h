@@ -73,13 +73,16 @@ typedef struct JitFault {
 /* The plan's memory, as bclc --print-memplan shows it (bcl_jit_memplan): per value id
  * of the graph the plan was lowered from, how it is held (MEMPLAN_*, ir/memplan.h),
  * its offset in the one arena (the only non-constant buffer the plan owns besides
- * fault words), its size; the scratch buffers' places; the arena's size. */
+ * fault words), its size; the scratch buffers (each a node's, alive during its steps
+ * only) and their places; the arena's size. */
 typedef struct JitMemPlan {
     int n_values;
     int64_t *offset, *size;     /* bytes; offset -1 when not in the arena */
     int *shares;                /* a view's input, else -1 */
     unsigned char *how;
-    int64_t scratch_offset[3], scratch_size[3];   /* size 0: not used */
+    int n_scratch;
+    int64_t *scratch_offset, *scratch_size;
+    int *scratch_value;         /* the result of the node whose steps use it */
     int64_t peak, total;        /* the arena's bytes; the sum of node result sizes */
 } JitMemPlan;
 

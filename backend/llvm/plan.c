@@ -35,14 +35,14 @@ typedef struct Lower {
     const char *scope;          /* its module path */
     int *fn_index;              /* open addressing: steps that own a function, by table hash */
     int fn_cap, n_fns;
-    int scratch_slot[3];        /* packed input; Winograd V (or a subsampled input); M */
+    int scratch_slot[3];        /* the node's: packed input; Winograd V (or a subsampled input); M */
     const IrValue **scale_x, **scale_s;   /* by node index: a 1x1 conv's input is x * s (se_scale) */
     const IrNode **pw_of;       /* by node index: the 1x1 expansion a depthwise conv computes (pwdw_fusable) */
     JitView **att_in;           /* by node index: an attention's q, k, v read in place (fold_views) */
     JitView **copy_from;        /* by node index: a transpose or slice copied straight from its chain's base */
     int node;                   /* index of the node being lowered (-1: none) */
     JitTune *tune;              /* per-shape choices (NULL: the heuristics) */
-    size_t scratch_floats[3];
+    size_t scratch_floats[3];   /* the node's needs (0: unused) */
 } Lower;
 
 static void *grow(void *p, int *cap, int need, size_t elt, bool *oom)
@@ -1147,17 +1147,21 @@ static int64_t plan_arena(const BclBufReq *req, int n, int64_t *offset)
 }
 
 /* pl->mem for nv values, none of them held yet; false when out of memory. */
-static bool jit_memplan_alloc(JitPlan *pl, int nv)
+static bool jit_memplan_alloc(JitPlan *pl, int nv, int nn)
 {
     JitMemPlan *mp = &pl->mem;
-    size_t n = (size_t)(nv ? nv : 1);
-    char *blk = bcl_malloc(n * (2 * sizeof(int64_t) + sizeof(int) + 1));   /* one block, freed through offset */
+    size_t n = (size_t)(nv ? nv : 1), ns = 3 * (size_t)nn + 1;   /* at most 3 scratch buffers per node */
+    /* one block, freed through offset */
+    char *blk = bcl_malloc(n * (2 * sizeof(int64_t) + sizeof(int) + 1) + ns * (2 * sizeof(int64_t) + sizeof(int)));
     if (!blk) return false;
     mp->n_values = nv;
     mp->offset = (int64_t *)(void *)blk;
     mp->size = mp->offset + n;
-    mp->shares = (int *)(void *)(mp->size + n);
-    mp->how = (unsigned char *)(mp->shares + n);
+    mp->scratch_offset = mp->size + n;
+    mp->scratch_size = mp->scratch_offset + ns;
+    mp->shares = (int *)(void *)(mp->scratch_size + ns);
+    mp->scratch_value = mp->shares + n;
+    mp->how = (unsigned char *)(mp->scratch_value + ns);
     for (int v = 0; v < nv; v++) mp->offset[v] = mp->size[v] = -1, mp->shares[v] = -1, mp->how[v] = MEMPLAN_NONE;
     return true;
 }
@@ -1170,22 +1174,23 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
                .node = -1, .tune = tune};
     int nv = g->values.n, nn = g->nodes.n, errs = d->n_errors;
     for (int i = 0; i < nv; i++) new_slot(&L, NULL, 0);
-    for (int k = 0; k < 3; k++) L.scratch_slot[k] = new_slot(&L, NULL, 0);
     int *last = bcl_malloc(sizeof(int) * (size_t)(nv ? nv : 1));
     int *root = bcl_malloc(sizeof(int) * (size_t)(nv ? nv : 1));   /* the buffer owner (reshapes alias) */
     bool *direct = bcl_calloc((size_t)(nv ? nv : 1), sizeof(bool));
     /* Node result buffers and scratch: requests to the memory planner (ir/memplan.h),
-     * one per buffer a node writes, in node order, then the scratch buffers */
-    BclBufReq *req = bcl_malloc(sizeof(BclBufReq) * (size_t)(nn + 3));
+     * in node order: the buffer a node writes, then its scratch buffers */
+    BclBufReq *req = bcl_malloc(sizeof(BclBufReq) * (size_t)(4 * nn + 1));
     int *req_of = bcl_malloc(sizeof(int) * (size_t)(nv ? nv : 1));   /* per value: its request or -1 */
-    int64_t *req_off = bcl_malloc(sizeof(int64_t) * (size_t)(nn + 3));
+    int64_t *req_off = bcl_malloc(sizeof(int64_t) * (size_t)(4 * nn + 1));
+    int *scratch_req = bcl_malloc(sizeof(int) * (size_t)(3 * nn + 1));   /* per scratch buffer: its request */
+    int *scratch_slot = bcl_malloc(sizeof(int) * (size_t)(3 * nn + 1));
     int n_req = 0, *fused_into = NULL;
     pl->n_inputs = g->inputs.n;
     pl->n_outputs = g->outputs.n;
     pl->input_slot = bcl_calloc((size_t)(g->inputs.n ? g->inputs.n : 1), sizeof(int));
     pl->outs = bcl_calloc((size_t)(g->outputs.n ? g->outputs.n : 1), sizeof(JitOut));
-    if (L.oom || !last || !root || !direct || !req || !req_of || !req_off || !pl->input_slot || !pl->outs ||
-        !jit_memplan_alloc(pl, nv))
+    if (L.oom || !last || !root || !direct || !req || !req_of || !req_off || !scratch_req || !scratch_slot ||
+        !pl->input_slot || !pl->outs || !jit_memplan_alloc(pl, nv, nn))
         goto oom;
     for (int i = 0; i < g->inputs.n; i++) pl->input_slot[i] = ((IrValue *)g->inputs.v[i])->id;
     for (int i = 0; i < nv; i++) {
@@ -1290,17 +1295,23 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
         L.loc = n->loc;
         L.scope = n->scope;
         if (ny > 0 && root[y] == y) {
+            /* the node's scratch: fresh slots, sized by its lowering, alive during its
+             * steps only (so they share the arena with the results that are dead then) */
+            for (int k = 0; k < 3; k++) L.scratch_slot[k] = new_slot(&L, NULL, 0), L.scratch_floats[k] = 0;
             bool fused = lower_node(&L, n);
             if (!fused && n->attrs.act >= 0) act_step(&L, y, n->attrs.act, n->attrs.act_alpha, ny);
+            for (int k = 0; k < 3 && !L.oom; k++) {
+                if (!L.scratch_floats[k]) continue;
+                scratch_req[mp->n_scratch] = n_req;
+                scratch_slot[mp->n_scratch] = L.scratch_slot[k];
+                mp->scratch_value[mp->n_scratch++] = y;
+                req[n_req++] = (BclBufReq){(int64_t)(L.scratch_floats[k] * sizeof(float)), i, i, -1};
+            }
         }
         if (L.oom) goto oom;
     }
     if (d->n_errors > errs) goto fail;
-    /* Scratch buffers: every step that uses one may run at any point, so they live
-     * throughout. Then one arena for all of it, laid out by the planner. */
-    int n_node_req = n_req;
-    for (int k = 0; k < 3; k++)
-        if (L.scratch_floats[k]) req[n_req++] = (BclBufReq){(int64_t)(L.scratch_floats[k] * sizeof(float)), 0, nn, -1};
+    /* One arena for all of it, laid out by the planner. */
     int64_t peak = plan_arena(req, n_req, req_off);
     if (peak < 0) goto oom;
     char *arena = NULL;
@@ -1316,11 +1327,11 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
             mp->offset[v] = req_off[req_of[v]];
             pl->slot_init[v] = arena + req_off[req_of[v]];
         }
-    for (int k = 0, r = n_node_req; k < 3; k++) {   /* the scratch requests follow the nodes' */
-        if (!L.scratch_floats[k]) continue;
+    for (int k = 0; k < mp->n_scratch; k++) {
+        int r = scratch_req[k];
         mp->scratch_offset[k] = req_off[r];
         mp->scratch_size[k] = req[r].size;
-        pl->slot_init[L.scratch_slot[k]] = arena + req_off[r++];
+        pl->slot_init[scratch_slot[k]] = arena + req_off[r];
     }
     free(last);
     free(root);
@@ -1328,6 +1339,8 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
     free(req);
     free(req_of);
     free(req_off);
+    free(scratch_req);
+    free(scratch_slot);
     free(fused_into);
     free(L.scale_x);
     free(L.scale_s);
@@ -1345,6 +1358,8 @@ fail:
     free(req);
     free(req_of);
     free(req_off);
+    free(scratch_req);
+    free(scratch_slot);
     free(fused_into);
     free(L.scale_x);
     free(L.scale_s);

@@ -116,8 +116,8 @@ static void test_threads_from_env(void **st)
 /* The JIT's memory plan (bcl_jit_memplan, the one arena the engine runs in, laid out by
  * ir/memplan.c): every buffer lies in the arena, aligned; a view is its input's buffer;
  * two buffers whose values are alive at one node (written there or before, read there
- * or after; graph outputs to the end) or a buffer and a scratch buffer never share
- * bytes; the engine still matches the interpreter. build_net, and a chain with a
+ * or after; graph outputs to the end), or a node's scratch buffer and a buffer alive at
+ * that node, never share bytes; the engine still matches the interpreter. build_net, and a chain with a
  * reshape view whose input is read again after it. */
 static void check_jit_memplan(JT *t)
 {
@@ -148,9 +148,12 @@ static void check_jit_memplan(JT *t)
         assert_true(p->offset[u] >= 0 && p->offset[u] % BCL_MEMPLAN_ALIGN == 0);
         assert_true(p->offset[u] + p->size[u] <= p->peak);
         if (p->how[u] == MEMPLAN_VIEW) assert_int_equal(p->offset[u], p->offset[p->shares[u]]);
-        for (int k = 0; k < p->n_scratch; k++)
-            assert_true(p->offset[u] + p->size[u] <= p->scratch_offset[k] ||
-                        p->scratch_offset[k] + p->scratch_size[k] <= p->offset[u]);
+        for (int k = 0; k < p->n_scratch; k++) {   /* a node's scratch, alive during its steps */
+            int at = first[p->scratch_value[k]];
+            if (first[u] <= at && at <= last[u])
+                assert_true(p->offset[u] + p->size[u] <= p->scratch_offset[k] ||
+                            p->scratch_offset[k] + p->scratch_size[k] <= p->offset[u]);
+        }
         for (int w = u + 1; w < nv; w++) {
             const IrValue *vw = g->values.v[w];
             if (vw->kind != IRV_NODE || p->how[w] != MEMPLAN_OWN || p->how[u] != MEMPLAN_OWN) continue;
@@ -160,6 +163,13 @@ static void check_jit_memplan(JT *t)
         }
     }
     assert_true(own > 0);
+    for (int k = 0; k < p->n_scratch; k++) {
+        assert_true(p->scratch_offset[k] % BCL_MEMPLAN_ALIGN == 0 && p->scratch_offset[k] + p->scratch_size[k] <= p->peak);
+        for (int q = k + 1; q < p->n_scratch; q++)   /* one node's scratch buffers are apart */
+            if (p->scratch_value[q] == p->scratch_value[k])
+                assert_true(p->scratch_offset[k] + p->scratch_size[k] <= p->scratch_offset[q] ||
+                            p->scratch_offset[q] + p->scratch_size[q] <= p->scratch_offset[k]);
+    }
     free(first);
     free(last);
     bcl_jit_free(j);

@@ -164,6 +164,19 @@ static void test_every_choice(void **st)
         }
 }
 
+/* Measures t's graph into tune (1 thread, no cache) without an error, then compiles it
+ * with tune; returns how many stored choices that compile used. */
+static int measure_then_compile(JT *t, JitTune *tune)
+{
+    BclJitOptions opt = {.threads = 1, .cache = 0};
+    jit_tune_measure(t->g, &opt, tune, &t->d);
+    assert_int_equal(t->d.n_errors, 0);
+    BclJit *j = jit_compile_tuned(t->g, &opt, tune, &t->d);
+    assert_non_null(j);
+    bcl_jit_free(j);
+    return tune->used;
+}
+
 /* Measuring fills one choice per shape; a later compile of the graph uses them all. */
 static void test_measure(void **st)
 {
@@ -171,17 +184,11 @@ static void test_measure(void **st)
     JT t;
     jt_init(&t, 5);
     build(&t, 1);
-    BclJitOptions opt = {.threads = 1, .cache = 0};
     JitTune tune = {.round = -1};
-    jit_tune_measure(t.g, &opt, &tune, &t.d);
-    assert_int_equal(t.d.n_errors, 0);
+    assert_int_equal(measure_then_compile(&t, &tune), 5);   /* every site used a stored choice */
     assert_int_equal(tune.n, 5);   /* three 3x3 shapes, two 1x1 shapes */
-    for (int i = 0; i < tune.n; i++) assert_true(tune.e[i].choice < jit_tunable_choices(tune.e[i].what));
-    BclJit *j = jit_compile_tuned(t.g, &opt, &tune, &t.d);
-    assert_non_null(j);
-    assert_int_equal(tune.used, tune.n_sites);
     assert_int_equal(tune.n_sites, 5);
-    bcl_jit_free(j);
+    for (int i = 0; i < tune.n; i++) assert_true(tune.e[i].choice < jit_tunable_choices(tune.e[i].what));
     jit_tune_free(&tune);
     jt_free(&t);
 }
@@ -198,16 +205,11 @@ static void test_measure_fails_softly(void **st)
     a.axis = 0;
     IrValue *in[2] = {jt_param(&t, jt_shape(2, 5, 3), -1, 1), jt_input(&t, jt_shape(1, 4))};
     ir_add_output(t.g, jt_node(&t, IR_TAKE, in, 2, &a));
-    BclJitOptions opt = {.threads = 1, .cache = 0};
     JitTune tune = {.round = -1};
     int warnings = t.d.n_warnings;
-    jit_tune_measure(t.g, &opt, &tune, &t.d);
-    assert_int_equal(t.d.n_errors, 0);
+    assert_int_equal(measure_then_compile(&t, &tune), 0);
     assert_int_equal(t.d.n_warnings, warnings + 1);
     assert_int_equal(tune.n, 0);
-    BclJit *j = jit_compile_tuned(t.g, &opt, &tune, &t.d);
-    assert_non_null(j);
-    bcl_jit_free(j);
     jit_tune_free(&tune);
     jt_free(&t);
 }

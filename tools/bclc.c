@@ -295,6 +295,10 @@ static int parse_options(const Command *cmd, int argc, char **argv, Options *o, 
         }
 #undef TAKES
     }
+    if (o->tune && o->engine != ENGINE_JIT) {
+        usage_error(cmd->name, "%s", "--tune measures the JIT's lowering choices: use it with --engine jit");
+        return -1;
+    }
     return bcl_model_options_finish(&o->m, tool, !(extra & OPT_LIST));
 }
 

@@ -54,7 +54,7 @@ static void restore_params(void *arg)
 
 /* Binds f; a bind that fails (an error, or out of memory: the guard) leaves every
  * parameter as it was. */
-static BclStatus bind(BclModel *m, const StFile *f, const char *name, Capture *cap)
+static BclStatus bind(BclModel *m, StFile *f, const char *name, Capture *cap)
 {
     IrGraph *g = m->g;
     SavedParams sp = {g, bcl_malloc(sizeof(float *) * (size_t)(g->params.n ? g->params.n : 1))};

@@ -63,7 +63,7 @@ void bcl_pipeline_note_load_hook(const IrGraph *g, Diag *d)
                  "shape, renamed keys) must be converted to the model's keys and shapes beforehand", g->load_hook);
 }
 
-int bcl_pipeline_bind(IrGraph *g, const StFile *f, const char *name, bool non_strict, uint64_t seed, Diag *d)
+int bcl_pipeline_bind(IrGraph *g, StFile *f, const char *name, bool non_strict, uint64_t seed, Diag *d)
 {
     bcl_pipeline_note_load_hook(g, d);
     int rc = bcl_bind_weights(g, f, name, !non_strict, d);

@@ -92,7 +92,7 @@ IrGraph *bcl_pipeline_build(const BclModelOptions *o, Arena *a, Diag *d);
  * warnings, and every parameter still without data is then filled from its
  * initialiser (IrInit, as --random-weights SEED fills it), named in one warning.
  * 0 on success. */
-int bcl_pipeline_bind(IrGraph *g, const StFile *f, const char *name, bool non_strict, uint64_t seed, Diag *d);
+int bcl_pipeline_bind(IrGraph *g, StFile *f, const char *name, bool non_strict, uint64_t seed, Diag *d);
 /* The warning, located at the method, that a module class of the model overrides
  * load_state_dict and that binding does not run it (g->load_hook); bcl_pipeline_bind
  * gives it, `bclc params --weights` too. */

@@ -257,9 +257,9 @@ static void bind_temps_free(void *arg)
     memset(t, 0, sizeof *t);
 }
 
-static int bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d, BindTemps *tmp);
+static int bind_weights(IrGraph *g, StFile *f, const char *path, int strict, Diag *d, BindTemps *tmp);
 
-int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d)
+int bcl_bind_weights(IrGraph *g, StFile *f, const char *path, int strict, Diag *d)
 {
     BindTemps tmp = {0};
     BclOomGuard guard;
@@ -270,7 +270,7 @@ int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, 
     return rc;
 }
 
-static int bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d, BindTemps *tmp)
+static int bind_weights(IrGraph *g, StFile *f, const char *path, int strict, Diag *d, BindTemps *tmp)
 {
     int np = g->params.n, nt = f ? f->n : 0;
     Key *keys = tmp->keys = param_index(g);
@@ -310,10 +310,16 @@ static int bind_weights(IrGraph *g, const StFile *f, const char *path, int stric
             misfit[n_misfit++] = i;
             continue;
         }
-        /* Copied into the graph's arena so the StFile can be freed right away. */
-        int64_t n = shape_numel(&v->shape);
-        v->data = ARENA_NEWN(g->arena, float, n > 0 ? n : 1);
-        if (n > 0) memcpy(v->data, t->data, (size_t)n * sizeof(float));
+        /* The tensor's buffer moves into the graph's arena: no copy (a second pass over
+         * every weight, and fresh pages for it: a third of VGG-11's 0.9 s start-up) */
+        if (shape_numel(&v->shape) > 0) {
+            float *data = t->data;
+            f->t[i].data = NULL;   /* before adopting: if that runs out of memory, it frees data */
+            arena_adopt(g->arena, data);
+            v->data = data;
+        } else {
+            v->data = ARENA_NEWN(g->arena, float, 1);
+        }
     }
     for (int i = 0; i < np; i++)
         if (!present[i]) {

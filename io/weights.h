@@ -15,12 +15,13 @@ int bcl_read_weights(const char *path, StFile *out, Diag *d);
 /* The same for bytes in memory (name is used in messages). */
 int bcl_read_weights_mem(const char *name, const unsigned char *buf, size_t len, StFile *out, Diag *d);
 
-/* Copies each tensor of f into the matching parameter's data (allocated in g's arena).
+/* Moves each tensor of f into the matching parameter's data: the buffer joins g's arena
+ * (arena_adopt) and f's pointer becomes NULL, so f is only good for st_free afterwards.
  * Strict: missing keys, unexpected keys and shape mismatches are errors listing the keys
  * (and both shapes); non-strict: warnings, and missing parameters keep their values.
  * Keys that are known non-parameters (BatchNorm's num_batches_tracked) are ignored.
  * Returns 0 on success (no errors). */
-int bcl_bind_weights(IrGraph *g, const StFile *f, const char *path, int strict, Diag *d);
+int bcl_bind_weights(IrGraph *g, StFile *f, const char *path, int strict, Diag *d);
 
 /* --strip-prefix P: removes P from the start of every key that has it; returns how
  * many keys had it. (Without it, binding strips a prefix that every key of the file

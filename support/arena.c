@@ -13,12 +13,19 @@ struct ArenaBlock {
     _Alignas(16) unsigned char data[];
 };
 
+struct ArenaAdopted {
+    ArenaAdopted *next;
+    void *p;
+};
+
 enum { ARENA_BLOCK = 64 * 1024 };
 
-void arena_init(Arena *a) { a->head = NULL; a->total = 0; }
+void arena_init(Arena *a) { a->head = NULL; a->total = 0; a->adopted = NULL; }
 
 void arena_free(Arena *a)
 {
+    for (ArenaAdopted *r = a->adopted; r; r = r->next) free(r->p);   /* the records live in the blocks */
+    a->adopted = NULL;
     ArenaBlock *b = a->head;
     while (b) {
         ArenaBlock *next = b->next;
@@ -55,6 +62,18 @@ void *arena_alloc(Arena *a, size_t n)
     a->total += n;
     memset(p, 0, n);
     return p;
+}
+
+void arena_adopt(Arena *a, void *p)
+{
+    if (!p) return;
+    BclOomGuard g;   /* p is freed if the record cannot be allocated */
+    bcl_oom_guard(&g, free, p);
+    ArenaAdopted *r = arena_alloc(a, sizeof *r);
+    bcl_oom_unguard(&g);
+    r->p = p;
+    r->next = a->adopted;
+    a->adopted = r;
 }
 
 char *arena_strndup(Arena *a, const char *s, size_t n)

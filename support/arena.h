@@ -4,14 +4,19 @@
 #include <stddef.h>
 
 typedef struct ArenaBlock ArenaBlock;
+typedef struct ArenaAdopted ArenaAdopted;
 typedef struct Arena {
     ArenaBlock *head;
     size_t total;          /* bytes handed out, for statistics */
+    ArenaAdopted *adopted; /* malloc'd buffers freed with the arena (arena_adopt) */
 } Arena;
 
 void  arena_init(Arena *a);
 void  arena_free(Arena *a);                 /* releases every block */
 void *arena_alloc(Arena *a, size_t n);      /* zeroed, 16-byte aligned; out of memory jumps (support/oom.h) */
+/* Makes p (from malloc, or NULL) the arena's: freed by arena_free. Lets a large buffer
+ * join the arena without a copy (bound weights: io/weights.c). */
+void  arena_adopt(Arena *a, void *p);
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)

@@ -97,9 +97,14 @@ static void test_bind_exact_and_megengine(void **state)
         tensor("fc.weight", shp(2, 10, 64), -50));
     Cap c;
     cap_init(&c);
+    const float *fc_bias = f.t[0].data, *nbt = f.t[4].data;
     assert_int_equal(bcl_bind_weights(g, &f, "w.safetensors", 1, &c.d), 0);
     assert_string_equal(cap_text(&c), "");
-    st_free(&f);   /* the graph keeps its own copies */
+    /* bound tensors moved into the graph (no copy), the ignored one stays the file's */
+    assert_ptr_equal(ir_find_param(g, "fc.bias")->data, fc_bias);
+    assert_null(f.t[0].data);
+    assert_ptr_equal(f.t[4].data, nbt);
+    st_free(&f);   /* the graph owns the moved buffers (its arena frees them) */
     IrValue *w = ir_find_param(g, "features.0.weight");
     assert_true(w->data[0] == 0.0f && w->data[64 * 3 * 11 * 11 - 1] == (float)(64 * 3 * 11 * 11 - 1));
     IrValue *b = ir_find_param(g, "features.0.bias");

@@ -562,14 +562,11 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
     bool pad0 = !a->pad[0] && !a->pad[1] && !a->pad[2] && !a->pad[3];
     if (dense && KH == 1 && KW == 1 && pad0 && (sh > 1 || sw > 1) && OH * OW >= 16) {
         /* strided 1x1 (ResNet's projections): subsample into scratch, then the GEMM */
-        int64_t xst[4] = {C * H * W, H * W, W, 1}, ydim[4] = {N, C, OH, OW};
-        int64_t mode[4] = {0}, mul[4] = {1, 1, sh, sw}, add[4] = {0}, xd[4] = {N, C, H, W}, fs[4] = {0};
-        int64_t ny = N * C * OH * OW;
+        int64_t ny = N * C * OH * OW, planes = cdiv(4096, OH * OW);
         if ((size_t)ny > L->scratch_floats[1]) L->scratch_floats[1] = (size_t)ny;
-        bcl_kp_gather g = {.x = x, .y = L->scratch_slot[1], .rank = 4, .ny = ny, .chunk = BCL_JIT_CHUNK};
-        copy8(g.ydims, ydim, 4), copy8(g.mode, mode, 4), copy8(g.mul, mul, 4), copy8(g.add, add, 4);
-        copy8(g.xdim, xd, 4), copy8(g.xstr, xst, 4), copy8(g.fscale, fs, 4);
-        STEP(L, gather, g, cdiv(ny, BCL_JIT_CHUNK));
+        bcl_kp_subsample g = {.x = x, .y = L->scratch_slot[1], .R = N * C, .planes = planes, .H = H, .W = W,
+                              .OH = OH, .OW = OW, .sh = sh, .sw = sw};
+        STEP(L, subsample, g, cdiv(N * C, planes));
         x = L->scratch_slot[1];
         H = OH, W = OW, sh = sw = 1;
     }

@@ -104,14 +104,16 @@ static void test_conv_dense(void **st)
                           jt_input(&t, jt_shape(4, 2, O, hw[i][0], hw[i][1]))};
         ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, i % 2 ? 4 : 2, &a));
     }
-    /* strided 1x1 (subsampled, then the GEMM) */
-    for (int i = 0; i < 2; i++) {
+    /* strided 1x1 (subsampled plane by plane, then the GEMM); the last: 300 planes of
+     * 14x13 -> 7x7, several items of 84 planes and a partial last one */
+    for (int i = 0; i < 3; i++) {
         IrAttrs a = ir_attrs_default();
-        a.stride[0] = 2, a.stride[1] = 2 - i;
+        a.stride[0] = 2, a.stride[1] = i == 1 ? 1 : 2;
         a.act = IR_RELU;
-        int OW = i ? 12 : 6;
-        IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, 20, 9, 12)), jt_param(&t, jt_shape(4, 19, 20, 1, 1), -0.3f, 0.3f),
-                          jt_param(&t, jt_shape(1, 19), -1, 1), jt_input(&t, jt_shape(4, 2, 19, 5, OW))};
+        int C = i == 2 ? 150 : 20, H = i == 2 ? 14 : 9, W = i == 2 ? 13 : 12;
+        int OH = (H - 1) / 2 + 1, OW = (W - 1) / a.stride[1] + 1;
+        IrValue *in[4] = {jt_input(&t, jt_shape(4, 2, C, H, W)), jt_param(&t, jt_shape(4, 19, C, 1, 1), -0.3f, 0.3f),
+                          jt_param(&t, jt_shape(1, 19), -1, 1), jt_input(&t, jt_shape(4, 2, 19, OH, OW))};
         ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, 4, &a));
     }
     jt_check(&t, 2, TOL, false);

@@ -30,6 +30,7 @@
     K(pool) \
     K(reduce) \
     K(gather) \
+    K(subsample) \
     K(copy_rows) \
     K(attention) \
     K(take) \
@@ -109,6 +110,11 @@
 #define BCL_KP_gather(slot, i64, i64x8) \
     slot(x) slot(y) i64(rank) i64(ny) i64(chunk) i64(value) i64x8(ydims) i64x8(mode) i64x8(mul) i64x8(add) \
     i64x8(xdim) i64x8(xstr) i64x8(fscale)
+
+/* y[r][i][j] = x[r][i * sh][j * sw] over planes r of H x W into OH x OW (a strided 1x1
+ * conv's input); items: groups of `planes` planes of R */
+#define BCL_KP_subsample(slot, i64, i64x8) \
+    slot(x) slot(y) i64(R) i64(planes) i64(H) i64(W) i64(OH) i64(OW) i64(sh) i64(sw)
 
 /* row r of x (len floats) to y + yoff + r * ystride (concat); items: rows */
 #define BCL_KP_copy_rows(slot, i64, i64x8) \

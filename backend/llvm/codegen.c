@@ -114,6 +114,25 @@ static void emit_entry(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx, 
     LLVMDisposeBuilder(b);
 }
 
+/* A shared step's table (JitStep.rt): a copy on the stack of the constant table with
+ * the rt entries loaded from the step's run-time values (binding 0); once the kernel is
+ * inlined, the constant entries still fold and only the rt ones stay loads. */
+static LLVMValueRef mixed_table(LLVMBuilderRef b, LLVMContextRef ctx, const JitStep *s, LLVMTypeRef tty,
+                                LLVMValueRef tbl, LLVMValueRef slots)
+{
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), i64 = LLVMInt64TypeInContext(ctx);
+    LLVMValueRef t = LLVMBuildAlloca(b, tty, "kp");
+    LLVMBuildStore(b, LLVMBuildLoad2(b, tty, tbl, ""), t);
+    LLVMValueRef vals = LLVMBuildLoad2(b, ptr, slots, "rt");
+    for (int k = 0; k < s->np && k < 64; k++) {
+        if (!(s->rt >> k & 1)) continue;
+        LLVMValueRef at = LLVMConstInt(i64, (unsigned long long)k, 0);
+        LLVMValueRef v = LLVMBuildLoad2(b, i64, LLVMBuildGEP2(b, i64, vals, &at, 1, ""), "");
+        LLVMBuildStore(b, v, LLVMBuildGEP2(b, i64, t, &at, 1, ""));
+    }
+    return t;
+}
+
 LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx,
                           LLVMTargetMachineRef tm, Diag *d)
 {
@@ -195,8 +214,9 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
          * than the graph (2,000 steps took 5 minutes) */
         LLVMAddAttributeAtIndex(sf, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, noinline_kind, 0));
         LLVMPositionBuilderAtEnd(sb, LLVMAppendBasicBlockInContext(ctx, sf, "entry"));
+        LLVMValueRef kp = s->rt ? mixed_table(sb, ctx, s, tty, tbl, LLVMGetParam(sf, 0)) : tbl;
         LLVMBuildCall2(sb, kern_ty, kf,
-                       (LLVMValueRef[]){LLVMGetParam(sf, 0), tbl, LLVMGetParam(sf, 1), LLVMGetParam(sf, 2)},
+                       (LLVMValueRef[]){LLVMGetParam(sf, 0), kp, LLVMGetParam(sf, 1), LLVMGetParam(sf, 2)},
                        4, "");
         LLVMBuildRetVoid(sb);
         fns[i] = sf;

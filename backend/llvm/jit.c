@@ -277,7 +277,7 @@ static JitCacheKey cache_key(const JitPlan *pl, const JitHost *h, BclPool *pool,
     k = jit_hash(flags, sizeof flags, k);
     for (int i = 0; i < pl->n_steps; i++) {
         const JitStep *s = &pl->steps[i];
-        int64_t hd[5] = {s->np, s->items, s->nbind, s->ctx_off, s->same_as};
+        int64_t hd[6] = {s->np, s->items, s->nbind, s->ctx_off, s->same_as, (int64_t)s->rt};
         k = jit_hash(s->kernel, strlen(s->kernel), k);
         k = jit_hash(hd, sizeof hd, k);
         k = jit_hash(s->p, sizeof(int64_t) * (size_t)s->np, k);

@@ -27,6 +27,8 @@ typedef struct JitStep {
     SrcLoc loc;             /* the .bcl expression of that op (bclc bench --profile) */
     const char *scope;      /* the module path whose forward made the op (IrNode.scope), or NULL */
     int node;               /* that op's node index in the graph lowered (-1: none) */
+    uint64_t rt;            /* entries of p read at run time (kernels.h rt fields; 0 in p):
+                             * from the plan's buffer at binding position 0, else 0 */
 } JitStep;
 
 /* How graph output i is produced: written in place into the caller's buffer

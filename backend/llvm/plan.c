@@ -69,7 +69,7 @@ static uint64_t table_hash(const char *kernel, const int64_t *p, int n)
 
 /* The first step with the same kernel and table as the new one (index n), found
  * through the hash index (linear in the number of steps), or n after indexing it. */
-static int same_step(Lower *L, const char *kernel, const int64_t *p, int np)
+static int same_step(Lower *L, const char *kernel, const int64_t *p, int np, uint64_t rt)
 {
     JitPlan *pl = L->pl;
     if (2 * (L->n_fns + 1) > L->fn_cap) {   /* grow and re-index */
@@ -95,7 +95,7 @@ static int same_step(Lower *L, const char *kernel, const int64_t *p, int np)
     size_t k = (size_t)table_hash(kernel, p, np) & (size_t)(L->fn_cap - 1);
     for (; L->fn_index[k] >= 0; k = (k + 1) & (size_t)(L->fn_cap - 1)) {
         const JitStep *o = &pl->steps[L->fn_index[k]];
-        if (o->np == np && !strcmp(o->kernel, kernel) && !memcmp(o->p, p, sizeof(int64_t) * (size_t)np))
+        if (o->np == np && o->rt == rt && !strcmp(o->kernel, kernel) && !memcmp(o->p, p, sizeof(int64_t) * (size_t)np))
             return L->fn_index[k];
     }
     L->fn_index[k] = pl->n_steps;
@@ -103,37 +103,50 @@ static int same_step(Lower *L, const char *kernel, const int64_t *p, int np)
     return pl->n_steps;
 }
 
+static int new_slot(Lower *L, void *buf, size_t own_floats);
+
 /* A step of `kernel` over `items` work items with the n-entry table v, whose entries
- * in slot mask m are buffer slots: those become binding positions (see JitStep). */
-static void emit(Lower *L, const char *kernel, const int64_t *v, int n, uint64_t m, int64_t items)
+ * in slot mask m are buffer slots: those become binding positions (see JitStep).
+ * Entries in rt mask rt are left to run time (kernels.h: rt fields): they are 0 in the
+ * step's table, so steps that differ only there share one function, and the values
+ * go to a constant buffer of the plan bound first (binding position 0: JitStep.rt). */
+static void emit(Lower *L, const char *kernel, const int64_t *v, int n, uint64_t m, uint64_t rt, int64_t items)
 {
     JitPlan *pl = L->pl;
     if (items <= 0) return;
     pl->steps = grow(pl->steps, &pl->cap_steps, pl->n_steps + 1, sizeof *pl->steps, &L->oom);
     int64_t *p = bcl_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-    int *bind = bcl_malloc(sizeof(int) * 64);
-    if (L->oom || !p || !bind) {
+    int *bind = bcl_malloc(sizeof(int) * 65);
+    int64_t *vals = rt ? bcl_malloc(sizeof(int64_t) * (size_t)n) : NULL;
+    if (L->oom || !p || !bind || (rt && !vals)) {
         free(p);
         free(bind);
+        free(vals);
         L->oom = true;
         return;
     }
     memcpy(p, v, sizeof(int64_t) * (size_t)n);
     int nb = 0;
+    if (rt) {   /* the run-time values (own_floats: the buffer's size in floats) */
+        memcpy(vals, v, sizeof(int64_t) * (size_t)n);
+        bind[nb++] = new_slot(L, vals, 2 * (size_t)n);
+        for (int i = 0; i < n && i < 64; i++)
+            if (rt >> i & 1) p[i] = 0;
+    }
     for (int i = 0; i < n && i < 64; i++)
         if ((m >> i & 1) && p[i] >= 0) {
-            int k = 0;   /* a buffer used twice gets one binding entry */
+            int k = rt ? 1 : 0;   /* a buffer used twice gets one binding entry */
             while (k < nb && bind[k] != p[i]) k++;
             if (k == nb) bind[nb++] = (int)p[i];
             p[i] = k;
         }
-    int same = same_step(L, kernel, p, n);
+    int same = same_step(L, kernel, p, n, rt);
     if (L->oom) {
         free(p);
         free(bind);
         return;
     }
-    pl->steps[pl->n_steps] = (JitStep){kernel, p, n, items, bind, nb, pl->n_ctx, same, L->what, L->loc, L->scope, L->node};
+    pl->steps[pl->n_steps] = (JitStep){kernel, p, n, items, bind, nb, pl->n_ctx, same, L->what, L->loc, L->scope, L->node, rt};
     pl->n_steps++;
     pl->n_ctx += nb;
 }
@@ -142,7 +155,14 @@ static void emit(Lower *L, const char *kernel, const int64_t *v, int n, uint64_t
  * struct is the table, entry for entry; its slot fields are found from the field list. */
 #define STEP(L, name, kp, items) \
     emit(L, #name, (const int64_t *)(const void *)&(kp), \
-         (int)(sizeof(kp) / sizeof(int64_t)) + 0 * _Generic((kp), bcl_kp_##name: 0), bcl_kp_slots_##name(), items)
+         (int)(sizeof(kp) / sizeof(int64_t)) + 0 * _Generic((kp), bcl_kp_##name: 0), bcl_kp_slots_##name(), 0, items)
+
+/* The same, its rt fields read at run time: for small steps whose shapes vary, so one
+ * compiled function serves them all (compile time; kernels.h, rt fields). */
+#define STEP_SHARED(L, name, kp, items) \
+    emit(L, #name, (const int64_t *)(const void *)&(kp), \
+         (int)(sizeof(kp) / sizeof(int64_t)) + 0 * _Generic((kp), bcl_kp_##name: 0), bcl_kp_slots_##name(), \
+         bcl_kp_rt_##name(), items)
 
 /* The same for kernel `name` whose field list is kernel `as`'s (wino4_in: wino_in's),
  * with kp a bcl_kp_as. */
@@ -150,7 +170,7 @@ static void emit(Lower *L, const char *kernel, const int64_t *v, int n, uint64_t
     emit(L, #name, (const int64_t *)(const void *)&(kp), \
          (int)(sizeof(kp) / sizeof(int64_t)) + 0 * _Generic((kp), bcl_kp_##as: 0) + \
              0 * (int)sizeof(char[sizeof(bcl_kp_##name) == sizeof(bcl_kp_##as) ? 1 : -1]), \
-         bcl_kp_slots_##name(), items)
+         bcl_kp_slots_##name(), 0, items)
 
 /* a[0..n) into an i64x8 field (the rest stays 0) */
 static void copy8(int64_t *dst, const int64_t *a, int n)
@@ -301,7 +321,9 @@ static bool step_linear_packed(Lower *L, const IrValue *w, const IrValue *b, int
     int64_t OB = cdiv(O, 16), RT = 4;
     bcl_kp_linear_p k = {.x = x, .wp = ws, .y = y, .rows = rows, .I = I, .O = O, .OB = OB, .act = act,
                          .alpha = fbits(act_alpha), .RT = RT, .P = hw, .r = res};
-    STEP(L, linear_p, k, cdiv(rows, RT) * OB);
+    /* small ones (SE blocks' two linears: every block its own shapes) share one function */
+    if (rows * I * O <= (1 << 20)) STEP_SHARED(L, linear_p, k, cdiv(rows, RT) * OB);
+    else STEP(L, linear_p, k, cdiv(rows, RT) * OB);
     return true;
 }
 
@@ -600,7 +622,7 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
             WS = OBK * C * OT + OBK * OT;
             if ((size_t)(N * WS) > L->scratch_floats[1]) L->scratch_floats[1] = (size_t)(N * WS);
             bcl_kp_scale_w ks = {.wp = wslot, .s = ss->id, .wo = L->scratch_slot[1], .C = C, .OT = OT, .OBK = OBK};
-            STEP(L, scale_w, ks, N * OBK);
+            STEP_SHARED(L, scale_w, ks, N * OBK);   /* one function for every SE block's */
             x = sx->id, wslot = L->scratch_slot[1];
         }
         if (cv) {
@@ -889,7 +911,9 @@ static bool lower_node(Lower *L, const IrNode *n)
         bcl_kp_pool k = {.op = n->op, .x = x, .y = y, .NC = xs->d[0] * xs->d[1], .H = xs->d[2], .W = xs->d[3],
                          .OH = OH, .OW = OW, .kh = a->kernel[0], .kw = a->kernel[1], .sh = a->stride[0],
                          .sw = a->stride[1], .pt = a->pad[0], .pl = a->pad[1], .cip = a->count_include_pad};
-        STEP(L, pool, k, xs->d[0] * xs->d[1]);
+        bool global = n->op == IR_AVG_POOL2D && OH == 1 && OW == 1 && k.kh == k.H && k.kw == k.W && !k.pt && !k.pl;
+        if (global) STEP_SHARED(L, pool, k, xs->d[0] * xs->d[1]);   /* SE blocks' and heads': one function */
+        else STEP(L, pool, k, xs->d[0] * xs->d[1]);
         return false;
     }
     case IR_CONV2D: return lower_conv(L, n, x, y);

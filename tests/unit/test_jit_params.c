@@ -47,6 +47,17 @@ static int bound(const JitStep *s, int64_t field)
     return s->bind[field];
 }
 
+/* Entry `field` (an offsetof) of a step's table: its constant, or for an rt entry of a
+ * shared step (JitStep.rt) the run-time value, from the plan's buffer at binding 0. */
+static int64_t value(const Planned *p, const JitStep *s, size_t field)
+{
+    size_t k = field / sizeof(int64_t);
+    if (!(s->rt >> k & 1)) return s->p[k];
+    assert_int_equal(s->p[k], 0);   /* folded nowhere: the shared table holds 0 */
+    return ((const int64_t *)p->pl.slot_init[s->bind[0]])[k];
+}
+#define VALUE(p, s, kp_type, f) value(p, s, offsetof(kp_type, f))
+
 static void unused_inputs(JT *t, int n)
 {
     for (int i = 0; i < n; i++) jt_input(t, jt_shape(1, 1));
@@ -205,19 +216,89 @@ static void test_linear_p_fields(void **state)
     plan(&t, &p);
     const JitStep *s = step_of(&p, "linear_p");
     const bcl_kp_linear_p *k = (const void *)s->p;
-    assert_int_equal(s->nbind, 4);
+    assert_int_equal(s->rt, bcl_kp_rt_linear_p());   /* small: shared, binding 0 its values */
+    assert_int_equal(s->nbind, 5);
     assert_int_equal(bound(s, k->x), in[0]->id);
     assert_int_equal(bound(s, k->y), y->id);
     assert_int_equal(bound(s, k->r), in[3]->id);
     assert_int_equal(bound(s, k->wp), p.pl.packs[0].slot);
-    assert_int_equal(k->rows, 8);
-    assert_int_equal(k->P, 4);
-    assert_int_equal(k->I, 8);
-    assert_int_equal(k->O, 5);
+    assert_int_equal(VALUE(&p, s, bcl_kp_linear_p, rows), 8);
+    assert_int_equal(VALUE(&p, s, bcl_kp_linear_p, P), 4);
+    assert_int_equal(VALUE(&p, s, bcl_kp_linear_p, I), 8);
+    assert_int_equal(VALUE(&p, s, bcl_kp_linear_p, O), 5);
     assert_int_equal(k->act, IR_RELU);
+    assert_int_equal(k->RT, 4);
     unplan(&p);
     jt_check(&t, 1, 1e-5, false);
     jt_free(&t);
+}
+
+/* SE-like blocks on planes of different sizes: the global pools share one compiled
+ * function, the small linears (1x1 convs on one pixel) and the weight scalings too, each
+ * step with its own run-time values; a large linear stays specialised. The JIT's
+ * outputs match the interpreter's, at batch 1 and 2 (other rows, other shapes). */
+static void shared_steps(int64_t N)
+{
+    JT t;
+    jt_init(&t, 7 + (uint64_t)N);
+    IrAttrs act = ir_attrs_default(), pool = ir_attrs_default(), none = ir_attrs_default();
+    act.act = IR_SILU;
+    const int64_t C[3] = {16, 24, 40}, HW[3] = {14, 7, 5}, R[3] = {4, 6, 10};
+    IrValue *pooled[3];
+    for (int b = 0; b < 3; b++) {
+        IrValue *x = jt_input(&t, jt_shape(4, N, C[b], HW[b], HW[b]));
+        pool.kernel[0] = pool.kernel[1] = HW[b];
+        pool.stride[0] = pool.stride[1] = HW[b];
+        IrValue *g = jt_node(&t, IR_AVG_POOL2D, &x, 1, &pool);
+        IrValue *in1[3] = {g, jt_param(&t, jt_shape(4, R[b], C[b], 1, 1), -0.5f, 0.5f), jt_param(&t, jt_shape(1, R[b]), -1, 1)};
+        IrValue *r = jt_node(&t, IR_CONV2D, in1, 3, &act);
+        IrValue *in2[3] = {r, jt_param(&t, jt_shape(4, C[b], R[b], 1, 1), -0.5f, 0.5f), jt_param(&t, jt_shape(1, C[b]), -1, 1)};
+        pooled[b] = jt_node(&t, IR_CONV2D, in2, 3, &none);
+        ir_add_output(t.g, pooled[b]);
+    }
+    IrValue *fl = jt_input(&t, jt_shape(2, N, 1100));   /* 1100 x 1000: over the sharing bound */
+    IrValue *in3[3] = {fl, jt_param(&t, jt_shape(2, 1000, 1100), -0.05f, 0.05f), jt_param(&t, jt_shape(1, 1000), -1, 1)};
+    ir_add_output(t.g, jt_node(&t, IR_LINEAR, in3, 3, &none));
+    Planned p;
+    plan(&t, &p);
+    int pools = 0, linears = 0, first_pool = -1, first_lin = -1;
+    for (int i = 0; i < p.pl.n_steps; i++) {
+        const JitStep *s = &p.pl.steps[i];
+        if (!strcmp(s->kernel, "pool")) {
+            assert_int_equal(s->rt, bcl_kp_rt_pool());
+            if (first_pool < 0) first_pool = i;
+            assert_int_equal(s->same_as, first_pool);
+            assert_int_equal(VALUE(&p, s, bcl_kp_pool, H), HW[pools]);
+            assert_int_equal(VALUE(&p, s, bcl_kp_pool, NC), N * C[pools]);
+            pools++;
+        } else if (!strcmp(s->kernel, "linear_p") && VALUE(&p, s, bcl_kp_linear_p, I) == 1100) {
+            assert_int_equal(s->rt, 0);
+            assert_int_equal(s->same_as, i);
+        } else if (!strcmp(s->kernel, "linear_p")) {
+            assert_int_equal(s->rt, bcl_kp_rt_linear_p());
+            const bcl_kp_linear_p *k = (const void *)s->p;
+            if (k->act == IR_SILU && first_lin < 0) first_lin = i;
+            if (k->act == IR_SILU) assert_int_equal(s->same_as, first_lin);
+            int b = linears / 2;
+            assert_int_equal(VALUE(&p, s, bcl_kp_linear_p, I), linears % 2 ? R[b] : C[b]);
+            assert_int_equal(VALUE(&p, s, bcl_kp_linear_p, rows), N);
+            linears++;
+        }
+    }
+    assert_int_equal(pools, 3);
+    assert_int_equal(linears, 6);
+    unplan(&p);
+    jt_check(&t, 2, 1e-5, false);
+    t.cpu = "x86-64-v3";
+    jt_check(&t, 1, 1e-5, false);
+    jt_free(&t);
+}
+
+static void test_shared_steps(void **state)
+{
+    (void)state;
+    shared_steps(1);
+    shared_steps(2);
 }
 
 /* The slot masks derived from the field lists mark the slot fields' entries. */
@@ -230,6 +311,8 @@ static void test_slot_masks(void **state)
     assert_int_equal(bcl_kp_slots_layer_norm_v(), bcl_kp_slots_layer_norm());
     assert_int_equal(bcl_kp_slots_pwdw(), bcl_kp_slots_dwconv() | 1u << offsetof(bcl_kp_pwdw, pw) / 8);
     assert_int_equal(offsetof(bcl_kp_pwdw, pw), sizeof(bcl_kp_dwconv));   /* pwdw extends dwconv */
+    assert_int_equal(bcl_kp_rt_scale_w(), 1u << offsetof(bcl_kp_scale_w, C) / 8 | 1u << offsetof(bcl_kp_scale_w, OBK) / 8);
+    assert_int_equal(bcl_kp_rt_unary(), 0);   /* no rt fields: never shared across shapes */
 }
 
 int main(void)
@@ -240,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_take_fault_slot),
         cmocka_unit_test(test_attn_tile_fields),
         cmocka_unit_test(test_linear_p_fields),
+        cmocka_unit_test(test_shared_steps),
         cmocka_unit_test(test_slot_masks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -112,7 +112,7 @@
 
 /* y[r][i][j] = x[r][i * sh][j * sw] over planes r of H x W into OH x OW (a strided 1x1
  * conv's input); items: groups of `planes` planes of R */
-#define BCL_KP_subsample(slot, i64, i64x8) \
+#define BCL_KP_subsample(slot, i64, i64x8, rt) \
     slot(x) slot(y) i64(R) i64(planes) i64(H) i64(W) i64(OH) i64(OW) i64(sh) i64(sw)
 
 /* row r of x (len floats) to y + yoff + r * ystride (concat); items: rows */

@@ -626,6 +626,10 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
             x = sx->id, wslot = L->scratch_slot[1];
         }
         if (cv) {
+            if ((size_t)(N * C * P) > L->scratch_floats[0]) L->scratch_floats[0] = (size_t)(N * C * P);
+            bcl_kp_cv_pack kx = {.x = x, .xt = L->scratch_slot[0], .C = C, .P = P, .MT = MT};
+            STEP(L, cv_pack, kx, N * cdiv(P, MT));
+            x = L->scratch_slot[0];
             bcl_kp_conv1x1_cv k = {.x = x, .wp = wslot, .r = res, .y = y, .N = N, .C = C, .P = P, .O = O, .OB = OBK,
                                    .act = a->act, .alpha = fbits(a->act_alpha), .MT = MT, .NV = NV, .WS = WS};
             STEP(L, conv1x1_cv, k, N * cdiv(OBK, NV) * cdiv(P, MT));

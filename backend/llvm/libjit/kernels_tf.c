@@ -20,7 +20,10 @@ INL void lin_tile(const float *restrict x, const float *restrict wp, const float
     for (int64_t i = 0; i < I; i++) {
         v16f wv[2];
 #pragma clang loop unroll(full)
-        for (int c = 0; c < nb; c++) wv[c] = ld16(w0 + (c * I + i) * 16);
+        for (int c = 0; c < nb; c++) {
+            pf_ahead(w0 + (c * I + i) * 16);
+            wv[c] = ld16(w0 + (c * I + i) * 16);
+        }
 #pragma clang loop unroll(full)
         for (int t = 0; t < rt; t++) {
             v16f xs = splat(xr[t * I + i]);

@@ -379,6 +379,24 @@ static bool dwconv_nchw_ok(const IrNode *n, int64_t *WQ_out, int64_t *RB_out)
     return true;
 }
 
+/* dwconv's register tile: OR output rows x TV vectors of 16 outputs, each input row
+ * vector loaded once per tap column for all the rows it feeds. Accumulators: 16 zmm of
+ * 32 with AVX-512, 12 ymm of 16 with AVX2 (a vector is 2 ymm); rows only as many as
+ * share input rows (stride 1: KH - 1 shared per row pair). BCL_JIT_DW_ROWS=1: one row
+ * (comparisons). */
+static void dw_row_tile_shape(const Lower *L, int64_t OW, int64_t KH, int64_t sh, int64_t *TV, int64_t *OR)
+{
+    int64_t nv = cdiv(OW, 16), acc = L->h->vec512 ? 16 : 6;
+    const char *e = getenv("BCL_JIT_DW_ROWS");
+    if ((e && *e == '1') || KH <= sh) {   /* no input row shared between output rows */
+        *TV = L->h->vec512 ? 8 : 4, *OR = 1;
+        return;
+    }
+    *TV = nv < 4 ? nv : 4;
+    if (!L->h->vec512 && *TV > 2) *TV = 2;
+    *OR = acc / *TV > 8 ? 8 : acc / *TV;
+}
+
 /* BCL_JIT_DWFLAT=0: small planes take dwconv's row vectors too (comparisons). */
 static bool dwflat_on(void)
 {
@@ -406,7 +424,8 @@ static bool lower_dwconv(Lower *L, const IrNode *n, int x, int y, int res)
     bcl_kp_pwdw k = {.x = e ? e->in[0]->id : x, .wp = wslot, .r = res, .y = y, .N = N, .C = C, .H = H, .W = W,
                      .KH = KH, .KW = KW, .OH = OH, .OW = OW, .sh = sh, .sw = sw, .dh = dh, .dw = dw, .pt = a->pad[0],
                      .pl = a->pad[1], .act = a->act, .alpha = fbits(a->act_alpha), .RB = RB, .WQ = WQ,
-                     .TV = L->h->vec512 ? 8 : 4};
+                     .TV = L->h->vec512 ? 8 : 4, .OR = 1};
+    dw_row_tile_shape(L, OW, KH, sh, &k.TV, &k.OR);
     if (e) {
         const IrValue *ew = e->in[1], *eb = e->n_in > 2 ? e->in[2] : NULL;
         int64_t Ci = ew->shape.d[1];

@@ -1379,38 +1379,89 @@ INL v16f load_part(const float *restrict x, int64_t n)
     return *(v16fu *)tmp;
 }
 
-/* One output row segment of dwconv: tv vectors of 16 outputs from column ow0, nlast
- * lanes valid in the last vector (16: all). */
-INL void dw_row_tile(const float *restrict buf, const float *restrict wc, float bias, const float *restrict r,
-                     float *restrict y, const bcl_kp_dwconv *kp, int64_t rr0, int64_t ow0, const int tv,
-                     int64_t nlast)
+/* nr output rows x tv vectors of 16 outputs of dwconv, from column ow0 (nlast lanes
+ * valid in the last vector; 16: all); rr0 is the first row's first input row in the
+ * band buffer. Each input row vector is loaded once per tap column and feeds every
+ * output row whose taps reach it (up to min(nr, KH) FMAs per load where one row took
+ * one), and each row's taps still come in (kh, kw) order, so the sums are the
+ * single-row tile's. y and r point at the first row (rows OW apart). */
+INL void dw_rows_tile(const float *restrict buf, const float *restrict wc, float bias, const float *restrict r,
+                      float *restrict y, const bcl_kp_dwconv *kp, int64_t rr0, int64_t ow0, const int tv,
+                      int64_t nlast, const int nr)
 {
-    int64_t KH = kp->KH, KW = kp->KW, sw = kp->sw, dh = kp->dh, dw = kp->dw, act = kp->act, WQ = kp->WQ;
+    int64_t KH = kp->KH, KW = kp->KW, sh = kp->sh, sw = kp->sw, dh = kp->dh, dw = kp->dw, act = kp->act;
+    int64_t WQ = kp->WQ, OW = kp->OW;
     float alpha = fbits(kp->alpha);
-    v16f acc[8];
+    v16f acc[8][8];
 #pragma clang loop unroll(full)
-    for (int t = 0; t < tv; t++) acc[t] = splat(bias);
-    for (int64_t kh = 0; kh < KH; kh++)
+    for (int o = 0; o < nr; o++)
+#pragma clang loop unroll(full)
+        for (int t = 0; t < tv; t++) acc[o][t] = splat(bias);
+    int64_t IR = (nr - 1) * sh + (KH - 1) * dh + 1;   /* input rows of the nr output rows */
+#pragma clang loop unroll(full)
+    for (int64_t ir = 0; ir < IR; ir++)
+#pragma clang loop unroll(full)
         for (int64_t kw = 0; kw < KW; kw++) {
-            v16f wv = splat(wc[kh * KW + kw]);
-            const float *row = buf + ((rr0 + kh * dh) * sw + (kw * dw) % sw) * WQ + (kw * dw) / sw + ow0;
+            const float *row = buf + ((rr0 + ir) * sw + (kw * dw) % sw) * WQ + (kw * dw) / sw + ow0;
+            v16f v[8];
 #pragma clang loop unroll(full)
-            for (int t = 0; t < tv; t++) acc[t] += ld16(row + 16 * t) * wv;
+            for (int t = 0; t < tv; t++) v[t] = ld16(row + 16 * t);
+#pragma clang loop unroll(full)
+            for (int o = 0; o < nr; o++) {
+                int64_t kh = ir - o * sh;   /* output row o's tap row reading input row ir */
+                if (kh < 0 || kh % dh || kh / dh >= KH) continue;
+                v16f wv = splat(wc[kh / dh * KW + kw]);
+#pragma clang loop unroll(full)
+                for (int t = 0; t < tv; t++) acc[o][t] += v[t] * wv;
+            }
         }
 #pragma clang loop unroll(full)
-    for (int t = 0; t < tv; t++) {
-        float *yo = y + ow0 + 16 * t;
-        const float *ro = r ? r + ow0 + 16 * t : 0;
-        if (t == tv - 1 && nlast < 16) {
-            v16f s = acc[t];
-            if (ro) s += load_part(ro, nlast);
-            store_part(yo, act16(act, s, alpha), nlast);
-        } else {
-            v16f s = acc[t];
-            if (ro) s += ld16(ro);
-            *(v16fu *)yo = act16(act, s, alpha);
+    for (int o = 0; o < nr; o++)
+#pragma clang loop unroll(full)
+        for (int t = 0; t < tv; t++) {
+            float *yo = y + o * OW + ow0 + 16 * t;
+            const float *ro = r ? r + o * OW + ow0 + 16 * t : 0;
+            v16f s = acc[o][t];
+            if (t == tv - 1 && nlast < 16) {
+                if (ro) s += load_part(ro, nlast);
+                store_part(yo, act16(act, s, alpha), nlast);
+            } else {
+                if (ro) s += ld16(ro);
+                *(v16fu *)yo = act16(act, s, alpha);
+            }
         }
-    }
+}
+
+/* nr output rows (a constant) of one channel, whole: register tiles of TV vectors, then
+ * the remainder (FV % TV full vectors and a partial one: constants) as one tile. */
+INL void dw_rows(const float *restrict buf, const float *restrict wc, float bias, const float *restrict r,
+                 float *restrict y, const bcl_kp_dwconv *kp, int64_t rr0, const int nr)
+{
+    int64_t OW = kp->OW, TV = kp->TV, FV = OW / 16, NL = OW % 16;   /* full vectors per row, lanes of the last */
+    int64_t v = 0;
+    for (; v + TV <= FV; v += TV) dw_rows_tile(buf, wc, bias, r, y, kp, rr0, v * 16, TV, 16, nr);
+    if (FV % TV || NL) dw_rows_tile(buf, wc, bias, r, y, kp, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16, nr);
+}
+
+/* Output rows oh0 .. oh1 - 1 of one channel from its band buffer: OR rows at a time
+ * (kp->OR, a constant), the band's last oh1 - oh0 rows mod OR through the same tile for
+ * that many rows. y and r point at the channel's plane. */
+INL void dw_band(const float *restrict buf, const float *restrict wc, float bias, const float *restrict r,
+                 float *restrict y, const bcl_kp_dwconv *kp, int64_t oh0, int64_t oh1)
+{
+    int64_t OR = kp->OR, sh = kp->sh, OW = kp->OW, oh = oh0;
+    for (; oh + OR <= oh1; oh += OR)
+        dw_rows(buf, wc, bias, r ? r + oh * OW : 0, y + oh * OW, kp, (oh - oh0) * sh, OR);
+    int64_t left = oh1 - oh, rr0 = (oh - oh0) * sh;
+    const float *ro = r ? r + oh * OW : 0;
+    /* OR <= 8 (planner); each branch's row count is a constant */
+    if (left == 1) dw_rows(buf, wc, bias, ro, y + oh * OW, kp, rr0, 1);
+    else if (OR > 2 && left == 2) dw_rows(buf, wc, bias, ro, y + oh * OW, kp, rr0, 2);
+    else if (OR > 3 && left == 3) dw_rows(buf, wc, bias, ro, y + oh * OW, kp, rr0, 3);
+    else if (OR > 4 && left == 4) dw_rows(buf, wc, bias, ro, y + oh * OW, kp, rr0, 4);
+    else if (OR > 5 && left == 5) dw_rows(buf, wc, bias, ro, y + oh * OW, kp, rr0, 5);
+    else if (OR > 6 && left == 6) dw_rows(buf, wc, bias, ro, y + oh * OW, kp, rr0, 6);
+    else if (OR > 7 && left == 7) dw_rows(buf, wc, bias, ro, y + oh * OW, kp, rr0, 7);
 }
 
 /* Copies input rows ih0 .. ih0 + rows - 1 of one H x W plane into buf as padded rows
@@ -1482,11 +1533,10 @@ KERNEL(dwconv)
 {
     PARAMS(dwconv);
     int64_t C = kp->C, H = kp->H, W = kp->W, KH = kp->KH, KW = kp->KW, OH = kp->OH, OW = kp->OW;
-    int64_t sh = kp->sh, sw = kp->sw, dh = kp->dh, pt = kp->pt, pl = kp->pl, RB = kp->RB, WQ = kp->WQ, TV = kp->TV;
+    int64_t sh = kp->sh, sw = kp->sw, dh = kp->dh, pt = kp->pt, pl = kp->pl, RB = kp->RB, WQ = kp->WQ;
     const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
     float *y = slot_ptr(slots, kp->y);
     int64_t NB = (OH + RB - 1) / RB, R = (RB - 1) * sh + (KH - 1) * dh + 1;
-    int64_t FV = OW / 16, NL = OW % 16;   /* full vectors per row, lanes of the last */
     float buf[R * sw * WQ];
     for (int64_t it = begin; it < end; it++) {
         int64_t band = it % NB, nc = it / NB, c = nc % C;
@@ -1494,17 +1544,7 @@ KERNEL(dwconv)
         int64_t rows = (oh1 - oh0 - 1) * sh + (KH - 1) * dh + 1;
         const float *xc = x + nc * H * W;
         fill_band(buf, xc, H, W, oh0 * sh - pt, rows, sw, WQ, pl, 0.0f);
-        const float *wc = wp + c * KH * KW;
-        float bias = wp[C * KH * KW + c];
-        for (int64_t oh = oh0; oh < oh1; oh++) {
-            int64_t rr0 = (oh - oh0) * sh, o = (nc * OH + oh) * OW;
-            const float *ro = r ? r + o : 0;
-            int64_t v = 0;
-            for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, kp, rr0, v * 16, TV, 16);
-            /* FV % TV and NL are constants: the remainder is one unrolled tile */
-            if (FV % TV || NL)
-                dw_row_tile(buf, wc, bias, ro, y + o, kp, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
-        }
+        dw_band(buf, wp + c * KH * KW, wp[C * KH * KW + c], r ? r + nc * OH * OW : 0, y + nc * OH * OW, kp, oh0, oh1);
     }
 }
 
@@ -1642,13 +1682,12 @@ KERNEL(pwdw)
     PARAMS(pwdw);
     const bcl_kp_dwconv *dwk = (const bcl_kp_dwconv *)(const void *)kp;   /* the same leading fields */
     int64_t C = kp->C, H = kp->H, W = kp->W, KH = kp->KH, KW = kp->KW, OH = kp->OH, OW = kp->OW;
-    int64_t sh = kp->sh, sw = kp->sw, dh = kp->dh, pt = kp->pt, pl = kp->pl, RB = kp->RB, WQ = kp->WQ, TV = kp->TV;
+    int64_t sh = kp->sh, sw = kp->sw, dh = kp->dh, pt = kp->pt, pl = kp->pl, RB = kp->RB, WQ = kp->WQ;
     int64_t Ci = kp->Ci, G = kp->G, BUF = kp->BUF;
     const float *x = slot_ptr(slots, kp->x), *wp = slot_ptr(slots, kp->wp), *r = slot_ptr(slots, kp->r);
     const float *pw = slot_ptr(slots, kp->pw);
     float *y = slot_ptr(slots, kp->y);
-    int64_t NB = (OH + RB - 1) / RB, CG = (C + G - 1) / G;
-    int64_t FV = OW / 16, NL = OW % 16;   /* NV = ceil(W / 16) <= 8 (planner) */
+    int64_t NB = (OH + RB - 1) / RB, CG = (C + G - 1) / G;   /* NV = ceil(W / 16) <= 8 (planner) */
     float bufs[G * BUF];
     for (int64_t it = begin; it < end; it++) {
         int64_t cg = it % CG, band = (it / CG) % NB, n = it / (CG * NB), c0 = cg * G;
@@ -1668,16 +1707,8 @@ KERNEL(pwdw)
         }
         for (int64_t g = 0; g < G && c0 + g < C; g++) {
             int64_t c = c0 + g, nc = n * C + c;
-            const float *buf = bufs + g * BUF, *wc = wp + c * KH * KW;
-            float bias = wp[C * KH * KW + c];
-            for (int64_t oh = oh0; oh < oh1; oh++) {
-                int64_t rr0 = (oh - oh0) * sh, o = (nc * OH + oh) * OW;
-                const float *ro = r ? r + o : 0;
-                int64_t v = 0;
-                for (; v + TV <= FV; v += TV) dw_row_tile(buf, wc, bias, ro, y + o, dwk, rr0, v * 16, TV, 16);
-                if (FV % TV || NL)
-                    dw_row_tile(buf, wc, bias, ro, y + o, dwk, rr0, v * 16, FV % TV + (NL ? 1 : 0), NL ? NL : 16);
-            }
+            dw_band(bufs + g * BUF, wp + c * KH * KW, wp[C * KH * KW + c], r ? r + nc * OH * OW : 0,
+                    y + nc * OH * OW, dwk, oh0, oh1);
         }
     }
 }

@@ -249,9 +249,9 @@
     i64(WS) i64(RV)
 
 /* depthwise on NCHW in and out, wp [C][KH*KW] + bias[C]; RB output rows per item, WQ
- * floats per column phase of a buffered input row, TV vectors per register tile;
- * items: N*C*ceil(OH/RB) */
-#define BCL_KP_dwconv(slot, i64, i64x8, rt) BCL_KP_DW_CONV(slot, i64, i64x8, rt) i64(RB) i64(WQ) i64(TV)
+ * floats per column phase of a buffered input row, register tile OR output rows (1..8)
+ * x TV vectors; items: N*C*ceil(OH/RB) */
+#define BCL_KP_dwconv(slot, i64, i64x8, rt) BCL_KP_DW_CONV(slot, i64, i64x8, rt) i64(RB) i64(WQ) i64(TV) i64(OR)
 /* the depthwise conv's shape (dwconv, dwflat, pwdw) */
 #define BCL_KP_DW_CONV(slot, i64, i64x8, rt) \
     slot(x) slot(wp) slot(r) slot(y) i64(N) i64(C) i64(H) i64(W) i64(KH) i64(KW) i64(OH) i64(OW) i64(sh) \

@@ -2,6 +2,7 @@
 #include "support/oom.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,43 +20,63 @@ struct ArenaAdopted {
 };
 
 enum { ARENA_BLOCK = 64 * 1024 };
+#define ARENA_BIG_MIN ((size_t)4 << 20)    /* the first large chunk; each next one doubles */
+#define ARENA_BIG_MAX ((size_t)64 << 20)
 
-void arena_init(Arena *a) { a->head = NULL; a->total = 0; a->adopted = NULL; }
+void arena_init(Arena *a) { a->head = NULL; a->big = NULL; a->total = 0; a->adopted = NULL; }
 
-void arena_free(Arena *a)
+static void free_blocks(ArenaBlock *b)
 {
-    for (ArenaAdopted *r = a->adopted; r; r = r->next) free(r->p);   /* the records live in the blocks */
-    a->adopted = NULL;
-    ArenaBlock *b = a->head;
     while (b) {
         ArenaBlock *next = b->next;
         free(b);
         b = next;
     }
+}
+
+void arena_free(Arena *a)
+{
+    for (ArenaAdopted *r = a->adopted; r; r = r->next) free(r->p);   /* the records live in the blocks */
+    a->adopted = NULL;
+    free_blocks(a->head);
+    free_blocks(a->big);
     a->head = NULL;
+    a->big = NULL;
     a->total = 0;
+}
+
+/* A fresh block with room for n bytes, put first on *list. */
+static ArenaBlock *new_block(ArenaBlock **list, size_t size, bool large)
+{
+    /* a size that overflows, or a failed allocation, jumps to the caller's scope */
+    ArenaBlock *b = NULL;
+    if (size <= SIZE_MAX / 2)
+        b = large ? bcl_aligned_alloc(64, sizeof(ArenaBlock) + size) : bcl_malloc(sizeof(ArenaBlock) + size);
+    if (!b) bcl_oom_fail("an arena block");
+    b->used = 0;
+    b->size = size;
+    b->next = *list;
+    *list = b;
+    return b;
 }
 
 void *arena_alloc(Arena *a, size_t n)
 {
     if (n > SIZE_MAX / 2) bcl_oom_fail("an arena allocation");
     n = (n + 15) & ~(size_t)15;
-    ArenaBlock *b = a->head;
+    bool large = n > ARENA_BLOCK / 4;
+    ArenaBlock **list = large ? &a->big : &a->head, *b = *list;
     if (!b || b->size - b->used < n) {
-        size_t size = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
-        /* a size that overflows, or a failed malloc, jumps to the caller's scope */
-        b = size > SIZE_MAX / 2 ? NULL : bcl_malloc(sizeof(ArenaBlock) + size);
-        if (!b) bcl_oom_fail("an arena block");
-        b->used = 0;
-        b->size = size;
-        /* Big one-off blocks go behind the head so the head keeps its free room. */
-        if (a->head && size != ARENA_BLOCK) {
-            b->next = a->head->next;
-            a->head->next = b;
-        } else {
-            b->next = a->head;
-            a->head = b;
+        size_t size = ARENA_BLOCK;
+        if (large) {
+            size_t chunk = b ? 2 * (sizeof(ArenaBlock) + b->size) : ARENA_BIG_MIN;
+            if (chunk > ARENA_BIG_MAX) chunk = ARENA_BIG_MAX;
+            size = chunk - sizeof(ArenaBlock);   /* whole huge pages with the header */
+            if (size < n) size = n;
         }
+        /* The old block's free room is left behind: at most a quarter block for small
+         * allocations; for large ones, untouched address space costs nothing. */
+        b = new_block(list, size, large);
     }
     void *p = b->data + b->used;
     b->used += n;

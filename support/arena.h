@@ -1,4 +1,6 @@
-/* Arena: a bump allocator; one per compilation. Freeing is arena_free. */
+/* Arena: a bump allocator; one per compilation. Freeing is arena_free.
+ * Allocations over 16 KiB (weights, folded constants) are carved from large chunks
+ * that bcl_aligned_alloc backs with huge pages, so that their first touch is cheap. */
 #ifndef BCL_ARENA_H
 #define BCL_ARENA_H
 #include <stddef.h>
@@ -6,7 +8,8 @@
 typedef struct ArenaBlock ArenaBlock;
 typedef struct ArenaAdopted ArenaAdopted;
 typedef struct Arena {
-    ArenaBlock *head;
+    ArenaBlock *head;      /* small allocations: 64 KiB blocks, newest first */
+    ArenaBlock *big;       /* large ones (weights): chunks of 4-64 MiB on huge pages */
     size_t total;          /* bytes handed out, for statistics */
     ArenaAdopted *adopted; /* malloc'd buffers freed with the arena (arena_adopt) */
 } Arena;

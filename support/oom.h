@@ -63,7 +63,11 @@ void *bcl_calloc(size_t n, size_t size);    /* calloc with the test hook; may re
  * allocation it makes. */
 void *bcl_malloc(size_t n);
 void *bcl_realloc(void *p, size_t n);
+/* bcl_aligned_alloc backs a buffer of 4 MiB or more with transparent huge pages
+ * where the kernel offers them (its size is then rounded up to 2 MiB). */
 void *bcl_aligned_alloc(size_t align, size_t n);
+/* A zeroed 64-byte aligned buffer of n floats (at least one), or NULL; free with free(). */
+float *bcl_alloc_floats(size_t n);
 char *bcl_strdup(const char *s);
 
 /* BCL_FAIL_ALLOC=count: no allocation fails, and at exit the process writes

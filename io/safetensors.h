@@ -27,6 +27,11 @@ typedef struct StTensor {
 typedef struct StFile {
     int n;
     StTensor *t;         /* in file order */
+    /* One buffer holding every tensor's data, where the reader made one (st_read):
+     * a tensor whose data lies in it is not freed alone (st_in_slab). */
+    float *slab;
+    size_t slab_floats;
+    bool slab_moved;     /* bcl_bind_weights gave the slab to a graph: not freed here */
 } StFile;
 
 int st_read(const char *path, StFile *out, Diag *d);
@@ -34,6 +39,8 @@ int st_read_mem(const char *name, const void *buf, size_t len, StFile *out, Diag
 /* The same from a mapped file (file_map.h), whose pages it releases as it goes. */
 int st_read_mapped(const char *path, const IoFileMap *map, StFile *out, Diag *d);
 void st_free(StFile *f);
+/* Whether p points into f's slab. */
+bool st_in_slab(const StFile *f, const float *p);
 /* Sets t->int_inexact for an integer or bool tensor from its widened data. */
 void st_note_int_range(StTensor *t);
 /* Writes tensors in their dtype (F32 unless t->dtype says an integer type, F64 or bool;

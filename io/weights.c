@@ -284,6 +284,7 @@ static int bind_weights(IrGraph *g, StFile *f, const char *path, int strict, Dia
         return -1;
     }
     int n_missing = 0, n_unexpected = 0, n_mismatch = 0, n_misfit = 0;
+    bool slab_used = false;
     char why[160];
     size_t plen = common_prefix(keys, np, f);
     if (plen) {
@@ -312,7 +313,11 @@ static int bind_weights(IrGraph *g, StFile *f, const char *path, int strict, Dia
         }
         /* The tensor's buffer moves into the graph's arena: no copy (a second pass over
          * every weight, and fresh pages for it: a third of VGG-11's 0.9 s start-up) */
-        if (shape_numel(&v->shape) > 0) {
+        if (shape_numel(&v->shape) > 0 && st_in_slab(f, t->data)) {
+            v->data = t->data;     /* the slab moves into the arena below */
+            f->t[i].data = NULL;
+            slab_used = true;
+        } else if (shape_numel(&v->shape) > 0) {
             float *data = t->data;
             f->t[i].data = NULL;   /* before adopting: if that runs out of memory, it frees data */
             arena_adopt(g->arena, data);
@@ -320,6 +325,13 @@ static int bind_weights(IrGraph *g, StFile *f, const char *path, int strict, Dia
         } else {
             v->data = ARENA_NEWN(g->arena, float, 1);
         }
+    }
+    if (slab_used && !f->slab_moved) {
+        /* The slab is the graph's now; f's unbound tensors still point into it (valid
+         * while the graph lives). Marked first: if adopting runs out of memory, it
+         * frees the slab. */
+        f->slab_moved = true;
+        arena_adopt(g->arena, f->slab);
     }
     for (int i = 0; i < np; i++)
         if (!present[i]) {

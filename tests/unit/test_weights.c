@@ -235,6 +235,48 @@ static void test_bind_from_file(void **state)
     arena_free(&a);
 }
 
+/* A read file's tensors share one 64-byte aligned slab; binding gives the slab to the
+ * graph whole: bound parameters use it in place, the file's unbound tensor still reads
+ * its values, and st_free then frees neither (valgrind / ASan see a double free). */
+static void test_bind_moves_slab(void **state)
+{
+    char *p = tmp_path();
+    float w[3 * 5], extra[7], bias[3];
+    for (int i = 0; i < 15; i++) w[i] = (float)i;
+    for (int i = 0; i < 7; i++) extra[i] = 100.0f + (float)i;
+    for (int i = 0; i < 3; i++) bias[i] = -(float)i;
+    StTensor ts[3] = {{"fc.weight", {2, {3, 5}}, w, ST_F32, false},
+                      {"extra", {1, {7}}, extra, ST_F32, false},
+                      {"fc.bias", {1, {3}}, bias, ST_F32, false}};
+    Cap c;
+    cap_init(&c);
+    assert_int_equal(st_write(p, ts, 3, &c.d), 0);
+    StFile f;
+    assert_int_equal(st_read(p, &f, &c.d), 0);
+    unlink(p);
+    for (int i = 0; i < 3; i++) {
+        assert_true(st_in_slab(&f, f.t[i].data));
+        assert_int_equal((uintptr_t)f.t[i].data % 64, 0);
+    }
+    const float *slab_w = f.t[0].data;
+    Arena a;
+    arena_init(&a);
+    IrGraph *g = ir_graph_new(&a, "G");
+    IrValue *fw = ir_add_param(g, "fc.weight", &(Shape){2, {3, 5}}, INIT_FAN_IN, NO_LOC);
+    IrValue *fb = ir_add_param(g, "fc.bias", &(Shape){1, {3}}, INIT_ZEROS, NO_LOC);
+    assert_int_equal(bcl_bind_weights(g, &f, p, 0, &c.d), 0);   /* "extra" is a warning */
+    assert_ptr_equal(fw->data, slab_w);                           /* no copy */
+    assert_null(f.t[0].data);
+    assert_null(f.t[2].data);
+    assert_true(f.slab_moved);
+    assert_memory_equal(f.t[1].data, extra, sizeof extra);
+    st_free(&f);
+    assert_memory_equal(fw->data, w, sizeof w);
+    assert_memory_equal(fb->data, bias, sizeof bias);
+    cap_free(&c);
+    arena_free(&a);
+}
+
 /* Int and bool buffers through a real file in each dtype: an int64 or int32 index, or
  * whole float32 values, bind to an int32 buffer; a fraction, a value beyond 2^24, a
  * bool entry, or a mask of 2 does not (strict: an error naming the key and dtypes). */
@@ -383,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_non_strict_warns_and_binds),
         cmocka_unit_test(test_empty_and_odd_names),
         cmocka_unit_test(test_bind_from_file),
+        cmocka_unit_test(test_bind_moves_slab),
         cmocka_unit_test(test_bind_int_buffers),
         cmocka_unit_test(test_random_weights),
         cmocka_unit_test(test_print_weight_match),

@@ -44,29 +44,30 @@ static bool fold_into(IrGraph *g, IrNode *bn, IrNode *p)
     int64_t c = w->shape.d[0];
     if (c <= 0 || bn->in[1]->shape.rank != 1 || bn->in[1]->shape.d[0] != c) return false;
     int64_t per = shape_numel(&w->shape) / c;
-    /* temporaries, freed by guards if an allocation below fails (support/oom.h) */
+    /* a temporary, freed by a guard if an allocation below fails (support/oom.h) */
     double *s = bcl_xmalloc(sizeof(double) * (size_t)c * 2);
-    BclOomGuard g_s, g_wd;
+    BclOomGuard g_s;
     bcl_oom_guard(&g_s, bcl_oom_free_ptr, &s);
     double *t = s + c;
-    float *wd = NULL, *bd = NULL;
-    bcl_oom_guard(&g_wd, bcl_oom_free_ptr, &wd);
-    if (bn_scale(bn, c, s, t) && pu_has_data(w) && (!b || pu_has_data(b))) {
-        wd = bcl_xmalloc(sizeof(float) * (size_t)(c * per + c));
-        bd = wd + c * per;
+    bool have = bn_scale(bn, c, s, t) && pu_has_data(w) && (!b || pu_has_data(b));
+    Shape bs = {.rank = 1, .d = {c}};
+    const char *wname = derived_name(g, w, "", "#folded");
+    const char *bname = b ? derived_name(g, b, "", "#folded") : derived_name(g, w, ".weight", ".bias#folded");
+    /* The folded values go straight into the new constants (no temporary copy: a
+     * second pass over every weight, on fresh pages) */
+    IrValue *nw = have ? ir_add_const(g, &w->shape, NULL) : pu_new_const(g, &w->shape, NULL, wname);
+    IrValue *nb = have ? ir_add_const(g, &bs, NULL) : pu_new_const(g, &bs, NULL, bname);
+    if (have) {
+        if (wname) nw->name = wname;   /* already in the arena */
+        if (bname) nb->name = bname;
+        float *wd = nw->data, *bd = nb->data;
         for (int64_t o = 0; o < c; o++) {
             for (int64_t k = 0; k < per; k++) wd[o * per + k] = (float)(w->data[o * per + k] * s[o]);
             /* (b - mean) * s + beta = b * s + t */
             bd[o] = (float)((b ? b->data[o] : 0.0) * s[o] + t[o]);
         }
     }
-    Shape bs = {.rank = 1, .d = {c}};
-    IrValue *nw = pu_new_const(g, &w->shape, wd, derived_name(g, w, "", "#folded"));
-    IrValue *nb = pu_new_const(g, &bs, bd,
-                               b ? derived_name(g, b, "", "#folded") : derived_name(g, w, ".weight", ".bias#folded"));
-    bcl_oom_unguard(&g_wd);
     bcl_oom_unguard(&g_s);
-    free(wd);
     free(s);
     IrValue **in = ARENA_NEWN(g->arena, IrValue *, 3);
     in[0] = p->in[0];

@@ -6,23 +6,13 @@
 
 static int64_t blocks(int64_t n) { return (n + 15) / 16; }
 
-float *bcl_alloc_floats(size_t n)
-{
-    size_t bytes = (n ? n : 1) * sizeof(float);
-    bytes = (bytes + 63) / 64 * 64;
-    float *p = aligned_alloc(64, bytes);
-    if (p) memset(p, 0, bytes);
-    return p;
-}
-
-float *bcl_pack_conv16c(const float *w, const float *b, int64_t O, int64_t C, int64_t G, int64_t KH,
-                        int64_t KW, size_t *n_floats)
+size_t bcl_pack_conv16c(float *p, const float *w, const float *b, int64_t O, int64_t C, int64_t G, int64_t KH,
+                        int64_t KW)
 {
     C /= G;   /* input channels per group: the packed block row of an output block */
     int64_t OG = O / G, OBG = blocks(OG), OB = G * OBG, CB = blocks(C), nw = OB * CB * KH * KW * 256;
-    *n_floats = (size_t)(nw + OB * 16);
-    float *p = bcl_alloc_floats(*n_floats);
-    if (!p) return NULL;
+    size_t n_floats = (size_t)(nw + OB * 16);
+    if (!p) return n_floats;
     for (int64_t o = 0; o < O; o++) {
         int64_t ob = (o / OG) * OBG + (o % OG) / 16, lane = (o % OG) % 16;   /* blocks per group */
         for (int64_t c = 0; c < C; c++)
@@ -32,50 +22,47 @@ float *bcl_pack_conv16c(const float *w, const float *b, int64_t O, int64_t C, in
                         w[((o * C + c) * KH + kh) * KW + kw];
         if (b) p[nw + ob * 16 + lane] = b[o];
     }
-    return p;
+    return n_floats;
 }
 
-float *bcl_pack_dw16c(const float *w, const float *b, int64_t C, int64_t KH, int64_t KW, size_t *n_floats)
+size_t bcl_pack_dw16c(float *p, const float *w, const float *b, int64_t C, int64_t KH, int64_t KW)
 {
     int64_t CB = blocks(C), nw = CB * KH * KW * 16;
-    *n_floats = (size_t)(nw + CB * 16);
-    float *p = bcl_alloc_floats(*n_floats);
-    if (!p) return NULL;
+    size_t n_floats = (size_t)(nw + CB * 16);
+    if (!p) return n_floats;
     for (int64_t c = 0; c < C; c++)
         for (int64_t kh = 0; kh < KH; kh++)
             for (int64_t kw = 0; kw < KW; kw++)
                 p[(((c / 16) * KH + kh) * KW + kw) * 16 + c % 16] = w[(c * KH + kh) * KW + kw];
     if (b) memcpy(p + nw, b, sizeof(float) * (size_t)C);
-    return p;
+    return n_floats;
 }
 
-float *bcl_pack_linear16(const float *w, const float *b, int64_t O, int64_t I, size_t *n_floats)
+size_t bcl_pack_linear16(float *p, const float *w, const float *b, int64_t O, int64_t I)
 {
     int64_t OB = blocks(O), nw = OB * I * 16;
-    *n_floats = (size_t)(nw + OB * 16);
-    float *p = bcl_alloc_floats(*n_floats);
-    if (!p) return NULL;
+    size_t n_floats = (size_t)(nw + OB * 16);
+    if (!p) return n_floats;
     for (int64_t o = 0; o < O; o++)
         for (int64_t i = 0; i < I; i++) p[((o / 16) * I + i) * 16 + o % 16] = w[o * I + i];
     if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
-    return p;
+    return n_floats;
 }
 
-float *bcl_pack_gemm(const float *w, const float *b, int64_t O, int64_t C, int64_t ot, size_t *n_floats)
+size_t bcl_pack_gemm(float *p, const float *w, const float *b, int64_t O, int64_t C, int64_t ot)
 {
     int64_t OBK = (O + ot - 1) / ot, nw = OBK * C * ot;
-    *n_floats = (size_t)(nw + OBK * ot);
-    float *p = bcl_alloc_floats(*n_floats);
-    if (!p) return NULL;
+    size_t n_floats = (size_t)(nw + OBK * ot);
+    if (!p) return n_floats;
     for (int64_t o = 0; o < O; o++)
         for (int64_t c = 0; c < C; c++) p[((o / ot) * C + c) * ot + o % ot] = w[o * C + c];
     if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
-    return p;
+    return n_floats;
 }
 
 /* Winograd F(4x4, 3x3) weights: U = G g G^T (6x6 per channel pair, interpolation
  * points 0, +-1, +-2, infinity), as bcl_pack_wino23 with 36 positions. */
-float *bcl_pack_wino43(const float *w, const float *b, int64_t O, int64_t C, size_t *n_floats)
+size_t bcl_pack_wino43(float *p, const float *w, const float *b, int64_t O, int64_t C)
 {
     static const double G[6][3] = {{1.0 / 4, 0, 0},
                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
@@ -84,9 +71,8 @@ float *bcl_pack_wino43(const float *w, const float *b, int64_t O, int64_t C, siz
                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                    {0, 0, 1}};
     int64_t OB = blocks(O), Cp = blocks(C) * 16, nw = 36 * OB * Cp * 16;
-    *n_floats = (size_t)(nw + OB * 16);
-    float *p = bcl_alloc_floats(*n_floats);
-    if (!p) return NULL;
+    size_t n_floats = (size_t)(nw + OB * 16);
+    if (!p) return n_floats;
     for (int64_t o = 0; o < O; o++)
         for (int64_t c = 0; c < C; c++) {
             const float *g = w + (o * C + c) * 9;
@@ -100,16 +86,15 @@ float *bcl_pack_wino43(const float *w, const float *b, int64_t O, int64_t C, siz
                 }
         }
     if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
-    return p;
+    return n_floats;
 }
 
-float *bcl_pack_wino23(const float *w, const float *b, int64_t O, int64_t C, size_t *n_floats)
+size_t bcl_pack_wino23(float *p, const float *w, const float *b, int64_t O, int64_t C)
 {
     static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     int64_t OB = blocks(O), Cp = blocks(C) * 16, nw = 16 * OB * Cp * 16;
-    *n_floats = (size_t)(nw + OB * 16);
-    float *p = bcl_alloc_floats(*n_floats);
-    if (!p) return NULL;
+    size_t n_floats = (size_t)(nw + OB * 16);
+    if (!p) return n_floats;
     for (int64_t o = 0; o < O; o++)
         for (int64_t c = 0; c < C; c++) {
             const float *g = w + (o * C + c) * 9;
@@ -123,5 +108,5 @@ float *bcl_pack_wino23(const float *w, const float *b, int64_t O, int64_t C, siz
                 }
         }
     if (b) memcpy(p + nw, b, sizeof(float) * (size_t)O);
-    return p;
+    return n_floats;
 }

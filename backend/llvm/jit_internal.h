@@ -58,7 +58,7 @@ typedef struct JitPack {
     int64_t w_floats, b_floats;
     int64_t a[5];           /* the packer's shape arguments, in runtime/pack.h order */
     int slot;               /* the slot the packed buffer goes into */
-    float *out;             /* after jit_plan_pack: the buffer (owned by the plan) */
+    float *out;             /* after jit_plan_pack: its floats, in the one buffer the plan owns for all packs */
     size_t n_floats;
 } JitPack;
 

@@ -1592,41 +1592,54 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_ba
     return ok;
 }
 
+/* Packs k into dst, or with dst NULL only counts its floats. */
+static size_t pack_one(const JitPack *k, float *dst)
+{
+    const int64_t *a = k->a;
+    switch (k->kind) {
+    case JIT_PACK_CONV16C: return bcl_pack_conv16c(dst, k->w, k->b, a[0], a[1], a[2], a[3], a[4]);
+    case JIT_PACK_DW16C: return bcl_pack_dw16c(dst, k->w, k->b, a[0], a[1], a[2]);
+    case JIT_PACK_LINEAR16: return bcl_pack_linear16(dst, k->w, k->b, a[0], a[1]);
+    case JIT_PACK_GEMM: return bcl_pack_gemm(dst, k->w, k->b, a[0], a[1], a[2]);
+    case JIT_PACK_WINO23: return bcl_pack_wino23(dst, k->w, k->b, a[0], a[1]);
+    case JIT_PACK_WINO43: return bcl_pack_wino43(dst, k->w, k->b, a[0], a[1]);
+    }
+    return 0;
+}
+
 static void pack_task(void **ctx, int64_t begin, int64_t end)
 {
     JitPlan *pl = (JitPlan *)(void *)ctx;
-    for (int64_t i = begin; i < end; i++) {
-        JitPack *k = &pl->packs[i];
-        const int64_t *a = k->a;
-        switch (k->kind) {
-        case JIT_PACK_CONV16C: k->out = bcl_pack_conv16c(k->w, k->b, a[0], a[1], a[2], a[3], a[4], &k->n_floats); break;
-        case JIT_PACK_DW16C: k->out = bcl_pack_dw16c(k->w, k->b, a[0], a[1], a[2], &k->n_floats); break;
-        case JIT_PACK_LINEAR16: k->out = bcl_pack_linear16(k->w, k->b, a[0], a[1], &k->n_floats); break;
-        case JIT_PACK_GEMM: k->out = bcl_pack_gemm(k->w, k->b, a[0], a[1], a[2], &k->n_floats); break;
-        case JIT_PACK_WINO23: k->out = bcl_pack_wino23(k->w, k->b, a[0], a[1], &k->n_floats); break;
-        case JIT_PACK_WINO43: k->out = bcl_pack_wino43(k->w, k->b, a[0], a[1], &k->n_floats); break;
-        }
-    }
+    for (int64_t i = begin; i < end; i++) pack_one(&pl->packs[i], pl->packs[i].out);
 }
 
 bool jit_plan_pack(JitPlan *pl, BclPool *pool, Diag *d)
 {
-    bcl_rt_parallel_for(pool, pack_task, (void **)(void *)pl, pl->n_packs);
-    Lower L = {.pl = pl, .d = d};
+    /* All packs in one buffer, each at a 64-byte boundary: one large allocation on
+     * huge pages (support/oom.h) instead of a fresh 4 KiB fault per page of each */
+    size_t total = 0;
     for (int i = 0; i < pl->n_packs; i++) {
         JitPack *k = &pl->packs[i];
-        if (k->out) {
-            own_buf(&L, k->out, k->n_floats * sizeof(float), true);   /* frees it on failure */
-            if (L.oom) k->out = NULL;
-        }
-        if (!k->out) {
-            for (int j = i + 1; j < pl->n_packs; j++) free(pl->packs[j].out), pl->packs[j].out = NULL;
-            diag_error(d, NO_LOC, "out of memory while packing the JIT's weights");
-            return false;
-        }
+        k->n_floats = pack_one(k, NULL);
+        total += (k->n_floats + 15) / 16 * 16;
+    }
+    if (!pl->n_packs) return true;
+    float *all = bcl_alloc_floats(total);
+    Lower L = {.pl = pl, .d = d};
+    if (all) own_buf(&L, all, total * sizeof(float), true);   /* frees it on failure */
+    if (!all || L.oom) {
+        diag_error(d, NO_LOC, "out of memory while packing the JIT's weights");
+        return false;
+    }
+    size_t at = 0;
+    for (int i = 0; i < pl->n_packs; i++) {
+        JitPack *k = &pl->packs[i];
+        k->out = all + at;
+        at += (k->n_floats + 15) / 16 * 16;
         pl->slot_init[k->slot] = k->out;
         pl->bytes_packed += k->n_floats * sizeof(float);
     }
+    bcl_rt_parallel_for(pool, pack_task, (void **)(void *)pl, pl->n_packs);
     return true;
 }
 

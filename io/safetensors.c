@@ -265,7 +265,7 @@ static bool build(Reader *r, const Entry *e, int n, const unsigned char *data, S
         t->data = out->slab + at;
         at += ((size_t)e[i].numel + 15) / 16 * 16;
         out->n = i + 1;   /* so st_free releases what was allocated */
-        if (!t->name || !t->data) goto oom;
+        if (!t->name) goto oom;
         memcpy(t->name, e[i].name, e[i].name_len + 1);
         t->shape = e[i].shape;
         widen(&e[i], data + e[i].begin, t->data);

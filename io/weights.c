@@ -313,14 +313,13 @@ static int bind_weights(IrGraph *g, StFile *f, const char *path, int strict, Dia
         }
         /* The tensor's buffer moves into the graph's arena: no copy (a second pass over
          * every weight, and fresh pages for it: a third of VGG-11's 0.9 s start-up) */
-        if (shape_numel(&v->shape) > 0 && st_in_slab(f, t->data)) {
-            v->data = t->data;     /* the slab moves into the arena below */
-            f->t[i].data = NULL;
-            slab_used = true;
-        } else if (shape_numel(&v->shape) > 0) {
+        if (shape_numel(&v->shape) > 0) {
             float *data = t->data;
             f->t[i].data = NULL;   /* before adopting: if that runs out of memory, it frees data */
-            arena_adopt(g->arena, data);
+            if (st_in_slab(f, data))
+                slab_used = true;  /* the whole slab moves into the arena below */
+            else
+                arena_adopt(g->arena, data);
             v->data = data;
         } else {
             v->data = ARENA_NEWN(g->arena, float, 1);

@@ -45,7 +45,7 @@ void arena_free(Arena *a)
     a->total = 0;
 }
 
-/* A fresh block with room for n bytes, put first on *list. */
+/* A fresh block of size usable bytes (large: on huge pages), put first on *list. */
 static ArenaBlock *new_block(ArenaBlock **list, size_t size, bool large)
 {
     /* a size that overflows, or a failed allocation, jumps to the caller's scope */

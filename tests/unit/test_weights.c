@@ -207,26 +207,33 @@ static void test_empty_and_odd_names(void **state)
     arena_free(&a);
 }
 
+/* ts written to a temporary safetensors file and read back (st_write, st_read). */
+static StFile read_back(const StTensor *ts, int n, Diag *d)
+{
+    char *p = tmp_path();
+    assert_int_equal(st_write(p, ts, n, d), 0);
+    StFile f;
+    assert_int_equal(st_read(p, &f, d), 0);
+    unlink(p);
+    return f;
+}
+
 /* Through a real file: st_write, st_read, bind, st_free. */
 static void test_bind_from_file(void **state)
 {
-    char *p = tmp_path();
     float w[2 * 4 * 3 * 3], bias[8];
     for (int i = 0; i < 72; i++) w[i] = (float)i * 0.5f;
     for (int i = 0; i < 8; i++) bias[i] = -(float)i;
     StTensor ts[2] = {{"conv.weight", {5, {2, 4, 1, 3, 3}}, w, ST_F32, false}, {"conv.bias", {4, {1, 8, 1, 1}}, bias, ST_F32, false}};
     Cap c;
     cap_init(&c);
-    assert_int_equal(st_write(p, ts, 2, &c.d), 0);
-    StFile f;
-    assert_int_equal(st_read(p, &f, &c.d), 0);
-    unlink(p);
+    StFile f = read_back(ts, 2, &c.d);
     Arena a;
     arena_init(&a);
     IrGraph *g = ir_graph_new(&a, "G");
     IrValue *cw = ir_add_param(g, "conv.weight", &(Shape){4, {8, 1, 3, 3}}, INIT_FAN_IN, NO_LOC);
     IrValue *cb = ir_add_param(g, "conv.bias", &(Shape){1, {8}}, INIT_ZEROS, NO_LOC);
-    assert_int_equal(bcl_bind_weights(g, &f, p, 1, &c.d), 0);
+    assert_int_equal(bcl_bind_weights(g, &f, "w.st", 1, &c.d), 0);
     st_free(&f);
     assert_memory_equal(cw->data, w, sizeof w);
     assert_memory_equal(cb->data, bias, sizeof bias);
@@ -240,7 +247,6 @@ static void test_bind_from_file(void **state)
  * its values, and st_free then frees neither (valgrind / ASan see a double free). */
 static void test_bind_moves_slab(void **state)
 {
-    char *p = tmp_path();
     float w[3 * 5], extra[7], bias[3];
     for (int i = 0; i < 15; i++) w[i] = (float)i;
     for (int i = 0; i < 7; i++) extra[i] = 100.0f + (float)i;
@@ -250,10 +256,7 @@ static void test_bind_moves_slab(void **state)
                       {"fc.bias", {1, {3}}, bias, ST_F32, false}};
     Cap c;
     cap_init(&c);
-    assert_int_equal(st_write(p, ts, 3, &c.d), 0);
-    StFile f;
-    assert_int_equal(st_read(p, &f, &c.d), 0);
-    unlink(p);
+    StFile f = read_back(ts, 3, &c.d);
     for (int i = 0; i < 3; i++) {
         assert_true(st_in_slab(&f, f.t[i].data));
         assert_int_equal((uintptr_t)f.t[i].data % 64, 0);
@@ -264,7 +267,7 @@ static void test_bind_moves_slab(void **state)
     IrGraph *g = ir_graph_new(&a, "G");
     IrValue *fw = ir_add_param(g, "fc.weight", &(Shape){2, {3, 5}}, INIT_FAN_IN, NO_LOC);
     IrValue *fb = ir_add_param(g, "fc.bias", &(Shape){1, {3}}, INIT_ZEROS, NO_LOC);
-    assert_int_equal(bcl_bind_weights(g, &f, p, 0, &c.d), 0);   /* "extra" is a warning */
+    assert_int_equal(bcl_bind_weights(g, &f, "w.st", 0, &c.d), 0);   /* "extra" is a warning */
     assert_ptr_equal(fw->data, slab_w);                           /* no copy */
     assert_null(f.t[0].data);
     assert_null(f.t[2].data);
@@ -304,16 +307,12 @@ static void test_bind_int_buffers(void **state)
         {ST_F64, {0.25f, 7, 1}, IR_DT_F32, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *p = tmp_path();
         float v[3];
         memcpy(v, cases[i].v, sizeof v);
         StTensor t = {"idx", {1, {3}}, v, cases[i].file, false};
         Cap c;
         cap_init(&c);
-        assert_int_equal(st_write(p, &t, 1, &c.d), 0);
-        StFile f;
-        assert_int_equal(st_read(p, &f, &c.d), 0);
-        unlink(p);
+        StFile f = read_back(&t, 1, &c.d);
         assert_int_equal(f.t[0].dtype, cases[i].file);
         Arena a;
         arena_init(&a);

@@ -230,6 +230,13 @@ static bool check_set(Reader *r, Entry *e, int n)
 
 static void widen(const Entry *e, const unsigned char *src, float *dst)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* the common case (and most of a checkpoint's bytes): already our floats */
+    if (e->dtype == ST_F32) {
+        memcpy(dst, src, (size_t)e->numel * sizeof(float));
+        return;
+    }
+#endif
     for (int64_t i = 0; i < e->numel; i++) {
         switch (e->dtype) {
         case ST_F32: dst[i] = io_bits_f32(io_le32(src + 4 * i)); break;

@@ -41,10 +41,16 @@ IrValue *ir_add_param(IrGraph *g, const char *name, const Shape *shape, IrInit i
 
 IrValue *ir_add_const(IrGraph *g, const Shape *shape, const float *data)
 {
-    IrValue *v = new_value(g, IRV_CONST, shape);
     int64_t n = shape_numel(shape);
-    v->data = ARENA_NEWN(g->arena, float, n > 0 ? n : 1);
+    IrValue *v = ir_add_const_owned(g, shape, ARENA_NEWN(g->arena, float, n > 0 ? n : 1));
     if (n > 0 && data) memcpy(v->data, data, sizeof(float) * (size_t)n);
+    return v;
+}
+
+IrValue *ir_add_const_owned(IrGraph *g, const Shape *shape, float *data)
+{
+    IrValue *v = new_value(g, IRV_CONST, shape);
+    v->data = data;
     return v;
 }
 
@@ -55,6 +61,16 @@ IrValue *ir_const_scalar(IrGraph *g, float v)
 }
 
 void ir_add_output(IrGraph *g, IrValue *v) { ptrvec_push(g->arena, &g->outputs, v); }
+
+void ir_mark_read(const IrGraph *g, bool *read)
+{
+    memset(read, 0, sizeof(bool) * (size_t)g->values.n);
+    for (int i = 0; i < g->nodes.n; i++) {
+        const IrNode *n = g->nodes.v[i];
+        for (int k = 0; k < n->n_in; k++) read[n->in[k]->id] = true;
+    }
+    for (int i = 0; i < g->outputs.n; i++) read[((const IrValue *)g->outputs.v[i])->id] = true;
+}
 
 IrValue *ir_find_param(const IrGraph *g, const char *name)
 {

@@ -175,8 +175,14 @@ IrGraph *ir_graph_new(Arena *a, const char *name);
 IrValue *ir_add_input(IrGraph *g, const char *name, const Shape *shape);
 IrValue *ir_add_param(IrGraph *g, const char *name, const Shape *shape, IrInit init, SrcLoc loc);
 IrValue *ir_add_const(IrGraph *g, const Shape *shape, const float *data);  /* copies data */
+/* A constant over data the graph owns already (its arena's, or an adopted buffer), or
+ * with no values yet (NULL: structure only); nothing is copied or allocated. */
+IrValue *ir_add_const_owned(IrGraph *g, const Shape *shape, float *data);
 IrValue *ir_const_scalar(IrGraph *g, float v);                            /* shape [] */
 void ir_add_output(IrGraph *g, IrValue *v);
+/* read[id] (g->values.n entries): whether a node reads value id or it is an output.
+ * Engines ask it of leaves: one nothing reads needs no data. */
+void ir_mark_read(const IrGraph *g, bool *read);
 IrValue *ir_find_param(const IrGraph *g, const char *name);
 
 /* Appends a node after inferring its result shape. On a shape error it reports a

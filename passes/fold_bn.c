@@ -5,6 +5,9 @@
  * original params keep their names, so weights still bind by state-dict key). Their
  * data is computed when every input has data (bclc binds weights before optimizing);
  * otherwise it stays NULL and only the structure is rewritten (textual IR tests).
+ * When the producer is W's only user, W's buffer moves into W' and is scaled in place
+ * (W is left without data, read by nothing): no second copy of the model's weights,
+ * whose fresh pages are most of this pass's time on a large model.
  * A batch_norm with nothing to fold into becomes scale_shift(x, s, beta - mean * s). */
 #include <math.h>
 #include <stdlib.h>
@@ -38,7 +41,7 @@ static bool bn_scale(const IrNode *bn, int64_t c, double *s, double *t)
     return true;
 }
 
-static bool fold_into(IrGraph *g, IrNode *bn, IrNode *p)
+static bool fold_into(IrGraph *g, IrNode *bn, IrNode *p, const int *uses)
 {
     IrValue *w = p->in[1], *b = p->n_in > 2 ? p->in[2] : NULL;
     int64_t c = w->shape.d[0];
@@ -54,15 +57,20 @@ static bool fold_into(IrGraph *g, IrNode *bn, IrNode *p)
     const char *wname = derived_name(g, w, "", "#folded");
     const char *bname = b ? derived_name(g, b, "", "#folded") : derived_name(g, w, ".weight", ".bias#folded");
     /* The folded values go straight into the new constants (no temporary copy: a
-     * second pass over every weight, on fresh pages) */
-    IrValue *nw = have ? ir_add_const(g, &w->shape, NULL) : pu_new_const(g, &w->shape, NULL, wname);
+     * second pass over every weight, on fresh pages), W's own buffer when nothing else
+     * reads W */
+    bool in_place = have && uses[w->id] == 1;
+    const float *wsrc = have ? w->data : NULL;
+    IrValue *nw = !have ? pu_new_const(g, &w->shape, NULL, wname)
+                  : in_place ? ir_add_const_owned(g, &w->shape, w->data) : ir_add_const(g, &w->shape, NULL);
     IrValue *nb = have ? ir_add_const(g, &bs, NULL) : pu_new_const(g, &bs, NULL, bname);
     if (have) {
         if (wname) nw->name = wname;   /* already in the arena */
         if (bname) nb->name = bname;
+        if (in_place) w->data = NULL;
         float *wd = nw->data, *bd = nb->data;
         for (int64_t o = 0; o < c; o++) {
-            for (int64_t k = 0; k < per; k++) wd[o * per + k] = (float)(w->data[o * per + k] * s[o]);
+            for (int64_t k = 0; k < per; k++) wd[o * per + k] = (float)(wsrc[o * per + k] * s[o]);
             /* (b - mean) * s + beta = b * s + t */
             bd[o] = (float)((b ? b->data[o] : 0.0) * s[o] + t[o]);
         }
@@ -92,7 +100,7 @@ int pass_fold_bn(IrGraph *g, Diag *d)
         bool foldable = p && uses[x->id] == 1 && p->attrs.act < 0 &&
                         ((p->op == IR_CONV2D && p->n_in <= 3) ||
                          (p->op == IR_LINEAR && x->shape.rank == 2));
-        if (foldable && fold_into(g, bn, p)) {
+        if (foldable && fold_into(g, bn, p, uses)) {
             pu_replace_uses(g, bn->out, x);
             uses[x->id] = uses[bn->out->id];
             pu_remove_node(g, i);

@@ -69,8 +69,7 @@ IrValue *pu_insert_node(IrGraph *g, int pos, IrOp op, IrValue *const *in, int n_
 
 IrValue *pu_new_const(IrGraph *g, const Shape *s, const float *data, const char *name)
 {
-    IrValue *v = ir_add_const(g, s, data);
-    if (!data) v->data = NULL;
+    IrValue *v = data ? ir_add_const(g, s, data) : ir_add_const_owned(g, s, NULL);
     if (name) v->name = arena_strdup(g->arena, name);
     return v;
 }

@@ -1241,18 +1241,25 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
         const IrValue *v = g->values.v[i];
         last[i] = -1;
         req_of[i] = -1;
-        if (has_data(v)) {
-            if (!v->data)
-                diag_error(d, v->loc, "%s '%s' has no data (load weights or use --random-weights)",
-                           v->kind == IRV_PARAM ? "parameter" : "constant", v->name ? v->name : "?");
-            pl->slot_init[i] = v->data;
-        }
+        if (has_data(v)) pl->slot_init[i] = v->data;
     }
-    if (d->n_errors > errs) goto fail;
     for (int i = 0; i < nn; i++) {
         const IrNode *n = g->nodes.v[i];
         for (int k = 0; k < n->n_in; k++) last[n->in[k]->id] = i;
     }
+    /* a leaf nothing reads needs no data (fold-bn moves a weight's buffer into its
+     * folded constant) */
+    bool *read = bcl_malloc(sizeof(bool) * (size_t)(nv ? nv : 1));
+    if (!read) goto oom;
+    ir_mark_read(g, read);
+    for (int i = 0; i < nv; i++) {
+        const IrValue *v = g->values.v[i];
+        if (has_data(v) && !v->data && read[i])
+            diag_error(d, v->loc, "%s '%s' has no data (load weights or use --random-weights)",
+                       v->kind == IRV_PARAM ? "parameter" : "constant", v->name ? v->name : "?");
+    }
+    free(read);
+    if (d->n_errors > errs) goto fail;
     /* SE scales folded into the next 1x1 conv (se_scale): the mul is skipped, its x and s
      * live until the conv */
     int *uses = bcl_calloc((size_t)(nv ? nv : 1), sizeof(int));

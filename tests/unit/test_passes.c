@@ -271,6 +271,62 @@ static void test_conv_bn_equiv(void **state)
     arena_free(&a);
 }
 
+/* Two convs with one weight tensor (tied), each with its own BN, then a conv whose
+ * weight is its alone. */
+static void build_tied_bn(IrGraph *g)
+{
+    Shape is = shp(4, 1, 4, 5, 5);
+    IrValue *x = ir_add_input(g, "input", &is);
+    IrValue *a = conv(g, x, "own", 4, 3, 1, 1, true);
+    IrAttrs at = ir_attrs_default();
+    at.pad[0] = at.pad[1] = at.pad[2] = at.pad[3] = 1;
+    IrValue *in[2] = {x, a->def->in[1]};   /* own.weight again: tied */
+    IrValue *b = ir_add_node(g, IR_CONV2D, in, 2, &at, NO_LOC, NULL);
+    assert_non_null(b);
+    IrValue *y = node(g, IR_ADD, bn(g, a, "bn_a"), bn(g, b, "bn_b"), NULL);
+    ir_add_output(g, bn(g, conv(g, y, "last", 3, 1, 1, 1, false), "bn_c"));
+}
+
+/* fold-bn scales a weight in its own buffer when its conv is its only reader (no
+ * second copy of the weights), and copies a weight two convs share. */
+static void test_fold_bn_in_place(void **state)
+{
+    (void)state;
+    Arena a;
+    arena_init(&a);
+    check_equiv(&a, build_tied_bn, "fold-bn");   /* the values: against the unoptimized graph */
+    IrGraph *g = build(&a, build_tied_bn, 42);
+    IrValue *tied = ir_find_param(g, "own.weight"), *last = ir_find_param(g, "last.weight");
+    const float *last_buf = last->data, *tied_buf = tied->data;
+    int64_t nt = shape_numel(&tied->shape);
+    float *tied_copy = malloc(sizeof(float) * (size_t)nt);
+    memcpy(tied_copy, tied->data, sizeof(float) * (size_t)nt);
+    Diag d;
+    diag_init(&d, stderr);
+    assert_int_equal(bcl_run_passes(g, "fold-bn", NULL, &d), 0);
+    assert_int_equal(count_op(g, IR_BATCH_NORM), 0);
+    int n_conv = 0;
+    for (int i = 0; i < g->nodes.n; i++) {
+        IrNode *n = g->nodes.v[i];
+        if (n->op != IR_CONV2D) continue;
+        n_conv++;
+        assert_int_equal(n->in[1]->kind, IRV_CONST);
+        if (n->in[1]->shape.d[0] == 3)   /* last: its weight's own buffer, folded */
+            assert_ptr_equal(n->in[1]->data, last_buf);
+        else                             /* the tied pair: copies */
+            assert_true(n->in[1]->data != tied_buf);
+    }
+    assert_int_equal(n_conv, 3);
+    assert_null(last->data);   /* moved: nothing reads the param now */
+    assert_ptr_equal(tied->data, tied_buf);
+    assert_memory_equal(tied->data, tied_copy, sizeof(float) * (size_t)nt);
+    /* the graph still runs (the interpreter does not ask an unread param for data) */
+    int64_t n_out;
+    free(run(g, 7, &n_out));
+    free(tied_copy);
+    arena_free(&a);
+}
+
 static void test_residual_equiv(void **state)
 {
     (void)state;
@@ -499,6 +555,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_bn_equiv),
+        cmocka_unit_test(test_fold_bn_in_place),
         cmocka_unit_test(test_residual_equiv),
         cmocka_unit_test(test_head_equiv),
         cmocka_unit_test(test_memplan),

@@ -48,6 +48,66 @@ static void drop_unused(LLVMModuleRef m)
     }
 }
 
+/* The instructions of f and of every function it calls, each counted once (seen:
+ * functions already counted, n_seen of them, room for cap). */
+static long code_size(LLVMValueRef f, LLVMValueRef *seen, int *n_seen, int cap)
+{
+    if (!f || LLVMIsDeclaration(f)) return 0;
+    for (int i = 0; i < *n_seen; i++)
+        if (seen[i] == f) return 0;
+    if (*n_seen < cap) seen[(*n_seen)++] = f;
+    long n = 0;
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+        for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+            n++;
+            if (LLVMIsACallInst(in)) {
+                LLVMValueRef callee = LLVMIsAFunction(LLVMGetCalledValue(in));
+                if (callee) n += code_size(callee, seen, n_seen, cap);
+            }
+        }
+    return n;
+}
+
+/* Deals the distinct step functions out to the parts by their kernels' size, the
+ * largest first, each to the part with the least so far (the optimiser's and code
+ * generator's time grows with it; in turn, the parts differed by a fifth). Every part
+ * computes the same deal from the same bitcode. part_of[i] for each step i that has
+ * its own function. */
+static void deal_parts(const JitPlan *pl, LLVMModuleRef m, int n_parts, int *part_of)
+{
+    int n = pl->n_steps;
+    long *cost = bcl_xcalloc((size_t)(n ? n : 1), sizeof *cost);
+    int *order = bcl_xcalloc((size_t)(n ? n : 1), sizeof *order);
+    long *load = bcl_xcalloc((size_t)n_parts, sizeof *load);
+    LLVMValueRef seen[256];
+    char name[64];
+    int n_fn = 0;
+    for (int i = 0; i < n; i++) {
+        const JitStep *s = &pl->steps[i];
+        if (s->same_as != i) continue;
+        snprintf(name, sizeof name, "bcl_k_%s", s->kernel);
+        int n_seen = 0;
+        cost[i] = 1 + code_size(LLVMGetNamedFunction(m, name), seen, &n_seen, 256);
+        order[n_fn++] = i;
+    }
+    /* insertion sort, largest first (ties: step order): a few hundred at most */
+    for (int a = 1; a < n_fn; a++)
+        for (int b = a; b > 0 && cost[order[b]] > cost[order[b - 1]]; b--) {
+            int t = order[b];
+            order[b] = order[b - 1], order[b - 1] = t;
+        }
+    for (int k = 0; k < n_fn; k++) {
+        int best = 0;
+        for (int p = 1; p < n_parts; p++)
+            if (load[p] < load[best]) best = p;
+        part_of[order[k]] = best;
+        load[best] += cost[order[k]];
+    }
+    free(cost);
+    free(order);
+    free(load);
+}
+
 /* The entry walks a constant table of (step function, binding offset, items), so
  * its size, and the optimiser's time on it, do not grow with the graph:
  *   for (i = 0; i < n; i++) { items == 1 ? fn(ctx + off, 0, 1)
@@ -168,23 +228,25 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
     LLVMValueRef pfor = LLVMAddFunction(m, "bcl_rt_parallel_for", pfor_ty);
     LLVMTypeRef prof_ty = LLVMFunctionType(vd, (LLVMTypeRef[]){ptr, i64}, 2, 0);
     LLVMValueRef prof = pl->profile ? LLVMAddFunction(m, "bcl_rt_prof_mark", prof_ty) : NULL;
-    /* Part 0 holds the entry; the step functions are dealt out to the parts in turn
+    /* Part 0 holds the entry; the step functions are dealt out to the parts by size
      * (external when there are several parts, so the entry links to them). */
     LLVMValueRef entry = part == 0 ? LLVMAddFunction(m, JIT_ENTRY, entry_ty) : NULL;
-    int fn_no = 0;
     char name[64];
     unsigned noinline_kind = LLVMGetEnumAttributeKindForName("noinline", 8);
     LLVMValueRef *fns = bcl_xcalloc((size_t)(pl->n_steps ? pl->n_steps : 1), sizeof *fns);
     /* freed if an allocation below fails (support/oom.h); the module goes with the
      * context, the builder is the caller's to release */
-    BclOomGuard g_fns, g_sb;
+    BclOomGuard g_fns, g_sb, g_part;
     bcl_oom_guard(&g_fns, bcl_oom_free_ptr, &fns);
+    int *part_of = bcl_xcalloc((size_t)(pl->n_steps ? pl->n_steps : 1), sizeof *part_of);
+    bcl_oom_guard(&g_part, bcl_oom_free_ptr, &part_of);
+    if (n_parts > 1) deal_parts(pl, m, n_parts, part_of);
     LLVMBuilderRef sb = LLVMCreateBuilderInContext(ctx);
     bcl_oom_guard(&g_sb, dispose_builder, sb);
     for (int i = 0; i < pl->n_steps; i++) {
         const JitStep *s = &pl->steps[i];
         if (s->same_as != i) continue;   /* the same code as an earlier step, other buffers */
-        bool here = fn_no++ % n_parts == part;
+        bool here = part_of[i] == part;
         if (!here) {   /* defined by another part: a declaration (only part 0 refers to it) */
             if (entry) {
                 snprintf(name, sizeof name, "step%d.%s", i, s->kernel);
@@ -223,7 +285,9 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
     }
     if (entry) emit_entry(pl, h, ctx, m, entry, fns, step_ty, pfor_ty, pfor, prof_ty, prof);
     bcl_oom_unguard(&g_sb);
+    bcl_oom_unguard(&g_part);
     bcl_oom_unguard(&g_fns);
+    free(part_of);
     free(fns);
     LLVMDisposeBuilder(sb);
     drop_unused(m);

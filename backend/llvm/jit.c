@@ -147,6 +147,7 @@ typedef struct Part {
     size_t obj_len;
     char err[512];
     double ms, cpu;         /* wall and this thread's CPU time */
+    double cpu_ir, cpu_opt; /* of which building the module, and optimising it */
     /* what the thread holds while it compiles, here so that an out-of-memory jump
      * back to compile_part can release it */
     LLVMContextRef ctx;
@@ -157,8 +158,16 @@ typedef struct Part {
     size_t dlen;
 } Part;
 
+static double thread_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void compile_part_body(Part *P)
 {
+    double c0 = thread_cpu_ms();
     Diag d;   /* diagnostics of this thread, into memory (the caller reports them) */
     P->dout = open_memstream(&P->dbuf, &P->dlen);
     diag_init(&d, P->dout ? P->dout : stderr);
@@ -168,9 +177,12 @@ static void compile_part_body(Part *P)
     P->mod = P->tm ? jit_codegen_part(P->pl, P->h, P->ctx, P->tm, P->part, P->n_parts, &d) : NULL;
     LLVMModuleRef m = P->mod;
     char *msg = NULL;
+    double c1 = thread_cpu_ms();
+    P->cpu_ir = c1 - c0;
     if (m && LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
         snprintf(P->err, sizeof P->err, "generated module does not verify: %s", msg ? msg : "?");
     } else if (m && jit_optimize(m, P->tm, &d)) {
+        P->cpu_opt = thread_cpu_ms() - c1;
         if (P->emit_llvm) {
             char *s = LLVMPrintModuleToString(m);
             fputs(s, P->emit_llvm);
@@ -196,8 +208,7 @@ static void *compile_part(void *arg)
 {
     Part *P = arg;
     double t0 = now_ms();
-    struct timespec c0, c1;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    double c0 = thread_cpu_ms();
     /* this thread's own scope (scopes are per thread): an allocation that fails in
      * codegen, or LLVM's fatal error handler, comes back here as an error */
     BclOomScope sc;
@@ -222,36 +233,42 @@ static void *compile_part(void *arg)
     if (P->ctx) LLVMContextDispose(P->ctx);
     P->dout = NULL, P->dbuf = NULL, P->mod = NULL, P->tm = NULL, P->ctx = NULL;
     P->ms = now_ms() - t0;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
-    P->cpu = (c1.tv_sec - c0.tv_sec) * 1e3 + (c1.tv_nsec - c0.tv_nsec) / 1e6;
+    P->cpu = thread_cpu_ms() - c0;
     return NULL;
 }
 
-/* Compiles the plan into n_parts object files on as many threads. */
-static bool compile_objects(const JitPlan *pl, const JitHost *h, int n_parts, FILE *emit_llvm, Part *parts, Diag *d)
+/* The plan compiling into n_parts object files on as many threads, while the caller
+ * does other work (packs the weights): compile_start, then compile_finish. */
+typedef struct Compiling {
+    Part *parts;
+    int n_parts;
+    pthread_t *th;
+    bool *started;
+} Compiling;
+
+static void compile_start(Compiling *c, const JitPlan *pl, const JitHost *h, FILE *emit_llvm)
 {
-    pthread_t *th = bcl_calloc((size_t)n_parts, sizeof *th);
-    bool *started = bcl_calloc((size_t)n_parts, sizeof *started);
-    if (!th || !started) {
-        free(th);
-        free(started);
-        diag_error(d, NO_LOC, "out of memory in the JIT");
-        return false;
+    c->th = bcl_calloc((size_t)c->n_parts, sizeof *c->th);
+    c->started = bcl_calloc((size_t)c->n_parts, sizeof *c->started);
+    for (int i = 0; i < c->n_parts; i++) {
+        c->parts[i] = (Part){.pl = pl, .h = h, .part = i, .n_parts = c->n_parts, .emit_llvm = emit_llvm};
+        if (c->th && c->started) c->started[i] = !pthread_create(&c->th[i], NULL, compile_part, &c->parts[i]);
     }
-    for (int i = 0; i < n_parts; i++) {
-        parts[i] = (Part){.pl = pl, .h = h, .part = i, .n_parts = n_parts, .emit_llvm = emit_llvm};
-        if (i > 0) started[i] = !pthread_create(&th[i], NULL, compile_part, &parts[i]);
+}
+
+/* Waits for the parts (compiling here any that got no thread); false after an error. */
+static bool compile_finish(Compiling *c, Diag *d)
+{
+    for (int i = 0; i < c->n_parts; i++) {
+        if (c->started && c->started[i]) pthread_join(c->th[i], NULL);
+        else compile_part(&c->parts[i]);
     }
-    compile_part(&parts[0]);
-    for (int i = 1; i < n_parts; i++) {
-        if (started[i]) pthread_join(th[i], NULL);
-        else compile_part(&parts[i]);   /* no thread: here */
-    }
-    free(th);
-    free(started);
-    for (int i = 0; i < n_parts; i++)
-        if (parts[i].err[0]) {
-            diag_error(d, NO_LOC, "JIT: %s", parts[i].err);
+    free(c->th);
+    free(c->started);
+    c->th = NULL, c->started = NULL;
+    for (int i = 0; i < c->n_parts; i++)
+        if (c->parts[i].err[0]) {
+            diag_error(d, NO_LOC, "JIT: %s", c->parts[i].err);
             return false;
         }
     return true;
@@ -498,11 +515,11 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
         free(bufs);
         free(nf);
     }
-    if (!j->from_cache && !jit_plan_pack(&j->plan, j->pool, d)) goto fail;
-    t_pack = now_ms();
-
+    double t_start = now_ms();
+    t_pack = t_start;
     if (!j->from_cache) {
-        /* the module in parts, one per core (a part should hold a few functions) */
+        /* the module in parts, one per core (a part should hold a few functions),
+         * compiled on threads of their own while this one packs the weights */
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n_parts = opt->emit_llvm ? 1 : (int)(cores < 1 ? 1 : cores > 8 ? 8 : cores);
         if (n_parts > n_fns(pl) / 2) n_parts = n_fns(pl) / 2 > 0 ? n_fns(pl) / 2 : 1;
@@ -510,7 +527,11 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
             diag_error(d, NO_LOC, "out of memory in the JIT");
             goto fail;
         }
-        if (!compile_objects(pl, &h, n_parts, opt->emit_llvm, parts, d)) goto fail;
+        Compiling c = {.parts = parts, .n_parts = n_parts};
+        compile_start(&c, pl, &h, opt->emit_llvm);
+        bool packed = jit_plan_pack(&j->plan, j->pool, d);
+        t_pack = now_ms();
+        if (!compile_finish(&c, d) || !packed) goto fail;
         objs = bcl_calloc((size_t)n_parts, sizeof *objs);
         obj_lens = bcl_calloc((size_t)n_parts, sizeof *obj_lens);
         if (!objs || !obj_lens) {
@@ -568,12 +589,15 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
                 "jit: plan %.1f ms, cache key %.1f ms, %s %.1f ms, %s %.1f ms (%d parts, %.1f ms summed over them), link %.1f ms",
                 pl->n_steps, n_fns(pl), pl->bytes_packed / 1048576.0, pl->bytes_act / 1048576.0,
                 bcl_pool_threads(j->pool), t_plan - t0, t_key ? t_key - t_plan : 0.0,
-                j->from_cache ? "cache load" : "pack", t_pack - (t_key ? t_key : t_plan),
-                j->from_cache ? "codegen (cached)" : "codegen+optimize+machine code", t_mc - t_pack, n_parts, comp,
+                j->from_cache ? "cache load" : "pack (while compiling)",
+                j->from_cache ? t_start - (t_key ? t_key : t_plan) : t_pack - t_start,
+                j->from_cache ? "codegen (cached)" : "codegen+optimize+machine code", t_mc - t_start, n_parts, comp,
                 t_link - t_mc);
         if (use_cache && !j->from_cache) fprintf(stderr, ", cache store %.1f ms", t_store - t_link);
         fprintf(stderr, "\njit: engine %.1f ms wall, %.1f ms CPU (all threads)", t_store - t0, cpu_ms() - c0);
-        for (int i = 0; parts && i < n_parts; i++) fprintf(stderr, "%s%.1f", i ? ", " : "; parts' CPU ms: ", parts[i].cpu);
+        for (int i = 0; parts && i < n_parts; i++)
+            fprintf(stderr, "%s%.1f (module %.1f, optimise %.1f, machine code %.1f)", i ? ", " : "; parts' CPU ms: ",
+                    parts[i].cpu, parts[i].cpu_ir, parts[i].cpu_opt, parts[i].cpu - parts[i].cpu_ir - parts[i].cpu_opt);
         fprintf(stderr, "\n");
         if (tune && tune->used)
             fprintf(stderr, "jit: %d lowering choice%s from the tuning table (--tune)\n", tune->used,

@@ -6,7 +6,8 @@ and PyTorch, printed as a markdown table with the latency ratios.
 usage: run_bench.py [--models resnet50,resnet18,mbnetv2,alexnet,vgg11,effnet_b0,regnetx_016]
                     [--batches 1,8] [--threads 1,2] [--iters K] [--rounds R] [--bclc PATH]
                     [--target-cpu CPU] [--workdir DIR] [--interp] [--torch-mode eager|jit]
-                    [--spin] [--check-only | --no-check] [--no-compile-times] [--no-torch] [--rtol R]
+                    [--spin] [--check-only | --no-check] [--no-compile-times] [--compile-runs R] [--no-torch]
+                    [--rtol R]
                     [--json FILE]
 The PyTorch model comes from the conformance shim (tests/conformance/bclshim), which
 runs the .bcl file as Python; its weights are written to a .safetensors file that
@@ -359,6 +360,9 @@ def main(argv=None):
                     help="do not time PyTorch (its output is still checked): less load on a shared machine")
     ap.add_argument("--no-compile-times", action="store_true",
                     help="skip measuring bclc's compile time (cold and from its cache)")
+    ap.add_argument("--compile-runs", type=int, default=3,
+                    help="compile each model R times cold and R times from the cache, and report "
+                         "the median of each (default 3: one process's start-up is noisy)")
     ap.add_argument("--node", default=shutil.which("node") or "node")
     ap.add_argument("--workdir", default=os.path.join(benchlib.ROOT, "build", "bench"),
                     help="weights, inputs and ONNX files are cached here")
@@ -382,8 +386,8 @@ def main(argv=None):
         ap.error(f"unknown model(s) {unknown}; known: {', '.join(benchlib.MODELS)}")
     if opt.no_check and opt.check_only:
         ap.error("--no-check and --check-only exclude each other")
-    if opt.iters < 1 or opt.rounds < 1 or opt.warmup < 0 or opt.interp_iters < 1:
-        ap.error("--iters, --rounds and --interp-iters must be >= 1, --warmup >= 0")
+    if opt.iters < 1 or opt.rounds < 1 or opt.warmup < 0 or opt.interp_iters < 1 or opt.compile_runs < 1:
+        ap.error("--iters, --rounds, --interp-iters and --compile-runs must be >= 1, --warmup >= 0")
     if opt.bclc is None:
         opt.bclc = os.path.join(benchlib.ROOT, "build", "bclc")
     if not os.access(opt.bclc, os.X_OK):
@@ -440,10 +444,16 @@ def bench(opt, models):
         for name in models:
             log(f"compile time of {name} (batch 1, {t} threads): cold, then from the cache")
             try:
-                cold = bclc_compile_time(opt, preps[name], t, cache=False)
+                n = opt.compile_runs
+                colds = [bclc_compile_time(opt, preps[name], t, cache=False) for _ in range(n)]
                 bclc_compile_time(opt, preps[name], t, cache=True)  # fills the cache
-                cached = bclc_compile_time(opt, preps[name], t, cache=True)
-                compile_times[name] = {"cold": cold, "cached": cached}
+                cacheds = [bclc_compile_time(opt, preps[name], t, cache=True) for _ in range(n)]
+                med = lambda runs: sorted(runs, key=lambda r: r["total_s"])[len(runs) // 2]
+                compile_times[name] = {"cold": med(colds), "cached": med(cacheds),
+                                       "cold_runs": [r["total_s"] for r in colds],
+                                       "cached_runs": [r["total_s"] for r in cacheds]}
+                log(f"  cold {' '.join(f'{x:.3f}' for x in compile_times[name]['cold_runs'])} s, "
+                    f"cached {' '.join(f'{x:.3f}' for x in compile_times[name]['cached_runs'])} s")
             except BenchError as e:
                 log(f"  {e}")
 
@@ -521,8 +531,8 @@ def bench(opt, models):
             print("bclc interp: the reference interpreter, single-threaded, batch 1 only.")
     if compile_times:
         print()
-        print(f"bclc compile time, batch 1, {max(opt.threads)} threads (s; `engine`: the JIT's "
-              "part, after graph build and passes):")
+        print(f"bclc compile time, batch 1, {max(opt.threads)} threads (s, the run with the median "
+              f"total of {opt.compile_runs}; `engine`: the JIT's part, after graph build and passes):")
         print()
         print("| model | cold total | cold engine | cached total | cached engine |")
         print("|---|---|---|---|---|")

@@ -188,8 +188,7 @@ static void entry_path(char *buf, size_t cap, const char *dir, JitCacheKey key)
     snprintf(buf, cap, "%s/%016llx%016llx.bjc", dir, (unsigned long long)key.h[0], (unsigned long long)key.h[1]);
 }
 
-/* mkdir -p */
-static bool make_dirs(const char *dir)
+bool jit_cache_make_dirs(const char *dir)
 {
     char p[PATH_MAX];
     if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return false;
@@ -319,7 +318,7 @@ static void trim(const char *dir)
 void jit_cache_store(const char *dir, JitCacheKey key, int n_blobs, const void *const *blob, const size_t *len,
                      BclPool *pool)
 {
-    if (!make_dirs(dir)) return;
+    if (!jit_cache_make_dirs(dir)) return;
     uint64_t *len64 = bcl_calloc((size_t)(n_blobs ? n_blobs : 1), sizeof *len64);
     if (!len64) return;
     size_t file_len = pad64(HEADER_BYTES + sizeof(uint64_t) * (size_t)n_blobs);

@@ -30,6 +30,8 @@ typedef struct JitCacheEntry {
 /* The directory: BCL_CACHE_DIR, else $XDG_CACHE_HOME/bclc, else $HOME/.cache/bclc.
  * Returns false when none can be named. */
 bool jit_cache_dir(char *buf, size_t cap);
+/* mkdir -p dir; false when it cannot be made. */
+bool jit_cache_make_dirs(const char *dir);
 
 /* A fast non-cryptographic 64-bit hash (4 independent lanes). */
 uint64_t jit_hash(const void *data, size_t n, uint64_t seed);

@@ -131,7 +131,8 @@ void jit_tune_store(const JitTune *t, const char *dir)
     char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/" TUNE_FILE, dir);
     snprintf(tmp, sizeof tmp, "%s/.tmp-tune-XXXXXX", dir);   /* .tmp-: a killed writer's is trimmed (cache.c) */
-    int fd = all.oom ? -1 : mkstemp(tmp);
+    /* a first --tune may come before any cache entry made the directory */
+    int fd = all.oom || !jit_cache_make_dirs(dir) ? -1 : mkstemp(tmp);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         if (fd >= 0) close(fd), unlink(tmp);

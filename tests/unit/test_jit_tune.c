@@ -78,7 +78,24 @@ static void test_file(void **st)
     jit_tune_free(&t);
     jit_tune_load(&t, "/nonexistent/bcl");   /* no file: nothing, no error */
     assert_int_equal(t.n, 0);
-    jit_tune_store(&t, "/nonexistent/bcl");   /* not writable: silent */
+    /* a directory not made yet (a fresh cache): made */
+    char sub[96], sub_path[128], blocked[128];
+    snprintf(sub, sizeof sub, "%s/new/bclc", dir);
+    snprintf(sub_path, sizeof sub_path, "%s/tune.txt", sub);
+    jit_tune_set(&t, 0x77, JIT_TUNE_conv1x1, 1);
+    jit_tune_store(&t, sub);
+    jit_tune_free(&t);
+    jit_tune_load(&t, sub);
+    assert_int_equal(t.n, 1);
+    assert_true(t.e[0].key == 0x77 && t.e[0].choice == 1);
+    /* one that cannot be made (under a regular file): silent */
+    snprintf(blocked, sizeof blocked, "%s/tune.txt/sub", dir);
+    jit_tune_store(&t, blocked);
+    jit_tune_free(&t);
+    unlink(sub_path);
+    snprintf(sub_path, sizeof sub_path, "%s/new", dir);
+    rmdir(sub);
+    rmdir(sub_path);
     unlink(path);
     rmdir(dir);
 }

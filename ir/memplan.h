@@ -66,6 +66,8 @@ typedef struct MemPlan {
     int *scratch_value;        /* the value whose node's steps use it */
     int64_t images;            /* > 1: sizes are one image's, the engine runs the images one by one */
     int sets;                  /* > 1: that many copies of the arena (images on parallel threads) */
+    int batch_from;            /* > 0 (with images > 1): nodes from this index on run once over the
+                                  whole batch, and their sizes are the batch's */
 } MemPlan;
 
 /* The interpreter's plan (its front end to bcl_plan_buffers): liveness over the node

@@ -30,6 +30,11 @@ void bcl_print_memplan(FILE *out, const IrGraph *g, const MemPlan *p)
         if (p->images > 1)
             fprintf(out, "  (image by image: sizes are one image's of %lld; %d cop%s of the arena for images on parallel threads)\n",
                     (long long)p->images, p->sets > 1 ? p->sets : 1, p->sets > 1 ? "ies" : "y");
+        if (p->images > 1 && p->batch_from > 0 && p->batch_from < g->nodes.n) {
+            fputs("  (from ", out);
+            print_ref(out, g, ((const IrNode *)g->nodes.v[p->batch_from])->out, num);
+            fputs(" on: once over the whole batch, sizes are the batch's)\n", out);
+        }
     } else {
         fprintf(out, "memory plan for @%s (offsets aligned to %d bytes):\n", g->name ? g->name : "", BCL_MEMPLAN_ALIGN);
     }

@@ -116,17 +116,16 @@ static void deal_parts(const JitPlan *pl, LLVMModuleRef m, int n_parts, int *par
 static void dispose_builder(void *b) { LLVMDisposeBuilder(b); }
 
 static void emit_entry(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx, LLVMModuleRef m, LLVMValueRef entry,
-                       LLVMValueRef *fns, LLVMTypeRef step_ty, LLVMTypeRef pfor_ty, LLVMValueRef pfor,
-                       LLVMTypeRef prof_ty, LLVMValueRef prof)
+                       int first, int n, LLVMValueRef *fns, LLVMTypeRef step_ty, LLVMTypeRef pfor_ty,
+                       LLVMValueRef pfor, LLVMTypeRef prof_ty, LLVMValueRef prof)
 {
     LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0), i64 = LLVMInt64TypeInContext(ctx);
     LLVMTypeRef rec = LLVMStructTypeInContext(ctx, (LLVMTypeRef[]){ptr, i64, i64}, 3, 0);
-    int n = pl->n_steps;
     LLVMValueRef *recs = bcl_xcalloc((size_t)(n ? n : 1), sizeof *recs);
     BclOomGuard g_recs;   /* freed if LLVM's fatal error handler jumps (support/oom.h) */
     bcl_oom_guard(&g_recs, bcl_oom_free_ptr, &recs);
     for (int i = 0; i < n; i++) {
-        const JitStep *s = &pl->steps[i];
+        const JitStep *s = &pl->steps[first + i];
         recs[i] = LLVMConstNamedStruct(rec, (LLVMValueRef[]){fns[s->same_as], LLVMConstInt(i64, (unsigned long long)s->ctx_off, 0),
                                                             LLVMConstInt(i64, (unsigned long long)s->items, 0)}, 3);
     }
@@ -165,7 +164,8 @@ static void emit_entry(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx, 
     LLVMBuildCall2(b, pfor_ty, pfor, (LLVMValueRef[]){pool, fld[0], ctx_i, fld[2]}, 4, "");
     LLVMBuildBr(b, next);
     LLVMPositionBuilderAtEnd(b, next);
-    if (prof) LLVMBuildCall2(b, prof_ty, prof, (LLVMValueRef[]){pool, i}, 2, "");
+    if (prof)   /* the profile counts steps over the whole plan */
+        LLVMBuildCall2(b, prof_ty, prof, (LLVMValueRef[]){pool, LLVMBuildAdd(b, i, LLVMConstInt(i64, (unsigned long long)first, 0), "")}, 2, "");
     LLVMValueRef i1 = LLVMBuildAdd(b, i, c1, "");
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntULT, i1, LLVMConstInt(i64, (unsigned long long)n, 0), ""), loop, done);
     LLVMAddIncoming(i, (LLVMValueRef[]){zero, i1}, (LLVMBasicBlockRef[]){bb0, next}, 2);
@@ -231,6 +231,7 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
     /* Part 0 holds the entry; the step functions are dealt out to the parts by size
      * (external when there are several parts, so the entry links to them). */
     LLVMValueRef entry = part == 0 ? LLVMAddFunction(m, JIT_ENTRY, entry_ty) : NULL;
+    LLVMValueRef tail = part == 0 && pl->split_step > 0 ? LLVMAddFunction(m, JIT_ENTRY_TAIL, entry_ty) : NULL;
     char name[64];
     unsigned noinline_kind = LLVMGetEnumAttributeKindForName("noinline", 8);
     LLVMValueRef *fns = bcl_xcalloc((size_t)(pl->n_steps ? pl->n_steps : 1), sizeof *fns);
@@ -283,7 +284,9 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
         LLVMBuildRetVoid(sb);
         fns[i] = sf;
     }
-    if (entry) emit_entry(pl, h, ctx, m, entry, fns, step_ty, pfor_ty, pfor, prof_ty, prof);
+    int head_n = pl->split_step > 0 ? pl->split_step : pl->n_steps;
+    if (entry) emit_entry(pl, h, ctx, m, entry, 0, head_n, fns, step_ty, pfor_ty, pfor, prof_ty, prof);
+    if (tail) emit_entry(pl, h, ctx, m, tail, head_n, pl->n_steps - head_n, fns, step_ty, pfor_ty, pfor, prof_ty, prof);
     bcl_oom_unguard(&g_sb);
     bcl_oom_unguard(&g_part);
     bcl_oom_unguard(&g_fns);

@@ -34,6 +34,10 @@ typedef void (*EntryFn)(void **slots, void *pool);
 struct BclJit {
     LLVMOrcLLJITRef lljit;
     EntryFn entry;
+    EntryFn tail;   /* a split plan's batch steps (plan.split_step) */
+    float *stage;   /* and the buffer its per-image steps fill for them (plan.stage_numel) */
+    const float **split_ins;   /* a run's inputs and outputs, then the stage (bcl_jit_run) */
+    float **split_outs;
     BclPool *pool;
     JitPlan plan;
     void **slots;   /* every buffer, by slot */
@@ -290,7 +294,7 @@ static JitCacheKey cache_key(const JitPlan *pl, const JitHost *h, BclPool *pool,
     k = jit_hash(bcl_jit_bitcode, bcl_jit_bitcode_len, k);
     const char *hs[3] = {h->triple, h->cpu, h->features};
     for (int i = 0; i < 3; i++) k = jit_hash(hs[i], strlen(hs[i]), k);
-    int64_t flags[2] = {h->vec512, pl->profile};
+    int64_t flags[3] = {h->vec512, pl->profile, pl->split_step};
     k = jit_hash(flags, sizeof flags, k);
     for (int i = 0; i < pl->n_steps; i++) {
         const JitStep *s = &pl->steps[i];
@@ -372,7 +376,7 @@ static void bind_image(BclJit *j, int s, int64_t n, const float *const *inputs, 
     for (int i = 0; i < pl->n_inputs; i++)
         slots[pl->input_slot[i]] = (void *)(inputs[i] + (n ? n * pl->input_numel[i] : 0));
     for (int i = 0; i < pl->n_outputs; i++)
-        if (pl->outs[i].direct) slots[pl->outs[i].slot] = outputs[i] + n * pl->outs[i].numel;
+        if (pl->outs[i].direct) slots[pl->outs[i].slot] = outputs[i] + (pl->outs[i].whole ? 0 : n * pl->outs[i].numel);
     for (int i = 0; i < pl->n_steps; i++) {
         const JitStep *st = &pl->steps[i];
         for (int k = 0; k < st->nbind; k++) ctx[st->ctx_off + k] = slots[st->bind[k]];
@@ -380,13 +384,15 @@ static void bind_image(BclJit *j, int s, int64_t n, const float *const *inputs, 
 }
 
 /* Copies the outputs that are not written in place out of set s, image n. */
-static void finish_image(BclJit *j, int s, int64_t n, float *const *outputs)
+/* Copies out the results the steps left in the plan's buffers: image n's (whole:
+ * after a split plan's batch steps, the whole batch's). */
+static void finish_image(BclJit *j, int s, int64_t n, float *const *outputs, bool whole)
 {
     const JitPlan *pl = &j->plan;
     void **slots = set_slots(j, s);
     for (int i = 0; i < pl->n_outputs; i++)
-        if (!pl->outs[i].direct && pl->outs[i].numel > 0)
-            memcpy(outputs[i] + n * pl->outs[i].numel, slots[pl->outs[i].slot],
+        if (!pl->outs[i].direct && pl->outs[i].numel > 0 && pl->outs[i].whole == whole)
+            memcpy(outputs[i] + (whole ? 0 : n * pl->outs[i].numel), slots[pl->outs[i].slot],
                    sizeof(float) * (size_t)pl->outs[i].numel);
 }
 
@@ -414,7 +420,7 @@ BCL_CALLS_FOREIGN_CODE static void image_task(void **arg, int64_t begin, int64_t
     for (int64_t n = begin; n < end; n++) {
         bind_image(j, s, n, r->in, r->out);
         j->entry(set_ctx(j, s), NULL);
-        finish_image(j, s, n, r->out);
+        finish_image(j, s, n, r->out, false);
     }
     __atomic_fetch_and(&j->set_busy, ~(1u << s), __ATOMIC_RELEASE);
 }
@@ -550,8 +556,18 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
     }
     LLVMOrcJITTargetAddress addr = 0;
     if (llvm_failed(LLVMOrcLLJITLookup(j->lljit, &addr, JIT_ENTRY), d, "linking the code")) goto fail;
-    t_link = now_ms();
     j->entry = (EntryFn)(uintptr_t)addr;
+    if (pl->split_step > 0) {
+        if (llvm_failed(LLVMOrcLLJITLookup(j->lljit, &addr, JIT_ENTRY_TAIL), d, "linking the code")) goto fail;
+        j->tail = (EntryFn)(uintptr_t)addr;
+        j->split_ins = bcl_calloc((size_t)pl->n_inputs, sizeof *j->split_ins);
+        j->split_outs = bcl_calloc((size_t)pl->n_outputs, sizeof *j->split_outs);
+        if (!(j->stage = bcl_alloc_floats((size_t)pl->stage_numel)) || !j->split_ins || !j->split_outs) {
+            diag_error(d, NO_LOC, "out of memory in the JIT");
+            goto fail;
+        }
+    }
+    t_link = now_ms();
     if (use_cache && !j->from_cache) {   /* store: the objects as one blob, then the packed weights */
         size_t ob = 8 + 8 * (size_t)n_parts;
         for (int i = 0; i < n_parts; i++) ob += obj_lens[i];
@@ -602,7 +618,11 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
         if (tune && tune->used)
             fprintf(stderr, "jit: %d lowering choice%s from the tuning table (--tune)\n", tune->used,
                     tune->used == 1 ? "" : "s");
-        if (pl->images > 1)
+        if (pl->images > 1 && pl->split_step > 0)
+            fprintf(stderr, "jit: steps 0-%d lowered for one image, run for each of the batch's %lld (%d at once, one "
+                    "thread each); steps %d-%d for the whole batch, run once\n", pl->split_step - 1,
+                    (long long)pl->images, j->n_sets, pl->split_step, pl->n_steps - 1);
+        else if (pl->images > 1)
             fprintf(stderr, "jit: steps lowered for one image, run for each of the batch's %lld (%d at once, one thread each)\n",
                     (long long)pl->images, j->n_sets);
     }
@@ -638,15 +658,31 @@ BCL_CALLS_FOREIGN_CODE int bcl_jit_run(BclJit *j, const float *const *inputs, fl
         bcl_pool_prof_start(j->pool, pl->n_steps);
         j->runs++;
     }
+    /* a split plan: its graph's inputs and outputs, then the staging buffer (the last
+     * input, bound whole; the last output, image by image) */
+    const float *const *ins = inputs;
+    float *const *outs = outputs;
+    if (j->tail) {
+        memcpy(j->split_ins, inputs, sizeof *j->split_ins * (size_t)(pl->n_inputs - 1));
+        memcpy(j->split_outs, outputs, sizeof *j->split_outs * (size_t)(pl->n_outputs - 1));
+        j->split_ins[pl->n_inputs - 1] = j->stage;
+        j->split_outs[pl->n_outputs - 1] = j->stage;
+        ins = j->split_ins, outs = j->split_outs;
+    }
     if (j->n_sets > 1) {   /* images in parallel, one thread each */
-        ImageRun r = {j, inputs, outputs};
+        ImageRun r = {j, ins, outs};
         bcl_rt_parallel_for(j->pool, image_task, (void **)(void *)&r, pl->images);
     } else {
         for (int64_t n = 0; n < pl->images; n++) {
-            bind_image(j, 0, n, inputs, outputs);
+            bind_image(j, 0, n, ins, outs);
             j->entry(j->ctx, j->pool);
-            finish_image(j, 0, n, outputs);
+            finish_image(j, 0, n, outs, false);
         }
+    }
+    if (j->tail) {   /* the batch steps, over the staged batch, on the pool */
+        bind_image(j, 0, 0, ins, outs);
+        j->tail(j->ctx, j->pool);
+        finish_image(j, 0, 0, outs, true);
     }
     int rc = 0;
     for (int i = 0; i < pl->n_faults; i++) {
@@ -671,6 +707,8 @@ BCL_CALLS_FOREIGN_CODE int bcl_jit_run(BclJit *j, const float *const *inputs, fl
 int bcl_jit_threads(const BclJit *j) { return bcl_pool_threads(j->pool); }
 
 int64_t bcl_jit_images(const BclJit *j) { return j->plan.images; }
+
+int bcl_jit_split_step(const BclJit *j) { return j->plan.split_step; }
 
 int bcl_jit_image_sets(const BclJit *j) { return j->n_sets; }
 
@@ -702,6 +740,7 @@ MemPlan *bcl_jit_memplan(const BclJit *j, Arena *a)
     memcpy(p->scratch_value, m->scratch_value, sizeof(int) * (size_t)ns);
     p->images = j->plan.images;
     p->sets = j->n_sets;
+    p->batch_from = j->plan.split_step > 0 ? j->plan.steps[j->plan.split_step].node : 0;
     return p;
 }
 
@@ -744,6 +783,9 @@ void bcl_jit_free(BclJit *j)
     bcl_pool_free(j->pool);
     jit_plan_free(&j->plan);
     jit_cache_close(&j->cached);
+    free(j->stage);
+    free(j->split_ins);
+    free(j->split_outs);
     free(j->slots);
     free(j->ctx);
     for (int i = 0; i < j->n_set_bufs; i++) free(j->set_bufs[i]);

@@ -45,6 +45,9 @@ int bcl_jit_threads(const BclJit *j);
 /* How a run covers the batch: 1, all of it in each step; N (the batch), image by
  * image (sub-batching: the steps were lowered for one image). */
 int64_t bcl_jit_images(const BclJit *j);
+/* Per-stage sub-batching: the first step that runs once over the whole batch (the
+ * steps before it run per image), or 0 when every step runs per image or none does. */
+int bcl_jit_split_step(const BclJit *j);
 /* Images computed at once, each by one thread (1: one at a time, steps on all threads). */
 int bcl_jit_image_sets(const BclJit *j);
 

@@ -37,6 +37,8 @@ typedef struct JitOut {
     int slot;
     bool direct;
     int64_t numel;
+    bool whole;             /* a split plan's output after the cut: the whole batch, written
+                               once by steps [split_step, n_steps) */
 } JitOut;
 
 /* A buffer the plan allocated: its size, and whether it holds constant data
@@ -111,6 +113,12 @@ typedef struct JitPlan {
                                (sub-batching, plan.c); inputs and outputs advance by
                                input_numel[i] and outs[i].numel floats per image */
     int64_t *input_numel;
+    /* Per-stage sub-batching (plan.c split_point): steps [0, split_step) run per image,
+     * the rest once over the whole batch, reading the staging buffer (stage_numel
+     * floats) that the first steps fill image by image: the lowered graph's last output
+     * (per image) and its last input (whole). 0: no split. */
+    int split_step;
+    int64_t stage_numel;
     JitMemPlan mem;
 } JitPlan;
 
@@ -174,5 +182,6 @@ void jit_quiet_diagnostics(LLVMDiagnosticInfoRef di, void *ctx);
 int jit_n_steps(const BclJit *j);
 
 #define JIT_ENTRY "bcl_entry"
+#define JIT_ENTRY_TAIL "bcl_entry_tail"   /* a split plan's steps [split_step, n_steps) */
 
 #endif

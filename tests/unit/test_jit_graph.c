@@ -1,6 +1,23 @@
 /* The JIT on small multi-op models, against the interpreter, and the same results
  * for 1, 2 and 4 threads. */
+#include "backend/llvm/jit_internal.h"   /* jit_n_steps */
 #include "tests/unit/test_jit_util.h"
+
+/* Global avg pool (flattened), linear to 10 classes; outputs: softmax, then logits. */
+static void add_head(JT *t, IrValue *x)
+{
+    IrAttrs a = ir_attrs_default();
+    a.kernel[0] = x->shape.d[2], a.kernel[1] = x->shape.d[3];
+    a.flatten = true;
+    IrValue *gp = jt_node(t, IR_AVG_POOL2D, &x, 1, &a);
+    int c = (int)x->shape.d[1];
+    IrValue *fc[3] = {gp, jt_param(t, jt_shape(2, 10, c), -0.3f, 0.3f), jt_param(t, jt_shape(1, 10), -0.1f, 0.1f)};
+    IrValue *logits = jt_node(t, IR_LINEAR, fc, 3, NULL);
+    a = ir_attrs_default();
+    a.axis = 1;
+    ir_add_output(t->g, jt_node(t, IR_SOFTMAX, &logits, 1, &a));
+    ir_add_output(t->g, logits);
+}
 
 /* conv-bn-relu-maxpool, a residual block (conv with fused residual and act),
  * a depthwise conv, global avg pool (flattened), linear + softmax. */
@@ -36,16 +53,7 @@ static void build_net(JT *t, int N)
     a.act = IR_RELU6;
     IrValue *pw[3] = {dy, jt_param(t, jt_shape(4, 40, 24, 1, 1), -0.2f, 0.2f), jt_param(t, jt_shape(1, 40), -0.1f, 0.1f)};
     IrValue *q = jt_node(t, IR_CONV2D, pw, 3, &a);
-    a = ir_attrs_default();
-    a.kernel[0] = q->shape.d[2], a.kernel[1] = q->shape.d[3];
-    a.flatten = true;
-    IrValue *gp = jt_node(t, IR_AVG_POOL2D, &q, 1, &a);
-    IrValue *fc[3] = {gp, jt_param(t, jt_shape(2, 10, 40), -0.3f, 0.3f), jt_param(t, jt_shape(1, 10), -0.1f, 0.1f)};
-    IrValue *logits = jt_node(t, IR_LINEAR, fc, 3, NULL);
-    a = ir_attrs_default();
-    a.axis = 1;
-    ir_add_output(t->g, jt_node(t, IR_SOFTMAX, &logits, 1, &a));
-    ir_add_output(t->g, logits);
+    add_head(t, q);
 }
 
 static void test_net_vs_interp(void **st)
@@ -64,15 +72,8 @@ static void test_threads_agree(void **st)
     build_net(&t, 2);
     float **o1 = jt_check(&t, 1, 1e-4, true);
     int counts[] = {2, 4};
-    for (int c = 0; c < 2; c++) {
-        float **o = jt_check(&t, counts[c], 1e-4, true);
-        /* Each element is computed by one thread in a fixed order: bitwise equal. */
-        for (int i = 0; i < t.g->outputs.n; i++) {
-            int64_t n = shape_numel(&((IrValue *)t.g->outputs.v[i])->shape);
-            assert_memory_equal(o[i], o1[i], sizeof(float) * (size_t)n);
-        }
-        jt_free_outputs(&t, o);
-    }
+    /* Each element is computed by one thread in a fixed order: bitwise equal. */
+    for (int c = 0; c < 2; c++) o1 = jt_same_outputs(&t, o1, jt_check(&t, counts[c], 1e-4, true));
     jt_free_outputs(&t, o1);
     jt_free(&t);
 }
@@ -224,16 +225,7 @@ static void test_sub_batch_net(void **st)
         assert_int_equal(bcl_jit_images(j), 4);
         assert_int_equal(bcl_jit_image_sets(j), sets[c]);
         bcl_jit_free(j);
-        float **o = jt_check(&t, threads[c], 1e-4, true);
-        if (!o1) {
-            o1 = o;
-            continue;
-        }
-        for (int i = 0; i < t.g->outputs.n; i++) {
-            int64_t n = shape_numel(&((IrValue *)t.g->outputs.v[i])->shape);
-            assert_memory_equal(o[i], o1[i], sizeof(float) * (size_t)n);
-        }
-        jt_free_outputs(&t, o);
+        o1 = jt_same_outputs(&t, o1, jt_check(&t, threads[c], 1e-4, true));
     }
     jt_free_outputs(&t, o1);
     setenv("BCL_JIT_SUB_BATCH", "0", 1);   /* the whole batch in each step */
@@ -244,6 +236,71 @@ static void test_sub_batch_net(void **st)
     jt_check(&t, 2, 1e-4, false);
     unsetenv("BCL_JIT_SUB_BATCH");
     jt_free(&t);
+}
+
+/* A small CNN whose last stage reads a large weight for a small image: a 3x3 conv
+ * 16 -> 2048 on 4x4 (295 K floats of weights for 256 of input per image), a 1x1 back
+ * to 16 with the stage input added (when `residual`), global pool, linear. Outputs: the
+ * logits and their softmax, and with `early` also the first conv's result. */
+static void build_late_heavy(JT *t, int N, bool residual, bool early)
+{
+    IrValue *x = jt_input(t, jt_shape(4, N, 3, 16, 16));
+    IrAttrs a = ir_attrs_default();
+    a.stride[0] = a.stride[1] = 2;
+    a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
+    a.act = IR_RELU;
+    IrValue *c1[3] = {x, jt_param(t, jt_shape(4, 16, 3, 3, 3), -0.3f, 0.3f), jt_param(t, jt_shape(1, 16), -0.1f, 0.1f)};
+    IrValue *y = jt_node(t, IR_CONV2D, c1, 3, &a);
+    IrValue *c2[2] = {y, jt_param(t, jt_shape(4, 16, 16, 3, 3), -0.1f, 0.1f)};
+    IrValue *s = jt_node(t, IR_CONV2D, c2, 2, &a);   /* [N, 16, 4, 4]: the stage's input */
+    a = ir_attrs_default();
+    a.pad[0] = a.pad[1] = a.pad[2] = a.pad[3] = 1;
+    a.act = IR_RELU;
+    IrValue *c3[3] = {s, jt_param(t, jt_shape(4, 2048, 16, 3, 3), -0.05f, 0.05f), jt_param(t, jt_shape(1, 2048), -0.1f, 0.1f)};
+    IrValue *h = jt_node(t, IR_CONV2D, c3, 3, &a);
+    a = ir_attrs_default();
+    IrValue *c4[4] = {h, jt_param(t, jt_shape(4, 16, 2048, 1, 1), -0.02f, 0.02f), jt_param(t, jt_shape(1, 16), -0.1f, 0.1f), s};
+    h = jt_node(t, IR_CONV2D, c4, residual ? 4 : 3, &a);
+    add_head(t, h);
+    if (early) ir_add_output(t->g, y);
+}
+
+/* Per-stage sub-batching (plan.c split_point): the steps before the heavy stage run per
+ * image, the rest once over the batch; the same results as the interpreter, and
+ * bitwise the same with 1, 2 (images in parallel, then the batch steps on both
+ * threads) and 3 threads; with the stage input also read after the
+ * conv (a residual) the cut stays before the stage; with an early result among the
+ * outputs there is none. BCL_JIT_SPLIT_RATIO=0 turns it off. */
+static void test_split_batch(void **st)
+{
+    (void)st;
+    for (int c = 0; c < 3; c++) {
+        JT t;
+        jt_init(&t, 31 + c);
+        build_late_heavy(&t, 4, c == 1, c == 2);
+        setenv("BCL_JIT_SPLIT_RATIO", "0", 1);
+        BclJit *j = bcl_jit_compile(t.g, &(BclJitOptions){.threads = 1}, &t.d);
+        assert_non_null(j);
+        assert_int_equal(bcl_jit_split_step(j), 0);
+        assert_int_equal(bcl_jit_images(j), 4);
+        bcl_jit_free(j);
+        jt_check(&t, 1, 1e-4, false);
+        unsetenv("BCL_JIT_SPLIT_RATIO");
+        float **ref = NULL;   /* the split plan's results on one thread */
+        int threads[] = {1, 2, 3};
+        for (int k = 0; k < 3; k++) {
+            j = bcl_jit_compile(t.g, &(BclJitOptions){.threads = threads[k]}, &t.d);
+            assert_non_null(j);
+            assert_int_equal(bcl_jit_images(j), 4);
+            int split = bcl_jit_split_step(j);
+            if (c == 2) assert_int_equal(split, 0);
+            else assert_true(split >= 2 && split < jit_n_steps(j));
+            bcl_jit_free(j);
+            ref = jt_same_outputs(&t, ref, jt_check(&t, threads[k], 1e-4, true));
+        }
+        jt_free_outputs(&t, ref);
+        jt_free(&t);
+    }
 }
 
 /* Graphs with a node that mixes images (or data that differs per image) are not
@@ -351,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_jit_memplan),
         cmocka_unit_test(test_sub_batch_net),
         cmocka_unit_test(test_sub_batch_rules),
+        cmocka_unit_test(test_split_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

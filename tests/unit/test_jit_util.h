@@ -143,4 +143,17 @@ static inline void jt_free_outputs(JT *t, float **o)
     free(o);
 }
 
+/* Runs that must agree bitwise: the first run's outputs (ref NULL) become the
+ * reference; a later run's must equal it, and are freed. Returns the reference. */
+static inline float **jt_same_outputs(JT *t, float **ref, float **o)
+{
+    if (!ref) return o;
+    for (int i = 0; i < t->g->outputs.n; i++) {
+        int64_t n = shape_numel(&((IrValue *)t->g->outputs.v[i])->shape);
+        assert_memory_equal(o[i], ref[i], sizeof(float) * (size_t)n);
+    }
+    jt_free_outputs(t, o);
+    return ref;
+}
+
 #endif

@@ -43,10 +43,12 @@ typedef struct { BclPool *p; int idx; } WorkerArg;
  * missing when the thread had a chunk to run: EfficientNet-B0 at batch 1 on 2 threads,
  * load average 11-13 on 2 cores, p50 29-32 ms without (1 thread: 22-24 ms), 24 ms with. */
 #define SPIN_YIELD 20
-/* Chunks per thread: a few, so a thread slowed down by another process on its core
- * leaves part of its share to the others; more would cost claims and, for conv1x1,
- * recomputed edge tiles. */
-#define CHUNKS_PER_THREAD 4
+/* Chunks per thread: two, so a thread slowed down by another process on its core
+ * leaves part of its share to the others; more cost claims, cache lines moving between
+ * cores and, for conv1x1, recomputed edge tiles (2 threads, batch 1, idle Zen 5, p50 of
+ * three alternated runs, 4 -> 2: ResNet-50 23.0-23.7 -> 22.6-23.3 ms, MobileNetV2
+ * 4.31-4.44 -> 4.11-4.16; ResNet-18 unchanged; 1 chunk was no faster than 2). */
+#define CHUNKS_PER_THREAD 2
 #define MAX_CHUNKS 0xffff
 
 static inline void cpu_relax(void)

@@ -76,9 +76,9 @@ static long code_size(LLVMValueRef f, LLVMValueRef *seen, int *n_seen, int cap)
 static void deal_parts(const JitPlan *pl, LLVMModuleRef m, int n_parts, int *part_of)
 {
     int n = pl->n_steps;
-    long *cost = bcl_xcalloc((size_t)(n ? n : 1), sizeof *cost);
-    int *order = bcl_xcalloc((size_t)(n ? n : 1), sizeof *order);
-    long *load = bcl_xcalloc((size_t)n_parts, sizeof *load);
+    /* one block (an allocation that fails jumps out: nothing else to free) */
+    long *cost = bcl_xcalloc((size_t)(n ? n : 1) * 2 + (size_t)n_parts, sizeof *cost), *load = cost + (n ? n : 1);
+    int *order = (int *)(load + n_parts);   /* n ints, in the room of n longs */
     LLVMValueRef seen[256];
     char name[64];
     int n_fn = 0;
@@ -104,8 +104,6 @@ static void deal_parts(const JitPlan *pl, LLVMModuleRef m, int n_parts, int *par
         load[best] += cost[order[k]];
     }
     free(cost);
-    free(order);
-    free(load);
 }
 
 /* The entry walks a constant table of (step function, binding offset, items), so

@@ -1554,10 +1554,13 @@ static int split_point(const IrGraph *g, int64_t N, const IrValue **b)
         int l = last[((const IrValue *)g->inputs.v[i])->id];
         if (l + 1 > inputs_until) inputs_until = l + 1;
     }
-    for (int i = 0; i < nn; i++) {
-        const IrValue *y = ((const IrNode *)g->nodes.v[i])->out;
-        for (int k = i + 1; k <= last[y->id] && k <= nn; k++) crossing[k]++;
+    for (int i = 0; i < nn; i++) {   /* +1 over cuts i+1 .. last, as differences */
+        int l = last[((const IrNode *)g->nodes.v[i])->out->id];
+        if (l <= i) continue;
+        crossing[i + 1]++;
+        if (l < nn) crossing[l + 1]--;
     }
+    for (int k = 1; k <= nn; k++) crossing[k] += crossing[k - 1];
     int cut = 0;
     for (int k = heavy; k > inputs_until && !cut; k--)
         if (crossing[k] == 1) cut = k;
@@ -1699,6 +1702,7 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_ba
     }
     if (!clean || split == 0 || split == pl->n_steps) {   /* not two runs of steps: no cut */
         jit_plan_free(pl);
+        if (tune) tune->n_sites = 0, tune->used = 0;   /* the sites of the plan built again */
         return plan_images(pl, g, N, 0, NULL, h, tune, d);
     }
     pl->split_step = split;

@@ -62,14 +62,15 @@ IrValue *ir_const_scalar(IrGraph *g, float v)
 
 void ir_add_output(IrGraph *g, IrValue *v) { ptrvec_push(g->arena, &g->outputs, v); }
 
-void ir_mark_read(const IrGraph *g, bool *read)
+void ir_count_uses(const IrGraph *g, int *uses)
 {
-    memset(read, 0, sizeof(bool) * (size_t)g->values.n);
+    memset(uses, 0, sizeof(int) * (size_t)g->values.n);
     for (int i = 0; i < g->nodes.n; i++) {
         const IrNode *n = g->nodes.v[i];
-        for (int k = 0; k < n->n_in; k++) read[n->in[k]->id] = true;
+        if (!n) continue;   /* a pass's removed node, before compaction */
+        for (int k = 0; k < n->n_in; k++) uses[n->in[k]->id]++;
     }
-    for (int i = 0; i < g->outputs.n; i++) read[((const IrValue *)g->outputs.v[i])->id] = true;
+    for (int i = 0; i < g->outputs.n; i++) uses[((const IrValue *)g->outputs.v[i])->id]++;
 }
 
 IrValue *ir_find_param(const IrGraph *g, const char *name)

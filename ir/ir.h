@@ -180,9 +180,9 @@ IrValue *ir_add_const(IrGraph *g, const Shape *shape, const float *data);  /* co
 IrValue *ir_add_const_owned(IrGraph *g, const Shape *shape, float *data);
 IrValue *ir_const_scalar(IrGraph *g, float v);                            /* shape [] */
 void ir_add_output(IrGraph *g, IrValue *v);
-/* read[id] (g->values.n entries): whether a node reads value id or it is an output.
- * Engines ask it of leaves: one nothing reads needs no data. */
-void ir_mark_read(const IrGraph *g, bool *read);
+/* uses[id] (g->values.n entries): how many node inputs read value id, plus one if it is
+ * an output. Engines ask it of leaves: one nothing uses needs no data. */
+void ir_count_uses(const IrGraph *g, int *uses);
 IrValue *ir_find_param(const IrGraph *g, const char *name);
 
 /* Appends a node after inferring its result shape. On a shape error it reports a

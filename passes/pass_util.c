@@ -8,12 +8,7 @@
 int *pu_use_counts(const IrGraph *g)
 {
     int *u = bcl_xcalloc((size_t)(g->values.n ? g->values.n : 1), sizeof(int));
-    for (int i = 0; i < g->nodes.n; i++) {
-        const IrNode *n = g->nodes.v[i];
-        if (!n) continue;
-        for (int k = 0; k < n->n_in; k++) u[n->in[k]->id]++;
-    }
-    for (int i = 0; i < g->outputs.n; i++) u[((IrValue *)g->outputs.v[i])->id]++;
+    ir_count_uses(g, u);
     return u;
 }
 

@@ -20,16 +20,16 @@ static int bind_leaves(const IrGraph *g, const float *const *inputs, const float
     }
     /* a leaf nothing reads needs no data (fold-bn moves a weight's buffer into its
      * folded constant) */
-    bool *read = bcl_malloc(sizeof(bool) * (size_t)(g->values.n ? g->values.n : 1));
-    if (!read) {
+    int *uses = bcl_malloc(sizeof(int) * (size_t)(g->values.n ? g->values.n : 1));
+    if (!uses) {
         diag_error(d, NO_LOC, "out of memory in the interpreter");
         return 1;
     }
-    ir_mark_read(g, read);
+    ir_count_uses(g, uses);
     for (int i = 0; i < g->values.n; i++) {
         const IrValue *v = g->values.v[i];
         if (v->kind == IRV_PARAM || v->kind == IRV_CONST) {
-            if (!v->data && read[i]) {
+            if (!v->data && uses[i]) {
                 if (v->kind == IRV_PARAM)
                     diag_error(d, v->loc, "parameter '%s' has no data (load weights or use --random-weights)",
                                v->name ? v->name : "?");
@@ -40,7 +40,7 @@ static int bind_leaves(const IrGraph *g, const float *const *inputs, const float
             buf[i] = v->data;
         }
     }
-    free(read);
+    free(uses);
     return rc;
 }
 

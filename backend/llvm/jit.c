@@ -55,20 +55,21 @@ struct BclJit {
     unsigned set_busy;      /* bit s: a thread runs an image in set s */
 };
 
-/* CPU time of the whole process (every thread), for --time-phases on a busy machine. */
-static double cpu_ms(void)
+/* Milliseconds on clock c: wall (monotonic), the whole process's CPU (every thread,
+ * for --time-phases on a busy machine) or one thread's. */
+static double clock_ms(clockid_t c)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    clock_gettime(c, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+static double cpu_ms(void) { return clock_ms(CLOCK_PROCESS_CPUTIME_ID); }
+
+static double now_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+
+/* this thread's CPU time (a compile part's) */
+static double thread_cpu_ms(void) { return clock_ms(CLOCK_THREAD_CPUTIME_ID); }
 
 /* Reports an LLVM error (and consumes it); returns true if there was one. */
 static bool llvm_failed(LLVMErrorRef e, Diag *d, const char *what)
@@ -161,13 +162,6 @@ typedef struct Part {
     char *dbuf;
     size_t dlen;
 } Part;
-
-static double thread_cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static void compile_part_body(Part *P)
 {

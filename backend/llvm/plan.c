@@ -1247,22 +1247,7 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
         const IrNode *n = g->nodes.v[i];
         for (int k = 0; k < n->n_in; k++) last[n->in[k]->id] = i;
     }
-    /* a leaf nothing reads needs no data (fold-bn moves a weight's buffer into its
-     * folded constant) */
-    bool *read = bcl_malloc(sizeof(bool) * (size_t)(nv ? nv : 1));
-    if (!read) goto oom;
-    ir_mark_read(g, read);
-    for (int i = 0; i < nv; i++) {
-        const IrValue *v = g->values.v[i];
-        if (has_data(v) && !v->data && read[i])
-            diag_error(d, v->loc, "%s '%s' has no data (load weights or use --random-weights)",
-                       v->kind == IRV_PARAM ? "parameter" : "constant", v->name ? v->name : "?");
-    }
-    free(read);
-    if (d->n_errors > errs) goto fail;
-    /* SE scales folded into the next 1x1 conv (se_scale): the mul is skipped, its x and s
-     * live until the conv */
-    int *uses = bcl_calloc((size_t)(nv ? nv : 1), sizeof(int));
+    int *uses = bcl_malloc(sizeof(int) * (size_t)(nv ? nv : 1));
     fused_into = bcl_malloc(sizeof(int) * (size_t)(nn ? nn : 1));
     L.scale_x = bcl_calloc((size_t)(nn ? nn : 1), sizeof *L.scale_x);
     L.scale_s = bcl_calloc((size_t)(nn ? nn : 1), sizeof *L.scale_s);
@@ -1271,9 +1256,22 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
         free(uses);
         goto oom;
     }
-    for (int i = 0; i < nn; i++)
-        for (int k = 0; k < ((IrNode *)g->nodes.v[i])->n_in; k++) uses[((IrNode *)g->nodes.v[i])->in[k]->id]++;
-    for (int i = 0; i < g->outputs.n; i++) uses[((IrValue *)g->outputs.v[i])->id] += 2;
+    ir_count_uses(g, uses);
+    /* a leaf nothing uses needs no data (fold-bn moves a weight's buffer into its
+     * folded constant) */
+    for (int i = 0; i < nv; i++) {
+        const IrValue *v = g->values.v[i];
+        if (has_data(v) && !v->data && uses[i])
+            diag_error(d, v->loc, "%s '%s' has no data (load weights or use --random-weights)",
+                       v->kind == IRV_PARAM ? "parameter" : "constant", v->name ? v->name : "?");
+    }
+    if (d->n_errors > errs) {
+        free(uses);
+        goto fail;
+    }
+    /* SE scales folded into the next 1x1 conv (se_scale): the mul is skipped, its x and s
+     * live until the conv; an output counts twice (never fused away) */
+    for (int i = 0; i < g->outputs.n; i++) uses[((IrValue *)g->outputs.v[i])->id]++;
     const char *se_env = getenv("BCL_JIT_SE_FOLD");
     for (int i = 0; i < nn; i++) {
         const IrValue *sx = NULL, *ss = NULL;

@@ -295,6 +295,11 @@ static void test_split_batch(void **st)
             int split = bcl_jit_split_step(j);
             if (c == 2) assert_int_equal(split, 0);
             else assert_true(split >= 2 && split < jit_n_steps(j));
+            Arena a;   /* --print-memplan names the first node run over the batch */
+            arena_init(&a);
+            const MemPlan *mp = bcl_jit_memplan(j, &a);
+            assert_true(split ? mp->batch_from > 0 && mp->batch_from < t.g->nodes.n : mp->batch_from == 0);
+            arena_free(&a);
             bcl_jit_free(j);
             ref = jt_same_outputs(&t, ref, jt_check(&t, threads[k], 1e-4, true));
         }

@@ -32,7 +32,7 @@ static StTensor tensor(const char *name, Shape s, float base)
 
 static StFile file_of(int n, ...)
 {
-    StFile f = {n, calloc((size_t)n + 1, sizeof(StTensor))};
+    StFile f = {.n = n, .t = calloc((size_t)n + 1, sizeof(StTensor))};
     va_list ap;
     va_start(ap, n);
     for (int i = 0; i < n; i++) f.t[i] = va_arg(ap, StTensor);
@@ -200,7 +200,7 @@ static void test_empty_and_odd_names(void **state)
     st_free(&f);
     /* an empty file against a model: all missing */
     ir_add_param(g, "p", &(Shape){1, {2}}, INIT_ZEROS, NO_LOC);
-    StFile empty = {0, NULL};
+    StFile empty = {.n = 0};
     assert_int_not_equal(bcl_bind_weights(g, &empty, "x", 1, &c.d), 0);
     assert_true(strstr(cap_text(&c), "x: error: missing keys (1): p\n") != NULL);
     cap_free(&c);

@@ -7,6 +7,8 @@
 # examples/digits/sample_3.npy as 3.
 #   install_tree.sh BUILD_DIR SOURCE_DIR WORK_DIR CC
 set -euo pipefail
+# Pipes end in `grep >/dev/null`, never `grep -q`: grep -q exits at the first match, and
+# under pipefail the writer's SIGPIPE (ldd prints line by line) would fail the check.
 build=$1 src=$2 work=$3 cc=$4
 rm -rf "$work"
 mkdir -p "$work"
@@ -27,7 +29,7 @@ real=$(readlink -f "$prefix/lib/libbcl.so")
 [[ $real =~ libbcl\.so\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "libbcl.so -> $real, want a versioned file"
 [ -L "$prefix/lib/libbcl.so.0" ] || fail "no soname link libbcl.so.0"
 grep -q '^\.SS bclc run' "$prefix/share/man/man1/bclc.1" || fail "bclc.1 lacks the run command"
-"$prefix/bin/bclc" --version | grep -q '^bclc 0\.' || fail "installed bclc --version"
+"$prefix/bin/bclc" --version | grep >/dev/null '^bclc 0\.' || fail "installed bclc --version"
 
 check_digits() {   # PROGRAM ARGS...: must print class 3
   local out
@@ -40,8 +42,10 @@ needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
 step "examples/c_api with find_package(bcl CONFIG)"
 cmake -S "$src/examples/c_api" -B cmake_c_api -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" > cmake_c_api.log
 cmake --build cmake_c_api >> cmake_c_api.log
-needed cmake_c_api/classify | grep -q '^libbcl\.so\.0$' || fail "find_package build does not link libbcl.so.0"
-ldd cmake_c_api/classify | grep -q "$prefix/lib/libbcl.so.0" || fail "find_package build does not load the installed libbcl.so"
+needed cmake_c_api/classify | grep >/dev/null '^libbcl\.so\.0$' || fail "find_package build does not link libbcl.so.0"
+loaded=$(ldd cmake_c_api/classify)
+grep -F "$prefix/lib/libbcl.so.0" <<<"$loaded" >/dev/null \
+  || fail "find_package build does not load the installed libbcl.so: $loaded"
 check_digits cmake_c_api/classify "$digits/digits.bcl" "$digits/digits.safetensors" "$digits/sample_3.npy" "$digits/labels.txt" jit
 check_digits cmake_c_api/classify "$digits/digits.bcl" "$digits/digits.safetensors" "$digits/sample_3.npy" "$digits/labels.txt" interp
 
@@ -49,7 +53,7 @@ step "examples/c_api with find_package, bcl::bcl_static"
 cmake -S "$src/examples/c_api" -B cmake_c_api_static -DCMAKE_PREFIX_PATH="$prefix" -DBCL_STATIC=ON \
       -DCMAKE_C_COMPILER="$cc" > cmake_c_api_static.log
 cmake --build cmake_c_api_static >> cmake_c_api_static.log
-needed cmake_c_api_static/classify | grep -q libbcl && fail "bcl::bcl_static build needs libbcl.so"
+needed cmake_c_api_static/classify | grep >/dev/null libbcl && fail "bcl::bcl_static build needs libbcl.so"
 check_digits cmake_c_api_static/classify "$digits/digits.bcl" "$digits/digits.safetensors" "$digits/sample_3.npy" "$digits/labels.txt" jit
 
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
@@ -80,21 +84,21 @@ int main(void)
 C
 static_libs=$(pkg-config --static --libs bcl | sed 's/-lbcl\b/-l:libbcl.a/')
 "$cc" -std=c11 -o clash clash.c $(pkg-config --cflags bcl) $static_libs
-needed clash | grep -q libbcl && fail "the static link needs libbcl.so"
-./clash | grep -q '^0\.[0-9]*\.[0-9]* 7 BCL_ERR_COMPILE$' || fail "clash: $(./clash)"
+needed clash | grep >/dev/null libbcl && fail "the static link needs libbcl.so"
+./clash | grep >/dev/null '^0\.[0-9]*\.[0-9]* 7 BCL_ERR_COMPILE$' || fail "clash: $(./clash)"
 
 step "examples/aot: bclc compile + plain cc with libbclrt.a alone: $(pkg-config --libs bclrt)"
 "$prefix/bin/bclc" compile "$digits/digits.bcl" --weights "$digits/digits.safetensors" --input-shape 1,1,8,8 \
     --name digits --output digits.o --header digits.h
 "$cc" -std=c11 -O2 -I. -I"$src/examples/aot" -o classify_digits "$src/examples/aot/classify_digits.c" digits.o \
       $(pkg-config --cflags --libs bclrt)
-needed classify_digits | grep -Eq 'libbcl|LLVM' && fail "the AOT program needs $(needed classify_digits)"
+needed classify_digits | grep -E >/dev/null 'libbcl|LLVM' && fail "the AOT program needs $(needed classify_digits)"
 check_digits ./classify_digits "$digits/sample_3.npy"
 
 step "examples/aot with find_package(bcl CONFIG), bcl::bclrt"
 cmake -S "$src/examples/aot" -B cmake_aot -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" > cmake_aot.log
 cmake --build cmake_aot >> cmake_aot.log
-needed cmake_aot/classify_digits | grep -Eq 'libbcl|LLVM' && fail "the CMake AOT program links libbcl or LLVM"
+needed cmake_aot/classify_digits | grep -E >/dev/null 'libbcl|LLVM' && fail "the CMake AOT program links libbcl or LLVM"
 check_digits cmake_aot/classify_digits "$digits/sample_3.npy"
 step "the Python package of the prefix finds the prefix's libbcl.so"
 out=$(env -u BCL_LIBRARY PYTHONPATH="$prefix/lib/python3/dist-packages" /usr/bin/python3 -c '

@@ -174,6 +174,8 @@ LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextR
 
 /* jit.c: the JIT's optimisation pipeline (O3, vectorisers, no generic unrolling),
  * shared with the ahead-of-time compiler (aot.c) so both produce the same code. */
+/* The LLVM pass pipeline jit_optimize runs (BCL_JIT_LLVM_PASSES, else default<O2>). */
+const char *jit_llvm_pipeline(void);
 bool jit_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, Diag *d);
 /* jit.c: LLVM's warnings and remarks are dropped (a context diagnostic handler). */
 void jit_quiet_diagnostics(LLVMDiagnosticInfoRef di, void *ctx);

@@ -2,8 +2,10 @@
  * bytes of JSON {name: {"dtype", "shape", "data_offsets": [begin, end]}, ...} with
  * offsets relative to the data section that follows. Every field is validated before
  * a single data byte is read. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "io/file_map.h"
 #include "support/oom.h"
@@ -254,6 +256,60 @@ static void widen(const Entry *e, const unsigned char *src, float *dst)
     }
 }
 
+/* Filling the tensors from the file: a range of them, on one thread. */
+typedef struct FillJob {
+    const Reader *r;
+    const Entry *e;
+    const unsigned char *data;
+    StTensor *t;
+    int lo, hi;
+} FillJob;
+
+static void *fill_range(void *arg)
+{
+    const FillJob *j = arg;
+    for (int i = j->lo; i < j->hi; i++) {
+        const Entry *e = &j->e[i];
+        widen(e, j->data + e->begin, j->t[i].data);
+        st_note_int_range(&j->t[i]);
+        /* the mapped source is read once: dropping its pages keeps the peak at
+         * about the tensors' size instead of the file's plus the tensors' */
+        if (j->r->map) io_release_mapped(j->r->map, j->data + e->begin, (size_t)(e->end - e->begin));
+    }
+    return NULL;
+}
+
+/* Files of at least this many bytes are filled on up to FILL_THREADS threads: the
+ * slab's pages are fresh, and faulting them in (the kernel zeroes each) is most of
+ * the time of a copy (ResNet-50's 100 MB: bclc's build phase 0.117 -> 0.100 s on two
+ * cores, Zen 5 VM). Each tensor is filled by one thread, as before. */
+#define FILL_PARALLEL_BYTES (16u << 20)
+#define FILL_THREADS 4
+
+static void fill(const Reader *r, const Entry *e, int n, const unsigned char *data, StTensor *t, uint64_t bytes)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = bytes < FILL_PARALLEL_BYTES || cores < 2 ? 1 : cores < FILL_THREADS ? (int)cores : FILL_THREADS;
+    FillJob job[FILL_THREADS];
+    pthread_t th[FILL_THREADS];
+    bool started[FILL_THREADS] = {false};
+    /* shares of about equal bytes, in file order */
+    int i = 0;
+    uint64_t acc = 0;
+    for (int k = 0; k < nt; k++) {
+        job[k] = (FillJob){r, e, data, t, i, i};
+        uint64_t want = bytes / (uint64_t)nt * (uint64_t)(k + 1);
+        while (i < n && (k == nt - 1 || acc < want)) acc += e[i].end - e[i].begin, i++;
+        job[k].hi = i;
+    }
+    for (int k = 1; k < nt; k++) started[k] = pthread_create(&th[k], NULL, fill_range, &job[k]) == 0;
+    fill_range(&job[0]);
+    for (int k = 1; k < nt; k++) {
+        if (started[k]) pthread_join(th[k], NULL);
+        else fill_range(&job[k]);   /* no thread: this one does that share too */
+    }
+}
+
 static bool build(Reader *r, const Entry *e, int n, const unsigned char *data, StFile *out)
 {
     out->t = bcl_calloc(n ? (size_t)n : 1, sizeof *out->t);
@@ -261,7 +317,8 @@ static bool build(Reader *r, const Entry *e, int n, const unsigned char *data, S
     /* One slab for all tensors, each at a 64-byte boundary: one large allocation on
      * huge pages (bcl_aligned_alloc) instead of a fresh 4 KiB fault per page of each */
     size_t total = 0;
-    for (int i = 0; i < n; i++) total += ((size_t)e[i].numel + 15) / 16 * 16;
+    uint64_t bytes = 0;
+    for (int i = 0; i < n; i++) total += ((size_t)e[i].numel + 15) / 16 * 16, bytes += e[i].end - e[i].begin;
     out->slab = bcl_aligned_alloc(64, (total ? total : 1) * sizeof(float));
     if (!out->slab) goto oom;
     out->slab_floats = total;
@@ -275,13 +332,9 @@ static bool build(Reader *r, const Entry *e, int n, const unsigned char *data, S
         if (!t->name) goto oom;
         memcpy(t->name, e[i].name, e[i].name_len + 1);
         t->shape = e[i].shape;
-        widen(&e[i], data + e[i].begin, t->data);
         t->dtype = e[i].dtype;
-        st_note_int_range(t);
-        /* the mapped source is read once: dropping its pages keeps the peak at
-         * about the tensors' size instead of the file's plus the tensors' */
-        if (r->map) io_release_mapped(r->map, data + e[i].begin, (size_t)(e[i].end - e[i].begin));
     }
+    fill(r, e, n, data, out->t, bytes);
     return true;
 oom:
     diag_error_path(r->d, r->path, "out of memory");

@@ -108,6 +108,52 @@ static void test_mapped(void **state)
     free(b);
 }
 
+/* A file over the threaded-fill threshold (16 MB): its tensors are split between
+ * threads in shares of about equal bytes. Many tensors of uneven sizes (one holding
+ * most of the bytes, empty ones, integers whose range check runs on the filling
+ * thread) must come back whole and in order, mapped and from memory alike. */
+static void test_threaded_fill(void **state)
+{
+    enum { NT = 41, BIG = 3 << 20 };   /* the big tensor: 12 MB of F32 */
+    StTensor t[NT];
+    float *buf[NT];
+    char names[NT][8];
+    for (int k = 0; k < NT; k++) {
+        int64_t n = k == 7 ? BIG : k % 10 == 3 ? 0 : 40000 + 1237 * k;
+        buf[k] = malloc((size_t)(n ? n : 1) * sizeof(float));
+        assert_non_null(buf[k]);
+        StDtype dt = k % 5 == 2 ? ST_I32 : ST_F32;
+        for (int64_t i = 0; i < n; i++)
+            buf[k][i] = dt == ST_I32 ? (float)((i * 7 + k) % 1000 - 500) : (float)(i % 977) * 0.5f - (float)k;
+        if (k == 12) buf[k][5] = 33554432.0f;   /* beyond 2^24: marked inexact */
+        snprintf(names[k], sizeof names[k], "t%02d", k);
+        t[k] = (StTensor){names[k], {1, {n}}, buf[k], dt, false};
+    }
+    Cap c;
+    cap_init(&c);
+    char *p = tmp_path();
+    assert_int_equal(st_write(p, t, NT, &c.d), 0);
+    size_t len;
+    unsigned char *raw = slurp(p, &len);
+    assert_true(len > (16u << 20));
+    for (int how = 0; how < 2; how++) {
+        StFile f;
+        assert_int_equal(how ? st_read_mem("mem", raw, len, &f, &c.d) : st_read(p, &f, &c.d), 0);
+        assert_int_equal(f.n, NT);
+        for (int k = 0; k < NT; k++) {
+            assert_string_equal(f.t[k].name, names[k]);
+            assert_int_equal(f.t[k].dtype, t[k].dtype);
+            assert_memory_equal(f.t[k].data, buf[k], (size_t)t[k].shape.d[0] * sizeof(float));
+            assert_int_equal(f.t[k].int_inexact, k == 12);
+        }
+        st_free(&f);
+    }
+    free(raw);
+    unlink(p);
+    for (int k = 0; k < NT; k++) free(buf[k]);
+    cap_free(&c);
+}
+
 /* ---- round trip ---- */
 
 /* Integer and bool tensors: written in their dtype (little-endian, rounded toward zero),
@@ -538,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_int_dtypes),
         cmocka_unit_test(test_mapped),
+        cmocka_unit_test(test_threaded_fill),
         cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_f16),
         cmocka_unit_test(test_bf16_f64_and_alignment),

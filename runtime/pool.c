@@ -1,8 +1,8 @@
 /* The thread pool behind bcl_rt_parallel_for. A job is split into a few chunks per
- * thread; the caller and the workers claim chunks from one atomic word
- * (generation | chunk count | next chunk), so when a worker is late (asleep, or
- * descheduled on a busy machine) the others simply run its chunks instead of
- * waiting for it. Chunk boundaries depend only on the thread count and every item is
+ * thread; each thread owns a contiguous run of them in an atomic word of its own
+ * (generation | end | next chunk) and claims from it first, then from the others'
+ * words, so when a worker is late (asleep, or descheduled on a busy machine) the
+ * others simply run its chunks instead of waiting for it. Chunk boundaries depend only on the thread count and every item is
  * computed the same way by any thread, so results stay bitwise reproducible.
  * Idle workers spin briefly, since steps follow each other closely, then sleep; the spin
  * yields the core now and then, for other processes on a shared machine. */
@@ -22,7 +22,8 @@ struct BclPool {
     pthread_t *th;
     pthread_mutex_t mu;
     pthread_cond_t start, done;
-    uint64_t job;           /* gen << 32 | nchunks << 16 | next chunk */
+    uint64_t job;           /* gen << 32 | nchunks << 16: the current job, for waking */
+    struct { _Alignas(64) uint64_t w; } *own;   /* per thread: gen << 32 | end << 16 | next */
     int64_t finished;       /* chunks of the current job that are done */
     int sleepers;           /* workers asleep (or about to be) on start */
     int quit;
@@ -66,25 +67,35 @@ static inline void spin_step(int k)
 
 static inline uint32_t job_gen(uint64_t w) { return (uint32_t)(w >> 32); }
 
-/* Claims and runs chunks of generation gen until none is left. A successful claim
- * of chunk k means the job cannot finish before k does, so fn/slots/items (written
- * before the job word was published) are still this job's while k runs. */
-BCL_CALLS_FOREIGN_CODE static void run_chunks(BclPool *p, uint32_t gen)
+/* Claims and runs chunks of generation gen until none is left: first thread me's own
+ * run of chunks, then what is left of the others'. Thread t's run is the t-th share of
+ * the items in every step, so where consecutive steps order their items alike (image,
+ * then rows), a thread reads what it wrote in the step before from its own cache
+ * instead of the other core's: the memory-bound kernels order items that way (2
+ * threads, batch 1, Zen 5, alternated runs: ResNet-50 24.0-24.7 -> 23.1-23.9 ms,
+ * MobileNetV2 3.78-3.84 -> 3.67-3.71). A successful claim of chunk k means the job
+ * cannot finish before k does, so fn/slots/items (written before the words were
+ * published) are still this job's while k runs. */
+BCL_CALLS_FOREIGN_CODE static void run_chunks(BclPool *p, uint32_t gen, int me)
 {
-    uint64_t w = __atomic_load_n(&p->job, __ATOMIC_ACQUIRE);
-    for (;;) {
-        int64_t nch = (int64_t)((w >> 16) & 0xffff), k = (int64_t)(w & 0xffff);
-        if (job_gen(w) != gen || k >= nch) return;
-        if (!__atomic_compare_exchange_n(&p->job, &w, w + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            continue;   /* w now holds the current word */
-        int64_t lo = p->items * k / nch, hi = p->items * (k + 1) / nch;
-        if (lo < hi) p->fn(p->slots, lo, hi);
-        if (__atomic_add_fetch(&p->finished, 1, __ATOMIC_ACQ_REL) == nch) {
-            pthread_mutex_lock(&p->mu);   /* the caller may be asleep on done */
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
+    int64_t nch = (int64_t)((__atomic_load_n(&p->job, __ATOMIC_ACQUIRE) >> 16) & 0xffff);
+    for (int v = 0; v < p->n; v++) {
+        uint64_t *word = &p->own[(me + v) % p->n].w;
+        uint64_t w = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+        for (;;) {
+            int64_t end = (int64_t)((w >> 16) & 0xffff), k = (int64_t)(w & 0xffff);
+            if (job_gen(w) != gen || k >= end) break;
+            if (!__atomic_compare_exchange_n(word, &w, w + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                continue;   /* w now holds the current word */
+            int64_t lo = p->items * k / nch, hi = p->items * (k + 1) / nch;
+            if (lo < hi) p->fn(p->slots, lo, hi);
+            if (__atomic_add_fetch(&p->finished, 1, __ATOMIC_ACQ_REL) == nch) {
+                pthread_mutex_lock(&p->mu);   /* the caller may be asleep on done */
+                pthread_cond_signal(&p->done);
+                pthread_mutex_unlock(&p->mu);
+            }
+            w = __atomic_load_n(word, __ATOMIC_ACQUIRE);
         }
-        w = __atomic_load_n(&p->job, __ATOMIC_ACQUIRE);
     }
 }
 
@@ -112,7 +123,7 @@ static void *worker(void *arg)
         }
         seen = job_gen(__atomic_load_n(&p->job, __ATOMIC_ACQUIRE));
         pthread_mutex_unlock(&p->mu);
-        run_chunks(p, seen);
+        run_chunks(p, seen, wa.idx);
     }
     return NULL;
 }
@@ -136,10 +147,14 @@ BclPool *bcl_pool_new(int threads)
     if (!p) return NULL;
     p->n = threads;
     p->th = calloc((size_t)threads, sizeof *p->th);
-    if (!p->th) {
+    p->own = aligned_alloc(64, 64 * (size_t)threads);
+    if (!p->th || !p->own) {
+        free(p->th);
+        free(p->own);
         free(p);
         return NULL;
     }
+    memset(p->own, 0, 64 * (size_t)threads);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->start, NULL);
     pthread_cond_init(&p->done, NULL);
@@ -177,13 +192,17 @@ BCL_CALLS_FOREIGN_CODE void bcl_rt_parallel_for(BclPool *p, BclTask fn, void **s
     p->items = n;
     __atomic_store_n(&p->finished, 0, __ATOMIC_RELAXED);
     uint32_t gen = job_gen(__atomic_load_n(&p->job, __ATOMIC_RELAXED)) + 1;
+    for (int t = 0; t < p->n; t++) {   /* thread t's share: chunks [nch t / n, nch (t + 1) / n) */
+        uint64_t lo = (uint64_t)(nch * t / p->n), hi = (uint64_t)(nch * (t + 1) / p->n);
+        __atomic_store_n(&p->own[t].w, (uint64_t)gen << 32 | hi << 16 | lo, __ATOMIC_RELEASE);
+    }
     __atomic_store_n(&p->job, (uint64_t)gen << 32 | (uint64_t)nch << 16, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->start);
         pthread_mutex_unlock(&p->mu);
     }
-    run_chunks(p, gen);
+    run_chunks(p, gen, 0);
     /* Only chunks a worker has claimed are left: wait for them. */
     for (int k = 0; k < SPIN && __atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < nch; k++) spin_step(k);
     if (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < nch) {
@@ -205,6 +224,7 @@ void bcl_pool_free(BclPool *p)
     pthread_cond_destroy(&p->start);
     pthread_cond_destroy(&p->done);
     free(p->prof);
+    free(p->own);
     free(p->th);
     free(p);
 }

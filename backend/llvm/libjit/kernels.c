@@ -779,10 +779,11 @@ KERNEL(pack16c)
     const float *x = slot_ptr(slots, kp->x);
     float *xp = slot_ptr(slots, kp->xp);
     for (int64_t it = begin; it < end; it++) {
-        int64_t hp = it % HP, cb = (it / HP) % CB, n = it / (HP * CB), ih = hp - pt;
+        /* it = (n, hp, cb): a thread's range is rows, as its producer's (pool.c) */
+        int64_t cb = it % CB, hp = (it / CB) % HP, n = it / (HP * CB), ih = hp - pt;
         /* each group's channels start a new block (dense: one group of C) */
         int64_t kb = cb % CBG, c0 = (cb / CBG) * CG + kb * 16, nc = min64(16, CG - kb * 16);
-        float *row = xp + it * WP * 16;
+        float *row = xp + ((n * CB + cb) * HP + hp) * WP * 16;
         if (ih < 0 || ih >= H || nc < 16) {
             memset(row, 0, sizeof(float) * 16 * (size_t)WP);
         } else {   /* only the halo columns */
@@ -1234,8 +1235,8 @@ KERNEL(wino_out)
     const float *M = slot_ptr(slots, kp->M), *U = slot_ptr(slots, kp->U), *r = slot_ptr(slots, kp->r);
     float *y = slot_ptr(slots, kp->y);
     int64_t T = kp->N * TH * TW;
-    for (int64_t it = begin; it < end; it++) {   /* it = (n, ob, th) */
-        int64_t th = it % TH, ob = (it / TH) % OB, n = it / (TH * OB);
+    for (int64_t it = begin; it < end; it++) {   /* it = (n, th, ob): a thread's range is rows */
+        int64_t ob = it % OB, th = (it / OB) % TH, n = it / (TH * OB);
         v16f bv = ld16(U + 16 * OB * Cp * 16 + ob * 16);
         for (int64_t tw = 0; tw < TW; tw++) {
             int64_t tile = (n * TH + th) * TW + tw;
@@ -1334,8 +1335,8 @@ KERNEL(wino4_out)
     const float *M = slot_ptr(slots, kp->M), *U = slot_ptr(slots, kp->U), *r = slot_ptr(slots, kp->r);
     float *y = slot_ptr(slots, kp->y);
     int64_t T = kp->N * TH * TW;
-    for (int64_t it = begin; it < end; it++) {   /* it = (n, ob, th) */
-        int64_t th = it % TH, ob = (it / TH) % OB, n = it / (TH * OB);
+    for (int64_t it = begin; it < end; it++) {   /* it = (n, th, ob): a thread's range is rows */
+        int64_t ob = it % OB, th = (it / OB) % TH, n = it / (TH * OB);
         v16f bv = ld16(U + 36 * OB * Cp * 16 + ob * 16);
         for (int64_t tw = 0; tw < TW; tw++) {
             int64_t tile = (n * TH + th) * TW + tw;
@@ -1539,7 +1540,8 @@ KERNEL(dwconv)
     int64_t NB = (OH + RB - 1) / RB, R = (RB - 1) * sh + (KH - 1) * dh + 1;
     float buf[R * sw * WQ];
     for (int64_t it = begin; it < end; it++) {
-        int64_t band = it % NB, nc = it / NB, c = nc % C;
+        /* it = (n, band, c): a thread's range is rows, as its producer's (pool.c) */
+        int64_t c = it % C, band = (it / C) % NB, nc = it / (C * NB) * C + c;
         int64_t oh0 = band * RB, oh1 = min64(OH, oh0 + RB);
         int64_t rows = (oh1 - oh0 - 1) * sh + (KH - 1) * dh + 1;
         const float *xc = x + nc * H * W;

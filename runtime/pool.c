@@ -2,8 +2,9 @@
  * thread; each thread owns a contiguous run of them in an atomic word of its own
  * (generation | end | next chunk) and claims from it first, then from the others'
  * words, so when a worker is late (asleep, or descheduled on a busy machine) the
- * others simply run its chunks instead of waiting for it. Chunk boundaries depend only on the thread count and every item is
- * computed the same way by any thread, so results stay bitwise reproducible.
+ * others simply run its chunks instead of waiting for it. Chunk boundaries depend only
+ * on the thread count and every item is computed the same way by any thread, so results
+ * stay bitwise reproducible.
  * Idle workers spin briefly, since steps follow each other closely, then sleep; the spin
  * yields the core now and then, for other processes on a shared machine. */
 #include "runtime/pool.h"

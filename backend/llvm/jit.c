@@ -89,8 +89,8 @@ void jit_quiet_diagnostics(LLVMDiagnosticInfoRef di, void *ctx)
     (void)ctx;
 }
 
-/* LLVM's pipeline for the specialised kernels: O2. O3 spent a third more time (ResNet-50's
- * two parts 1.54 -> 1.23 s of CPU with O2) for code no faster on the zoo (the same
+/* LLVM's pipeline for the specialised kernels: O2. O3 spent a fifth more time (ResNet-50's
+ * two parts 1.36-1.56 s of CPU, 1.19-1.27 with O2) for code no faster on the zoo (the same
  * model compiled both ways in one process, runs interleaved: within +-5% either way,
  * as much as two O3 builds differ); O1 lost 3-5% on ResNet-18 and VGG-11.
  * BCL_JIT_LLVM_PASSES overrides it (an experiment's knob; part of the cache key). */

@@ -172,10 +172,10 @@ LLVMModuleRef jit_codegen(const JitPlan *pl, const JitHost *h, LLVMContextRef ct
 LLVMModuleRef jit_codegen_part(const JitPlan *pl, const JitHost *h, LLVMContextRef ctx, LLVMTargetMachineRef tm,
                                int part, int n_parts, Diag *d);
 
-/* jit.c: the JIT's optimisation pipeline (O3, vectorisers, no generic unrolling),
- * shared with the ahead-of-time compiler (aot.c) so both produce the same code. */
-/* The LLVM pass pipeline jit_optimize runs (BCL_JIT_LLVM_PASSES, else default<O2>). */
+/* jit.c: the LLVM pass pipeline jit_optimize runs (BCL_JIT_LLVM_PASSES, else default<O2>). */
 const char *jit_llvm_pipeline(void);
+/* jit.c: the JIT's optimisation pipeline (that pipeline, vectorisers, no generic
+ * unrolling), shared with the ahead-of-time compiler (aot.c) so both produce the same code. */
 bool jit_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, Diag *d);
 /* jit.c: LLVM's warnings and remarks are dropped (a context diagnostic handler). */
 void jit_quiet_diagnostics(LLVMDiagnosticInfoRef di, void *ctx);

@@ -310,7 +310,7 @@ int bcl_aot_compile(const IrGraph *g, const BclAotOptions *o, const char *out_pa
     Aot A = {.pl = &pl, .c = c, .external = o->weights_out != NULL, .d = d};
     int rc = 1;
     if (!tm) goto out_noplan;
-    if (!jit_plan_build(&pl, g, &h, false, NULL, d)) goto out_noplan;   /* the object runs the whole batch */
+    if (!jit_plan_build(&pl, g, &h, 0, NULL, d)) goto out_noplan;   /* the object runs the whole batch */
     if (!jit_plan_pack(&pl, NULL, d)) goto out;
     if (!(m = jit_codegen(&pl, &h, c, tm, d))) goto out;
     char *msg = NULL;

@@ -46,6 +46,8 @@ struct BclJit {
     bool profile_stderr;   /* BCL_JIT_PROFILE: print the profile when freed */
     JitCacheEntry cached;   /* mapped cache entry (packed weights used in place) */
     bool from_cache;
+    bool keyed;             /* ids name the entry stored or loaded */
+    BclJitCacheIds ids;
     /* Sub-batching with images in parallel (plan.images > 1, at least as many images as
      * threads): one image per thread at a time, each in its own set of activation and
      * scratch buffers. Set 0 is slots/ctx; sets 1.. n_sets-1 live in set_slots/set_ctx
@@ -285,12 +287,11 @@ static bool compile_finish(Compiling *c, Diag *d)
     return true;
 }
 
-/* Everything the compiled code and the packed weights depend on. The bclc binary
- * itself (path, size, time) stands for the compiler's own code: a rebuilt bclc
- * never reuses entries of an older one. */
-static JitCacheKey cache_key(const JitPlan *pl, const JitHost *h, BclPool *pool, bool *ok)
+/* The bclc binary itself (path, size, time) and the kernels' bitcode stand for the
+ * compiler's own code: a rebuilt bclc never reuses entries of an older one. */
+uint64_t bcl_jit_build_id(void)
 {
-    uint64_t k = jit_hash("bclc-jit-cache-1", 16, 0);
+    uint64_t k = jit_hash("bclc-jit-cache-2", 16, 0);
     Dl_info di;
     struct stat st;
     if (dladdr((void *)&bcl_jit_compile, &di) && di.dli_fname && !stat(di.dli_fname, &st)) {
@@ -298,10 +299,51 @@ static JitCacheKey cache_key(const JitPlan *pl, const JitHost *h, BclPool *pool,
         k = jit_hash(di.dli_fname, strlen(di.dli_fname), k);
         k = jit_hash(id, sizeof id, k);
     }
-    k = jit_hash(bcl_jit_bitcode, bcl_jit_bitcode_len, k);
+    return jit_hash(bcl_jit_bitcode, bcl_jit_bitcode_len, k);
+}
+
+/* The leaves (parameters, constants) the steps read in place, not packed: their slots,
+ * ascending. The cache entry holds their data too, so an engine loaded for a graph
+ * whose parameters have no data (bcl_jit_load_cached) has all it reads. */
+static int *direct_leaves(const JitPlan *pl, const IrGraph *g, int *n_out)
+{
+    int nv = g->values.n, n = 0;
+    bool *read = bcl_calloc((size_t)nv + 1, 1);
+    int *leaf = bcl_malloc(sizeof(int) * ((size_t)nv + 1));
+    if (!read || !leaf) {
+        free(read), free(leaf);
+        return NULL;
+    }
+    for (int i = 0; i < pl->n_steps; i++)
+        for (int b = 0; b < pl->steps[i].nbind; b++)
+            if (pl->steps[i].bind[b] >= 0 && pl->steps[i].bind[b] < nv) read[pl->steps[i].bind[b]] = true;
+    for (int i = 0; i < pl->n_outputs; i++)
+        if (pl->outs[i].slot >= 0 && pl->outs[i].slot < nv) read[pl->outs[i].slot] = true;
+    for (int i = 0; i < nv; i++) {
+        IrValueKind k = ((const IrValue *)g->values.v[i])->kind;
+        if (read[i] && (k == IRV_PARAM || k == IRV_CONST)) leaf[n++] = i;
+    }
+    free(read);
+    *n_out = n;
+    return leaf;
+}
+
+static size_t pad16(size_t n) { return (n + 15) / 16 * 16; }   /* 64-byte steps, as packed weights */
+
+static size_t leaf_floats(const IrGraph *g, int slot)
+{
+    return (size_t)shape_numel(&((const IrValue *)g->values.v[slot])->shape);
+}
+
+/* The plan's signature: everything the compiled code depends on (the compiler, the
+ * target, the steps and their bindings) and what it reads (the packing jobs, the
+ * leaves read in place: kinds and sizes, not data). */
+static BclJitCacheIds plan_sig(const JitPlan *pl, const JitHost *h, const IrGraph *g, const int *leaf, int n_leaf)
+{
+    uint64_t k = bcl_jit_build_id();
     const char *hs[4] = {h->triple, h->cpu, h->features, jit_llvm_pipeline()};
     for (int i = 0; i < 4; i++) k = jit_hash(hs[i], strlen(hs[i]), k);
-    int64_t flags[3] = {h->vec512, pl->profile, pl->split_step};
+    int64_t flags[4] = {h->vec512, pl->profile, pl->split_step, pl->n_slots};
     k = jit_hash(flags, sizeof flags, k);
     for (int i = 0; i < pl->n_steps; i++) {
         const JitStep *s = &pl->steps[i];
@@ -309,24 +351,42 @@ static JitCacheKey cache_key(const JitPlan *pl, const JitHost *h, BclPool *pool,
         k = jit_hash(s->kernel, strlen(s->kernel), k);
         k = jit_hash(hd, sizeof hd, k);
         k = jit_hash(s->p, sizeof(int64_t) * (size_t)s->np, k);
+        k = jit_hash(s->bind, sizeof(int) * (size_t)s->nbind, k);
     }
-    /* the packing jobs, and the weights they read (hashed on the pool's threads) */
-    int nb = 2 * pl->n_packs;
+    for (int i = 0; i < pl->n_packs; i++) {
+        const JitPack *q = &pl->packs[i];
+        int64_t hd[9] = {q->kind, q->w_floats, q->b_floats, q->a[0], q->a[1], q->a[2], q->a[3], q->a[4], q->slot};
+        k = jit_hash(hd, sizeof hd, k);
+    }
+    for (int i = 0; i < n_leaf; i++) {
+        int64_t hd[2] = {leaf[i], (int64_t)leaf_floats(g, leaf[i])};
+        k = jit_hash(hd, sizeof hd, k);
+    }
+    return (BclJitCacheIds){.sig = {k, jit_hash(&k, sizeof k, P_KEY2)}};
+}
+
+/* The entry's key: the signature and every byte the plan reads (the packing jobs'
+ * weights and the direct leaves, hashed on the pool's threads). */
+static bool data_key(BclJitCacheIds *ids, const JitPlan *pl, const IrGraph *g, const int *leaf, int n_leaf,
+                     BclPool *pool)
+{
+    int nb = 2 * pl->n_packs + n_leaf;
     const void **data = bcl_calloc((size_t)(nb ? nb : 1), sizeof *data);
     uint64_t *len = bcl_calloc((size_t)(nb ? nb : 1), sizeof *len), wh = 0;
-    *ok = data && len;
-    for (int i = 0; *ok && i < pl->n_packs; i++) {
+    bool ok = data && len;
+    for (int i = 0; ok && i < pl->n_packs; i++) {
         const JitPack *q = &pl->packs[i];
-        int64_t hd[8] = {q->kind, q->w_floats, q->b_floats, q->a[0], q->a[1], q->a[2], q->a[3], q->a[4]};
-        k = jit_hash(hd, sizeof hd, k);
         data[2 * i] = q->w, len[2 * i] = sizeof(float) * (uint64_t)q->w_floats;
         data[2 * i + 1] = q->b, len[2 * i + 1] = q->b ? sizeof(float) * (uint64_t)q->b_floats : 0;
     }
-    *ok = *ok && jit_hash_blobs(nb, data, len, pool, &wh);
+    for (int i = 0; ok && i < n_leaf; i++)
+        data[2 * pl->n_packs + i] = pl->slot_init[leaf[i]], len[2 * pl->n_packs + i] = sizeof(float) * leaf_floats(g, leaf[i]);
+    ok = ok && jit_hash_blobs(nb, data, len, pool, &wh);
     free(data);
     free(len);
-    k = jit_hash(&wh, sizeof wh, k);
-    return (JitCacheKey){{k, jit_hash(&k, sizeof k, wh ^ P_KEY2)}};
+    uint64_t k = jit_hash(ids->sig, sizeof ids->sig, wh);
+    ids->key[0] = k, ids->key[1] = jit_hash(&k, sizeof k, wh ^ P_KEY2);
+    return ok;
 }
 
 /* The buffer sets for images in parallel (see BclJit): copies of every activation and
@@ -432,8 +492,7 @@ BCL_CALLS_FOREIGN_CODE static void image_task(void **arg, int64_t begin, int64_t
     __atomic_fetch_and(&j->set_busy, ~(1u << s), __ATOMIC_RELEASE);
 }
 
-/* The cache directory when the cache is on for opt (BCL_NO_CACHE=1 turns it off). */
-static bool cache_dir_for(const BclJitOptions *opt, char *dir, size_t cap)
+bool bcl_jit_cache_dir(const BclJitOptions *opt, char *dir, size_t cap)
 {
     const char *nc = getenv("BCL_NO_CACHE");
     return opt->cache && !opt->emit_llvm && !(nc && *nc && strcmp(nc, "0")) && jit_cache_dir(dir, cap);
@@ -445,7 +504,7 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
     if (!opt) opt = &defaults;
     JitTune tune = {.round = -1};
     char dir[4096];
-    bool cached = cache_dir_for(opt, dir, sizeof dir);
+    bool cached = bcl_jit_cache_dir(opt, dir, sizeof dir);
     if (cached) jit_tune_load(&tune, dir);
     const char *te = getenv("BCL_JIT_TUNE");   /* 1: as --tune (C API users) */
     bool measure = opt->tune || (te && *te && strcmp(te, "0"));
@@ -453,12 +512,45 @@ BclJit *bcl_jit_compile(const IrGraph *g, const BclJitOptions *opt, Diag *d)
         jit_tune_measure(g, opt, &tune, d);
         if (cached) jit_tune_store(&tune, dir);
     }
-    BclJit *j = jit_compile_tuned(g, opt, &tune, d);
+    BclJit *j = jit_compile_tuned(g, opt, &tune, NULL, d);
     jit_tune_free(&tune);
     return j;
 }
 
-BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *tune, Diag *d)
+BclJit *bcl_jit_load_cached(const IrGraph *g, const BclJitOptions *opt, const BclJitCacheIds *ids, bool *other_plan)
+{
+    *other_plan = false;
+    BclJitOptions defaults = {0};
+    if (!opt) opt = &defaults;
+    JitTune tune = {.round = -1};
+    char dir[4096];
+    if (opt->tune || !bcl_jit_cache_dir(opt, dir, sizeof dir)) return NULL;
+    JitExpect expect = {*ids, false};
+    jit_tune_load(&tune, dir);
+    /* every failure here means "compile instead": nothing is reported */
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *sink = open_memstream(&text, &text_len);
+    BclJit *j = NULL;
+    if (sink) {
+        Diag quiet;
+        diag_init(&quiet, sink);
+        j = jit_compile_tuned(g, opt, &tune, &expect, &quiet);
+        fclose(sink);
+    }
+    *other_plan = expect.other_plan;
+    free(text);
+    jit_tune_free(&tune);
+    return j;
+}
+
+bool bcl_jit_cache_ids(const BclJit *j, BclJitCacheIds *ids)
+{
+    if (j->keyed) *ids = j->ids;
+    return j->keyed;
+}
+
+BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *tune, JitExpect *expect, Diag *d)
 {
     BclJit *j = bcl_calloc(1, sizeof *j);
     if (!j) {
@@ -472,13 +564,14 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
     size_t *blen = NULL;
     const char **objs = NULL;
     size_t *obj_lens = NULL;
+    int *leaf = NULL, n_leaf = 0;
     double c0 = cpu_ms(), t0 = now_ms(), t_plan, t_key = 0, t_pack, t_mc, t_link;
     const char *cpu = opt->target_cpu ? opt->target_cpu : getenv("BCL_JIT_TARGET_CPU");
     if (!jit_host_init_cpu(&h, cpu && *cpu ? cpu : NULL, d)) goto fail_nohost;
     const char *pe = getenv("BCL_JIT_PROFILE");
     j->pool = bcl_pool_new(opt->threads);
     if (tune) jit_tune_init(tune, h.cpu, h.features, bcl_pool_threads(j->pool));
-    if (!jit_plan_build(&j->plan, g, &h, true, tune, d)) goto fail;
+    if (!jit_plan_build(&j->plan, g, &h, JIT_PLAN_SUB_BATCH | (expect ? JIT_PLAN_DATALESS : 0), tune, d)) goto fail;
     j->plan.profile = opt->profile || (pe && *pe && strcmp(pe, "0") != 0);
     j->profile_stderr = pe && *pe && strcmp(pe, "0") != 0;
     j->slots = bcl_malloc(sizeof(void *) * (size_t)(j->plan.n_slots ? j->plan.n_slots : 1));
@@ -491,14 +584,23 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
 
     const JitPlan *pl = &j->plan;
     char dir[4096];
-    bool use_cache = cache_dir_for(opt, dir, sizeof dir);
-    JitCacheKey key = {{0, 0}};
+    bool use_cache = bcl_jit_cache_dir(opt, dir, sizeof dir);
+    if (use_cache && !(leaf = direct_leaves(pl, g, &n_leaf))) use_cache = false;
     if (use_cache) {
-        key = cache_key(pl, &h, j->pool, &use_cache);
+        j->ids = plan_sig(pl, &h, g, leaf, n_leaf);
+        if (expect) {
+            j->keyed = !memcmp(j->ids.sig, expect->ids.sig, sizeof j->ids.sig);
+            expect->other_plan = !j->keyed;
+            memcpy(j->ids.key, expect->ids.key, sizeof j->ids.key);
+        } else {
+            j->keyed = data_key(&j->ids, pl, g, leaf, n_leaf, j->pool);
+        }
+        use_cache = j->keyed;
         t_key = now_ms();
     }
-    if (use_cache && jit_cache_load(dir, key, 1 + pl->n_packs, j->pool, &j->cached)) {
-        /* blob 0: the object files (count, lengths, bytes); then one per pack job */
+    /* blobs: the object files (count, lengths, bytes), one per pack job, the direct leaves */
+    JitCacheKey key = {{j->ids.key[0], j->ids.key[1]}};
+    if (use_cache && jit_cache_load(dir, key, 2 + pl->n_packs, j->pool, &j->cached)) {
         const JitCacheEntry *e = &j->cached;
         uint64_t nobj;
         memcpy(&nobj, e->blob[0], 8);
@@ -516,8 +618,13 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
             objs[i] = e->blob[0] + off, obj_lens[i] = l, off += l;
         }
         for (int i = 0; ok && i < pl->n_packs; i++) bufs[i] = (float *)e->blob[1 + i], nf[i] = e->len[1 + i] / 4;
+        uint64_t leaves_len = 0;
+        for (int i = 0; i < n_leaf; i++) leaves_len += sizeof(float) * pad16(leaf_floats(g, leaf[i]));
+        ok = ok && e->len[1 + pl->n_packs] == leaves_len;
         if (ok) {
             jit_plan_use_packed(&j->plan, bufs, nf);
+            float *at = (float *)e->blob[1 + pl->n_packs];
+            for (int i = 0; i < n_leaf; i++) j->plan.slot_init[leaf[i]] = at, at += pad16(leaf_floats(g, leaf[i]));
             n_parts = (int)nobj;
             j->from_cache = true;
         } else {   /* consistent checksum but nonsense inside: rebuild */
@@ -528,6 +635,7 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
         free(bufs);
         free(nf);
     }
+    if (expect && !j->from_cache) goto fail;   /* no entry, or another plan: the caller compiles */
     double t_start = now_ms();
     t_pack = t_start;
     if (!j->from_cache) {
@@ -579,9 +687,12 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
         size_t ob = 8 + 8 * (size_t)n_parts;
         for (int i = 0; i < n_parts; i++) ob += obj_lens[i];
         char *ocat = bcl_malloc(ob);
-        blob = bcl_calloc((size_t)pl->n_packs + 1, sizeof *blob);
-        blen = bcl_calloc((size_t)pl->n_packs + 1, sizeof *blen);
-        if (ocat && blob && blen) {
+        size_t lb = 0;
+        for (int i = 0; i < n_leaf; i++) lb += sizeof(float) * pad16(leaf_floats(g, leaf[i]));
+        float *lcat = bcl_calloc(lb ? lb : 1, 1);
+        blob = bcl_calloc((size_t)pl->n_packs + 2, sizeof *blob);
+        blen = bcl_calloc((size_t)pl->n_packs + 2, sizeof *blen);
+        if (ocat && lcat && blob && blen) {
             uint64_t no = (uint64_t)n_parts;
             memcpy(ocat, &no, 8);
             size_t off = 8 + 8 * (size_t)n_parts;
@@ -594,9 +705,16 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
             blob[0] = ocat, blen[0] = ob;
             for (int i = 0; i < pl->n_packs; i++)
                 blob[1 + i] = pl->packs[i].out, blen[1 + i] = pl->packs[i].n_floats * sizeof(float);
-            jit_cache_store(dir, key, 1 + pl->n_packs, blob, blen, j->pool);
+            float *at = lcat;
+            for (int i = 0; i < n_leaf; i++) {
+                memcpy(at, pl->slot_init[leaf[i]], sizeof(float) * leaf_floats(g, leaf[i]));
+                at += pad16(leaf_floats(g, leaf[i]));
+            }
+            blob[1 + pl->n_packs] = lcat, blen[1 + pl->n_packs] = lb;
+            jit_cache_store(dir, key, 2 + pl->n_packs, blob, blen, j->pool);
         }
         free(ocat);
+        free(lcat);
     }
     double t_store = now_ms();
     memcpy(j->slots, j->plan.slot_init, sizeof(void *) * (size_t)j->plan.n_slots);
@@ -640,6 +758,7 @@ BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *t
     free(obj_lens);
     free(blob);
     free(blen);
+    free(leaf);
     jit_host_free(&h);
     return j;
 fail:
@@ -652,6 +771,7 @@ fail_nohost:
     free(obj_lens);
     free(blob);
     free(blen);
+    free(leaf);
     bcl_jit_free(j);
     return NULL;
 }

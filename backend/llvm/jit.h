@@ -4,6 +4,8 @@
  * (backend/interp) within float rounding. */
 #ifndef BCL_JIT_H
 #define BCL_JIT_H
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ir/ir.h"
@@ -70,6 +72,27 @@ typedef struct BclJitStepTime {
 int bcl_jit_profile(const BclJit *j, BclJitStepTime *steps, int max_steps, int *runs);
 /* Whether the engine's code and packed weights came from the disk cache. */
 int bcl_jit_from_cache(const BclJit *j);
+
+/* A cache entry's names: sig, the plan's signature (the compiled code and the shapes
+ * and kinds of what it reads); key, the entry's (sig and every byte it reads). */
+typedef struct BclJitCacheIds {
+    uint64_t key[2], sig[2];
+} BclJitCacheIds;
+/* The ids of the entry j was stored under or loaded from; false when j did not use
+ * the cache. */
+bool bcl_jit_cache_ids(const BclJit *j, BclJitCacheIds *ids);
+/* The engine for g from the cache entry ids->key, when g's plan has the signature
+ * ids->sig; g's parameters need not have data (the entry holds all the engine reads).
+ * NULL when the cache is off, the entry is missing or corrupt or the plan differs
+ * (*other_plan: it did): nothing is reported, the caller compiles instead. The graph
+ * must outlive the engine. */
+BclJit *bcl_jit_load_cached(const IrGraph *g, const BclJitOptions *opt, const BclJitCacheIds *ids, bool *other_plan);
+/* The cache directory when opt uses the cache (BCL_NO_CACHE=1 in the environment
+ * turns it off); false otherwise. */
+bool bcl_jit_cache_dir(const BclJitOptions *opt, char *dir, size_t cap);
+/* The compiler's identity in cache keys: a hash of the bclc binary's path, size and
+ * time and of the kernels' bitcode. */
+uint64_t bcl_jit_build_id(void);
 
 void bcl_jit_free(BclJit *j);
 

@@ -138,11 +138,14 @@ typedef struct JitView {
 bool jit_is_view_op(const IrNode *n);   /* reshape, transpose, slice without an epilogue */
 void jit_view_of(const IrValue *val, JitView *v);
 
-/* plan.c: lowers g into steps; reports to d and returns false on failure. sub_batch:
- * a graph whose images are independent may be lowered for one image (pl->images).
- * tune (NULL: the heuristics) answers the per-shape choices (tune.h). */
+/* plan.c: lowers g into steps; reports to d and returns false on failure. Flags:
+ * JIT_PLAN_SUB_BATCH, a graph whose images are independent may be lowered for one
+ * image (pl->images); JIT_PLAN_DATALESS, leaves without data are no error (their
+ * slots and the pack jobs' sources stay NULL: bcl_jit_load_cached fills them from the
+ * cache). tune (NULL: the heuristics) answers the per-shape choices (tune.h). */
+enum { JIT_PLAN_SUB_BATCH = 1, JIT_PLAN_DATALESS = 2 };
 struct JitTune;
-bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_batch, struct JitTune *tune, Diag *d);
+bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, unsigned flags, struct JitTune *tune, Diag *d);
 void jit_plan_free(JitPlan *pl);
 /* Packs the weights of every recorded pack job, on pool's threads (pool may be
  * NULL), into buffers the plan owns, and points their slots at them. */

@@ -1210,7 +1210,7 @@ static bool jit_memplan_alloc(JitPlan *pl, int nv, int nn)
     return true;
 }
 
-static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune *tune, Diag *d)
+static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, unsigned flags, JitTune *tune, Diag *d)
 {
     memset(pl, 0, sizeof *pl);
     const char *we = getenv("BCL_JIT_WINOGRAD");   /* 0: direct convolution only; 2: F(2x2, 3x3) only */
@@ -1261,7 +1261,7 @@ static bool plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, JitTune 
      * folded constant) */
     for (int i = 0; i < nv; i++) {
         const IrValue *v = g->values.v[i];
-        if (has_data(v) && !v->data && uses[i])
+        if (has_data(v) && !v->data && uses[i] && !(flags & JIT_PLAN_DATALESS))
             diag_error(d, v->loc, "%s '%s' has no data (load weights or use --random-weights)",
                        v->kind == IRV_PARAM ? "parameter" : "constant", v->name ? v->name : "?");
     }
@@ -1652,7 +1652,7 @@ static void one_image_free(OneImage *o)
 
 /* The plan of g lowered for one image (before the cut, if any: see split_point). */
 static bool plan_images(JitPlan *pl, const IrGraph *g, int64_t N, int cut, const IrValue *b, const JitHost *h,
-                        JitTune *tune, Diag *d)
+                        unsigned flags, JitTune *tune, Diag *d)
 {
     OneImage o;
     if (!one_image_graph(g, N, cut ? cut : g->nodes.n, cut ? b : NULL, &o)) {
@@ -1660,7 +1660,7 @@ static bool plan_images(JitPlan *pl, const IrGraph *g, int64_t N, int cut, const
         diag_error(d, NO_LOC, "out of memory while preparing the JIT");
         return false;
     }
-    bool ok = plan_build(pl, &o.g, h, tune, d);
+    bool ok = plan_build(pl, &o.g, h, flags, tune, d);
     if (ok) {
         pl->images = N;
         /* per image the inputs advance by one image's size; b_all (0) is bound whole */
@@ -1676,18 +1676,18 @@ static bool plan_images(JitPlan *pl, const IrGraph *g, int64_t N, int cut, const
     return ok;
 }
 
-bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_batch, JitTune *tune, Diag *d)
+bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, unsigned flags, JitTune *tune, Diag *d)
 {
     const char *e = getenv("BCL_JIT_SUB_BATCH");   /* 0: lower the whole batch at once */
-    int64_t N = sub_batch && !(e && *e == '0') ? sub_batch_size(g) : 1;
+    int64_t N = (flags & JIT_PLAN_SUB_BATCH) && !(e && *e == '0') ? sub_batch_size(g) : 1;
     if (N <= 1) {
-        if (!plan_build(pl, g, h, tune, d)) return false;
+        if (!plan_build(pl, g, h, flags, tune, d)) return false;
         pl->images = 1;
         return true;
     }
     const IrValue *b = NULL;
     int cut = split_point(g, N, &b);
-    if (!plan_images(pl, g, N, cut, b, h, tune, d)) return false;
+    if (!plan_images(pl, g, N, cut, b, h, flags, tune, d)) return false;
     if (!cut) return true;
     /* the steps of the nodes before the cut run per image, the rest once (and the
      * graph's outputs, all after the cut, are whole-batch ones) */
@@ -1701,7 +1701,7 @@ bool jit_plan_build(JitPlan *pl, const IrGraph *g, const JitHost *h, bool sub_ba
     if (!clean || split == 0 || split == pl->n_steps) {   /* not two runs of steps: no cut */
         jit_plan_free(pl);
         if (tune) tune->n_sites = 0, tune->used = 0;   /* the sites of the plan built again */
-        return plan_images(pl, g, N, 0, NULL, h, tune, d);
+        return plan_images(pl, g, N, 0, NULL, h, flags, tune, d);
     }
     pl->split_step = split;
     pl->stage_numel = shape_numel(&b->shape);   /* the whole batch's */

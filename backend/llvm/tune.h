@@ -74,10 +74,17 @@ void jit_tune_store(const JitTune *t, const char *dir);
 /* Adds or replaces a choice. */
 void jit_tune_set(JitTune *t, uint64_t key, JitTunable what, int choice);
 
+/* bcl_jit_load_cached's ask: the entry, and whether the plan had another signature. */
+typedef struct JitExpect {
+    BclJitCacheIds ids;
+    bool other_plan;
+} JitExpect;
 /* jit.c: bcl_jit_compile with tuning table tune (NULL: the heuristics' choices), whose
  * seed it sets for the target and the thread count. bcl_jit_compile loads the table
- * from the cache directory, measures first when asked, and calls this. */
-BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *tune, Diag *d);
+ * from the cache directory, measures first when asked, and calls this. expect (NULL
+ * but in bcl_jit_load_cached): only load that cache entry, for a plan of that
+ * signature, from a graph whose parameters need not have data; NULL otherwise. */
+BclJit *jit_compile_tuned(const IrGraph *g, const BclJitOptions *opt, JitTune *tune, JitExpect *expect, Diag *d);
 /* tune_measure.c: measures the choices t lacks for g's sites and adds them to t (a
  * line on stderr says how many). What fails is a warning to d (tuning is optional). */
 void jit_tune_measure(const IrGraph *g, const BclJitOptions *opt, JitTune *t, Diag *d);

@@ -92,7 +92,7 @@ static bool measure_round(const IrGraph *g, const BclJitOptions *opt, JitTune *t
     DiagCapture cap;   /* this round's errors become one warning */
     diag_capture_begin(d, &cap);
     t->round = r;
-    BclJit *j = jit_compile_tuned(g, &o, t, d);
+    BclJit *j = jit_compile_tuned(g, &o, t, NULL, d);
     t->round = -1;
     int n_steps = j ? jit_n_steps(j) : 0;
     BclJitStepTime *st = bcl_calloc((size_t)n_steps + 1, sizeof *st);

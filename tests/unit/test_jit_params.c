@@ -17,7 +17,7 @@ static void plan(JT *t, Planned *p)
     assert_true(ir_verify(t->g, &t->d));
     memset(p, 0, sizeof *p);
     assert_true(jit_host_init_cpu(&p->h, "x86-64-v3", &t->d));
-    assert_true(jit_plan_build(&p->pl, t->g, &p->h, false, NULL, &t->d));
+    assert_true(jit_plan_build(&p->pl, t->g, &p->h, 0, NULL, &t->d));
 }
 
 static void unplan(Planned *p)

@@ -129,7 +129,7 @@ static void build(JT *t, int n)
 static void run_with(JT *t, const char *cpu, JitTune *tune, const float **in, float **out)
 {
     BclJitOptions opt = {.threads = 2, .target_cpu = cpu, .cache = 0};
-    BclJit *j = jit_compile_tuned(t->g, &opt, tune, &t->d);
+    BclJit *j = jit_compile_tuned(t->g, &opt, tune, NULL, &t->d);
     assert_non_null(j);
     assert_int_equal(bcl_jit_run(j, in, out, &t->d), 0);
     bcl_jit_free(j);
@@ -188,7 +188,7 @@ static int measure_then_compile(JT *t, JitTune *tune)
     BclJitOptions opt = {.threads = 1, .cache = 0};
     jit_tune_measure(t->g, &opt, tune, &t->d);
     assert_int_equal(t->d.n_errors, 0);
-    BclJit *j = jit_compile_tuned(t->g, &opt, tune, &t->d);
+    BclJit *j = jit_compile_tuned(t->g, &opt, tune, NULL, &t->d);
     assert_non_null(j);
     bcl_jit_free(j);
     return tune->used;

@@ -22,6 +22,7 @@
 #include "tools/bclc_bench.h"
 #include "tools/bclc_input.h"
 #if BCL_HAVE_LLVM
+#include "api/jit_index.h"
 #include "backend/llvm/jit.h"
 #include "support/oom.h"
 #endif
@@ -434,8 +435,6 @@ typedef struct Session {
     BclOomGuard guard;
 } Session;
 
-static void arena_free_guarded(void *arg) { arena_free(arg); }
-
 static void session_release(void *arg)
 {
     Session *s = arg;
@@ -589,27 +588,37 @@ static void print_topk(const float *y, const Shape *shape, int k, const char *co
     }
 }
 
-/* An execution engine for an optimized graph whose parameters have data. */
+/* An execution engine for an optimized graph whose parameters have data (or, the
+ * JIT loaded through the cache's index, an engine that holds all it reads). */
 typedef struct Engine {
     int kind;
     const IrGraph *g;
 #if BCL_HAVE_LLVM
     BclJit *jit;
+    BclJitIndex index;      /* the index looked up before the weights were read */
+    int warnings_before;    /* the warnings then: a record would skip those after */
 #endif
 } Engine;
 
+#if BCL_HAVE_LLVM
+static BclJitOptions jit_options(const Options *o)
+{
+    return (BclJitOptions){.threads = o->threads, .emit_llvm = o->emit_llvm ? stdout : NULL,
+                           .time_phases = o->time_phases, .profile = o->profile, .cache = !o->no_cache,
+                           .tune = o->tune};
+}
+#endif
+
 static int engine_prepare(Engine *e, const Options *o, const IrGraph *g, Diag *d)
 {
-    memset(e, 0, sizeof *e);
     e->kind = o->engine;
     e->g = g;
 #if BCL_HAVE_LLVM
     if (e->kind == ENGINE_JIT) {
-        BclJitOptions jo = {.threads = o->threads, .emit_llvm = o->emit_llvm ? stdout : NULL,
-                            .time_phases = o->time_phases, .profile = o->profile, .cache = !o->no_cache,
-                            .tune = o->tune};
+        BclJitOptions jo = jit_options(o);
         if (!bcl_pipeline_jit_fits(g, d)) return 1;   /* refused up front */
         e->jit = bcl_jit_compile(g, &jo, d);
+        if (e->jit) bcl_jit_index_store(&e->index, e->jit, d->n_warnings == e->warnings_before);
         return e->jit ? 0 : 1;
     }
 #endif
@@ -655,11 +664,29 @@ static double now_seconds(void)
 
 /* Builds the graph for the options' input shape and gives its parameters data
  * (--weights, --random-weights, --non-strict: bcl_pipeline_weights). NULL after
- * reporting errors. */
-static IrGraph *build_with_weights(Options *o, Arena *a, Diag *d)
+ * reporting errors. With e (the JIT, no --check), the JIT cache's index first
+ * (api/jit_index.h): when it names an engine for this model and weight file, the
+ * weights are not read, the passes run and e holds the engine: *ready. */
+static IrGraph *build_with_weights(Options *o, IrGraph *built, Engine *e, Arena *a, Diag *d, bool *ready)
 {
-    IrGraph *g = bcl_pipeline_build(&o->m, a, d);
-    if (g) bcl_pipeline_weights(g, &o->m, d);
+    IrGraph *g = built ? built : bcl_pipeline_build(&o->m, a, d);
+    *ready = false;
+#if BCL_HAVE_LLVM
+    if (e && o->engine == ENGINE_JIT && !o->check) {
+        BclJitOptions jo = jit_options(o);
+        const char *pipeline = o->m.pipeline ? o->m.pipeline : bcl_default_pipeline(2);
+        e->jit = bcl_jit_index_load(&g, &o->m, pipeline, &jo, a, d, &e->index);
+        e->warnings_before = d->n_warnings;
+        if (e->jit) e->kind = ENGINE_JIT, e->g = g, *ready = true;
+        if (o->time_phases && e->jit)
+            fprintf(stderr, "jit: engine from the cache's index: the weights were not read\n");
+        else if (o->time_phases && e->index.never)
+            fprintf(stderr, "jit: the cache's index is not used for this model: its plan depends on the weights' values\n");
+    }
+#else
+    (void)e;
+#endif
+    if (g && !*ready) bcl_pipeline_weights(g, &o->m, d);
     if (g && !d->n_errors && g->outputs.n != 1)
         diag_error(d, NO_LOC, "'bclc %s' supports models with one output, this one has %d",
                    o->batch ? "bench" : "run", g->outputs.n);
@@ -770,7 +797,9 @@ static int cmd_run(int argc, char **argv)
     FILE *diag_out = d->out;
     s.hold = shape_given ? NULL : open_memstream(&s.held, &held_len);
     if (s.hold) d->out = s.hold;
-    IrGraph *g = build_with_weights(o, &s.arena, d);
+    s.engine = &e;
+    bool ready;
+    IrGraph *g = build_with_weights(o, NULL, &e, &s.arena, d, &ready);
     if (s.hold) {
         d->out = diag_out;
         fclose(s.hold);
@@ -786,7 +815,6 @@ static int cmd_run(int argc, char **argv)
         const float *ins[1] = {x};
         float *outs[1] = {y};
         const char *pipeline = o->m.pipeline ? o->m.pipeline : bcl_default_pipeline(2);
-        s.engine = &e;
         int rc;
         if (!y) {
             diag_error(d, NO_LOC, "out of memory for the output (%lld floats)", (long long)shape_numel(&out_shape));
@@ -798,7 +826,7 @@ static int cmd_run(int argc, char **argv)
                 rc = check_engine(&e, o, g, ins, y, shape_numel(&out_shape), d);
             if (!rc) print_engine_memplan(o, &e, g, &s.arena);
         } else {
-            rc = bcl_pipeline_passes(g, &o->m, pipeline, d) || engine_prepare(&e, o, g, d);
+            rc = !ready && (bcl_pipeline_passes(g, &o->m, pipeline, d) || engine_prepare(&e, o, g, d));
             if (!rc) print_engine_memplan(o, &e, g, &s.arena);
             rc = rc || engine_run(&e, ins, outs, d);
         }
@@ -844,29 +872,32 @@ static int cmd_bench(int argc, char **argv)
 
     Engine e = {0};   /* here: session_end frees it */
     double t0 = now_seconds();
+    IrGraph *built = NULL;
     if (!o->m.build.has_input_shape) {
-        /* The config decides C, H, W: build once to learn them. */
-        Arena probe;
-        arena_init(&probe);
-        BclOomGuard g_probe;
-        bcl_oom_guard(&g_probe, arena_free_guarded, &probe);
-        IrGraph *g0 = bcl_pipeline_build(&o->m, &probe, d);
-        if (g0 && g0->inputs.n == 1) {
-            o->m.build.input_shape = ((IrValue *)g0->inputs.v[0])->shape;
+        /* The config decides C, H, W: build once to learn them (and use that graph when
+         * its batch is the one asked for). */
+        built = bcl_pipeline_build(&o->m, &s.arena, d);
+        if (built && built->inputs.n == 1) {
+            o->m.build.input_shape = ((IrValue *)built->inputs.v[0])->shape;
             o->m.build.has_input_shape = true;
         }
-        bcl_oom_unguard(&g_probe);
-        arena_free(&probe);
         if (!o->m.build.has_input_shape) return session_end(&s);
+        if (o->m.build.input_shape.d[0] != o->batch) built = NULL;
     }
     o->m.build.input_shape.d[0] = o->batch;
-    IrGraph *g = build_with_weights(o, &s.arena, d);
-    double t_build = now_seconds();
-    if (!g) return session_end(&s);
-    if (bcl_pipeline_passes(g, &o->m, bcl_default_pipeline(2), d)) return session_end(&s);
-    double t_opt = now_seconds();
     s.engine = &e;
-    if (engine_prepare(&e, o, g, d)) return session_end(&s);
+    bool ready;
+    IrGraph *g = build_with_weights(o, built, &e, &s.arena, d, &ready);
+    double t_build = now_seconds(), t_opt = t_build;
+    if (!g) return session_end(&s);
+#if BCL_HAVE_LLVM
+    if (ready) t_build -= e.index.passes_s + e.index.engine_s, t_opt = t_build + e.index.passes_s;
+#endif
+    if (!ready) {
+        if (bcl_pipeline_passes(g, &o->m, bcl_default_pipeline(2), d)) return session_end(&s);
+        t_opt = now_seconds();
+        if (engine_prepare(&e, o, g, d)) return session_end(&s);
+    }
     double t_compile = now_seconds();
     print_engine_memplan(o, &e, g, &s.arena);
 

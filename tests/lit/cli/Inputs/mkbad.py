@@ -159,6 +159,8 @@ def make(kind):
     if kind == "st-megengine":  # MegEngine's layouts: BN tensors and biases (1, C, 1, 1)
         return st_of([(n, a.reshape(1, -1, 1, 1) if n.startswith("features.") and a.ndim == 1 else a) for n, a in t]
                      + [("features.1.num_batches_tracked", np.zeros((1,), np.float32))])
+    if kind == "st-scaled":  # valid, other values: the head's weights times 1.5
+        return st_of([(n, a * 1.5 if n == "head.fc.weight" else a) for n, a in t])
     if kind == "st-f16":
         return st_of(t, "F16")
     if kind == "st-f64":

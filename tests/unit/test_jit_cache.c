@@ -45,7 +45,9 @@ static void build_net(JT *t)
     a.flatten = true;
     y = jt_node(t, IR_AVG_POOL2D, &y, 1, &a);
     IrValue *fc[3] = {y, jt_param(t, jt_shape(2, 10, 20), -0.3f, 0.3f), jt_param(t, jt_shape(1, 10), -0.1f, 0.1f)};
-    ir_add_output(t->g, jt_node(t, IR_LINEAR, fc, 3, NULL));
+    y = jt_node(t, IR_LINEAR, fc, 3, NULL);
+    IrValue *sum[2] = {y, jt_param(t, jt_shape(2, 1, 10), -1.0f, 1.0f)};   /* a leaf read in place */
+    ir_add_output(t->g, jt_node(t, IR_ADD, sum, 2, NULL));
 }
 
 #define NOUT 20   /* 2 x 10 logits */
@@ -186,6 +188,57 @@ static void test_weights_are_in_the_key(void **st)
     jt_free(&t);
 }
 
+/* bcl_jit_load_cached: the entry of a compile loads for the same graph without any
+ * parameter data (the packed weights and the leaves read in place come from it) and
+ * computes the same outputs; another signature or another key loads nothing. */
+static void test_load_without_data(void **st)
+{
+    (void)st;
+    clear_dir();
+    JT t;
+    jt_init(&t, 7);
+    build_net(&t);
+    float a[NOUT], b[NOUT];
+    assert_int_equal(compile_run(&t, 1, a), 0);
+    BclJitOptions o = {.threads = 2, .cache = 1};
+    BclJit *j = bcl_jit_compile(t.g, &o, &t.d);   /* a hit: its ids */
+    assert_non_null(j);
+    BclJitCacheIds ids;
+    assert_true(bcl_jit_cache_ids(j, &ids));
+    bcl_jit_free(j);
+    int np = t.g->params.n;
+    float *saved[16];
+    assert_true(np <= 16);
+    for (int i = 0; i < np; i++) {
+        IrValue *p = t.g->params.v[i];
+        saved[i] = p->data, p->data = NULL;
+    }
+    bool other = true;
+    j = bcl_jit_load_cached(t.g, &o, &ids, &other);
+    assert_non_null(j);
+    assert_false(other);
+    static float in[2 * 8 * 16 * 16];
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) in[i] = (float)((i * 37) % 101) / 50.0f - 1;
+    const float *ins[1] = {in};
+    float *outs[1] = {b};
+    assert_int_equal(bcl_jit_run(j, ins, outs, &t.d), 0);
+    assert_memory_equal(a, b, sizeof a);
+    bcl_jit_free(j);
+    BclJitCacheIds bad = ids;
+    bad.sig[0] ^= 1;
+    assert_null(bcl_jit_load_cached(t.g, &o, &bad, &other));
+    assert_true(other);
+    bad = ids;
+    bad.key[1] ^= 1;
+    assert_null(bcl_jit_load_cached(t.g, &o, &bad, &other));
+    assert_false(other);
+    o.cache = 0;
+    assert_null(bcl_jit_load_cached(t.g, &o, &ids, &other));
+    for (int i = 0; i < np; i++) ((IrValue *)t.g->params.v[i])->data = saved[i];
+    assert_int_equal(t.d.n_errors, 0);
+    jt_free(&t);
+}
+
 static void flip_byte(const char *path, double where)
 {
     int fd = open(path, O_RDWR);
@@ -279,6 +332,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_miss_then_hit),
         cmocka_unit_test(test_weights_are_in_the_key),
+        cmocka_unit_test(test_load_without_data),
         cmocka_unit_test(test_corrupt_entries_are_rebuilt),
         cmocka_unit_test(test_concurrent_processes),
     };

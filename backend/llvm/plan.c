@@ -573,6 +573,15 @@ static bool conv1x1_cv_on(void)
     return !(e && *e == '0');
 }
 
+/* Whether conv1x1_cv reads its input packed per pixel tile (cv_pack first) rather
+ * than NCHW in place. BCL_JIT_CV_PACK=0/1 decides (comparisons). */
+static bool cv_pack_on(const Lower *L)
+{
+    const char *e = getenv("BCL_JIT_CV_PACK");
+    if (e && (*e == '0' || *e == '1')) return *e == '1';
+    return !L->h->vec512;
+}
+
 static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
 {
     const IrAttrs *a = &n->attrs;
@@ -645,12 +654,16 @@ static bool lower_conv(Lower *L, const IrNode *n, int x, int y)
             x = sx->id, wslot = L->scratch_slot[1];
         }
         if (cv) {
-            if ((size_t)(N * C * P) > L->scratch_floats[0]) L->scratch_floats[0] = (size_t)(N * C * P);
-            bcl_kp_cv_pack kx = {.x = x, .xt = L->scratch_slot[0], .C = C, .P = P, .MT = MT};
-            STEP(L, cv_pack, kx, N * cdiv(P, MT));
-            x = L->scratch_slot[0];
+            bool pk = cv_pack_on(L);
+            if (pk) {
+                if ((size_t)(N * C * P) > L->scratch_floats[0]) L->scratch_floats[0] = (size_t)(N * C * P);
+                bcl_kp_cv_pack kx = {.x = x, .xt = L->scratch_slot[0], .C = C, .P = P, .MT = MT};
+                STEP(L, cv_pack, kx, N * cdiv(P, MT));
+                x = L->scratch_slot[0];
+            }
             bcl_kp_conv1x1_cv k = {.x = x, .wp = wslot, .r = res, .y = y, .N = N, .C = C, .P = P, .O = O, .OB = OBK,
-                                   .act = a->act, .alpha = fbits(a->act_alpha), .MT = MT, .NV = NV, .WS = WS};
+                                   .act = a->act, .alpha = fbits(a->act_alpha), .MT = MT, .NV = NV, .WS = WS,
+                                   .PK = pk};
             STEP(L, conv1x1_cv, k, N * cdiv(OBK, NV) * cdiv(P, MT));
             return true;
         }

@@ -814,7 +814,9 @@ static void test_pwdw_fused(void **st)
  * KERNEL(conv1x1_cv) (output channels as vectors) on AVX-512 and AVX2 tiles: pixel
  * counts that 8, 7, 6, 5 divide and primes (a narrower last pixel tile), channel counts
  * off the 16-block and off the 3-block group, a residual, activations, an SE scale
- * folded into the weights (scale_w); BCL_JIT_CONV1X1_CV=0 leaves them to conv1x1. */
+ * folded into the weights (scale_w); the input packed per pixel tile first (cv_pack, AVX2's
+ * default) or read in place (AVX-512's), each forced on both targets by BCL_JIT_CV_PACK;
+ * BCL_JIT_CONV1X1_CV=0 leaves them to conv1x1. */
 static void test_conv1x1_cv(void **st)
 {
     static const int cs[][6] = {
@@ -825,10 +827,14 @@ static void test_conv1x1_cv(void **st)
     };
     int nc = (int)(sizeof cs / sizeof *cs);
     static const char *const cpus[] = {"", "x86-64-v3"};
-    for (int cpu = 0; cpu < 3; cpu++) {
+    static const char *const pack[] = {NULL, NULL, NULL, "1", "0", "0", "1"};   /* NULL: the target's default */
+    for (int cpu = 0; cpu < 7; cpu++) {
         if (*cpus[cpu % 2]) setenv("BCL_JIT_TARGET_CPU", cpus[cpu % 2], 1);
         else unsetenv("BCL_JIT_TARGET_CPU");   /* the host: AVX-512 where it has it */
         if (cpu == 2) setenv("BCL_JIT_CONV1X1_CV", "0", 1);
+        else unsetenv("BCL_JIT_CONV1X1_CV");
+        if (pack[cpu]) setenv("BCL_JIT_CV_PACK", pack[cpu], 1);
+        else unsetenv("BCL_JIT_CV_PACK");
         JT t;
         jt_init(&t, 40 + cpu);
         for (int i = 0; i < nc; i++) {
@@ -849,6 +855,7 @@ static void test_conv1x1_cv(void **st)
                           jt_param(&t, jt_shape(1, 30), -1, 1)};
         ir_add_output(t.g, jt_node(&t, IR_CONV2D, in, 3, &a));
         assert_int_equal(steps_with_kernel(&t, "conv1x1_cv", 2), cpu == 2 ? 0 : nc + 1);
+        if (pack[cpu]) assert_int_equal(steps_with_kernel(&t, "cv_pack", 2), *pack[cpu] == '1' ? nc + 1 : 0);
         assert_int_equal(steps_with_kernel(&t, "scale_w", 2), 1);
         jt_check(&t, 1, TOL, false);
         jt_check(&t, 2, TOL, false);
@@ -856,6 +863,7 @@ static void test_conv1x1_cv(void **st)
     }
     unsetenv("BCL_JIT_TARGET_CPU");
     unsetenv("BCL_JIT_CONV1X1_CV");
+    unsetenv("BCL_JIT_CV_PACK");
 }
 
 int main(void)

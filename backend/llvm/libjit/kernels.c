@@ -1065,7 +1065,9 @@ INL void cv_tile(const float *restrict x, const float *restrict wp, const float 
     for (int m = 0; m < mt; m++)
 #pragma clang loop unroll(full)
         for (int v = 0; v < nv; v++) acc[m][v] = splat(0);
-    const float *xc = x + n * C * P + p0 * C, *wc = wp + ob0 * C * 16;
+    /* x[c][p0 + m]: cv_pack's tile ([C][mt]), or NCHW in place (a row of P per c) */
+    int64_t cs = kp->PK ? mt : P;
+    const float *xc = x + n * C * P + (kp->PK ? p0 * C : p0), *wc = wp + ob0 * C * 16;
 #pragma clang loop unroll_count(2)
     for (int64_t c = 0; c < C; c++) {
         v16f wv[4];
@@ -1073,7 +1075,7 @@ INL void cv_tile(const float *restrict x, const float *restrict wp, const float 
         for (int v = 0; v < nv; v++) wv[v] = *(const v16f *)(wc + (v * C + c) * 16);
 #pragma clang loop unroll(full)
         for (int m = 0; m < mt; m++) {
-            v16f xs = splat(xc[c * mt + m]);
+            v16f xs = splat(xc[c * cs + m]);
 #pragma clang loop unroll(full)
             for (int v = 0; v < nv; v++) acc[m][v] += xs * wv[v];
         }

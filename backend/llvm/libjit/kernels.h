@@ -278,11 +278,12 @@
     i64(OBK) i64(TV)
 
 /* conv1x1 with output channels as the vectors (few pixels, not a multiple of 16):
- * register tiles of MT <= 8 pixels x NV <= 4 16-channel blocks; x as cv_pack leaves it;
- * wp [OB][C][16] + bias[OB*16]; WS as conv1x1's; items: N*ceil(OB/NV)*ceil(P/MT) */
+ * register tiles of MT <= 8 pixels x NV <= 4 16-channel blocks; x as cv_pack leaves it
+ * (PK 1) or NCHW as it is (PK 0); wp [OB][C][16] + bias[OB*16]; WS as conv1x1's; items:
+ * N*ceil(OB/NV)*ceil(P/MT) */
 #define BCL_KP_conv1x1_cv(slot, i64, i64x8, rt) \
     slot(x) slot(wp) slot(r) slot(y) i64(N) i64(C) i64(P) i64(O) i64(OB) i64(act) i64(alpha) i64(MT) i64(NV) \
-    i64(WS)
+    i64(WS) i64(PK)
 
 /* conv1x1_cv's input by pixel tile: image n's tile t (pixels p0 = t * MT .. p0 + mt,
  * mt = MT except a narrower last tile) to xt + n * C * P + p0 * C as [C][mt];

@@ -96,16 +96,19 @@ static void clear_dir(void)
     closedir(dp);
 }
 
-/* Compiles (cache on unless told), runs on a fixed input, returns whether the engine
- * came from the cache; out gets the outputs. */
-static int compile_run(JT *t, int cache, float out[NOUT])
+/* The fixed input every test runs. */
+static const float *fixed_input(void)
 {
     static float in[2 * 8 * 16 * 16];
     for (size_t i = 0; i < sizeof in / sizeof *in; i++) in[i] = (float)((i * 37) % 101) / 50.0f - 1;
-    BclJitOptions o = {.threads = 2, .cache = cache};
-    BclJit *j = bcl_jit_compile(t->g, &o, &t->d);
-    if (!j) return -1;
-    const float *ins[1] = {in};
+    return in;
+}
+
+/* Runs j on the fixed input into out, then frees j; whether j came from the cache,
+ * or -1 when the run failed. */
+static int run_free(JT *t, BclJit *j, float out[NOUT])
+{
+    const float *ins[1] = {fixed_input()};
     float *outs[1] = {out};
     int rc = bcl_jit_run(j, ins, outs, &t->d);
     int hit = bcl_jit_from_cache(j);
@@ -113,12 +116,27 @@ static int compile_run(JT *t, int cache, float out[NOUT])
     return rc ? -1 : hit;
 }
 
+/* Compiles (cache on unless told), runs on the fixed input, returns whether the engine
+ * came from the cache; out gets the outputs. */
+static int compile_run(JT *t, int cache, float out[NOUT])
+{
+    BclJitOptions o = {.threads = 2, .cache = cache};
+    BclJit *j = bcl_jit_compile(t->g, &o, &t->d);
+    return j ? run_free(t, j, out) : -1;
+}
+
+/* An empty cache directory and the test net with seed's weights. */
+static void start(JT *t, uint64_t seed)
+{
+    clear_dir();
+    jt_init(t, seed);
+    build_net(t);
+}
+
 static void expect_interp(JT *t, const float got[NOUT])
 {
-    static float in[2 * 8 * 16 * 16];
-    for (size_t i = 0; i < sizeof in / sizeof *in; i++) in[i] = (float)((i * 37) % 101) / 50.0f - 1;
     float ref[NOUT];
-    const float *ins[1] = {in};
+    const float *ins[1] = {fixed_input()};
     float *outs[1] = {ref};
     assert_int_equal(bcl_interp_run(t->g, ins, outs, &t->d), 0);
     for (int i = 0; i < NOUT; i++) assert_true(fabs(got[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])));
@@ -144,10 +162,8 @@ static int teardown(void **st)
 static void test_miss_then_hit(void **st)
 {
     (void)st;
-    clear_dir();
     JT t;
-    jt_init(&t, 5);
-    build_net(&t);
+    start(&t, 5);
     float a[NOUT], b[NOUT], c[NOUT];
     assert_int_equal(compile_run(&t, 1, a), 0);   /* miss: compiled and stored */
     assert_int_equal(count_files(".bjc", false), 1);
@@ -169,10 +185,8 @@ static void test_miss_then_hit(void **st)
 static void test_weights_are_in_the_key(void **st)
 {
     (void)st;
-    clear_dir();
     JT t;
-    jt_init(&t, 6);
-    build_net(&t);
+    start(&t, 6);
     float a[NOUT], b[NOUT];
     assert_int_equal(compile_run(&t, 1, a), 0);
     IrValue *w = t.g->params.v[0];   /* the first conv's weights */
@@ -194,10 +208,8 @@ static void test_weights_are_in_the_key(void **st)
 static void test_load_without_data(void **st)
 {
     (void)st;
-    clear_dir();
     JT t;
-    jt_init(&t, 7);
-    build_net(&t);
+    start(&t, 7);
     float a[NOUT], b[NOUT];
     assert_int_equal(compile_run(&t, 1, a), 0);
     BclJitOptions o = {.threads = 2, .cache = 1};
@@ -217,13 +229,8 @@ static void test_load_without_data(void **st)
     j = bcl_jit_load_cached(t.g, &o, &ids, &other);
     assert_non_null(j);
     assert_false(other);
-    static float in[2 * 8 * 16 * 16];
-    for (size_t i = 0; i < sizeof in / sizeof *in; i++) in[i] = (float)((i * 37) % 101) / 50.0f - 1;
-    const float *ins[1] = {in};
-    float *outs[1] = {b};
-    assert_int_equal(bcl_jit_run(j, ins, outs, &t.d), 0);
+    assert_int_equal(run_free(&t, j, b), 1);
     assert_memory_equal(a, b, sizeof a);
-    bcl_jit_free(j);
     BclJitCacheIds bad = ids;
     bad.sig[0] ^= 1;
     assert_null(bcl_jit_load_cached(t.g, &o, &bad, &other));
@@ -258,10 +265,8 @@ static void flip_byte(const char *path, double where)
 static void test_corrupt_entries_are_rebuilt(void **st)
 {
     (void)st;
-    clear_dir();
     JT t;
-    jt_init(&t, 7);
-    build_net(&t);
+    start(&t, 7);
     float a[NOUT], b[NOUT];
     assert_int_equal(compile_run(&t, 1, a), 0);
     char path[4096];
@@ -293,10 +298,8 @@ static void test_corrupt_entries_are_rebuilt(void **st)
 static void test_concurrent_processes(void **st)
 {
     (void)st;
-    clear_dir();
     JT t;
-    jt_init(&t, 8);
-    build_net(&t);
+    start(&t, 8);
     float a[NOUT];
     assert_int_equal(compile_run(&t, 0, a), 0);   /* the expected outputs, no cache */
     enum { NPROC = 4, ROUNDS = 2 };

@@ -827,8 +827,10 @@ static void test_conv1x1_cv(void **st)
     };
     int nc = (int)(sizeof cs / sizeof *cs);
     static const char *const cpus[] = {"", "x86-64-v3"};
-    static const char *const pack[] = {NULL, NULL, NULL, "1", "0", "0", "1"};   /* NULL: the target's default */
-    for (int cpu = 0; cpu < 7; cpu++) {
+    /* NULL: the target's default (in place with AVX-512, packed with AVX2); then the host
+     * packed and AVX2 in place */
+    static const char *const pack[] = {NULL, NULL, NULL, "1", "0"};
+    for (int cpu = 0; cpu < 5; cpu++) {
         if (*cpus[cpu % 2]) setenv("BCL_JIT_TARGET_CPU", cpus[cpu % 2], 1);
         else unsetenv("BCL_JIT_TARGET_CPU");   /* the host: AVX-512 where it has it */
         if (cpu == 2) setenv("BCL_JIT_CONV1X1_CV", "0", 1);

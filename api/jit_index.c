@@ -30,20 +30,24 @@ static double now_s(void)
 
 static uint64_t hash_str(const char *s, uint64_t k) { return jit_hash(s ? s : "", s ? strlen(s) + 1 : 0, k); }
 
-/* The graph as ir_print writes it: every op, attribute, shape, parameter name and
- * constant value (printed exactly), so two builds hash alike only when they are the
- * same model. */
+/* The graph as ir_print writes it (every op, attribute, shape, initialiser, parameter
+ * name and source location) and the constants' values, hashed as they are, so two
+ * builds hash alike only when they are the same model. */
 static bool hash_graph(const IrGraph *g, uint64_t *k)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return false;
-    ir_print(f, g);
+    ir_print_values(f, g, false);
     bool ok = !ferror(f);
     ok = !fclose(f) && ok;
     if (ok) *k = jit_hash(text, len, *k);
     free(text);
+    for (int i = 0; ok && i < g->values.n; i++) {
+        const IrValue *v = g->values.v[i];
+        if (v->kind == IRV_CONST && v->data) *k = jit_hash(v->data, sizeof(float) * (size_t)shape_numel(&v->shape), *k);
+    }
     return ok;
 }
 

@@ -208,6 +208,9 @@ bool ir_verify(const IrGraph *g, Diag *d);
 
 /* Textual IR (round-trips through ir_parse). */
 void ir_print(FILE *out, const IrGraph *g);
+/* ir_print, with the constants' values (values false: `= []` for each, when a caller
+ * hashes them itself: printed exactly, a large constant takes seconds). */
+void ir_print_values(FILE *out, const IrGraph *g, bool values);
 IrGraph *ir_parse(Arena *a, Diag *d, const Source *src);
 
 #endif

@@ -128,7 +128,9 @@ static void print_attrs(FILE *f, const IrNode *n)
     if (!first) fputc('}', f);
 }
 
-void ir_print(FILE *f, const IrGraph *g)
+void ir_print(FILE *f, const IrGraph *g) { ir_print_values(f, g, true); }
+
+void ir_print_values(FILE *f, const IrGraph *g, bool values)
 {
     Printer p = {f, g, NULL, 0};
     p.num = bcl_malloc(sizeof(int) * (size_t)(g->values.n ? g->values.n : 1));
@@ -169,7 +171,7 @@ void ir_print(FILE *f, const IrGraph *g)
         print_type(f, &v->shape);
         fputs(" = [", f);
         int64_t n = shape_numel(&v->shape);
-        for (int64_t k = 0; k < n && v->data; k++) fprintf(f, "%s%.9g", k ? ", " : "", v->data[k]);
+        for (int64_t k = 0; k < n && v->data && values; k++) fprintf(f, "%s%.9g", k ? ", " : "", v->data[k]);
         fputc(']', f);
         print_loc(f, v->loc);
         fputc('\n', f);

@@ -51,7 +51,8 @@ static bool hash_graph(const IrGraph *g, uint64_t *k)
     return ok;
 }
 
-/* The index key, or false when the index does not apply to this compile. */
+/* The index key, or false when the index does not apply to this compile (the caller
+ * has found the cache directory). */
 static bool index_key(const IrGraph *g, const BclModelOptions *o, const char *pipeline, const BclJitOptions *jo,
                       uint64_t pre[2])
 {
@@ -59,8 +60,6 @@ static bool index_key(const IrGraph *g, const BclModelOptions *o, const char *pi
     if (!o->weights || o->pass_opt.print_after || o->pass_opt.stats || jo->emit_llvm || jo->tune ||
         stat(o->weights, &st) || !S_ISREG(st.st_mode))
         return false;
-    char dir[4096];
-    if (!bcl_jit_cache_dir(jo, dir, sizeof dir)) return false;
     const char *te = getenv("BCL_JIT_TUNE");
     if (te && *te && strcmp(te, "0")) return false;   /* measures first: needs the data */
     uint64_t k = jit_hash("bclc-jit-index-1", 16, bcl_jit_build_id());
@@ -98,7 +97,7 @@ BclJit *bcl_jit_index_load(IrGraph **g, const BclModelOptions *o, const char *pi
     memset(ix, 0, sizeof *ix);
     char dir[4096];
     IndexRecord r;
-    if (!*g || !index_key(*g, o, pipeline, jo, ix->pre) || !bcl_jit_cache_dir(jo, dir, sizeof dir)) return NULL;
+    if (!*g || !bcl_jit_cache_dir(jo, dir, sizeof dir) || !index_key(*g, o, pipeline, jo, ix->pre)) return NULL;
     ix->on = true;
     if (!read_record(dir, ix->pre, &r)) return NULL;
     if (r.never) {

@@ -600,6 +600,12 @@ typedef struct Engine {
 #endif
 } Engine;
 
+/* The passes run and bench run before an engine: --passes/-O, else -O2's. */
+static const char *optimize_pipeline(const Options *o)
+{
+    return o->m.pipeline ? o->m.pipeline : bcl_default_pipeline(2);
+}
+
 #if BCL_HAVE_LLVM
 static BclJitOptions jit_options(const Options *o)
 {
@@ -674,7 +680,7 @@ static IrGraph *build_with_weights(Options *o, IrGraph *built, Engine *e, Arena 
 #if BCL_HAVE_LLVM
     if (e && o->engine == ENGINE_JIT && !o->check) {
         BclJitOptions jo = jit_options(o);
-        const char *pipeline = o->m.pipeline ? o->m.pipeline : bcl_default_pipeline(2);
+        const char *pipeline = optimize_pipeline(o);
         e->jit = bcl_jit_index_load(&g, &o->m, pipeline, &jo, a, d, &e->index);
         e->warnings_before = d->n_warnings;
         if (e->jit) e->kind = ENGINE_JIT, e->g = g, *ready = true;
@@ -814,7 +820,7 @@ static int cmd_run(int argc, char **argv)
         float *y = s.y = bcl_malloc(sizeof(float) * (size_t)(shape_numel(&out_shape) ? shape_numel(&out_shape) : 1));
         const float *ins[1] = {x};
         float *outs[1] = {y};
-        const char *pipeline = o->m.pipeline ? o->m.pipeline : bcl_default_pipeline(2);
+        const char *pipeline = optimize_pipeline(o);
         int rc;
         if (!y) {
             diag_error(d, NO_LOC, "out of memory for the output (%lld floats)", (long long)shape_numel(&out_shape));

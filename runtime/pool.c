@@ -1,10 +1,13 @@
-/* The thread pool behind bcl_rt_parallel_for. A job is split into a few chunks per
- * thread; each thread owns a contiguous run of them in an atomic word of its own
- * (generation | end | next chunk) and claims from it first, then from the others'
- * words, so when a worker is late (asleep, or descheduled on a busy machine) the
- * others simply run its chunks instead of waiting for it. Chunk boundaries depend only
- * on the thread count and every item is computed the same way by any thread, so results
- * stay bitwise reproducible.
+/* The thread pool behind bcl_rt_parallel_for. A job's items are split into one
+ * contiguous share per thread, and each share into chunks that halve in size (1/2,
+ * 1/4, ... of the share, the last two equal). Each thread owns its share's chunks in an
+ * atomic word of its own (generation | end | next chunk): it claims them from the front,
+ * and a thread that has run out steals from the back of the others', the smallest
+ * chunks first. So a thread slowed down by another process on its core (or asleep)
+ * leaves only its tail to the others, the others keep their data where they wrote it,
+ * and the end of a step waits for a small chunk, not a large one. Chunk boundaries
+ * depend only on the item and thread counts, and every item is computed the same way by
+ * any thread, so results stay bitwise reproducible.
  * Idle workers spin briefly, since steps follow each other closely, then sleep; the spin
  * yields the core now and then, for other processes on a shared machine. */
 #include "runtime/pool.h"
@@ -45,13 +48,15 @@ typedef struct { BclPool *p; int idx; } WorkerArg;
  * missing when the thread had a chunk to run: EfficientNet-B0 at batch 1 on 2 threads,
  * load average 11-13 on 2 cores, p50 29-32 ms without (1 thread: 22-24 ms), 24 ms with. */
 #define SPIN_YIELD 20
-/* Chunks per thread: two, so a thread slowed down by another process on its core
- * leaves part of its share to the others; more cost claims, cache lines moving between
- * cores and, for conv1x1, recomputed edge tiles (2 threads, batch 1, idle Zen 5, p50 of
- * three alternated runs, 4 -> 2: ResNet-50 23.0-23.7 -> 22.6-23.3 ms, MobileNetV2
- * 4.31-4.44 -> 4.11-4.16; ResNet-18 unchanged; 1 chunk was no faster than 2). */
-#define CHUNKS_PER_THREAD 2
-#define MAX_CHUNKS 0xffff
+/* Chunks per share: sizes 1/2, 1/4, 1/8, 1/16, 1/16 of it. The two cores of these
+ * machines often run at different speeds for a while (another process on one core's
+ * sibling): with two equal chunks per share, a ResNet-50 step at batch 1 on 2 threads
+ * left 7-10% of the threads' time idle at its end (one thread 15-25% slower and nothing
+ * left to steal). */
+#define CHUNKS_PER_SHARE 5
+/* The words' chunk fields are 16 bits wide. */
+#define MAX_THREADS 1024
+_Static_assert(MAX_THREADS * CHUNKS_PER_SHARE <= 0xffff, "chunk indices fit the words");
 
 static inline void cpu_relax(void)
 {
@@ -68,35 +73,49 @@ static inline void spin_step(int k)
 
 static inline uint32_t job_gen(uint64_t w) { return (uint32_t)(w >> 32); }
 
-/* Claims and runs chunks of generation gen until none is left: first thread me's own
- * run of chunks, then what is left of the others'. Thread t's run is the t-th share of
- * the items in every step, so where consecutive steps order their items alike (image,
- * then rows), a thread reads what it wrote in the step before from its own cache
- * instead of the other core's: the memory-bound kernels order items that way (2
+/* The first item of chunk k of a job of nch = threads * CHUNKS_PER_SHARE chunks:
+ * thread t's share is [items t / threads, items (t + 1) / threads). */
+static int64_t chunk_start(int64_t items, int threads, int64_t k)
+{
+    int64_t t = k / CHUNKS_PER_SHARE, j = k % CHUNKS_PER_SHARE;
+    int64_t lo = items * t / threads, share = items * (t + 1) / threads - lo;
+    return lo + share - (share >> j);
+}
+
+/* Claims and runs chunks of generation gen until none is left: first thread me's own,
+ * from the front, then the others', from the back. Thread t's share is the t-th share
+ * of the items in every step, so where consecutive steps order their items alike
+ * (image, then rows), a thread reads what it wrote in the step before from its own
+ * cache instead of the other core's: the memory-bound kernels order items that way (2
  * threads, batch 1, Zen 5, alternated runs: ResNet-50 24.0-24.7 -> 23.1-23.9 ms,
  * MobileNetV2 3.78-3.84 -> 3.67-3.71). A successful claim of chunk k means the job
  * cannot finish before k does, so fn/slots/items (written before the words were
- * published) are still this job's while k runs. */
+ * published) are still this job's while k runs. The chunks run are counted once, at
+ * the end: one write to the shared counter per thread and job. */
 BCL_CALLS_FOREIGN_CODE static void run_chunks(BclPool *p, uint32_t gen, int me)
 {
-    int64_t nch = (int64_t)((__atomic_load_n(&p->job, __ATOMIC_ACQUIRE) >> 16) & 0xffff);
+    int64_t nch = (int64_t)((__atomic_load_n(&p->job, __ATOMIC_ACQUIRE) >> 16) & 0xffff), ran = 0;
     for (int v = 0; v < p->n; v++) {
         uint64_t *word = &p->own[(me + v) % p->n].w;
         uint64_t w = __atomic_load_n(word, __ATOMIC_ACQUIRE);
         for (;;) {
-            int64_t end = (int64_t)((w >> 16) & 0xffff), k = (int64_t)(w & 0xffff);
-            if (job_gen(w) != gen || k >= end) break;
-            if (!__atomic_compare_exchange_n(word, &w, w + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            int64_t end = (int64_t)((w >> 16) & 0xffff), next = (int64_t)(w & 0xffff);
+            if (job_gen(w) != gen || next >= end) break;
+            /* the owner takes the next chunk, a thief the last one */
+            uint64_t claimed = v == 0 ? w + 1 : w - ((uint64_t)1 << 16);
+            if (!__atomic_compare_exchange_n(word, &w, claimed, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
                 continue;   /* w now holds the current word */
-            int64_t lo = p->items * k / nch, hi = p->items * (k + 1) / nch;
+            int64_t k = v == 0 ? next : end - 1;
+            int64_t lo = chunk_start(p->items, p->n, k), hi = chunk_start(p->items, p->n, k + 1);
             if (lo < hi) p->fn(p->slots, lo, hi);
-            if (__atomic_add_fetch(&p->finished, 1, __ATOMIC_ACQ_REL) == nch) {
-                pthread_mutex_lock(&p->mu);   /* the caller may be asleep on done */
-                pthread_cond_signal(&p->done);
-                pthread_mutex_unlock(&p->mu);
-            }
+            ran++;
             w = __atomic_load_n(word, __ATOMIC_ACQUIRE);
         }
+    }
+    if (ran && __atomic_add_fetch(&p->finished, ran, __ATOMIC_ACQ_REL) == nch) {
+        pthread_mutex_lock(&p->mu);   /* the caller may be asleep on done */
+        pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->mu);
     }
 }
 
@@ -135,7 +154,7 @@ static int default_threads(void)
     if (e && *e) {
         char *endp;
         long v = strtol(e, &endp, 10);
-        if (*endp == '\0' && v > 0 && v <= 1024) return (int)v;
+        if (*endp == '\0' && v > 0 && v <= MAX_THREADS) return (int)v;
     }
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     return c > 0 ? (int)c : 1;
@@ -144,6 +163,7 @@ static int default_threads(void)
 BclPool *bcl_pool_new(int threads)
 {
     if (threads <= 0) threads = default_threads();
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
     BclPool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n = threads;
@@ -184,17 +204,15 @@ BCL_CALLS_FOREIGN_CODE void bcl_rt_parallel_for(BclPool *p, BclTask fn, void **s
         fn(slots, 0, n);
         return;
     }
-    int64_t want = (int64_t)p->n * CHUNKS_PER_THREAD;
-    int64_t nch = n < want ? n : want;
-    if (nch > MAX_CHUNKS) nch = MAX_CHUNKS;
+    int64_t nch = (int64_t)p->n * CHUNKS_PER_SHARE;
     /* Every chunk of the previous job is done, so no worker reads these now. */
     p->fn = fn;
     p->slots = slots;
     p->items = n;
     __atomic_store_n(&p->finished, 0, __ATOMIC_RELAXED);
     uint32_t gen = job_gen(__atomic_load_n(&p->job, __ATOMIC_RELAXED)) + 1;
-    for (int t = 0; t < p->n; t++) {   /* thread t's share: chunks [nch t / n, nch (t + 1) / n) */
-        uint64_t lo = (uint64_t)(nch * t / p->n), hi = (uint64_t)(nch * (t + 1) / p->n);
+    for (int t = 0; t < p->n; t++) {   /* thread t's share: chunks [t, t + 1) * CHUNKS_PER_SHARE */
+        uint64_t lo = (uint64_t)t * CHUNKS_PER_SHARE, hi = lo + CHUNKS_PER_SHARE;
         __atomic_store_n(&p->own[t].w, (uint64_t)gen << 32 | hi << 16 | lo, __ATOMIC_RELEASE);
     }
     __atomic_store_n(&p->job, (uint64_t)gen << 32 | (uint64_t)nch << 16, __ATOMIC_SEQ_CST);

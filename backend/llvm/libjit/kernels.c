@@ -962,7 +962,10 @@ INL void gemm_tile(const float *restrict x, const float *restrict wp, const floa
 #pragma clang loop unroll(full)
         for (int v = 0; v < pv; v++) acc[i][v] = splat(0);
     const float *xc = x + n * C * P + p0, *wc = wp + obk * C * ot;
-#pragma clang loop unroll_count(4)
+    /* Unrolled twice, not four times: ResNet-50's code 14% smaller (optimised IR), its
+     * LLVM time 5-8% less, inference the same (AVX-512 and AVX2, alternated runs);
+     * once only was 1-2% slower on AVX2, whose tiles have 12 FMAs per channel. */
+#pragma clang loop unroll_count(2)
     for (int64_t c = 0; c < C; c++) {
         pf_ahead(wc + c * ot);
         v16f xv[4];

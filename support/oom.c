@@ -125,18 +125,22 @@ void *bcl_realloc(void *p, size_t n)
  * per buffer, a third at most. */
 enum { HUGE_PAGE = 2 << 20, HUGE_MIN = 4 << 20 };
 
+void *bcl_huge_alloc(size_t n)
+{
+    if (bcl_alloc_fails() || n > SIZE_MAX / 2) return NULL;
+    n = (n ? n + HUGE_PAGE - 1 : HUGE_PAGE) / HUGE_PAGE * HUGE_PAGE;
+    void *p = aligned_alloc(HUGE_PAGE, n);
+#ifdef MADV_HUGEPAGE
+    if (p) (void)madvise(p, n, MADV_HUGEPAGE);   /* a hint: failure changes nothing */
+#endif
+    return p;
+}
+
 void *bcl_aligned_alloc(size_t align, size_t n)
 {
-    if (bcl_alloc_fails()) return NULL;
     n = n ? n : align;
-    if (n >= HUGE_MIN && n <= SIZE_MAX / 2 && align <= HUGE_PAGE) {
-        n = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-        void *p = aligned_alloc(HUGE_PAGE, n);
-#ifdef MADV_HUGEPAGE
-        if (p) (void)madvise(p, n, MADV_HUGEPAGE);   /* a hint: failure changes nothing */
-#endif
-        return p;
-    }
+    if (n >= HUGE_MIN && n <= SIZE_MAX / 2 && align <= HUGE_PAGE) return bcl_huge_alloc(n);
+    if (bcl_alloc_fails()) return NULL;
     return aligned_alloc(align, (n + align - 1) / align * align);
 }
 

@@ -66,6 +66,9 @@ void *bcl_realloc(void *p, size_t n);
 /* bcl_aligned_alloc backs a buffer of 4 MiB or more with transparent huge pages
  * where the kernel offers them (its size is then rounded up to 2 MiB). */
 void *bcl_aligned_alloc(size_t align, size_t n);
+/* A 2 MiB aligned buffer of whole 2 MiB pages (n rounded up), transparent huge pages
+ * where the kernel offers them; free with free(). */
+void *bcl_huge_alloc(size_t n);
 /* A zeroed 64-byte aligned buffer of n floats (at least one), or NULL; free with free(). */
 float *bcl_alloc_floats(size_t n);
 char *bcl_strdup(const char *s);

@@ -71,7 +71,8 @@ void *arena_alloc(Arena *a, size_t n)
     bool large = n > ARENA_BLOCK / 4;
     ArenaBlock **list = large ? &a->big : &a->head, *b = *list;
     if (!b || b->size - b->used < n) {
-        size_t size = b ? ARENA_BLOCK_HUGE - sizeof(ArenaBlock) : ARENA_BLOCK;
+        bool first = b == NULL;   /* small: only the first block is malloc'd */
+        size_t size = first ? ARENA_BLOCK : ARENA_BLOCK_HUGE - sizeof(ArenaBlock);
         if (large) {
             size_t chunk = b ? 2 * (sizeof(ArenaBlock) + b->size) : ARENA_BIG_MIN;
             if (chunk > ARENA_BIG_MAX) chunk = ARENA_BIG_MAX;
@@ -80,7 +81,7 @@ void *arena_alloc(Arena *a, size_t n)
         }
         /* The old block's free room is left behind: at most a quarter block for small
          * allocations; for large ones, untouched address space costs nothing. */
-        b = new_block(list, size, large || b);
+        b = new_block(list, size, large || !first);
     }
     void *p = b->data + b->used;
     b->used += n;

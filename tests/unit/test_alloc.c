@@ -1,6 +1,7 @@
 /* The allocators under the weights (support/arena.c, support/oom.c): an arena's large
  * allocations are carved from shared huge-page chunks yet stay zeroed, aligned and
- * disjoint; bcl_aligned_alloc puts a large buffer on whole 2 MiB pages and asks the
+ * disjoint; small ones fill a first malloc'd block, then blocks of one 2 MiB huge page
+ * each; bcl_aligned_alloc puts a large buffer on whole 2 MiB pages and asks the
  * kernel for transparent huge pages there (checked in /proc/self/smaps when the
  * machine has THP in "always" or "madvise" mode). */
 #include <setjmp.h>
@@ -107,11 +108,45 @@ static void test_aligned_alloc_huge(void **st)
     free(s);
 }
 
+/* Small allocations past the first 64 KiB block: the next block starts a 2 MiB page
+ * (its header first) and is eligible for transparent huge pages; every allocation is
+ * zeroed and keeps its own bytes. */
+static void test_arena_small_blocks_huge(void **st)
+{
+    (void)st;
+    enum { N = 300, SZ = 1000 };   /* 300 KB: past the first block, inside the second */
+    Arena a;
+    arena_init(&a);
+    unsigned char *p[N];
+    const void *first = NULL, *second = NULL;
+    for (int i = 0; i < N; i++) {
+        p[i] = arena_alloc(&a, SZ);
+        assert_true(all_zero(p[i], SZ));
+        memset(p[i], i % 251 + 1, SZ);
+        if (!first) first = a.head;
+        else if (!second && (const void *)a.head != first) second = a.head;
+    }
+    assert_non_null(second);
+    assert_int_equal((uintptr_t)second % (2u << 20), 0);
+    if (thp_available()) assert_int_equal(thp_eligible(p[N - 1]), 1);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(p[i][0], i % 251 + 1);
+        assert_int_equal(p[i][SZ - 1], i % 251 + 1);
+    }
+    arena_free(&a);
+    unsigned char *h = bcl_huge_alloc(100);   /* rounded up to one whole huge page */
+    assert_non_null(h);
+    assert_int_equal((uintptr_t)h % (2u << 20), 0);
+    memset(h, 1, 2u << 20);
+    free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena_large_allocations),
         cmocka_unit_test(test_aligned_alloc_huge),
+        cmocka_unit_test(test_arena_small_blocks_huge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
